@@ -1,0 +1,21 @@
+"""The one exception type users see.
+
+Every problem caused by the user's input (unknown names, malformed files, bad grid values)
+raises :class:`SpecroofError`. The CLI turns it into a one-line message on stderr and exit
+code 2; library users can catch it. Anything else escaping is a bug in specroof.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SpecroofError(ValueError):
+    """A problem with the user's input, with a message that says how to fix it."""
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """Return ' (did you mean: a, b?)' for names close to ``name``, or ''."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
