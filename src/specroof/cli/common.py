@@ -1,0 +1,68 @@
+"""Options and parsing shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from specroof.errors import SpecroofError
+
+FORMATS = ("table", "csv", "json")
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    help="table for people, csv or json for machines.",
+)
+
+
+def parse_int_list(text: str, what: str) -> list[int]:
+    """Parse '1,2,4' or '1..64' (powers of two) or '16:112:16' (start:stop:step, inclusive).
+
+    Every value must be a positive integer; the error says which one is not.
+    """
+    values: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if ".." in part:
+            lo, hi = (_positive(p, what) for p in part.split("..", 1))
+            if hi < lo:
+                raise SpecroofError(f"--{what}: range {part!r} is empty (end below start)")
+            v = lo
+            while v <= hi:
+                values.append(v)
+                v *= 2
+        elif ":" in part:
+            pieces = part.split(":")
+            if len(pieces) != 3:
+                raise SpecroofError(f"--{what}: {part!r} should be start:stop:step")
+            lo, hi, step = (_positive(p, what) for p in pieces)
+            if hi < lo:
+                raise SpecroofError(f"--{what}: range {part!r} is empty (end below start)")
+            values.extend(range(lo, hi + 1, step))
+        else:
+            values.append(_positive(part, what))
+    if not values:
+        raise SpecroofError(f"--{what} needs at least one value, e.g. 1,16,64")
+    return values
+
+
+def _positive(text: str, what: str) -> int:
+    try:
+        number = float(text)
+    except ValueError:
+        raise SpecroofError(f"--{what}: {text!r} is not a number; give positive integers like 1,16,64") from None
+    if number != int(number) or number <= 0:
+        raise SpecroofError(f"--{what}: {text!r} must be a positive integer")
+    return int(number)
+
+
+def emit(rows: Sequence[dict[str, Any]], fmt: str, table_columns: Sequence[str] | None = None,
+         title: str | None = None) -> None:
+    """Print records as a table, CSV or JSON (see specroof.report.formats)."""
+    from specroof.report.formats import render
+
+    click.echo(render(rows, fmt, table_columns=table_columns, title=title))

@@ -1,0 +1,1 @@
+"""Output: tables for people, CSV/JSON for machines, charts (matplotlib, imported lazily)."""
