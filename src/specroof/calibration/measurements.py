@@ -1,0 +1,227 @@
+"""Measured step latencies: the JSON-lines format users write to and specroof reads.
+
+One JSON object per line (see ``docs/measurement-format.md``). Each line is one timed
+verification step of one model on one accelerator at one ``(batch, candidates, seq_len)``
+point. Required keys: ``model``, ``hardware``, ``dtype``, ``batch``, ``candidates``,
+``seq_len`` and ``latency_ms``; optional: ``ops_ms``, ``cuda_graph``, ``eager_latency_ms`` and
+``heads`` (a Medusa-heads row, for which ``seq_len`` may be left out). Keys specroof does not
+know are kept in :attr:`Measurement.extra` and written back unchanged, so files written by a
+newer version still load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specroof.errors import SpecroofError
+
+#: Names of the per-operator timings the harness writes (``ops_ms`` keys), in step order.
+OP_NAMES: tuple[str, ...] = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "attention", "lm_head")
+
+_REQUIRED = ("model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms")
+_KNOWN = (*_REQUIRED, "ops_ms", "cuda_graph", "eager_latency_ms", "heads")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timed step: ``batch`` sequences with ``seq_len`` cached tokens verify ``candidates``.
+
+    ``latency_ms`` is the whole step (all layers and the LM head). ``ops_ms`` holds each
+    operator class timed on its own, summed over all layers (``lm_head`` once); it may be
+    empty. ``heads`` is set on rows that time Medusa heads rather than the decoder; only such
+    rows may have ``seq_len = None``. ``extra`` keeps every key this version does not know.
+    """
+
+    model: str
+    hardware: str
+    dtype: str
+    batch: int
+    candidates: int
+    seq_len: int | None
+    latency_ms: float
+    ops_ms: dict[str, float] = field(default_factory=dict)
+    cuda_graph: bool | None = None
+    eager_latency_ms: float | None = None
+    heads: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens fed through the model in this step (``batch * candidates``)."""
+        return self.batch * self.candidates
+
+    @property
+    def ops_total_ms(self) -> float | None:
+        """Sum of ``ops_ms``, or None when the row has no per-operator split."""
+        return sum(self.ops_ms.values()) if self.ops_ms else None
+
+    @property
+    def elementwise_ms(self) -> float | None:
+        """``latency_ms`` minus the operators: what norms, RoPE, KV writes, adds, SiLU cost."""
+        total = self.ops_total_ms
+        return None if total is None else self.latency_ms - total
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of this row, with the same keys as the shared measurement files.
+
+        Optional fields that are unset are left out; ``extra`` keys are written at top level
+        (a known field always wins over an ``extra`` key of the same name).
+        """
+        out: dict[str, Any] = {
+            "model": self.model,
+            "hardware": self.hardware,
+            "dtype": self.dtype,
+        }
+        if self.heads is not None:
+            out["heads"] = self.heads
+        out["batch"] = self.batch
+        out["candidates"] = self.candidates
+        if self.seq_len is not None:
+            out["seq_len"] = self.seq_len
+        out["latency_ms"] = self.latency_ms
+        if self.cuda_graph is not None:
+            out["cuda_graph"] = self.cuda_graph
+        if self.eager_latency_ms is not None:
+            out["eager_latency_ms"] = self.eager_latency_ms
+        if self.ops_ms:
+            out["ops_ms"] = dict(self.ops_ms)
+        for key, value in self.extra.items():
+            if key not in _KNOWN:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, obj: Any, where: str = "measurement") -> "Measurement":
+        """Validate one JSON object; errors start with ``where`` (e.g. ``file.jsonl:3``)."""
+        if not isinstance(obj, dict):
+            raise SpecroofError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        heads = None
+        if obj.get("heads") is not None:
+            heads = _positive_int(obj, "heads", where)
+        for key in _REQUIRED:
+            if key == "seq_len" and heads is not None:
+                continue
+            if key not in obj or obj[key] is None:
+                raise SpecroofError(f"{where}: missing required key {key!r}")
+        for key in ("model", "hardware", "dtype"):
+            if not isinstance(obj[key], str) or not obj[key].strip():
+                raise SpecroofError(f"{where}: {key!r} must be a non-empty string, got {obj[key]!r}")
+        seq_len = _positive_int(obj, "seq_len", where) if obj.get("seq_len") is not None else None
+        cuda_graph = obj.get("cuda_graph")
+        if cuda_graph is not None and not isinstance(cuda_graph, bool):
+            raise SpecroofError(f"{where}: 'cuda_graph' must be true or false, got {cuda_graph!r}")
+        eager = obj.get("eager_latency_ms")
+        ops = obj.get("ops_ms")
+        if ops is None:
+            ops = {}
+        if not isinstance(ops, dict):
+            raise SpecroofError(
+                f"{where}: 'ops_ms' must be an object of operator name -> milliseconds, got {ops!r}"
+            )
+        ops_ms: dict[str, float] = {}
+        for name, value in ops.items():
+            if not _is_positive_number(value):
+                raise SpecroofError(
+                    f"{where}: 'ops_ms' entry {name!r} must be a positive number of milliseconds, "
+                    f"got {value!r}"
+                )
+            ops_ms[str(name)] = float(value)
+        return cls(
+            model=obj["model"],
+            hardware=obj["hardware"],
+            dtype=obj["dtype"],
+            batch=_positive_int(obj, "batch", where),
+            candidates=_positive_int(obj, "candidates", where),
+            seq_len=seq_len,
+            latency_ms=_positive_float(obj, "latency_ms", where),
+            ops_ms=ops_ms,
+            cuda_graph=cuda_graph,
+            eager_latency_ms=None if eager is None else _positive_float(obj, "eager_latency_ms", where),
+            heads=heads,
+            extra={k: v for k, v in obj.items() if k not in _KNOWN},
+        )
+
+
+def _is_positive_number(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _positive_int(obj: dict[str, Any], key: str, where: str) -> int:
+    value = obj[key]
+    if not _is_positive_number(value) or value != int(value):
+        raise SpecroofError(f"{where}: {key!r} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _positive_float(obj: dict[str, Any], key: str, where: str) -> float:
+    value = obj[key]
+    if not _is_positive_number(value):
+        raise SpecroofError(f"{where}: {key!r} must be a positive number of milliseconds, got {value!r}")
+    return float(value)
+
+
+def load_measurements(path: str | Path) -> list[Measurement]:
+    """Read a JSON-lines measurement file.
+
+    Blank lines and lines starting with ``#`` are skipped. Any malformed line raises
+    :class:`SpecroofError` naming the file, the line number and the offending key; a file
+    without a single measurement is an error too.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecroofError(f"measurement file not found: {path}") from None
+    except IsADirectoryError:
+        raise SpecroofError(f"measurement file {path} is a directory; give a .jsonl file") from None
+    except UnicodeDecodeError:
+        raise SpecroofError(f"measurement file {path} is not UTF-8 text (expected JSON lines)") from None
+    except OSError as exc:
+        raise SpecroofError(f"cannot read measurement file {path}: {exc.strerror or exc}") from None
+    rows: list[Measurement] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise SpecroofError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        rows.append(Measurement.from_dict(obj, where))
+    if not rows:
+        raise SpecroofError(
+            f"measurement file {path} has no measurements (expected one JSON object per line)"
+        )
+    return rows
+
+
+def write_measurements(path: str | Path, measurements: Iterable[Measurement]) -> Path:
+    """Write measurements as JSON lines (parent folders are created); returns the path."""
+    path = Path(path)
+    lines = [json.dumps(m.to_dict()) for m in measurements]
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    except OSError as exc:
+        raise SpecroofError(f"cannot write measurement file {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def group_by_model(measurements: Iterable[Measurement]) -> dict[str, list[Measurement]]:
+    """Measurements keyed by model name, in first-seen order (rows keep their order)."""
+    groups: dict[str, list[Measurement]] = {}
+    for m in measurements:
+        groups.setdefault(m.model, []).append(m)
+    return groups

@@ -1,0 +1,1 @@
+"""The cost of one decoding / verification step: operators, roofline, efficiency."""

@@ -1,0 +1,171 @@
+"""Implementation profiles: every software assumption of the cost model, in one place.
+
+The time of a step depends on the hardware *and* on how the software uses it: whether
+attention keeps scores on chip, whether elementwise work is fused, whether the step is a CUDA
+graph, what fraction of peak bandwidth and FLOP/s kernels reach. Those assumptions live in an
+:class:`ImplementationProfile`. Named profiles are data (``cost/profiles.toml``); a calibrated
+hardware file overrides the fields it fitted; explicit options override both.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from specroof.errors import SpecroofError, suggest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ALL_OPERATORS = (
+    "qkv_proj", "attention", "o_proj", "moe_router", "gate_up_proj", "down_proj",
+    "elementwise", "allreduce", "lm_head",
+)
+ATTENTION_KINDS = ("fused", "unfused")
+ATTENTION_KERNELS = ("split_kv", "per_head")
+DEFAULT_PROFILE = "serving"
+
+
+@dataclass(frozen=True)
+class ImplementationProfile:
+    """The assumptions behind the cost of a step. Units are in the field names.
+
+    Attention
+        attention: ``fused`` (flash-style, scores stay on chip) or ``unfused`` (Q K^T and
+            P V are batched GEMMs, the b*H*n*(s+n) score matrix goes through memory:
+            written, read and written by softmax, read again).
+        decode_attention_kernel / tree_attention_kernel: fused kernel used for one query
+            (n = 1) and for candidate trees (n > 1). ``split_kv`` splits the KV sequence
+            over enough thread blocks to fill the GPU (flash-decoding), so it streams KV at
+            full bandwidth. ``per_head`` runs one thread block per (sequence, query head,
+            block of ``attention_q_block`` queries) with no split (PyTorch's
+            memory-efficient SDPA kernel): at small batch few SMs work, each reaching only
+            ``attention_cta_bandwidth_gbps``, and blocks run in waves of
+            ``sm_count * attention_ctas_per_sm``.
+        attention_compute_efficiency: fraction of peak the attention math reaches.
+    GEMMs
+        bandwidth_efficiency: fraction of datasheet memory bandwidth streaming kernels reach.
+        compute_efficiency: fraction of dense peak a full wave of GEMM tiles reaches.
+        gemm_tiles: candidate output tiles [rows, cols]; a GEMM's rows (tokens) are padded
+            to the tile and tiles run in waves over the SMs; the fastest tile is taken, as
+            cuBLAS heuristics do. This is what makes speedup curves step.
+        gemm_split_k: small GEMMs split the reduction over idle SMs (cuBLAS split-K).
+        gemm_fixed_us: fixed latency of a GEMM kernel (prologue, first loads at DRAM
+            latency, epilogue, last-wave drain), on top of the roofline time.
+    Elementwise work (norms, RoPE, residual adds, SiLU, KV-cache writes, copies)
+        elementwise_*_passes: traffic per token and layer, in passes over a tensor of the
+            hidden width / the q,k,v widths / the MLP intermediate width, each pass one
+            read or write of activation-dtype elements. ``final_passes``: once per step
+            (final norm).
+        elementwise_kernels_per_layer: kernels launched per layer for that work.
+        elementwise_efficiency: fraction of datasheet bandwidth those kernels reach.
+    Launches
+        cuda_graph: the step is replayed as a CUDA graph (decode in serving engines).
+        kernel_overhead_us: GPU-side gap per kernel (launch, teardown), paid in graphs too.
+        launch_overhead_us: host time to launch one kernel eagerly; an eager step takes
+            at least kernels x this (the GPU waits for Python).
+    Structure
+        fuse_qkv / fuse_gate_up: one GEMM for q,k,v (gate,up) or separate ones.
+        operators: which operators the step includes (the Medusa appendix used a subset).
+        allreduce_latency_us / interconnect_efficiency: tensor-parallel all-reduces.
+    """
+
+    name: str = DEFAULT_PROFILE
+    description: str = ""
+    attention: str = "fused"
+    decode_attention_kernel: str = "split_kv"
+    tree_attention_kernel: str = "split_kv"
+    attention_q_block: int = 128
+    attention_cta_bandwidth_gbps: float = 20.0
+    attention_ctas_per_sm: int = 1
+    attention_compute_efficiency: float = 0.5
+    bandwidth_efficiency: float = 0.9
+    compute_efficiency: float = 0.75
+    gemm_tiles: tuple[tuple[int, int], ...] = ((64, 128), (128, 128), (128, 256))
+    gemm_split_k: bool = True
+    gemm_fixed_us: float = 4.0
+    elementwise_hidden_passes: float = 8.0
+    elementwise_qkv_passes: float = 2.0
+    elementwise_intermediate_passes: float = 3.0
+    elementwise_final_passes: float = 3.0
+    elementwise_kernels_per_layer: int = 4
+    elementwise_efficiency: float = 0.8
+    cuda_graph: bool = True
+    kernel_overhead_us: float = 1.5
+    launch_overhead_us: float = 10.0
+    fuse_qkv: bool = True
+    fuse_gate_up: bool = True
+    operators: tuple[str, ...] = ALL_OPERATORS
+    allreduce_latency_us: float = 8.0
+    interconnect_efficiency: float = 0.7
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def with_overrides(self, **overrides: Any) -> "ImplementationProfile":
+        """A copy with fields replaced, validated; unknown names are an error."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise SpecroofError(
+                f"unknown profile field(s) {', '.join(unknown)}{suggest(unknown[0], known)}"
+            )
+        cleaned = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
+        return replace(self, **cleaned).validated()
+
+    def validated(self) -> "ImplementationProfile":
+        if self.attention not in ATTENTION_KINDS:
+            raise SpecroofError(f"attention must be one of {', '.join(ATTENTION_KINDS)}, got {self.attention!r}")
+        for key in ("decode_attention_kernel", "tree_attention_kernel"):
+            if getattr(self, key) not in ATTENTION_KERNELS:
+                raise SpecroofError(f"{key} must be one of {', '.join(ATTENTION_KERNELS)}")
+        for key in ("bandwidth_efficiency", "compute_efficiency", "elementwise_efficiency",
+                    "attention_compute_efficiency", "interconnect_efficiency"):
+            value = getattr(self, key)
+            if not 0 < value <= 1.0:
+                raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
+        bad = [op for op in self.operators if op not in ALL_OPERATORS]
+        if bad:
+            raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(ALL_OPERATORS)}")
+        if not self.gemm_tiles or any(len(t) != 2 or min(t) <= 0 for t in self.gemm_tiles):
+            raise SpecroofError("gemm_tiles must be a non-empty list of [rows, cols] pairs")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        data["gemm_tiles"] = [list(t) for t in self.gemm_tiles]
+        data["operators"] = list(self.operators)
+        return data
+
+
+def _coerce(key: str, value: Any) -> Any:
+    if key == "gemm_tiles":
+        return tuple(tuple(int(x) for x in tile) for tile in value)
+    if key == "operators":
+        return tuple(str(x) for x in value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def _profiles_data() -> dict[str, Any]:
+    text = (resources.files("specroof.cost") / "profiles.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def profile_names() -> tuple[str, ...]:
+    return tuple(_profiles_data())
+
+
+def get_profile(name: str | ImplementationProfile | None = None) -> ImplementationProfile:
+    """A named implementation profile (default ``serving``)."""
+    if isinstance(name, ImplementationProfile):
+        return name
+    key = name or DEFAULT_PROFILE
+    data = _profiles_data()
+    if key not in data:
+        raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
+    return ImplementationProfile(name=key).with_overrides(**data[key])

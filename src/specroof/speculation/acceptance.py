@@ -1,0 +1,298 @@
+"""Acceptance models: how many tokens one speculative step yields, ``tau(n)``.
+
+``n`` counts the candidate tokens verified per sequence in one step, the root included (the
+root is the base model's own next token, which is always right). So ``n = 1`` is plain
+decoding and every model has ``tau(1) == 1``; verifying more candidates can never yield fewer
+tokens, so ``tau`` is non-decreasing in ``n``.
+
+This module holds the common interface, the closed-form models (logarithmic fit, draft
+chain), measured curves, and :func:`parse_acceptance`, the ``KIND:ARGS`` syntax shared by the
+command line and scenario files. The tree models (Medusa heads, positional acceptance) live
+in :mod:`specroof.speculation.trees`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from specroof.errors import SpecroofError, suggest
+
+ACCEPTANCE_KINDS = ("log", "chain", "medusa", "positional", "curve")
+"""The ``KIND`` part of an acceptance spec, in the order they are documented."""
+
+_SPEC_HELP = (
+    "log:A, chain:ALPHA, medusa:MODEL or medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE"
+)
+
+
+class AcceptanceModel(ABC):
+    """Tokens per speculative step as a function of the candidate budget ``n``.
+
+    Subclasses implement :meth:`_tau` on validated integer budgets; the base class does the
+    checking once, so every model rejects non-integers, ``n < 1`` and budgets beyond
+    ``max_candidates`` with the same messages.
+    """
+
+    max_candidates: int | None = None
+    """Largest budget the model can answer for, or None when unbounded."""
+
+    def tau(self, candidates: np.ndarray | Sequence[int] | int) -> np.ndarray:
+        """Expected tokens per step for each budget; float array of the same shape."""
+        n = as_candidates(candidates, self.max_candidates, self._limit_reason())
+        result = np.asarray(self._tau(n), dtype=float)
+        # tau(1) == 1 holds exactly, whatever rounding the formula does.
+        return np.where(n == 1, 1.0, result)
+
+    @abstractmethod
+    def _tau(self, n: np.ndarray) -> np.ndarray:
+        """tau on an integer array already checked to be within 1..max_candidates."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Short spec-like label, e.g. ``log:0.477``."""
+
+    def tree(self, n: int) -> list[tuple[int, ...]] | None:
+        """Rank paths of the n-node tree (root ``()`` first), or None if the model has no tree."""
+        return None
+
+    def _limit_reason(self) -> str:
+        """Why budgets beyond ``max_candidates`` are refused (completes an error message)."""
+        return f"{self.describe()} allows at most {self.max_candidates} candidates"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
+
+
+def as_candidates(candidates: np.ndarray | Sequence[int] | int, max_candidates: int | None = None,
+                  limit_reason: str = "") -> np.ndarray:
+    """Validate budgets: integers >= 1 (and <= max_candidates); returns an int64 array."""
+    raw = np.asarray(candidates)
+    if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
+        raise SpecroofError(f"candidate counts must be integers >= 1, got {candidates!r}")
+    if raw.size == 0:
+        return raw.astype(np.int64)
+    values = raw.astype(float)
+    if not np.all(np.isfinite(values)) or np.any(values != np.floor(values)) or values.min() < 1:
+        bad = values[~np.isfinite(values) | (values != np.floor(values)) | (values < 1)].flat[0]
+        raise SpecroofError(f"candidate counts must be integers >= 1 (n = 1 is plain decoding), got {bad:g}")
+    n = raw.astype(np.int64)
+    if max_candidates is not None and n.max() > max_candidates:
+        raise SpecroofError(f"{limit_reason or f'at most {max_candidates} candidates are possible'}; "
+                            f"got n={int(n.max())}")
+    return n
+
+
+class LogAcceptance(AcceptanceModel):
+    """``tau = 1 + a ln n``: the fit Medusa's appendix G used (a = 0.477).
+
+    A logarithm captures diminishing returns of wider trees without knowing the tree; it is
+    a fit, so it grows without bound and should not be trusted far beyond the fitted range.
+    """
+
+    def __init__(self, a: float) -> None:
+        a = _finite(a, "log acceptance coefficient A")
+        if a < 0:
+            raise SpecroofError(f"log:A needs A >= 0 (tau = 1 + A ln n must not fall), got {a:g}")
+        self.a = a
+
+    def _tau(self, n: np.ndarray) -> np.ndarray:
+        return 1.0 + self.a * np.log(n)
+
+    def describe(self) -> str:
+        return f"log:{self.a:g}"
+
+
+class ChainAcceptance(AcceptanceModel):
+    """A draft model proposes a chain of ``gamma = n - 1`` tokens, each accepted w.p. ``alpha``.
+
+    The k-th draft token survives only if all before it did, so the expected yield is the
+    geometric sum ``sum_{k=0}^{gamma} alpha^k = (1 - alpha^n) / (1 - alpha)``. It is evaluated
+    as ``-expm1(n log1p(-d)) / d`` with ``d = 1 - alpha`` so it stays accurate as alpha -> 1,
+    where the textbook form cancels catastrophically; alpha = 1 gives exactly ``n``.
+    Independence is optimistic: real acceptance is over-dispersed (hard passages reject
+    early), so prefer a measured curve when one exists.
+    """
+
+    def __init__(self, alpha: float) -> None:
+        alpha = _finite(alpha, "chain acceptance rate ALPHA")
+        if not 0.0 <= alpha <= 1.0:
+            raise SpecroofError(f"chain:ALPHA needs a probability in [0, 1], got {alpha:g}")
+        self.alpha = alpha
+
+    def _tau(self, n: np.ndarray) -> np.ndarray:
+        d = 1.0 - self.alpha
+        if d == 0.0:
+            return n.astype(float)
+        if self.alpha == 0.0:
+            return np.ones(n.shape)
+        return -np.expm1(n * math.log1p(-d)) / d
+
+    def describe(self) -> str:
+        return f"chain:{self.alpha:g}"
+
+
+class CurveAcceptance(AcceptanceModel):
+    """A measured ``tau(n)``: linear between measured points, exact at them.
+
+    The point (1, 1) is implied (one candidate is plain decoding). Beyond the last point the
+    model refuses to answer rather than extrapolate: acceptance curves flatten in ways no
+    simple extrapolation knows.
+    """
+
+    def __init__(self, points: Sequence[tuple[float, float]] | np.ndarray, name: str | None = None) -> None:
+        array = np.asarray(points, dtype=float) if len(points) else np.empty((0, 2))
+        if array.ndim != 2 or array.shape[1] != 2:
+            raise SpecroofError("curve points must be (candidates, acceptance_length) pairs")
+        labels = [f"point ({c:g}, {t:g})" for c, t in array]
+        self.candidates, self.acceptance = _check_curve(array[:, 0], array[:, 1], labels)
+        self.name = name
+        self.max_candidates = int(self.candidates[-1])
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> "CurveAcceptance":
+        """Read ``candidates,acceptance_length`` rows ('#' comments allowed)."""
+        path = Path(path)
+        rows = _read_csv_rows(path, "acceptance curve")
+        if not rows:
+            raise SpecroofError(f"{path}: no data; expected a header 'candidates,acceptance_length' and rows")
+        header_line, header = rows[0]
+        columns = [c.strip().lower() for c in header]
+        missing = [c for c in ("candidates", "acceptance_length") if c not in columns]
+        if missing:
+            raise SpecroofError(f"{path}:{header_line}: header lacks {', '.join(missing)}; "
+                                "expected 'candidates,acceptance_length'")
+        ci, ti = columns.index("candidates"), columns.index("acceptance_length")
+        cands, taus, labels = [], [], []
+        for line, row in rows[1:]:
+            if len(row) < len(columns):
+                raise SpecroofError(f"{path}:{line}: expected {len(columns)} values, got {len(row)}")
+            cands.append(_number(row[ci], f"{path}:{line}", "candidates"))
+            taus.append(_number(row[ti], f"{path}:{line}", "acceptance_length"))
+            labels.append(f"{path}:{line}")
+        if not cands:
+            raise SpecroofError(f"{path}: header but no data rows; add lines like '16,2.3'")
+        # Validate here, where line numbers are known; the constructor then re-checks cheaply.
+        c, t = _check_curve(np.array(cands), np.array(taus), labels)
+        return cls(np.column_stack([c, t]), name=str(path))
+
+    def _tau(self, n: np.ndarray) -> np.ndarray:
+        return np.interp(n, self.candidates, self.acceptance)
+
+    def describe(self) -> str:
+        return f"curve:{self.name}" if self.name else f"curve:{len(self.candidates)} points"
+
+    def _limit_reason(self) -> str:
+        return f"curve measured up to n={self.max_candidates}, refusing to extrapolate"
+
+
+def _check_curve(cands: np.ndarray, taus: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Sort and validate measured points; add (1, 1). ``labels[i]`` names point i in errors."""
+    for c, t, label in zip(cands, taus, labels):
+        if not (math.isfinite(c) and math.isfinite(t)):
+            raise SpecroofError(f"{label}: values must be finite numbers")
+        if c < 1 or c != int(c):
+            raise SpecroofError(f"{label}: candidates must be an integer >= 1, got {c:g}")
+        if t < 1:
+            raise SpecroofError(f"{label}: acceptance_length {t:g} is below 1 (a step always yields the root token)")
+        if t > c + 1e-9:
+            raise SpecroofError(f"{label}: acceptance_length {t:g} exceeds candidates {c:g} "
+                                "(a step cannot accept more tokens than it verifies)")
+        if c == 1 and abs(t - 1) > 1e-9:
+            raise SpecroofError(f"{label}: acceptance_length at 1 candidate must be 1 (plain decoding), got {t:g}")
+    seen: dict[int, str] = {}
+    for c, label in zip(cands, labels):
+        if int(c) in seen:
+            raise SpecroofError(f"{label}: candidates {int(c)} appears twice (also {seen[int(c)]}); keep one")
+        seen[int(c)] = label
+    order = np.argsort(cands, kind="stable")
+    cands, taus = cands[order], taus[order]
+    ordered_labels = [labels[i] for i in order]
+    for i in range(1, len(cands)):
+        if taus[i] < taus[i - 1]:
+            raise SpecroofError(f"{ordered_labels[i]}: acceptance_length falls from {taus[i - 1]:g} at "
+                                f"n={int(cands[i - 1])} to {taus[i]:g} at n={int(cands[i])}; "
+                                "more candidates cannot yield fewer tokens")
+    if len(cands) == 0 or cands[0] != 1:
+        cands, taus = np.concatenate([[1.0], cands]), np.concatenate([[1.0], taus])
+    taus[0] = 1.0
+    return cands, taus
+
+
+def _read_csv_rows(path: Path, what: str) -> list[tuple[int, list[str]]]:
+    """Non-blank, non-comment rows of a CSV file with their 1-based line numbers."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecroofError(f"{what} file {str(path)!r} not found; check the path") from None
+    except IsADirectoryError:
+        raise SpecroofError(f"{what} file {str(path)!r} is a directory; give a CSV file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecroofError(f"cannot read {what} file {str(path)!r}: {exc}") from None
+    return _csv_rows(text)
+
+
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """Rows of CSV text, skipping blank lines and '#' comments, with 1-based line numbers."""
+    rows = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        rows.append((line_no, [cell.strip() for cell in next(csv.reader([stripped]))]))
+    return rows
+
+
+def _number(text: str, where: str, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SpecroofError(f"{where}: {column} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise SpecroofError(f"{where}: {column} must be finite, got {text!r}")
+    return value
+
+
+def _finite(value: float | str, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SpecroofError(f"{what} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SpecroofError(f"{what} must be finite, got {value!r}")
+    return number
+
+
+def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel:
+    """Build a model from ``KIND:ARGS`` (``log:0.477``, ``medusa:vicuna-7b``, ...).
+
+    ``max_depth`` limits the depth of tree models (medusa, positional); it is an error for
+    the others, whose shape is fixed, so a typo'd option never silently does nothing.
+    """
+    from specroof.speculation import trees  # lazy: trees imports this module
+
+    kind, sep, args = str(spec).strip().partition(":")
+    kind = kind.strip().lower()
+    if kind not in ACCEPTANCE_KINDS:
+        raise SpecroofError(f"unknown acceptance kind {kind!r}{suggest(kind, ACCEPTANCE_KINDS)}; "
+                            f"use one of {_SPEC_HELP}")
+    args = args.strip()
+    if not sep or not args:
+        raise SpecroofError(f"acceptance spec {spec!r} lacks its argument; use one of {_SPEC_HELP}")
+    if max_depth is not None and kind not in ("medusa", "positional"):
+        raise SpecroofError(f"max depth applies only to tree models (medusa, positional), not {kind}")
+    if kind == "log":
+        return LogAcceptance(_finite(args, "log:A coefficient"))
+    if kind == "chain":
+        return ChainAcceptance(_finite(args, "chain:ALPHA acceptance rate"))
+    if kind == "curve":
+        return CurveAcceptance.from_csv(args)
+    if kind == "positional":
+        p = [_finite(part, "positional acceptance") for part in args.split(",") if part.strip()]
+        return trees.PositionalAcceptance(p, max_depth=max_depth)
+    return trees.parse_medusa(args, max_depth=max_depth)
