@@ -72,6 +72,8 @@ class ImplementationProfile:
     Structure
         fuse_qkv / fuse_gate_up: one GEMM for q,k,v (gate,up) or separate ones.
         operators: which operators the step includes (the Medusa appendix used a subset).
+        softmax_passes: unfused attention only: passes of softmax over the score matrix
+            (each a read and a write; scale and mask as separate kernels add passes).
         allreduce_latency_us / interconnect_efficiency: tensor-parallel all-reduces.
     """
 
@@ -101,6 +103,7 @@ class ImplementationProfile:
     fuse_qkv: bool = True
     fuse_gate_up: bool = True
     operators: tuple[str, ...] = ALL_OPERATORS
+    softmax_passes: float = 2.0
     allreduce_latency_us: float = 8.0
     interconnect_efficiency: float = 0.7
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -131,7 +131,9 @@ class ChainAcceptance(AcceptanceModel):
             return n.astype(float)
         if self.alpha == 0.0:
             return np.ones(n.shape)
-        return -np.expm1(n * math.log1p(-d)) / d
+        # log(alpha) accurately on both ends: log1p(-d) near 1 (d is exact there), log below.
+        log_alpha = math.log1p(-d) if self.alpha >= 0.5 else math.log(self.alpha)
+        return -np.expm1(n * log_alpha) / d
 
     def describe(self) -> str:
         return f"chain:{self.alpha:g}"
@@ -200,11 +202,11 @@ def _check_curve(cands: np.ndarray, taus: np.ndarray, labels: list[str]) -> tupl
             raise SpecroofError(f"{label}: candidates must be an integer >= 1, got {c:g}")
         if t < 1:
             raise SpecroofError(f"{label}: acceptance_length {t:g} is below 1 (a step always yields the root token)")
+        if c == 1 and abs(t - 1) > 1e-9:
+            raise SpecroofError(f"{label}: acceptance_length at 1 candidate must be 1 (plain decoding), got {t:g}")
         if t > c + 1e-9:
             raise SpecroofError(f"{label}: acceptance_length {t:g} exceeds candidates {c:g} "
                                 "(a step cannot accept more tokens than it verifies)")
-        if c == 1 and abs(t - 1) > 1e-9:
-            raise SpecroofError(f"{label}: acceptance_length at 1 candidate must be 1 (plain decoding), got {t:g}")
     seen: dict[int, str] = {}
     for c, label in zip(cands, labels):
         if int(c) in seen:
@@ -258,13 +260,15 @@ def _number(text: str, where: str, column: str) -> float:
     return value
 
 
-def _finite(value: float | str, what: str) -> float:
+def _finite(value: float | str, what: str, example: str = "") -> float:
+    """``float(value)``, or a SpecroofError naming ``what`` (and an ``example`` of valid input)."""
+    hint = f"; e.g. {example}" if example else ""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise SpecroofError(f"{what} {value!r} is not a number") from None
+        raise SpecroofError(f"{what}: {value!r} is not a number{hint}") from None
     if not math.isfinite(number):
-        raise SpecroofError(f"{what} must be finite, got {value!r}")
+        raise SpecroofError(f"{what} must be a finite number, got {value!r}{hint}")
     return number
 
 
@@ -285,14 +289,16 @@ def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel
     if not sep or not args:
         raise SpecroofError(f"acceptance spec {spec!r} lacks its argument; use one of {_SPEC_HELP}")
     if max_depth is not None and kind not in ("medusa", "positional"):
-        raise SpecroofError(f"max depth applies only to tree models (medusa, positional), not {kind}")
+        raise SpecroofError(f"a max depth (--max-depth) applies only to tree models (medusa, positional), "
+                            f"not {kind}; drop it")
     if kind == "log":
-        return LogAcceptance(_finite(args, "log:A coefficient"))
+        return LogAcceptance(_finite(args, "log:A", "log:0.477"))
     if kind == "chain":
-        return ChainAcceptance(_finite(args, "chain:ALPHA acceptance rate"))
+        return ChainAcceptance(_finite(args, "chain:ALPHA", "chain:0.8"))
     if kind == "curve":
         return CurveAcceptance.from_csv(args)
     if kind == "positional":
-        p = [_finite(part, "positional acceptance") for part in args.split(",") if part.strip()]
+        p = [_finite(part, "positional:P1,P2,...", "positional:0.6,0.15")
+             for part in args.split(",") if part.strip()]
         return trees.PositionalAcceptance(p, max_depth=max_depth)
     return trees.parse_medusa(args, max_depth=max_depth)

@@ -1,0 +1,43 @@
+"""``specroof models`` and ``specroof hardware``: the catalogs with their key figures."""
+
+from __future__ import annotations
+
+import click
+
+from specroof.cli.common import emit, format_option
+
+
+@click.command()
+@format_option
+def models(fmt: str) -> None:
+    """List the model catalog (any Hugging Face config.json also works as --model)."""
+    from specroof.models.architecture import catalog_names, load_model
+
+    rows = []
+    for name in catalog_names():
+        m = load_model(name)
+        rows.append({
+            "name": name, "params_b": round(m.parameter_count() / 1e9, 2), "layers": m.num_layers,
+            "hidden": m.hidden_size, "intermediate": m.mlp_width, "heads": m.num_heads,
+            "kv_heads": m.num_kv_heads, "head_dim": m.head_dim, "vocab": m.vocab_size,
+            "experts": f"{m.experts_per_token}/{m.num_experts}" if m.is_moe else "-",
+        })
+    emit(rows, fmt, title="Model catalog (params in billions; experts = active/total)")
+
+
+@click.command()
+@format_option
+def hardware(fmt: str) -> None:
+    """List the accelerator catalog (dense peaks; any .toml profile also works as --hardware)."""
+    from specroof.hardware.accelerator import catalog_names, load_hardware
+
+    rows = []
+    for name in catalog_names():
+        a = load_hardware(name)
+        rows.append({
+            "name": name, "device": a.display_name, "memory_gb": a.memory_gb,
+            "bandwidth_gbps": a.memory_bandwidth_gbps, "fp16_tflops": a.peak_tflops.get("fp16"),
+            "fp8_tflops": a.peak_tflops.get("fp8"), "int8_tops": a.peak_tflops.get("int8"),
+            "sms": a.sm_count, "interconnect_gbps": a.interconnect_gbps,
+        })
+    emit(rows, fmt, title="Accelerator catalog (dense tensor throughput)")

@@ -1,0 +1,67 @@
+"""Roofline timing of GEMMs with tile and wave quantization, vectorized with numpy.
+
+A GEMM of ``groups`` independent problems [M x K] x [K x N] computes in output tiles of
+``tm x tn``; rows are padded to ``tm`` and tiles run in waves over the SMs, each SM holding
+one tile at a time at ``peak / sm_count * efficiency``. When a GEMM has fewer tiles than
+SMs, cuBLAS splits the K reduction over the idle SMs (split-K). The kernel takes the
+longer of its compute time and its memory time (bytes / achieved bandwidth), plus a fixed
+latency. The fastest of the candidate tiles wins, as cuBLAS's heuristics pick the best
+kernel for a shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SPLIT_K_MIN_DEPTH = 256  # a split of the reduction keeps at least this many K elements
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The few numbers a kernel's time depends on, after efficiencies are applied."""
+
+    sm_count: int
+    flops_per_sm: float  # achieved FLOP/s of one SM on a full tile
+    bandwidth: float  # achieved bytes/s of streaming kernels
+    fixed_s: float  # fixed latency per GEMM kernel, seconds
+
+
+def gemm_compute_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int,
+                      tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool) -> np.ndarray:
+    """Seconds of tensor-core work, the fastest candidate tile taken, per element of ``m``.
+
+    ``m`` (rows per group) may be fractional (expected tokens per MoE expert): it is
+    rounded up, since a tile computes whole rows.
+    """
+    m = np.ceil(np.asarray(m, dtype=float))
+    best = None
+    for tm, tn in tiles:
+        n_tiles = groups * np.ceil(m / tm) * np.ceil(n / tn)
+        if split_k:
+            max_split = np.maximum(1.0, np.floor(np.asarray(k, dtype=float) / SPLIT_K_MIN_DEPTH))
+            split = np.clip(np.floor(machine.sm_count / np.maximum(n_tiles, 1)), 1, max_split)
+        else:
+            split = 1.0
+        waves = np.ceil(n_tiles * split / machine.sm_count)
+        tile_time = 2.0 * tm * tn * np.ceil(k / split) / machine.flops_per_sm
+        t = waves * tile_time
+        best = t if best is None else np.minimum(best, t)
+    return np.where(m > 0, best, 0.0)
+
+
+def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int, weight_bytes: np.ndarray | float,
+              act_bytes: float, tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool = True,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FLOPs, bytes and seconds of a (grouped) GEMM with ``m`` rows per group.
+
+    ``weight_bytes``: bytes of the [K x N] operands read (all groups); activations in and out
+    (``m*k`` and ``m*n`` per group) move at ``act_bytes`` per element.
+    """
+    m = np.asarray(m, dtype=float)
+    flops = 2.0 * m * n * k * groups
+    moved = weight_bytes + act_bytes * m * groups * (k + n)
+    compute = gemm_compute_time(m, n, k, groups, tiles, machine, split_k)
+    seconds = np.maximum(compute, moved / machine.bandwidth) + machine.fixed_s
+    return flops, moved, seconds
