@@ -148,7 +148,9 @@ class CurveAcceptance(AcceptanceModel):
     """
 
     def __init__(self, points: Sequence[tuple[float, float]] | np.ndarray, name: str | None = None) -> None:
-        array = np.asarray(points, dtype=float) if len(points) else np.empty((0, 2))
+        if len(points) == 0:
+            raise SpecroofError("a curve needs at least one measured (candidates, acceptance_length) point")
+        array = np.asarray(points, dtype=float)
         if array.ndim != 2 or array.shape[1] != 2:
             raise SpecroofError("curve points must be (candidates, acceptance_length) pairs")
         labels = [f"point ({c:g}, {t:g})" for c, t in array]
