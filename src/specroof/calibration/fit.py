@@ -1,0 +1,209 @@
+"""Fit the physical parameters of an implementation profile to measured step latencies.
+
+What is fitted is physics, not points: a handful of parameters that mean the same thing
+for every model, batch size and context length (achieved bandwidth and FLOP/s, fixed GEMM
+latency, per-kernel gaps, elementwise bandwidth, the attention kernel's per-block bandwidth
+and compute rate, host launch cost). Discrete choices (GEMM tile shapes, attention blocks
+per SM) are tried in turn and the best fit kept. Residuals are log ratios, so a 10% miss
+weighs the same at 5 ms and at 200 ms; per-operator timings (``ops_ms``) join the fit with a
+lower weight, so the split is right as well as the total.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.cost.profile import ImplementationProfile
+from specroof.cost.step import latency_for_setup, setup_step
+from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import Accelerator, load_hardware
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One continuous profile field the fit may move, within physical bounds."""
+
+    name: str
+    lower: float
+    upper: float
+    meaning: str
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("bandwidth_efficiency", 0.4, 1.0, "fraction of datasheet HBM bandwidth that GEMMs and attention stream at"),
+    Parameter("compute_efficiency", 0.2, 1.0, "fraction of dense tensor peak a full wave of GEMM tiles reaches"),
+    Parameter("gemm_fixed_us", 0.1, 40.0, "fixed latency per GEMM/attention kernel (prologue, DRAM latency, drain), us"),
+    Parameter("kernel_overhead_us", 0.1, 20.0, "GPU-side gap per kernel inside the step, us"),
+    Parameter("elementwise_efficiency", 0.05, 1.0, "fraction of HBM bandwidth elementwise kernels reach"),
+    Parameter("attention_cta_bandwidth_gbps", 1.0, 500.0, "bandwidth one thread block of the per-head attention kernel streams KV at, GB/s"),
+    Parameter("attention_compute_efficiency", 0.02, 1.0, "fraction of tensor peak the attention math reaches"),
+)
+LAUNCH = Parameter("launch_overhead_us", 0.5, 200.0, "host time to launch one kernel eagerly, us")
+
+#: Discrete alternatives tried; each combination gets its own continuous fit.
+TILE_CHOICES: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((64, 128), (128, 128), (128, 256)),
+    ((128, 128), (128, 256)),
+    ((128, 128),),
+    ((128, 256),),
+)
+CTAS_PER_SM_CHOICES = (1, 2)
+OPS_WEIGHT = 0.5
+
+
+@dataclass
+class Calibration:
+    """A fitted profile and how well it fits the measurements it was fitted on."""
+
+    hardware: Accelerator
+    base_profile: str
+    profile: ImplementationProfile
+    fitted: dict[str, Any]
+    rms_log_error: float
+    mape_latency: float
+    points: int
+    source: str = ""
+    meanings: dict[str, str] = field(default_factory=dict)
+
+    def to_toml(self) -> str:
+        """The profile file ``--hardware`` accepts: base device + [profile] overrides."""
+        import tomli_w
+
+        data: dict[str, Any] = {
+            "base": self.hardware.name,
+            "profile_base": self.base_profile,
+            "calibrated_from": self.source,
+            "profile": {k: _plain(v) for k, v in self.fitted.items()},
+            "fit": {"points": self.points, "mape_latency_percent": round(100 * self.mape_latency, 3),
+                    "rms_log_error": round(self.rms_log_error, 5)},
+        }
+        header = "# Calibrated by `specroof calibrate`; use with --hardware THIS_FILE.\n"
+        notes = "".join(f"# {k}: {m}\n" for k, m in self.meanings.items())
+        return header + notes + "\n" + tomli_w.dumps(data)
+
+    def write(self, path: str | Path) -> None:
+        try:
+            Path(path).write_text(self.to_toml(), encoding="utf-8")
+        except OSError as exc:
+            raise SpecroofError(f"cannot write profile {path}: {exc.strerror or exc}") from None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Fitted parameters with their meaning, for printing."""
+        return [{"parameter": k, "value": _plain(v), "meaning": self.meanings.get(k, "")} for k, v in self.fitted.items()]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(round(float(value), 6))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+class _Problem:
+    """Measurements grouped so one latency() call prices a whole group."""
+
+    def __init__(self, measurements: Sequence[Measurement], hardware: Accelerator, base_profile: str):
+        rows = [m for m in measurements if m.heads is None and m.seq_len is not None]
+        if not rows:
+            raise SpecroofError("no decoder-step measurements to fit (Medusa-head rows are not used)")
+        self.rows = rows
+        self.hardware = hardware
+        self.base_profile = base_profile
+        self.has_eager = any(m.eager_latency_ms for m in rows)
+        self.groups: dict[tuple[str, str, bool], list[int]] = {}
+        for i, m in enumerate(rows):
+            self.groups.setdefault((m.model, m.dtype, m.cuda_graph is not False), []).append(i)
+        self.ops_available = [sorted(m.ops_ms) for m in rows]
+
+    def predict(self, overrides: dict[str, Any], eager: bool = False) -> tuple[np.ndarray, list[dict[str, float]]]:
+        """Predicted latency (ms) and per-op ms of every row (eager: the eager step)."""
+        total = np.zeros(len(self.rows))
+        ops: list[dict[str, float]] = [{} for _ in self.rows]
+        for (model, dtype, graph), index in self.groups.items():
+            setup = setup_step(model, self.hardware, dtype=dtype, profile=self.base_profile,
+                               cuda_graph=(graph and not eager), **overrides)
+            pts = [self.rows[i] for i in index]
+            b = sorted({m.batch for m in pts})
+            n = sorted({m.candidates for m in pts})
+            s = sorted({m.seq_len for m in pts})
+            result = latency_for_setup(setup, b, n, s)
+            for i, m in zip(index, pts):
+                at = (b.index(m.batch), n.index(m.candidates), s.index(m.seq_len))
+                total[i] = result.latency_ms[at]
+                ops[i] = {k: float(v[at]) for k, v in result.ops_ms.items()}
+        return total, ops
+
+    def residuals(self, overrides: dict[str, Any]) -> np.ndarray:
+        total, ops = self.predict(overrides)
+        res = [np.log(total / np.array([m.latency_ms for m in self.rows]))]
+        op_res = [OPS_WEIGHT * np.log(max(ops[i].get(k, 0.0), 1e-9) / v)
+                  for i, m in enumerate(self.rows) for k, v in m.ops_ms.items() if k in ops[i]]
+        res.append(np.array(op_res))
+        if self.has_eager and "launch_overhead_us" in overrides:
+            eager_total, _ = self.predict(overrides, eager=True)
+            res.append(np.array([np.log(eager_total[i] / m.eager_latency_ms)
+                                 for i, m in enumerate(self.rows) if m.eager_latency_ms]))
+        return np.concatenate(res)
+
+
+def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | Path | Accelerator | None = None,
+              profile: str = "pytorch-sdpa") -> Calibration:
+    """Fit a hardware profile to measurements (a JSONL path or Measurement list).
+
+    ``hardware`` is the base device (default: the ``hardware`` field of the measurements);
+    ``profile`` names the implementation profile the measurements were taken with (the
+    shared H200 files: ``pytorch-sdpa``).
+    """
+    from scipy.optimize import least_squares
+
+    source = str(measurements) if isinstance(measurements, (str, Path)) else ""
+    rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
+    if hardware is None:
+        names = sorted({m.hardware for m in rows})
+        if len(names) != 1:
+            raise SpecroofError(f"measurements come from several devices ({', '.join(names)}); pick one with --hardware")
+        hardware = names[0]
+    accel = load_hardware(hardware)
+    problem = _Problem(rows, accel, profile)
+    params = list(PARAMETERS) + ([LAUNCH] if problem.has_eager else [])
+    start_profile = setup_step(problem.rows[0].model, accel, profile=profile).profile
+    lower = np.log([p.lower for p in params])
+    upper = np.log([p.upper for p in params])
+    x0 = np.clip(np.log([getattr(start_profile, p.name) for p in params]), lower + 1e-6, upper - 1e-6)
+
+    best: tuple[float, dict[str, Any]] | None = None
+    for tiles, ctas in itertools.product(TILE_CHOICES, CTAS_PER_SM_CHOICES):
+        discrete = {"gemm_tiles": tiles, "attention_ctas_per_sm": ctas}
+
+        def fun(x: np.ndarray) -> np.ndarray:
+            values = {p.name: float(v) for p, v in zip(params, np.exp(x))}
+            return problem.residuals({**discrete, **values})
+
+        sol = least_squares(fun, x0, bounds=(lower, upper), x_scale=1.0, diff_step=1e-3, max_nfev=400)
+        cost = float(np.sum(sol.fun ** 2))
+        if best is None or cost < best[0]:
+            best = (cost, {**discrete, **{p.name: float(v) for p, v in zip(params, np.exp(sol.x))}})
+    assert best is not None
+    fitted = best[1]
+    total, _ = problem.predict(fitted)
+    measured = np.array([m.latency_ms for m in problem.rows])
+    meanings = {p.name: p.meaning for p in params}
+    meanings["gemm_tiles"] = "GEMM output tiles [rows, cols] the kernels choose from"
+    meanings["attention_ctas_per_sm"] = "attention thread blocks resident per SM"
+    return Calibration(
+        hardware=accel, base_profile=profile,
+        profile=start_profile.with_overrides(**fitted), fitted=fitted,
+        rms_log_error=float(np.sqrt(np.mean(np.log(total / measured) ** 2))),
+        mape_latency=float(np.mean(np.abs(total / measured - 1))), points=len(problem.rows),
+        source=source, meanings=meanings,
+    )
