@@ -217,6 +217,13 @@ def _resolve_device(torch: Any, device: str) -> Any:
     raise SpecroofError(f"--device must be cuda, cuda:N or cpu, got {device!r}")
 
 
+def check_device(device: str) -> str:
+    """Raise SpecroofError unless torch is installed and ``device`` is usable; return its name."""
+    torch = _import_torch()
+    dev = _resolve_device(torch, device)
+    return _device_name(torch, dev)
+
+
 def _default_memory_limit(torch: Any, dev: Any) -> float | None:
     """Bytes we may allocate: free GPU memory less a reserve, or 70% of the host's RAM."""
     if dev.type == "cuda":
@@ -617,7 +624,13 @@ def measure(
     with torch.inference_mode():
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
-        decoder = _Decoder(torch, cfg, dev, torch_dtype, seed)
+        try:
+            decoder = _Decoder(torch, cfg, dev, torch_dtype, seed)
+        except oom_errors:
+            raise SpecroofError(
+                f"out of memory allocating the {_gb(wbytes)} of {cfg.name} weights on {device}; "
+                "lower --max-memory-gb or free the device"
+            ) from None
         for b, n, s in grid:
             need = estimate_memory(cfg, b, n, s, dt_name, gqa_mode)
             if limit is not None and need.total > limit:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,13 +208,16 @@ def load_measurements(path: str | Path) -> list[Measurement]:
 
 
 def write_measurements(path: str | Path, measurements: Iterable[Measurement]) -> Path:
-    """Write measurements as JSON lines (parent folders are created); returns the path."""
+    """Write measurements as JSON lines, atomically (parent folders are created); returns the path."""
     path = Path(path)
     lines = [json.dumps(m.to_dict()) for m in measurements]
+    partial = path.with_name(path.name + ".partial")
     try:
-        if path.parent and not path.parent.exists():
+        if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        # Write aside, then rename: a reader (or a killed run) never sees half a file.
+        partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        os.replace(partial, path)
     except OSError as exc:
         raise SpecroofError(f"cannot write measurement file {path}: {exc.strerror or exc}") from None
     return path

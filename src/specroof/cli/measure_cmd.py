@@ -32,22 +32,25 @@ from specroof.cli.common import parse_int_list
 @click.option("--no-ops", "no_ops", is_flag=True, help="Skip the per-operator split (ops_ms).")
 @click.option("--max-memory-gb", "max_memory_gb", type=float, default=None,
               help="Skip points estimated to need more [default: free GPU memory, 70% of RAM on CPU].")
+@click.option("--gqa", type=click.Choice(["auto", "enable_gqa", "repeat"]), default="auto", show_default=True,
+              help="Grouped-query attention: SDPA's enable_gqa (auto: when torch has it) or "
+                   "K/V repeat_interleave. Recorded per row as gqa_mode.")
 @click.option("--hardware-name", "hardware_name", default=None,
               help="Name written in the hardware field [default: from the GPU's name, or cpu].")
 @click.option("--output", "-o", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="JSON-lines file to write.")
 def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | None, device: str,
             repeats: int, warmup: int, no_cuda_graph: bool, eager_too: bool, no_ops: bool,
-            max_memory_gb: float | None, hardware_name: str | None, output: Path) -> None:
+            max_memory_gb: float | None, gqa: str, hardware_name: str | None, output: Path) -> None:
     """Time one verification step per batch x candidates x seq_len point (needs torch).
 
     Builds a decoder with the model's exact shapes and random weights on the device, times
     the whole step (median of --repeats, CUDA graph by default on CUDA) and each operator
     class on its own, and writes one JSON line per point (docs/measurement-format.md).
     """
-    from specroof.calibration.measure import SkippedPoint
+    from specroof.calibration.measure import SkippedPoint, check_device
     from specroof.calibration.measure import measure as run_measure
-    from specroof.calibration.measurements import write_measurements
+    from specroof.calibration.measurements import Measurement, write_measurements
     from specroof.models import load_model
 
     cfg = load_model(model)
@@ -56,18 +59,25 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
     seqs = parse_int_list(seq_len, "seq-len")
     total = len(set(batches)) * len(set(cands)) * len(set(seqs))
     on_cpu = device.strip().lower() == "cpu"
+    check_device(device)  # torch missing / no CUDA: fail before the progress bar starts
     cuda_graph = False if (no_cuda_graph or on_cpu) else None
 
     with click.progressbar(length=total, label=f"measuring {cfg.name}", file=sys.stderr,
                            show_pos=True) as bar:
 
+        done: list[Measurement] = []
+
         def progress(b: int, n: int, s: int, row: object) -> None:
+            # Rewrite the file after every measured point, so an interrupted run keeps its rows.
+            if isinstance(row, Measurement):
+                done.append(row)
+                write_measurements(output, done)
             bar.update(1)
 
         result = run_measure(
             cfg, batches, cands, seqs, device=device, dtype=dtype, repeats=repeats, warmup=warmup,
             cuda_graph=cuda_graph, eager_too=eager_too, ops=not no_ops, max_memory_gb=max_memory_gb,
-            hardware_name=hardware_name, progress=progress,
+            hardware_name=hardware_name, gqa=gqa, progress=progress,
         )
     for point in result.skipped:
         assert isinstance(point, SkippedPoint)
@@ -87,5 +97,5 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
 
         raise SpecroofError(
             f"no point could be measured ({len(result.skipped)} skipped, see above); "
-            "lower --batch/--seq-len or raise --max-memory-gb"
+            "lower --batch/--seq-len, pick a smaller model or dtype, or raise --max-memory-gb"
         )
