@@ -92,7 +92,7 @@ def _gemm(setup: StepSetup, m: np.ndarray, n_out: int, k_in: int, groups: np.nda
     weight_bytes = count * n_out * k_in * BYTES[setup.weight_dtype]
     flops, moved, seconds = gemm_time(
         m, n_out, k_in, groups, weight_bytes, BYTES[setup.activation_dtype],
-        setup.profile.gemm_tiles, setup.machine, setup.profile.gemm_split_k,
+        setup.profile.gemm_tiles, setup.machine, setup.profile.gemm_split_k, setup.profile.gemm_tile_policy,
     )
     return OperatorCost(flops, moved, seconds, 1.0)
 
@@ -224,15 +224,20 @@ def _attention_unfused(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.nda
         bandwidth=hw.memory_bandwidth * prof.bandwidth_efficiency,
         fixed_s=prof.gemm_fixed_us * 1e-6,
     )
-    qk = gemm_time(n, keys, d, groups, groups * keys * d * kv_elem, act, prof.gemm_tiles, machine, prof.gemm_split_k)
-    pv = gemm_time(n, d, keys, groups, groups * keys * d * kv_elem, act, prof.gemm_tiles, machine, prof.gemm_split_k)
+    qk = gemm_time(n, keys, d, groups, groups * keys * d * kv_elem, act, prof.gemm_tiles, machine, prof.gemm_split_k, prof.gemm_tile_policy)
+    pv = gemm_time(n, d, keys, groups, groups * keys * d * kv_elem, act, prof.gemm_tiles, machine, prof.gemm_split_k, prof.gemm_tile_policy)
+    # One query per sequence (plain decoding) makes both products batched GEMVs: no tiles of
+    # padded rows, just a stream over K and V at the bandwidth roofline.
+    gemv = np.maximum((qk[1] + pv[1]) / machine.bandwidth,
+                      (qk[0] + pv[0]) / (machine.flops_per_sm * machine.sm_count)) + 2 * machine.fixed_s
+    products = np.where(n == 1, gemv, qk[2] + pv[2])
     scores = groups * n * keys * act
     softmax_bytes = 2 * prof.softmax_passes * scores
     softmax_seconds = softmax_bytes / machine.bandwidth + prof.softmax_passes * prof.gemm_fixed_us * 1e-6
     return OperatorCost(
         qk[0] + pv[0] + 5.0 * groups * n * keys,
         qk[1] + pv[1] + softmax_bytes,
-        qk[2] + pv[2] + softmax_seconds,
+        products + softmax_seconds,
         2.0 + prof.softmax_passes,
     )
 

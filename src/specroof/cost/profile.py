@@ -55,6 +55,8 @@ class ImplementationProfile:
             to the tile and tiles run in waves over the SMs; the fastest tile is taken, as
             cuBLAS heuristics do. This is what makes speedup curves step.
         gemm_split_k: small GEMMs split the reduction over idle SMs (cuBLAS split-K).
+        gemm_tile_policy: ``fastest`` (autotuned: the quickest tile) or ``fill`` (the largest
+            tile that still fills the SMs, as shape-threshold heuristics pick).
         gemm_fixed_us: fixed latency of a GEMM kernel (prologue, first loads at DRAM
             latency, epilogue, last-wave drain), on top of the roofline time.
     Elementwise work (norms, RoPE, residual adds, SiLU, KV-cache writes, copies)
@@ -90,6 +92,7 @@ class ImplementationProfile:
     compute_efficiency: float = 0.75
     gemm_tiles: tuple[tuple[int, int], ...] = ((64, 128), (128, 128), (128, 256))
     gemm_split_k: bool = True
+    gemm_tile_policy: str = "fastest"
     gemm_fixed_us: float = 4.0
     elementwise_hidden_passes: float = 8.0
     elementwise_qkv_passes: float = 2.0
@@ -130,6 +133,8 @@ class ImplementationProfile:
             value = getattr(self, key)
             if not 0 < value <= 1.0:
                 raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
+        if self.gemm_tile_policy not in ("fastest", "fill"):
+            raise SpecroofError(f"gemm_tile_policy must be fastest or fill, got {self.gemm_tile_policy!r}")
         bad = [op for op in self.operators if op not in ALL_OPERATORS]
         if bad:
             raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(ALL_OPERATORS)}")

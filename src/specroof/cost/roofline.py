@@ -29,13 +29,19 @@ class Machine:
 
 
 def gemm_compute_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int,
-                      tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool) -> np.ndarray:
-    """Seconds of tensor-core work, the fastest candidate tile taken, per element of ``m``.
+                      tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool,
+                      policy: str = "fastest") -> np.ndarray:
+    """Seconds of tensor-core work per element of ``m``, for the tile the policy picks.
 
+    ``fastest``: the quickest candidate tile (an autotuned library). ``fill``: the largest
+    tile that still gives every SM a tile, else the smallest (a shape-threshold heuristic,
+    as cuBLAS's default tables behave); it keeps the steps of big tiles at large ``m``.
     ``m`` (rows per group) may be fractional (expected tokens per MoE expert): it is
     rounded up, since a tile computes whole rows.
     """
     m = np.ceil(np.asarray(m, dtype=float))
+    if policy == "fill":
+        return _fill_policy_time(m, n, k, groups, tiles, machine, split_k)
     best = None
     for tm, tn in tiles:
         n_tiles = groups * np.ceil(m / tm) * np.ceil(n / tn)
@@ -51,9 +57,19 @@ def gemm_compute_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, g
     return np.where(m > 0, best, 0.0)
 
 
+def _fill_policy_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int,
+                      tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool) -> np.ndarray:
+    ordered = sorted(tiles, key=lambda t: t[0] * t[1])
+    chosen = gemm_compute_time(m, n, k, groups, (ordered[0],), machine, split_k)
+    for tile in ordered[1:]:
+        fills = groups * np.ceil(m / tile[0]) * np.ceil(n / tile[1]) >= machine.sm_count
+        chosen = np.where(fills, gemm_compute_time(m, n, k, groups, (tile,), machine, split_k), chosen)
+    return chosen
+
+
 def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int, weight_bytes: np.ndarray | float,
               act_bytes: float, tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool = True,
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              policy: str = "fastest") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FLOPs, bytes and seconds of a (grouped) GEMM with ``m`` rows per group.
 
     ``weight_bytes``: bytes of the [K x N] operands read (all groups); activations in and out
@@ -62,6 +78,6 @@ def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: n
     m = np.asarray(m, dtype=float)
     flops = 2.0 * m * n * k * groups
     moved = weight_bytes + act_bytes * m * groups * (k + n)
-    compute = gemm_compute_time(m, n, k, groups, tiles, machine, split_k)
+    compute = gemm_compute_time(m, n, k, groups, tiles, machine, split_k, policy)
     seconds = np.maximum(compute, moved / machine.bandwidth) + machine.fixed_s
     return flops, moved, seconds

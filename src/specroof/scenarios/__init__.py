@@ -1,0 +1,102 @@
+"""Scenarios: a TOML file that fixes a whole study (model, device, profile, acceptance, grid).
+
+Shipped scenarios live beside this module (``<name>.toml``); users pass a name or a path to
+``--scenario``. Explicit command-line flags override what a scenario sets.
+
+Format::
+
+    description = "..."
+    model = "llama-7b"
+    hardware = "a100-80gb-pcie"
+    dtype = "fp16"
+    profile = "medusa-appendix-g"
+    acceptance = "log:0.477"
+    method = "none"            # none | heads | draft
+    draft_model = "llama-68m"  # for method = "draft"
+    [grid]
+    batch = [1, 2, 4]
+    candidates = [1, 16, 32]
+    seq_len = [1024]
+    [profile_overrides]        # any ImplementationProfile field
+    compute_efficiency = 0.6
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from specroof.errors import SpecroofError, suggest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_SETTINGS = ("model", "hardware", "dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile",
+             "tp", "acceptance", "method", "draft_model", "heads", "max_depth")
+_KNOWN = {"name", "description", "grid", "profile_overrides", "reference", *_SETTINGS}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named study: settings (keyword options of speedup()), grid and profile overrides."""
+
+    name: str
+    description: str
+    settings: dict[str, Any]
+    grid: dict[str, list[int]]
+    profile_overrides: dict[str, Any] = field(default_factory=dict)
+    reference: str = ""
+
+    def options(self) -> dict[str, Any]:
+        """Keyword options for speedup()/latency(): settings merged with profile overrides."""
+        return {**self.profile_overrides, **{k: v for k, v in self.settings.items() if k not in ("model", "hardware")}}
+
+
+def scenario_names() -> tuple[str, ...]:
+    folder = resources.files(__name__)
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def load_scenario(scenario: str | Path) -> Scenario:
+    """A shipped scenario by name, or a scenario TOML file by path."""
+    text_source: Any
+    if isinstance(scenario, Path) or str(scenario).endswith(".toml") or "/" in str(scenario):
+        path = Path(scenario)
+        if not path.is_file():
+            raise SpecroofError(f"scenario file not found: {path}")
+        text_source, name = path, path.stem
+    else:
+        name = str(scenario)
+        if name not in scenario_names():
+            raise SpecroofError(
+                f"unknown scenario {name!r}{suggest(name, scenario_names())}; shipped: {', '.join(scenario_names())}"
+            )
+        text_source = resources.files(__name__) / f"{name}.toml"
+    try:
+        data = tomllib.loads(text_source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecroofError(f"cannot read scenario {scenario}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecroofError(f"scenario {scenario} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - _KNOWN)
+    if unknown:
+        raise SpecroofError(f"scenario {name}: unknown key(s) {', '.join(unknown)}{suggest(unknown[0], _KNOWN)}")
+    grid = data.get("grid", {})
+    if not isinstance(grid, dict) or set(grid) - {"batch", "candidates", "seq_len"}:
+        raise SpecroofError(f"scenario {name}: [grid] may only set batch, candidates and seq_len")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values or not all(isinstance(v, int) and v > 0 for v in values):
+            raise SpecroofError(f"scenario {name}: grid.{key} must be a list of positive integers")
+    overrides = data.get("profile_overrides", {})
+    if not isinstance(overrides, dict):
+        raise SpecroofError(f"scenario {name}: [profile_overrides] must be a table")
+    return Scenario(
+        name=str(data.get("name", name)), description=str(data.get("description", "")),
+        settings={k: data[k] for k in _SETTINGS if k in data}, grid={k: list(v) for k, v in grid.items()},
+        profile_overrides=dict(overrides), reference=str(data.get("reference", "")),
+    )
