@@ -188,9 +188,6 @@ def test_bad_input_exits_2_with_one_line(args, words):
 
 
 @pytest.mark.parametrize("value", ["nan", "inf"])
-@pytest.mark.xfail(strict=True, reason=(
-    "cli/common.py _positive: float('nan')/float('inf') parse, then int(number) raises "
-    "ValueError/OverflowError, which main() does not catch: a Traceback and exit 1"))
 def test_non_finite_batch_exits_2(value):
     assert_user_error(run(*latency_args("--batch", value), check=False), "batch")
 

@@ -100,17 +100,12 @@ def test_latency_non_decreasing_unfused_without_split_k(model, hw, b, n, s):
     assert_non_decreasing(r.latency_ms)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "roofline.gemm_compute_time caps the split-K factor at floor(k / 256): a reduction of 511 "
-    "cannot split but 512 can, so a deeper GEMM (P V with s+n = 512 keys) is predicted faster "
-    "than a shallower one and unfused-attention latency drops with seq_len"))
 def test_unfused_latency_non_decreasing_in_seq_len():
     r = specroof.latency("llama-7b", "h200", batch=1, candidates=[1, 4], seq_len=np.arange(500, 520),
                          attention="unfused")
     assert_non_decreasing(r.latency_ms)
 
 
-@pytest.mark.xfail(strict=True, reason="split-K cap floor(k/256) makes GEMM compute time drop when k grows 511 -> 512")
 def test_gemm_compute_time_non_decreasing_in_depth():
     machine = Machine(sm_count=108, flops_per_sm=2e12, bandwidth=1e12, fixed_s=0.0)
     k = np.arange(256.0, 1100.0)
@@ -396,9 +391,6 @@ def test_config_bad_values(tmp_path, value):
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity"])
-@pytest.mark.xfail(strict=True, reason=(
-    "models/architecture.py _positive_int evaluates int(value) before rejecting it: NaN raises "
-    "ValueError and Infinity OverflowError instead of SpecroofError (Python's json accepts both)"))
 def test_config_non_finite_values(tmp_path, value):
     folder = tmp_path / "m"
     folder.mkdir()
@@ -427,9 +419,6 @@ def test_config_unreadable(tmp_path):
         specroof.latency(folder, "h200")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "models/architecture.py _read_json catches only OSError: a config.json that is not UTF-8 "
-    "raises UnicodeDecodeError instead of SpecroofError"))
 def test_config_not_utf8(tmp_path):
     path = tmp_path / "config.json"
     path.write_bytes(b"\xff\xfe\x00{binary")
@@ -445,9 +434,6 @@ def test_bad_grid_values(what, value):
 
 
 @pytest.mark.parametrize("value", [float("inf"), 1e30])
-@pytest.mark.xfail(strict=True, reason=(
-    "cost/step.py as_grid accepts inf and floats beyond int64 (inf == floor(inf)); astype(int64) "
-    "turns them into -9223372036854775808 and latency() returns negative times"))
 def test_non_finite_or_huge_grid_values(value):
     with pytest.raises(SpecroofError, match="batch"):
         specroof.latency("llama-7b", "h200", batch=value)
@@ -516,9 +502,6 @@ def test_hardware_file_unreadable(tmp_path):
         specroof.latency("llama-7b", folder)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hardware/accelerator.py _read_toml catches only OSError: a .toml that is not UTF-8 raises "
-    "UnicodeDecodeError instead of SpecroofError"))
 def test_hardware_file_not_utf8(tmp_path):
     path = tmp_path / "gpu.toml"
     path.write_bytes(b"\xff\xfe\x00name")

@@ -109,10 +109,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _Problem:
-    """Measurements grouped so one latency() call prices a whole group."""
+class MeasurementSet:
+    """Decoder-step measurements grouped so one latency() call prices a whole group."""
 
-    def __init__(self, measurements: Sequence[Measurement], hardware: Accelerator, base_profile: str):
+    def __init__(self, measurements: Sequence[Measurement], hardware: Accelerator, base_profile: str | None):
         rows = [m for m in measurements if m.heads is None and m.seq_len is not None]
         if not rows:
             raise SpecroofError("no decoder-step measurements to fit (Medusa-head rows are not used)")
@@ -174,7 +174,7 @@ def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | 
             raise SpecroofError(f"measurements come from several devices ({', '.join(names)}); pick one with --hardware")
         hardware = names[0]
     accel = load_hardware(hardware)
-    problem = _Problem(rows, accel, profile)
+    problem = MeasurementSet(rows, accel, profile)
     params = list(PARAMETERS) + ([LAUNCH] if problem.has_eager else [])
     start_profile = setup_step(problem.rows[0].model, accel, profile=profile).profile
     lower = np.log([p.lower for p in params])

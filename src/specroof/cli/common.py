@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,7 +56,7 @@ def _positive(text: str, what: str) -> int:
         number = float(text)
     except ValueError:
         raise SpecroofError(f"--{what}: {text!r} is not a number; give positive integers like 1,16,64") from None
-    if number != int(number) or number <= 0:
+    if not math.isfinite(number) or number != int(number) or number <= 0:
         raise SpecroofError(f"--{what}: {text!r} must be a positive integer")
     return int(number)
 

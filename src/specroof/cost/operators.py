@@ -196,7 +196,9 @@ def _attention_fused(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarr
     blocks = b * q_heads * np.ceil(n / q_block)
     block_bytes = keys * d * 2 * kv_bytes
     block_flops = 4.0 * np.minimum(n, q_block) * keys * d
-    block_time = np.maximum(block_bytes / (prof.attention_cta_bandwidth_gbps * 1e9), block_flops / peak_sm)
+    # A block loads a KV tile, then computes on it: little overlap at one block per SM, so the
+    # two times add.
+    block_time = block_bytes / (prof.attention_cta_bandwidth_gbps * 1e9) + block_flops / peak_sm
     waves = np.ceil(blocks / (hw.sm_count * prof.attention_ctas_per_sm))
     per_head = np.maximum(waves * block_time, moved / bandwidth)
     is_tree = n > 1

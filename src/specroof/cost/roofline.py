@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPLIT_K_MIN_DEPTH = 256  # a split of the reduction keeps at least this many K elements
+SPLIT_K_FACTORS = (1, 2, 4, 8, 16)  # reduction splits a split-K kernel may use
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,14 @@ def gemm_compute_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, g
     best = None
     for tm, tn in tiles:
         n_tiles = groups * np.ceil(m / tm) * np.ceil(n / tn)
-        if split_k:
-            max_split = np.maximum(1.0, np.floor(np.asarray(k, dtype=float) / SPLIT_K_MIN_DEPTH))
-            split = np.clip(np.floor(machine.sm_count / np.maximum(n_tiles, 1)), 1, max_split)
-        else:
-            split = 1.0
-        waves = np.ceil(n_tiles * split / machine.sm_count)
-        tile_time = 2.0 * tm * tn * np.ceil(k / split) / machine.flops_per_sm
-        t = waves * tile_time
-        best = t if best is None else np.minimum(best, t)
+        # Split-K only fills idle SMs (it never adds a wave); the allowed splits do not depend
+        # on k, which keeps the time non-decreasing in k.
+        for split in SPLIT_K_FACTORS if split_k else (1,):
+            t = np.ceil(n_tiles * split / machine.sm_count) * 2.0 * tm * tn * np.ceil(
+                np.asarray(k, dtype=float) / split) / machine.flops_per_sm
+            if split > 1:
+                t = np.where(n_tiles * split <= machine.sm_count, t, np.inf)
+            best = t if best is None else np.minimum(best, t)
     return np.where(m > 0, best, 0.0)
 
 

@@ -22,6 +22,7 @@ from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 
 MAX_GRID_POINTS = 20_000_000
+MAX_AXIS_VALUE = 100_000_000  # no batch, candidate count or context is larger
 
 
 @dataclass
@@ -81,9 +82,10 @@ def as_grid(values: int | Iterable[int], what: str) -> np.ndarray:
         raise SpecroofError(f"{what} must be a flat list of integers")
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_):
         raise SpecroofError(f"{what} must be positive integers, got {values!r}")
-    bad = array[(array <= 0) | (array != np.floor(array))]
+    with np.errstate(invalid="ignore"):
+        bad = array[~np.isfinite(array) | (array <= 0) | (array != np.floor(array)) | (array > MAX_AXIS_VALUE)]
     if bad.size:
-        raise SpecroofError(f"{what} must be positive integers, got {bad[0]!r}")
+        raise SpecroofError(f"{what} must be positive integers up to {MAX_AXIS_VALUE:,}, got {bad[0]!r}")
     return array.astype(np.int64)
 
 

@@ -124,6 +124,8 @@ def _read_toml(path: Path | Any, label: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecroofError(f"cannot read accelerator file {label}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SpecroofError(f"accelerator file {label} is not a UTF-8 text file") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

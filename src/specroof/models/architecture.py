@@ -8,6 +8,7 @@ there is one place where keys are interpreted.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -157,7 +158,8 @@ class ModelConfig:
 
 
 def _positive_int(value: Any, key: str, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value <= 0:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value) or value <= 0):
         raise SpecroofError(f"model config {name!r}: {key} must be a positive integer, got {value!r}")
     return int(value)
 
@@ -174,6 +176,8 @@ def _read_json(path: Path | Any, label: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecroofError(f"cannot read model config {label}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SpecroofError(f"model config {label} is not a UTF-8 text file") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,0 +1,116 @@
+"""Calibration: recover known parameters, and predict held-out H200 measurements.
+
+The held-out test is the accuracy gate (in the spirit of AIConfigurator's CI): it fits on
+whole batch sizes and validates on another, and fails if the error grows past the level
+reached when it was written.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specroof.calibration.fit import MeasurementSet, calibrate
+from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.calibration.validate import validate
+from specroof.cost.step import latency
+from specroof.hardware.accelerator import load_hardware
+
+SHARED = Path(__file__).resolve().parents[1] / "data" / "measurements" / "h200-llama-7b-calibration.jsonl"
+CLI = str(Path(sys.executable).parent / "specroof")
+
+TRUE = {
+    "bandwidth_efficiency": 0.8, "compute_efficiency": 0.6, "gemm_fixed_us": 5.0, "kernel_overhead_us": 2.0,
+    "elementwise_efficiency": 0.4, "attention_cta_bandwidth_gbps": 25.0, "attention_compute_efficiency": 0.3,
+}
+OPS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "attention", "lm_head")
+
+
+def _synthetic() -> list[Measurement]:
+    batch, cands, seqs = [1, 8, 64], [1, 16, 64, 112], [512, 2048]
+    result = latency("llama-7b", "h200", batch, cands, seqs, profile="pytorch-sdpa", **TRUE)
+    rows = []
+    for i, b in enumerate(batch):
+        for j, n in enumerate(cands):
+            for k, s in enumerate(seqs):
+                rows.append(Measurement(
+                    model="llama-7b", hardware="h200", dtype="fp16", batch=b, candidates=n, seq_len=s,
+                    latency_ms=float(result.latency_ms[i, j, k]), cuda_graph=True,
+                    ops_ms={op: float(result.ops_ms[op][i, j, k]) for op in OPS}))
+    return rows
+
+
+def test_round_trip_recovers_known_parameters():
+    fitted = calibrate(_synthetic(), "h200", "pytorch-sdpa")
+    assert fitted.mape_latency < 1e-6
+    for name, value in TRUE.items():
+        assert fitted.fitted[name] == pytest.approx(value, rel=0.01), name
+
+
+def test_profile_file_round_trips_through_load_hardware(tmp_path):
+    fitted = calibrate(_synthetic(), "h200", "pytorch-sdpa")
+    path = tmp_path / "h200-fit.toml"
+    fitted.write(path)
+    accel = load_hardware(path)
+    assert accel.name == "h200" and accel.profile_base == "pytorch-sdpa"
+    assert accel.profile_overrides["compute_efficiency"] == pytest.approx(fitted.fitted["compute_efficiency"], rel=1e-4)
+    again = latency("llama-7b", path, 16, 64, 1024)
+    direct = latency("llama-7b", "h200", 16, 64, 1024, profile="pytorch-sdpa", **fitted.fitted)
+    assert again.latency_ms[0, 0, 0] == pytest.approx(direct.latency_ms[0, 0, 0], rel=1e-4)
+
+
+@pytest.mark.parametrize("train, test", [((1, 64), (16,)), ((1, 16), (64,))])
+def test_holdout_batch_sizes_on_h200(train, test):
+    """Fit on whole batch sizes, predict another one (accuracy regression gate)."""
+    rows = load_measurements(SHARED)
+    fitted = calibrate([m for m in rows if m.batch in train], "h200", "pytorch-sdpa")
+    data = MeasurementSet([m for m in rows if m.batch in test], fitted.hardware, "pytorch-sdpa")
+    predicted, _ = data.predict(fitted.fitted)
+    measured = np.array([m.latency_ms for m in data.rows])
+    errors = np.abs(predicted / measured - 1)
+    assert errors.mean() <= 0.055, f"held-out MAPE {100 * errors.mean():.2f}%"
+    assert errors.max() <= 0.10, f"held-out worst {100 * errors.max():.2f}%"
+    plain = predicted[[m.candidates == 1 for m in data.rows]][0]
+    plain_measured = measured[[m.candidates == 1 for m in data.rows]][0]
+    normalized = np.abs((predicted / plain) / (measured / plain_measured) - 1)
+    assert normalized.mean() <= 0.06, f"held-out normalized MAPE {100 * normalized.mean():.2f}%"
+
+
+def test_cli_calibrate_then_validate(tmp_path):
+    out = tmp_path / "h200.toml"
+    fit = subprocess.run([CLI, "calibrate", str(SHARED), "--hardware", "h200", "-o", str(out)],
+                         capture_output=True, text=True)
+    assert fit.returncode == 0, fit.stderr
+    assert "bandwidth_efficiency" in fit.stdout and out.exists()
+    chart = tmp_path / "val.png"
+    check = subprocess.run([CLI, "validate", str(SHARED), "-H", str(out), "--format", "json", "--plot", str(chart)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    import json
+
+    report = json.loads(check.stdout)
+    overall = report["summary"][-1]
+    assert overall["model"] == "all" and overall["points"] == 24
+    assert overall["mape_latency_pct"] < 5.0
+    assert chart.stat().st_size > 10_000
+
+
+def test_validate_reports_normalized_error():
+    rows = load_measurements(SHARED)
+    report = validate(rows, "h200", profile="pytorch-sdpa")
+    with_norm = [p for p in report.points if p["normalized_error_pct"] is not None]
+    assert len(with_norm) == 21  # every candidates > 1 row has its n = 1 anchor
+    assert report.overall["mape_latency_pct"] > report.overall["mape_normalized_pct"] > 0
+
+
+def test_cli_bad_measurement_file_exits_2(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"model": "llama-7b"}\n')
+    proc = subprocess.run([CLI, "validate", str(bad), "-H", "h200"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "line 1" in proc.stderr or ":1:" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
