@@ -63,21 +63,29 @@ def test_profile_file_round_trips_through_load_hardware(tmp_path):
     assert again.latency_ms[0, 0, 0] == pytest.approx(direct.latency_ms[0, 0, 0], rel=1e-4)
 
 
-@pytest.mark.parametrize("train, test", [((1, 64), (16,)), ((1, 16), (64,))])
-def test_holdout_batch_sizes_on_h200(train, test):
+# Levels reached when this gate was written (MAPE %, worst %, normalized MAPE %):
+#   fit on batch 1, 64 -> batch 16: 4.86, 7.28, 6.73
+#   fit on batch 1, 16 -> batch 64: 4.73, 6.24, 9.17
+# Each bound sits a little above its level, so a regression fails the gate.
+@pytest.mark.parametrize("train, test, max_mape, max_worst, max_normalized", [
+    ((1, 64), (16,), 5.3, 8.0, 7.3),
+    ((1, 16), (64,), 5.2, 7.0, 9.7),
+])
+def test_holdout_batch_sizes_on_h200(train, test, max_mape, max_worst, max_normalized):
     """Fit on whole batch sizes, predict another one (accuracy regression gate)."""
     rows = load_measurements(SHARED)
     fitted = calibrate([m for m in rows if m.batch in train], "h200", "pytorch-sdpa")
     data = MeasurementSet([m for m in rows if m.batch in test], fitted.hardware, "pytorch-sdpa")
     predicted, _ = data.predict(fitted.fitted)
     measured = np.array([m.latency_ms for m in data.rows])
-    errors = np.abs(predicted / measured - 1)
-    assert errors.mean() <= 0.055, f"held-out MAPE {100 * errors.mean():.2f}%"
-    assert errors.max() <= 0.10, f"held-out worst {100 * errors.max():.2f}%"
-    plain = predicted[[m.candidates == 1 for m in data.rows]][0]
-    plain_measured = measured[[m.candidates == 1 for m in data.rows]][0]
-    normalized = np.abs((predicted / plain) / (measured / plain_measured) - 1)
-    assert normalized.mean() <= 0.06, f"held-out normalized MAPE {100 * normalized.mean():.2f}%"
+    errors = 100 * np.abs(predicted / measured - 1)
+    assert errors.mean() <= max_mape, f"held-out MAPE {errors.mean():.2f}%"
+    assert errors.max() <= max_worst, f"held-out worst {errors.max():.2f}%"
+    is_plain = np.array([m.candidates == 1 for m in data.rows])
+    ratio_pred = predicted[~is_plain] / predicted[is_plain][0]
+    ratio_meas = measured[~is_plain] / measured[is_plain][0]
+    normalized = 100 * np.abs(ratio_pred / ratio_meas - 1)
+    assert normalized.mean() <= max_normalized, f"held-out normalized MAPE {normalized.mean():.2f}%"
 
 
 def test_cli_calibrate_then_validate(tmp_path):
