@@ -9,18 +9,13 @@ hardware file overrides the fields it fitted; explicit options override both.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError, suggest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ALL_OPERATORS = (
     "qkv_proj", "attention", "o_proj", "moe_router", "gate_up_proj", "down_proj",
@@ -160,8 +155,7 @@ def _coerce(key: str, value: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def _profiles_data() -> dict[str, Any]:
-    text = (resources.files("specroof.cost") / "profiles.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return read_toml(resources.files("specroof.cost") / "profiles.toml", "profiles.toml")
 
 
 def profile_names() -> tuple[str, ...]:

@@ -9,19 +9,14 @@ so ``--hardware`` accepts either everywhere.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import packaged_names, read_toml
 from specroof.errors import SpecroofError, suggest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 _PACKAGE = "specroof.hardware"
 
@@ -115,21 +110,11 @@ def _check_positive(value: Any, key: str, label: str) -> None:
 @lru_cache(maxsize=1)
 def catalog_names() -> tuple[str, ...]:
     """Names of the shipped accelerators (file names of ``hardware/catalog/*.toml``)."""
-    folder = resources.files(_PACKAGE) / "catalog"
-    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+    return packaged_names(_PACKAGE, "catalog", ".toml")
 
 
 def _read_toml(path: Path | Any, label: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecroofError(f"cannot read accelerator file {label}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise SpecroofError(f"accelerator file {label} is not a UTF-8 text file") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecroofError(f"accelerator file {label} is not valid TOML: {exc}") from None
+    return read_toml(path, f"accelerator file {label}")
 
 
 @lru_cache(maxsize=64)

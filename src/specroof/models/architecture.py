@@ -7,7 +7,6 @@ there is one place where keys are interpreted.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 
 _CATALOG = "specroof.models"
@@ -167,21 +167,11 @@ def _positive_int(value: Any, key: str, name: str) -> int:
 @lru_cache(maxsize=1)
 def catalog_names() -> tuple[str, ...]:
     """Names of the shipped models (file names of ``models/catalog/*.json``)."""
-    folder = resources.files(_CATALOG) / "catalog"
-    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json")))
+    return packaged_names(_CATALOG, "catalog", ".json")
 
 
 def _read_json(path: Path | Any, label: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecroofError(f"cannot read model config {label}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise SpecroofError(f"model config {label} is not a UTF-8 text file") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecroofError(f"model config {label} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    return read_json(path, f"model config {label}")
 
 
 def load_model(model: "str | Path | ModelConfig") -> ModelConfig:

@@ -23,18 +23,13 @@ Format::
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import packaged_names, read_toml
 from specroof.errors import SpecroofError, suggest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 _SETTINGS = ("model", "hardware", "dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile",
              "tp", "acceptance", "method", "draft_model", "heads", "max_depth")
@@ -58,8 +53,7 @@ class Scenario:
 
 
 def scenario_names() -> tuple[str, ...]:
-    folder = resources.files(__name__)
-    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+    return packaged_names(__name__, "", ".toml")
 
 
 def load_scenario(scenario: str | Path) -> Scenario:
@@ -77,12 +71,7 @@ def load_scenario(scenario: str | Path) -> Scenario:
                 f"unknown scenario {name!r}{suggest(name, scenario_names())}; shipped: {', '.join(scenario_names())}"
             )
         text_source = resources.files(__name__) / f"{name}.toml"
-    try:
-        data = tomllib.loads(text_source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecroofError(f"cannot read scenario {scenario}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecroofError(f"scenario {scenario} is not valid TOML: {exc}") from None
+    data = read_toml(text_source, f"scenario {scenario}")
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise SpecroofError(f"scenario {name}: unknown key(s) {', '.join(unknown)}{suggest(unknown[0], _KNOWN)}")
