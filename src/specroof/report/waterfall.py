@@ -1,0 +1,71 @@
+"""Waterfall chart of :func:`specroof.speculation.explain.explain`: from tau down to the speedup.
+
+The first bar is the ideal speedup (tau: every candidate verified for free), each following
+bar the points of speedup one group of causes takes away (linear layers, attention, LM head,
+elementwise/overhead, drafting; see the explain module for how the gap is split), and the
+last bar the predicted speedup. A dashed line marks 1.0, where speculation stops paying.
+matplotlib is imported only here, and only when a chart is drawn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from specroof.errors import SpecroofError
+
+SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_path(path: str | Path) -> Path:
+    """The output path, if its suffix is one matplotlib writes and its folder exists."""
+    out = Path(path)
+    if out.suffix.lower() not in SUFFIXES:
+        raise SpecroofError(f"chart file {str(out)!r} must end in {', '.join(SUFFIXES)}")
+    if not out.parent.exists():
+        raise SpecroofError(f"folder {str(out.parent)!r} for the chart does not exist")
+    return out
+
+
+def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None) -> Path:
+    """Draw the waterfall of one Explanation to ``path`` (.png, .svg or .pdf); returns the path."""
+    out = check_path(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e = explanation
+    groups = [g for g in e.groups() if g["added_ms"] != 0.0 or g["speedup_lost_points"] != 0.0]
+    labels = ["ideal (tau)"] + [g["group"] for g in groups] + ["predicted"]
+    bottoms, heights, colors, texts = [0.0], [e.tau], ["#4c72b0"], [f"{e.tau:.2f}"]
+    level = e.tau
+    for g in groups:
+        lost = g["speedup_lost_points"]
+        new_level = level - lost
+        bottoms.append(min(level, new_level))
+        heights.append(abs(lost))
+        colors.append("#c44e52" if lost > 0 else "#55a868")
+        texts.append(f"-{lost:.2f}\n{g['added_ms']:+.3g} ms" if lost >= 0 else f"+{-lost:.2f}\n{g['added_ms']:+.3g} ms")
+        level = new_level
+    bottoms.append(0.0)
+    heights.append(e.speedup)
+    colors.append("#4c72b0")
+    texts.append(f"{e.speedup:.2f}")
+
+    fig, ax = plt.subplots(figsize=(1.4 * len(labels) + 2.0, 4.5))
+    xs = range(len(labels))
+    ax.bar(xs, heights, bottom=bottoms, color=colors, width=0.6)
+    for x, bottom, height, text in zip(xs, bottoms, heights, texts):
+        ax.text(x, bottom + height, text, ha="center", va="bottom", fontsize=8)
+    ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1)
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(labels, rotation=20, ha="right")
+    ax.set_ylabel("speedup over plain decoding")
+    ax.set_ylim(0, max(e.tau, e.speedup, 1.0) * 1.18)
+    ax.set_title(title or (f"{e.model} on {e.hardware_display}: batch {e.batch}, n={e.candidates}, "
+                           f"seq_len {e.seq_len}"), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -1,0 +1,163 @@
+"""``explain()``: why one configuration's speedup falls short of tau, split into causes.
+
+If verifying n candidates cost no more than decoding one token, the speedup would be the
+acceptance length tau. It is lower because a speculative step takes longer than a plain
+one::
+
+    speedup = tau * T_plain / T_spec   =>   ln(tau) - ln(speedup) = ln(T_spec / T_plain)
+
+and ``T_spec - T_plain`` is a sum of parts: each operator's growth from the plain step to the
+verification step (``op_spec - op_plain``), the drafting time, and, for eager steps, the change
+in host launch wait. The log gap ``ln(T_spec / T_plain)`` is attributed to each part in
+proportion to its added milliseconds, so the shares add up to the gap exactly; a part that
+got faster (negative ms) gets a negative share. For each cause:
+
+- ``share``: its part of the log gap;
+- ``speedup_lost_factor = exp(share)``: the speedup is divided by it (the factors multiply
+  to ``tau / speedup``);
+- ``speedup_lost_points``: ``(tau - speedup) * share / gap``, points of speedup in the same
+  proportions, so they add up to ``tau - speedup`` (the waterfall chart draws these).
+
+Linear layers are also classified as compute- or memory-bound at the verification step:
+their arithmetic intensity (FLOPs / bytes moved) against the device's ridge point (peak
+FLOP/s / memory bandwidth, datasheet figures, for the step's compute dtype).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specroof.cost.step import latency_for_setup, setup_step
+from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import Accelerator
+from specroof.models.architecture import ModelConfig
+from specroof.speculation.acceptance import AcceptanceModel
+from specroof.speculation.drafting import DEFAULT_HEADS
+from specroof.speculation.speedup import speedup
+
+LINEAR_OPS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "moe_router")
+GROUPS = {
+    **{op: "linear layers" for op in LINEAR_OPS},
+    "attention": "attention",
+    "lm_head": "LM head",
+    "elementwise": "elementwise/overhead",
+    "allreduce": "elementwise/overhead",
+    "launch": "elementwise/overhead",
+    "drafting": "drafting",
+}
+GROUP_ORDER = ("linear layers", "attention", "LM head", "elementwise/overhead", "drafting")
+
+
+@dataclass
+class Explanation:
+    """One configuration's speedup gap, split into causes (see the module docstring)."""
+
+    model: str
+    hardware: str
+    hardware_display: str
+    method: str
+    acceptance: str
+    batch: int
+    candidates: int
+    seq_len: int
+    tau: float
+    speedup: float
+    t_plain_ms: float
+    t_spec_ms: float
+    verify_ms: float
+    draft_ms: float
+    ridge_flops_per_byte: float
+    causes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def log_gap(self) -> float:
+        """ln(T_spec / T_plain) = ln(tau) - ln(speedup)."""
+        return math.log(self.t_spec_ms / self.t_plain_ms)
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The causes summed by group (linear layers, attention, ...), in display order."""
+        totals: dict[str, dict[str, float]] = {}
+        for cause in self.causes:
+            g = totals.setdefault(cause["group"], {"added_ms": 0.0, "share": 0.0, "speedup_lost_points": 0.0})
+            for key in g:
+                g[key] += cause[key]
+        return [{"group": name, **totals[name], "speedup_lost_factor": math.exp(totals[name]["share"])}
+                for name in GROUP_ORDER if name in totals]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "hardware": self.hardware, "method": self.method, "acceptance": self.acceptance,
+            "batch": self.batch, "candidates": self.candidates, "seq_len": self.seq_len,
+            "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
+            "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
+            "ridge_flops_per_byte": self.ridge_flops_per_byte,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary(), "causes": list(self.causes), "groups": self.groups()}
+
+
+def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, batch: int = 1,
+            candidates: int = 16, seq_len: int = 1024, acceptance: str | AcceptanceModel = "log:0.477",
+            method: str = "none", draft_model: str | Path | ModelConfig | None = None, heads: int = DEFAULT_HEADS,
+            max_depth: int | None = None, **options: Any) -> Explanation:
+    """Split ``ln(tau) - ln(speedup)`` of one (batch, candidates, seq_len) point into causes.
+
+    Arguments as for :func:`specroof.speedup`, with single grid values. The predicted
+    speedup is speedup()'s own.
+    """
+    for value, what in ((batch, "batch"), (candidates, "candidates"), (seq_len, "seq_len")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise SpecroofError(f"explain needs one positive integer {what}, got {value!r}")
+    result = speedup(model, hardware, [batch], [candidates], [seq_len], acceptance=acceptance, method=method,
+                     draft_model=draft_model, heads=heads, max_depth=max_depth, **options)
+    setup = setup_step(result.step.model, result.step.hardware, **options)
+    plain = latency_for_setup(setup, [batch], [1], [seq_len])
+    spec_step = result.step
+
+    def at(array: np.ndarray) -> float:
+        return float(np.asarray(array)[0, 0, 0])
+
+    t_spec, t_plain = at(result.latency_ms), at(result.ar_latency_ms)
+    tau, predicted = at(result.acceptance_length), at(result.speedup)
+    hw = spec_step.hardware
+    ridge = hw.peak_flops(setup.compute_dtype) / hw.memory_bandwidth
+
+    added: list[tuple[str, float, dict[str, Any]]] = []
+    for op in dict.fromkeys([*spec_step.ops_ms, *plain.ops_ms]):
+        spec_ms = at(spec_step.ops_ms[op]) if op in spec_step.ops_ms else 0.0
+        plain_ms = at(plain.ops_ms[op]) if op in plain.ops_ms else 0.0
+        extra: dict[str, Any] = {"plain_ms": plain_ms, "spec_ms": spec_ms}
+        if op in LINEAR_OPS:
+            flops, moved = at(spec_step.flops[op]), at(spec_step.bytes[op])
+            intensity = flops / moved if moved > 0 else math.inf
+            extra.update(intensity=intensity, bound="compute" if intensity > ridge else "memory")
+        added.append((op, spec_ms - plain_ms, extra))
+    draft = at(result.draft_ms)
+    if result.method != "none":
+        added.append(("drafting", draft, {"plain_ms": 0.0, "spec_ms": draft}))
+
+    gap = math.log(t_spec / t_plain)
+    total_added = sum(ms for _, ms, _ in added)
+    points_total = tau - predicted
+    causes = []
+    for name, ms, extra in added:
+        share = gap * ms / total_added if total_added != 0 else 0.0
+        points = points_total * share / gap if gap != 0 else 0.0
+        causes.append({
+            "cause": name, "group": GROUPS.get(name, "elementwise/overhead"), "added_ms": ms, "share": share,
+            "speedup_lost_factor": math.exp(share), "speedup_lost_points": points,
+            "plain_ms": extra["plain_ms"], "spec_ms": extra["spec_ms"],
+            "intensity": extra.get("intensity"), "bound": extra.get("bound"),
+        })
+    return Explanation(
+        model=spec_step.model.name, hardware=hw.name, hardware_display=hw.display_name, method=result.method,
+        acceptance=result.acceptance.describe(), batch=int(batch), candidates=int(candidates),
+        seq_len=int(seq_len), tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
+        verify_ms=at(result.verify_ms), draft_ms=draft, ridge_flops_per_byte=ridge, causes=causes,
+    )

@@ -1,0 +1,409 @@
+"""``plan()``: the best number of candidate tokens for every batch size and context length.
+
+For each (batch, seq_len) cell the plan searches **every** candidate count ``n`` from 1 (plain
+decoding: do not speculate) up to a limit, in one vectorized :func:`specroof.speedup` call
+over the whole (batch x 1..limit x seq_len) grid, and keeps the ``n`` with the highest speedup
+(``objective="speedup"``) or tokens per second (``objective="throughput"``, ``b x tau /
+T_spec``) among those that fit in the device's memory (:mod:`specroof.cost.memory`). Ties go
+to the smaller ``n``, so speculation is only recommended when it strictly helps. A cell
+where even ``n = 1`` does not fit gets ``best_candidates = None``.
+
+At a fixed (batch, seq_len) throughput is speedup times ``b / T_plain``, a constant, so the
+two objectives pick the same ``n``; they differ only in what is reported.
+
+:func:`batch_ranges` / :func:`export_table` turn a plan into a batch-size schedule
+``[[start_batch, end_batch, k], ...]`` (``k = n - 1`` speculative tokens, 0 = off), the
+format of vLLM's ``num_speculative_tokens_per_batch_size``; see ``docs/plan.md`` for how each
+engine uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specroof.cost.memory import RUNTIME_RESERVE_BYTES, memory_footprint
+from specroof.cost.step import as_grid
+from specroof.errors import SpecroofError, suggest
+from specroof.hardware.accelerator import Accelerator, load_hardware
+from specroof.models.architecture import ModelConfig, load_model
+from specroof.speculation.acceptance import AcceptanceModel, parse_acceptance
+from specroof.speculation.drafting import DEFAULT_HEADS
+from specroof.speculation.speedup import SpeedupResult, speedup
+
+OBJECTIVES = ("speedup", "throughput")
+ENGINES = ("json", "vllm", "sglang")
+DEFAULT_MAX_CANDIDATES = 64
+CHUNK_POINTS = 2_000_000
+"""Grid points priced per speedup() call; larger plans are split along the batch axis."""
+
+
+@dataclass
+class PlanResult:
+    """The best candidate count per (batch, seq_len) cell, and the sweep it came from.
+
+    Arrays of shape ``(len(batch), len(seq_len))``; where nothing fits, ``best_candidates``
+    is 0 and the float fields are NaN (``to_records`` turns them into None).
+    ``sweep`` holds the full speedup grid over ``candidates`` (1..limit) and ``fits_grid``
+    the memory check at every point of it.
+    """
+
+    model: str
+    hardware: str
+    hardware_display: str
+    method: str
+    acceptance: AcceptanceModel
+    objective: str
+    limit: int
+    batch: np.ndarray
+    seq_len: np.ndarray
+    candidates: np.ndarray
+    best_candidates: np.ndarray
+    speedup: np.ndarray
+    acceptance_length: np.ndarray
+    throughput: np.ndarray
+    latency_ms: np.ndarray
+    ar_latency_ms: np.ndarray
+    memory_gb: np.ndarray
+    capacity_gb: float
+    fits: np.ndarray
+    unconstrained_candidates: np.ndarray
+    sweep_speedup: np.ndarray
+    fits_grid: np.ndarray
+    current: int | None = None
+    speedup_at_current: np.ndarray | None = None
+    current_fits: np.ndarray | None = None
+    draft_model: str | None = None
+    heads: int | None = None
+
+    @property
+    def speculative_tokens(self) -> np.ndarray:
+        """k = n - 1 draft tokens per step (0: do not speculate; -1 where nothing fits)."""
+        return self.best_candidates - 1
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per (batch, seq_len) cell; None where nothing fits."""
+        records = []
+        for i, b in enumerate(self.batch):
+            for k, s in enumerate(self.seq_len):
+                n = int(self.best_candidates[i, k])
+                ok = n > 0
+                record: dict[str, Any] = {
+                    "batch": int(b), "seq_len": int(s),
+                    "best_candidates": n if ok else None,
+                    "speculative_tokens": n - 1 if ok else None,
+                    "speedup": _num(self.speedup[i, k]) if ok else None,
+                    "acceptance_length": _num(self.acceptance_length[i, k]) if ok else None,
+                    "throughput": _num(self.throughput[i, k]) if ok else None,
+                    "latency_ms": _num(self.latency_ms[i, k]) if ok else None,
+                    "ar_latency_ms": _num(self.ar_latency_ms[i, k]),
+                    "memory_gb": _num(self.memory_gb[i, k]),
+                    "fits": bool(self.fits[i, k]),
+                }
+                if self.current is not None:
+                    record["speedup_at_current"] = _num(self.speedup_at_current[i, k])
+                    record["current_fits"] = bool(self.current_fits[i, k])
+                record["note"] = self._note(i, k)
+                records.append(record)
+        return records
+
+    def _note(self, i: int, k: int) -> str:
+        notes = []
+        n, free = int(self.best_candidates[i, k]), int(self.unconstrained_candidates[i, k])
+        if n == 0:
+            notes.append(f"does not fit: {self.memory_gb[i, k]:.1f} GB needed even without speculation, "
+                         f"{self.capacity_gb:.1f} GB per device")
+        elif free != n:
+            notes.append(f"memory-limited: n={free} would be faster but needs more than {self.capacity_gb:.1f} GB")
+        if self.current is not None and not self.current_fits[i, k]:
+            notes.append(f"current n={self.current} does not fit in memory")
+        return "; ".join(notes)
+
+
+def _num(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
+         batch: int | Iterable[int] = (1, 2, 4, 8, 16, 32, 64), seq_len: int | Iterable[int] = 1024,
+         acceptance: str | AcceptanceModel = "log:0.477", method: str = "none",
+         draft_model: str | Path | ModelConfig | None = None, heads: int = DEFAULT_HEADS,
+         max_candidates: int = DEFAULT_MAX_CANDIDATES, objective: str = "speedup", current: int | None = None,
+         max_depth: int | None = None, reserve_bytes: float = RUNTIME_RESERVE_BYTES,
+         progress: Callable[[int], None] | None = None, **options: Any) -> PlanResult:
+    """Best candidate count per (batch, seq_len), searching every n in 1..limit.
+
+    ``limit = min(max_candidates, acceptance.max_candidates)``. ``current``: a candidate
+    count in use today (root included: a chain of k draft tokens is n = k + 1); the plan then
+    also reports the speedup at it. ``progress(cells)`` is called after each chunk of the
+    grid with the number of (batch, seq_len) cells done. Other options as for
+    :func:`specroof.speedup` (dtype, weight_dtype, kv_dtype, attention, tp, profile, ...).
+    """
+    if objective not in OBJECTIVES:
+        raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
+                            f"valid: {', '.join(OBJECTIVES)}")
+    limit_asked = _positive_int(max_candidates, "max candidates")
+    acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
+    limit = limit_asked if acc.max_candidates is None else min(limit_asked, int(acc.max_candidates))
+    if current is not None:
+        current = _positive_int(current, "current candidates")
+        if acc.max_candidates is not None and current > acc.max_candidates:
+            raise SpecroofError(f"current n={current} is beyond what {acc.describe()} allows "
+                                f"({acc.max_candidates} candidates)")
+    b_axis = as_grid(batch, "batch")
+    s_axis = as_grid(seq_len, "seq_len")
+    model_cfg = load_model(model)
+    accel = load_hardware(hardware)
+    if draft_model is not None and method == "none":
+        method = "draft"
+    draft_cfg = load_model(draft_model) if draft_model is not None else None
+    top = max(limit, current or 1)
+    n_axis = np.arange(1, top + 1)
+    spec_kwargs = dict(acceptance=acc, method=method, draft_model=draft_cfg, heads=heads, **options)
+
+    per_batch = n_axis.size * s_axis.size
+    step = max(1, CHUNK_POINTS // per_batch)
+    parts: list[tuple[SpeedupResult, np.ndarray, np.ndarray]] = []
+    for start in range(0, b_axis.size, step):
+        chunk = b_axis[start:start + step]
+        result = speedup(model_cfg, accel, chunk, n_axis, s_axis, **spec_kwargs)
+        memory = memory_footprint(model_cfg, accel, chunk, n_axis, s_axis, method=result.method,
+                                  draft_model=draft_cfg, heads=heads if result.method == "heads" else 0,
+                                  reserve_bytes=reserve_bytes, **options)
+        parts.append((result, memory.total_bytes, memory.fits))
+        if progress is not None:
+            progress(chunk.size * s_axis.size)
+    first = parts[0][0]
+    speed = np.concatenate([p[0].speedup for p in parts])
+    tput = np.concatenate([p[0].throughput for p in parts])
+    spec_ms = np.concatenate([p[0].latency_ms for p in parts])
+    plain_ms = np.concatenate([p[0].ar_latency_ms for p in parts])
+    tau = np.concatenate([p[0].acceptance_length for p in parts])
+    total = np.concatenate([p[1] for p in parts])
+    fit = np.concatenate([p[2] for p in parts])
+
+    searched = slice(0, limit)
+    score = (speed if objective == "speedup" else tput)[:, searched, :]
+    fits_searched = fit[:, searched, :]
+    free_best = np.argmax(score, axis=1)  # (B, S), ignoring memory
+    masked = np.where(fits_searched, score, -np.inf)
+    best = np.argmax(masked, axis=1)
+    any_fit = fits_searched.any(axis=1)
+    best_n = np.where(any_fit, best + 1, 0)
+
+    def pick(grid: np.ndarray) -> np.ndarray:
+        values = np.take_along_axis(grid[:, searched, :], best[:, None, :], axis=1)[:, 0, :]
+        return np.where(any_fit, values, np.nan)
+
+    memory_at = np.where(any_fit, np.take_along_axis(total[:, searched, :], best[:, None, :], axis=1)[:, 0, :],
+                         total[:, 0, :])
+    result = PlanResult(
+        model=model_cfg.name, hardware=accel.name, hardware_display=accel.display_name, method=first.method,
+        acceptance=acc, objective=objective, limit=limit, batch=b_axis, seq_len=s_axis,
+        candidates=n_axis[searched], best_candidates=best_n.astype(np.int64), speedup=pick(speed),
+        acceptance_length=pick(tau), throughput=pick(tput), latency_ms=pick(spec_ms), ar_latency_ms=plain_ms[:, 0, :],
+        memory_gb=memory_at / 1e9, capacity_gb=accel.memory_bytes / 1e9, fits=any_fit,
+        unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
+        sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
+        draft_model=draft_cfg.name if draft_cfg is not None and first.method == "draft" else None,
+        heads=heads if first.method == "heads" else None,
+    )
+    if current is not None:
+        result.current = current
+        result.speedup_at_current = speed[:, current - 1, :]
+        result.current_fits = fit[:, current - 1, :]
+    return result
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise SpecroofError(f"{what} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def batch_k(plan_result: PlanResult, seq_len: int | None = None) -> np.ndarray:
+    """k = n - 1 for each planned batch size, one context length chosen.
+
+    With one planned context length (or ``seq_len`` naming one of them) this is the plan's own
+    choice. With several, each batch size gets the n maximizing the geometric-mean speedup
+    over the planned context lengths at which that batch size fits at all (the mean of log
+    speedup: equal weight per context), among the n that fit at every one of them. A batch
+    size where nothing fits gets k = 0.
+    """
+    p = plan_result
+    if seq_len is not None:
+        matches = np.flatnonzero(p.seq_len == seq_len)
+        if matches.size == 0:
+            raise SpecroofError(f"seq_len {seq_len} is not in the plan ({', '.join(map(str, p.seq_len))})")
+        n = p.best_candidates[:, matches[0]]
+        return np.maximum(n - 1, 0)
+    if p.seq_len.size == 1:
+        return np.maximum(p.best_candidates[:, 0] - 1, 0)
+    feasible = p.fits_grid[:, 0, :]  # (B, S): contexts where the batch runs at all (n = 1 fits)
+    usable = p.fits_grid | ~feasible[:, None, :]  # an n must fit wherever the batch can run
+    fits_all = usable.all(axis=2) & feasible.any(axis=1)[:, None]  # (B, N)
+    with np.errstate(divide="ignore"):
+        logs = np.where(feasible[:, None, :], np.log(p.sweep_speedup), 0.0)
+    score = np.where(fits_all, logs.sum(axis=2), -np.inf)
+    best = np.argmax(score, axis=1)
+    return np.where(fits_all.any(axis=1), best, 0)
+
+
+def batch_ranges(plan_result: PlanResult, seq_len: int | None = None) -> list[list[int]]:
+    """``[[start_batch, end_batch, k], ...]`` covering every batch size from 1 to the largest planned.
+
+    A batch size between two planned ones takes the k of the nearest planned batch size at
+    or below it (the schedule steps at planned sizes, as vLLM fills gaps with the previous
+    range's K); sizes below the smallest planned one take its k (speculation pays off at
+    least as well at smaller batches, so this errs towards speculating less). Ranges are
+    inclusive, contiguous and non-overlapping, and neighbours with the same k are merged.
+    """
+    ks = batch_k(plan_result, seq_len)
+    batches, first = np.unique(plan_result.batch, return_index=True)  # sorted, duplicates dropped
+    ks = ks[first]
+    ranges: list[list[int]] = []
+    for idx, (b, k) in enumerate(zip(batches, ks)):
+        start = 1 if idx == 0 else int(b)
+        end = int(batches[idx + 1]) - 1 if idx + 1 < len(batches) else int(b)
+        if ranges and ranges[-1][2] == int(k):
+            ranges[-1][1] = end
+        else:
+            ranges.append([start, end, int(k)])
+    return ranges
+
+
+def export_table(plan_result: PlanResult, engine: str, seq_len: int | None = None) -> list[list[int]] | str:
+    """The plan as an engine configuration.
+
+    ``json``: the list ``[[start_batch, end_batch, k], ...]`` (see :func:`batch_ranges`).
+    ``vllm`` / ``sglang``: text with the ranges and the engine's own launch options.
+    """
+    key = str(engine).strip().lower()
+    if key not in ENGINES:
+        raise SpecroofError(f"unknown engine {engine!r}{suggest(key, ENGINES)}; valid: {', '.join(ENGINES)}")
+    ranges = batch_ranges(plan_result, seq_len)
+    if key == "json":
+        return ranges
+    header = _export_header(plan_result, ranges, seq_len)
+    body = _vllm(plan_result, ranges) if key == "vllm" else _sglang(plan_result, ranges)
+    return "\n".join(header + body)
+
+
+def _export_header(p: PlanResult, ranges: list[list[int]], seq_len: int | None) -> list[str]:
+    if seq_len is not None or p.seq_len.size == 1:
+        context = f"seq_len {seq_len if seq_len is not None else int(p.seq_len[0])}"
+    else:
+        context = (f"seq_len {', '.join(map(str, p.seq_len))} (per batch size, the n with the best "
+                   "geometric-mean speedup over them)")
+    drafting = {"none": "free drafts", "heads": f"{p.heads} Medusa heads",
+                "draft": f"draft model {p.draft_model}"}[p.method]
+    lines = [f"# specroof plan: {p.model} on {p.hardware_display}, acceptance {p.acceptance.describe()}, "
+             f"{drafting}, {context}",
+             f"# planned batch sizes: {', '.join(map(str, p.batch))}; between two of them the smaller one's k applies",
+             "#", "#   batch sizes     k (speculative tokens)   n (verified per step)"]
+    for start, end, k in ranges:
+        label = f"{start}-{end}" if end != start else f"{start}"
+        what = f"{k}" if k else "0 (speculation off)"
+        lines.append(f"#   {label:<15} {what:<24} {k + 1}")
+    lines.append("#")
+    return lines
+
+
+def _is_tree(p: PlanResult) -> bool:
+    return p.acceptance.tree(1) is not None
+
+
+def _tree_shape(p: PlanResult, n: int) -> tuple[int, int]:
+    """(depth, widest branching) of the acceptance model's n-node tree."""
+    paths = p.acceptance.tree(n) or [()]
+    depth = max((len(path) for path in paths), default=0)
+    topk = max((max(path) + 1 for path in paths if path), default=1)
+    return max(depth, 1), max(topk, 1)
+
+
+def _vllm(p: PlanResult, ranges: list[list[int]]) -> list[str]:
+    k_max = max(k for _, _, k in ranges)
+    if k_max == 0:
+        return ["# Speculation never beats plain decoding in this plan: launch vLLM without --speculative-config."]
+    lines: list[str] = []
+    if p.method == "draft":
+        config: dict[str, Any] = {"method": "draft_model", "model": f"<HF id or path of {p.draft_model}>"}
+    elif p.method == "heads":
+        config = {"method": "medusa", "model": f"<Medusa heads checkpoint for {p.model}>"}
+        lines.append("# vLLM's Medusa proposer drafts the top-1 token of each head (one chain, no tree) and its "
+                     "source asserts that every step drafts exactly num_speculative_tokens: the batch-size "
+                     "table is unlikely to work with it; use one fixed num_speculative_tokens (<= heads).")
+    else:
+        config = {"method": "ngram", "prompt_lookup_max": 4}
+        lines.append("# method none (free drafts) has no exact vLLM counterpart; n-gram prompt lookup is the "
+                     "closest proposer whose drafting is nearly free.")
+    config["num_speculative_tokens"] = k_max
+    config["num_speculative_tokens_per_batch_size"] = ranges
+    target = f"<HF id or path of {p.model}>"
+    lines += [
+        "# vLLM: Dynamic Speculative Decoding (--speculative-config key num_speculative_tokens_per_batch_size,",
+        "# entries [start_bs, end_bs, K], first range starting at 1, every K <= num_speculative_tokens;",
+        "# batch sizes above the last range keep its K). Documented upstream from vLLM v0.24",
+        "# (docs/features/speculative_decoding/dynamic_speculative_decoding.md); tested there with EAGLE,",
+        "# EAGLE-3 and DFlash only, switched off when --data-parallel-size > 1. Older vLLM only had an",
+        "# on/off threshold (speculative_disable_by_batch_size, V0 engine, ignored since v0.10): there,",
+        "# set num_speculative_tokens to the k of your usual batch size instead.",
+        f"vllm serve {target} \\",
+        f"  --speculative-config '{json.dumps(config)}'",
+    ]
+    if p.method == "heads" and p.heads is not None and k_max > p.heads:
+        lines.append(f"# warning: vLLM's Medusa proposer drafts at most one token per head ({p.heads} heads), "
+                     f"but the plan asks for k={k_max}.")
+    if _is_tree(p):
+        lines.append("# warning: this plan verifies token TREES of n nodes; vLLM's proposers verify one chain of "
+                     "num_speculative_tokens tokens, so k here is a tree size, not a chain length. Re-plan with a "
+                     "chain acceptance (chain:ALPHA or curve:FILE measured with chains) before using it in vLLM.")
+    return lines
+
+
+def _sglang(p: PlanResult, ranges: list[list[int]]) -> list[str]:
+    lines = [
+        "# SGLang takes ONE static setting per server (no batch-size table): pick the line for the batch",
+        "# sizes you serve most, and cap the batch with --max-running-requests if speculation is",
+        "# switched off above it. Recent SGLang can adapt the draft depth at run time instead",
+        "# (--speculative-adaptive with --speculative-adaptive-config FILE; EAGLE with",
+        "# --speculative-eagle-topk 1, driven by the measured acceptance, per batch-size range).",
+    ]
+    if p.method == "draft":
+        algorithm = f"--speculative-algorithm STANDALONE --speculative-draft-model-path <HF id or path of {p.draft_model}>"
+    elif p.method == "heads":
+        algorithm = ("--speculative-algorithm EAGLE --speculative-draft-model-path <EAGLE draft head checkpoint>")
+        lines.append("# SGLang has no Medusa heads; EAGLE / EAGLE3 draft heads are its head-based drafting.")
+    else:
+        algorithm = "--speculative-algorithm NGRAM"
+        lines.append("# method none (free drafts): NGRAM is SGLang's drafting without a draft model.")
+    target = f"<HF id or path of {p.model}>"
+    for start, end, k in ranges:
+        label = f"batch {start}-{end}" if end != start else f"batch {start}"
+        if k == 0:
+            lines.append(f"# {label}: speculation off, launch without --speculative-algorithm:")
+            lines.append(f"python3 -m sglang.launch_server --model-path {target}")
+            continue
+        n = k + 1
+        if _is_tree(p):
+            steps, topk = _tree_shape(p, n)
+        else:
+            steps, topk = k, 1
+        if p.method == "none":
+            flags = f"{algorithm} --speculative-num-draft-tokens {n}"
+        else:
+            flags = (f"{algorithm} --speculative-num-steps {steps} --speculative-eagle-topk {topk} "
+                     f"--speculative-num-draft-tokens {n}")
+        lines.append(f"# {label}: n = {n} tokens verified per step")
+        lines.append(f"python3 -m sglang.launch_server --model-path {target} {flags}")
+    return lines
