@@ -1,11 +1,12 @@
 """Fit the physical parameters of the ``medusa-appendix-g`` scenario to the paper's chart.
 
 The Medusa paper's Appendix G simulated its speedups with A100 kernels it benchmarked;
-we have only the resulting chart (shared/reference/medusa-appendix-g-figure-22.csv), so
+we have only the resulting chart (src/specroof/scenarios/reference/medusa-appendix-g-figure-22.csv), so
 the A100 implementation parameters (achieved GEMM and attention efficiency, bandwidth,
 fixed kernel latency, softmax passes, tile shapes) are fitted to it here, the way
 ``specroof calibrate`` fits a GPU from measurements. Prints the fit and the error; the
-chosen values are written into src/specroof/scenarios/medusa-appendix-g.toml by hand.
+chosen values are written into the ``medusa-appendix-g`` table of src/specroof/cost/profiles.toml
+by hand, each with its meaning.
 
 Run: python benchmarks/fit_medusa_appendix.py [path/to/figure-22.csv]
 """
@@ -23,7 +24,7 @@ from scipy.optimize import least_squares
 import specroof
 from specroof.scenarios import load_scenario
 
-REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference" / "medusa-appendix-g-figure-22.csv"
+REFERENCE = Path(__file__).resolve().parents[1] / "src" / "specroof" / "scenarios" / "reference" / "medusa-appendix-g-figure-22.csv"
 # Bandwidth is not fitted: speedup is a ratio of step times, so only the balance of compute
 # to bandwidth is identifiable from the chart. It is fixed at what A100 streaming kernels reach
 # (~85% of 1935 GB/s; accelerator-notes.md: calculon 0.90 for large transfers, GEMV 80%).

@@ -20,8 +20,8 @@ from specroof.scenarios import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-FIGURE22 = DOCS / "reference" / "medusa-appendix-g-figure-22.csv"
-FIGURE21 = DOCS / "reference" / "medusa-appendix-g-figure-21.csv"
+FIGURE22 = DOCS.parent / "src" / "specroof" / "scenarios" / "reference" / "medusa-appendix-g-figure-22.csv"
+FIGURE21 = DOCS.parent / "src" / "specroof" / "scenarios" / "reference" / "medusa-appendix-g-figure-21.csv"
 
 
 def run_scenario(name: str) -> specroof.speculation.speedup.SpeedupResult:

@@ -12,8 +12,8 @@ import specroof
 from specroof import SpecroofError
 from specroof.report import charts
 
-FIGURE22 = Path(__file__).resolve().parents[1] / "docs" / "reference" / "medusa-appendix-g-figure-22.csv"
-FIGURE21 = Path(__file__).resolve().parents[1] / "docs" / "reference" / "medusa-appendix-g-figure-21.csv"
+FIGURE22 = Path(__file__).resolve().parents[1] / "src" / "specroof" / "scenarios" / "reference" / "medusa-appendix-g-figure-22.csv"
+FIGURE21 = Path(__file__).resolve().parents[1] / "src" / "specroof" / "scenarios" / "reference" / "medusa-appendix-g-figure-21.csv"
 
 
 def specroof_cmd() -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 import specroof
 from specroof.scenarios import load_scenario
 
-REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "src" / "specroof" / "scenarios" / "reference"
 
 
 def read_reference(name: str) -> list[dict[str, str]]:

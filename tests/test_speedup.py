@@ -235,3 +235,24 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path):
     assert "1.3" in line
 
     _one_error_line(run_cli("speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,4", "--method", "draft"))
+
+
+def test_drafting_records_sum_to_latency():
+    result = specroof.speedup("llama-7b", "h200", [1, 8], [1, 4], [512], acceptance="chain:0.8",
+                              method="draft", draft_model="llama-68m")
+    for record in result.to_records():
+        assert sum(record["ops_ms"].values()) == pytest.approx(record["latency_ms"], rel=1e-9)
+        assert (record["ops_ms"]["draft"] > 0) == (record["candidates"] > 1)
+
+
+def test_draft_model_with_another_method_is_an_error():
+    with pytest.raises(SpecroofError, match="draft model"):
+        specroof.speedup("llama-7b", "h200", 1, [1, 4], 512, method="heads", draft_model="llama-68m")
+
+
+def test_scenario_reference_is_packaged():
+    from specroof.scenarios import load_scenario
+
+    reference = load_scenario("medusa-appendix-g").reference_file()
+    assert reference is not None and reference.is_file()
+    assert "batch,candidates,speedup" in reference.read_text()

@@ -67,7 +67,9 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
         check_chart_path(plot_path)  # before the work, so a typo fails fast
     elif reference_path is not None:
         raise SpecroofError("--reference overlays points on a chart; add --plot FILE.png")
-    settings, grid_defaults, scenario_label = _scenario_defaults(scenario)
+    settings, grid_defaults, scenario_label, scenario_reference = _scenario_defaults(scenario)
+    if reference_path is None and chart == "speedup":
+        reference_path = scenario_reference  # a scenario's published points are overlaid by default
     scenario_model, scenario_hardware = settings.pop("model", None), settings.pop("hardware", None)
     model = values.get("model") or scenario_model
     hardware = values.get("hardware") or scenario_hardware
@@ -92,15 +94,15 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
         click.echo(f"wrote {chart} chart: {path}", err=True)
 
 
-def _scenario_defaults(scenario: str | None) -> tuple[dict[str, Any], dict[str, list[int]], str | None]:
-    """(settings incl. model/hardware and profile overrides, grid, label) of the scenario."""
+def _scenario_defaults(scenario: str | None) -> tuple[dict[str, Any], dict[str, list[int]], str | None, Any]:
+    """(settings incl. model/hardware and profile overrides, grid, label, reference CSV) of the scenario."""
     if scenario is None:
-        return {}, {}, None
+        return {}, {}, None, None
     from specroof.scenarios import load_scenario
 
     loaded = load_scenario(scenario)
     settings = {**loaded.profile_overrides, **loaded.settings}
-    return settings, dict(loaded.grid), loaded.name
+    return settings, dict(loaded.grid), loaded.name, loaded.reference_file()
 
 
 def _speculation_options(values: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:

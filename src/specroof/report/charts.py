@@ -68,7 +68,7 @@ def check_chart_path(path: str | Path) -> Path:
 
 
 def read_reference_csv(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a reference CSV ('#' comment lines skipped), e.g. docs/reference/*.csv.
+    """Rows of a reference CSV ('#' comment lines skipped), e.g. src/specroof/scenarios/reference/*.csv.
 
     The speedup chart needs ``candidates`` and ``speedup`` columns (``batch`` and ``seq_len``
     select the series a point belongs to).
@@ -262,7 +262,7 @@ def plot_figure21(result: Any, path: str | Path, reference: Iterable[dict[str, A
     right panel stacks each operator's time in the speculative step (drafting included) divided
     by the plain step's total, so the bar height is T_spec / T_plain. ``reference``: rows with
     ``candidates`` and any of ``acceleration_rate``, ``speedup``, ``normalized_latency``
-    (docs/reference/medusa-appendix-g-figure-21.csv), drawn as markers.
+    (src/specroof/scenarios/reference/medusa-appendix-g-figure-21.csv), drawn as markers.
     """
     from matplotlib.lines import Line2D
 

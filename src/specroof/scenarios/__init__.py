@@ -17,6 +17,7 @@ Format::
     batch = [1, 2, 4]
     candidates = [1, 16, 32]
     seq_len = [1024]
+    reference = "reference/x.csv"  # published points to overlay (relative to this file)
     [profile_overrides]        # any ImplementationProfile field
     compute_efficiency = 0.6
 """
@@ -46,6 +47,13 @@ class Scenario:
     grid: dict[str, list[int]]
     profile_overrides: dict[str, Any] = field(default_factory=dict)
     reference: str = ""
+    folder: Any = None  # where the scenario file lives; ``reference`` is relative to it
+
+    def reference_file(self) -> Any:
+        """The published-results CSV the scenario reproduces, or None."""
+        if not self.reference or self.folder is None:
+            return None
+        return self.folder / self.reference
 
     def options(self) -> dict[str, Any]:
         """Keyword options for speedup()/latency(): settings merged with profile overrides."""
@@ -63,7 +71,7 @@ def load_scenario(scenario: str | Path) -> Scenario:
         path = Path(scenario)
         if not path.is_file():
             raise SpecroofError(f"scenario file not found: {path}")
-        text_source, name = path, path.stem
+        text_source, name, folder = path, path.stem, path.parent
     else:
         name = str(scenario)
         if name not in scenario_names():
@@ -71,6 +79,7 @@ def load_scenario(scenario: str | Path) -> Scenario:
                 f"unknown scenario {name!r}{suggest(name, scenario_names())}; shipped: {', '.join(scenario_names())}"
             )
         text_source = resources.files(__name__) / f"{name}.toml"
+        folder = resources.files(__name__)
     data = read_toml(text_source, f"scenario {scenario}")
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
@@ -87,5 +96,5 @@ def load_scenario(scenario: str | Path) -> Scenario:
     return Scenario(
         name=str(data.get("name", name)), description=str(data.get("description", "")),
         settings={k: data[k] for k in _SETTINGS if k in data}, grid={k: list(v) for k, v in grid.items()},
-        profile_overrides=dict(overrides), reference=str(data.get("reference", "")),
+        profile_overrides=dict(overrides), reference=str(data.get("reference", "")), folder=folder,
     )

@@ -60,11 +60,17 @@ class SpeedupResult:
         return self.step.batch[:, None, None] * self.acceptance_length / (self.latency_ms * 1e-3)
 
     def to_records(self) -> list[dict[str, Any]]:
-        """latency()'s records plus ar_latency_ms, draft_ms, acceptance_length, speedup."""
+        """latency()'s records plus ar_latency_ms, draft_ms, acceptance_length, speedup.
+
+        ``latency_ms`` is the speculative step; when the method drafts, ``ops_ms`` gains a
+        ``draft`` entry so that it still sums to ``latency_ms``.
+        """
         records = self.step.to_records()
         flat = zip(self.latency_ms.ravel(), self.ar_latency_ms.ravel(), self.draft_ms.ravel(),
                    self.acceptance_length.ravel(), self.speedup.ravel(), self.throughput.ravel())
         for record, (lat, ar, draft, tau, speed, tput) in zip(records, flat):
+            if self.method != "none":
+                record["ops_ms"]["draft"] = float(draft)  # so ops_ms sums to latency_ms
             record.update(latency_ms=float(lat), ar_latency_ms=float(ar), draft_ms=float(draft),
                           acceptance_length=float(tau), speedup=float(speed), tokens_per_s=float(tput))
         return records
@@ -85,6 +91,8 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     model_acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
     if draft_model is not None and method == "none":
         method = "draft"
+    if draft_model is not None and method != "draft":
+        raise SpecroofError(f"a draft model applies only to method 'draft', not {method!r}")
     if method not in METHODS:
         raise SpecroofError(f"unknown drafting method {method!r}; valid: {', '.join(METHODS)}")
     if method == "draft" and draft_model is None:
