@@ -9,14 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 import specroof
+from support import specroof_script
 
 REQUIRED_MODELS = ["llama-7b", "llama-13b", "llama-2-70b", "llama-3-8b", "mistral-7b", "mixtral-8x7b",
                    "qwen2.5-7b", "vicuna-7b", "llama-68m"]
@@ -29,18 +27,8 @@ TINY_CONFIG = {
 }
 
 
-def _script() -> str:
-    local = Path(sys.executable).parent / "specroof"
-    if local.exists():
-        return str(local)
-    found = shutil.which("specroof")
-    if found is None:
-        pytest.skip("the specroof console script is not installed")
-    return found
-
-
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([_script(), *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([specroof_script(), *args], capture_output=True, text=True, timeout=120)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +14,7 @@ import specroof
 from specroof import SpecroofError
 from specroof.scenarios import load_scenario
 from specroof.speculation.explain import LINEAR_OPS, explain
+from support import specroof_script
 
 MEDUSA = load_scenario("medusa-appendix-g")
 
@@ -126,18 +123,8 @@ def test_waterfall_chart(tmp_path):
 # --------------------------------------------------------------------------- command line
 
 
-def _script() -> str:
-    local = Path(sys.executable).parent / "specroof"
-    if local.exists():
-        return str(local)
-    found = shutil.which("specroof")
-    if found is None:
-        pytest.skip("the specroof console script is not installed")
-    return found
-
-
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([_script(), "explain", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([specroof_script(), "explain", *args], capture_output=True, text=True, timeout=120)
 
 
 ARGS = ["-m", "llama-3-8b", "-H", "h200", "--batch", "8", "--candidates", "6", "--acceptance", "chain:0.8",

@@ -92,7 +92,7 @@ def test_bad_line_names_file_line_and_key(tmp_path, line, key):
     with pytest.raises(SpecroofError) as info:
         load_measurements(path)
     message = str(info.value)
-    assert f"bad.jsonl:4:" in message
+    assert "bad.jsonl:4:" in message
     assert key in message
     assert "\n" not in message
 

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +21,7 @@ from specroof.cost.memory import memory_footprint
 from specroof.scenarios import load_scenario
 from specroof.speculation import plan as plan_module
 from specroof.speculation.plan import batch_ranges, export_table, plan
+from support import specroof_script
 
 MEDUSA = load_scenario("medusa-appendix-g")
 
@@ -278,18 +276,8 @@ def test_unknown_engine():
 # --------------------------------------------------------------------------- command line
 
 
-def _script() -> str:
-    local = Path(sys.executable).parent / "specroof"
-    if local.exists():
-        return str(local)
-    found = shutil.which("specroof")
-    if found is None:
-        pytest.skip("the specroof console script is not installed")
-    return found
-
-
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([_script(), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([specroof_script(), *args], capture_output=True, text=True, timeout=120)
 
 
 def test_cli_medusa_scenario_json():

@@ -8,6 +8,11 @@ from typing import Any
 import click
 
 from specroof.cli.common import parse_int_list
+from specroof.errors import SpecroofError
+
+DEFAULT_ACCEPTANCE = "log:0.477"
+# Settings of a scenario that belong to speculation rather than to the cost of a step.
+_SPECULATION_KEYS = ("acceptance", "method", "draft_model", "heads", "max_depth")
 
 
 def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,3 +74,79 @@ def parse_grid(values: dict[str, Any], defaults: dict[str, Any] | None = None) -
         else:
             grid[key] = fallback[key]
     return grid
+
+
+def speculation_options(func: Any) -> Any:
+    """--scenario, --acceptance, --max-depth, --method, --draft-model, --heads."""
+    options = [
+        click.option("--heads", type=int, default=None, metavar="N",
+                     help="Number of Medusa heads for --method heads. [default: 5]"),
+        click.option("--draft-model", default=None, metavar="NAME|FILE",
+                     help="Draft model for --method draft: catalog name (e.g. llama-3.2-1b) or a config.json."),
+        click.option("--method", type=click.Choice(["none", "heads", "draft"]), default=None,
+                     help="Drafting cost: none (free candidates), heads (Medusa-style heads), draft (a draft "
+                          "model). [default: none, or draft with --draft-model]"),
+        click.option("--max-depth", type=int, default=None, metavar="D",
+                     help="Deepest tree level for tree acceptance models (medusa, positional)."),
+        click.option("--acceptance", default=None, metavar="SPEC",
+                     help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., "
+                          f"curve:FILE. [default: {DEFAULT_ACCEPTANCE}]"),
+        click.option("--scenario", default=None, metavar="NAME|FILE",
+                     help="Shipped scenario (e.g. medusa-appendix-g) or a scenario .toml: defaults for every "
+                          "setting (and, for plan, the batch and seq_len grid); flags override them."),
+    ]
+    for option in options:
+        func = option(func)
+    return func
+
+
+def resolve_settings(values: dict[str, Any], scenario: str | None, command: str
+                     ) -> tuple[str, str, dict[str, Any], dict[str, Any], dict[str, list[int]], str | None, Any]:
+    """(model, hardware, speculation options, step options, scenario grid, scenario name,
+    scenario reference CSV): flags first, then the scenario, then defaults."""
+    settings: dict[str, Any] = {}
+    grid: dict[str, list[int]] = {}
+    label = None
+    reference = None
+    if scenario is not None:
+        from specroof.scenarios import load_scenario
+
+        loaded = load_scenario(scenario)
+        settings = {**loaded.profile_overrides, **loaded.settings}
+        grid, label, reference = dict(loaded.grid), loaded.name, loaded.reference_file()
+    model = values.get("model") or settings.pop("model", None)
+    hardware = values.get("hardware") or settings.pop("hardware", None)
+    settings.pop("model", None)
+    settings.pop("hardware", None)
+    if not model or not hardware:
+        raise SpecroofError(f"{command} needs --model and --hardware, or a --scenario that sets them "
+                            "(see `specroof models`, `specroof hardware`)")
+    scen = {k: settings.pop(k) for k in _SPECULATION_KEYS if k in settings}
+    flag_method, flag_draft, flag_heads = values.get("method"), values.get("draft_model"), values.get("heads")
+    if flag_method is not None:
+        method = flag_method
+    elif flag_draft is not None:
+        method = "draft"
+    else:
+        method = scen.get("method") or ("draft" if scen.get("draft_model") else "none")
+    if flag_draft is not None and method != "draft":
+        raise SpecroofError(f"--draft-model applies only to --method draft, not {method}; drop one of them")
+    if flag_heads is not None and method != "heads":
+        raise SpecroofError(f"--heads applies only to --method heads, not {method}; drop one of them")
+    spec: dict[str, Any] = {
+        "acceptance": values.get("acceptance") or scen.get("acceptance") or DEFAULT_ACCEPTANCE,
+        "method": method,
+    }
+    max_depth = values.get("max_depth") if values.get("max_depth") is not None else scen.get("max_depth")
+    if max_depth is not None:
+        spec["max_depth"] = max_depth
+    if method == "draft":
+        spec["draft_model"] = flag_draft or scen.get("draft_model")
+        if not spec["draft_model"]:
+            raise SpecroofError("--method draft needs --draft-model NAME (e.g. llama-3.2-1b)")
+    if method == "heads":
+        heads = flag_heads if flag_heads is not None else scen.get("heads")
+        if heads is not None:
+            spec["heads"] = heads
+    step = {**settings, **collect_step_options(values)}
+    return model, hardware, spec, step, grid, label, reference
