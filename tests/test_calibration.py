@@ -26,6 +26,7 @@ CLI = str(Path(sys.executable).parent / "specroof")
 TRUE = {
     "bandwidth_efficiency": 0.8, "compute_efficiency": 0.6, "gemm_fixed_us": 5.0, "kernel_overhead_us": 2.0,
     "elementwise_efficiency": 0.4, "attention_cta_bandwidth_gbps": 25.0, "attention_compute_efficiency": 0.3,
+    "gemm_l2_spill_penalty": 0.1,
 }
 OPS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "attention", "lm_head")
 
@@ -64,12 +65,12 @@ def test_profile_file_round_trips_through_load_hardware(tmp_path):
 
 
 # Levels reached when this gate was written (MAPE %, worst %, normalized MAPE %):
-#   fit on batch 1, 64 -> batch 16: 4.86, 7.28, 6.73
-#   fit on batch 1, 16 -> batch 64: 4.73, 6.24, 9.17
+#   fit on batch 1, 64 -> batch 16: 3.39, 5.64, 4.94
+#   fit on batch 1, 16 -> batch 64: 2.75, 4.73, 6.88
 # Each bound sits a little above its level, so a regression fails the gate.
 @pytest.mark.parametrize("train, test, max_mape, max_worst, max_normalized", [
-    ((1, 64), (16,), 5.3, 8.0, 7.3),
-    ((1, 16), (64,), 5.2, 7.0, 9.7),
+    ((1, 64), (16,), 3.7, 6.2, 5.3),
+    ((1, 16), (64,), 3.1, 5.2, 7.4),
 ])
 def test_holdout_batch_sizes_on_h200(train, test, max_mape, max_worst, max_normalized):
     """Fit on whole batch sizes, predict another one (accuracy regression gate)."""

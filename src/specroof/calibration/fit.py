@@ -44,6 +44,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("elementwise_efficiency", 0.05, 1.0, "fraction of HBM bandwidth elementwise kernels reach"),
     Parameter("attention_cta_bandwidth_gbps", 1.0, 500.0, "bandwidth one thread block of the per-head attention kernel streams KV at, GB/s"),
     Parameter("attention_compute_efficiency", 0.02, 1.0, "fraction of tensor peak the attention math reaches"),
+    Parameter("gemm_l2_spill_penalty", 0.001, 0.6, "GEMM compute slowdown when its activations spill out of L2 (fraction)"),
 )
 LAUNCH = Parameter("launch_overhead_us", 0.5, 200.0, "host time to launch one kernel eagerly, us")
 

@@ -51,6 +51,8 @@ class StepSetup:
             flops_per_sm=hw.peak_flops(self.compute_dtype) / hw.sm_count * prof.compute_efficiency,
             bandwidth=hw.memory_bandwidth * prof.bandwidth_efficiency,
             fixed_s=prof.gemm_fixed_us * 1e-6,
+            l2_bytes=hw.l2_cache_mb * 1e6,
+            l2_spill_penalty=prof.gemm_l2_spill_penalty,
         )
 
 

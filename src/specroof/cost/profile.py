@@ -54,6 +54,10 @@ class ImplementationProfile:
             tile that still fills the SMs, as shape-threshold heuristics pick).
         gemm_fixed_us: fixed latency of a GEMM kernel (prologue, first loads at DRAM
             latency, epilogue, last-wave drain), on top of the roofline time.
+        gemm_l2_spill_penalty: compute-time slowdown of a GEMM whose activations (in and
+            out) no longer fit in L2, times the fraction that spills. On the H200 the fitted
+            value is 0.07-0.09 in every held-out split: GEMMs of 2048+ tokens run ~10% below
+            the rate of 256-1792 tokens.
     Elementwise work (norms, RoPE, residual adds, SiLU, KV-cache writes, copies)
         elementwise_*_passes: traffic per token and layer, in passes over a tensor of the
             hidden width / the q,k,v widths / the MLP intermediate width, each pass one
@@ -89,6 +93,7 @@ class ImplementationProfile:
     gemm_split_k: bool = True
     gemm_tile_policy: str = "fastest"
     gemm_fixed_us: float = 4.0
+    gemm_l2_spill_penalty: float = 0.0
     elementwise_hidden_passes: float = 8.0
     elementwise_qkv_passes: float = 2.0
     elementwise_intermediate_passes: float = 3.0

@@ -26,6 +26,8 @@ class Machine:
     flops_per_sm: float  # achieved FLOP/s of one SM on a full tile
     bandwidth: float  # achieved bytes/s of streaming kernels
     fixed_s: float  # fixed latency per GEMM kernel, seconds
+    l2_bytes: float = 0.0  # last-level cache size
+    l2_spill_penalty: float = 0.0  # compute slowdown once activations no longer fit in L2
 
 
 def gemm_compute_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int,
@@ -78,5 +80,11 @@ def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: n
     flops = 2.0 * m * n * k * groups
     moved = weight_bytes + act_bytes * m * groups * (k + n)
     compute = gemm_compute_time(m, n, k, groups, tiles, machine, split_k, policy)
+    if machine.l2_spill_penalty and machine.l2_bytes:
+        # Activations in and out larger than L2 stream from HBM while tiles compute: the
+        # spilled fraction slows the tensor cores (operand waits, power shared with HBM).
+        working_set = act_bytes * m * groups * (k + n)
+        spilled = np.clip(1.0 - machine.l2_bytes / np.maximum(working_set, 1.0), 0.0, 1.0)
+        compute = compute / (1.0 - machine.l2_spill_penalty * spilled)
     seconds = np.maximum(compute, moved / machine.bandwidth) + machine.fixed_s
     return flops, moved, seconds
