@@ -415,7 +415,7 @@ def test_config_not_found(tmp_path):
 def test_config_unreadable(tmp_path):
     folder = tmp_path / "dir.json"  # a directory where a file is expected, without config.json in it
     folder.mkdir()
-    with pytest.raises(SpecroofError, match="cannot read"):
+    with pytest.raises(SpecroofError, match="not found|is a directory"):
         specroof.latency(folder, "h200")
 
 
@@ -498,7 +498,7 @@ def test_hardware_file_not_found(tmp_path):
 def test_hardware_file_unreadable(tmp_path):
     folder = tmp_path / "gpu.toml"
     folder.mkdir()
-    with pytest.raises(SpecroofError, match="cannot read"):
+    with pytest.raises(SpecroofError, match="not found|is a directory"):
         specroof.latency("llama-7b", folder)
 
 

@@ -24,6 +24,10 @@ def read_text(path: Path | Any, what: str) -> str:
     """The text of a file (a Path or an importlib.resources Traversable)."""
     try:
         return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecroofError(f"{what} not found; check the path") from None
+    except IsADirectoryError:
+        raise SpecroofError(f"{what} is a directory; give a file") from None
     except OSError as exc:
         raise SpecroofError(f"cannot read {what}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

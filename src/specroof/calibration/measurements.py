@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import read_text
 from specroof.errors import SpecroofError
 
 #: Names of the per-operator timings the harness writes (``ops_ms`` keys), in step order.
@@ -179,16 +180,7 @@ def load_measurements(path: str | Path) -> list[Measurement]:
     without a single measurement is an error too.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecroofError(f"measurement file not found: {path}") from None
-    except IsADirectoryError:
-        raise SpecroofError(f"measurement file {path} is a directory; give a .jsonl file") from None
-    except UnicodeDecodeError:
-        raise SpecroofError(f"measurement file {path} is not UTF-8 text (expected JSON lines)") from None
-    except OSError as exc:
-        raise SpecroofError(f"cannot read measurement file {path}: {exc.strerror or exc}") from None
+    text = read_text(path, f"measurement file {path}")
     rows: list[Measurement] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.datafiles import read_text
 from specroof.errors import SpecroofError
 
 CHART_FORMATS = (".png", ".svg")
@@ -74,13 +75,8 @@ def read_reference_csv(path: str | Path) -> list[dict[str, str]]:
     select the series a point belongs to).
     """
     path = Path(path)
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines()
-                 if line.strip() and not line.lstrip().startswith("#")]
-    except FileNotFoundError:
-        raise SpecroofError(f"reference file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecroofError(f"cannot read reference file {str(path)!r}: {exc}") from None
+    lines = [line for line in read_text(path, f"reference file {str(path)!r}").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
     rows = list(csv.DictReader(lines))
     if not rows:
         raise SpecroofError(f"reference file {str(path)!r} has no data rows")

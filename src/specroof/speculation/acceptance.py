@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specroof.datafiles import read_text
 from specroof.errors import SpecroofError, suggest
 
 ACCEPTANCE_KINDS = ("log", "chain", "medusa", "positional", "curve")
@@ -230,15 +231,7 @@ def _check_curve(cands: np.ndarray, taus: np.ndarray, labels: list[str]) -> tupl
 
 def _read_csv_rows(path: Path, what: str) -> list[tuple[int, list[str]]]:
     """Non-blank, non-comment rows of a CSV file with their 1-based line numbers."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecroofError(f"{what} file {str(path)!r} not found; check the path") from None
-    except IsADirectoryError:
-        raise SpecroofError(f"{what} file {str(path)!r} is a directory; give a CSV file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecroofError(f"cannot read {what} file {str(path)!r}: {exc}") from None
-    return _csv_rows(text)
+    return _csv_rows(read_text(path, f"{what} file {str(path)!r}"))
 
 
 def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
