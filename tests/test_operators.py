@@ -293,3 +293,19 @@ def test_moe_gqa_attention(mixtral):
     r = specroof.latency(mixtral, "h200", batch=B, candidates=N, seq_len=S)
     L, d = mixtral.num_layers, mixtral.head_dim
     assert one(r.bytes["attention"]) == L * (2 * B * 8 * (S + N) * d * FP16 + 2 * B * N * 32 * d * FP16)
+
+
+def test_gqa_kv_expansion_for_kernels_without_gqa():
+    """pytorch-sdpa's tree kernel gets K/V copied to one head per query head (repeat_kv)."""
+    b, n, s = 4, 16, 1000
+    grid = dict(batch=b, candidates=[1, n], seq_len=s, profile="pytorch-sdpa")
+    expanded = specroof.latency("llama-3-8b", "h200", gqa_kv_expand=True, **grid)
+    native = specroof.latency("llama-3-8b", "h200", gqa_kv_expand=False, **grid)
+    extra = expanded.bytes["attention"].ravel() - native.bytes["attention"].ravel()
+    copy = b * (s + n) * 128 * 2 * 2 * (8 + 32) * 32  # read 8 KV heads, write 32, K and V, 32 layers
+    assert extra[0] == 0  # one query: flash with native GQA, no copy
+    assert extra[1] == pytest.approx(copy, rel=1e-12)
+    assert expanded.ops_ms["attention"][0, 1, 0] > native.ops_ms["attention"][0, 1, 0]
+    mha = specroof.latency("llama-7b", "h200", gqa_kv_expand=True, **grid)
+    mha_native = specroof.latency("llama-7b", "h200", gqa_kv_expand=False, **grid)
+    np.testing.assert_array_equal(mha.bytes["attention"], mha_native.bytes["attention"])  # no GQA, no copy

@@ -12,8 +12,9 @@ shared H200 measurements, ``measurements/README.md``):
 4. the new k, v written in place into a preallocated KV cache at ``[seq_len, seq_len + n)``;
 5. ``scaled_dot_product_attention`` of the ``n`` queries against ``seq_len + n`` keys, with a
    boolean tree mask when ``n > 1`` (prefix visible, lower-triangular over the candidates) and
-   no mask when ``n == 1``; grouped-query attention through ``enable_gqa=True`` where the
-   installed torch has it, else K/V are ``repeat_interleave``-d (recorded as ``gqa_mode``);
+   no mask when ``n == 1``; grouped-query attention as Hugging Face transformers runs it:
+   ``enable_gqa=True`` without a mask, K/V ``repeat_interleave``-d with one (a masked
+   ``enable_gqa`` call would fall back to SDPA's unfused math kernel); recorded as ``gqa_mode``;
 6. O projection and residual add;
 7. RMSNorm, fused gate+up projection, SiLU * up, down projection, residual add. A
    mixture-of-experts layer instead runs a router GEMM and top-k, then the experts that
@@ -158,7 +159,7 @@ def estimate_memory(model: ModelConfig, batch: int, candidates: int, seq_len: in
         + 2 * b * model.num_heads * n * total_len * 4  # fp32 scores and probabilities (math path)
         + n * total_len  # boolean mask
     )
-    if gqa_mode == "repeat_interleave" and model.num_kv_heads != model.num_heads:
+    if gqa_mode in ("repeat_interleave", "mask_aware") and model.num_kv_heads != model.num_heads:
         attention += 2 * b * model.num_heads * total_len * d * e
     if model.is_moe:
         routed = t * model.experts_per_token
@@ -266,7 +267,11 @@ def _gqa_mode(torch: Any, model: ModelConfig, gqa: str) -> str:
     has = _sdpa_has_enable_gqa(torch)
     if gqa == "enable_gqa" and not has:
         raise SpecroofError(f"torch {torch.__version__} has no enable_gqa in scaled_dot_product_attention")
-    return "enable_gqa" if has else "repeat_interleave"
+    if gqa == "auto":
+        # As Hugging Face transformers does: enable_gqa only without a mask (a masked
+        # enable_gqa call falls back to SDPA's unfused math kernel), repeat_interleave with one.
+        return "mask_aware" if has else "repeat_interleave"
+    return "enable_gqa"
 
 
 # --------------------------------------------------------------------------- the decoder
@@ -377,9 +382,12 @@ class _Point:
 
     def attend(self, q: Any, k: Any, v: Any) -> Any:
         f = self.dec.torch.nn.functional
-        if self.gqa_mode == "enable_gqa":
+        mode = self.gqa_mode
+        if mode == "mask_aware":
+            mode = "enable_gqa" if self.mask is None else "repeat_interleave"
+        if mode == "enable_gqa":
             return f.scaled_dot_product_attention(q, k, v, attn_mask=self.mask, enable_gqa=True)
-        if self.gqa_mode == "repeat_interleave":
+        if mode == "repeat_interleave":
             rep = self.dec.m.num_heads // self.dec.m.num_kv_heads
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
@@ -558,8 +566,8 @@ def measure(
     ``eager_too`` also records ``eager_latency_ms``. ``ops`` times the six operator classes
     alone (``ops_ms``). ``max_memory_gb`` caps what one point may allocate (default: the GPU's
     free memory less a reserve, or 70% of the host's RAM); points estimated above it are
-    skipped and returned in ``skipped``. ``gqa``: ``auto`` (``enable_gqa`` if torch has it),
-    ``enable_gqa`` or ``repeat``. ``progress(batch, candidates, seq_len, row_or_skip)`` is
+    skipped and returned in ``skipped``. ``gqa``: ``auto`` (``enable_gqa`` without a mask,
+    ``repeat_interleave`` with one), ``enable_gqa`` (always) or ``repeat`` (always). ``progress(batch, candidates, seq_len, row_or_skip)`` is
     called after every point.
     """
     cfg = load_model(model)
@@ -649,6 +657,8 @@ def measure(
                     for name, fn in point.op_functions().items():
                         ops_ms[name] = _ms(_time_ms(torch, fn, dev, warmup, repeats, cuda_graph))
                 extra = dict(extra_common)
+                if gqa_mode == "mask_aware":  # what this point ran: a mask exactly when n > 1
+                    extra["gqa_mode"] = "enable_gqa" if n == 1 else "repeat_interleave"
                 if cfg.is_moe:
                     extra["active_experts"] = round(point.active_experts, 2)
                 row = Measurement(

@@ -205,8 +205,14 @@ def _attention_fused(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarr
     per_head = np.maximum(waves * block_time, moved / bandwidth)
     is_tree = n > 1
     kernel = np.where(is_tree, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
-    seconds = np.where(kernel, per_head, split_kv) + prof.gemm_fixed_us * 1e-6
-    return OperatorCost(flops, moved, seconds, 1.0)
+    # GQA into a kernel without GQA support: K and V are first copied out to one head per
+    # query head (repeat_kv), reading the cache and writing H heads' worth of it.
+    expand_bytes, expand_s = 0.0, 0.0
+    if prof.gqa_kv_expand and q_heads != kv_heads:
+        expand_bytes = np.where(kernel, b * keys * d * 2 * kv_bytes * (kv_heads + q_heads), 0.0)
+        expand_s = expand_bytes / bandwidth + np.where(kernel, 2 * prof.kernel_overhead_us * 1e-6, 0.0)
+    seconds = np.where(kernel, per_head, split_kv) + expand_s + prof.gemm_fixed_us * 1e-6
+    return OperatorCost(flops, moved + expand_bytes, seconds, 1.0)
 
 
 def _attention_unfused(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarray) -> OperatorCost:

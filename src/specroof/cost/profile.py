@@ -43,6 +43,10 @@ class ImplementationProfile:
             ``attention_cta_bandwidth_gbps``, and blocks run in waves of
             ``sm_count * attention_ctas_per_sm``.
         attention_compute_efficiency: fraction of peak the attention math reaches.
+        gqa_kv_expand: the ``per_head`` kernel has no grouped-query support, so for a GQA
+            model K and V are first copied to one head per query head (``repeat_kv``, as
+            Hugging Face transformers does whenever a mask is passed): that copy's traffic
+            and two kernels are added.
     GEMMs
         bandwidth_efficiency: fraction of datasheet memory bandwidth streaming kernels reach.
         compute_efficiency: fraction of dense peak a full wave of GEMM tiles reaches.
@@ -87,6 +91,7 @@ class ImplementationProfile:
     attention_cta_bandwidth_gbps: float = 20.0
     attention_ctas_per_sm: int = 1
     attention_compute_efficiency: float = 0.5
+    gqa_kv_expand: bool = False
     bandwidth_efficiency: float = 0.9
     compute_efficiency: float = 0.75
     gemm_tiles: tuple[tuple[int, int], ...] = ((64, 128), (128, 128), (128, 256))
