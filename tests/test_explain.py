@@ -32,14 +32,14 @@ def check_decomposition(e, options, model, hardware):
     assert e.speedup == float(ref.speedup[0, 0, 0])
     assert e.tau == float(ref.acceptance_length[0, 0, 0])
     assert e.t_spec_ms == float(ref.latency_ms[0, 0, 0]) and e.t_plain_ms == float(ref.ar_latency_ms[0, 0, 0])
-    shares = sum(c["share"] for c in e.causes)
+    shares = sum(c["log_share"] for c in e.causes)
     assert abs(shares - math.log(e.t_spec_ms / e.t_plain_ms)) < 1e-9
     assert abs(shares - (math.log(e.tau) - math.log(e.speedup))) < 1e-9
     assert sum(c["added_ms"] for c in e.causes) == pytest.approx(e.t_spec_ms - e.t_plain_ms, rel=1e-9, abs=1e-12)
     assert sum(c["speedup_lost_points"] for c in e.causes) == pytest.approx(e.tau - e.speedup, abs=1e-9)
     assert math.prod(c["speedup_lost_factor"] for c in e.causes) == pytest.approx(e.tau / e.speedup, rel=1e-9)
     groups = e.groups()
-    assert sum(g["share"] for g in groups) == pytest.approx(shares, abs=1e-12)
+    assert sum(g["log_share"] for g in groups) == pytest.approx(shares, abs=1e-12)
 
 
 @pytest.mark.parametrize("model, hardware, batch, n, seq, options", CONFIGS)
@@ -58,9 +58,9 @@ def test_parts_add_up_to_the_log_gap(model, hardware, batch, n, seq, options):
 def test_draft_model_gap_is_mostly_drafting():
     e = explain(*CONFIGS[0][:5], **CONFIGS[0][5])
     groups = {g["group"]: g for g in e.groups()}
-    assert max(groups.values(), key=lambda g: g["share"])["group"] == "drafting"
+    assert max(groups.values(), key=lambda g: g["log_share"])["group"] == "drafting"
     # The verification of 6 tokens at batch 8 barely costs more than one: memory-bound GEMMs.
-    assert groups["linear layers"]["share"] < 0.05 * groups["drafting"]["share"]
+    assert groups["linear layers"]["log_share"] < 0.05 * groups["drafting"]["log_share"]
 
 
 def test_linear_layers_compute_bound_only_with_many_tokens():
@@ -83,7 +83,7 @@ def test_linear_layers_compute_bound_only_with_many_tokens():
 def test_one_candidate_has_no_gap():
     e = explain("llama-3-8b", "h200", 4, 1, 1024, acceptance="chain:0.8", draft_model="llama-3.2-1b")
     assert e.speedup == 1.0 and e.tau == 1.0 and e.log_gap == 0.0
-    assert all(c["added_ms"] == 0.0 and c["share"] == 0.0 and c["speedup_lost_points"] == 0.0 for c in e.causes)
+    assert all(c["added_ms"] == 0.0 and c["log_share"] == 0.0 and c["speedup_lost_points"] == 0.0 for c in e.causes)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -138,7 +138,7 @@ def test_cli_json_matches_library():
     e = explain("llama-3-8b", "h200", 8, 6, 1024, acceptance="chain:0.8", method="draft", draft_model="llama-3.2-1b")
     assert data["summary"]["speedup"] == pytest.approx(e.speedup, rel=1e-12)
     assert [c["cause"] for c in data["causes"]] == [c["cause"] for c in e.causes]
-    assert sum(c["share"] for c in data["causes"]) == pytest.approx(data["summary"]["log_gap"], abs=1e-9)
+    assert sum(c["log_share"] for c in data["causes"]) == pytest.approx(data["summary"]["log_gap"], abs=1e-9)
 
 
 def test_cli_table_csv_and_plot(tmp_path):
@@ -148,7 +148,7 @@ def test_cli_table_csv_and_plot(tmp_path):
     assert (tmp_path / "w.png").stat().st_size > 0
     csv_proc = run(*ARGS, "--format", "csv")
     header = csv_proc.stdout.splitlines()[0].split(",")
-    assert {"batch", "candidates", "seq_len", "cause", "added_ms", "share", "speedup_lost_points"} <= set(header)
+    assert {"batch", "candidates", "seq_len", "cause", "added_ms", "log_share", "speedup_lost_points"} <= set(header)
 
 
 def test_cli_scenario():

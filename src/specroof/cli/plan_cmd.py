@@ -175,9 +175,9 @@ def _explain_table(e: Any) -> None:
         f"plain step {e.t_plain_ms:.3f} ms; speculative step {e.t_spec_ms:.3f} ms = verify {e.verify_ms:.3f} ms "
         f"+ draft {e.draft_ms:.3f} ms; ridge point {e.ridge_flops_per_byte:.0f} FLOP/byte",
     ]
-    columns = ["cause", "group", "plain_ms", "spec_ms", "added_ms", "share", "speedup_lost_factor",
+    columns = ["cause", "group", "plain_ms", "spec_ms", "added_ms", "log_share", "speedup_lost_factor",
                "speedup_lost_points", "intensity", "bound"]
     emit(e.causes, "table", table_columns=columns, title="\n".join(head))
     click.echo("")
-    emit(e.groups(), "table", table_columns=["group", "added_ms", "share", "speedup_lost_factor",
+    emit(e.groups(), "table", table_columns=["group", "added_ms", "log_share", "speedup_lost_factor",
                                              "speedup_lost_points"], title="by group")

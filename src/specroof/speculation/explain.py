@@ -12,10 +12,10 @@ in host launch wait. The log gap ``ln(T_spec / T_plain)`` is attributed to each 
 proportion to its added milliseconds, so the shares add up to the gap exactly; a part that
 got faster (negative ms) gets a negative share. For each cause:
 
-- ``share``: its part of the log gap;
-- ``speedup_lost_factor = exp(share)``: the speedup is divided by it (the factors multiply
+- ``log_share``: its part of the log gap ln(tau / speedup);
+- ``speedup_lost_factor = exp(log_share)``: the speedup is divided by it (the factors multiply
   to ``tau / speedup``);
-- ``speedup_lost_points``: ``(tau - speedup) * share / gap``, points of speedup in the same
+- ``speedup_lost_points``: ``(tau - speedup) * log_share / gap``, points of speedup in the same
   proportions, so they add up to ``tau - speedup`` (the waterfall chart draws these).
 
 Linear layers are also classified as compute- or memory-bound at the verification step:
@@ -83,10 +83,10 @@ class Explanation:
         """The causes summed by group (linear layers, attention, ...), in display order."""
         totals: dict[str, dict[str, float]] = {}
         for cause in self.causes:
-            g = totals.setdefault(cause["group"], {"added_ms": 0.0, "share": 0.0, "speedup_lost_points": 0.0})
+            g = totals.setdefault(cause["group"], {"added_ms": 0.0, "log_share": 0.0, "speedup_lost_points": 0.0})
             for key in g:
                 g[key] += cause[key]
-        return [{"group": name, **totals[name], "speedup_lost_factor": math.exp(totals[name]["share"])}
+        return [{"group": name, **totals[name], "speedup_lost_factor": math.exp(totals[name]["log_share"])}
                 for name in GROUP_ORDER if name in totals]
 
     def summary(self) -> dict[str, Any]:
@@ -150,7 +150,7 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         share = gap * ms / total_added if total_added != 0 else 0.0
         points = points_total * share / gap if gap != 0 else 0.0
         causes.append({
-            "cause": name, "group": GROUPS.get(name, "elementwise/overhead"), "added_ms": ms, "share": share,
+            "cause": name, "group": GROUPS.get(name, "elementwise/overhead"), "added_ms": ms, "log_share": share,
             "speedup_lost_factor": math.exp(share), "speedup_lost_points": points,
             "plain_ms": extra["plain_ms"], "spec_ms": extra["spec_ms"],
             "intensity": extra.get("intensity"), "bound": extra.get("bound"),
