@@ -180,7 +180,8 @@ def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | 
     start_profile = setup_step(problem.rows[0].model, accel, profile=profile).profile
     lower = np.log([p.lower for p in params])
     upper = np.log([p.upper for p in params])
-    x0 = np.clip(np.log([getattr(start_profile, p.name) for p in params]), lower + 1e-6, upper - 1e-6)
+    start = [min(max(getattr(start_profile, p.name), p.lower), p.upper) for p in params]
+    x0 = np.clip(np.log(start), lower + 1e-6, upper - 1e-6)
 
     best: tuple[float, dict[str, Any]] | None = None
     for tiles, ctas in itertools.product(TILE_CHOICES, CTAS_PER_SM_CHOICES):
