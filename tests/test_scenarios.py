@@ -164,3 +164,17 @@ def test_scenario_without_model_needs_the_flag(tmp_path):
     assert isinstance(result.exception, SpecroofError) and "--model" in str(result.exception)
     rows = speedup_json("--scenario", str(path), "-m", "llama-7b")
     assert len(rows) == 2 and rows[0]["hardware"] == "h200"
+
+
+def test_medusa_profile_caveat_is_printed_on_stderr_only():
+    import subprocess
+
+    from support import specroof_script
+
+    proc = subprocess.run([specroof_script(), "speedup", "--scenario", "medusa-appendix-g", "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "not physical" in proc.stderr and "not physical" not in proc.stdout
+    plain = subprocess.run([specroof_script(), "latency", "-m", "llama-7b", "-H", "h200"],
+                           capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0 and "note:" not in plain.stderr

@@ -62,8 +62,13 @@ def _positive(text: str, what: str) -> int:
 
 
 def emit(rows: Sequence[dict[str, Any]], fmt: str, table_columns: Sequence[str] | None = None,
-         title: str | None = None) -> None:
-    """Print records as a table, CSV or JSON (see specroof.report.formats)."""
+         title: str | None = None, caveat: str = "") -> None:
+    """Print records as a table, CSV or JSON (see specroof.report.formats).
+
+    A ``caveat`` (the implementation profile's) goes to stderr, so machine formats stay clean.
+    """
     from specroof.report.formats import render
 
     click.echo(render(rows, fmt, table_columns=table_columns, title=title))
+    if caveat:
+        click.echo(f"note: {caveat}", err=True)

@@ -33,4 +33,4 @@ def latency(fmt: str, **values: Any) -> None:
     title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
              f"profile {result.profile.name}: step latency (ms)")
     columns = ["batch", "candidates", "seq_len", "latency_ms"] + [f"op_{op}_ms" for op in result.ops_ms]
-    emit(rows, fmt, table_columns=columns, title=title)
+    emit(rows, fmt, table_columns=columns, title=title, caveat=result.profile.caveat)

@@ -90,7 +90,7 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
     columns += ["throughput", "latency_ms", "memory_gb"]
     if any(r["note"] for r in rows):
         columns.append("note")
-    emit(rows, fmt, table_columns=columns, title=_plan_title(result, label))
+    emit(rows, fmt, table_columns=columns, title=_plan_title(result, label), caveat=result.caveat)
 
 
 def _plan_title(result: Any, label: str | None) -> str:

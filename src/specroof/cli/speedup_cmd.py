@@ -63,7 +63,7 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if drafts:
         columns.insert(5, "draft_ms")
     columns.append("speedup")
-    emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label))
+    emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label), caveat=result.step.profile.caveat)
 
     if plot_path is not None:
         path = _plot(result, plot_path, chart, reference_path)

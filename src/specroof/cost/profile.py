@@ -30,6 +30,9 @@ DEFAULT_PROFILE = "serving"
 class ImplementationProfile:
     """The assumptions behind the cost of a step. Units are in the field names.
 
+    ``caveat``: what a user must know before quoting results of this profile (the CLI prints
+    it under every table).
+
     Attention
         attention: ``fused`` (flash-style, scores stay on chip) or ``unfused`` (Q K^T and
             P V are batched GEMMs, the b*H*n*(s+n) score matrix goes through memory:
@@ -84,6 +87,7 @@ class ImplementationProfile:
 
     name: str = DEFAULT_PROFILE
     description: str = ""
+    caveat: str = ""
     attention: str = "fused"
     decode_attention_kernel: str = "split_kv"
     tree_attention_kernel: str = "split_kv"

@@ -81,6 +81,7 @@ class PlanResult:
     current_fits: np.ndarray | None = None
     draft_model: str | None = None
     heads: int | None = None
+    caveat: str = ""  # the implementation profile's, to print beside the plan
 
     @property
     def speculative_tokens(self) -> np.ndarray:
@@ -213,7 +214,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
         sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
         draft_model=draft_cfg.name if draft_cfg is not None and first.method == "draft" else None,
-        heads=heads if first.method == "heads" else None,
+        heads=heads if first.method == "heads" else None, caveat=first.step.profile.caveat,
     )
     if current is not None:
         result.current = current
