@@ -119,7 +119,8 @@ class PlanResult:
         n, free = int(self.best_candidates[i, k]), int(self.unconstrained_candidates[i, k])
         if n == 0:
             notes.append(f"does not fit: {self.memory_gb[i, k]:.1f} GB needed even without speculation, "
-                         f"{self.capacity_gb:.1f} GB per device")
+                         f"{self.capacity_gb:.1f} GB per device (more devices with --tp, or smaller "
+                         "--weight-dtype/--kv-dtype)")
         elif free != n:
             notes.append(f"memory-limited: n={free} would be faster but needs more than {self.capacity_gb:.1f} GB")
         if self.current is not None and not self.current_fits[i, k]:
