@@ -125,16 +125,10 @@ def hardware_slug(device_name: str) -> str:
 
 
 def weight_bytes(model: ModelConfig, dtype: str = "fp16") -> int:
-    """Bytes of the weights the harness allocates (all layers, LM head; no embedding table)."""
-    e = DTYPE_BYTES[dtype]
-    h = model.hidden_size
-    attn = h * (model.q_dim + 2 * model.kv_dim) + model.q_dim * h
-    if model.is_moe:
-        mlp = model.num_experts * (3 * h * model.mlp_width + h)
-    else:
-        mlp = 3 * h * model.intermediate_size
-    per_layer = attn + mlp + 2 * h
-    return e * (model.num_layers * per_layer + model.vocab_size * h + h)
+    """Bytes of the weights the harness allocates: every layer and the LM head, but no
+    embedding table (the step starts from hidden states), so a tied model counts it once."""
+    untied_head = 0 if model.tie_word_embeddings else model.vocab_size * model.hidden_size
+    return DTYPE_BYTES[dtype] * (model.parameter_count() - untied_head)
 
 
 def estimate_memory(model: ModelConfig, batch: int, candidates: int, seq_len: int,
