@@ -18,6 +18,7 @@ from specroof.calibration.fit import MeasurementSet, calibrate
 from specroof.calibration.measurements import Measurement, load_measurements
 from specroof.calibration.validate import validate
 from specroof.cost.step import latency
+from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import load_hardware
 
 SHARED = Path(__file__).resolve().parents[1] / "data" / "measurements" / "h200-llama-7b-calibration.jsonl"
@@ -123,3 +124,18 @@ def test_cli_bad_measurement_file_exits_2(tmp_path):
     assert proc.returncode == 2
     assert "line 1" in proc.stderr or ":1:" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_validate_reports_medusa_heads_rows():
+    heads = Path(SHARED).parent / "h200-medusa-heads.jsonl"
+    report = validate(heads, Path(__file__).resolve().parents[1] / "data" / "profiles" / "h200-pytorch-sdpa.toml")
+    assert len(report.points) == 12
+    assert report.summary[0]["model"] == "llama-7b + 5 Medusa heads"
+    # never fitted on these rows: out-of-sample check of the drafting cost (8.6% when written)
+    assert report.overall["mape_latency_pct"] < 10.0
+
+
+def test_calibrate_refuses_a_heads_only_file():
+    heads = Path(SHARED).parent / "h200-medusa-heads.jsonl"
+    with pytest.raises(SpecroofError, match="decoder-step"):
+        calibrate(heads, "h200")

@@ -24,6 +24,7 @@ from specroof.cost.profile import ImplementationProfile
 from specroof.cost.step import latency_for_setup, setup_step
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
+from specroof.speculation.drafting import heads_ms
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,18 @@ def _plain(value: Any) -> Any:
 
 
 class MeasurementSet:
-    """Decoder-step measurements grouped so one latency() call prices a whole group."""
+    """Measurements grouped so one latency() call prices a whole group.
+
+    Decoder-step rows (``rows``) are priced by the cost of a step; Medusa-head rows
+    (``head_rows``, with ``heads`` set) by the drafting cost of that many heads over
+    ``batch x candidates`` hidden states, the same GEMMs a speedup prediction adds.
+    """
 
     def __init__(self, measurements: Sequence[Measurement], hardware: Accelerator, base_profile: str | None):
         rows = [m for m in measurements if m.heads is None and m.seq_len is not None]
-        if not rows:
-            raise SpecroofError("no decoder-step measurements to fit (Medusa-head rows are not used)")
+        self.head_rows = [m for m in measurements if m.heads is not None]
+        if not rows and not self.head_rows:
+            raise SpecroofError("no measurements to fit or validate")
         self.rows = rows
         self.hardware = hardware
         self.base_profile = base_profile
@@ -144,9 +151,20 @@ class MeasurementSet:
                 ops[i] = {k: float(v[at]) for k, v in result.ops_ms.items()}
         return total, ops
 
+    def predict_heads(self, overrides: dict[str, Any]) -> np.ndarray:
+        """Predicted latency (ms) of every Medusa-head row."""
+        out = np.zeros(len(self.head_rows))
+        for i, m in enumerate(self.head_rows):
+            setup = setup_step(m.model, self.hardware, dtype=m.dtype, profile=self.base_profile,
+                               cuda_graph=m.cuda_graph is not False, **overrides)
+            out[i] = float(heads_ms(setup, np.array(float(m.batch)), np.array(float(m.candidates)), m.heads))
+        return out
+
     def residuals(self, overrides: dict[str, Any]) -> np.ndarray:
         total, ops = self.predict(overrides)
         res = [np.log(total / np.array([m.latency_ms for m in self.rows]))]
+        if self.head_rows:
+            res.append(np.log(self.predict_heads(overrides) / np.array([m.latency_ms for m in self.head_rows])))
         op_res = [OPS_WEIGHT * np.log(max(ops[i].get(k, 0.0), 1e-9) / v)
                   for i, m in enumerate(self.rows) for k, v in m.ops_ms.items() if k in ops[i]]
         res.append(np.array(op_res))
@@ -175,7 +193,13 @@ def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | 
             raise SpecroofError(f"measurements come from several devices ({', '.join(names)}); pick one with --hardware")
         hardware = names[0]
     accel = load_hardware(hardware)
-    problem = MeasurementSet(rows, accel, profile)
+    # Medusa-head rows are left to validate(): fitted together with the decoder's own GEMMs
+    # they pull the compute efficiency towards their shapes and the held-out error grows.
+    decoder_rows = [m for m in rows if m.heads is None]
+    if not decoder_rows:
+        raise SpecroofError("calibrate needs decoder-step measurements (rows without 'heads'); "
+                            "Medusa-head rows can be checked with `specroof validate`")
+    problem = MeasurementSet(decoder_rows, accel, profile)
     params = list(PARAMETERS) + ([LAUNCH] if problem.has_eager else [])
     start_profile = setup_step(problem.rows[0].model, accel, profile=profile).profile
     lower = np.log([p.lower for p in params])

@@ -41,7 +41,11 @@ def _mape(errors: list[float]) -> float | None:
 
 def validate(measurements: str | Path | Sequence[Measurement], hardware: str | Path | Accelerator,
              profile: str | None = None) -> Validation:
-    """Predict every measured point with ``hardware`` (a device or a calibrated profile)."""
+    """Predict every measured point with ``hardware`` (a device or a calibrated profile).
+
+    Decoder steps are predicted by the cost of a step; Medusa-head rows (``heads`` set) by the
+    drafting cost of that many heads, reported as their own group.
+    """
     rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
     accel = load_hardware(hardware)
     data = MeasurementSet(rows, accel, profile or accel.profile_base)
@@ -59,6 +63,10 @@ def validate(measurements: str | Path | Sequence[Measurement], hardware: str | P
             predicted_ratio = p / base[1]
             point["normalized_error_pct"] = 100 * (predicted_ratio / measured_ratio - 1)
         points.append(point)
+    for m, p in zip(data.head_rows, data.predict_heads({})):
+        points.append({"model": f"{m.model} + {m.heads} Medusa heads", "batch": m.batch, "candidates": m.candidates,
+                       "seq_len": m.seq_len, "measured_ms": m.latency_ms, "predicted_ms": float(p),
+                       "error_pct": 100 * (p / m.latency_ms - 1), "normalized_error_pct": None})
     summary = []
     for model in sorted({p["model"] for p in points}) + ["all"]:
         chosen = [p for p in points if model in ("all", p["model"])]
