@@ -193,6 +193,9 @@ def _attention_fused(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarr
     peak_sm = hw.peak_flops(setup.compute_dtype) / hw.sm_count * prof.attention_compute_efficiency
     bandwidth = hw.memory_bandwidth * prof.bandwidth_efficiency
     split_kv = np.maximum(moved / bandwidth, flops / (peak_sm * hw.sm_count))
+    kernel = np.where(n > 1, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
+    if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
+        return OperatorCost(flops, moved, split_kv + prof.gemm_fixed_us * 1e-6, 1.0)
     # per_head: one block per (sequence, query head, query block), no split of the KV sequence.
     q_block = prof.attention_q_block
     blocks = b * q_heads * np.ceil(n / q_block)
@@ -203,8 +206,6 @@ def _attention_fused(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarr
     block_time = block_bytes / (prof.attention_cta_bandwidth_gbps * 1e9) + block_flops / peak_sm
     waves = np.ceil(blocks / (hw.sm_count * prof.attention_ctas_per_sm))
     per_head = np.maximum(waves * block_time, moved / bandwidth)
-    is_tree = n > 1
-    kernel = np.where(is_tree, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
     # GQA into a kernel without GQA support: K and V are first copied out to one head per
     # query head (repeat_kv), reading the cache and writing H heads' worth of it.
     expand_bytes, expand_s = 0.0, 0.0

@@ -101,7 +101,11 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     n_axis = as_grid(candidates, "candidates")
     tau = model_acc.tau(n_axis)  # raises for budgets the model cannot serve
     step = latency_for_setup(setup, batch, n_axis, seq_len)
-    plain = latency_for_setup(setup, step.batch, [1], step.seq_len).latency_ms  # (B, 1, S)
+    ones = np.flatnonzero(n_axis == 1)
+    if ones.size:  # the grid already holds the plain step
+        plain = step.latency_ms[:, ones[:1], :]
+    else:
+        plain = latency_for_setup(setup, step.batch, [1], step.seq_len).latency_ms  # (B, 1, S)
     b = step.batch.astype(float)[:, None, None]
     n = step.candidates.astype(float)[None, :, None]
     if method == "heads":
