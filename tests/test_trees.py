@@ -15,7 +15,8 @@ from specroof.errors import SpecroofError
 from specroof.speculation import MedusaTreeAcceptance, PositionalAcceptance, parse_acceptance
 from specroof.speculation.trees import bundled_medusa_models
 
-REFERENCE = Path("/work/shared/reference/medusa-head-accuracy.csv")
+REFERENCE = Path("/work/shared/reference/medusa-head-accuracy.csv")  # the team's copy, where present
+BUNDLED = Path(__file__).resolve().parents[1] / "src" / "specroof" / "speculation" / "data" / "medusa-head-accuracy.csv"
 
 SMALL = np.array([  # 3 heads x 3 ranks, cumulative top-k
     [0.6, 0.75, 0.8],
@@ -133,13 +134,12 @@ def test_medusa_spec_forms(tmp_path: Path) -> None:
     one = tmp_path / "one.csv"
     one.write_text("# comment\nhead,top1,top2\n0,0.5,0.7\n1,0.3,0.4\n")
     assert parse_acceptance(f"medusa:{one}").accuracies.shape == (2, 2)
-    if REFERENCE.exists():
-        model = parse_acceptance(f"medusa:{REFERENCE}:vicuna-13b")
-        assert model.accuracies[0, 0] == pytest.approx(0.5939)
-        with pytest.raises(SpecroofError, match="several models.*vicuna-7b"):
-            parse_acceptance(f"medusa:{REFERENCE}")
-        with pytest.raises(SpecroofError, match="vicuna-70b.*available"):
-            parse_acceptance(f"medusa:{REFERENCE}:vicuna-70b")
+    model = parse_acceptance(f"medusa:{BUNDLED}:vicuna-13b")
+    assert model.accuracies[0, 0] == pytest.approx(0.5939)
+    with pytest.raises(SpecroofError, match="several models.*vicuna-7b"):
+        parse_acceptance(f"medusa:{BUNDLED}")
+    with pytest.raises(SpecroofError, match="vicuna-70b.*available"):
+        parse_acceptance(f"medusa:{BUNDLED}:vicuna-70b")
     with pytest.raises(SpecroofError, match="did you mean: vicuna-7b"):
         parse_acceptance("medusa:vicuna-7")
     with pytest.raises(SpecroofError, match="not found"):
