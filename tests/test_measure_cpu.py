@@ -81,18 +81,23 @@ from specroof.calibration.measure import _Decoder, _Point, measure  # noqa: E402
 def test_measure_tiny_grid_writes_valid_jsonl(tmp_path):
     from specroof.calibration.measurements import write_measurements
 
-    result = measure(config(tmp_path, TINY), [1, 2], [1, 4], [8], device="cpu", repeats=2, warmup=1)
+    path_of_config = config(tmp_path, TINY)
+    result = measure(path_of_config, [1, 2], [1, 4], [8], device="cpu", repeats=2, warmup=1)
     assert result.skipped == []
     rows = result.measurements
     assert [(r.batch, r.candidates, r.seq_len) for r in rows] == [(1, 1, 8), (1, 4, 8), (2, 1, 8), (2, 4, 8)]
     for row in rows:
         assert row.latency_ms > 0 and row.dtype == "fp32" and row.hardware == "cpu"
-        assert row.cuda_graph is False and row.model == "tiny"
+        # a model from a file is named by its absolute path, so validate can load it again
+        assert row.cuda_graph is False and row.model == str(Path(path_of_config).resolve())
         assert tuple(row.ops_ms) == OP_NAMES and all(v > 0 for v in row.ops_ms.values())
-        assert row.extra["gqa_mode"] in ("enable_gqa", "repeat_interleave")
+        assert row.extra["gqa_mode"] == ("enable_gqa" if row.candidates == 1 else "repeat_interleave")
         assert {"torch_version", "device_name", "date", "repeats"} <= set(row.extra)
     path = write_measurements(tmp_path / "out.jsonl", rows)
     assert load_measurements(path) == rows
+    from specroof.calibration.validate import validate
+
+    assert len(validate(path, "h200").points) == 4  # the rows name a model validate can load
 
 
 def test_measure_moe_and_eager_too(tmp_path):

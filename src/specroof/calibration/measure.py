@@ -565,6 +565,10 @@ def measure(
     called after every point.
     """
     cfg = load_model(model)
+    # Rows name the model so that validate/calibrate can load it again: the catalog name, or
+    # the absolute path of the config.json it came from.
+    from_file = isinstance(model, (str, Path)) and Path(model).exists()
+    model_ref = str(Path(model).resolve()) if from_file else cfg.name
     batches = _as_int_list(batch, "batch")
     cands = _as_int_list(candidates, "candidates")
     seqs = _as_int_list(seq_len, "seq_len")
@@ -656,7 +660,7 @@ def measure(
                 if cfg.is_moe:
                     extra["active_experts"] = round(point.active_experts, 2)
                 row = Measurement(
-                    model=cfg.name, hardware=hardware, dtype=dt_name, batch=b, candidates=n,
+                    model=model_ref, hardware=hardware, dtype=dt_name, batch=b, candidates=n,
                     seq_len=s, latency_ms=_ms(latency), ops_ms=ops_ms, cuda_graph=bool(cuda_graph),
                     eager_latency_ms=None if eager is None else _ms(eager), extra=extra,
                 )

@@ -75,7 +75,7 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
             bar.update(1)
 
         result = run_measure(
-            cfg, batches, cands, seqs, device=device, dtype=dtype, repeats=repeats, warmup=warmup,
+            model, batches, cands, seqs, device=device, dtype=dtype, repeats=repeats, warmup=warmup,
             cuda_graph=cuda_graph, eager_too=eager_too, ops=not no_ops, max_memory_gb=max_memory_gb,
             hardware_name=hardware_name, gqa=gqa, progress=progress,
         )
