@@ -131,7 +131,6 @@ class MeasurementSet:
         self.groups: dict[tuple[str, str, bool], list[int]] = {}
         for i, m in enumerate(rows):
             self.groups.setdefault((m.model, m.dtype, m.cuda_graph is not False), []).append(i)
-        self.ops_available = [sorted(m.ops_ms) for m in rows]
 
     def predict(self, overrides: dict[str, Any], eager: bool = False) -> tuple[np.ndarray, list[dict[str, float]]]:
         """Predicted latency (ms) and per-op ms of every row (eager: the eager step)."""

@@ -64,7 +64,7 @@ def step_operators(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarray
     builders = {
         "qkv_proj": lambda: _qkv(setup, tokens),
         "attention": lambda: _attention(setup, b, n, s),
-        "o_proj": lambda: _linear(setup, tokens, model.hidden_size, model.q_dim // setup.tp),
+        "o_proj": lambda: _gemm(setup, tokens, model.hidden_size, model.q_dim // setup.tp),
         "moe_router": lambda: _router(setup, tokens),
         "gate_up_proj": lambda: _gate_up(setup, tokens),
         "down_proj": lambda: _down(setup, tokens),
@@ -104,10 +104,6 @@ def _sum(parts: list[OperatorCost]) -> OperatorCost:
         sum(p.flops for p in parts), sum(p.bytes for p in parts),
         sum(p.seconds for p in parts), sum(p.kernels for p in parts),
     )
-
-
-def _linear(setup: StepSetup, tokens: np.ndarray, n_out: int, k_in: int) -> OperatorCost:
-    return _gemm(setup, tokens, n_out, k_in)
 
 
 def _heads(setup: StepSetup) -> tuple[int, int]:

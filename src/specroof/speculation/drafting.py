@@ -14,7 +14,6 @@ Verification alone is priced by the cost model; drafting adds to every speculati
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -58,7 +57,3 @@ def draft_ms(target: StepSetup, draft_model: Any, batch: np.ndarray, candidates:
     one = latency_for_setup(draft, batch, [1], seq_len).latency_ms  # (B, 1, S)
     steps = (np.asarray(candidates, dtype=float) - 1.0)[None, :, None]
     return one * steps
-
-
-def with_operators(setup: StepSetup, operators: tuple[str, ...]) -> StepSetup:
-    return replace(setup, profile=setup.profile.with_overrides(operators=operators))
