@@ -55,6 +55,11 @@ def read_json(path: Path | Any, what: str) -> Any:
         raise SpecroofError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
 
 
+def looks_like_path(value: object, suffix: str) -> bool:
+    """Whether a --model/--hardware value names a file rather than a catalog entry."""
+    return isinstance(value, Path) or (isinstance(value, str) and (value.endswith(suffix) or "/" in value))
+
+
 def packaged_names(package: str, folder: str, suffix: str) -> tuple[str, ...]:
     """Stems of the ``*suffix`` files in a package's data folder, sorted."""
     base = resources.files(package) / folder if folder else resources.files(package)

@@ -54,6 +54,7 @@ from typing import Any, NamedTuple
 
 from specroof.calibration.measurements import OP_NAMES, Measurement
 from specroof.errors import SpecroofError
+from specroof.datafiles import looks_like_path
 from specroof.models.architecture import ModelConfig, load_model
 
 GB = 1e9
@@ -567,8 +568,7 @@ def measure(
     cfg = load_model(model)
     # Rows name the model so that validate/calibrate can load it again: the catalog name, or
     # the absolute path of the config.json it came from.
-    from_file = isinstance(model, (str, Path)) and Path(model).exists()
-    model_ref = str(Path(model).resolve()) if from_file else cfg.name
+    model_ref = str(Path(model).resolve()) if looks_like_path(model, ".json") else cfg.name
     batches = _as_int_list(batch, "batch")
     cands = _as_int_list(candidates, "candidates")
     seqs = _as_int_list(seq_len, "seq_len")

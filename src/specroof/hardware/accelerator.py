@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specroof.datafiles import packaged_names, read_toml
+from specroof.datafiles import looks_like_path, packaged_names, read_toml
 from specroof.errors import SpecroofError, suggest
 
 _PACKAGE = "specroof.hardware"
@@ -127,7 +127,7 @@ def load_hardware(hardware: "str | Path | Accelerator") -> Accelerator:
     """An Accelerator from a catalog name, a catalog-style TOML file or a calibrated profile."""
     if isinstance(hardware, Accelerator):
         return hardware
-    if isinstance(hardware, Path) or (isinstance(hardware, str) and (hardware.endswith(".toml") or "/" in hardware)):
+    if looks_like_path(hardware, ".toml"):
         path = Path(hardware)
         if not path.exists():
             raise SpecroofError(f"hardware file not found: {path}")

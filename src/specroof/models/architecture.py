@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specroof.datafiles import packaged_names, read_json
+from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 
 _CATALOG = "specroof.models"
@@ -178,7 +178,7 @@ def load_model(model: "str | Path | ModelConfig") -> ModelConfig:
     """A ModelConfig from a catalog name, a path to a ``config.json``, or the object itself."""
     if isinstance(model, ModelConfig):
         return model
-    if isinstance(model, Path) or (isinstance(model, str) and (model.endswith(".json") or "/" in model)):
+    if looks_like_path(model, ".json"):
         path = Path(model)
         if not path.exists():
             raise SpecroofError(f"model config file not found: {path}")
@@ -194,5 +194,11 @@ def load_model(model: "str | Path | ModelConfig") -> ModelConfig:
             f"unknown model {model!r}{suggest(key, catalog_names())}; "
             "run `specroof models` for the list, or pass a path to a config.json"
         )
-    file = resources.files(_CATALOG) / "catalog" / f"{key}.json"
-    return ModelConfig.from_hf_config(_read_json(file, key), key)
+    return _catalog_entry(key)
+
+
+@lru_cache(maxsize=64)
+def _catalog_entry(name: str) -> ModelConfig:
+    """A catalog model, read once (calibration prices the same model hundreds of times)."""
+    file = resources.files(_CATALOG) / "catalog" / f"{name}.json"
+    return ModelConfig.from_hf_config(_read_json(file, name), name)
