@@ -1,0 +1,77 @@
+"""Regenerate the golden numbers of the cost model: ``python tests/golden/generate.py``.
+
+Every catalog model x two accelerators x every shipped profile x a small grid, plus tensor
+parallelism, fp8 weights, eager launches, drafting and memory footprints, computed through the
+public API only. ``tests/test_golden.py`` recomputes them and requires the same numbers, so a
+refactoring of the cost model cannot change a result silently; an intended change (a bug
+fix) regenerates this file in the commit that names the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import specroof
+from specroof.cost.memory import memory_footprint
+from specroof.cost.profile import profile_names
+from specroof.models.architecture import catalog_names
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden.json"
+GRID = {"batch": [1, 64], "candidates": [1, 5, 64], "seq_len": [128, 4096]}
+HARDWARE = ("h200", "a100-80gb-pcie")
+DRAFTING = (  # (model, method, draft model)
+    ("llama-7b", "heads", None), ("llama-3-8b", "draft", "llama-3.2-1b"),
+    ("mixtral-8x7b", "heads", None), ("vicuna-13b", "draft", "llama-68m"),
+)
+
+
+def _numbers(array: np.ndarray) -> list[float]:
+    return [float(v) for v in np.asarray(array, dtype=float).ravel()]
+
+
+def cases() -> dict[str, dict[str, list[float]]]:
+    out: dict[str, dict[str, list[float]]] = {}
+    for model in catalog_names():
+        for hw in HARDWARE:
+            for profile in profile_names():
+                variants = [("", {})]
+                if profile == "serving":
+                    variants += [("tp2", {"tp": 2}), ("fp8w", {"weight_dtype": "fp8"})]
+                if profile == "pytorch-sdpa":
+                    variants += [("eager", {"cuda_graph": False})]
+                for tag, options in variants:
+                    r = specroof.latency(model, hw, profile=profile, **GRID, **options)
+                    case = {"latency_ms": _numbers(r.latency_ms)}
+                    for op, v in r.ops_ms.items():
+                        case[f"ops_ms.{op}"] = _numbers(v)
+                    if profile == "serving" and not tag:
+                        for op in r.flops:
+                            case[f"flops.{op}"] = _numbers(r.flops[op])
+                            case[f"bytes.{op}"] = _numbers(r.bytes[op])
+                    out[f"latency/{model}/{hw}/{profile}/{tag}"] = case
+        mem = memory_footprint(model, "h200", **GRID)
+        out[f"memory/{model}"] = {"total_bytes": _numbers(mem.total_bytes),
+                                  "activation_bytes": _numbers(mem.activation_bytes),
+                                  "weights_bytes": [float(mem.weights_bytes)]}
+    for model, method, draft in DRAFTING:
+        for profile in profile_names():
+            for hw in HARDWARE:
+                s = specroof.speedup(model, hw, **GRID, acceptance="chain:0.8", method=method,
+                                     draft_model=draft, profile=profile)
+                out[f"speedup/{model}/{method}/{hw}/{profile}"] = {
+                    "speedup": _numbers(s.speedup), "latency_ms": _numbers(s.latency_ms),
+                    "draft_ms": _numbers(s.draft_ms), "ar_latency_ms": _numbers(s.ar_latency_ms)}
+        mem = memory_footprint(model, "h200", **GRID, method=method, draft_model=draft,
+                               heads=5 if method == "heads" else 0)
+        out[f"memory/{model}/{method}"] = {"total_bytes": _numbers(mem.total_bytes),
+                                           "draft_weights_bytes": [float(mem.draft_weights_bytes)]}
+    return out
+
+
+if __name__ == "__main__":
+    GOLDEN.write_text(json.dumps(cases(), separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {GOLDEN} ({GOLDEN.stat().st_size / 1e3:.0f} kB)")

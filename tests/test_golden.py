@@ -1,0 +1,50 @@
+"""Every number of the cost model is what tests/golden/golden.json recorded.
+
+The file was computed at commit 901fab1 (before operations became an explicit list) by
+``tests/golden/generate.py``; it is regenerated only in a commit that names the fix which
+changes it. The tolerance is round-off only: summing the same terms in another order.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).parent / "golden"
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("golden_generate", HERE / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def recorded_and_now():
+    recorded = json.loads((HERE / "golden.json").read_text(encoding="utf-8"))
+    return recorded, _generator().cases()
+
+
+def test_same_cases(recorded_and_now):
+    recorded, now = recorded_and_now
+    assert sorted(now) == sorted(recorded)
+    for key in recorded:
+        assert sorted(now[key]) == sorted(recorded[key]), key
+
+
+def test_same_numbers(recorded_and_now):
+    recorded, now = recorded_and_now
+    worst = (0.0, "")
+    for key, case in recorded.items():
+        for name, values in case.items():
+            got = np.asarray(now[key][name])
+            want = np.asarray(values)
+            rel = np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300)) if want.size else 0.0
+            if rel > worst[0]:
+                worst = (float(rel), f"{key} {name}")
+    assert worst[0] <= 1e-9, f"largest relative change {worst[0]:.3g} at {worst[1]}"
