@@ -3,6 +3,14 @@
 The file was computed at commit 901fab1 (before operations became an explicit list) by
 ``tests/golden/generate.py``; it is regenerated only in a commit that names the fix which
 changes it. The tolerance is round-off only: summing the same terms in another order.
+
+Fixes since 901fab1 (each regenerated the file):
+- Medusa heads are priced through the same GEMM pricing as the model, so with the profile's
+  tile policy (``medusa-appendix-g``: ``fill``, before: always ``fastest``), and their SiLU +
+  residual add move 5 passes over [T, h] (SiLU read+write, add 2 reads + 1 write), not 6.
+  Only the ``speedup/*/heads/*`` cases changed.
+- Norm weights are replicated on every tensor-parallel device (memory at tp > 1; the
+  golden cases are at tp = 1 and did not change).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from specroof.calibration.measurements import OP_NAMES, load_measurements
+from specroof.calibration.harness.torch_decoder import TIMED_OPERATIONS as OP_NAMES
+from specroof.calibration.measurements import load_measurements
 from specroof.errors import SpecroofError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,8 @@ def test_hardware_slug_and_dtype_defaults():
 
 torch = pytest.importorskip("torch")
 
-from specroof.calibration.measure import _Decoder, _Point, measure  # noqa: E402
+from specroof.calibration.harness.torch_decoder import Decoder as _Decoder, Point as _Point  # noqa: E402
+from specroof.calibration.measure import measure  # noqa: E402
 
 
 def test_measure_tiny_grid_writes_valid_jsonl(tmp_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from specroof.calibration.harness.torch_decoder import TIMED_OPERATIONS as OP_NAMES
 from specroof.calibration.measurements import (
-    OP_NAMES,
     Measurement,
     group_by_model,
     load_measurements,

@@ -28,7 +28,11 @@ def test_llama2_70b_fp16_needs_two_a100_80gb():
     assert not fits("llama-2-70b", "a100-80gb-sxm", 1, 1, 1024).any()
     # tp=2 splits the weights (~69 GB each); a short batch then fits with room to spare.
     two = memory_footprint("llama-2-70b", "a100-80gb-sxm", [1, 4], [1, 8], 1024, tp=2)
-    assert two.weights_bytes == pytest.approx(one.weights_bytes / 2)
+    # every matrix splits over the two devices; the RMSNorm weights (2 per layer + the final one)
+    # are replicated on each
+    m = load_model("llama-2-70b")
+    norms = (2 * m.num_layers + 1) * m.hidden_size * 2.0
+    assert two.weights_bytes == pytest.approx((one.weights_bytes - norms) / 2 + norms, rel=1e-12)
     assert two.fits.all()
     assert fits("llama-2-70b", "a100-80gb-sxm", 1, 1, 1024, tp=2).all()
     # ...but not a large batch at a long context: 64 x 8k tokens of KV cache is ~86 GB per device.
@@ -87,7 +91,9 @@ def test_setup_input_matches_model_input():
     a = memory_footprint(setup, None, [1, 8], [1, 16], [512, 4096])
     b = memory_footprint("llama-2-7b", "a100-80gb-sxm", [1, 8], [1, 16], [512, 4096], weight_dtype="int4", tp=2)
     np.testing.assert_array_equal(a.total_bytes, b.total_bytes)
-    assert a.weights_bytes == load_model("llama-2-7b").parameter_count() * 0.5 / 2
+    m = load_model("llama-2-7b")
+    norms = (2 * m.num_layers + 1) * m.hidden_size * 0.5  # replicated on both devices
+    assert a.weights_bytes == pytest.approx((m.parameter_count() * 0.5 - norms) / 2 + norms, rel=1e-12)
     with pytest.raises(SpecroofError, match="either a StepSetup"):
         memory_footprint(setup, "h200")
     with pytest.raises(SpecroofError, match="needs the hardware"):

@@ -242,7 +242,9 @@ def test_drafting_records_sum_to_latency():
                               method="draft", draft_model="llama-68m")
     for record in result.to_records():
         assert sum(record["ops_ms"].values()) == pytest.approx(record["latency_ms"], rel=1e-9)
-        assert (record["ops_ms"]["draft"] > 0) == (record["candidates"] > 1)
+        drafting = sum(v for k, v in record["ops_ms"].items() if k.startswith("draft:"))
+        assert drafting == pytest.approx(record["draft_ms"], rel=1e-12)
+        assert (drafting > 0) == (record["candidates"] > 1)
 
 
 def test_draft_model_with_another_method_is_an_error():

@@ -66,7 +66,7 @@ def cases() -> dict[str, dict[str, list[float]]]:
                     "speedup": _numbers(s.speedup), "latency_ms": _numbers(s.latency_ms),
                     "draft_ms": _numbers(s.draft_ms), "ar_latency_ms": _numbers(s.ar_latency_ms)}
         mem = memory_footprint(model, "h200", **GRID, method=method, draft_model=draft,
-                               heads=5 if method == "heads" else 0)
+                               heads=5 if method == "heads" else None)
         out[f"memory/{model}/{method}"] = {"total_bytes": _numbers(mem.total_bytes),
                                            "draft_weights_bytes": [float(mem.draft_weights_bytes)]}
     return out

@@ -21,10 +21,12 @@ import numpy as np
 
 from specroof.calibration.measurements import Measurement, load_measurements
 from specroof.cost.profile import ImplementationProfile
-from specroof.cost.step import latency_for_setup, setup_step
+from specroof.cost.drafting_ops import medusa_head_operations
+from specroof.cost.grid import Grid
+from specroof.cost.setup import setup_step
+from specroof.cost.step import Pass, latency_for_setup, price_step
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
-from specroof.speculation.drafting import heads_ms
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,9 @@ class MeasurementSet:
         for i, m in enumerate(self.head_rows):
             setup = setup_step(m.model, self.hardware, dtype=m.dtype, profile=self.base_profile,
                                cuda_graph=m.cuda_graph is not False, **overrides)
-            out[i] = float(heads_ms(setup, np.array(float(m.batch)), np.array(float(m.candidates)), m.heads))
+            grid = Grid.of(m.batch, m.candidates, 1)
+            heads = price_step([Pass(setup, medusa_head_operations(setup, grid, m.heads))], grid)
+            out[i] = float(heads.latency_ms[0, 0, 0])
         return out
 
     def residuals(self, overrides: dict[str, Any]) -> np.ndarray:

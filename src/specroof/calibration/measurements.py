@@ -22,9 +22,6 @@ from typing import Any
 from specroof.datafiles import read_text
 from specroof.errors import SpecroofError
 
-#: Names of the per-operator timings the harness writes (``ops_ms`` keys), in step order.
-OP_NAMES: tuple[str, ...] = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "attention", "lm_head")
-
 _REQUIRED = ("model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms")
 _KNOWN = (*_REQUIRED, "ops_ms", "cuda_graph", "eager_latency_ms", "heads")
 

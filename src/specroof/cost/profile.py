@@ -14,13 +14,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from specroof.cost.operation import STEP_OPERATIONS
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError, suggest
 
-ALL_OPERATORS = (
-    "qkv_proj", "attention", "o_proj", "moe_router", "gate_up_proj", "down_proj",
-    "elementwise", "allreduce", "lm_head",
-)
 ATTENTION_KINDS = ("fused", "unfused")
 ATTENTION_KERNELS = ("split_kv", "per_head")
 DEFAULT_PROFILE = "serving"
@@ -114,7 +111,7 @@ class ImplementationProfile:
     launch_overhead_us: float = 10.0
     fuse_qkv: bool = True
     fuse_gate_up: bool = True
-    operators: tuple[str, ...] = ALL_OPERATORS
+    operators: tuple[str, ...] = STEP_OPERATIONS
     softmax_passes: float = 2.0
     allreduce_latency_us: float = 8.0
     interconnect_efficiency: float = 0.7
@@ -144,9 +141,9 @@ class ImplementationProfile:
                 raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
         if self.gemm_tile_policy not in ("fastest", "fill"):
             raise SpecroofError(f"gemm_tile_policy must be fastest or fill, got {self.gemm_tile_policy!r}")
-        bad = [op for op in self.operators if op not in ALL_OPERATORS]
+        bad = [op for op in self.operators if op not in STEP_OPERATIONS]
         if bad:
-            raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(ALL_OPERATORS)}")
+            raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(STEP_OPERATIONS)}")
         if not self.gemm_tiles or any(len(t) != 2 or min(t) <= 0 for t in self.gemm_tiles):
             raise SpecroofError("gemm_tiles must be a non-empty list of [rows, cols] pairs")
         return self

@@ -12,6 +12,7 @@ kernel for a shape.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,9 +69,19 @@ def _fill_policy_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, g
     return chosen
 
 
+class GemmTime(NamedTuple):
+    """FLOPs, bytes moved, and seconds of a GEMM: its compute and memory times, and the total."""
+
+    flops: np.ndarray
+    bytes: np.ndarray
+    compute_s: np.ndarray
+    memory_s: np.ndarray
+    seconds: np.ndarray
+
+
 def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int, weight_bytes: np.ndarray | float,
               act_bytes: float, tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool = True,
-              policy: str = "fastest") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              policy: str = "fastest") -> GemmTime:
     """FLOPs, bytes and seconds of a (grouped) GEMM with ``m`` rows per group.
 
     ``weight_bytes``: bytes of the [K x N] operands read (all groups); activations in and out
@@ -86,5 +97,5 @@ def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: n
         working_set = act_bytes * m * groups * (k + n)
         spilled = np.clip(1.0 - machine.l2_bytes / np.maximum(working_set, 1.0), 0.0, 1.0)
         compute = compute / (1.0 - machine.l2_spill_penalty * spilled)
-    seconds = np.maximum(compute, moved / machine.bandwidth) + machine.fixed_s
-    return flops, moved, seconds
+    memory = moved / machine.bandwidth
+    return GemmTime(flops, moved, compute, memory, np.maximum(compute, memory) + machine.fixed_s)

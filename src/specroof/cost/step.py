@@ -1,37 +1,76 @@
 """``latency()``: the time of one decoding / verification step over a grid.
 
-A step feeds ``batch x candidates`` tokens through the model with ``seq_len`` tokens already
-in each sequence's KV cache. The result holds the per-operator split on the full
-(batch, candidates, seq_len) grid.
+A step is one or more *passes*, each an ordered list of operations priced by one setup: the
+target's forward (verification, with any Medusa heads it carries) and, when a draft model
+proposes the candidates, ``n - 1`` passes of the draft model. Every operation is priced by
+:func:`specroof.cost.pricing.price`; the result keeps each operation priced on the full
+(batch, candidates, seq_len) grid, and ``ops_ms`` sums them by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
-from specroof.cost.operators import StepSetup, step_operators
-from specroof.cost.profile import ImplementationProfile, get_profile
-from specroof.errors import SpecroofError
-from specroof.hardware.accelerator import Accelerator, load_hardware
-from specroof.models.architecture import ModelConfig, load_model
+from specroof.cost.decoder_ops import decoder_operations
+from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
+from specroof.cost.operation import DRAFTING, STEP_OPERATIONS, ArrayLike, HostShape, Operation, REGISTRY
+from specroof.cost.pricing import price, price_launch
+from specroof.cost.profile import ImplementationProfile
+from specroof.cost.setup import StepSetup, setup_step
+from specroof.hardware.accelerator import Accelerator
+from specroof.models.architecture import ModelConfig
 
-MAX_GRID_POINTS = 20_000_000
-MAX_AXIS_VALUE = 100_000_000  # no batch, candidate count or context is larger
+__all__ = ["MAX_AXIS_VALUE", "MAX_GRID_POINTS", "Pass", "PricedOperation", "StepLatency", "grid_axis",
+           "latency", "latency_for_setup", "price_step", "setup_step"]
+
+
+@dataclass(frozen=True, eq=False)
+class Pass:
+    """A forward pass: its operations, the setup pricing them, and how often it runs per step
+    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes)."""
+
+    setup: StepSetup
+    operations: list[Operation]
+    repeats: ArrayLike = 1.0
+
+
+@dataclass(eq=False)
+class PricedOperation:
+    """One operation priced on the whole grid: totals over its instances and passes per step."""
+
+    operation: Operation
+    flops: np.ndarray
+    bytes: np.ndarray
+    seconds: np.ndarray
+    kernels: np.ndarray
+    compute_s: np.ndarray
+    memory_s: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.operation.name
+
+    @property
+    def bound(self) -> np.ndarray:
+        """``compute``, ``memory`` or ``overhead``: which share of the time is largest."""
+        overhead = self.seconds - np.maximum(self.compute_s, self.memory_s)
+        return np.where(overhead >= np.maximum(self.compute_s, self.memory_s), "overhead",
+                        np.where(self.compute_s >= self.memory_s, "compute", "memory"))
 
 
 @dataclass
 class StepLatency:
-    """Latency of one step at every grid point, with its per-operator split.
+    """Latency of one step at every grid point, with its per-operation split.
 
     Arrays have shape ``(len(batch), len(candidates), len(seq_len))``; ``ops_ms`` values sum
     to ``latency_ms`` (the ``launch`` entry, present for eager steps, is the time the GPU
-    waits for the host to launch kernels).
+    waits for the host to launch kernels). ``operations`` holds every priced operation;
+    ``ops_ms``, ``flops`` and ``bytes`` sum them by name.
     """
 
     model: ModelConfig
@@ -49,10 +88,20 @@ class StepLatency:
     flops: dict[str, np.ndarray] = field(repr=False)
     bytes: dict[str, np.ndarray] = field(repr=False)
     kernels: float = 0.0
+    operations: list[PricedOperation] = field(default_factory=list, repr=False)
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return (len(self.batch), len(self.candidates), len(self.seq_len))
+
+    @property
+    def drafting_ms(self) -> np.ndarray:
+        """The drafting operations' share of ``latency_ms`` (0 for a plain step)."""
+        total = np.zeros(self.shape)
+        for op in self.operations:
+            if op.operation.group == DRAFTING:
+                total = total + op.seconds * 1e3
+        return total
 
     def describe(self) -> dict[str, Any]:
         """The fixed settings of this result, as they appear in every record."""
@@ -73,53 +122,61 @@ class StepLatency:
         return records
 
 
-def as_grid(values: int | Iterable[int], what: str) -> np.ndarray:
-    """A 1-D array of positive integers; SpecroofError naming the bad value."""
-    array = np.atleast_1d(np.asarray(list(values) if not np.isscalar(values) else [values]))
-    if array.size == 0:
-        raise SpecroofError(f"{what} needs at least one value")
-    if array.ndim != 1:
-        raise SpecroofError(f"{what} must be a flat list of integers")
-    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_):
-        raise SpecroofError(f"{what} must be positive integers, got {values!r}")
-    with np.errstate(invalid="ignore"):
-        bad = array[~np.isfinite(array) | (array <= 0) | (array != np.floor(array)) | (array > MAX_AXIS_VALUE)]
-    if bad.size:
-        raise SpecroofError(f"{what} must be positive integers up to {MAX_AXIS_VALUE:,}, got {bad[0]!r}")
-    return array.astype(np.int64)
+def priced_operations(setup: StepSetup, operations: list[Operation]) -> list[Operation]:
+    """The operations the profile prices: decoder operations outside its ``operators`` are left out."""
+    chosen = setup.profile.operators
+    return [op for op in operations if op.info.base_name not in STEP_OPERATIONS or op.info.base_name in chosen]
 
 
-def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, *, dtype: str = "fp16",
-               weight_dtype: str | None = None, kv_dtype: str | None = None, attention: str | None = None,
-               cuda_graph: bool | None = None, profile: str | ImplementationProfile | None = None,
-               tp: int = 1, operators: Sequence[str] | None = None,
-               **profile_overrides: Any) -> StepSetup:
-    """Resolve names, dtypes and the implementation profile into a StepSetup.
+def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:
+    """Every operation of one pass, and its launch wait when eager, scaled by its repeats."""
+    shape = grid.shape
+    repeats = np.asarray(one.repeats, dtype=float)
+    priced: list[PricedOperation] = []
+    gpu = np.zeros(shape)
+    kernels = 0.0
+    for op in priced_operations(one.setup, one.operations):
+        cost = price(op, one.setup)
+        count = np.asarray(op.count, dtype=float)
+        gpu = gpu + cost.seconds * count
+        kernels = kernels + cost.kernels * count
+        priced.append(PricedOperation(
+            op, grid.full(cost.flops * count * repeats), grid.full(cost.bytes * count * repeats),
+            grid.full(cost.seconds * count * repeats), grid.full(cost.kernels * count * repeats),
+            grid.full(cost.compute_s * count * repeats), grid.full(cost.memory_s * count * repeats),
+        ))
+    if not one.setup.profile.cuda_graph:
+        wait = price_launch(one.setup, kernels, gpu)
+        launch = REGISTRY["launch"]
+        if priced and priced[0].operation.group == DRAFTING:
+            launch = launch.drafting()
+        zero = grid.full(0.0)
+        priced.append(PricedOperation(Operation(launch, HostShape()), zero, zero, grid.full(wait * repeats),
+                                      zero, zero, zero))
+    return priced
 
-    Profile precedence: the named ``profile`` (else the calibrated file's base, else
-    ``serving``), then the calibrated hardware file's fitted fields, then explicit options.
-    """
-    model_cfg = load_model(model)
-    accel = load_hardware(hardware)
-    act = check_dtype(dtype, ACTIVATION_DTYPES, "dtype")
-    weights = check_dtype(weight_dtype or act, tuple(BYTES), "weight dtype")
-    kv = check_dtype(kv_dtype or (act if act in KV_DTYPES else "fp16"), KV_DTYPES, "KV-cache dtype")
-    if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
-        raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
-    base = get_profile(profile if profile is not None else accel.profile_base)
-    if accel.profile_overrides and (profile is None or profile == accel.profile_base):
-        base = base.with_overrides(**accel.profile_overrides)
-    overrides = dict(profile_overrides)
-    if attention is not None:
-        overrides["attention"] = attention
-    if cuda_graph is not None:
-        overrides["cuda_graph"] = cuda_graph
-    if operators is not None:
-        overrides["operators"] = tuple(operators)
-    prof = base.with_overrides(**overrides) if overrides else base
-    comp = compute_dtype(weights, act)
-    accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
-    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp))
+
+def price_step(passes: list[Pass], grid: Grid) -> StepLatency:
+    """Price every pass of a step over ``grid``; the first pass's setup describes the result."""
+    first = passes[0].setup
+    operations = [op for one in passes for op in _price_pass(one, grid)]
+    ops_ms: dict[str, np.ndarray] = {}
+    flops: dict[str, np.ndarray] = {}
+    moved: dict[str, np.ndarray] = {}
+    total = np.zeros(grid.shape)
+    for op in operations:
+        ms = op.seconds * 1e3
+        ops_ms[op.name] = ops_ms[op.name] + ms if op.name in ops_ms else ms
+        flops[op.name] = flops[op.name] + op.flops if op.name in flops else op.flops
+        moved[op.name] = moved[op.name] + op.bytes if op.name in moved else op.bytes
+        total = total + ms
+    kernels = float(sum(np.max(op.kernels) for op in operations if op.operation.group != DRAFTING))
+    return StepLatency(
+        model=first.model, hardware=first.hardware, profile=first.profile, dtype=first.activation_dtype,
+        weight_dtype=first.weight_dtype, kv_dtype=first.kv_dtype, tp=first.tp,
+        batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, latency_ms=total, ops_ms=ops_ms,
+        flops=flops, bytes=moved, kernels=kernels, operations=operations,
+    )
 
 
 def latency(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
@@ -138,36 +195,8 @@ def latency(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     return latency_for_setup(setup, batch, candidates, seq_len)
 
 
-def latency_for_setup(setup: StepSetup, batch: int | Iterable[int], candidates: int | Iterable[int],
-                      seq_len: int | Iterable[int]) -> StepLatency:
-    b_axis = as_grid(batch, "batch")
-    n_axis = as_grid(candidates, "candidates")
-    s_axis = as_grid(seq_len, "seq_len")
-    points = b_axis.size * n_axis.size * s_axis.size
-    if points > MAX_GRID_POINTS:
-        raise SpecroofError(
-            f"grid of {points:,} points ({b_axis.size} x {n_axis.size} x {s_axis.size}) is larger "
-            f"than the {MAX_GRID_POINTS:,} computed at once; split it into smaller sweeps"
-        )
-    b = b_axis.astype(float)[:, None, None]
-    n = n_axis.astype(float)[None, :, None]
-    s = s_axis.astype(float)[None, None, :]
-    shape = (b_axis.size, n_axis.size, s_axis.size)
-    costs = step_operators(setup, b, n, s)
-    ops_ms = {name: np.broadcast_to(c.seconds * 1e3, shape) for name, c in costs.items()}
-    total = np.zeros(shape)
-    for v in ops_ms.values():
-        total = total + v
-    kernels = sum(c.kernels for c in costs.values())
-    if not setup.profile.cuda_graph:
-        host_ms = kernels * setup.profile.launch_overhead_us * 1e-3
-        ops_ms["launch"] = np.maximum(host_ms - total, 0.0)
-        total = np.maximum(total, host_ms)
-    return StepLatency(
-        model=setup.model, hardware=setup.hardware, profile=setup.profile, dtype=setup.activation_dtype,
-        weight_dtype=setup.weight_dtype, kv_dtype=setup.kv_dtype, tp=setup.tp,
-        batch=b_axis, candidates=n_axis, seq_len=s_axis, latency_ms=total, ops_ms=ops_ms,
-        flops={k: np.broadcast_to(c.flops, shape) for k, c in costs.items()},
-        bytes={k: np.broadcast_to(c.bytes, shape) for k, c in costs.items()},
-        kernels=kernels,
-    )
+def latency_for_setup(setup: StepSetup, batch: int | Iterable[int] | Grid, candidates: int | Iterable[int] = 1,
+                      seq_len: int | Iterable[int] = 1024) -> StepLatency:
+    """The plain decoder step of ``setup`` over a grid (or over the axes given)."""
+    grid = batch if isinstance(batch, Grid) else Grid.of(batch, candidates, seq_len)
+    return price_step([Pass(setup, decoder_operations(setup, grid))], grid)

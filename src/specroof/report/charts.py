@@ -43,14 +43,19 @@ _STYLE = {
     "ytick.labelsize": 9.5,
     "svg.fonttype": "none",
 }
-# One colour per operator, the same in every chart (tab10 order).
-_OP_COLORS = {
-    "qkv_proj": "#1f77b4", "attention": "#ff7f0e", "o_proj": "#2ca02c", "moe_router": "#8c564b",
-    "gate_up_proj": "#d62728", "down_proj": "#9467bd", "elementwise": "#e377c2", "allreduce": "#7f7f7f",
-    "lm_head": "#bcbd22", "launch": "#c7c7c7", "draft": "#17becf",
-}
-_OP_MARKERS = {"qkv_proj": "o", "attention": "s", "o_proj": "^", "moe_router": "P", "gate_up_proj": "D",
-               "down_proj": "v", "elementwise": "X", "allreduce": "h", "lm_head": "p"}
+
+
+def _op_style(name: str) -> tuple[str, str]:
+    """(colour, marker) of an operation, from its one home (specroof.cost.operation)."""
+    from specroof.cost.operation import DRAFT_COLOR, DRAFTING, op_info
+
+    if name == DRAFTING:
+        return DRAFT_COLOR, "o"
+    try:
+        info = op_info(name)
+    except KeyError:
+        return "0.5", "o"
+    return info.color, info.marker
 
 
 # --------------------------------------------------------------------------- helpers
@@ -296,16 +301,19 @@ def plot_figure21(result: Any, path: str | Path, reference: Iterable[dict[str, A
     left.legend(handles=handles + ref_handles, loc="lower right")
     left.set_title("acceptance length and speedup", fontsize=10.5)
 
-    parts: dict[str, np.ndarray] = {op: np.asarray(v)[i, :, 0] / plain for op, v in step.ops_ms.items()}
-    if np.any(result.draft_ms[i, :, 0] > 0):
-        parts["draft"] = result.draft_ms[i, :, 0] / plain
+    from specroof.cost.operation import DRAFTING, op_info
+
+    parts: dict[str, np.ndarray] = {op: np.asarray(v)[i, :, 0] / plain for op, v in step.ops_ms.items()
+                                    if op_info(op).group != DRAFTING}
+    if np.any(result.draft_ms[i, :, 0] > 0):  # drafting as one part: a draft model has a dozen operations
+        parts[DRAFTING] = result.draft_ms[i, :, 0] / plain
     parts = {op: v for op, v in parts.items() if np.any(v > 0)}
     gaps = np.diff(candidates)
     width = 0.7 * (float(gaps.min()) if gaps.size else 1.0)
     bottom = np.zeros_like(candidates)
     bars = []
     for op, values in parts.items():
-        bars.append(right.bar(candidates, values, width=width, bottom=bottom, color=_OP_COLORS.get(op, "0.5"),
+        bars.append(right.bar(candidates, values, width=width, bottom=bottom, color=_op_style(op)[0],
                               edgecolor="white", linewidth=0.5, label=op.replace("_", " ")))
         bottom = bottom + values
     plain_line = right.axhline(1.0, linestyle="--", color="0.25", linewidth=1.0, label="plain step (1.0)")
@@ -439,8 +447,8 @@ def plot_roofline(step_latency: Any, path: str | Path, point: tuple[int, int, in
                           f"{prof.compute_efficiency:.0%} of FLOP/s")
         target.axvline(ridge, color="0.6", linewidth=0.8, linestyle=":")
         for op, intensity, achieved, ms in ops:
-            target.scatter(intensity, achieved / 1e12, s=70 if labels else 60, marker=_OP_MARKERS.get(op, "o"),
-                           color=_OP_COLORS.get(op, "0.5"), edgecolors="black", linewidths=0.6, zorder=4,
+            target.scatter(intensity, achieved / 1e12, s=70 if labels else 60, marker=_op_style(op)[1],
+                           color=_op_style(op)[0], edgecolors="black", linewidths=0.6, zorder=4,
                            alpha=0.9, label=f"{op.replace('_', ' ')}: {ms:.3f} ms ({ms / total_ms:.0%})")
         target.scatter(step_point[0], step_point[1] / 1e12, s=170, marker="*", color="gold", edgecolors="black",
                        linewidths=0.8, zorder=5, label=f"whole step: {total_ms:.3f} ms")

@@ -1,59 +1,99 @@
-"""The cost of proposing candidates: Medusa/EAGLE-style heads or a separate draft model.
+"""The drafting choice: how candidates are proposed, validated once, and the passes it adds.
 
-Verification alone is priced by the cost model; drafting adds to every speculative step:
-
-- ``heads``: ``num_heads`` Medusa heads, each a residual SiLU block ([T, h] x [h, h]) and its
-  own vocabulary projection ([T, h] x [h, V]), run on the ``batch x candidates`` hidden
-  states of the verification step (as Medusa's implementation and the shared H200
-  measurements do). GEMMs priced by the same roofline as the model's own.
-- ``draft``: a draft model proposes a chain of ``n - 1`` tokens, one decoding step each
-  (batch ``b``, one candidate, the same context length), priced with the same cost model
-  for the draft's own architecture.
 - ``none``: the candidates come for free (an upper bound, or prompt-lookup decoding).
+- ``heads``: ``heads`` Medusa heads on the verification step's hidden states.
+- ``draft``: a draft model proposes a chain of ``n - 1`` tokens, one decoding pass each.
+
+:class:`Drafting` is the one place the method, its model and its heads are settled and
+checked; ``speedup``, ``plan``, ``explain``, ``ops``, the memory footprint and the CLI all take
+one. Its operations come from :mod:`specroof.cost.drafting_ops` and are priced like any other.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specroof.cost.dtypes import BYTES
-from specroof.cost.operators import StepSetup
-from specroof.cost.roofline import gemm_time
-from specroof.cost.step import latency_for_setup, setup_step
+from specroof.cost.decoder_ops import decoder_operations
+from specroof.cost.drafting_ops import draft_model_operations, medusa_head_operations
+from specroof.cost.grid import Grid
+from specroof.cost.setup import StepSetup
+from specroof.cost.step import Pass
 from specroof.errors import SpecroofError
+from specroof.models.architecture import ModelConfig, load_model
 
 METHODS = ("none", "heads", "draft")
 DEFAULT_HEADS = 5
 
 
-def heads_ms(setup: StepSetup, b: np.ndarray, n: np.ndarray, num_heads: int) -> np.ndarray:
-    """Milliseconds of ``num_heads`` Medusa heads over ``b * n`` tokens (shape of b*n)."""
-    if num_heads < 1:
-        raise SpecroofError(f"number of heads must be positive, got {num_heads}")
-    m, prof = setup.model, setup.profile
-    tokens = b * n
-    wb, act = BYTES[setup.weight_dtype], BYTES[setup.activation_dtype]
-    h, v = m.hidden_size, m.vocab_size
-    machine = setup.machine
-    _, _, block = gemm_time(tokens, h, h, 1, h * h * wb, act, prof.gemm_tiles, machine, prof.gemm_split_k)
-    _, _, vocab = gemm_time(tokens, v, h, 1, h * v * wb, act, prof.gemm_tiles, machine, prof.gemm_split_k)
-    silu_add = 6.0 * tokens * h * act / (setup.hardware.memory_bandwidth * prof.elementwise_efficiency)
-    kernels = 4 * prof.kernel_overhead_us * 1e-6  # two GEMMs, SiLU, residual add
-    return num_heads * (block + vocab + silu_add + kernels) * 1e3
+@dataclass(frozen=True)
+class Drafting:
+    """A drafting method with its parameters: ``heads`` for ``heads``, ``draft_model`` for ``draft``."""
+
+    method: str = "none"
+    heads: int | None = None
+    draft_model: ModelConfig | None = None
+
+    @classmethod
+    def of(cls, method: str | None = None, draft_model: str | Path | ModelConfig | None = None,
+           heads: int | None = None) -> "Drafting":
+        """Settle and check a drafting choice.
+
+        ``method`` defaults to ``draft`` when a draft model is given, else ``none``; ``heads``
+        defaults to 5 for ``heads``. A draft model or a head count given with another method is
+        an error rather than silently ignored.
+        """
+        chosen = method if method is not None else ("draft" if draft_model is not None else "none")
+        if chosen not in METHODS:
+            raise SpecroofError(f"unknown drafting method {chosen!r}; valid: {', '.join(METHODS)}")
+        if draft_model is not None and chosen != "draft":
+            raise SpecroofError(f"a draft model applies only to method 'draft', not {chosen!r}; drop one of them")
+        if heads is not None and chosen != "heads":
+            raise SpecroofError(f"a number of heads applies only to method 'heads', not {chosen!r}; drop one of them")
+        if chosen == "draft":
+            if draft_model is None:
+                raise SpecroofError("method 'draft' needs a draft model (--draft-model NAME, e.g. llama-68m)")
+            return cls("draft", None, load_model(draft_model))
+        if chosen == "heads":
+            count = DEFAULT_HEADS if heads is None else heads
+            if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+                raise SpecroofError(f"number of heads must be a positive integer, got {count!r}")
+            return cls("heads", int(count), None)
+        return cls()
+
+    def describe(self) -> str:
+        """A short phrase for titles and exports."""
+        if self.method == "heads":
+            return f"{self.heads} Medusa heads"
+        if self.method == "draft":
+            return f"draft model {self.draft_model.name}"
+        return "free drafts"
+
+    def passes(self, setup: StepSetup, grid: Grid) -> list[Pass]:
+        """The passes of one speculative step of ``setup.model`` over ``grid``: verification (with
+        the heads it carries) and the draft model's ``n - 1`` passes."""
+        verify = decoder_operations(setup, grid)
+        if self.method == "heads":  # plain decoding (n = 1) runs no heads
+            speculating = (grid.n > 1).astype(float)
+            verify = verify + [replace(op, count=op.count * speculating)
+                               for op in medusa_head_operations(setup, grid, self.heads)]
+        passes = [Pass(setup, verify)]
+        if self.method == "draft":
+            draft_setup, ops = draft_model_operations(setup, self.draft_model, grid)
+            passes.append(Pass(draft_setup, ops, repeats=grid.n - 1.0))
+        return passes
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this choice through :meth:`of`."""
+        out: dict[str, Any] = {"method": self.method}
+        if self.heads is not None:
+            out["heads"] = self.heads
+        if self.draft_model is not None:
+            out["draft_model"] = self.draft_model
+        return out
 
 
-def draft_ms(target: StepSetup, draft_model: Any, batch: np.ndarray, candidates: np.ndarray,
-             seq_len: np.ndarray) -> np.ndarray:
-    """Milliseconds of ``n - 1`` draft decoding steps per speculative step, on the target's device.
-
-    Shape (len(batch), len(candidates), len(seq_len)). The draft runs with the target's
-    dtypes and implementation profile.
-    """
-    draft = setup_step(draft_model, target.hardware, dtype=target.activation_dtype,
-                       weight_dtype=target.weight_dtype, kv_dtype=target.kv_dtype, tp=target.tp,
-                       profile=target.profile)
-    one = latency_for_setup(draft, batch, [1], seq_len).latency_ms  # (B, 1, S)
-    steps = (np.asarray(candidates, dtype=float) - 1.0)[None, :, None]
-    return one * steps
+NO_DRAFTING = Drafting()

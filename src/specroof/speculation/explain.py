@@ -18,9 +18,10 @@ got faster (negative ms) gets a negative share. For each cause:
 - ``speedup_lost_points``: ``(tau - speedup) * log_share / gap``, points of speedup in the same
   proportions, so they add up to ``tau - speedup`` (the waterfall chart draws these).
 
-Linear layers are also classified as compute- or memory-bound at the verification step:
-their arithmetic intensity (FLOPs / bytes moved) against the device's ridge point (peak
-FLOP/s / memory bandwidth, datasheet figures, for the step's compute dtype).
+GEMM and MoE operations are also classified as compute- or memory-bound at the verification
+step: their arithmetic intensity (FLOPs / bytes moved) against the device's ridge point (peak
+FLOP/s / memory bandwidth, datasheet figures, for the step's compute dtype). Causes are the
+step's operations (drafting ones included), each in the group its operation list gives it.
 """
 
 from __future__ import annotations
@@ -32,25 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.step import latency_for_setup, setup_step
+from specroof.cost.operation import GROUP_ORDER, LINEAR, op_info
+from specroof.cost.step import latency_for_setup
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
-from specroof.speculation.drafting import DEFAULT_HEADS
+from specroof.speculation.drafting import Drafting
 from specroof.speculation.speedup import speedup
-
-LINEAR_OPS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "moe_router")
-GROUPS = {
-    **{op: "linear layers" for op in LINEAR_OPS},
-    "attention": "attention",
-    "lm_head": "LM head",
-    "elementwise": "elementwise/overhead",
-    "allreduce": "elementwise/overhead",
-    "launch": "elementwise/overhead",
-    "drafting": "drafting",
-}
-GROUP_ORDER = ("linear layers", "attention", "LM head", "elementwise/overhead", "drafting")
 
 
 @dataclass
@@ -104,8 +94,8 @@ class Explanation:
 
 def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, batch: int = 1,
             candidates: int = 16, seq_len: int = 1024, acceptance: str | AcceptanceModel = "log:0.477",
-            method: str = "none", draft_model: str | Path | ModelConfig | None = None, heads: int = DEFAULT_HEADS,
-            max_depth: int | None = None, **options: Any) -> Explanation:
+            method: str | None = None, draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
+            max_depth: int | None = None, drafting: Drafting | None = None, **options: Any) -> Explanation:
     """Split ``ln(tau) - ln(speedup)`` of one (batch, candidates, seq_len) point into causes.
 
     Arguments as for :func:`specroof.speedup`, with single grid values. The predicted
@@ -115,10 +105,9 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise SpecroofError(f"explain needs one positive integer {what}, got {value!r}")
     result = speedup(model, hardware, [batch], [candidates], [seq_len], acceptance=acceptance, method=method,
-                     draft_model=draft_model, heads=heads, max_depth=max_depth, **options)
-    setup = setup_step(result.step.model, result.step.hardware, **options)
-    plain = latency_for_setup(setup, [batch], [1], [seq_len])
+                     draft_model=draft_model, heads=heads, max_depth=max_depth, drafting=drafting, **options)
     spec_step = result.step
+    plain = latency_for_setup(result.setup, [batch], [1], [seq_len])
 
     def at(array: np.ndarray) -> float:
         return float(np.asarray(array)[0, 0, 0])
@@ -126,21 +115,20 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     t_spec, t_plain = at(result.latency_ms), at(result.ar_latency_ms)
     tau, predicted = at(result.acceptance_length), at(result.speedup)
     hw = spec_step.hardware
-    ridge = hw.peak_flops(setup.compute_dtype) / hw.memory_bandwidth
+    ridge = hw.peak_flops(result.setup.compute_dtype) / hw.memory_bandwidth
+    matmuls = {op.name for op in spec_step.operations if op.operation.kind in ("gemm", "moe")}
 
     added: list[tuple[str, float, dict[str, Any]]] = []
     for op in dict.fromkeys([*spec_step.ops_ms, *plain.ops_ms]):
         spec_ms = at(spec_step.ops_ms[op]) if op in spec_step.ops_ms else 0.0
         plain_ms = at(plain.ops_ms[op]) if op in plain.ops_ms else 0.0
         extra: dict[str, Any] = {"plain_ms": plain_ms, "spec_ms": spec_ms}
-        if op in LINEAR_OPS:
+        if op in matmuls and op_info(op).group == LINEAR:
             flops, moved = at(spec_step.flops[op]), at(spec_step.bytes[op])
             intensity = flops / moved if moved > 0 else math.inf
             extra.update(intensity=intensity, bound="compute" if intensity > ridge else "memory")
         added.append((op, spec_ms - plain_ms, extra))
     draft = at(result.draft_ms)
-    if result.method != "none":
-        added.append(("drafting", draft, {"plain_ms": 0.0, "spec_ms": draft}))
 
     gap = math.log(t_spec / t_plain)
     total_added = sum(ms for _, ms, _ in added)
@@ -150,7 +138,7 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         share = gap * ms / total_added if total_added != 0 else 0.0
         points = points_total * share / gap if gap != 0 else 0.0
         causes.append({
-            "cause": name, "group": GROUPS.get(name, "elementwise/overhead"), "added_ms": ms, "log_share": share,
+            "cause": name, "group": op_info(name).group, "added_ms": ms, "log_share": share,
             "speedup_lost_factor": math.exp(share), "speedup_lost_points": points,
             "plain_ms": extra["plain_ms"], "spec_ms": extra["spec_ms"],
             "intensity": extra.get("intensity"), "bound": extra.get("bound"),

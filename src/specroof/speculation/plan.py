@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 
 from specroof.cost.memory import RUNTIME_RESERVE_BYTES, memory_footprint
-from specroof.cost.step import as_grid
+from specroof.cost.grid import grid_axis
 from specroof.errors import SpecroofError, suggest
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.speculation.acceptance import AcceptanceModel, parse_acceptance
-from specroof.speculation.drafting import DEFAULT_HEADS
+from specroof.speculation.drafting import Drafting
 from specroof.speculation.speedup import SpeedupResult, speedup
 
 OBJECTIVES = ("speedup", "throughput")
@@ -57,7 +57,7 @@ class PlanResult:
     model: str
     hardware: str
     hardware_display: str
-    method: str
+    drafting: Drafting
     acceptance: AcceptanceModel
     objective: str
     limit: int
@@ -79,9 +79,21 @@ class PlanResult:
     current: int | None = None
     speedup_at_current: np.ndarray | None = None
     current_fits: np.ndarray | None = None
-    draft_model: str | None = None
-    heads: int | None = None
     caveat: str = ""  # the implementation profile's, to print beside the plan
+
+    @property
+    def method(self) -> str:
+        return self.drafting.method
+
+    @property
+    def draft_model(self) -> str | None:
+        """The draft model's name (method ``draft``)."""
+        return self.drafting.draft_model.name if self.drafting.draft_model is not None else None
+
+    @property
+    def heads(self) -> int | None:
+        """The number of Medusa heads (method ``heads``)."""
+        return self.drafting.heads
 
     @property
     def speculative_tokens(self) -> np.ndarray:
@@ -135,8 +147,8 @@ def _num(value: Any) -> float | None:
 
 def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
          batch: int | Iterable[int] = (1, 2, 4, 8, 16, 32, 64), seq_len: int | Iterable[int] = 1024,
-         acceptance: str | AcceptanceModel = "log:0.477", method: str = "none",
-         draft_model: str | Path | ModelConfig | None = None, heads: int = DEFAULT_HEADS,
+         acceptance: str | AcceptanceModel = "log:0.477", method: str | None = None,
+         draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
          max_candidates: int = DEFAULT_MAX_CANDIDATES, objective: str = "speedup", current: int | None = None,
          max_depth: int | None = None, reserve_bytes: float = RUNTIME_RESERVE_BYTES,
          progress: Callable[[int], None] | None = None, **options: Any) -> PlanResult:
@@ -159,16 +171,14 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         if acc.max_candidates is not None and current > acc.max_candidates:
             raise SpecroofError(f"current n={current} is beyond what {acc.describe()} allows "
                                 f"({acc.max_candidates} candidates)")
-    b_axis = as_grid(batch, "batch")
-    s_axis = as_grid(seq_len, "seq_len")
+    b_axis = grid_axis(batch, "batch")
+    s_axis = grid_axis(seq_len, "seq_len")
     model_cfg = load_model(model)
     accel = load_hardware(hardware)
-    if draft_model is not None and method == "none":
-        method = "draft"
-    draft_cfg = load_model(draft_model) if draft_model is not None else None
+    drafting = Drafting.of(method, draft_model, heads)
     top = max(limit, current or 1)
     n_axis = np.arange(1, top + 1)
-    spec_kwargs = dict(acceptance=acc, method=method, draft_model=draft_cfg, heads=heads, **options)
+    spec_kwargs = dict(acceptance=acc, drafting=drafting, **options)
 
     per_batch = n_axis.size * s_axis.size
     step = max(1, CHUNK_POINTS // per_batch)
@@ -176,8 +186,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     for start in range(0, b_axis.size, step):
         chunk = b_axis[start:start + step]
         result = speedup(model_cfg, accel, chunk, n_axis, s_axis, **spec_kwargs)
-        memory = memory_footprint(model_cfg, accel, chunk, n_axis, s_axis, method=result.method,
-                                  draft_model=draft_cfg, heads=heads if result.method == "heads" else 0,
+        memory = memory_footprint(model_cfg, accel, chunk, n_axis, s_axis, drafting=drafting,
                                   reserve_bytes=reserve_bytes, **options)
         parts.append((result, memory.total_bytes, memory.fits))
         if progress is not None:
@@ -207,15 +216,14 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     memory_at = np.where(any_fit, np.take_along_axis(total[:, searched, :], best[:, None, :], axis=1)[:, 0, :],
                          total[:, 0, :])
     result = PlanResult(
-        model=model_cfg.name, hardware=accel.name, hardware_display=accel.display_name, method=first.method,
+        model=model_cfg.name, hardware=accel.name, hardware_display=accel.display_name, drafting=drafting,
         acceptance=acc, objective=objective, limit=limit, batch=b_axis, seq_len=s_axis,
         candidates=n_axis[searched], best_candidates=best_n.astype(np.int64), speedup=pick(speed),
         acceptance_length=pick(tau), throughput=pick(tput), latency_ms=pick(spec_ms), ar_latency_ms=plain_ms[:, 0, :],
         memory_gb=memory_at / 1e9, capacity_gb=accel.memory_bytes / 1e9, fits=any_fit,
         unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
         sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
-        draft_model=draft_cfg.name if draft_cfg is not None and first.method == "draft" else None,
-        heads=heads if first.method == "heads" else None, caveat=first.step.profile.caveat,
+        caveat=first.step.profile.caveat,
     )
     if current is not None:
         result.current = current
@@ -307,8 +315,7 @@ def _export_header(p: PlanResult, ranges: list[list[int]], seq_len: int | None) 
     else:
         context = (f"seq_len {', '.join(map(str, p.seq_len))} (per batch size, the n with the best "
                    "geometric-mean speedup over them)")
-    drafting = {"none": "free drafts", "heads": f"{p.heads} Medusa heads",
-                "draft": f"draft model {p.draft_model}"}[p.method]
+    drafting = p.drafting.describe()
     lines = [f"# specroof plan: {p.model} on {p.hardware_display}, acceptance {p.acceptance.describe()}, "
              f"{drafting}, {context}",
              f"# planned batch sizes: {', '.join(map(str, p.batch))}; between two of them the smaller one's k applies",

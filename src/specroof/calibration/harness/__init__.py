@@ -1,0 +1,1 @@
+"""The pieces of ``specroof measure``: devices, the torch decoder, timing, the memory guard."""

@@ -1,0 +1,205 @@
+"""The operation: one entry of a step's explicit, ordered list of work.
+
+A step (a decoding or verification forward, a drafting pass) is a list of
+:class:`Operation`. Each carries its identity (name, group, kind, chart colour), how many
+times it runs per step (``count``: layers, heads, draft passes), its shape as arrays over the
+grid, and the bytes it keeps resident (weights) and alive (activations). Everything that
+reads a step reads this list:
+
+- pricing (:mod:`specroof.cost.pricing`): exactly one function per ``kind``;
+- latency and ``ops_ms`` (:mod:`specroof.cost.step`), ``specroof ops``, ``explain``;
+- the memory footprint (:mod:`specroof.cost.memory`): weights and activations;
+- charts: groups and colours; calibration and the measurement harness: operation names.
+
+List builders (:mod:`specroof.cost.decoder_ops` for decoders, :mod:`specroof.cost.drafting_ops`
+for drafting) turn a model into its list. A new architecture is a new builder, not new
+branches in the pricing.
+
+Adding an operation: give it an :class:`OpInfo` in :data:`REGISTRY` (its one home: the name
+is written nowhere else in the package except, for timed operations, the measurement
+harness), emit it from a builder with a shape of an existing kind, and it is priced, shown
+and charted. A new kind needs a shape class here and one pricing function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+ArrayLike = np.ndarray | float
+
+KINDS = ("gemm", "attention", "elementwise", "communication", "moe", "host")
+
+LINEAR = "linear layers"
+ATTENTION = "attention"
+LM_HEAD = "LM head"
+OVERHEAD = "elementwise/overhead"
+DRAFTING = "drafting"
+GROUP_ORDER = (LINEAR, ATTENTION, LM_HEAD, OVERHEAD, DRAFTING)
+"""Groups in display order (explain's table and waterfall, charts' legends)."""
+
+DRAFT_PREFIX = "draft:"
+"""Operations of a draft model's decoding passes are its own operations under this prefix."""
+DRAFT_COLOR = "#17becf"
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """Who an operation is: its name, its group, and how charts draw it (its kind comes from
+    its shape, so an MoE model's ``gate_up_proj`` is an ``moe`` operation, a dense one's a ``gemm``)."""
+
+    name: str
+    group: str
+    color: str
+    marker: str
+    description: str
+
+    @property
+    def base_name(self) -> str:
+        """The registered name, without the drafting prefix."""
+        return self.name.removeprefix(DRAFT_PREFIX)
+
+    def drafting(self) -> "OpInfo":
+        """The same operation run by a draft model: the drafting group and colour."""
+        return replace(self, name=DRAFT_PREFIX + self.name, group=DRAFTING, color=DRAFT_COLOR,
+                       description=f"draft model: {self.description}")
+
+
+# One colour per operation, the same in every chart (tab10 order).
+REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
+    OpInfo("qkv_proj", LINEAR, "#1f77b4", "o", "fused (or separate) q, k, v projections"),
+    OpInfo("attention", ATTENTION, "#ff7f0e", "s", "attention of the new tokens over the KV cache"),
+    OpInfo("o_proj", LINEAR, "#2ca02c", "^", "attention output projection"),
+    OpInfo("moe_router", LINEAR, "#8c564b", "P", "router logits of a mixture-of-experts layer"),
+    OpInfo("gate_up_proj", LINEAR, "#d62728", "D", "gate and up projections (per expert for MoE)"),
+    OpInfo("down_proj", LINEAR, "#9467bd", "v", "down projection (per expert for MoE)"),
+    OpInfo("elementwise", OVERHEAD, "#e377c2", "X",
+           "norms, RoPE, residual adds, SiLU, KV-cache writes, copies"),
+    OpInfo("allreduce", OVERHEAD, "#7f7f7f", "h", "tensor-parallel all-reduces"),
+    OpInfo("lm_head", LM_HEAD, "#bcbd22", "p", "vocabulary projection of every token"),
+    OpInfo("launch", OVERHEAD, "#c7c7c7", "*", "GPU idle while the host launches kernels (eager)"),
+    OpInfo("medusa_block", DRAFTING, "#17becf", "<", "Medusa heads' residual blocks [T, h] x [h, h]"),
+    OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' vocabulary projections [T, h] x [h, V]"),
+    OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add"),
+)}
+
+STEP_OPERATIONS = ("qkv_proj", "attention", "o_proj", "moe_router", "gate_up_proj", "down_proj",
+                   "elementwise", "allreduce", "lm_head")
+"""The operations of a decoder step in step order: what a profile's ``operators`` selects from."""
+
+
+def op_info(name: str) -> OpInfo:
+    """The identity of an operation name, including ``draft:`` names; KeyError if unknown."""
+    if name.startswith(DRAFT_PREFIX):
+        return REGISTRY[name[len(DRAFT_PREFIX):]].drafting()
+    return REGISTRY[name]
+
+
+# --------------------------------------------------------------------------- shapes, per kind
+
+
+@dataclass(frozen=True, eq=False)
+class GemmShape:
+    """``groups`` independent products [m x k] x [k x n]; ``weight_matrices`` [k x n] operands
+    are read from memory (default: one per group)."""
+
+    m: ArrayLike
+    n: int
+    k: int
+    groups: ArrayLike = 1.0
+    weight_matrices: ArrayLike | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionShape:
+    """``batch`` sequences, each with ``queries`` new tokens attending over ``keys`` tokens."""
+
+    batch: ArrayLike
+    queries: ArrayLike
+    keys: ArrayLike
+    q_heads: int
+    kv_heads: int
+    head_dim: int
+
+
+@dataclass(frozen=True, eq=False)
+class ElementwiseShape:
+    """``elements`` activation elements read or written, by ``kernels`` kernels."""
+
+    elements: ArrayLike
+    kernels: float
+
+
+@dataclass(frozen=True, eq=False)
+class AllreduceShape:
+    """One all-reduce of ``elements`` activation elements over ``devices`` devices."""
+
+    elements: ArrayLike
+    devices: int
+
+
+@dataclass(frozen=True, eq=False)
+class MoEShape:
+    """``tokens`` tokens each routed to ``top_k`` of ``num_experts`` experts, whose weights are
+    [k x n]; only the experts some token routes to are read and computed."""
+
+    tokens: ArrayLike
+    num_experts: int
+    top_k: int
+    n: int
+    k: int
+
+
+@dataclass(frozen=True, eq=False)
+class HostShape:
+    """The host's kernel launches of the operations before it in the same pass."""
+
+
+Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape
+
+SHAPE_KIND: dict[type, str] = {
+    GemmShape: "gemm", AttentionShape: "attention", ElementwiseShape: "elementwise",
+    AllreduceShape: "communication", MoEShape: "moe", HostShape: "host",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Operation:
+    """One entry of a step: what runs, how often, on which shapes, holding which bytes.
+
+    ``count``: instances per step (per-layer operations: the number of layers; it may be an
+    array over the grid, e.g. drafting passes ``n - 1``). ``weight_bytes``: the weights this
+    operation keeps resident on one device, all its instances together (whatever the grid:
+    Medusa heads stay loaded at n = 1). ``activation_bytes``: the tensors one instance leaves
+    alive for the memory estimate (see :mod:`specroof.cost.memory`).
+    """
+
+    info: OpInfo
+    shape: Shape
+    count: ArrayLike = 1.0
+    weight_bytes: float = 0.0
+    activation_bytes: ArrayLike = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def group(self) -> str:
+        return self.info.group
+
+    @property
+    def kind(self) -> str:
+        """The pricing kind, from the shape (so the two cannot disagree)."""
+        return SHAPE_KIND[type(self.shape)]
+
+    def drafting(self, passes: ArrayLike) -> "Operation":
+        """This operation as part of ``passes`` drafting passes of a draft model."""
+        return replace(self, info=self.info.drafting(), count=self.count * np.asarray(passes, dtype=float))
+
+
+def operation(name: str, shape: Shape, count: ArrayLike = 1.0, weight_bytes: float = 0.0,
+              activation_bytes: ArrayLike = 0.0) -> Operation:
+    """An operation of a registered name (KeyError for a name missing from :data:`REGISTRY`)."""
+    return Operation(REGISTRY[name], shape, count, weight_bytes, activation_bytes)

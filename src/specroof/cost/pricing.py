@@ -1,0 +1,191 @@
+"""Pricing: exactly one function per kind of operation, all reading the same profile.
+
+Each function prices ONE instance of an operation (one layer's, one head's) on the whole
+grid and returns an :class:`OpCost`; :func:`price` dispatches on the shape's kind. The
+profile's per-kernel gap (``kernel_overhead_us``) is added here once for every kind, so a
+drafting GEMM and a verification GEMM of the same shape cost the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from specroof.cost.dtypes import BYTES
+from specroof.cost.operation import (
+    AllreduceShape,
+    AttentionShape,
+    ElementwiseShape,
+    GemmShape,
+    MoEShape,
+    Operation,
+)
+from specroof.cost.roofline import Machine, gemm_time
+from specroof.cost.setup import StepSetup
+
+SOFTMAX_FLOPS_PER_SCORE = 5.0
+"""Unfused softmax over one score: the running max (1 comparison), subtracting it (1), exp (1),
+the running sum (1) and the normalizing division (1)."""
+
+
+@dataclass
+class OpCost:
+    """FLOPs, bytes and seconds of one instance on the grid; ``compute_s`` and ``memory_s`` are
+    its roofline terms (the rest of ``seconds`` is fixed per-kernel overhead)."""
+
+    flops: np.ndarray | float
+    bytes: np.ndarray | float
+    seconds: np.ndarray | float
+    kernels: float
+    compute_s: np.ndarray | float = 0.0
+    memory_s: np.ndarray | float = 0.0
+
+
+def price(op: Operation, setup: StepSetup) -> OpCost:
+    """One instance of ``op``, with the profile's per-kernel gap added."""
+    cost = _PRICERS[type(op.shape)](op.shape, setup)
+    cost.seconds = cost.seconds + cost.kernels * setup.profile.kernel_overhead_us * 1e-6
+    return cost
+
+
+def price_launch(setup: StepSetup, kernels: float, gpu_seconds: np.ndarray) -> np.ndarray:
+    """Seconds the GPU waits for an eager host to launch ``kernels`` kernels (0 under CUDA graphs).
+
+    An eager pass takes at least kernels x ``launch_overhead_us``: what exceeds the GPU's own
+    time is idle waiting.
+    """
+    if setup.profile.cuda_graph:
+        return np.zeros_like(gpu_seconds)
+    return np.maximum(kernels * setup.profile.launch_overhead_us * 1e-6 - gpu_seconds, 0.0)
+
+
+def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
+    """Tiles in waves over the SMs, split-K, roofline against the weights' and activations' bytes."""
+    prof = setup.profile
+    matrices = shape.groups if shape.weight_matrices is None else shape.weight_matrices
+    weight_bytes = matrices * shape.n * shape.k * setup.weight_bytes
+    t = gemm_time(shape.m, shape.n, shape.k, shape.groups, weight_bytes, setup.activation_bytes,
+                  prof.gemm_tiles, setup.machine, prof.gemm_split_k, prof.gemm_tile_policy)
+    return OpCost(t.flops, t.bytes, t.seconds, 1.0, t.compute_s, t.memory_s)
+
+
+def expected_active_experts(num_experts: int, per_token: int, tokens: np.ndarray) -> np.ndarray:
+    """Experts hit by at least one of ``tokens`` tokens under uniform top-k routing.
+
+    Each token picks ``per_token`` of ``num_experts`` experts; an expert is missed by one token
+    with probability 1 - k/E, by all T tokens with (1 - k/E)^T.
+    """
+    return num_experts * (1.0 - (1.0 - per_token / num_experts) ** np.asarray(tokens, dtype=float))
+
+
+def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
+    """The experts some token routes to, each a GEMM over its share of the routed tokens."""
+    active = expected_active_experts(shape.num_experts, shape.top_k, shape.tokens)
+    rows = shape.tokens * shape.top_k / active
+    return price_gemm(GemmShape(rows, shape.n, shape.k, groups=active), setup)
+
+
+def price_attention(shape: AttentionShape, setup: StepSetup) -> OpCost:
+    if setup.profile.attention == "unfused":
+        return _attention_unfused(shape, setup)
+    return _attention_fused(shape, setup)
+
+
+def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
+    """Flash-style attention: KV read once, scores never leave the chip."""
+    hw, prof = setup.hardware, setup.profile
+    d = a.head_dim
+    kv_bytes = BYTES[setup.kv_dtype]
+    moved = a.batch * a.kv_heads * a.keys * d * 2 * kv_bytes + 2 * a.batch * a.queries * a.q_heads * d * setup.activation_bytes
+    flops = 4.0 * a.batch * a.q_heads * a.queries * a.keys * d
+    peak_sm = hw.peak_flops(setup.compute_dtype) / hw.sm_count * prof.attention_compute_efficiency
+    bandwidth = hw.memory_bandwidth * prof.bandwidth_efficiency
+    compute_s, memory_s = flops / (peak_sm * hw.sm_count), moved / bandwidth
+    split_kv = np.maximum(memory_s, compute_s)
+    fixed = prof.gemm_fixed_us * 1e-6
+    kernel = np.where(a.queries > 1, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
+    if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
+        return OpCost(flops, moved, split_kv + fixed, 1.0, compute_s, memory_s)
+    # per_head: one block per (sequence, query head, query block), no split of the KV sequence.
+    q_block = prof.attention_q_block
+    blocks = a.batch * a.q_heads * np.ceil(a.queries / q_block)
+    block_bytes = a.keys * d * 2 * kv_bytes
+    block_flops = 4.0 * np.minimum(a.queries, q_block) * a.keys * d
+    # A block loads a KV tile, then computes on it: little overlap at one block per SM, so the
+    # two times add.
+    block_time = block_bytes / (prof.attention_cta_bandwidth_gbps * 1e9) + block_flops / peak_sm
+    waves = np.ceil(blocks / (hw.sm_count * prof.attention_ctas_per_sm))
+    per_head = np.maximum(waves * block_time, memory_s)
+    # GQA into a kernel without GQA support: K and V are first copied out to one head per
+    # query head (repeat_kv), reading the cache and writing H heads' worth of it.
+    expand_bytes, expand_s = 0.0, 0.0
+    if prof.gqa_kv_expand and a.q_heads != a.kv_heads:
+        expand_bytes = np.where(kernel, a.batch * a.keys * d * 2 * kv_bytes * (a.kv_heads + a.q_heads), 0.0)
+        expand_s = expand_bytes / bandwidth + np.where(kernel, 2 * prof.kernel_overhead_us * 1e-6, 0.0)
+    seconds = np.where(kernel, per_head, split_kv) + expand_s + fixed
+    return OpCost(flops, moved + expand_bytes, seconds, 1.0, compute_s, memory_s + expand_s)
+
+
+def _attention_unfused(a: AttentionShape, setup: StepSetup) -> OpCost:
+    """Q K^T and P V as batched GEMMs with the score matrix in memory, softmax in between.
+
+    Each (sequence, query head) is one problem of the batch: [n x d] x [d x (s+n)] then
+    [n x (s+n)] x [(s+n) x d]; keys and values are read per query head (repeat_kv for GQA).
+    """
+    hw, prof = setup.hardware, setup.profile
+    d, keys, n = a.head_dim, a.keys, a.queries
+    groups = a.batch * a.q_heads
+    kv_elem = BYTES[setup.kv_dtype]
+    act = setup.activation_bytes
+    machine = Machine(
+        sm_count=hw.sm_count,
+        flops_per_sm=hw.peak_flops(setup.compute_dtype) / hw.sm_count * prof.attention_compute_efficiency,
+        bandwidth=hw.memory_bandwidth * prof.bandwidth_efficiency,
+        fixed_s=prof.gemm_fixed_us * 1e-6,
+    )
+    kv_read = groups * keys * d * kv_elem
+    qk = gemm_time(n, keys, d, groups, kv_read, act, prof.gemm_tiles, machine, prof.gemm_split_k, prof.gemm_tile_policy)
+    pv = gemm_time(n, d, keys, groups, kv_read, act, prof.gemm_tiles, machine, prof.gemm_split_k, prof.gemm_tile_policy)
+    # One query per sequence (plain decoding) makes both products batched GEMVs: no tiles of
+    # padded rows, just a stream over K and V at the bandwidth roofline.
+    gemv = np.maximum((qk.bytes + pv.bytes) / machine.bandwidth,
+                      (qk.flops + pv.flops) / (machine.flops_per_sm * machine.sm_count)) + 2 * machine.fixed_s
+    products = np.where(n == 1, gemv, qk.seconds + pv.seconds)
+    scores = groups * n * keys * act
+    softmax_bytes = 2 * prof.softmax_passes * scores
+    softmax_memory_s = softmax_bytes / machine.bandwidth
+    softmax_seconds = softmax_memory_s + prof.softmax_passes * prof.gemm_fixed_us * 1e-6
+    return OpCost(
+        qk.flops + pv.flops + SOFTMAX_FLOPS_PER_SCORE * groups * n * keys,
+        qk.bytes + pv.bytes + softmax_bytes,
+        products + softmax_seconds,
+        2.0 + prof.softmax_passes,
+        qk.compute_s + pv.compute_s,
+        qk.memory_s + pv.memory_s + softmax_memory_s,
+    )
+
+
+def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
+    """Streams of activations at the elementwise kernels' share of bandwidth."""
+    moved = shape.elements * setup.activation_bytes
+    memory_s = moved / (setup.hardware.memory_bandwidth * setup.profile.elementwise_efficiency)
+    return OpCost(shape.elements, moved, memory_s, float(shape.kernels), 0.0, memory_s)
+
+
+def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:
+    """A ring all-reduce: each device sends and receives 2 (p - 1) / p of the payload."""
+    p = shape.devices
+    hw, prof = setup.hardware, setup.profile
+    payload = shape.elements * setup.activation_bytes
+    link = max(hw.interconnect_gbps, 1.0) * 1e9 * prof.interconnect_efficiency
+    transfer_s = 2 * (p - 1) / p * payload / link
+    return OpCost(np.zeros_like(payload), payload, transfer_s + prof.allreduce_latency_us * 1e-6, 1.0, 0.0, transfer_s)
+
+
+_PRICERS: dict[type, Callable[..., OpCost]] = {
+    GemmShape: price_gemm, MoEShape: price_moe, AttentionShape: price_attention,
+    ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce,
+}
+"""The host kind (HostShape) is not here: a launch wait depends on its whole pass (price_launch)."""

@@ -1,0 +1,112 @@
+"""What is fixed across a grid: model, device, dtypes, implementation profile, parallelism.
+
+:func:`setup_step` resolves names and options once into a :class:`StepSetup`; every list
+builder and pricing function then reads it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
+from specroof.cost.profile import ImplementationProfile, get_profile
+from specroof.cost.roofline import Machine
+from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import Accelerator, load_hardware
+from specroof.models.architecture import ModelConfig, load_model
+
+
+@dataclass(frozen=True)
+class StepSetup:
+    """Everything fixed across the grid: model, device, dtypes, profile, parallelism."""
+
+    model: ModelConfig
+    hardware: Accelerator
+    profile: ImplementationProfile
+    weight_dtype: str
+    activation_dtype: str
+    kv_dtype: str
+    compute_dtype: str
+    tp: int
+
+    @property
+    def machine(self) -> Machine:
+        """The GEMM machine: the device's rates after the profile's efficiencies."""
+        hw, prof = self.hardware, self.profile
+        return Machine(
+            sm_count=hw.sm_count,
+            flops_per_sm=hw.peak_flops(self.compute_dtype) / hw.sm_count * prof.compute_efficiency,
+            bandwidth=hw.memory_bandwidth * prof.bandwidth_efficiency,
+            fixed_s=prof.gemm_fixed_us * 1e-6,
+            l2_bytes=hw.l2_cache_mb * 1e6,
+            l2_spill_penalty=prof.gemm_l2_spill_penalty,
+        )
+
+    @property
+    def weight_bytes(self) -> float:
+        """Bytes of one weight element."""
+        return BYTES[self.weight_dtype]
+
+    @property
+    def activation_bytes(self) -> float:
+        """Bytes of one activation element."""
+        return BYTES[self.activation_dtype]
+
+    @property
+    def q_heads(self) -> int:
+        """Query heads on one device under tensor parallelism."""
+        return max(1, math.ceil(self.model.num_heads / self.tp))
+
+    @property
+    def kv_heads(self) -> int:
+        """KV heads on one device: split over ``tp``, replicated when there are fewer than ``tp``."""
+        return max(1, math.ceil(self.model.num_kv_heads / self.tp))
+
+    @property
+    def mlp_width(self) -> int:
+        """Intermediate width of one MLP (one expert's) on one device."""
+        return max(1, math.ceil(self.model.mlp_width / self.tp))
+
+    def for_model(self, model: ModelConfig) -> "StepSetup":
+        """The same device, dtypes, profile and parallelism for another model (a draft model)."""
+        return StepSetup(model, self.hardware, self.profile, self.weight_dtype, self.activation_dtype,
+                         self.kv_dtype, self.compute_dtype, self.tp)
+
+
+def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, *, dtype: str = "fp16",
+               weight_dtype: str | None = None, kv_dtype: str | None = None, attention: str | None = None,
+               cuda_graph: bool | None = None, profile: str | ImplementationProfile | None = None,
+               tp: int = 1, operators: Sequence[str] | None = None,
+               **profile_overrides: Any) -> StepSetup:
+    """Resolve names, dtypes and the implementation profile into a StepSetup.
+
+    Profile precedence: the named ``profile`` (else the calibrated file's base, else
+    ``serving``), then the calibrated hardware file's fitted fields, then explicit options.
+    """
+    model_cfg = load_model(model)
+    accel = load_hardware(hardware)
+    act = check_dtype(dtype, ACTIVATION_DTYPES, "dtype")
+    weights = check_dtype(weight_dtype or act, tuple(BYTES), "weight dtype")
+    kv = check_dtype(kv_dtype or (act if act in KV_DTYPES else "fp16"), KV_DTYPES, "KV-cache dtype")
+    if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
+        raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
+    base = get_profile(profile if profile is not None else accel.profile_base)
+    if accel.profile_overrides and (profile is None or profile == accel.profile_base):
+        base = base.with_overrides(**accel.profile_overrides)
+    overrides = dict(profile_overrides)
+    if attention is not None:
+        overrides["attention"] = attention
+    if cuda_graph is not None:
+        overrides["cuda_graph"] = cuda_graph
+    if operators is not None:
+        overrides["operators"] = tuple(operators)
+    prof = base.with_overrides(**overrides) if overrides else base
+    comp = compute_dtype(weights, act)
+    accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
+    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp))
