@@ -65,11 +65,12 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
     _positive_flag(current, "--current")
     if reserve_gb is not None and not (reserve_gb >= 0 and reserve_gb != float("inf")):
         raise SpecroofError(f"--reserve-gb must be a non-negative number, got {reserve_gb}")
-    model, hardware, spec, step, grid, label, _ = resolve_settings(values, scenario, "plan")
+    settings = resolve_settings(values, scenario, "plan")
+    model, hardware, grid, label = settings.model, settings.hardware, settings.grid, settings.scenario
     batch = parse_int_list(values["batch"], "batch") if values.get("batch") else grid.get("batch", [1, 2, 4, 8, 16, 32, 64])
     seq_len = parse_int_list(values["seq_len"], "seq-len") if values.get("seq_len") else grid.get("seq_len", [1024])
-    kwargs: dict[str, Any] = {**spec, **step, "max_candidates": max_candidates, "objective": objective,
-                              "current": current}
+    kwargs: dict[str, Any] = {**settings.speculation(), **settings.step, "max_candidates": max_candidates,
+                              "objective": objective, "current": current}
     if reserve_gb is not None:
         kwargs["reserve_bytes"] = reserve_gb * 1e9
     cells = len(batch) * len(seq_len)
@@ -94,8 +95,7 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
 
 
 def _plan_title(result: Any, label: str | None) -> str:
-    drafting = {"none": "free drafts", "heads": f"{result.heads} Medusa heads",
-                "draft": f"draft model {result.draft_model}"}[result.method]
+    drafting = result.drafting.describe()
     prefix = f"[{label}] " if label else ""
     current = f", speedup at current n={result.current} shown" if result.current is not None else ""
     return (f"{prefix}{result.model} on {result.hardware_display}: best n in 1..{result.limit} by {result.objective}, "
@@ -136,8 +136,9 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
         from specroof.report.waterfall import check_path
 
         check_path(plot_path)
-    model, hardware, spec, step, _, _, _ = resolve_settings(values, scenario, "explain")
-    result = compute(model, hardware, batch, candidates, seq_len, **spec, **step)
+    settings = resolve_settings(values, scenario, "explain")
+    result = compute(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
+                     **settings.step)
     if fmt == "json":
         click.echo(json.dumps(_jsonable(result.to_dict()), indent=1))
     elif fmt == "csv":
@@ -166,7 +167,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _explain_table(e: Any) -> None:
-    drafting = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}[e.method]
+    drafting = e.drafting
     head = [
         f"{e.model} on {e.hardware_display}: batch {e.batch}, n={e.candidates} candidates, seq_len {e.seq_len}, "
         f"acceptance {e.acceptance}, {drafting}",

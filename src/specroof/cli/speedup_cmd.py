@@ -50,12 +50,12 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
         check_chart_path(plot_path)  # before the work, so a typo fails fast
     elif reference_path is not None:
         raise SpecroofError("--reference overlays points on a chart; add --plot FILE.png")
-    model, hardware, spec, step_options, grid_defaults, scenario_label, scenario_reference = resolve_settings(
-        values, scenario, "speedup")
+    settings = resolve_settings(values, scenario, "speedup")
     if reference_path is None and chart == "speedup":
-        reference_path = scenario_reference  # a scenario's published points are overlaid by default
-    grid = parse_grid(values, grid_defaults)
-    result = compute(model, hardware, grid["batch"], grid["candidates"], grid["seq_len"], **spec, **step_options)
+        reference_path = settings.reference  # a scenario's published points are overlaid by default
+    grid = parse_grid(values, settings.grid)
+    result = compute(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
+                     **settings.speculation(), **settings.step)
 
     rows = result.to_records()
     drafts = result.method != "none"
@@ -63,7 +63,7 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if drafts:
         columns.insert(5, "draft_ms")
     columns.append("speedup")
-    emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label), caveat=result.step.profile.caveat)
+    emit(rows, fmt, table_columns=columns, title=_title(result, settings.scenario), caveat=result.step.profile.caveat)
 
     if plot_path is not None:
         path = _plot(result, plot_path, chart, reference_path)
@@ -73,7 +73,7 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
 def _title(result: Any, scenario: str | None) -> str:
     step = result.step
     seq = ", ".join(str(int(s)) for s in step.seq_len)
-    method = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}[result.method]
+    method = result.drafting.describe()
     prefix = f"[{scenario}] " if scenario else ""
     return (f"{prefix}{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
             f"speedup, acceptance {result.acceptance.describe()}, {method}, seq_len {seq}")
