@@ -11,6 +11,9 @@ Fixes since 901fab1 (each regenerated the file):
   Only the ``speedup/*/heads/*`` cases changed.
 - Norm weights are replicated on every tensor-parallel device (memory at tp > 1; the
   golden cases are at tp = 1 and did not change).
+- ``pytorch-sdpa`` runs GQA as the harness does (``enable_gqa=True``, mask included): no
+  repeat_kv copy of K and V (``gqa_kv_expand = false``). Only the ``pytorch-sdpa`` cases of
+  GQA models (Llama-3, Llama-2-70B, Mistral, Mixtral, Qwen2.5) changed, at n > 1.
 """
 
 from __future__ import annotations

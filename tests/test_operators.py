@@ -309,3 +309,20 @@ def test_gqa_kv_expansion_for_kernels_without_gqa():
     mha = specroof.latency("llama-7b", "h200", gqa_kv_expand=True, **grid)
     mha_native = specroof.latency("llama-7b", "h200", gqa_kv_expand=False, **grid)
     np.testing.assert_array_equal(mha.bytes["attention"], mha_native.bytes["attention"])  # no GQA, no copy
+
+
+def test_pytorch_sdpa_runs_gqa_without_a_kv_copy():
+    """The harness calls SDPA with enable_gqa=True, mask included: no repeat_kv copy, and the
+    memory-efficient kernel still runs one block per (sequence, query head)."""
+    b, n, s = 4, 16, 1000
+    grid = dict(batch=b, candidates=n, seq_len=s, profile="pytorch-sdpa")
+    harness = specroof.latency("llama-3-8b", "h200", **grid)
+    native = specroof.latency("llama-3-8b", "h200", gqa_kv_expand=False, **grid)
+    np.testing.assert_array_equal(harness.latency_ms, native.latency_ms)
+    kv = 2 * b * 8 * (s + n) * 128 * 2 + 2 * b * n * 32 * 128 * 2  # 8 KV heads read once, q and out
+    assert harness.bytes["attention"][0, 0, 0] == pytest.approx(32 * kv, rel=1e-12)
+    # Blocks per query head: 4 x 32 = 128 blocks, one wave on 132 SMs; 4 x 33 would be two.
+    setup = specroof.cost.setup.setup_step("llama-3-8b", "h200", profile="pytorch-sdpa")
+    assert setup.profile.attention_ctas_per_sm == 1 and setup.hardware.sm_count == 132
+    five = specroof.latency("llama-3-8b", "h200", batch=5, candidates=n, seq_len=s, profile="pytorch-sdpa")
+    assert five.ops_ms["attention"][0, 0, 0] > 1.8 * harness.ops_ms["attention"][0, 0, 0]  # 160 blocks: 2 waves

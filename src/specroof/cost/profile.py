@@ -43,10 +43,11 @@ class ImplementationProfile:
             ``attention_cta_bandwidth_gbps``, and blocks run in waves of
             ``sm_count * attention_ctas_per_sm``.
         attention_compute_efficiency: fraction of peak the attention math reaches.
-        gqa_kv_expand: the ``per_head`` kernel has no grouped-query support, so for a GQA
-            model K and V are first copied to one head per query head (``repeat_kv``, as
-            Hugging Face transformers does whenever a mask is passed): that copy's traffic
-            and two kernels are added.
+        gqa_kv_expand: the implementation copies K and V to one head per query head before
+            the ``per_head`` kernel (``repeat_kv``, as Hugging Face transformers does when
+            a mask is passed and SDPA is not told ``enable_gqa``): that copy's traffic and
+            two kernels are added. Without it (``enable_gqa=True``) each (sequence, query
+            head) block reads its KV head in place: blocks per query head, no copy.
     GEMMs
         bandwidth_efficiency: fraction of datasheet memory bandwidth streaming kernels reach.
         compute_efficiency: fraction of dense peak a full wave of GEMM tiles reaches.
