@@ -14,6 +14,10 @@ Fixes since 901fab1 (each regenerated the file):
 - ``pytorch-sdpa`` runs GQA as the harness does (``enable_gqa=True``, mask included): no
   repeat_kv copy of K and V (``gqa_kv_expand = false``). Only the ``pytorch-sdpa`` cases of
   GQA models (Llama-3, Llama-2-70B, Mistral, Mixtral, Qwen2.5) changed, at n > 1.
+- ``pytorch-sdpa`` runs MoE layers as the harness does (``moe_kernel = "per_expert"``): one
+  gate+up and one down GEMM kernel per touched expert, and a ``moe_dispatch`` operation (router
+  softmax/top-k, token gather, scale, ``index_add_``: 7 kernels per expert, 4 per layer). Only
+  the ``pytorch-sdpa`` Mixtral cases changed; ``serving`` (one grouped kernel) did not.
 """
 
 from __future__ import annotations

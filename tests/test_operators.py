@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import specroof
-from specroof.cost.pricing import expected_active_experts
+from specroof.cost.routing import expected_active_experts
 from specroof.models.architecture import load_model
 
 # llama-7b shapes (huggyllama/llama-7b config.json)

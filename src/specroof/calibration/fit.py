@@ -113,6 +113,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+EXPERTS_TOUCHED_KEYS = ("experts_touched", "active_experts")
+"""Keys a measurement row may record the distinct MoE experts per layer under."""
+
+
+def experts_touched(m: Measurement) -> float | None:
+    """The distinct experts per layer a measured MoE step read, when its row records it."""
+    for key in EXPERTS_TOUCHED_KEYS:
+        value = m.extra.get(key)
+        if value is not None:
+            return float(value)
+    return None
+
+
 class MeasurementSet:
     """Measurements grouped so one latency() call prices a whole group.
 
@@ -130,17 +143,18 @@ class MeasurementSet:
         self.hardware = hardware
         self.base_profile = base_profile
         self.has_eager = any(m.eager_latency_ms for m in rows)
-        self.groups: dict[tuple[str, str, bool], list[int]] = {}
+        self.groups: dict[tuple[str, str, bool, float | None], list[int]] = {}
         for i, m in enumerate(rows):
-            self.groups.setdefault((m.model, m.dtype, m.cuda_graph is not False), []).append(i)
+            key = (m.model, m.dtype, m.cuda_graph is not False, experts_touched(m))
+            self.groups.setdefault(key, []).append(i)
 
     def predict(self, overrides: dict[str, Any], eager: bool = False) -> tuple[np.ndarray, list[dict[str, float]]]:
         """Predicted latency (ms) and per-op ms of every row (eager: the eager step)."""
         total = np.zeros(len(self.rows))
         ops: list[dict[str, float]] = [{} for _ in self.rows]
-        for (model, dtype, graph), index in self.groups.items():
+        for (model, dtype, graph, touched), index in self.groups.items():
             setup = setup_step(model, self.hardware, dtype=dtype, profile=self.base_profile,
-                               cuda_graph=(graph and not eager), **overrides)
+                               cuda_graph=(graph and not eager), moe_experts_touched=touched, **overrides)
             pts = [self.rows[i] for i in index]
             b = sorted({m.batch for m in pts})
             n = sorted({m.candidates for m in pts})

@@ -31,6 +31,12 @@ def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--model, --hardware and the implementation options of the cost model."""
     options = [
+        click.option("--moe-routing", default=None, metavar="uniform|zipf:S",
+                     help="MoE router law for the expected experts touched: uniform, or zipf:S (expert e "
+                          "preferred as e^-S). [default: uniform]"),
+        click.option("--moe-experts-touched", type=float, default=None, metavar="N",
+                     help="MoE: distinct experts per layer a step reads (capped at tokens x top-k). "
+                          "[default: expected under --moe-routing]"),
         click.option("--ops", "operators", default=None, metavar="LIST",
                      help="Only these operators (e.g. qkv_proj,attention,gate_up_proj,down_proj)."),
         click.option("--tp", type=int, default=None, help="Tensor-parallel devices. [default: 1]"),
@@ -56,7 +62,8 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def collect_step_options(values: dict[str, Any]) -> dict[str, Any]:
     """The cost-model keyword options given on the command line (None = not given)."""
-    keys = ("dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile", "tp")
+    keys = ("dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile", "tp",
+            "moe_experts_touched", "moe_routing")
     options = {k: values[k] for k in keys if values.get(k) is not None}
     if values.get("operators"):
         options["operators"] = [op.strip() for op in values["operators"].split(",") if op.strip()]

@@ -176,6 +176,11 @@ def _explain_table(e: Any) -> None:
         f"plain step {e.t_plain_ms:.3f} ms; speculative step {e.t_spec_ms:.3f} ms = verify {e.verify_ms:.3f} ms "
         f"+ draft {e.draft_ms:.3f} ms; ridge point {e.ridge_flops_per_byte:.0f} FLOP/byte",
     ]
+    if e.moe_tax:
+        tax = e.moe_tax
+        head.append(f"MoE verification tax: {tax['experts_verify']:.2f} experts per layer woken by the "
+                    f"{e.batch * e.candidates} verified tokens vs {tax['experts_plain']:.2f} for the plain step: "
+                    f"+{tax['tax_ms']:.3f} ms ({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
     columns = ["cause", "group", "plain_ms", "spec_ms", "added_ms", "log_share", "speedup_lost_factor",
                "speedup_lost_points", "intensity", "bound"]
     emit(e.causes, "table", table_columns=columns, title="\n".join(head))

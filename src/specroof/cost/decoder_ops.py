@@ -8,6 +8,8 @@ A step feeds ``T = batch x candidates`` tokens through every layer over a KV cac
     attention     T queries over s + n keys per sequence
     o_proj        [T, H d] x [H d, h]
     moe_router    [T, h] x [h, E]                    MoE only
+    moe_dispatch  softmax, top-k, gather, scale,     MoE run per expert (profile moe_kernel)
+                  index_add_ of the routed tokens
     gate_up_proj  [T, h] x [h, 2i]                   MoE: each touched expert, its tokens
     down_proj     [T, i] x [i, h]                    MoE: likewise
     allreduce     2 x [T, h]                         p > 1 only
@@ -28,6 +30,7 @@ from specroof.cost.operation import (
     ELEMENTWISE,
     GATE_UP_PROJ,
     LM_HEAD,
+    MOE_DISPATCH,
     MOE_ROUTER,
     O_PROJ,
     QKV_PROJ,
@@ -43,6 +46,21 @@ from specroof.cost.setup import StepSetup
 
 LOGITS_BYTES = 4.0
 """Logits are computed or upcast in fp32 for sampling and verification."""
+
+MLP_ACTIVATION_KERNELS = 2
+"""SiLU and the multiply by ``up``: counted once per layer in the profile's elementwise kernels;
+an MoE layer run per expert launches them per expert, in ``moe_dispatch`` instead."""
+
+DISPATCH_HIDDEN_PASSES = 7.0
+"""Per routed token (each of its top-k copies), passes over a hidden-width row: the gather
+(read, write), the scale by the router weight (read, write) and ``index_add_`` (read the
+expert output, read and write the sum)."""
+
+DISPATCH_TOKEN_PASSES = 1.0
+"""Per token, the zeroed output the experts add into (one write of a hidden-width row)."""
+
+ROUTER_PASSES = 4.0
+"""Per token, passes over its E router logits: fp32 cast (read, write), softmax (read, write)."""
 
 
 def decoder_operations(setup: StepSetup, grid: Grid) -> list[Operation]:
@@ -76,7 +94,10 @@ def decoder_operations(setup: StepSetup, grid: Grid) -> list[Operation]:
     per_token_layer = (prof.elementwise_hidden_passes * h + prof.elementwise_qkv_passes * sum(qkv_widths)
                        + prof.elementwise_intermediate_passes * width * routed)
     elements = tokens * (m.num_layers * per_token_layer + prof.elementwise_final_passes * h)
-    kernels = m.num_layers * prof.elementwise_kernels_per_layer + (1 if prof.elementwise_final_passes else 0)
+    per_layer_kernels = prof.elementwise_kernels_per_layer
+    if _moe_per_expert(setup) and per_layer_kernels >= MLP_ACTIVATION_KERNELS:
+        per_layer_kernels -= MLP_ACTIVATION_KERNELS  # launched per expert: see moe_dispatch
+    kernels = m.num_layers * per_layer_kernels + (1 if prof.elementwise_final_passes else 0)
     norms = (2 * m.num_layers + 1) * h * setup.weight_bytes  # two RMSNorms per layer and the final one
     ops.append(operation(ELEMENTWISE, ElementwiseShape(elements, float(kernels)), 1.0, norms, 2 * tokens * h * act))
     if setup.tp > 1:  # after attention and after the MLP
@@ -95,8 +116,10 @@ def _mlp(setup: StepSetup, tokens, layers: float, live) -> list[Operation]:
     wb = setup.weight_bytes * m.num_layers  # per-layer weights, all layers resident
     if m.is_moe:
         e, k = m.num_experts, m.experts_per_token
-        return [
-            operation(MOE_ROUTER, GemmShape(tokens, e, h), layers, e * h * wb),
+        ops = [operation(MOE_ROUTER, GemmShape(tokens, e, h), layers, e * h * wb)]
+        if _moe_per_expert(setup):
+            ops.append(_moe_dispatch(setup, tokens, layers))
+        return ops + [
             operation(GATE_UP_PROJ, MoEShape(tokens, e, k, 2 * width, h), layers, e * 2 * width * h * wb, live),
             operation(DOWN_PROJ, MoEShape(tokens, e, k, h, width), layers, e * width * h * wb),
         ]
@@ -106,6 +129,23 @@ def _mlp(setup: StepSetup, tokens, layers: float, live) -> list[Operation]:
         gate_up = [operation(GATE_UP_PROJ, GemmShape(tokens, width, h), layers, width * h * wb, live / 2)
                    for _ in range(2)]
     return gate_up + [operation(DOWN_PROJ, GemmShape(tokens, h, width), layers, width * h * wb)]
+
+
+def _moe_per_expert(setup: StepSetup) -> bool:
+    return setup.model.is_moe and setup.profile.moe_kernel == "per_expert"
+
+
+def _moe_dispatch(setup: StepSetup, tokens, layers: float) -> Operation:
+    """One layer's routing work outside the GEMMs when experts run one by one: kernels per
+    touched expert (gather, SiLU, multiply, router-weight gather and cast, scale, index_add_)
+    and per layer (router cast, softmax, top-k, zeroed output), traffic per routed token."""
+    m, prof = setup.model, setup.profile
+    h, e, k = m.hidden_size, m.num_experts, m.experts_per_token
+    elements = tokens * (k * DISPATCH_HIDDEN_PASSES * h + DISPATCH_TOKEN_PASSES * h + ROUTER_PASSES * e)
+    kernels = (prof.moe_dispatch_kernels_per_expert * setup.experts_touched(tokens)
+               + prof.moe_dispatch_kernels_per_layer)
+    return operation(MOE_DISPATCH, ElementwiseShape(elements, kernels), layers,
+                     activation_bytes=tokens * h * setup.activation_bytes)
 
 
 def embedding_bytes(setup: StepSetup) -> float:

@@ -73,6 +73,9 @@ QKV_PROJ = OpInfo("qkv_proj", LINEAR_GROUP, "#1f77b4", "o", "fused (or separate)
 ATTENTION = OpInfo("attention", ATTENTION_GROUP, "#ff7f0e", "s", "attention of the new tokens over the KV cache")
 O_PROJ = OpInfo("o_proj", LINEAR_GROUP, "#2ca02c", "^", "attention output projection")
 MOE_ROUTER = OpInfo("moe_router", LINEAR_GROUP, "#8c564b", "P", "router logits of a mixture-of-experts layer")
+MOE_DISPATCH = OpInfo("moe_dispatch", OVERHEAD_GROUP, "#aec7e8", "d",
+                      "MoE routing work outside the GEMMs: router softmax and top-k, per-expert token gather, "
+                      "router-weight scaling and index_add_ back (per-expert implementations)")
 GATE_UP_PROJ = OpInfo("gate_up_proj", LINEAR_GROUP, "#d62728", "D", "gate and up projections (per expert for MoE)")
 DOWN_PROJ = OpInfo("down_proj", LINEAR_GROUP, "#9467bd", "v", "down projection (per expert for MoE)")
 ELEMENTWISE = OpInfo("elementwise", OVERHEAD_GROUP, "#e377c2", "X",
@@ -85,11 +88,12 @@ MEDUSA_VOCAB = OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' v
 MEDUSA_ELEMENTWISE = OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add")
 
 STEP_OPERATIONS = tuple(info.name for info in (
-    QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
+    QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
 """The operations of a decoder step in step order: what a profile's ``operators`` selects from."""
 
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
-    QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD, LAUNCH,
+    QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
+    LAUNCH,
     MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE)}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
 
@@ -130,10 +134,11 @@ class AttentionShape:
 
 @dataclass(frozen=True, eq=False)
 class ElementwiseShape:
-    """``elements`` activation elements read or written, by ``kernels`` kernels."""
+    """``elements`` activation elements read or written, by ``kernels`` kernels (an array when
+    the kernel count follows the grid, e.g. one set per MoE expert touched)."""
 
     elements: ArrayLike
-    kernels: float
+    kernels: ArrayLike
 
 
 @dataclass(frozen=True, eq=False)

@@ -71,20 +71,20 @@ def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
     return OpCost(t.flops, t.bytes, t.seconds, 1.0, t.compute_s, t.memory_s)
 
 
-def expected_active_experts(num_experts: int, per_token: int, tokens: np.ndarray) -> np.ndarray:
-    """Experts hit by at least one of ``tokens`` tokens under uniform top-k routing.
-
-    Each token picks ``per_token`` of ``num_experts`` experts; an expert is missed by one token
-    with probability 1 - k/E, by all T tokens with (1 - k/E)^T.
-    """
-    return num_experts * (1.0 - (1.0 - per_token / num_experts) ** np.asarray(tokens, dtype=float))
-
-
 def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
-    """The experts some token routes to, each a GEMM over its share of the routed tokens."""
-    active = expected_active_experts(shape.num_experts, shape.top_k, shape.tokens)
+    """The experts some token routes to (``setup.routing``), each over its share of the routed tokens.
+
+    ``grouped`` (a fused MoE kernel): one kernel whose tiles cover every touched expert.
+    ``per_expert`` (a loop over experts): one GEMM kernel per touched expert, each with its own
+    waves, fixed latency and kernel gap.
+    """
+    active = setup.experts_touched(shape.tokens)
     rows = shape.tokens * shape.top_k / active
-    return price_gemm(GemmShape(rows, shape.n, shape.k, groups=active), setup)
+    if setup.profile.moe_kernel == "grouped":
+        return price_gemm(GemmShape(rows, shape.n, shape.k, groups=active), setup)
+    one = price_gemm(GemmShape(rows, shape.n, shape.k), setup)
+    return OpCost(one.flops * active, one.bytes * active, one.seconds * active, active,
+                  one.compute_s * active, one.memory_s * active)
 
 
 def price_attention(shape: AttentionShape, setup: StepSetup) -> OpCost:
@@ -171,7 +171,7 @@ def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
     """Streams of activations at the elementwise kernels' share of bandwidth."""
     moved = shape.elements * setup.activation_bytes
     memory_s = moved / (setup.hardware.memory_bandwidth * setup.profile.elementwise_efficiency)
-    return OpCost(shape.elements, moved, memory_s, float(shape.kernels), 0.0, memory_s)
+    return OpCost(shape.elements, moved, memory_s, np.asarray(shape.kernels, dtype=float), 0.0, memory_s)
 
 
 def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:

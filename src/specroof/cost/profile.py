@@ -20,6 +20,7 @@ from specroof.errors import SpecroofError, suggest
 
 ATTENTION_KINDS = ("fused", "unfused")
 ATTENTION_KERNELS = ("split_kv", "per_head")
+MOE_KERNELS = ("grouped", "per_expert")
 DEFAULT_PROFILE = "serving"
 
 
@@ -70,6 +71,17 @@ class ImplementationProfile:
             (final norm).
         elementwise_kernels_per_layer: kernels launched per layer for that work.
         elementwise_efficiency: fraction of datasheet bandwidth those kernels reach.
+    Mixture of experts
+        moe_kernel: ``grouped``: one grouped GEMM kernel runs every touched expert (a fused
+            MoE kernel, as serving engines ship), routing work fused into it;
+            ``per_expert``: a loop over the touched experts, each its own gate+up and down
+            GEMM kernels plus the dispatch kernels below (``moe_dispatch``), as the plain
+            PyTorch harness runs it (``data/measurements/README.md``).
+        moe_dispatch_kernels_per_expert: ``per_expert`` only: elementwise kernels each touched
+            expert launches besides its GEMMs (token gather, SiLU, multiply, router-weight
+            gather, cast, scale, ``index_add_``).
+        moe_dispatch_kernels_per_layer: ``per_expert`` only: once per layer (router logits
+            cast to fp32, softmax, top-k, zeroed output).
     Launches
         cuda_graph: the step is replayed as a CUDA graph (decode in serving engines).
         kernel_overhead_us: GPU-side gap per kernel (launch, teardown), paid in graphs too.
@@ -107,6 +119,9 @@ class ImplementationProfile:
     elementwise_final_passes: float = 3.0
     elementwise_kernels_per_layer: int = 4
     elementwise_efficiency: float = 0.8
+    moe_kernel: str = "grouped"
+    moe_dispatch_kernels_per_expert: float = 7.0
+    moe_dispatch_kernels_per_layer: float = 4.0
     cuda_graph: bool = True
     kernel_overhead_us: float = 1.5
     launch_overhead_us: float = 10.0
@@ -140,6 +155,8 @@ class ImplementationProfile:
             value = getattr(self, key)
             if not 0 < value <= 1.0:
                 raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
+        if self.moe_kernel not in MOE_KERNELS:
+            raise SpecroofError(f"moe_kernel must be one of {', '.join(MOE_KERNELS)}, got {self.moe_kernel!r}")
         if self.gemm_tile_policy not in ("fastest", "fill"):
             raise SpecroofError(f"gemm_tile_policy must be fastest or fill, got {self.gemm_tile_policy!r}")
         bad = [op for op in self.operators if op not in STEP_OPERATIONS]

@@ -17,6 +17,7 @@ import numpy as np
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
 from specroof.cost.profile import ImplementationProfile, get_profile
 from specroof.cost.roofline import Machine
+from specroof.cost.routing import MoERouting
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
@@ -24,7 +25,8 @@ from specroof.models.architecture import ModelConfig, load_model
 
 @dataclass(frozen=True)
 class StepSetup:
-    """Everything fixed across the grid: model, device, dtypes, profile, parallelism."""
+    """Everything fixed across the grid: model, device, dtypes, profile, parallelism, and for
+    MoE models how the router spreads tokens (``routing``: experts touched per layer)."""
 
     model: ModelConfig
     hardware: Accelerator
@@ -34,6 +36,7 @@ class StepSetup:
     kv_dtype: str
     compute_dtype: str
     tp: int
+    routing: MoERouting = MoERouting()
 
     @property
     def machine(self) -> Machine:
@@ -76,18 +79,26 @@ class StepSetup:
     def for_model(self, model: ModelConfig) -> "StepSetup":
         """The same device, dtypes, profile and parallelism for another model (a draft model)."""
         return StepSetup(model, self.hardware, self.profile, self.weight_dtype, self.activation_dtype,
-                         self.kv_dtype, self.compute_dtype, self.tp)
+                         self.kv_dtype, self.compute_dtype, self.tp, self.routing.for_other_model())
+
+    def experts_touched(self, tokens) -> np.ndarray:
+        """Distinct experts per layer that ``tokens`` tokens read (MoE models)."""
+        m = self.model
+        return self.routing.experts(m.num_experts, m.experts_per_token, tokens)
 
 
 def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, *, dtype: str = "fp16",
                weight_dtype: str | None = None, kv_dtype: str | None = None, attention: str | None = None,
                cuda_graph: bool | None = None, profile: str | ImplementationProfile | None = None,
                tp: int = 1, operators: Sequence[str] | None = None,
+               moe_experts_touched: float | None = None, moe_routing: str | MoERouting | None = None,
                **profile_overrides: Any) -> StepSetup:
     """Resolve names, dtypes and the implementation profile into a StepSetup.
 
     Profile precedence: the named ``profile`` (else the calibrated file's base, else
     ``serving``), then the calibrated hardware file's fitted fields, then explicit options.
+    ``moe_experts_touched`` (distinct experts per layer a step reads) and ``moe_routing``
+    (``uniform`` or ``zipf:S``) describe the router of an MoE model (:mod:`specroof.cost.routing`).
     """
     model_cfg = load_model(model)
     accel = load_hardware(hardware)
@@ -109,4 +120,9 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     prof = base.with_overrides(**overrides) if overrides else base
     comp = compute_dtype(weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
-    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp))
+    routing = MoERouting.of(moe_routing, moe_experts_touched)
+    if model_cfg.is_moe:
+        routing.check(model_cfg.name, model_cfg.num_experts, model_cfg.experts_per_token)
+    elif routing.experts_touched is not None:
+        raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
+    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp), routing)

@@ -22,18 +22,25 @@ GEMM and MoE operations are also classified as compute- or memory-bound at the v
 step: their arithmetic intensity (FLOPs / bytes moved) against the device's ridge point (peak
 FLOP/s / memory bandwidth, datasheet figures, for the step's compute dtype). Causes are the
 step's operations (drafting ones included), each in the group its operation list gives it.
+
+For a mixture-of-experts model, ``moe_tax`` is the MoE verification tax: the ``b x n`` tokens
+of a verification step wake more experts per layer than the ``b`` tokens of a plain step, and
+each extra expert's weights are read. It is measured as the verification step's time minus the
+same step priced with only the plain step's experts touched.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from specroof.cost.operation import GROUP_ORDER, LINEAR_GROUP, op_info
+from specroof.cost.routing import MoERouting
+from specroof.cost.setup import StepSetup
 from specroof.cost.step import latency_for_setup
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
@@ -64,6 +71,7 @@ class Explanation:
     draft_ms: float
     ridge_flops_per_byte: float
     causes: list[dict[str, Any]] = field(default_factory=list)
+    moe_tax: dict[str, float] | None = None
 
     @property
     def log_gap(self) -> float:
@@ -86,7 +94,7 @@ class Explanation:
             "batch": self.batch, "candidates": self.candidates, "seq_len": self.seq_len,
             "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
-            "ridge_flops_per_byte": self.ridge_flops_per_byte,
+            "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,4 +158,20 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         acceptance=result.acceptance.describe(), batch=int(batch), candidates=int(candidates),
         seq_len=int(seq_len), tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
         verify_ms=at(result.verify_ms), draft_ms=draft, ridge_flops_per_byte=ridge, causes=causes,
+        moe_tax=moe_tax(result.setup, batch, candidates, seq_len),
     )
+
+
+def moe_tax(setup: StepSetup, batch: int, candidates: int, seq_len: int) -> dict[str, float] | None:
+    """The MoE verification tax of one point (None for a dense model): experts per layer at the
+    plain step (``batch`` tokens) and at verification (``batch x candidates``), and the
+    milliseconds the extra experts add to the verification step."""
+    if not setup.model.is_moe:
+        return None
+    plain = float(setup.experts_touched(batch))
+    verify = float(setup.experts_touched(batch * candidates))
+    fewer = replace(setup, routing=MoERouting.of(setup.routing, plain))
+    full_ms = float(latency_for_setup(setup, [batch], [candidates], [seq_len]).latency_ms[0, 0, 0])
+    fewer_ms = float(latency_for_setup(fewer, [batch], [candidates], [seq_len]).latency_ms[0, 0, 0])
+    return {"experts_plain": plain, "experts_verify": verify, "tax_ms": full_ms - fewer_ms,
+            "tax_share_of_verify": (full_ms - fewer_ms) / full_ms}

@@ -1,0 +1,136 @@
+"""How a mixture-of-experts router spreads tokens: the distinct experts a step reads.
+
+An MoE layer reads the weights of every expert that at least one of its ``T`` tokens routes
+to, so the cost of a step depends on that number (``experts touched``), not on ``T x top_k``.
+:class:`MoERouting` says where the number comes from:
+
+- given (``--moe-experts-touched N``, as the measurement files record it): ``N`` experts per
+  layer at every grid point, capped at ``T x top_k`` (the most ``T`` tokens can touch);
+- ``uniform``: each token picks ``top_k`` distinct experts uniformly; an expert is missed by
+  one token with probability ``1 - k/E``, by ``T`` independent tokens with ``(1 - k/E)^T``,
+  so ``E (1 - (1 - k/E)^T)`` experts are touched on average;
+- ``zipf:S``: expert ``e`` (``e = 1..E``) is preferred with weight ``w_e ~ e^-S`` and a token
+  picks ``top_k`` distinct experts in proportion to those weights (sampling without
+  replacement, as a top-k over noisy logits does). Its inclusion probability ``pi_e`` (the
+  chance that ``e`` is among one token's k) follows from an exponential race: give every
+  expert an arrival time ``~ Exp(w_e)``; the first k arrivals are a weighted sample without
+  replacement, so
+
+      pi_e = integral_0^inf  w_e exp(-w_e t) P(fewer than k other experts arrived by t) dt,
+
+  where the other arrivals by ``t`` are independent Bernoullis ``1 - exp(-w_j t)`` (their count
+  is Poisson-binomial, computed by dynamic programming up to k). Tokens are independent, so
+  ``E[touched] = sum_e 1 - (1 - pi_e)^T``. ``S = 0`` is the uniform router.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from specroof.errors import SpecroofError
+
+ROUTINGS = ("uniform", "zipf")
+
+
+@dataclass(frozen=True)
+class MoERouting:
+    """Where the number of experts touched per layer comes from (see the module docstring).
+
+    ``experts_touched``: given per layer (None: the expected number under ``kind``);
+    ``kind``: ``uniform`` or ``zipf``; ``skew``: the Zipf exponent S.
+    """
+
+    experts_touched: float | None = None
+    kind: str = "uniform"
+    skew: float = 0.0
+
+    @classmethod
+    def of(cls, routing: "str | MoERouting | None" = None, experts_touched: float | None = None) -> "MoERouting":
+        """Parse ``uniform`` or ``zipf:S`` (or keep a MoERouting), with an optional given count."""
+        base = routing if isinstance(routing, MoERouting) else _parse(routing)
+        if experts_touched is None:
+            return base
+        if isinstance(experts_touched, bool) or not isinstance(experts_touched, (int, float, np.integer, np.floating)):
+            raise SpecroofError(f"experts touched must be a number, got {experts_touched!r}")
+        return cls(float(experts_touched), base.kind, base.skew)
+
+    def describe(self) -> str:
+        routing = "uniform" if self.kind == "uniform" else f"zipf:{self.skew:g}"
+        return routing if self.experts_touched is None else f"{self.experts_touched:g} experts touched ({routing} elsewhere)"
+
+    def check(self, model_name: str, num_experts: int, top_k: int) -> "MoERouting":
+        """One-line errors for a given count outside [top_k, num_experts]."""
+        n = self.experts_touched
+        if n is not None and not top_k <= n <= num_experts:
+            raise SpecroofError(f"--moe-experts-touched {n:g} is outside [{top_k}, {num_experts}] for {model_name} "
+                                f"(top-{top_k} of {num_experts} experts)")
+        return self
+
+    def for_other_model(self) -> "MoERouting":
+        """The routing another model (a draft model) gets: the same router law, no given count."""
+        return MoERouting(None, self.kind, self.skew)
+
+    def experts(self, num_experts: int, top_k: int, tokens: np.ndarray | float) -> np.ndarray:
+        """Distinct experts per layer that ``tokens`` tokens touch (given, or expected)."""
+        t = np.asarray(tokens, dtype=float)
+        if self.experts_touched is not None:
+            return np.minimum(self.experts_touched, t * top_k) + 0.0 * t
+        if self.kind == "uniform" or self.skew == 0.0:
+            return expected_active_experts(num_experts, top_k, t)
+        pi = np.array(zipf_inclusion(num_experts, top_k, float(self.skew)))
+        miss = np.power.outer(1.0 - pi, t)  # [E, *tokens.shape]
+        return np.sum(1.0 - miss, axis=0)
+
+
+def _parse(text: str | None) -> MoERouting:
+    if text is None or text == "uniform":
+        return MoERouting()
+    kind, _, arg = str(text).partition(":")
+    if kind == "zipf":
+        try:
+            skew = float(arg)
+        except ValueError:
+            skew = -1.0
+        if not np.isfinite(skew) or skew < 0:
+            raise SpecroofError(f"--moe-routing zipf:S needs an exponent S >= 0 (e.g. zipf:1.0), got {text!r}")
+        return MoERouting(None, "zipf", skew)
+    raise SpecroofError(f"unknown MoE routing {text!r}; valid: uniform, zipf:S (e.g. zipf:1.0)")
+
+
+def expected_active_experts(num_experts: int, per_token: int, tokens: np.ndarray | float) -> np.ndarray:
+    """Experts hit by at least one of ``tokens`` tokens under uniform top-k routing.
+
+    Each token picks ``per_token`` of ``num_experts`` experts; an expert is missed by one token
+    with probability 1 - k/E, by all T tokens with (1 - k/E)^T.
+    """
+    return num_experts * (1.0 - (1.0 - per_token / num_experts) ** np.asarray(tokens, dtype=float))
+
+
+@lru_cache(maxsize=64)
+def zipf_inclusion(num_experts: int, top_k: int, skew: float, points: int = 1000) -> tuple[float, ...]:
+    """P(expert e is among one token's top_k) when experts are drawn without replacement in
+    proportion to ``e^-skew`` (the exponential-race integral of the module docstring)."""
+    w = np.arange(1, num_experts + 1, dtype=float) ** -skew
+    w = w / w.sum()
+    if top_k >= num_experts:
+        return tuple(np.ones(num_experts))
+    # Arrival times: the k-th of the race lands near t ~ k / (sum of the largest rates); the
+    # grid reaches far past the slowest expert's time scale, log-spaced for the early arrivals.
+    t = np.concatenate(([0.0], np.geomspace(1e-6 / w.max(), 60.0 * top_k / w.min(), points)))
+    arrived = 1.0 - np.exp(-np.outer(w, t))  # [E, G]: expert j arrived by t
+    # below[e, g, c]: P(exactly c of the experts other than e arrived by t_g), c < k.
+    below = np.zeros((num_experts, t.size, top_k))
+    below[:, :, 0] = 1.0
+    for j in range(num_experts):
+        q = arrived[j][None, :, None]
+        shifted = np.concatenate((np.zeros_like(below[:, :, :1]), below[:, :, :-1]), axis=2)
+        own = below[j].copy()  # expert j is not "other" for itself
+        below = below * (1.0 - q) + shifted * q
+        below[j] = own
+    fewer = below.sum(axis=2)  # P(fewer than k others arrived by t)
+    density = w[:, None] * np.exp(-np.outer(w, t))
+    pi = np.trapezoid(density * fewer, t, axis=1)
+    return tuple(float(p) for p in np.clip(pi, 0.0, 1.0))
