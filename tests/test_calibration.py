@@ -7,6 +7,7 @@ reached when it was written.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,38 @@ def test_calibrate_refuses_a_heads_only_file():
     heads = Path(SHARED).parent / "h200-medusa-heads.jsonl"
     with pytest.raises(SpecroofError, match="decoder-step"):
         calibrate(heads, "h200")
+
+
+MOE = Path(SHARED).parent / "h200-mixtral-8x7b-moe.jsonl"
+
+
+def test_calibrate_refuses_files_from_different_gpus(tmp_path):
+    other = tmp_path / "a100.jsonl"
+    rows = [m.to_dict() for m in load_measurements(MOE)]
+    other.write_text("".join(json.dumps({**r, "hardware": "a100-80gb-sxm"}) + "\n" for r in rows))
+    with pytest.raises(SpecroofError, match="different GPUs"):
+        calibrate([SHARED, other], "h200")
+    proc = subprocess.run([CLI, "calibrate", str(SHARED), str(other), "-o", str(tmp_path / "x.toml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "different GPUs" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 2  # the "fitting..." notice, then the one-line error
+
+
+def test_measurement_file_of_an_unknown_model_is_one_line(tmp_path):
+    bad = tmp_path / "mine.jsonl"
+    bad.write_text(json.dumps({**load_measurements(MOE)[0].to_dict(), "model": "my-secret-moe"}) + "\n")
+    proc = subprocess.run([CLI, "validate", str(bad), "-H", "h200"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "mine.jsonl" in proc.stderr and "my-secret-moe" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_validate_splits_the_error_per_operation_and_file():
+    report = validate([SHARED, MOE], "h200", profile="pytorch-sdpa")
+    assert [f["file"] for f in report.by_file] == sorted([str(SHARED), str(MOE)])
+    ops = [r for r in report.by_operation if r["model"] == "llama-7b"]
+    assert {r["operation"] for r in ops} >= set(OPS)
+    # The operations' signed shares add up to the step's mean signed error.
+    step_bias = np.mean([p["error_pct"] for p in report.points if p["model"] == "llama-7b"])
+    assert sum(r["step_error_pct"] for r in ops) == pytest.approx(step_bias, abs=1e-9)
+    assert not [r for r in report.by_operation if r["model"] == "mixtral-8x7b"]  # no ops_ms in the MoE file

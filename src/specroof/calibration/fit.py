@@ -27,6 +27,7 @@ from specroof.cost.setup import setup_step
 from specroof.cost.step import Pass, latency_for_setup, price_step
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
+from specroof.models.architecture import load_model
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Calibration:
     points: int
     source: str = ""
     meanings: dict[str, str] = field(default_factory=dict)
+    in_sample: list[dict[str, Any]] = field(default_factory=list)
 
     def to_toml(self) -> str:
         """The profile file ``--hardware`` accepts: base device + [profile] overrides."""
@@ -111,6 +113,42 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+MeasurementsArg = str | Path | Sequence[str | Path] | Sequence[Measurement] | Sequence[tuple[str, Measurement]]
+"""One JSONL path, several paths, measurement rows, or (file, row) pairs."""
+
+
+def load_sources(measurements: MeasurementsArg) -> list[tuple[str, Measurement]]:
+    """Every row with the file it came from ('' for rows given directly), checked once:
+
+    all rows from one GPU (a fit or a validation describes one device), and every model one
+    the catalog (or a config.json path) resolves. Each problem is one line.
+    """
+    if isinstance(measurements, (str, Path)):
+        measurements = [measurements]
+    rows: list[tuple[str, Measurement]] = []
+    for item in measurements:
+        if isinstance(item, tuple):  # (file, row), as this function returns
+            rows.append(item)
+        elif isinstance(item, Measurement):
+            rows.append(("", item))
+        else:
+            rows += [(str(item), m) for m in load_measurements(item)]
+    if not rows:
+        raise SpecroofError("no measurements to fit or validate")
+    devices: dict[str, str] = {}
+    for source, m in rows:
+        devices.setdefault(m.hardware.strip().lower(), source or "the rows given")
+    if len(devices) > 1:
+        where = ", ".join(f"{d} ({s})" for d, s in devices.items())
+        raise SpecroofError(f"measurements from different GPUs: {where}; calibrate or validate one GPU at a time")
+    for model, source in {m.model: source for source, m in rows}.items():
+        try:
+            load_model(model)
+        except SpecroofError as exc:
+            raise SpecroofError(f"{source or 'measurements'}: {exc}") from None
+    return rows
 
 
 EXPERTS_TOUCHED_KEYS = ("experts_touched", "active_experts")
@@ -192,38 +230,60 @@ class MeasurementSet:
         return np.concatenate(res)
 
 
-def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | Path | Accelerator | None = None,
+def calibrate(measurements: MeasurementsArg, hardware: str | Path | Accelerator | None = None,
               profile: str = "pytorch-sdpa") -> Calibration:
-    """Fit a hardware profile to measurements (a JSONL path or Measurement list).
+    """Fit one hardware profile to measurements: a JSONL path, several (e.g. a dense and an MoE
+    model's files, all from one GPU), or Measurement rows.
 
     ``hardware`` is the base device (default: the ``hardware`` field of the measurements);
     ``profile`` names the implementation profile the measurements were taken with (the
-    shared H200 files: ``pytorch-sdpa``).
+    shared H200 files: ``pytorch-sdpa``). The result's ``in_sample`` holds the error per file
+    and per model.
     """
-    from scipy.optimize import least_squares
+    from specroof.calibration.validate import validate
 
-    source = str(measurements) if isinstance(measurements, (str, Path)) else ""
-    rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
-    if hardware is None:
-        names = sorted({m.hardware for m in rows})
-        if len(names) != 1:
-            raise SpecroofError(f"measurements come from several devices ({', '.join(names)}); pick one with --hardware")
-        hardware = names[0]
-    accel = load_hardware(hardware)
+    sources = load_sources(measurements)
+    accel = load_hardware(hardware if hardware is not None else sources[0][1].hardware)
     # Medusa-head rows are left to validate(): fitted together with the decoder's own GEMMs
     # they pull the compute efficiency towards their shapes and the held-out error grows.
-    decoder_rows = [m for m in rows if m.heads is None]
+    decoder_rows = [m for _, m in sources if m.heads is None]
     if not decoder_rows:
         raise SpecroofError("calibrate needs decoder-step measurements (rows without 'heads'); "
                             "Medusa-head rows can be checked with `specroof validate`")
     problem = MeasurementSet(decoder_rows, accel, profile)
     params = list(PARAMETERS) + ([LAUNCH] if problem.has_eager else [])
     start_profile = setup_step(problem.rows[0].model, accel, profile=profile).profile
+    fitted = _least_squares(problem, params, start_profile)
+    total, _ = problem.predict(fitted)
+    measured = np.array([m.latency_ms for m in problem.rows])
+    meanings = {p.name: p.meaning for p in params}
+    meanings["gemm_tiles"] = "GEMM output tiles [rows, cols] the kernels choose from"
+    meanings["attention_ctas_per_sm"] = "attention thread blocks resident per SM"
+    files = list(dict.fromkeys(s for s, _ in sources if s))
+    check = validate([(s, m) for s, m in sources if m.heads is None], accel, profile, overrides=fitted)
+    return Calibration(
+        hardware=accel, base_profile=profile,
+        profile=start_profile.with_overrides(**fitted), fitted=fitted,
+        rms_log_error=float(np.sqrt(np.mean(np.log(total / measured) ** 2))),
+        mape_latency=float(np.mean(np.abs(total / measured - 1))), points=len(problem.rows),
+        source=", ".join(files), meanings=meanings, in_sample=_scoped(check.by_file, "file") + _scoped(check.summary, "model"),
+    )
+
+
+def _scoped(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Summary rows labelled ``scope`` (file or model) and ``name``, for one table."""
+    return [{"scope": key, "name": r[key], **{k: v for k, v in r.items() if k != key}} for r in rows]
+
+
+def _least_squares(problem: MeasurementSet, params: list[Parameter], start_profile: ImplementationProfile
+                   ) -> dict[str, Any]:
+    """The best fit over every discrete choice, each fitted in log space within its bounds."""
+    from scipy.optimize import least_squares
+
     lower = np.log([p.lower for p in params])
     upper = np.log([p.upper for p in params])
     start = [min(max(getattr(start_profile, p.name), p.lower), p.upper) for p in params]
     x0 = np.clip(np.log(start), lower + 1e-6, upper - 1e-6)
-
     best: tuple[float, dict[str, Any]] | None = None
     for tiles, ctas in itertools.product(TILE_CHOICES, CTAS_PER_SM_CHOICES):
         discrete = {"gemm_tiles": tiles, "attention_ctas_per_sm": ctas}
@@ -237,16 +297,4 @@ def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | 
         if best is None or cost < best[0]:
             best = (cost, {**discrete, **{p.name: float(v) for p, v in zip(params, np.exp(sol.x))}})
     assert best is not None
-    fitted = best[1]
-    total, _ = problem.predict(fitted)
-    measured = np.array([m.latency_ms for m in problem.rows])
-    meanings = {p.name: p.meaning for p in params}
-    meanings["gemm_tiles"] = "GEMM output tiles [rows, cols] the kernels choose from"
-    meanings["attention_ctas_per_sm"] = "attention thread blocks resident per SM"
-    return Calibration(
-        hardware=accel, base_profile=profile,
-        profile=start_profile.with_overrides(**fitted), fitted=fitted,
-        rms_log_error=float(np.sqrt(np.mean(np.log(total / measured) ** 2))),
-        mape_latency=float(np.mean(np.abs(total / measured - 1))), points=len(problem.rows),
-        source=source, meanings=meanings,
-    )
+    return best[1]

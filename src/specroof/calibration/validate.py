@@ -1,31 +1,44 @@
-"""``validate()``: how far predictions are from measured step latencies.
+"""``validate()``: how far predictions are from measured step latencies, and where the error comes from.
 
-Reports, per model and overall, the mean absolute percentage error (MAPE) of the step
-latency and of the normalized latency T(b, n, s) / T(b, 1, s) — the ratio speedup depends
-on, computed where the file also holds the n = 1 point of the same batch and context —
-and the worst points.
+Reports, per model, per file and overall, the mean absolute percentage error (MAPE) of the
+step latency and of the normalized latency T(b, n, s) / T(b, 1, s) — the ratio speedup depends
+on, computed where the measurements also hold the n = 1 point of the same batch and context —
+and the worst points. Where rows carry ``ops_ms`` (each operation timed alone), the step's
+error is split over the operations::
+
+    predicted / measured - 1 = sum over timed ops of (op_pred - op_meas) / measured
+                               + (untimed_pred - untimed_meas) / measured
+
+where ``untimed`` is the step minus its timed operations (elementwise kernels, MoE dispatch,
+and whatever the operations lose or gain when run inside the step). ``by_operation`` reports
+each term's mean (``step_error_pct``: its signed share of the step error) with the operation's
+own error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specroof.calibration.fit import MeasurementSet
-from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.calibration.fit import MeasurementSet, MeasurementsArg, load_sources
 from specroof.hardware.accelerator import Accelerator, load_hardware
+
+UNTIMED = "(untimed: elementwise, dispatch, in-step effects)"
+"""The by_operation entry for the step minus its timed operations."""
 
 
 @dataclass
 class Validation:
-    """Predicted vs measured for every decoder-step measurement, with summary errors."""
+    """Predicted vs measured for every measurement, with summary errors."""
 
     points: list[dict[str, Any]]
     summary: list[dict[str, Any]]
+    by_file: list[dict[str, Any]] = field(default_factory=list)
+    by_operation: list[dict[str, Any]] = field(default_factory=list)
 
     def worst(self, count: int = 5) -> list[dict[str, Any]]:
         return sorted(self.points, key=lambda p: -abs(p["error_pct"]))[:count]
@@ -34,50 +47,89 @@ class Validation:
     def overall(self) -> dict[str, Any]:
         return self.summary[-1]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "by_file": self.by_file, "by_operation": self.by_operation,
+                "worst": self.worst(), "points": self.points}
+
 
 def _mape(errors: list[float]) -> float | None:
     return float(np.mean(np.abs(errors))) if errors else None
 
 
-def validate(measurements: str | Path | Sequence[Measurement], hardware: str | Path | Accelerator,
-             profile: str | None = None) -> Validation:
+def validate(measurements: MeasurementsArg, hardware: str | Path | Accelerator,
+             profile: str | None = None, overrides: dict[str, Any] | None = None) -> Validation:
     """Predict every measured point with ``hardware`` (a device or a calibrated profile).
 
-    Decoder steps are predicted by the cost of a step; Medusa-head rows (``heads`` set) by the
-    drafting cost of that many heads, reported as their own group.
+    ``measurements``: one or several JSONL files from one GPU, or rows. ``overrides``: profile
+    fields to predict with (a fit's parameters). Decoder steps are predicted by the cost of a
+    step; Medusa-head rows (``heads`` set) by the drafting cost of that many heads, reported as
+    their own group.
     """
-    rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
+    sources = load_sources(measurements)
     accel = load_hardware(hardware)
-    data = MeasurementSet(rows, accel, profile or accel.profile_base)
-    predicted, _ = data.predict({})
+    data = MeasurementSet([m for _, m in sources], accel, profile or accel.profile_base)
+    file_of = {id(m): s for s, m in sources}
+    predicted, ops = data.predict(dict(overrides or {}))
+    points = _step_points(data, predicted, file_of)
+    for m, p in zip(data.head_rows, data.predict_heads(dict(overrides or {}))):
+        points.append({"model": f"{m.model} + {m.heads} Medusa heads", "file": file_of[id(m)], "batch": m.batch,
+                       "candidates": m.candidates, "seq_len": m.seq_len, "measured_ms": m.latency_ms,
+                       "predicted_ms": float(p), "error_pct": 100 * (p / m.latency_ms - 1),
+                       "normalized_error_pct": None})
+    summary = [_summary(points, "model", model) for model in sorted({p["model"] for p in points})]
+    summary.append(_summary(points, "model", "all"))
+    files = sorted({p["file"] for p in points if p["file"]})
+    by_file = [_summary(points, "file", f) for f in files]
+    return Validation(points, summary, by_file, _by_operation(data, predicted, ops))
+
+
+def _step_points(data: MeasurementSet, predicted: np.ndarray, file_of: dict[int, str]) -> list[dict[str, Any]]:
     plain = {(m.model, m.dtype, m.batch, m.seq_len): (m.latency_ms, p)
              for m, p in zip(data.rows, predicted) if m.candidates == 1}
     points = []
     for m, p in zip(data.rows, predicted):
-        point = {"model": m.model, "batch": m.batch, "candidates": m.candidates, "seq_len": m.seq_len,
-                 "measured_ms": m.latency_ms, "predicted_ms": float(p), "error_pct": 100 * (p / m.latency_ms - 1),
-                 "normalized_error_pct": None}
+        point = {"model": m.model, "file": file_of[id(m)], "batch": m.batch, "candidates": m.candidates,
+                 "seq_len": m.seq_len, "measured_ms": m.latency_ms, "predicted_ms": float(p),
+                 "error_pct": 100 * (p / m.latency_ms - 1), "normalized_error_pct": None}
         base = plain.get((m.model, m.dtype, m.batch, m.seq_len))
         if base and m.candidates > 1:
-            measured_ratio = m.latency_ms / base[0]
-            predicted_ratio = p / base[1]
-            point["normalized_error_pct"] = 100 * (predicted_ratio / measured_ratio - 1)
+            point["normalized_error_pct"] = 100 * ((p / base[1]) / (m.latency_ms / base[0]) - 1)
         points.append(point)
-    for m, p in zip(data.head_rows, data.predict_heads({})):
-        points.append({"model": f"{m.model} + {m.heads} Medusa heads", "batch": m.batch, "candidates": m.candidates,
-                       "seq_len": m.seq_len, "measured_ms": m.latency_ms, "predicted_ms": float(p),
-                       "error_pct": 100 * (p / m.latency_ms - 1), "normalized_error_pct": None})
-    summary = []
-    for model in sorted({p["model"] for p in points}) + ["all"]:
-        chosen = [p for p in points if model in ("all", p["model"])]
-        norm = [p["normalized_error_pct"] for p in chosen if p["normalized_error_pct"] is not None]
-        lat = [p["error_pct"] for p in chosen]
-        summary.append({
-            "model": model, "points": len(chosen), "mape_latency_pct": _mape(lat),
-            "max_error_pct": float(max(np.abs(lat))), "mape_normalized_pct": _mape(norm),
-            "max_normalized_error_pct": float(max(np.abs(norm))) if norm else None,
-        })
-    return Validation(points=points, summary=summary)
+    return points
+
+
+def _summary(points: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:
+    chosen = [p for p in points if value == "all" or p[key] == value]
+    norm = [p["normalized_error_pct"] for p in chosen if p["normalized_error_pct"] is not None]
+    lat = [p["error_pct"] for p in chosen]
+    return {
+        key: value, "points": len(chosen), "mape_latency_pct": _mape(lat),
+        "bias_pct": float(np.mean(lat)), "max_error_pct": float(max(np.abs(lat))),
+        "mape_normalized_pct": _mape(norm), "max_normalized_error_pct": float(max(np.abs(norm))) if norm else None,
+    }
+
+
+def _by_operation(data: MeasurementSet, predicted: np.ndarray, ops: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """Per model and timed operation: its own error and its signed share of the step error."""
+    terms: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    for m, total, pred_ops in zip(data.rows, predicted, ops):
+        timed = {k: v for k, v in m.ops_ms.items() if k in pred_ops}
+        if not timed:
+            continue
+        for name, measured in timed.items():
+            terms.setdefault((m.model, name), []).append((measured, pred_ops[name], m.latency_ms))
+        rest_meas = m.latency_ms - sum(timed.values())
+        rest_pred = total - sum(pred_ops[k] for k in timed)
+        terms.setdefault((m.model, UNTIMED), []).append((rest_meas, rest_pred, m.latency_ms))
+    rows = []
+    for (model, name), values in terms.items():
+        meas, pred, step = (np.array(v) for v in zip(*values))
+        own = 100 * (pred / np.where(meas > 0, meas, np.nan) - 1)
+        rows.append({"model": model, "operation": name, "points": len(values), "measured_ms": float(meas.mean()),
+                     "predicted_ms": float(pred.mean()), "mape_pct": float(np.nanmean(np.abs(own))),
+                     "bias_pct": float(np.nanmean(own)),
+                     "step_error_pct": float(np.mean(100 * (pred - meas) / step))})
+    return rows
 
 
 def plot_validation(result: Validation, path: str | Path, title: str = "") -> None:

@@ -8,7 +8,7 @@ from specroof.cli.common import emit, format_option
 
 
 @click.command()
-@click.argument("measurements", type=click.Path(dir_okay=False))
+@click.argument("measurements", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--hardware", "-H", default=None, metavar="NAME|FILE",
               help="Base accelerator whose datasheet the fit starts from. [default: the file's hardware field]")
 @click.option("--profile", default="pytorch-sdpa", show_default=True,
@@ -16,46 +16,64 @@ from specroof.cli.common import emit, format_option
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
               help="Profile file to write (use it as --hardware FILE everywhere).")
 @format_option
-def calibrate(measurements: str, hardware: str | None, profile: str, output: str, fmt: str) -> None:
-    """Fit the physical parameters of the cost model to MEASUREMENTS (JSON lines).
+def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str, output: str, fmt: str) -> None:
+    """Fit one profile's physical parameters to MEASUREMENTS (JSON lines; several files of one
+    GPU, e.g. a dense and an MoE model, are fitted together).
 
     \b
     Example:
-      specroof calibrate h200-llama-7b-calibration.jsonl --hardware h200 -o h200-calibrated.toml
+      specroof calibrate h200-llama-7b-calibration.jsonl h200-mixtral-8x7b-moe.jsonl \\
+          --hardware h200 -o h200-calibrated.toml
     """
     from specroof.calibration.fit import calibrate as fit
 
-    click.echo("fitting (a few seconds)...", err=True)
-    result = fit(measurements, hardware, profile)
+    click.echo("fitting (a few seconds per file)...", err=True)
+    result = fit(list(measurements), hardware, profile)
     result.write(output)
-    emit(result.rows(), fmt, title=(
-        f"Calibrated {result.hardware.name} ({result.base_profile}) on {result.points} points: "
-        f"MAPE {100 * result.mape_latency:.2f}% (in-sample), written to {output}"))
+    title = (f"Calibrated {result.hardware.name} ({result.base_profile}) on {result.points} points: "
+             f"MAPE {100 * result.mape_latency:.2f}% (in-sample), written to {output}")
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"parameters": result.rows(), "in_sample": result.in_sample}, indent=1))
+        return
+    emit(result.rows(), fmt, title=title)
+    if fmt == "table":
+        click.echo()
+        emit(result.in_sample, "table", title="In-sample error per file and per model (percent)")
 
 
 @click.command()
-@click.argument("measurements", type=click.Path(dir_okay=False))
+@click.argument("measurements", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--hardware", "-H", required=True, metavar="NAME|FILE",
               help="Accelerator or calibrated profile to predict with.")
 @click.option("--profile", default=None, help="Implementation profile. [default: the profile file's base, or serving]")
 @click.option("--plot", default=None, type=click.Path(dir_okay=False), help="Predicted-vs-measured chart (.png/.svg).")
 @click.option("--points/--summary-only", "show_points", default=False, help="Also list every point (table format).")
 @format_option
-def validate(measurements: str, hardware: str, profile: str | None, plot: str | None, show_points: bool,
-             fmt: str) -> None:
-    """Report the prediction error against MEASUREMENTS, per model and overall."""
+def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, plot: str | None,
+             show_points: bool, fmt: str) -> None:
+    """Report the prediction error against MEASUREMENTS (one or more files of one GPU): per
+    model, per file, overall, and per operation where rows carry ops_ms."""
     from specroof.calibration.validate import plot_validation, validate as run
 
-    result = run(measurements, hardware, profile)
+    result = run(list(measurements), hardware, profile)
     if fmt == "json":
         import json
 
-        click.echo(json.dumps({"summary": result.summary, "worst": result.worst(), "points": result.points}, indent=1))
+        click.echo(json.dumps(result.to_dict(), indent=1))
     elif fmt == "csv":
         emit(result.points, "csv")
     else:
         emit(result.summary, "table", title="Error of predicted step latency (percent)")
         click.echo()
+        if len(result.by_file) > 1:
+            emit(result.by_file, "table", title="Per file")
+            click.echo()
+        if result.by_operation:
+            emit(result.by_operation, "table", title=(
+                "Per operation (ops_ms rows): own error, and signed share of the step error (step_error_pct)"))
+            click.echo()
         emit(result.points if show_points else result.worst(), "table",
              title="All points" if show_points else "Worst points")
     if plot:
