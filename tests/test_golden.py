@@ -18,6 +18,11 @@ Fixes since 901fab1 (each regenerated the file):
   gate+up and one down GEMM kernel per touched expert, and a ``moe_dispatch`` operation (router
   softmax/top-k, token gather, scale, ``index_add_``: 7 kernels per expert, 4 per layer). Only
   the ``pytorch-sdpa`` Mixtral cases changed; ``serving`` (one grouped kernel) did not.
+- ``pytorch-sdpa``'s one-query (flash) attention splits the KV sequence as FlashAttention-2
+  does and then launches a combine kernel (``split_kv_combine``): only its ``pytorch-sdpa``
+  cases changed, where (sequence, head) blocks fill less than 80% of the SMs.
+- ``pytorch-sdpa``'s per-expert MoE GEMMs are priced over the binomial spread of tokens per
+  expert (eight equally likely loads), not at the mean load: only its Mixtral cases changed.
 """
 
 from __future__ import annotations

@@ -150,3 +150,20 @@ def test_cli_explain_prints_the_tax_line():
                            "--moe-routing", "zipf:1.0"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "MoE verification tax" in proc.stdout
+
+
+def test_per_expert_load_spread_costs_tile_padding():
+    """Experts get Binomial(T, k/touched) tokens: with 256 rows on average, about half the
+    experts need a third 128-row tile, so the expected time exceeds the mean expert's."""
+    from specroof.cost.operation import GemmShape, MoEShape
+    from specroof.cost.pricing import price_gemm, price_moe
+
+    setup = setup_step("mixtral-8x7b", "h200", profile="pytorch-sdpa", moe_experts_touched=8)
+    for tokens, gap in ((1024.0, 1.05), (16.0, 1.0)):
+        moe = price_moe(MoEShape(np.array(tokens), 8, 2, 2 * 14336, 4096), setup)
+        mean = price_gemm(GemmShape(np.array(tokens * 2 / 8), 2 * 14336, 4096), setup)
+        assert moe.seconds >= 8 * mean.seconds * gap - 1e-12
+        assert moe.flops == pytest.approx(8 * mean.flops, rel=0.01)  # the spread is symmetric
+    weights_only = price_moe(MoEShape(np.array(16.0), 8, 2, 2 * 14336, 4096), setup)
+    assert weights_only.seconds == pytest.approx(8 * price_gemm(GemmShape(np.array(4.0), 2 * 14336, 4096),
+                                                                setup).seconds, rel=0.01)

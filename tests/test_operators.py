@@ -326,3 +326,29 @@ def test_pytorch_sdpa_runs_gqa_without_a_kv_copy():
     assert setup.profile.attention_ctas_per_sm == 1 and setup.hardware.sm_count == 132
     five = specroof.latency("llama-3-8b", "h200", batch=5, candidates=n, seq_len=s, profile="pytorch-sdpa")
     assert five.ops_ms["attention"][0, 0, 0] > 1.8 * harness.ops_ms["attention"][0, 0, 0]  # 160 blocks: 2 waves
+
+
+@pytest.mark.parametrize("batch, kv_heads, keys, splits", [
+    (1, 32, 1025, 3),   # 32 blocks: 3 splits (4 and 8 would not change the 9 KV blocks per split)
+    (2, 32, 1025, 2),   # 64 blocks: 2 splits = 128 blocks, 97% of one wave
+    (4, 32, 1025, 1),   # 128 blocks >= 0.8 x 132: no split
+    (1, 8, 1025, 9),    # GQA, one query: 8 KV heads x 4 regrouped queries = 8 blocks
+    (16, 8, 8193, 1),   # 128 blocks
+])
+def test_fa2_num_splits_follows_flash_attention_2(batch, kv_heads, keys, splits):
+    from specroof.cost.operation import AttentionShape
+    from specroof.cost.pricing import fa2_num_splits
+
+    shape = AttentionShape(np.array(batch), np.array(1), np.array(keys), 32, kv_heads, 128)
+    assert float(fa2_num_splits(shape, 132)) == splits
+
+
+def test_split_kv_combine_kernel_only_when_split():
+    """pytorch-sdpa's decode attention: a second (combine) kernel at batch 1, none at batch 64."""
+    r = specroof.latency("llama-7b", "h200", batch=[1, 64], candidates=1, seq_len=1024, profile="pytorch-sdpa")
+    off = specroof.latency("llama-7b", "h200", batch=[1, 64], candidates=1, seq_len=1024, profile="pytorch-sdpa",
+                           split_kv_combine=False)
+    att = next(op for op in r.operations if op.name == "attention")
+    assert att.kernels[:, 0, 0].tolist() == [64.0, 32.0]  # 32 layers x (split + combine), x 1
+    gap = r.ops_ms["attention"] - off.ops_ms["attention"]
+    assert gap[0, 0, 0] > 32 * 1.5e-3 and gap[1, 0, 0] == 0.0

@@ -72,6 +72,11 @@ def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
     return OpCost(t.flops, t.bytes, t.seconds, 1.0, t.compute_s, t.memory_s)
 
 
+EXPERT_LOAD_QUANTILES = tuple(float(z) for z in (-1.5341, -0.8871, -0.4888, -0.1573, 0.1573, 0.4888, 0.8871, 1.5341))
+"""Standard-normal midpoints of eight equally likely bins (quantiles 1/16, 3/16, ..., 15/16):
+the per-expert token counts an MoE layer's experts get, in standard deviations from the mean."""
+
+
 def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     """The experts some token routes to (``setup.routing``), each over its share of the routed tokens.
 
@@ -83,9 +88,15 @@ def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     rows = shape.tokens * shape.top_k / active
     if setup.profile.moe_kernel == "grouped":
         return price_gemm(GemmShape(rows, shape.n, shape.k, groups=active), setup)
-    one = price_gemm(GemmShape(rows, shape.n, shape.k), setup)
-    return OpCost(one.flops * active, one.bytes * active, one.seconds * active, active,
-                  one.compute_s * active, one.memory_s * active)
+    # Each expert gets Binomial(T, k / touched) tokens, not the mean: its rows are padded to
+    # tiles and its tiles run in waves, so the expected time is the mean over that spread.
+    p = np.minimum(shape.top_k / active, 1.0)
+    spread = np.sqrt(shape.tokens * p * (1.0 - p))
+    parts = [price_gemm(GemmShape(np.clip(rows + z * spread, 1.0, shape.tokens), shape.n, shape.k), setup)
+             for z in EXPERT_LOAD_QUANTILES]
+    def mean(key: str) -> np.ndarray:
+        return sum(np.asarray(getattr(c, key)) for c in parts) / len(parts) * active
+    return OpCost(mean("flops"), mean("bytes"), mean("seconds"), active, mean("compute_s"), mean("memory_s"))
 
 
 def price_attention(shape: AttentionShape, setup: StepSetup) -> OpCost:
@@ -106,9 +117,16 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
     compute_s, memory_s = flops / (peak_sm * hw.sm_count), moved / bandwidth
     split_kv = np.maximum(memory_s, compute_s)
     fixed = prof.gemm_fixed_us * 1e-6
+    kernels: np.ndarray | float = 1.0
+    if prof.split_kv_combine:  # the partial outputs of the splits, written then combined
+        split = fa2_num_splits(a, hw.sm_count) > 1
+        combine_bytes = np.where(split, 2 * a.batch * a.q_heads * a.queries * (d + 1) * 4.0
+                                 * fa2_num_splits(a, hw.sm_count), 0.0)
+        split_kv = split_kv + combine_bytes / bandwidth
+        moved, memory_s, kernels = moved + combine_bytes, memory_s + combine_bytes / bandwidth, 1.0 + split
     kernel = np.where(a.queries > 1, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
     if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
-        return OpCost(flops, moved, split_kv + fixed, 1.0, compute_s, memory_s)
+        return OpCost(flops, moved, split_kv + fixed, kernels, compute_s, memory_s)
     # per_head: one block per (sequence, query head, query block), no split of the KV sequence.
     q_block = prof.attention_q_block
     blocks = a.batch * a.q_heads * np.ceil(a.queries / q_block)
@@ -126,7 +144,35 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
         expand_bytes = np.where(kernel, a.batch * a.keys * d * 2 * kv_bytes * (a.kv_heads + a.q_heads), 0.0)
         expand_s = expand_bytes / bandwidth + np.where(kernel, 2 * prof.kernel_overhead_us * 1e-6, 0.0)
     seconds = np.where(kernel, per_head, split_kv) + expand_s + fixed
-    return OpCost(flops, moved + expand_bytes, seconds, 1.0, compute_s, memory_s + expand_s)
+    kernels = np.where(kernel, 1.0, kernels)
+    return OpCost(flops, moved + expand_bytes, seconds, kernels, compute_s, memory_s + expand_s)
+
+
+def fa2_num_splits(a: AttentionShape, sm_count: int, max_splits: int = 128) -> np.ndarray:
+    """Splits of the KV sequence FlashAttention-2 picks (``num_splits_heuristic`` in its
+    ``flash_api.cpp``, vendored by PyTorch's flash SDPA), per grid point.
+
+    Work comes in blocks of (sequence, head, 64 queries); one query per sequence of a GQA model
+    is regrouped as H/K queries of each KV head. If the blocks fill 80% of the SMs, one split;
+    else, among the splits s that change the KV blocks per split (128 keys each for head dim
+    <= 128), the first whose wave efficiency ``w / ceil(w)``, ``w = blocks x s / SMs``, is
+    within 85% of the best.
+    """
+    grouped = (a.queries == 1) & (a.q_heads > a.kv_heads)
+    heads = np.where(grouped, a.kv_heads, a.q_heads)
+    queries = np.where(grouped, a.q_heads // a.kv_heads, a.queries)
+    blocks = a.batch * heads * np.ceil(queries / 64.0)
+    block_n = 256 if a.head_dim <= 64 else (128 if a.head_dim <= 128 else 64)
+    n_blocks = np.ceil(a.keys / block_n)
+    limit = np.minimum(np.minimum(max_splits, sm_count), n_blocks)
+    trials = np.arange(1, max_splits + 1, dtype=float).reshape((-1,) + (1,) * np.ndim(blocks))
+    waves = blocks * trials / sm_count
+    eligible = (trials == 1) | (np.ceil(n_blocks / trials) != np.ceil(n_blocks / np.maximum(trials - 1, 1)))
+    eligible = eligible & (trials <= limit)
+    efficiency = np.where(eligible, waves / np.ceil(waves), 0.0)
+    good = efficiency >= 0.85 * efficiency.max(axis=0)
+    splits = np.argmax(good, axis=0) + 1.0
+    return np.where(blocks >= 0.8 * sm_count, 1.0, splits)
 
 
 def _attention_unfused(a: AttentionShape, setup: StepSetup) -> OpCost:

@@ -44,6 +44,9 @@ class ImplementationProfile:
             ``attention_cta_bandwidth_gbps``, and blocks run in waves of
             ``sm_count * attention_ctas_per_sm``.
         attention_compute_efficiency: fraction of peak the attention math reaches.
+        split_kv_combine: the ``split_kv`` kernel splits as FlashAttention-2 does
+            (PyTorch's flash SDPA): only when its blocks would not fill the GPU, and then a
+            second kernel combines the splits' partial outputs (fp32, written and read).
         gqa_kv_expand: the implementation copies K and V to one head per query head before
             the ``per_head`` kernel (``repeat_kv``, as Hugging Face transformers does when
             a mask is passed and SDPA is not told ``enable_gqa``): that copy's traffic and
@@ -118,6 +121,7 @@ class ImplementationProfile:
     attention_ctas_per_sm: int = 1
     attention_compute_efficiency: float = 0.5
     gqa_kv_expand: bool = False
+    split_kv_combine: bool = False
     bandwidth_efficiency: float = 0.9
     compute_efficiency: float = 0.75
     gemm_tiles: tuple[tuple[int, int], ...] = ((64, 128), (128, 128), (128, 256))
