@@ -188,3 +188,18 @@ def test_validate_splits_the_error_per_operation_and_file():
     step_bias = np.mean([p["error_pct"] for p in report.points if p["model"] == "llama-7b"])
     assert sum(r["step_error_pct"] for r in ops) == pytest.approx(step_bias, abs=1e-9)
     assert not [r for r in report.by_operation if r["model"] == "mixtral-8x7b"]  # no ops_ms in the MoE file
+
+
+def test_cli_calibrates_dense_and_moe_files_together(tmp_path):
+    out = tmp_path / "both.toml"
+    proc = subprocess.run([CLI, "calibrate", str(SHARED), str(MOE), "-o", str(out), "--format", "json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    scopes = {(r["scope"], r["name"]): r for r in report["in_sample"]}
+    assert ("file", str(SHARED)) in scopes and ("file", str(MOE)) in scopes
+    assert scopes[("model", "mixtral-8x7b")]["points"] == 12 and scopes[("model", "all")]["points"] == 36
+    # In-sample error of each model (2.4% and 2.5% when written).
+    assert scopes[("model", "llama-7b")]["mape_latency_pct"] < 3.0
+    assert scopes[("model", "mixtral-8x7b")]["mape_latency_pct"] < 3.0
+    assert str(MOE) in out.read_text()
