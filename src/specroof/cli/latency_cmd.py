@@ -22,15 +22,22 @@ def latency(fmt: str, **values: Any) -> None:
     Example:
       specroof latency --model llama-7b --hardware h200 --batch 1,64 --candidates 1,64
     """
-    from specroof.cost.step import latency as compute
-
-    if not values.get("model") or not values.get("hardware"):
-        raise SpecroofError("latency needs --model and --hardware (see `specroof models`, `specroof hardware`)")
-    grid = parse_grid(values)
-    result = compute(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
-                     **collect_step_options(values))
+    result = run_latency(values)
     rows = result.to_records()
     title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
              f"profile {result.profile.name}: step latency (ms)")
     columns = ["batch", "candidates", "seq_len", "latency_ms"] + [f"op_{op}_ms" for op in result.ops_ms]
     emit(rows, fmt, table_columns=columns, title=title, caveat=result.profile.caveat)
+
+
+def run_latency(values: dict[str, Any], max_points: int | None = None) -> Any:
+    """StepLatency for the command's option values; shared with the web API (``max_points``: its cap)."""
+    from specroof.cli.speedup_cmd import check_grid_size
+    from specroof.cost.step import latency as compute
+
+    if not values.get("model") or not values.get("hardware"):
+        raise SpecroofError("latency needs --model and --hardware (see `specroof models`, `specroof hardware`)")
+    grid = parse_grid(values)
+    check_grid_size(grid, max_points)
+    return compute(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
+                   **collect_step_options(values))
