@@ -1,0 +1,212 @@
+"""Query parameters (strings, as in a URL) -> results, through the CLI's own functions.
+
+Every endpoint of the explorer answers with what the matching command prints with
+``--format json``: the parameters become the command's option values and go through
+``run_speedup`` / ``run_plan`` / ``run_explain`` of :mod:`specroof.cli`, so a query and a
+command line with the same settings cannot disagree. Bad input raises
+:class:`~specroof.errors.SpecroofError` with the CLI's one-line message.
+
+Results are cached (least recently used) on the normalized parameters, and grids are capped
+(:data:`MAX_POINTS`) so one request cannot occupy the server for long.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from specroof.errors import SpecroofError, suggest
+
+MAX_POINTS = 50_000
+"""Largest speedup/latency grid (batch x candidates x seq_len) one request may ask for."""
+MAX_PLAN_POINTS = 200_000
+"""Largest plan search (batch x 1..max_candidates x seq_len) one request may ask for."""
+CACHE_SIZE = 128
+
+# Parameter name -> how to read it. Names are the CLI's option names with '_' for '-'.
+_STEP = {"model": str, "hardware": str, "dtype": str, "weight_dtype": str, "kv_dtype": str,
+         "attention": str, "cuda_graph": "bool", "profile": str, "tp": int, "ops": str}
+_SPEC = {"scenario": str, "acceptance": str, "method": str, "draft_model": str, "heads": int, "max_depth": int}
+_GRID = {"batch": str, "candidates": str, "seq_len": str}
+_PLAN = {"max_candidates": int, "objective": str, "current": int, "reserve_gb": float}
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "latency": {**_STEP, **_GRID},
+    "speedup": {**_STEP, **_SPEC, **_GRID},
+    "plan": {**_STEP, **_SPEC, "batch": str, "seq_len": str, **_PLAN},
+    "explain": {**_STEP, **_SPEC, "batch": int, "candidates": int, "seq_len": int},
+}
+_CHOICES = {"attention": ("fused", "unfused"), "method": ("none", "heads", "draft"),
+            "objective": ("speedup", "throughput")}
+_UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml))")
+
+
+class Query:
+    """Parsed parameters of one request: typed values, scenario, and a cache key."""
+
+    def __init__(self, command: str, params: Mapping[str, str], uploads: Path | None = None,
+                 ignore: tuple[str, ...] = ()) -> None:
+        spec = PARAMETERS[command]
+        values: dict[str, Any] = {}
+        for name, raw in params.items():
+            if name in ignore:
+                continue
+            if name not in spec:
+                raise SpecroofError(f"unknown parameter {name!r} for {command}{suggest(name, spec)}; "
+                                    f"valid: {', '.join(spec)}")
+            text = str(raw).strip()
+            if text == "":
+                continue
+            values[name] = _convert(name, _with_uploads(text, uploads), spec[name])
+        self.command = command
+        self.scenario: str | None = values.pop("scenario", None)
+        if "ops" in values:
+            values["operators"] = values.pop("ops")
+        self.values = values
+        self.key = (command, self.scenario, tuple(sorted((k, repr(v)) for k, v in values.items())))
+
+    def option_values(self) -> dict[str, Any]:
+        """The values as click would pass them (every option present, None when not given)."""
+        names = [n for n in PARAMETERS[self.command] if n != "scenario"]
+        out = {("operators" if n == "ops" else n): None for n in names}
+        out.update(self.values)
+        return out
+
+
+def _with_uploads(text: str, uploads: Path | None) -> str:
+    """``upload:<id>.json`` (a file the page uploaded) -> its path on the server."""
+    def path(match: re.Match[str]) -> str:
+        if uploads is None or not (uploads / match.group(1)).is_file():
+            raise SpecroofError(f"uploaded file {match.group(0)!r} is not on this server (uploads last only "
+                                "while it runs); upload it again")
+        return str(uploads / match.group(1))
+
+    return _UPLOAD.sub(path, text)
+
+
+def _convert(name: str, text: str, kind: Any) -> Any:
+    flag = "--" + name.replace("_", "-")
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SpecroofError(f"{name}: {text!r} should be true or false")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise SpecroofError(f"{flag}: {text!r} is not a valid integer") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise SpecroofError(f"{flag}: {text!r} is not a valid number") from None
+    if name in _CHOICES and text not in _CHOICES[name]:
+        raise SpecroofError(f"{flag}: {text!r} is not one of {', '.join(_CHOICES[name])}"
+                            f"{suggest(text, _CHOICES[name])}")
+    return text
+
+
+class Cache:
+    """A small thread-safe LRU cache of results keyed by Query.key (errors are not cached)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+class Explorer:
+    """The explorer's computations: one cache, the CLI's functions, JSON-ready records."""
+
+    def __init__(self, uploads: Path | None = None, cache_size: int = CACHE_SIZE,
+                 max_points: int = MAX_POINTS, max_plan_points: int = MAX_PLAN_POINTS) -> None:
+        self.uploads = uploads
+        self.cache = Cache(cache_size)
+        self.max_points = max_points
+        self.max_plan_points = max_plan_points
+
+    def query(self, command: str, params: Mapping[str, str], ignore: tuple[str, ...] = ()) -> Query:
+        return Query(command, params, self.uploads, ignore)
+
+    # Result objects -------------------------------------------------------------------
+    def speedup_result(self, q: Query) -> tuple[Any, str | None, Any]:
+        from specroof.cli.speedup_cmd import run_speedup
+
+        return self.cache.get(q.key, lambda: run_speedup(q.option_values(), q.scenario, self.max_points))
+
+    def plan_result(self, q: Query) -> tuple[Any, str | None, Any]:
+        from specroof.cli.plan_cmd import run_plan
+
+        def compute() -> Any:
+            values = q.option_values()
+            extra = {k: values.pop(k) for k in _PLAN if values.get(k) is not None}
+            return run_plan(values, q.scenario, max_points=self.max_plan_points, **extra)
+
+        return self.cache.get(q.key, compute)
+
+    def latency_result(self, q: Query) -> Any:
+        from specroof.cli.latency_cmd import run_latency
+
+        return self.cache.get(q.key, lambda: run_latency(q.option_values(), self.max_points))
+
+    def explain_result(self, q: Query) -> tuple[Any, str]:
+        from specroof.cli.explain_cmd import run_explain
+
+        values = q.option_values()
+        point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
+        if point["candidates"] is None:
+            raise SpecroofError("explain needs --candidates N (verified tokens per sequence, e.g. 16)")
+        return self.cache.get(q.key, lambda: run_explain(values, q.scenario, point["batch"] or 1,
+                                                         point["candidates"], point["seq_len"] or 1024))
+
+    # Records, as the CLI's --format json prints them --------------------------------------
+    def speedup_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.speedup_result(self.query("speedup", params))[0].to_records())
+
+    def latency_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.latency_result(self.query("latency", params)).to_records())
+
+    def plan_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.plan_result(self.query("plan", params))[0].to_records())
+
+    def explain_dict(self, params: Mapping[str, str]) -> dict[str, Any]:
+        from specroof.cli.explain_cmd import _jsonable
+
+        result, note = self.explain_result(self.query("explain", params))
+        return {**_jsonable(result.to_dict()), "note": note}
+
+    def export(self, params: Mapping[str, str], engine: str) -> Any:
+        from specroof.speculation.plan import export_table
+
+        result = self.plan_result(self.query("plan", params))[0]
+        return export_table(result, engine)
+
+
+def _as_json(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exactly what ``--format json`` prints (numpy scalars to numbers, NaN to null)."""
+    from specroof.report.formats import to_json
+
+    return json.loads(to_json(records))

@@ -1,0 +1,210 @@
+// specroof explorer: the form's state lives in the URL; each change asks /api/view for
+// everything to draw (figures are built by the server, see specroof/web/figures.py).
+"use strict";
+
+const EXAMPLE = {
+  model: "llama-3-8b", hardware: "h200", method: "draft", draft_model: "llama-3.2-1b",
+  acceptance: "chain:0.8", batch: "1,4,16,64", candidates: "1:8:1", seq_len: "1024",
+};
+const form = document.getElementById("settings");
+const fields = Array.from(form.querySelectorAll("[name]"));
+const PLOT_CONFIG = { displaylogo: false, responsive: true,
+  toImageButtonOptions: { format: "png", scale: 2 }, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+let engine = "vllm";
+let exports = {};
+let requestId = 0;
+
+// Column labels (with units) and one number format per column of the plan table.
+const COLUMNS = {
+  batch: ["batch", 0], seq_len: ["context (tokens)", 0], best_candidates: ["best n", 0],
+  speculative_tokens: ["speculative tokens k", 0], acceptance_length: ["τ (tokens/step)", 3],
+  speedup: ["speedup (×)", 3], throughput: ["throughput (tokens/s)", 0], latency_ms: ["step (ms)", 3],
+  normalized_latency: ["T_spec / T_plain", 3], memory_gb: ["memory (GB)", 1], note: ["note", null],
+};
+
+function readState() {
+  const state = {};
+  for (const el of fields) {
+    const v = el.value.trim();
+    if (v === "") continue;
+    if (el.name === "draft_model" && form.method.value !== "draft") continue;
+    if (el.name === "heads" && form.method.value !== "heads") continue;
+    state[el.name] = v;
+  }
+  return state;
+}
+
+function writeState(state) {
+  for (const el of fields) {
+    el.value = state[el.name] !== undefined ? state[el.name] : (el.name === "method" ? "none" : "");
+  }
+  showMethodFields();
+}
+
+function stateFromUrl() {
+  const params = new URLSearchParams(window.location.search);
+  if ([...params.keys()].length === 0) return { ...EXAMPLE };
+  const state = {};
+  for (const [k, v] of params) state[k] = v;
+  return state;
+}
+
+function showMethodFields() {
+  for (const el of form.querySelectorAll("[data-for-method]")) {
+    el.hidden = el.dataset.forMethod !== form.method.value;
+  }
+}
+
+function query(state) { return new URLSearchParams(state).toString(); }
+
+async function refresh() {
+  const state = readState();
+  const qs = query(state);
+  history.replaceState(null, "", qs ? "?" + qs : window.location.pathname);
+  document.getElementById("api-link").href = "/api/speedup?" + query(apiParams(state));
+  const id = ++requestId;
+  document.body.classList.add("busy");
+  let answer, body;
+  try {
+    answer = await fetch("/api/view?" + qs);
+    body = await answer.json();
+  } catch (err) {
+    body = { error: "the specroof server did not answer (" + err + ")" };
+  }
+  if (id !== requestId) return;  // a newer state is on its way
+  document.body.classList.remove("busy");
+  const banner = document.getElementById("error");
+  if (body.error) {
+    banner.textContent = body.error;
+    banner.hidden = false;
+    return;
+  }
+  banner.hidden = true;
+  render(body);
+}
+
+function apiParams(state) {
+  const out = { ...state };
+  for (const k of ["max_candidates", "objective", "focus_batch", "focus_n"]) delete out[k];
+  return out;
+}
+
+function render(view) {
+  document.getElementById("title").textContent = view.title;
+  document.getElementById("subtitle").textContent = view.subtitle;
+  setNote("note", view.note ? "Acceptance " + view.note + "." : "");
+  setNote("caveat", view.caveat ? "Caveat: " + view.caveat + "." : "");
+  for (const name of ["speedup", "heatmap", "waterfall", "roofline"]) {
+    const fig = view.figures[name];
+    Plotly.react(name + "-chart", fig.data, fig.layout, PLOT_CONFIG);
+  }
+  renderPlan(view.plan);
+  exports = view.exports;
+  showExport();
+  document.getElementById("cache").textContent =
+    `result cache: ${view.cache.hits} hits, ${view.cache.misses} computed`;
+}
+
+function setNote(id, text) {
+  const el = document.getElementById(id);
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+function renderPlan(plan) {
+  const table = document.getElementById("plan-table");
+  const cols = plan.columns.filter((c) => c !== "note" || plan.records.some((r) => r.note));
+  table.tHead.innerHTML = "<tr>" + cols.map((c) =>
+    `<th class="${c === "note" ? "text" : ""}" data-column="${c}">${(COLUMNS[c] || [c])[0]}</th>`).join("") + "</tr>";
+  table.tBodies[0].innerHTML = plan.records.map((r) => {
+    const off = r.best_candidates === 1 ? ' class="off"' : "";
+    return `<tr${off}>` + cols.map((c) => {
+      const digits = (COLUMNS[c] || [c, 3])[1];
+      return `<td class="${c === "note" ? "text" : ""}" data-column="${c}">${cell(r[c], digits)}</td>`;
+    }).join("") + "</tr>";
+  }).join("");
+}
+
+function cell(value, digits) {
+  if (value === null || value === undefined || value === "") return "&ndash;";
+  if (typeof value !== "number" || digits === null) return escapeHtml(String(value));
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function escapeHtml(text) {
+  return text.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[ch]));
+}
+
+function showExport() {
+  document.getElementById("export-text").textContent = exports[engine] || "";
+  for (const b of document.querySelectorAll("[data-engine]")) b.classList.toggle("active", b.dataset.engine === engine);
+}
+
+async function copyExport() {
+  const text = document.getElementById("export-text").textContent;
+  const status = document.getElementById("copied");
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (err) {  // no clipboard permission (plain http on another host): select and copy
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  status.textContent = "copied";
+  setTimeout(() => { status.textContent = ""; }, 2500);
+}
+
+async function upload(input) {
+  const file = input.files[0];
+  if (!file) return;
+  const kind = input.dataset.upload;
+  const answer = await fetch("/api/upload?kind=" + kind, { method: "POST", body: await file.arrayBuffer() });
+  const body = await answer.json();
+  const banner = document.getElementById("error");
+  if (body.error) { banner.textContent = body.error; banner.hidden = false; return; }
+  if (kind === "model") { form.model.value = body.token; }
+  else { form.acceptance.value = "curve:" + body.token; }
+  input.value = "";
+  refresh();
+}
+
+let timer = null;
+function scheduleRefresh() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
+
+async function init() {
+  const catalog = await (await fetch("/api/catalog")).json();
+  const fill = (select, names) => { for (const n of names) select.add(new Option(n, n)); };
+  fill(form.scenario, catalog.scenarios);
+  fill(form.hardware, catalog.hardware);
+  fill(form.profile, catalog.profiles);
+  document.getElementById("models").innerHTML = catalog.models.map((m) => `<option value="${m}">`).join("");
+  document.getElementById("max-points").textContent = catalog.max_points.toLocaleString("en-US");
+  writeState(stateFromUrl());
+  form.addEventListener("input", (ev) => {
+    if (ev.target.type === "file") return;
+    if (ev.target.name === "method") showMethodFields();
+    scheduleRefresh();
+  });
+  form.addEventListener("change", (ev) => { if (ev.target.type === "file") upload(ev.target); });
+  for (const b of document.querySelectorAll("[data-engine]")) {
+    b.addEventListener("click", () => { engine = b.dataset.engine; showExport(); });
+  }
+  document.getElementById("copy").addEventListener("click", copyExport);
+  document.getElementById("reset").addEventListener("click", () => { writeState(EXAMPLE); refresh(); });
+  refresh().then(() => {
+    const heat = document.getElementById("heatmap-chart");
+    if (!heat.on) return;
+    heat.on("plotly_click", (ev) => {
+      const p = ev.points[0];
+      form.focus_batch.value = p.y;
+      form.focus_n.value = p.x;
+      refresh();
+    });
+  });
+  window.addEventListener("popstate", () => { writeState(stateFromUrl()); refresh(); });
+}
+
+init();
