@@ -19,6 +19,12 @@ VIEW_ONLY = ("max_candidates", "objective", "focus_batch", "focus_n")
 PLAN_COLUMNS = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup",
                 "throughput", "latency_ms", "memory_gb", "note"]
 ENGINES = ("vllm", "sglang", "json")
+COLUMN_FORMATS = {  # plan table: label with unit, and one number of decimals per column
+    "batch": ("batch", 0), "seq_len": ("context (tokens)", 0), "best_candidates": ("best n", 0),
+    "speculative_tokens": ("speculative tokens k", 0), "acceptance_length": ("τ (tokens/step)", 3),
+    "speedup": ("speedup (×)", 3), "throughput": ("throughput (tokens/s)", 0), "latency_ms": ("step (ms)", 3),
+    "normalized_latency": ("T_spec / T_plain", 3), "memory_gb": ("memory (GB)", 1), "note": ("note", None),
+}
 
 
 def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
@@ -39,6 +45,8 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
     columns = list(PLAN_COLUMNS)
     if not physical:
         records, columns = normalized_rows(records, columns)
+    if not any(r.get("note") for r in records):
+        columns.remove("note")
     exports = {}
     for engine in ENGINES:
         exported = explorer.export(plan_params, engine)
@@ -73,7 +81,8 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
             "waterfall": figures.waterfall_figure(explanation, normalized=not physical),
             "roofline": figures.roofline_figure(point.step, (0, 0, 0)),
         },
-        "plan": {"columns": columns, "records": records, "limit": int(plan.limit), "objective": plan.objective},
+        "plan": {"columns": [{"key": c, "label": COLUMN_FORMATS[c][0], "digits": COLUMN_FORMATS[c][1]}
+                             for c in columns], "records": records, "limit": int(plan.limit), "objective": plan.objective},
         "exports": exports,
         "cache": {"hits": explorer.cache.hits, "misses": explorer.cache.misses},
     }
@@ -100,3 +109,12 @@ def _json_text(value: Any) -> str:
     import json
 
     return json.dumps(value)
+
+
+def format_cell(value: Any, digits: int | None) -> str:
+    """One plan-table cell as the page shows it: fixed decimals per column, '–' for nothing."""
+    if value is None or value == "":
+        return "–"
+    if digits is None or isinstance(value, (bool, str)):
+        return str(value)
+    return f"{value:,.{digits}f}"

@@ -14,14 +14,6 @@ let engine = "vllm";
 let exports = {};
 let requestId = 0;
 
-// Column labels (with units) and one number format per column of the plan table.
-const COLUMNS = {
-  batch: ["batch", 0], seq_len: ["context (tokens)", 0], best_candidates: ["best n", 0],
-  speculative_tokens: ["speculative tokens k", 0], acceptance_length: ["τ (tokens/step)", 3],
-  speedup: ["speedup (×)", 3], throughput: ["throughput (tokens/s)", 0], latency_ms: ["step (ms)", 3],
-  normalized_latency: ["T_spec / T_plain", 3], memory_gb: ["memory (GB)", 1], note: ["note", null],
-};
-
 function readState() {
   const state = {};
   for (const el of fields) {
@@ -112,16 +104,15 @@ function setNote(id, text) {
 }
 
 function renderPlan(plan) {
+  // Columns come with their label (units included) and one number of decimals each.
   const table = document.getElementById("plan-table");
-  const cols = plan.columns.filter((c) => c !== "note" || plan.records.some((r) => r.note));
-  table.tHead.innerHTML = "<tr>" + cols.map((c) =>
-    `<th class="${c === "note" ? "text" : ""}" data-column="${c}">${(COLUMNS[c] || [c])[0]}</th>`).join("") + "</tr>";
+  const text = (c) => (c.digits === null ? "text" : "");
+  table.tHead.innerHTML = "<tr>" + plan.columns.map((c) =>
+    `<th class="${text(c)}" data-column="${c.key}">${escapeHtml(c.label)}</th>`).join("") + "</tr>";
   table.tBodies[0].innerHTML = plan.records.map((r) => {
     const off = r.best_candidates === 1 ? ' class="off"' : "";
-    return `<tr${off}>` + cols.map((c) => {
-      const digits = (COLUMNS[c] || [c, 3])[1];
-      return `<td class="${c === "note" ? "text" : ""}" data-column="${c}">${cell(r[c], digits)}</td>`;
-    }).join("") + "</tr>";
+    return `<tr${off}>` + plan.columns.map((c) =>
+      `<td class="${text(c)}" data-column="${c.key}">${cell(r[c.key], c.digits)}</td>`).join("") + "</tr>";
   }).join("");
 }
 
