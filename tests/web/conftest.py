@@ -14,7 +14,7 @@ pytest.importorskip("httpx")
 from click.testing import CliRunner  # noqa: E402
 
 with warnings.catch_warnings():  # newer Starlette prefers httpx2; httpx works with every version
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
 from specroof.cli import cli  # noqa: E402
