@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from specroof.cli.common import physical_ms
+from specroof.report.formats import signed
 
 _FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
 _OP_COLORS = {
@@ -230,12 +231,6 @@ def roofline_figure(step: Any, point: tuple[int, int, int] = (0, 0, 0)) -> dict[
         {"title": {"text": "arithmetic intensity (FLOP / byte moved)"}, "type": "log"},
         {"title": {"text": "achieved throughput (TFLOP/s)"}, "type": "log"},
         legend={"font": {"size": 11}})}
-
-
-def signed(value: float, digits: int) -> str:
-    """'+0.12' / '-0.12', and '0.00' rather than '-0.00' or '+0.00' for what rounds to zero."""
-    text = f"{value:+.{digits}f}"
-    return f"{0:.{digits}f}" if float(text) == 0 else text
 
 
 def signed_ms(value: float) -> str:
