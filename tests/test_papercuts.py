@@ -104,3 +104,14 @@ def test_tables_under_a_non_physical_profile_show_ratios():
     machine = json.loads(run_specroof("speedup", "--scenario", "medusa-appendix-g", "--batch", "1",
                                       "--candidates", "1,64", "--format", "json").stdout)
     assert "latency_ms" in machine[0]  # machines still get the model's milliseconds
+
+
+def test_latency_and_explain_tables_under_a_non_physical_profile_show_ratios():
+    out = run_specroof("latency", "-m", "llama-7b", "-H", "a100-80gb-pcie", "--profile", "medusa-appendix-g",
+                       "--batch", "1,8", "--candidates", "1,64")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "latency x plain" in lines[2] and " ms" not in lines[2]
+    assert [line.split()[3] for line in lines[4:]][0::2] == ["1.000", "1.000"]  # n = 1 is the plain step
+    why = run_specroof("explain", "--scenario", "medusa-appendix-g", "--batch", "4", "--candidates", "32")
+    assert "multiples of the plain step" in why.stdout and " ms" not in why.stdout.split("\n\n", 1)[1]

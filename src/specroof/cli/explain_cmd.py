@@ -58,7 +58,7 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
         context = {"batch": result.batch, "candidates": result.candidates, "seq_len": result.seq_len}
         emit([{**context, **c} for c in result.causes], "csv")
     else:
-        _explain_table(result, assumed)
+        _explain_table(result, assumed, physical=_physical(values, scenario))
     if assumed and fmt != "table":
         click.echo(f"note: {assumed}", err=True)
     if plot_path is not None:
@@ -106,7 +106,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _explain_table(e: Any, assumed: str = "") -> None:
+def _physical(values: dict[str, Any], scenario: str | None) -> bool:
+    """Whether the run's profile has physical milliseconds (else the table shows ratios)."""
+    from specroof.cli.common import physical_ms
+    from specroof.cost.step import setup_step
+
+    model, hardware, _, step, _, _, _ = resolve_settings(values, scenario, "explain")
+    return physical_ms(setup_step(model, hardware, **step).profile)
+
+
+def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
     drafting = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}[e.method]
     acceptance = f"acceptance {e.acceptance} (ASSUMED, see the note)" if assumed else f"acceptance {e.acceptance}"
     head = [
@@ -117,11 +126,20 @@ def _explain_table(e: Any, assumed: str = "") -> None:
         f"plain step {e.t_plain_ms:.3f} ms; speculative step {e.t_spec_ms:.3f} ms = verify {e.verify_ms:.3f} ms "
         f"+ draft {e.draft_ms:.3f} ms; ridge point {e.ridge_flops_per_byte:.0f} FLOP/byte",
     ]
+    causes, groups = list(e.causes), e.groups()
+    ms_columns = ["plain_ms", "spec_ms", "added_ms"]
+    if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain
+        head[2] = (f"times below are multiples of the plain step T_plain (this profile's milliseconds are not "
+                   f"physical): speculative step = {e.t_spec_ms / e.t_plain_ms:.3f} T_plain = verify "
+                   f"{e.verify_ms / e.t_plain_ms:.3f} + draft {e.draft_ms / e.t_plain_ms:.3f}")
+        causes = [{**c, **{k.removesuffix("_ms"): c[k] / e.t_plain_ms for k in ms_columns}} for c in causes]
+        groups = [{**g, "added": g["added_ms"] / e.t_plain_ms} for g in groups]
+        ms_columns = [k.removesuffix("_ms") for k in ms_columns]
     if assumed:
         head.append(f"note: {assumed}")
-    columns = ["cause", "group", "plain_ms", "spec_ms", "added_ms", "log_share", "speedup_lost_factor",
-               "speedup_lost_points", "intensity", "bound"]
-    emit(e.causes, "table", table_columns=columns, title="\n".join(head))
+    columns = ["cause", "group", *ms_columns, "log_share", "speedup_lost_factor", "speedup_lost_points",
+               "intensity", "bound"]
+    emit(causes, "table", table_columns=columns, title="\n".join(head))
     click.echo("")
-    emit(e.groups(), "table", table_columns=["group", "added_ms", "log_share", "speedup_lost_factor",
-                                             "speedup_lost_points"], title="by group")
+    emit(groups, "table", table_columns=["group", ms_columns[2], "log_share", "speedup_lost_factor",
+                                         "speedup_lost_points"], title="by group")
