@@ -199,3 +199,33 @@ def test_page_is_local_only(client):
     catalog = client.get("/api/catalog").json()
     assert "llama-7b" in catalog["models"] and "h200" in catalog["hardware"]
     assert "medusa-appendix-g" in catalog["scenarios"] and catalog["max_points"] > 0
+
+
+VLLM_METRICS = """\
+# HELP vllm:spec_decode_num_drafts_total Number of spec decoding drafts.
+# TYPE vllm:spec_decode_num_drafts_total counter
+vllm:spec_decode_num_drafts_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1000.0
+vllm:spec_decode_num_draft_tokens_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 3000.0
+vllm:spec_decode_num_accepted_tokens_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1500.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="m",position="0"} 800.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="m",position="1"} 450.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="m",position="2"} 250.0
+vllm:num_requests_running{engine="0",model_name="m"} 3.0
+"""
+
+
+def test_engine_metrics_become_an_acceptance_curve(client):
+    answer = client.post("/api/upload?kind=metrics", content=VLLM_METRICS.encode())
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["token"]
+    records = client.get("/api/speedup", params={"model": "llama-3.1-8b", "hardware": "h200", "candidates": "1,2,3,4",
+                                                  "acceptance": f"curve:{token}"}).json()
+    # tau(n) = 1 + accepted in the first n - 1 positions / drafts; tau(4) is the measured mean
+    assert [r["acceptance_length"] for r in records] == pytest.approx([1.0, 1.8, 2.25, 2.5])
+    totals_only = "\n".join(line for line in VLLM_METRICS.splitlines() if "per_pos" not in line)
+    token = client.post("/api/upload?kind=metrics", content=totals_only.encode()).json()["token"]
+    records = client.get("/api/speedup", params={"model": "llama-3.1-8b", "hardware": "h200", "candidates": "1,4",
+                                                  "acceptance": f"curve:{token}"}).json()
+    assert [r["acceptance_length"] for r in records] == pytest.approx([1.0, 2.5])
+    bad = client.post("/api/upload?kind=metrics", content=b"vllm:num_requests_running 3\n")
+    assert bad.status_code == 400 and "no speculative-decoding counters" in bad.json()["error"]

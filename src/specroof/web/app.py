@@ -15,7 +15,8 @@ Endpoints (GET unless said; query parameters are the CLI's option names with ``_
 - ``/api/export?engine=vllm|sglang|json&...``: ``specroof plan --export ENGINE``;
 - ``/api/view?...``: everything the page draws for one state (figures, plan, exports);
 - ``/api/catalog``: models, accelerators, profiles and scenarios for the page's menus;
-- ``POST /api/upload?kind=model|curve``: a config.json or an acceptance CSV, answered with a
+- ``POST /api/upload?kind=model|curve|metrics``: a config.json, an acceptance CSV, or vLLM's
+  ``/metrics`` text (turned into the acceptance curve its counters imply), answered with a
   token (``upload:<id>.json``) usable wherever a file path is (kept while the server runs).
 
 Bad input answers HTTP 400 with ``{"error": "<the CLI's one-line message>"}``; a bug answers
@@ -93,14 +94,18 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
 
     async def upload_api(request: Request) -> Response:
         kind = request.query_params.get("kind", "model")
-        suffix = {"model": ".json", "curve": ".csv", "hardware": ".toml"}.get(kind)
+        suffix = {"model": ".json", "curve": ".csv", "metrics": ".csv", "hardware": ".toml"}.get(kind)
         if suffix is None:
-            raise SpecroofError(f"upload kind {kind!r} is not one of model, curve, hardware")
+            raise SpecroofError(f"upload kind {kind!r} is not one of model, curve, metrics, hardware")
         body = await request.body()
         if not body:
             raise SpecroofError("the uploaded file is empty")
         if len(body) > MAX_UPLOAD_BYTES:
             raise SpecroofError(f"the uploaded file has {len(body):,} bytes, more than {MAX_UPLOAD_BYTES:,}")
+        if kind == "metrics":  # an engine's counters become the acceptance curve they imply
+            from specroof.web.metrics import curve_from_metrics
+
+            body = curve_from_metrics(body.decode("utf-8", errors="replace")).encode()
         name = hashlib.sha256(body).hexdigest()[:16] + suffix
         (uploads / name).write_bytes(body)
         token = f"upload:{name}"
@@ -108,6 +113,10 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
             from specroof.models.architecture import load_model
 
             load_model(uploads / name)
+        elif kind in ("curve", "metrics"):
+            from specroof.speculation.acceptance import CurveAcceptance
+
+            CurveAcceptance.from_csv(uploads / name)
         return JSONResponse({"token": token})
 
     def index(request: Request) -> Response:
