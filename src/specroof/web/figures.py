@@ -25,6 +25,9 @@ _OP_COLORS = {
     "gate_up_proj": "#d62728", "down_proj": "#9467bd", "elementwise": "#e377c2", "allreduce": "#7f7f7f",
     "lm_head": "#bcbd22", "launch": "#c7c7c7", "draft": "#17becf",
 }
+_OP_SYMBOLS = {"qkv_proj": "circle", "attention": "square", "o_proj": "triangle-up", "moe_router": "cross",
+               "gate_up_proj": "diamond", "down_proj": "triangle-down", "elementwise": "x", "allreduce": "hexagon",
+               "lm_head": "pentagon"}
 _METHOD = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}
 
 
@@ -222,6 +225,7 @@ def roofline_figure(step: Any, point: tuple[int, int, int] = (0, 0, 0)) -> dict[
         label = f"{op.replace('_', ' ')}: {share}" if normalized else f"{op.replace('_', ' ')}: {t:.3f} ms ({share})"
         traces.append({"type": "scatter", "mode": "markers", "x": [intensity], "y": [tflops], "name": label,
                        "marker": {"size": 13, "color": _OP_COLORS.get(op, "#888"), "opacity": 0.85,
+                                  "symbol": _OP_SYMBOLS.get(op, "circle"),
                                   "line": {"color": "black", "width": 1}},
                        "hovertemplate": f"{label}<br>%{{x:.1f}} FLOP/byte<br>%{{y:.1f}} TFLOP/s<extra></extra>"})
     b, n, s = int(step.batch[i]), int(step.candidates[j]), int(step.seq_len[k])
