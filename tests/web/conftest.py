@@ -1,4 +1,5 @@
-"""Fixtures of the web tests; they skip when the ``web`` extra (or httpx) is not installed."""
+"""Fixtures of the web tests. Each test module skips itself when what it needs (the ``web``
+extra, httpx, playwright, chromium) is missing, so the core test run needs none of them."""
 
 from __future__ import annotations
 
@@ -6,23 +7,19 @@ import json
 import warnings
 
 import pytest
+from click.testing import CliRunner
 
-pytest.importorskip("starlette")
-pytest.importorskip("plotly")
-pytest.importorskip("httpx")
-
-from click.testing import CliRunner  # noqa: E402
-
-with warnings.catch_warnings():  # newer Starlette prefers httpx2; httpx works with every version
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
-
-from specroof.cli import cli  # noqa: E402
-from specroof.web.app import create_app  # noqa: E402
+from specroof.cli import cli
 
 
 @pytest.fixture()
 def client(tmp_path):
+    with warnings.catch_warnings():  # newer Starlette prefers httpx2; httpx works with every version
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from specroof.web.app import create_app
+
     app = create_app(upload_dir=tmp_path / "uploads")
     with TestClient(app, raise_server_exceptions=False) as c:
         c.app_state = app.state

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import cli_json, run_cli
+pytest.importorskip("starlette")
+pytest.importorskip("plotly")
+pytest.importorskip("httpx")
+
+from tests.web.conftest import cli_json, run_cli  # noqa: E402
 
 DRAFT = {"model": "llama-3-8b", "hardware": "h200", "batch": "1,16,64", "candidates": "1,2,4,8",
          "seq_len": "1024,4096", "acceptance": "chain:0.8", "method": "draft", "draft_model": "llama-3.2-1b"}

@@ -19,6 +19,8 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
 uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("starlette")
+pytest.importorskip("plotly")
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,23 +39,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from specroof.errors import SpecroofError
+from specroof.web.assets import plotly_js_path
 from specroof.web.queries import MAX_POINTS, Explorer
 from specroof.web.view import page_view
 
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 2_000_000
 log = logging.getLogger("specroof.web")
-
-
-def plotly_js_path() -> Path:
-    """plotly.min.js from the installed ``plotly`` wheel (SpecroofError without the web extra)."""
-    try:
-        path = Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
-    except ModuleNotFoundError:
-        raise SpecroofError("the explorer needs the web extra: pip install 'specroof[web]'") from None
-    if not path.is_file():
-        raise SpecroofError(f"plotly.min.js is missing from the plotly package ({path}); reinstall plotly")
-    return path
 
 
 def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINTS) -> Starlette:

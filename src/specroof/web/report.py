@@ -48,7 +48,7 @@ def write_report(params: Mapping[str, str], path: str | Path, settings: Mapping[
 
     ``settings``: what the user asked for, shown at the top of the report.
     """
-    from specroof.web.app import plotly_js_path
+    from specroof.web.assets import plotly_js_path
 
     out = Path(path)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -75,7 +75,7 @@ def render(view: Mapping[str, Any], settings: Mapping[str, Any], plotly_js: str)
     parts = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>specroof study: {e(view['title'])}</title>", f"<style>{_CSS}</style>",
-        f"<script>{plotly_js}</script>", "</head><body>",
+        f"<script id='plotly-js'>{plotly_js}</script>", "</head><body>",
         f"<h1>specroof study: {e(view['title'])}</h1>", f"<p class='sub'>{e(view['subtitle'])}</p>",
     ]
     if view.get("caveat"):
