@@ -20,14 +20,22 @@ from specroof.cli.common import physical_ms
 from specroof.report.formats import signed
 
 _FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
-_OP_COLORS = {
-    "qkv_proj": "#1f77b4", "attention": "#ff7f0e", "o_proj": "#2ca02c", "moe_router": "#8c564b",
-    "gate_up_proj": "#d62728", "down_proj": "#9467bd", "elementwise": "#e377c2", "allreduce": "#7f7f7f",
-    "lm_head": "#bcbd22", "launch": "#c7c7c7", "draft": "#17becf",
-}
-_OP_SYMBOLS = {"qkv_proj": "circle", "attention": "square", "o_proj": "triangle-up", "moe_router": "cross",
-               "gate_up_proj": "diamond", "down_proj": "triangle-down", "elementwise": "x", "allreduce": "hexagon",
-               "lm_head": "pentagon"}
+_PLOTLY_SYMBOLS = {"o": "circle", "s": "square", "^": "triangle-up", "v": "triangle-down", "<": "triangle-left",
+                   ">": "triangle-right", "D": "diamond", "P": "cross", "X": "x", "x": "x-thin", "h": "hexagon",
+                   "p": "pentagon", "*": "star"}
+
+
+def op_style(name: str) -> tuple[str, str]:
+    """(colour, plotly symbol) of an operation, from its one home (specroof.cost.operation)."""
+    try:
+        from specroof.cost.operation import op_info
+
+        info = op_info(name)
+    except (ImportError, KeyError):
+        return "#888", "circle"
+    return info.color, _PLOTLY_SYMBOLS.get(info.marker, "circle")
+
+
 _METHOD = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}
 
 
@@ -222,16 +230,19 @@ def roofline_figure(step: Any, point: tuple[int, int, int] = (0, 0, 0)) -> dict[
                            f"{prof.compute_efficiency:.0%} of FLOP/s", "hoverinfo": "skip"})
     for op, intensity, tflops, t in points:
         share = f"{t / total_ms:.0%} of the step"
-        label = f"{op.replace('_', ' ')}: {share}" if normalized else f"{op.replace('_', ' ')}: {t:.3f} ms ({share})"
+        name = op.replace("draft:", "draft: ").replace("_", " ")
+        label = f"{name}: {share}" if normalized else f"{name}: {t:.3f} ms ({share})"
+        color, symbol = op_style(op)
         traces.append({"type": "scatter", "mode": "markers", "x": [intensity], "y": [tflops], "name": label,
-                       "marker": {"size": 13, "color": _OP_COLORS.get(op, "#888"), "opacity": 0.85,
-                                  "symbol": _OP_SYMBOLS.get(op, "circle"),
+                       "marker": {"size": 13, "color": color, "opacity": 0.85, "symbol": symbol,
                                   "line": {"color": "black", "width": 1}},
                        "hovertemplate": f"{label}<br>%{{x:.1f}} FLOP/byte<br>%{{y:.1f}} TFLOP/s<extra></extra>"})
     b, n, s = int(step.batch[i]), int(step.candidates[j]), int(step.seq_len[k])
+    drafting = any(op.startswith("draft:") or op.startswith("medusa_") for op, *_ in points)
     return {"data": traces, "layout": _layout(
-        f"{step.model.name} on {hw.display_name}: operators of one step on the roofline",
-        f"batch {b}, n = {n} ({b * n:,} tokens), seq_len {s:,}, {step.dtype}, profile {prof.name}",
+        f"{step.model.name} on {hw.display_name}: operations of one step on the roofline",
+        f"batch {b}, n = {n} ({b * n:,} tokens), seq_len {s:,}, {step.dtype}, profile {prof.name}"
+        + ("; verification and drafting (draft: ...)" if drafting else ""),
         {"title": {"text": "arithmetic intensity (FLOP / byte moved)"}, "type": "log"},
         {"title": {"text": "achieved throughput (TFLOP/s)"}, "type": "log"},
         legend={"font": {"size": 11}})}

@@ -23,7 +23,7 @@ CHARTS = (
     ("speedup", "Speedup vs candidate tokens, per batch size"),
     ("heatmap", "Speedup over batch × candidates (best n outlined)"),
     ("waterfall", "Explain: from τ down to the predicted speedup"),
-    ("roofline", "Roofline: the operators of one verification step"),
+    ("roofline", "Roofline: the operations of one speculative step"),
 )
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330; max-width: 1100px;
