@@ -193,3 +193,19 @@ def test_report_opens_offline(browser, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / "report.png"), full_page=True)
     context.close()
+
+
+def test_heatmap_click_explains_that_point(page, server):
+    pg = page
+    pg.goto(server + "/")
+    pg.wait_for_selector("[data-testid=waterfall-chart] svg.main-svg")
+    pg.wait_for_function("() => !!document.getElementById('heatmap-chart').emit")
+    # a click on the cell (batch 16, n = 6), as Plotly reports it
+    pg.evaluate("document.getElementById('heatmap-chart').emit('plotly_click', {points: [{x: '6', y: '16'}]})")
+    settle(pg, "focus_n=6")
+    title = "document.querySelector('[data-testid=waterfall-chart]').layout.title.text"
+    pg.wait_for_function(f"() => {title}.includes('batch 16, n = 6,')")
+    roofline = pg.evaluate("document.querySelector('[data-testid=roofline-chart]').layout.title.text")
+    assert "batch 16, n = 6 (96 tokens)" in roofline
+    assert pg.input_value("[data-testid=focus-batch]") == "16"
+    assert pg.errors == []

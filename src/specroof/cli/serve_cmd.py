@@ -34,6 +34,7 @@ def serve(host: str, port: int, max_points: int | None) -> None:
     from specroof.web.app import create_app
     from specroof.web.queries import MAX_POINTS
 
+    _check_free(host, port)
     app = create_app(max_points=max_points or MAX_POINTS)
     if host not in LOCAL_HOSTS:
         click.echo(f"warning: listening on {host}: anyone who can reach this address can use the explorer",
@@ -44,3 +45,21 @@ def serve(host: str, port: int, max_points: int | None) -> None:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     except OSError as exc:
         raise SpecroofError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _check_free(host: str, port: int) -> None:
+    """SpecroofError, with the reason, when ``host:port`` cannot be listened on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise SpecroofError(f"--host {host!r} is not an address of this machine ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = "; pick another with --port" if exc.errno in (98, 48, 10048) else ""
+            raise SpecroofError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
