@@ -189,8 +189,8 @@ def test_cli_csv_has_one_row_per_point():
 @pytest.mark.parametrize("args,message", [
     (["-m", "llama-7b"], "--model and --hardware"),
     (["-m", "llama-7b", "-H", "h200", "--method", "draft"], "--draft-model"),
-    (["-m", "llama-7b", "-H", "h200", "--heads", "3"], "--heads applies only"),
-    (["-m", "llama-7b", "-H", "h200", "--method", "heads", "--draft-model", "llama-68m"], "--draft-model applies"),
+    (["-m", "llama-7b", "-H", "h200", "--heads", "3"], "(--heads) applies only"),
+    (["-m", "llama-7b", "-H", "h200", "--method", "heads", "--draft-model", "llama-68m"], "(--draft-model) applies"),
     (["-m", "llama-7b", "-H", "h200", "--acceptance", "log:0.5", "--max-depth", "3"], "max depth"),
     (["-m", "llama-7b", "-H", "h200", "--reference", "x.csv"], "--plot"),
 ])

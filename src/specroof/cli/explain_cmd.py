@@ -75,8 +75,9 @@ def run_explain(values: dict[str, Any], scenario: str | None, batch: int, candid
 
     for value, flag in ((batch, "--batch"), (candidates, "--candidates"), (seq_len, "--seq-len")):
         _positive_flag(value, flag)
-    model, hardware, spec, step, _, _, _ = resolve_settings(values, scenario, "explain")
-    result = compute(model, hardware, batch, candidates, seq_len, **spec, **step)
+    settings = resolve_settings(values, scenario, "explain")
+    result = compute(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
+                     **settings.step)
     return result, acceptance_note(values, scenario)
 
 
@@ -111,12 +112,12 @@ def _physical(values: dict[str, Any], scenario: str | None) -> bool:
     from specroof.cli.common import physical_ms
     from specroof.cost.step import setup_step
 
-    model, hardware, _, step, _, _, _ = resolve_settings(values, scenario, "explain")
-    return physical_ms(setup_step(model, hardware, **step).profile)
+    settings = resolve_settings(values, scenario, "explain")
+    return physical_ms(setup_step(settings.model, settings.hardware, **settings.step).profile)
 
 
 def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
-    drafting = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}[e.method]
+    drafting = e.drafting
     acceptance = f"acceptance {e.acceptance} (ASSUMED, see the note)" if assumed else f"acceptance {e.acceptance}"
     head = [
         f"{e.model} on {e.hardware_display}: batch {e.batch}, n={e.candidates} candidates, seq_len {e.seq_len}, "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from specroof.cli.common import parse_int_list
 from specroof.errors import SpecroofError
+from specroof.speculation.drafting import Drafting
 
 DEFAULT_ACCEPTANCE = "log:0.477"
 # Settings of a scenario that belong to speculation rather than to the cost of a step.
@@ -100,10 +102,34 @@ def speculation_options(func: Any) -> Any:
     return func
 
 
-def resolve_settings(values: dict[str, Any], scenario: str | None, command: str
-                     ) -> tuple[str, str, dict[str, Any], dict[str, Any], dict[str, list[int]], str | None, Any]:
-    """(model, hardware, speculation options, step options, scenario grid, scenario name,
-    scenario reference CSV): flags first, then the scenario, then defaults."""
+@dataclass
+class Settings:
+    """A study's settings after flags, scenario and defaults are merged (flags win)."""
+
+    model: str
+    hardware: str
+    drafting: Drafting
+    acceptance: str
+    max_depth: int | None
+    step: dict[str, Any]
+    grid: dict[str, list[int]]
+    scenario: str | None = None
+    reference: Any = None
+
+    def speculation(self) -> dict[str, Any]:
+        """Keyword arguments of speedup / plan / explain for the speculation settings."""
+        out: dict[str, Any] = {"acceptance": self.acceptance, "drafting": self.drafting}
+        if self.max_depth is not None:
+            out["max_depth"] = self.max_depth
+        return out
+
+
+def resolve_settings(values: dict[str, Any], scenario: str | None, command: str) -> Settings:
+    """Merge the flags of ``command`` with a scenario's settings and the defaults.
+
+    The drafting choice is settled by :meth:`Drafting.of` (the one place it is checked): a
+    ``--method`` or ``--draft-model`` flag replaces the scenario's whole drafting choice.
+    """
     settings: dict[str, Any] = {}
     grid: dict[str, list[int]] = {}
     label = None
@@ -122,31 +148,13 @@ def resolve_settings(values: dict[str, Any], scenario: str | None, command: str
         raise SpecroofError(f"{command} needs --model and --hardware, or a --scenario that sets them "
                             "(see `specroof models`, `specroof hardware`)")
     scen = {k: settings.pop(k) for k in _SPECULATION_KEYS if k in settings}
-    flag_method, flag_draft, flag_heads = values.get("method"), values.get("draft_model"), values.get("heads")
-    if flag_method is not None:
-        method = flag_method
-    elif flag_draft is not None:
-        method = "draft"
-    else:
-        method = scen.get("method") or ("draft" if scen.get("draft_model") else "none")
-    if flag_draft is not None and method != "draft":
-        raise SpecroofError(f"--draft-model applies only to --method draft, not {method}; drop one of them")
-    if flag_heads is not None and method != "heads":
-        raise SpecroofError(f"--heads applies only to --method heads, not {method}; drop one of them")
-    spec: dict[str, Any] = {
-        "acceptance": values.get("acceptance") or scen.get("acceptance") or DEFAULT_ACCEPTANCE,
-        "method": method,
-    }
+    flags = {k: values.get(k) for k in ("method", "draft_model", "heads")}
+    chosen = flags if flags["method"] is not None or flags["draft_model"] is not None else {
+        k: flags[k] if flags[k] is not None else scen.get(k) for k in flags}
     max_depth = values.get("max_depth") if values.get("max_depth") is not None else scen.get("max_depth")
-    if max_depth is not None:
-        spec["max_depth"] = max_depth
-    if method == "draft":
-        spec["draft_model"] = flag_draft or scen.get("draft_model")
-        if not spec["draft_model"]:
-            raise SpecroofError("--method draft needs --draft-model NAME (e.g. llama-3.2-1b)")
-    if method == "heads":
-        heads = flag_heads if flag_heads is not None else scen.get("heads")
-        if heads is not None:
-            spec["heads"] = heads
-    step = {**settings, **collect_step_options(values)}
-    return model, hardware, spec, step, grid, label, reference
+    return Settings(
+        model=model, hardware=hardware, drafting=Drafting.of(**chosen),
+        acceptance=values.get("acceptance") or scen.get("acceptance") or DEFAULT_ACCEPTANCE,
+        max_depth=max_depth, step={**settings, **collect_step_options(values)}, grid=grid,
+        scenario=label, reference=reference,
+    )

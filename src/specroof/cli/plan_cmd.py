@@ -92,15 +92,17 @@ def run_plan(values: dict[str, Any], scenario: str | None, max_candidates: int =
     _positive_flag(current, "--current")
     if reserve_gb is not None and not (reserve_gb >= 0 and reserve_gb != float("inf")):
         raise SpecroofError(f"--reserve-gb must be a non-negative number, got {reserve_gb}")
-    model, hardware, spec, step, grid, label, _ = resolve_settings(values, scenario, "plan")
+    settings = resolve_settings(values, scenario, "plan")
+    model, hardware, grid, label, step = (settings.model, settings.hardware, settings.grid, settings.scenario,
+                                          settings.step)
     batch = parse_int_list(values["batch"], "batch") if values.get("batch") else grid.get("batch", [1, 2, 4, 8, 16, 32, 64])
     seq_len = parse_int_list(values["seq_len"], "seq-len") if values.get("seq_len") else grid.get("seq_len", [1024])
     points = len(batch) * len(seq_len) * max(max_candidates, current or 1)
     if max_points is not None and points > max_points:
         raise SpecroofError(f"the plan searches {points:,} points (batch x 1..max candidates x seq_len), more "
                             f"than the {max_points:,} allowed here; use fewer values")
-    kwargs: dict[str, Any] = {**spec, **step, "max_candidates": max_candidates, "objective": objective,
-                              "current": current}
+    kwargs: dict[str, Any] = {**settings.speculation(), **step, "max_candidates": max_candidates,
+                              "objective": objective, "current": current}
     if reserve_gb is not None:
         kwargs["reserve_bytes"] = reserve_gb * 1e9
     cells = len(batch) * len(seq_len)
@@ -115,8 +117,7 @@ def run_plan(values: dict[str, Any], scenario: str | None, max_candidates: int =
 
 
 def _plan_title(result: Any, label: str | None) -> str:
-    drafting = {"none": "free drafts", "heads": f"{result.heads} Medusa heads",
-                "draft": f"draft model {result.draft_model}"}[result.method]
+    drafting = result.drafting.describe()
     prefix = f"[{label}] " if label else ""
     current = f", speedup at current n={result.current} shown" if result.current is not None else ""
     return (f"{prefix}{result.model} on {result.hardware_display}: best n in 1..{result.limit} by {result.objective}, "

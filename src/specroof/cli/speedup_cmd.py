@@ -84,12 +84,12 @@ def run_speedup(values: dict[str, Any], scenario: str | None, max_points: int | 
     """
     from specroof.speculation.speedup import speedup as compute
 
-    model, hardware, spec, step_options, grid_defaults, label, reference = resolve_settings(
-        values, scenario, "speedup")
-    grid = parse_grid(values, {"candidates": DEFAULT_CANDIDATES, **grid_defaults})
+    settings = resolve_settings(values, scenario, "speedup")
+    grid = parse_grid(values, {"candidates": DEFAULT_CANDIDATES, **settings.grid})
     check_grid_size(grid, max_points)
-    result = compute(model, hardware, grid["batch"], grid["candidates"], grid["seq_len"], **spec, **step_options)
-    return result, label, reference
+    result = compute(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
+                     **settings.speculation(), **settings.step)
+    return result, settings.scenario, settings.reference
 
 
 def check_grid_size(grid: dict[str, list[int]], max_points: int | None) -> None:
@@ -103,7 +103,7 @@ def check_grid_size(grid: dict[str, list[int]], max_points: int | None) -> None:
 def _title(result: Any, scenario: str | None) -> str:
     step = result.step
     seq = ", ".join(str(int(s)) for s in step.seq_len)
-    method = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}[result.method]
+    method = result.drafting.describe()
     prefix = f"[{scenario}] " if scenario else ""
     return (f"{prefix}{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
             f"speedup, acceptance {result.acceptance.describe()}, {method}, seq_len {seq}")

@@ -144,8 +144,7 @@ def memory_footprint(model: str | Path | ModelConfig | StepSetup, hardware: str 
         if hardware is None:
             raise SpecroofError("memory_footprint needs the hardware (e.g. 'h200')")
         setup = setup_step(model, hardware, **options)
-    if drafting is None:
-        drafting = Drafting.of(method, draft_model, heads)
+    drafting = Drafting.resolve(drafting, method, draft_model, heads)
     reserve = float(reserve_bytes)
     if not math.isfinite(reserve) or reserve < 0:
         raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")

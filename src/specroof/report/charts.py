@@ -134,7 +134,7 @@ def _titles(fig: Any, ax: Any, main: str, sub: str) -> None:
 
 
 def _method_label(result: Any) -> str:
-    return {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}.get(result.method, result.method)
+    return result.drafting.describe()
 
 
 def _subtitle(result: Any) -> str:

@@ -50,9 +50,11 @@ class Drafting:
         if chosen not in METHODS:
             raise SpecroofError(f"unknown drafting method {chosen!r}; valid: {', '.join(METHODS)}")
         if draft_model is not None and chosen != "draft":
-            raise SpecroofError(f"a draft model applies only to method 'draft', not {chosen!r}; drop one of them")
+            raise SpecroofError(f"a draft model (--draft-model) applies only to method 'draft', not {chosen!r}; "
+                                "drop one of them")
         if heads is not None and chosen != "heads":
-            raise SpecroofError(f"a number of heads applies only to method 'heads', not {chosen!r}; drop one of them")
+            raise SpecroofError(f"a number of heads (--heads) applies only to method 'heads', not {chosen!r}; "
+                                "drop one of them")
         if chosen == "draft":
             if draft_model is None:
                 raise SpecroofError("method 'draft' needs a draft model (--draft-model NAME, e.g. llama-68m)")
@@ -63,6 +65,18 @@ class Drafting:
                 raise SpecroofError(f"number of heads must be a positive integer, got {count!r}")
             return cls("heads", int(count), None)
         return cls()
+
+    @classmethod
+    def resolve(cls, drafting: "Drafting | None", method: str | None = None,
+                draft_model: str | Path | ModelConfig | None = None, heads: int | None = None) -> "Drafting":
+        """An API's drafting arguments: a built ``drafting``, or the parts :meth:`of` builds one from."""
+        if drafting is None:
+            return cls.of(method, draft_model, heads)
+        if method is not None or draft_model is not None or heads is not None:
+            raise SpecroofError("give either a drafting choice or method/draft_model/heads, not both")
+        if not isinstance(drafting, Drafting):
+            raise SpecroofError(f"drafting must be a Drafting (Drafting.of(...)), got {type(drafting).__name__}")
+        return drafting
 
     def describe(self) -> str:
         """A short phrase for titles and exports."""

@@ -51,6 +51,7 @@ class Explanation:
     hardware: str
     hardware_display: str
     method: str
+    drafting: str
     acceptance: str
     batch: int
     candidates: int
@@ -145,6 +146,7 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         })
     return Explanation(
         model=spec_step.model.name, hardware=hw.name, hardware_display=hw.display_name, method=result.method,
+        drafting=result.drafting.describe(),
         acceptance=result.acceptance.describe(), batch=int(batch), candidates=int(candidates),
         seq_len=int(seq_len), tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
         verify_ms=at(result.verify_ms), draft_ms=draft, ridge_flops_per_byte=ridge, causes=causes,

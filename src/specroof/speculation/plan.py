@@ -158,6 +158,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
          batch: int | Iterable[int] = (1, 2, 4, 8, 16, 32, 64), seq_len: int | Iterable[int] = 1024,
          acceptance: str | AcceptanceModel = "log:0.477", method: str | None = None,
          draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
+         drafting: Drafting | None = None,
          max_candidates: int = DEFAULT_MAX_CANDIDATES, objective: str = "speedup", current: int | None = None,
          max_depth: int | None = None, reserve_bytes: float = RUNTIME_RESERVE_BYTES,
          progress: Callable[[int], None] | None = None, **options: Any) -> PlanResult:
@@ -184,7 +185,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     s_axis = grid_axis(seq_len, "seq_len")
     model_cfg = load_model(model)
     accel = load_hardware(hardware)
-    drafting = Drafting.of(method, draft_model, heads)
+    drafting = Drafting.resolve(drafting, method, draft_model, heads)
     top = max(limit, current or 1)
     n_axis = np.arange(1, top + 1)
     spec_kwargs = dict(acceptance=acc, drafting=drafting, **options)

@@ -18,7 +18,6 @@ import numpy as np
 from specroof.cost.grid import Grid
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import StepLatency, latency_for_setup, price_step
-from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel, parse_acceptance
@@ -96,10 +95,7 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     :func:`specroof.latency`.
     """
     model_acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
-    if drafting is None:
-        drafting = Drafting.of(method, draft_model, heads)
-    elif method is not None or draft_model is not None or heads is not None:
-        raise SpecroofError("give either a drafting choice or method/draft_model/heads, not both")
+    drafting = Drafting.resolve(drafting, method, draft_model, heads)
     setup = setup_step(model, hardware, **options)
     grid = Grid.of(batch, candidates, seq_len)
     tau = model_acc.tau(grid.candidates)  # raises for budgets the model cannot serve

@@ -71,7 +71,15 @@ def _where(result: Any) -> str:
 def subtitle(result: Any) -> str:
     step = result.step
     return (f"{step.dtype}, profile {step.profile.name}, acceptance {result.acceptance.describe()}, "
-            f"{_METHOD.get(result.method, result.method)}")
+            f"{_drafting(result)}")
+
+
+def _drafting(result: Any) -> str:
+    """'draft model llama-3.2-1b', '5 Medusa heads', 'free drafts'."""
+    drafting = getattr(result, "drafting", None)
+    if drafting is not None and hasattr(drafting, "describe"):
+        return drafting.describe()
+    return _METHOD.get(result.method, result.method)
 
 
 def _one_line(y: float) -> dict[str, Any]:
