@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("specroof.cli.catalog_cmd", "models", "List the model catalog."),
     "hardware": ("specroof.cli.catalog_cmd", "hardware", "List the accelerator catalog."),
     "acceptance": ("specroof.cli.acceptance_cmd", "acceptance", "Tokens per step tau(n) of an acceptance model."),
+    "ops": ("specroof.cli.ops_cmd", "ops", "The operations of one step: work, roofline position, time."),
     "speedup": ("specroof.cli.speedup_cmd", "speedup", "Speculative-decoding speedup over a grid."),
     "plan": ("specroof.cli.plan_cmd", "plan", "Best number of candidate tokens per batch size and context."),
     "explain": ("specroof.cli.explain_cmd", "explain", "Why the speedup is below tau: a cost breakdown."),

@@ -78,8 +78,8 @@ def parse_grid(values: dict[str, Any], defaults: dict[str, Any] | None = None) -
     return grid
 
 
-def speculation_options(func: Any) -> Any:
-    """--scenario, --acceptance, --max-depth, --method, --draft-model, --heads."""
+def drafting_options(func: Any) -> Any:
+    """--method, --draft-model, --heads: the drafting choice (settled by Drafting.of)."""
     options = [
         click.option("--heads", type=int, default=None, metavar="N",
                      help="Number of Medusa heads for --method heads. [default: 5]"),
@@ -88,6 +88,16 @@ def speculation_options(func: Any) -> Any:
         click.option("--method", type=click.Choice(["none", "heads", "draft"]), default=None,
                      help="Drafting cost: none (free candidates), heads (Medusa-style heads), draft (a draft "
                           "model). [default: none, or draft with --draft-model]"),
+    ]
+    for option in options:
+        func = option(func)
+    return func
+
+
+def speculation_options(func: Any) -> Any:
+    """--scenario, --acceptance, --max-depth and the drafting options."""
+    func = drafting_options(func)
+    options = [
         click.option("--max-depth", type=int, default=None, metavar="D",
                      help="Deepest tree level for tree acceptance models (medusa, positional)."),
         click.option("--acceptance", default=None, metavar="SPEC",

@@ -22,6 +22,15 @@ from __future__ import annotations
 
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
+    ALLREDUCE,
+    ATTENTION,
+    DOWN_PROJ,
+    ELEMENTWISE,
+    GATE_UP_PROJ,
+    LM_HEAD,
+    MOE_ROUTER,
+    O_PROJ,
+    QKV_PROJ,
     AllreduceShape,
     AttentionShape,
     ElementwiseShape,
@@ -53,28 +62,28 @@ def decoder_operations(setup: StepSetup, grid: Grid) -> list[Operation]:
     ops: list[Operation] = []
     qkv_live = tokens * sum(qkv_widths) * act
     if prof.fuse_qkv:
-        ops.append(operation("qkv_proj", GemmShape(tokens, sum(qkv_widths), h), layers,
+        ops.append(operation(QKV_PROJ, GemmShape(tokens, sum(qkv_widths), h), layers,
                              h * sum(qkv_widths) * wb, qkv_live))
     else:
-        ops += [operation("qkv_proj", GemmShape(tokens, w, h), layers, h * w * wb, qkv_live if i == 0 else 0.0)
+        ops += [operation(QKV_PROJ, GemmShape(tokens, w, h), layers, h * w * wb, qkv_live if i == 0 else 0.0)
                 for i, w in enumerate(qkv_widths)]
     scores_live = 2 * b * q_heads * n * (s + n) * act if prof.attention == "unfused" else 0.0
-    ops.append(operation("attention", AttentionShape(b, n, s + n, q_heads, kv_heads, d), layers,
+    ops.append(operation(ATTENTION, AttentionShape(b, n, s + n, q_heads, kv_heads, d), layers,
                          activation_bytes=scores_live))
     o_in = m.q_dim // setup.tp
-    ops.append(operation("o_proj", GemmShape(tokens, h, o_in), layers, o_in * h * wb))
+    ops.append(operation(O_PROJ, GemmShape(tokens, h, o_in), layers, o_in * h * wb))
     ops += _mlp(setup, tokens, layers, routed * tokens * 2 * width * act)
     per_token_layer = (prof.elementwise_hidden_passes * h + prof.elementwise_qkv_passes * sum(qkv_widths)
                        + prof.elementwise_intermediate_passes * width * routed)
     elements = tokens * (m.num_layers * per_token_layer + prof.elementwise_final_passes * h)
     kernels = m.num_layers * prof.elementwise_kernels_per_layer + (1 if prof.elementwise_final_passes else 0)
     norms = (2 * m.num_layers + 1) * h * setup.weight_bytes  # two RMSNorms per layer and the final one
-    ops.append(operation("elementwise", ElementwiseShape(elements, float(kernels)), 1.0, norms, 2 * tokens * h * act))
+    ops.append(operation(ELEMENTWISE, ElementwiseShape(elements, float(kernels)), 1.0, norms, 2 * tokens * h * act))
     if setup.tp > 1:  # after attention and after the MLP
-        ops.append(operation("allreduce", AllreduceShape(tokens * h, setup.tp), 2 * layers))
+        ops.append(operation(ALLREDUCE, AllreduceShape(tokens * h, setup.tp), 2 * layers))
     vocab = -(-m.vocab_size // setup.tp)
     head_weights = 0.0 if m.tie_word_embeddings else vocab * h * setup.weight_bytes  # tied: the embedding table
-    ops.append(operation("lm_head", GemmShape(tokens, vocab, h), 1.0, head_weights,
+    ops.append(operation(LM_HEAD, GemmShape(tokens, vocab, h), 1.0, head_weights,
                          tokens * m.vocab_size * LOGITS_BYTES))
     return ops
 
@@ -87,16 +96,16 @@ def _mlp(setup: StepSetup, tokens, layers: float, live) -> list[Operation]:
     if m.is_moe:
         e, k = m.num_experts, m.experts_per_token
         return [
-            operation("moe_router", GemmShape(tokens, e, h), layers, e * h * wb),
-            operation("gate_up_proj", MoEShape(tokens, e, k, 2 * width, h), layers, e * 2 * width * h * wb, live),
-            operation("down_proj", MoEShape(tokens, e, k, h, width), layers, e * width * h * wb),
+            operation(MOE_ROUTER, GemmShape(tokens, e, h), layers, e * h * wb),
+            operation(GATE_UP_PROJ, MoEShape(tokens, e, k, 2 * width, h), layers, e * 2 * width * h * wb, live),
+            operation(DOWN_PROJ, MoEShape(tokens, e, k, h, width), layers, e * width * h * wb),
         ]
     if setup.profile.fuse_gate_up:
-        gate_up = [operation("gate_up_proj", GemmShape(tokens, 2 * width, h), layers, 2 * width * h * wb, live)]
+        gate_up = [operation(GATE_UP_PROJ, GemmShape(tokens, 2 * width, h), layers, 2 * width * h * wb, live)]
     else:
-        gate_up = [operation("gate_up_proj", GemmShape(tokens, width, h), layers, width * h * wb, live / 2)
+        gate_up = [operation(GATE_UP_PROJ, GemmShape(tokens, width, h), layers, width * h * wb, live / 2)
                    for _ in range(2)]
-    return gate_up + [operation("down_proj", GemmShape(tokens, h, width), layers, width * h * wb)]
+    return gate_up + [operation(DOWN_PROJ, GemmShape(tokens, h, width), layers, width * h * wb)]
 
 
 def embedding_bytes(setup: StepSetup) -> float:

@@ -20,7 +20,15 @@ from __future__ import annotations
 
 from specroof.cost.decoder_ops import decoder_operations
 from specroof.cost.grid import Grid
-from specroof.cost.operation import ElementwiseShape, GemmShape, Operation, operation
+from specroof.cost.operation import (
+    MEDUSA_BLOCK,
+    MEDUSA_ELEMENTWISE,
+    MEDUSA_VOCAB,
+    ElementwiseShape,
+    GemmShape,
+    Operation,
+    operation,
+)
 from specroof.cost.setup import StepSetup
 from specroof.models.architecture import ModelConfig
 
@@ -40,10 +48,10 @@ def medusa_head_operations(setup: StepSetup, grid: Grid, heads: int) -> list[Ope
     count = float(heads)
     wb = setup.weight_bytes * heads  # every head's weights stay loaded, at n = 1 too
     return [
-        operation("medusa_block", GemmShape(tokens, h, h), count, h * h * wb),
-        operation("medusa_elementwise", ElementwiseShape(MEDUSA_ELEMENTWISE_PASSES * tokens * h,
+        operation(MEDUSA_BLOCK, GemmShape(tokens, h, h), count, h * h * wb),
+        operation(MEDUSA_ELEMENTWISE, ElementwiseShape(MEDUSA_ELEMENTWISE_PASSES * tokens * h,
                                                          MEDUSA_ELEMENTWISE_KERNELS), count),
-        operation("medusa_vocab", GemmShape(tokens, v, h), count, h * v * wb),
+        operation(MEDUSA_VOCAB, GemmShape(tokens, v, h), count, h * v * wb),
     ]
 
 

@@ -15,10 +15,10 @@ List builders (:mod:`specroof.cost.decoder_ops` for decoders, :mod:`specroof.cos
 for drafting) turn a model into its list. A new architecture is a new builder, not new
 branches in the pricing.
 
-Adding an operation: give it an :class:`OpInfo` in :data:`REGISTRY` (its one home: the name
-is written nowhere else in the package except, for timed operations, the measurement
-harness), emit it from a builder with a shape of an existing kind, and it is priced, shown
-and charted. A new kind needs a shape class here and one pricing function.
+Adding an operation: define its :class:`OpInfo` below and add it to :data:`REGISTRY` (its one
+home: the name is written nowhere else in the package except, for timed operations, the
+measurement harness), emit it from a builder with a shape of an existing kind, and it is
+priced, shown and charted. A new kind needs a shape class here and one pricing function.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ ArrayLike = np.ndarray | float
 
 KINDS = ("gemm", "attention", "elementwise", "communication", "moe", "host")
 
-LINEAR = "linear layers"
-ATTENTION = "attention"
-LM_HEAD = "LM head"
-OVERHEAD = "elementwise/overhead"
+LINEAR_GROUP = "linear layers"
+ATTENTION_GROUP = "attention"
+LM_HEAD_GROUP = "LM head"
+OVERHEAD_GROUP = "elementwise/overhead"
 DRAFTING = "drafting"
-GROUP_ORDER = (LINEAR, ATTENTION, LM_HEAD, OVERHEAD, DRAFTING)
+GROUP_ORDER = (LINEAR_GROUP, ATTENTION_GROUP, LM_HEAD_GROUP, OVERHEAD_GROUP, DRAFTING)
 """Groups in display order (explain's table and waterfall, charts' legends)."""
 
 DRAFT_PREFIX = "draft:"
@@ -66,27 +66,32 @@ class OpInfo:
                        description=f"draft model: {self.description}")
 
 
-# One colour per operation, the same in every chart (tab10 order).
-REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
-    OpInfo("qkv_proj", LINEAR, "#1f77b4", "o", "fused (or separate) q, k, v projections"),
-    OpInfo("attention", ATTENTION, "#ff7f0e", "s", "attention of the new tokens over the KV cache"),
-    OpInfo("o_proj", LINEAR, "#2ca02c", "^", "attention output projection"),
-    OpInfo("moe_router", LINEAR, "#8c564b", "P", "router logits of a mixture-of-experts layer"),
-    OpInfo("gate_up_proj", LINEAR, "#d62728", "D", "gate and up projections (per expert for MoE)"),
-    OpInfo("down_proj", LINEAR, "#9467bd", "v", "down projection (per expert for MoE)"),
-    OpInfo("elementwise", OVERHEAD, "#e377c2", "X",
-           "norms, RoPE, residual adds, SiLU, KV-cache writes, copies"),
-    OpInfo("allreduce", OVERHEAD, "#7f7f7f", "h", "tensor-parallel all-reduces"),
-    OpInfo("lm_head", LM_HEAD, "#bcbd22", "p", "vocabulary projection of every token"),
-    OpInfo("launch", OVERHEAD, "#c7c7c7", "*", "GPU idle while the host launches kernels (eager)"),
-    OpInfo("medusa_block", DRAFTING, "#17becf", "<", "Medusa heads' residual blocks [T, h] x [h, h]"),
-    OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' vocabulary projections [T, h] x [h, V]"),
-    OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add"),
-)}
+# One colour per operation, the same in every chart (tab10 order). Builders and consumers use
+# these objects, never the names: each name is written here only (and, for the operations it
+# times alone, in the measurement harness).
+QKV_PROJ = OpInfo("qkv_proj", LINEAR_GROUP, "#1f77b4", "o", "fused (or separate) q, k, v projections")
+ATTENTION = OpInfo("attention", ATTENTION_GROUP, "#ff7f0e", "s", "attention of the new tokens over the KV cache")
+O_PROJ = OpInfo("o_proj", LINEAR_GROUP, "#2ca02c", "^", "attention output projection")
+MOE_ROUTER = OpInfo("moe_router", LINEAR_GROUP, "#8c564b", "P", "router logits of a mixture-of-experts layer")
+GATE_UP_PROJ = OpInfo("gate_up_proj", LINEAR_GROUP, "#d62728", "D", "gate and up projections (per expert for MoE)")
+DOWN_PROJ = OpInfo("down_proj", LINEAR_GROUP, "#9467bd", "v", "down projection (per expert for MoE)")
+ELEMENTWISE = OpInfo("elementwise", OVERHEAD_GROUP, "#e377c2", "X",
+                     "norms, RoPE, residual adds, SiLU, KV-cache writes, copies")
+ALLREDUCE = OpInfo("allreduce", OVERHEAD_GROUP, "#7f7f7f", "h", "tensor-parallel all-reduces")
+LM_HEAD = OpInfo("lm_head", LM_HEAD_GROUP, "#bcbd22", "p", "vocabulary projection of every token")
+LAUNCH = OpInfo("launch", OVERHEAD_GROUP, "#c7c7c7", "*", "GPU idle while the host launches kernels (eager)")
+MEDUSA_BLOCK = OpInfo("medusa_block", DRAFTING, "#17becf", "<", "Medusa heads' residual blocks [T, h] x [h, h]")
+MEDUSA_VOCAB = OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' vocabulary projections [T, h] x [h, V]")
+MEDUSA_ELEMENTWISE = OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add")
 
-STEP_OPERATIONS = ("qkv_proj", "attention", "o_proj", "moe_router", "gate_up_proj", "down_proj",
-                   "elementwise", "allreduce", "lm_head")
+STEP_OPERATIONS = tuple(info.name for info in (
+    QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
 """The operations of a decoder step in step order: what a profile's ``operators`` selects from."""
+
+REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
+    QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD, LAUNCH,
+    MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE)}
+"""Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
 
 
 def op_info(name: str) -> OpInfo:
@@ -199,7 +204,9 @@ class Operation:
         return replace(self, info=self.info.drafting(), count=self.count * np.asarray(passes, dtype=float))
 
 
-def operation(name: str, shape: Shape, count: ArrayLike = 1.0, weight_bytes: float = 0.0,
+def operation(info: OpInfo, shape: Shape, count: ArrayLike = 1.0, weight_bytes: float = 0.0,
               activation_bytes: ArrayLike = 0.0) -> Operation:
-    """An operation of a registered name (KeyError for a name missing from :data:`REGISTRY`)."""
-    return Operation(REGISTRY[name], shape, count, weight_bytes, activation_bytes)
+    """An operation of a registered identity (ValueError for one missing from :data:`REGISTRY`)."""
+    if REGISTRY.get(info.name) is not info:
+        raise ValueError(f"operation {info.name!r} is not registered in specroof.cost.operation.REGISTRY")
+    return Operation(info, shape, count, weight_bytes, activation_bytes)

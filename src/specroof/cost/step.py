@@ -18,7 +18,7 @@ import numpy as np
 
 from specroof.cost.decoder_ops import decoder_operations
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
-from specroof.cost.operation import DRAFTING, STEP_OPERATIONS, ArrayLike, HostShape, Operation, REGISTRY
+from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, HostShape, Operation
 from specroof.cost.pricing import price, price_launch
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import StepSetup, setup_step
@@ -50,6 +50,7 @@ class PricedOperation:
     kernels: np.ndarray
     compute_s: np.ndarray
     memory_s: np.ndarray
+    instances: np.ndarray
 
     @property
     def name(self) -> str:
@@ -144,15 +145,16 @@ def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:
             op, grid.full(cost.flops * count * repeats), grid.full(cost.bytes * count * repeats),
             grid.full(cost.seconds * count * repeats), grid.full(cost.kernels * count * repeats),
             grid.full(cost.compute_s * count * repeats), grid.full(cost.memory_s * count * repeats),
+            grid.full(count * repeats),
         ))
     if not one.setup.profile.cuda_graph:
         wait = price_launch(one.setup, kernels, gpu)
-        launch = REGISTRY["launch"]
+        launch = LAUNCH
         if priced and priced[0].operation.group == DRAFTING:
             launch = launch.drafting()
         zero = grid.full(0.0)
         priced.append(PricedOperation(Operation(launch, HostShape()), zero, zero, grid.full(wait * repeats),
-                                      zero, zero, zero))
+                                      zero, zero, zero, grid.full(repeats)))
     return priced
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.operation import GROUP_ORDER, LINEAR, op_info
+from specroof.cost.operation import GROUP_ORDER, LINEAR_GROUP, op_info
 from specroof.cost.step import latency_for_setup
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
@@ -124,7 +124,7 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         spec_ms = at(spec_step.ops_ms[op]) if op in spec_step.ops_ms else 0.0
         plain_ms = at(plain.ops_ms[op]) if op in plain.ops_ms else 0.0
         extra: dict[str, Any] = {"plain_ms": plain_ms, "spec_ms": spec_ms}
-        if op in matmuls and op_info(op).group == LINEAR:
+        if op in matmuls and op_info(op).group == LINEAR_GROUP:
             flops, moved = at(spec_step.flops[op]), at(spec_step.bytes[op])
             intensity = flops / moved if moved > 0 else math.inf
             extra.update(intensity=intensity, bound="compute" if intensity > ridge else "memory")

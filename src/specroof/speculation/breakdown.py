@@ -1,0 +1,69 @@
+"""``ops()``: one step's operations, each with its work, its roofline position and its time.
+
+Like LLM-Viewer's per-layer roofline table, but for a whole verification step and the
+drafting it carries: one record per operation of the step's list (:mod:`specroof.cost.operation`),
+with its totals over every instance (layers, heads, draft passes). The records' ``time_ms``
+add up to the step's latency: :func:`specroof.latency`'s ``latency_ms`` for plain or free-draft
+steps, :func:`specroof.speedup`'s speculative ``latency_ms`` when the method drafts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specroof.cost.grid import Grid
+from specroof.cost.setup import setup_step
+from specroof.cost.step import StepLatency, price_step
+from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import Accelerator
+from specroof.models.architecture import ModelConfig
+from specroof.speculation.drafting import Drafting
+
+
+@dataclass
+class StepOperations:
+    """The priced operations of one (batch, candidates, seq_len) step."""
+
+    step: StepLatency = field(repr=False)
+    drafting: Drafting
+    batch: int
+    candidates: int
+    seq_len: int
+    latency_ms: float
+    ridge_flops_per_byte: float
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per operation, in step order (drafting passes after the verification)."""
+        records = []
+        for op in self.step.operations:
+            flops, moved, ms = float(op.flops[0, 0, 0]), float(op.bytes[0, 0, 0]), float(op.seconds[0, 0, 0]) * 1e3
+            records.append({
+                "name": op.name, "group": op.operation.group, "kind": op.operation.kind,
+                "count": float(op.instances[0, 0, 0]), "flops": flops, "bytes": moved,
+                "intensity": flops / moved if moved > 0 else None,
+                "bound": str(op.bound[0, 0, 0]) if ms > 0 else None,
+                "time_ms": ms, "share_pct": 100 * ms / self.latency_ms if self.latency_ms > 0 else 0.0,
+            })
+        return records
+
+
+def ops(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, batch: int = 1, candidates: int = 1,
+        seq_len: int = 1024, method: str | None = None, draft_model: str | Path | ModelConfig | None = None,
+        heads: int | None = None, drafting: Drafting | None = None, **options: Any) -> StepOperations:
+    """The operations of one step of ``batch`` sequences verifying ``candidates`` tokens each over
+    ``seq_len`` cached tokens, with the drafting of ``method`` (default none). Options as for
+    :func:`specroof.latency`."""
+    for value, what in ((batch, "batch"), (candidates, "candidates"), (seq_len, "seq_len")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecroofError(f"ops needs one positive integer {what}, got {value!r}")
+    drafting = Drafting.resolve(drafting, method, draft_model, heads)
+    setup = setup_step(model, hardware, **options)
+    grid = Grid.of(batch, candidates, seq_len)
+    step = price_step(drafting.passes(setup, grid), grid)
+    hw = setup.hardware
+    return StepOperations(step=step, drafting=drafting, batch=batch, candidates=candidates, seq_len=seq_len,
+                          latency_ms=float(step.latency_ms[0, 0, 0]),
+                          ridge_flops_per_byte=hw.peak_flops(setup.compute_dtype) / hw.memory_bandwidth)
+
