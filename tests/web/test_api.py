@@ -233,3 +233,35 @@ def test_engine_metrics_become_an_acceptance_curve(client):
     assert [r["acceptance_length"] for r in records] == pytest.approx([1.0, 2.5])
     bad = client.post("/api/upload?kind=metrics", content=b"vllm:num_requests_running 3\n")
     assert bad.status_code == 400 and "no speculative-decoding counters" in bad.json()["error"]
+
+
+@pytest.mark.parametrize("params", [
+    {"model": "llama-3-8b", "hardware": "h200", "batch": "8", "candidates": "6", "draft_model": "llama-3.2-1b"},
+    {"model": "llama-7b", "hardware": "a100-80gb-pcie", "profile": "medusa-appendix-g", "candidates": "64"},
+    {"model": "mixtral-8x7b", "hardware": "h100-sxm", "tp": "2", "method": "heads", "batch": "4", "candidates": "16"},
+])
+def test_ops_api_equals_cli(client, params):
+    answer = client.get("/api/ops", params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == cli_json("ops", *flags(params))
+
+
+def test_ops_bad_input_is_400(client):
+    answer = client.get("/api/ops", params={"model": "llama-7b", "hardware": "h200", "candidates": "0"})
+    assert answer.status_code == 400 and "candidates" in answer.json()["error"]
+    answer = client.get("/api/ops", params={"model": "llama-7b", "hardware": "h200", "acceptance": "log:0.5"})
+    assert answer.status_code == 400 and "unknown parameter 'acceptance'" in answer.json()["error"]
+
+
+def test_roofline_view_draws_the_ops_records(client):
+    params = {k: v for k, v in DRAFT.items()}
+    view = client.get("/api/view", params={**params, "focus_batch": "16", "focus_n": "4"}).json()
+    records = client.get("/api/ops", params={"model": "llama-3-8b", "hardware": "h200", "batch": "16",
+                                             "candidates": "4", "draft_model": "llama-3.2-1b"}).json()
+    drawn = [r for r in records if r["flops"] > 0 and r["bytes"] > 0 and r["time_ms"] > 0]
+    markers = view["figures"]["roofline"]["data"][2:]
+    assert len(markers) == len(drawn)
+    for trace, r in zip(markers, drawn):
+        assert trace["x"] == [pytest.approx(r["intensity"])]
+        assert trace["y"] == [pytest.approx(r["flops"] / (r["time_ms"] * 1e-3) / 1e12)]
+    assert any(t["name"].startswith("draft: ") for t in markers)  # the draft model's operations too

@@ -35,14 +35,20 @@ def ops(fmt: str, batch: int, candidates: int, seq_len: int, method: str | None,
       specroof ops -m llama-3-8b -H h200 --batch 16 --candidates 8 --seq-len 4096
       specroof ops -m llama-3-8b -H h200 --batch 8 --candidates 6 --draft-model llama-3.2-1b --format json
     """
-    from specroof.speculation.breakdown import ops as compute
-
-    if not values.get("model") or not values.get("hardware"):
-        raise SpecroofError("ops needs --model and --hardware (see `specroof models`, `specroof hardware`)")
-    result = compute(values["model"], values["hardware"], batch, candidates, seq_len, method=method,
-                     draft_model=draft_model, heads=heads, **collect_step_options(values))
+    result = run_ops({**values, "method": method, "draft_model": draft_model, "heads": heads},
+                     batch, candidates, seq_len)
     step = result.step
     title = (f"{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
              f"batch {batch}, {candidates} candidate(s), seq_len {seq_len}, {result.drafting.describe()}; "
              f"step {result.latency_ms:.3f} ms, ridge point {result.ridge_flops_per_byte:.0f} FLOP/byte")
     emit(result.to_records(), fmt, table_columns=COLUMNS, title=title, caveat=step.profile.caveat)
+
+
+def run_ops(values: dict[str, Any], batch: int, candidates: int, seq_len: int) -> Any:
+    """StepOperations for the command's option values; shared with the web API (``/api/ops``)."""
+    from specroof.speculation.breakdown import ops as compute
+
+    if not values.get("model") or not values.get("hardware"):
+        raise SpecroofError("ops needs --model and --hardware (see `specroof models`, `specroof hardware`)")
+    return compute(values["model"], values["hardware"], batch, candidates, seq_len, method=values.get("method"),
+                   draft_model=values.get("draft_model"), heads=values.get("heads"), **collect_step_options(values))

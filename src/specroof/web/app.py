@@ -10,8 +10,9 @@ hover values, and PNG/SVG export from the chart's own toolbar.
 
 Endpoints (GET unless said; query parameters are the CLI's option names with ``_``):
 
-- ``/api/speedup``, ``/api/plan``, ``/api/latency``: the records of ``specroof speedup|plan|
-  latency --format json``; ``/api/explain``: ``specroof explain --format json`` plus ``note``;
+- ``/api/speedup``, ``/api/plan``, ``/api/latency``, ``/api/ops``: the records of ``specroof
+  speedup|plan|latency|ops --format json``; ``/api/explain``: ``specroof explain --format json``
+  plus ``note``;
 - ``/api/export?engine=vllm|sglang|json&...``: ``specroof plan --export ENGINE``;
 - ``/api/view?...``: everything the page draws for one state (figures, plan, exports);
 - ``/api/catalog``: models, accelerators, profiles and scenarios for the page's menus;
@@ -66,6 +67,9 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
 
     def latency_api(request: Request) -> Response:
         return JSONResponse(explorer.latency_records(params(request)))
+
+    def ops_api(request: Request) -> Response:
+        return JSONResponse(explorer.ops_records(params(request)))
 
     def explain_api(request: Request) -> Response:
         return JSONResponse(explorer.explain_dict(params(request)))
@@ -132,6 +136,7 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
         Route("/api/speedup", speedup_api),
         Route("/api/plan", plan_api),
         Route("/api/latency", latency_api),
+        Route("/api/ops", ops_api),
         Route("/api/explain", explain_api),
         Route("/api/export", export_api),
         Route("/api/view", view_api),

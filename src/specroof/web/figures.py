@@ -207,46 +207,53 @@ def waterfall_figure(explanation: Any, normalized: bool = False) -> dict[str, An
         shapes=[_one_line(1.0)], showlegend=False)}
 
 
-def roofline_figure(step: Any, point: tuple[int, int, int] = (0, 0, 0)) -> dict[str, Any]:
-    """The operators of one step on the device's roofline (log-log), from StepLatency's FLOPs/bytes."""
+def roofline_figure(point: Any) -> dict[str, Any]:
+    """The operations of one step on the device's roofline (log-log), from ``specroof ops``' records.
+
+    ``point``: a StepOperations (:func:`specroof.ops`). x: FLOPs per byte moved; y: achieved
+    TFLOP/s (FLOPs over the operation's modelled time); operations without FLOPs (all-reduce,
+    host waits) have no place on a roofline and are left out.
+    """
     from specroof.cost.dtypes import compute_dtype
 
-    i, j, k = point
+    step = point.step
     hw, prof = step.hardware, step.profile
     comp = compute_dtype(step.weight_dtype, step.dtype)
     peak, bandwidth = hw.peak_flops(comp), hw.memory_bandwidth
-    total_ms = float(step.latency_ms[i, j, k])
     normalized = not physical_ms(prof)
-    traces: list[dict[str, Any]] = []
-    points = []
-    for op, ms in step.ops_ms.items():
-        if op not in step.flops:
-            continue
-        flops, moved, t = float(step.flops[op][i, j, k]), float(step.bytes[op][i, j, k]), float(ms[i, j, k])
-        if flops > 0 and moved > 0 and t > 0:
-            points.append((op, flops / moved, flops / (t * 1e-3) / 1e12, t))
-    intensities = [p[1] for p in points] + [peak / bandwidth]
+    records = [r for r in point.to_records() if r["flops"] > 0 and r["bytes"] > 0 and r["time_ms"] > 0]
+    intensities = [r["intensity"] for r in records] + [peak / bandwidth]
     xs = np.logspace(np.log10(min(intensities) / 4), np.log10(max(intensities) * 4), 200)
-    traces.append({"type": "scatter", "mode": "lines", "x": xs.tolist(),
-                   "y": (np.minimum(bandwidth * xs, peak) / 1e12).tolist(), "line": {"color": "black", "width": 2},
-                   "name": f"datasheet roof: {hw.memory_bandwidth_gbps:,.0f} GB/s, {peak / 1e12:,.0f} TFLOP/s {comp}",
-                   "hoverinfo": "skip"})
-    traces.append({"type": "scatter", "mode": "lines", "x": xs.tolist(),
-                   "y": (np.minimum(bandwidth * prof.bandwidth_efficiency * xs, peak * prof.compute_efficiency)
-                         / 1e12).tolist(), "line": {"color": "#777", "width": 1.5, "dash": "dash"},
-                   "name": f"profile ceilings: {prof.bandwidth_efficiency:.0%} of bandwidth, "
-                           f"{prof.compute_efficiency:.0%} of FLOP/s", "hoverinfo": "skip"})
-    for op, intensity, tflops, t in points:
-        share = f"{t / total_ms:.0%} of the step"
-        name = op.replace("draft:", "draft: ").replace("_", " ")
-        label = f"{name}: {share}" if normalized else f"{name}: {t:.3f} ms ({share})"
-        color, symbol = op_style(op)
-        traces.append({"type": "scatter", "mode": "markers", "x": [intensity], "y": [tflops], "name": label,
-                       "marker": {"size": 13, "color": color, "opacity": 0.85, "symbol": symbol,
-                                  "line": {"color": "black", "width": 1}},
-                       "hovertemplate": f"{label}<br>%{{x:.1f}} FLOP/byte<br>%{{y:.1f}} TFLOP/s<extra></extra>"})
-    b, n, s = int(step.batch[i]), int(step.candidates[j]), int(step.seq_len[k])
-    drafting = any(op.startswith("draft:") or op.startswith("medusa_") for op, *_ in points)
+    traces: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "x": xs.tolist(), "y": (np.minimum(bandwidth * xs, peak) / 1e12).tolist(),
+         "line": {"color": "black", "width": 2}, "hoverinfo": "skip",
+         "name": f"datasheet roof: {hw.memory_bandwidth_gbps:,.0f} GB/s, {peak / 1e12:,.0f} TFLOP/s {comp}"},
+        {"type": "scatter", "mode": "lines", "x": xs.tolist(),
+         "y": (np.minimum(bandwidth * prof.bandwidth_efficiency * xs, peak * prof.compute_efficiency) / 1e12).tolist(),
+         "line": {"color": "#777", "width": 1.5, "dash": "dash"}, "hoverinfo": "skip",
+         "name": f"profile ceilings: {prof.bandwidth_efficiency:.0%} of bandwidth, "
+                 f"{prof.compute_efficiency:.0%} of FLOP/s"},
+    ]
+    totals = {n: sum(r["name"] == n for r in records) for n in {r["name"] for r in records}}
+    seen: dict[str, int] = {}
+    for r in records:
+        name = r["name"].replace("draft:", "draft: ").replace("_", " ")
+        if totals[r["name"]] > 1:  # e.g. separate q, k and v GEMMs under one operation name
+            seen[r["name"]] = seen.get(r["name"], 0) + 1
+            name += f" ({seen[r['name']]} of {totals[r['name']]})"
+        share = f"{r['share_pct']:.0f}% of the step"
+        label = f"{name}: {share}" if normalized else f"{name}: {r['time_ms']:.3f} ms ({share})"
+        color, symbol = op_style(r["name"])
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": [r["intensity"]],
+            "y": [r["flops"] / (r["time_ms"] * 1e-3) / 1e12], "name": label,
+            "marker": {"size": 13, "color": color, "opacity": 0.85, "symbol": symbol,
+                       "line": {"color": "black", "width": 1}},
+            "hovertemplate": f"{label}<br>{r['kind']}, {r['bound']}-bound, x{r['count']:g} in the step<br>"
+                             "%{x:.1f} FLOP/byte<br>%{y:.2f} TFLOP/s<extra></extra>",
+        })
+    b, n, s = point.batch, point.candidates, point.seq_len
+    drafting = any(r["group"] == "drafting" for r in records)
     return {"data": traces, "layout": _layout(
         f"{step.model.name} on {hw.display_name}: operations of one step on the roofline",
         f"batch {b}, n = {n} ({b * n:,} tokens), seq_len {s:,}, {step.dtype}, profile {prof.name}"

@@ -39,6 +39,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "speedup": {**_STEP, **_SPEC, **_GRID},
     "plan": {**_STEP, **_SPEC, "batch": str, "seq_len": str, **_PLAN},
     "explain": {**_STEP, **_SPEC, "batch": int, "candidates": int, "seq_len": int},
+    "ops": {**_STEP, "method": str, "draft_model": str, "heads": int, "batch": int, "candidates": int,
+            "seq_len": int},
 }
 _CHOICES = {"attention": ("fused", "unfused"), "method": ("none", "heads", "draft"),
             "objective": ("speedup", "throughput")}
@@ -182,7 +184,37 @@ class Explorer:
         return self.cache.get(q.key, lambda: run_explain(values, q.scenario, point["batch"] or 1,
                                                          point["candidates"], point["seq_len"] or 1024))
 
+    def ops_result(self, q: Query) -> Any:
+        from specroof.cli.ops_cmd import run_ops
+
+        values = q.option_values()
+        point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
+        for key, default in (("batch", 1), ("candidates", 1), ("seq_len", 1024)):
+            if point[key] is None:
+                point[key] = default
+            elif point[key] < 1:
+                raise SpecroofError(f"--{key.replace('_', '-')}: {point[key]} is not in the range x>=1")
+        return self.cache.get(q.key, lambda: run_ops(values, **point))
+
+    def point_ops(self, params: Mapping[str, str], batch: int, candidates: int, seq_len: int) -> Any:
+        """The operations of one speculative step under the settings of a speedup query (scenario included)."""
+        from specroof.cli.options import resolve_settings
+        from specroof.speculation.breakdown import ops
+
+        q = self.query("speedup", params)
+        key = ("point_ops", q.key, batch, candidates, seq_len)
+
+        def compute() -> Any:
+            settings = resolve_settings(q.option_values(), q.scenario, "speedup")
+            return ops(settings.model, settings.hardware, batch, candidates, seq_len, drafting=settings.drafting,
+                       **settings.step)
+
+        return self.cache.get(key, compute)
+
     # Records, as the CLI's --format json prints them --------------------------------------
+    def ops_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.ops_result(self.query("ops", params)).to_records())
+
     def speedup_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         return _as_json(self.speedup_result(self.query("speedup", params))[0].to_records())
 

@@ -54,8 +54,7 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
 
     b, n = _focus(view, result, plan)
     s = int(result.seq_len[0])
-    point_params = {**params, "batch": str(b), "candidates": str(n), "seq_len": str(s)}
-    point, _, _ = explorer.speedup_result(explorer.query("speedup", point_params))
+    point = explorer.point_ops(params, b, n, s)
     explain_params = {**params, "batch": str(b), "candidates": str(n), "seq_len": str(s)}
     explanation, note = explorer.explain_result(explorer.query("explain", explain_params))
 
@@ -79,7 +78,7 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
             "speedup": figures.speedup_figure(result, reference),
             "heatmap": figures.heatmap_figure(result),
             "waterfall": figures.waterfall_figure(explanation, normalized=not physical),
-            "roofline": figures.roofline_figure(point.step, (0, 0, 0)),
+            "roofline": figures.roofline_figure(point),
         },
         "plan": {"columns": [{"key": c, "label": COLUMN_FORMATS[c][0], "digits": COLUMN_FORMATS[c][1]}
                              for c in columns], "records": records, "limit": int(plan.limit), "objective": plan.objective},
