@@ -20,7 +20,8 @@ from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import StepLatency, latency_for_setup, price_step
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
-from specroof.speculation.acceptance import AcceptanceModel, parse_acceptance
+from specroof.speculation.acceptance import AcceptanceModel
+from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.drafting import Drafting
 
 
