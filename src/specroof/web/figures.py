@@ -164,16 +164,21 @@ def heatmap_figure(result: Any) -> dict[str, Any]:
     if data.size <= 400:
         heat["texttemplate"] = "%{z:.2f}"
         heat["textfont"] = {"size": 11 if data.size <= 120 else 9}
+    # The best n of each batch: an outline around its cell (shapes, so it frames the number
+    # rather than covering it), and invisible markers that carry the hover text.
     marks = {"type": "scatter", "mode": "markers", "name": "best n for the batch",
-             "x": [candidates[c] for c in best], "y": batches,
-             "marker": {"symbol": "square-open", "size": 26 if data.size <= 120 else 14,
-                        "line": {"width": 3, "color": "black"}, "color": "black"},
+             "x": [candidates[c] for c in best], "y": batches, "showlegend": False,
+             "marker": {"symbol": "square", "size": 18, "opacity": 0},
              "hovertemplate": "best for batch %{y}: n = %{x}<extra></extra>"}
+    outlines = [{"type": "rect", "xref": "x", "yref": "y", "x0": int(c) - 0.46, "x1": int(c) + 0.46,
+                 "y0": r - 0.44, "y1": r + 0.44, "line": {"color": "black", "width": 3}}
+                for r, c in enumerate(best)]
     return {"data": [heat, marks], "layout": _layout(
-        f"{_where(result)}: speedup, seq_len {int(result.seq_len[0]):,}", subtitle(result),
+        f"{_where(result)}: speedup, seq_len {int(result.seq_len[0]):,}",
+        f"{subtitle(result)}; outlined: the best n of each batch size",
         {"title": {"text": "candidate tokens verified per sequence, n"}, "type": "category"},
         {"title": {"text": "batch size"}, "type": "category", "autorange": "reversed"},
-        legend={"orientation": "h", "y": -0.18, "x": 0})}
+        shapes=outlines)}
 
 
 def waterfall_figure(explanation: Any, normalized: bool = False) -> dict[str, Any]:
