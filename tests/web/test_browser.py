@@ -163,8 +163,15 @@ def test_bad_input_shows_the_error_and_keeps_the_page(page, server):
 
 def test_scenario_view_shows_ratios_and_the_caveat(page, server):
     pg = page
-    pg.goto(server + "/?scenario=medusa-appendix-g&batch=1,4,32")
+    pg.goto(server + "/")
     pg.wait_for_selector("[data-testid=plan-table] tbody tr")
+    pg.select_option("[data-testid=scenario]", "medusa-appendix-g")  # the scenario replaces the example
+    settle(pg, "scenario=medusa-appendix-g")
+    pg.wait_for_function("() => document.getElementById('title').textContent.startsWith('[medusa-appendix-g]')")
+    assert pg.input_value("[data-testid=model]") == "" and "model=" not in pg.url
+    pg.fill("[data-testid=batch]", "1,4,32")
+    settle(pg, "batch=1,4,32")
+    pg.wait_for_function("() => document.querySelectorAll('[data-testid=plan-table] tbody tr').length === 3")
     assert "not physical" in pg.inner_text("[data-testid=caveat]")
     header = pg.inner_text("[data-testid=plan-table] thead")
     assert "T_spec / T_plain" in header and "step (ms)" not in header

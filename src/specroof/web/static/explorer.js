@@ -177,6 +177,10 @@ async function init() {
   form.addEventListener("input", (ev) => {
     if (ev.target.type === "file") return;
     if (ev.target.name === "method") showMethodFields();
+    if (ev.target.name === "scenario" && ev.target.value) {
+      // a scenario fixes a whole study: start from its settings, then let fields override them
+      writeState({ scenario: ev.target.value });
+    }
     scheduleRefresh();
   });
   form.addEventListener("change", (ev) => { if (ev.target.type === "file") upload(ev.target); });
