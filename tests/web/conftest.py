@@ -30,10 +30,14 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of ``specroof ARGS`` run in-process, errors as the console script shows them."""
     from specroof.errors import SpecroofError
 
+    import click
+
     runner = CliRunner()
     result = runner.invoke(cli, list(args), standalone_mode=False)
     if isinstance(result.exception, SpecroofError):
         return 2, result.stdout, f"error: {result.exception}"
+    if isinstance(result.exception, click.ClickException):  # as specroof.cli.main prints it
+        return result.exception.exit_code, result.stdout, f"error: {result.exception.format_message()}"
     if result.exception is not None:
         raise result.exception
     return 0, result.stdout, result.stderr

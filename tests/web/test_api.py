@@ -80,6 +80,12 @@ def test_export_equals_cli(client):
     ("/api/plan", {"model": "llama-7b", "hardware": "h200", "heads": "3"},
      ["plan", "-m", "llama-7b", "-H", "h200", "--heads", "3"]),
     ("/api/latency", {"hardware": "h200"}, ["latency", "-H", "h200"]),
+    ("/api/speedup", {"model": "llama-7b", "hardware": "h200", "tp": "two"},
+     ["speedup", "-m", "llama-7b", "-H", "h200", "--tp", "two"]),
+    ("/api/speedup", {"model": "llama-7b", "hardware": "h200", "method": "medusa"},
+     ["speedup", "-m", "llama-7b", "-H", "h200", "--method", "medusa"]),
+    ("/api/ops", {"model": "llama-7b", "hardware": "h200", "candidates": "0"},
+     ["ops", "-m", "llama-7b", "-H", "h200", "--candidates", "0"]),
 ])
 def test_bad_input_gets_400_with_the_cli_message(client, path, params, cli_args):
     answer = client.get(path, params=params)
@@ -93,9 +99,7 @@ def test_bad_input_gets_400_with_the_cli_message(client, path, params, cli_args)
 
 @pytest.mark.parametrize("params, words", [
     ({"model": "llama-7b", "hardware": "h200", "modle": "x"}, "unknown parameter 'modle'"),
-    ({"model": "llama-7b", "hardware": "h200", "tp": "two"}, "--tp: 'two' is not a valid integer"),
-    ({"model": "llama-7b", "hardware": "h200", "method": "eagle"}, "--method: 'eagle' is not one of"),
-    ({"model": "llama-7b", "hardware": "h200", "cuda_graph": "maybe"}, "should be true or false"),
+    ({"model": "llama-7b", "hardware": "h200", "cuda_graph": "maybe"}, "'maybe' is not a valid boolean"),
     ({"model": "llama-7b", "hardware": "h200", "batch": "1:4096:1", "candidates": "1:64:1"}, "more than the"),
     ({"model": "upload:0123456789abcdef.json", "hardware": "h200"}, "is not on this server"),
 ])
@@ -247,8 +251,6 @@ def test_ops_api_equals_cli(client, params):
 
 
 def test_ops_bad_input_is_400(client):
-    answer = client.get("/api/ops", params={"model": "llama-7b", "hardware": "h200", "candidates": "0"})
-    assert answer.status_code == 400 and "candidates" in answer.json()["error"]
     answer = client.get("/api/ops", params={"model": "llama-7b", "hardware": "h200", "acceptance": "log:0.5"})
     assert answer.status_code == 400 and "unknown parameter 'acceptance'" in answer.json()["error"]
 

@@ -8,7 +8,8 @@ whole runtime is one JavaScript file (shipped inside the ``plotly`` wheel, serve
 here and inlined by ``specroof report``), with heatmaps, waterfalls and log axes built in,
 hover values, and PNG/SVG export from the chart's own toolbar.
 
-Endpoints (GET unless said; query parameters are the CLI's option names with ``_``):
+Endpoints (GET unless said; query parameters are the matching command's options, ``_`` for ``-``,
+read from the click command itself, see :func:`specroof.web.queries.parameters`):
 
 - ``/api/speedup``, ``/api/plan``, ``/api/latency``, ``/api/ops``: the records of ``specroof
   speedup|plan|latency|ops --format json``; ``/api/explain``: ``specroof explain --format json``
@@ -157,5 +158,8 @@ def catalog() -> dict[str, Any]:
     from specroof.models.architecture import catalog_names as model_names
     from specroof.scenarios import scenario_names
 
+    from specroof.web.queries import parameters
+
+    methods = list(parameters("speedup")["method"].type.choices)
     return {"models": list(model_names()), "hardware": list(hardware_names()), "profiles": list(profile_names()),
-            "scenarios": list(scenario_names())}
+            "scenarios": list(scenario_names()), "methods": methods}

@@ -27,24 +27,36 @@ MAX_POINTS = 50_000
 MAX_PLAN_POINTS = 200_000
 """Largest plan search (batch x 1..max_candidates x seq_len) one request may ask for."""
 CACHE_SIZE = 128
+_PLAN = ("max_candidates", "objective", "current", "reserve_gb")
+"""Options of plan that run_plan takes as its own arguments."""
 
-# Parameter name -> how to read it. Names are the CLI's option names with '_' for '-'.
-_STEP = {"model": str, "hardware": str, "dtype": str, "weight_dtype": str, "kv_dtype": str,
-         "attention": str, "cuda_graph": "bool", "profile": str, "tp": int, "ops": str}
-_SPEC = {"scenario": str, "acceptance": str, "method": str, "draft_model": str, "heads": int, "max_depth": int}
-_GRID = {"batch": str, "candidates": str, "seq_len": str}
-_PLAN = {"max_candidates": int, "objective": str, "current": int, "reserve_gb": float}
-PARAMETERS: dict[str, dict[str, Any]] = {
-    "latency": {**_STEP, **_GRID},
-    "speedup": {**_STEP, **_SPEC, **_GRID},
-    "plan": {**_STEP, **_SPEC, "batch": str, "seq_len": str, **_PLAN},
-    "explain": {**_STEP, **_SPEC, "batch": int, "candidates": int, "seq_len": int},
-    "ops": {**_STEP, "method": str, "draft_model": str, "heads": int, "batch": int, "candidates": int,
-            "seq_len": int},
+_COMMANDS = {  # API name -> (module, click command): the parameters are that command's options
+    "latency": ("specroof.cli.latency_cmd", "latency"),
+    "speedup": ("specroof.cli.speedup_cmd", "speedup"),
+    "plan": ("specroof.cli.plan_cmd", "plan"),
+    "explain": ("specroof.cli.explain_cmd", "explain"),
+    "ops": ("specroof.cli.ops_cmd", "ops"),
 }
-_CHOICES = {"attention": ("fused", "unfused"), "method": ("none", "heads", "draft"),
-            "objective": ("speedup", "throughput")}
+_NOT_PARAMETERS = {"fmt", "plot_path", "chart", "reference_path", "engine", "help"}
+"""Options about output (format, chart files, engine export), not about what is computed."""
+ALIASES = {"ops": "operators"}
+"""URL names that differ from the option's own name (``--ops`` is stored as ``operators``)."""
 _UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml))")
+
+
+def parameters(command: str) -> dict[str, Any]:
+    """The click options of ``command`` that a query may set, by name (e.g. ``seq_len``).
+
+    Read from the command itself, so the API takes exactly the command line's options, with
+    the same types, choices and ranges, and follows it when options are added.
+    """
+    import importlib
+
+    import click
+
+    module, attr = _COMMANDS[command]
+    cmd = getattr(importlib.import_module(module), attr)
+    return {p.name: p for p in cmd.params if isinstance(p, click.Option) and p.name not in _NOT_PARAMETERS}
 
 
 class Query:
@@ -52,29 +64,28 @@ class Query:
 
     def __init__(self, command: str, params: Mapping[str, str], uploads: Path | None = None,
                  ignore: tuple[str, ...] = ()) -> None:
-        spec = PARAMETERS[command]
+        options = parameters(command)
         values: dict[str, Any] = {}
         for name, raw in params.items():
             if name in ignore:
                 continue
-            if name not in spec:
-                raise SpecroofError(f"unknown parameter {name!r} for {command}{suggest(name, spec)}; "
-                                    f"valid: {', '.join(spec)}")
+            key = ALIASES.get(name, name)
+            if key not in options:
+                shown = [n for n in options]
+                raise SpecroofError(f"unknown parameter {name!r} for {command}{suggest(name, shown)}; "
+                                    f"valid: {', '.join(shown)}")
             text = str(raw).strip()
             if text == "":
                 continue
-            values[name] = _convert(name, _with_uploads(text, uploads), spec[name])
+            values[key] = _convert(options[key], _with_uploads(text, uploads))
         self.command = command
         self.scenario: str | None = values.pop("scenario", None)
-        if "ops" in values:
-            values["operators"] = values.pop("ops")
         self.values = values
         self.key = (command, self.scenario, tuple(sorted((k, repr(v)) for k, v in values.items())))
 
     def option_values(self) -> dict[str, Any]:
         """The values as click would pass them (every option present, None when not given)."""
-        names = [n for n in PARAMETERS[self.command] if n != "scenario"]
-        out = {("operators" if n == "ops" else n): None for n in names}
+        out = {name: None for name in parameters(self.command) if name != "scenario"}
         out.update(self.values)
         return out
 
@@ -90,29 +101,14 @@ def _with_uploads(text: str, uploads: Path | None) -> str:
     return _UPLOAD.sub(path, text)
 
 
-def _convert(name: str, text: str, kind: Any) -> Any:
-    flag = "--" + name.replace("_", "-")
-    if kind == "bool":
-        lowered = text.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise SpecroofError(f"{name}: {text!r} should be true or false")
-    if kind is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise SpecroofError(f"{flag}: {text!r} is not a valid integer") from None
-    if kind is float:
-        try:
-            return float(text)
-        except ValueError:
-            raise SpecroofError(f"{flag}: {text!r} is not a valid number") from None
-    if name in _CHOICES and text not in _CHOICES[name]:
-        raise SpecroofError(f"{flag}: {text!r} is not one of {', '.join(_CHOICES[name])}"
-                            f"{suggest(text, _CHOICES[name])}")
-    return text
+def _convert(option: Any, text: str) -> Any:
+    """The value as the command line would read it, or SpecroofError with click's message."""
+    import click
+
+    try:
+        return option.type.convert(text, option, None)
+    except click.BadParameter as exc:  # "Invalid value for '--tp': 'two' is not a valid integer."
+        raise SpecroofError(exc.format_message()) from None
 
 
 class Cache:
@@ -164,8 +160,9 @@ class Explorer:
 
         def compute() -> Any:
             values = q.option_values()
-            extra = {k: values.pop(k) for k in _PLAN if values.get(k) is not None}
-            return run_plan(values, q.scenario, max_points=self.max_plan_points, **extra)
+            extra = {k: values.pop(k) for k in _PLAN if k in values}
+            return run_plan(values, q.scenario, max_points=self.max_plan_points,
+                            **{k: v for k, v in extra.items() if v is not None})
 
         return self.cache.get(q.key, compute)
 

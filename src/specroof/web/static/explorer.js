@@ -171,6 +171,9 @@ async function init() {
   fill(form.scenario, catalog.scenarios);
   fill(form.hardware, catalog.hardware);
   fill(form.profile, catalog.profiles);
+  const METHOD_LABELS = { none: "none (free drafts)", heads: "heads (Medusa-style)", draft: "draft model",
+    eagle: "EAGLE head", eagle3: "EAGLE-3 head", mtp: "MTP module", ngram: "n-gram lookup" };
+  for (const m of catalog.methods) form.method.add(new Option(METHOD_LABELS[m] || m, m));
   document.getElementById("models").innerHTML = catalog.models.map((m) => `<option value="${m}">`).join("");
   document.getElementById("max-points").textContent = catalog.max_points.toLocaleString("en-US");
   writeState(stateFromUrl());
