@@ -32,13 +32,28 @@ def acceptance(spec: str, candidates: str, max_depth: int | None, show_tree: boo
     rows: list[dict[str, Any]] = []
     for n, tau in zip(budgets, taus):
         row: dict[str, Any] = {"candidates": n, "acceptance_length": float(tau)}
-        if show_tree:
-            paths = model.tree(n) or []
-            row["tree"] = [list(p) for p in paths] if fmt != "table" else _compact(paths)
+        if show_tree and fmt != "table":
+            row["tree"] = [list(p) for p in model.tree(n) or []]
         rows.append(row)
     emit(rows, fmt, title=f"Acceptance length tau(n) of {model.describe()}")
+    if show_tree and fmt == "table":
+        import textwrap
+
+        click.echo("\n" + textwrap.fill(TREE_LEGEND, width=96))
+        for n in budgets:
+            click.echo(f"\nn = {n}:")
+            click.echo(_compact(model.tree(n) or []))
 
 
-def _compact(paths: list[tuple[int, ...]]) -> str:
-    """Rank paths for a terminal: '0 0.0 1 ...' (root omitted; dots separate depths)."""
-    return " ".join(".".join(map(str, p)) for p in paths if p) or "(root only)"
+TREE_LEGEND = ("Trees as 0-based rank paths, as in Medusa's medusa_choices (the root, the base model's own "
+               "token, is left out): '0' = the top guess at depth 1, '0.1' = then the second-best guess at "
+               "depth 2 (for Medusa heads: head 1's top guess, then head 2's second); dots separate depths, "
+               "nodes are listed in the order the greedy search added them, best first.")
+
+
+def _compact(paths: list[tuple[int, ...]], width: int = 96) -> str:
+    """Rank paths wrapped to the terminal: '  0 0.0 1 ...' (root omitted; dots separate depths)."""
+    import textwrap
+
+    text = " ".join(".".join(map(str, p)) for p in paths if p) or "(root only)"
+    return textwrap.fill(text, width=width, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)

@@ -24,7 +24,12 @@ def calibrate(measurements: str, hardware: str | None, profile: str, output: str
       specroof calibrate h200-llama-7b-calibration.jsonl --hardware h200 -o h200-calibrated.toml
     """
     from specroof.calibration.fit import calibrate as fit
+    from specroof.calibration.measurements import load_measurements
+    from specroof.hardware.accelerator import load_hardware
 
+    load_measurements(measurements)  # a bad file or device fails here, before the wait is announced
+    if hardware is not None:
+        load_hardware(hardware)
     click.echo("fitting (a few seconds)...", err=True)
     result = fit(measurements, hardware, profile)
     result.write(output)
@@ -59,5 +64,9 @@ def validate(measurements: str, hardware: str, profile: str | None, plot: str | 
         emit(result.points if show_points else result.worst(), "table",
              title="All points" if show_points else "Worst points")
     if plot:
-        plot_validation(result, plot)
+        from specroof.hardware.accelerator import load_hardware
+
+        accel = load_hardware(hardware)
+        plot_validation(result, plot, hardware=accel.display_name,
+                        profile=profile or accel.profile_base or "serving")
         click.echo(f"chart written to {plot}", err=True)

@@ -14,8 +14,8 @@ from specroof.speculation.drafting import Drafting
 
 DEFAULT_ACCEPTANCE = "log:0.477"
 # Settings of a scenario that belong to speculation rather than to the cost of a step.
-_DRAFTING_KEYS = ("method", "draft_model", "heads", "tree", "draft_vocab", "proposal_rate")
-_SPECULATION_KEYS = ("acceptance", "max_depth", *_DRAFTING_KEYS)
+DRAFTING_KEYS = ("method", "draft_model", "heads", "tree", "draft_vocab", "proposal_rate")
+_SPECULATION_KEYS = ("acceptance", "max_depth", *DRAFTING_KEYS)
 
 
 def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -170,7 +170,7 @@ def resolve_settings(values: dict[str, Any], scenario: str | None, command: str)
         raise SpecroofError(f"{command} needs --model and --hardware, or a --scenario that sets them "
                             "(see `specroof models`, `specroof hardware`)")
     scen = {k: settings.pop(k) for k in _SPECULATION_KEYS if k in settings}
-    flags = {k: values.get(k) for k in _DRAFTING_KEYS}
+    flags = {k: values.get(k) for k in DRAFTING_KEYS}
     chosen = flags if flags["method"] is not None or flags["draft_model"] is not None else {
         k: flags[k] if flags[k] is not None else scen.get(k) for k in flags}
     max_depth = values.get("max_depth") if values.get("max_depth") is not None else scen.get("max_depth")

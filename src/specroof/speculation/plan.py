@@ -80,6 +80,15 @@ class PlanResult:
     current_fits: np.ndarray | None = None
     caveat: str = ""  # the implementation profile's, to print beside the plan
 
+    def __repr__(self) -> str:
+        """A few lines (the arrays hold the whole sweep; use to_records() to see every cell)."""
+        cells = ", ".join(f"b={int(b)}: n={int(n)}" for b, n in zip(self.batch[:8], self.best_candidates[:8, 0]))
+        more = ", ..." if self.batch.size > 8 else ""
+        return (f"PlanResult({self.model} on {self.hardware}, {self.method}, acceptance "
+                f"{self.acceptance.describe()}, objective {self.objective}, n in 1..{self.limit}, "
+                f"{self.batch.size} batch sizes x {self.seq_len.size} seq_len; best n at seq_len "
+                f"{int(self.seq_len[0])}: {cells}{more})")
+
     @property
     def method(self) -> str:
         return self.drafting.method
