@@ -40,10 +40,12 @@ SPECDECODE = rows("specdecode-bench-h100.csv")
 
 
 def test_specdecode_has_the_figure_rows():
-    # Figure 1: 39 series x 4 batch sizes; Figure 2: 24 series x 4 batch sizes.
-    assert len(SPECDECODE) == 156 + 96
+    # Figure 1: 39 series x 4 batch sizes; Figure 2: 24 series x 4 batch sizes; Figure 3: 56 SD bars.
+    assert len(SPECDECODE) == 156 + 96 + 56
     assert {r["engine"] for r in SPECDECODE} == {"vllm-0.10.1", "sglang-0.5.9"}
-    keys = [(r["engine"], r["model"], r["method"], r["k_draft_tokens"], r["dataset"], r["batch"]) for r in SPECDECODE]
+    assert {r["figure"] for r in SPECDECODE} == {"fig1", "fig2", "fig3"}
+    keys = [(r["figure"], r["engine"], r["model"], r["method"], r["k_draft_tokens"], r["dataset"], r["batch"])
+            for r in SPECDECODE]
     assert len(keys) == len(set(keys)), "duplicate (engine, model, method, k, dataset, batch) rows"
 
 
@@ -61,6 +63,10 @@ def test_specdecode_row_is_sane(row):
     assert row["confidence"] in {"high", "medium", "low"}
     assert 0 < number(row["reading_uncertainty"]) < 0.5
     assert row["source"].strip() and "http" in row["source"]
+    if row["baseline_throughput_tok_s"]:
+        base, sd = number(row["baseline_throughput_tok_s"]), number(row["sd_throughput_tok_s"])
+        assert base > 0 and sd > 0
+        assert sd / base == pytest.approx(number(row["speedup"]), rel=0.01)
     if row["acceptance_length"]:
         tau = number(row["acceptance_length"])
         assert 1 <= tau <= k + 1
@@ -72,13 +78,23 @@ def test_specdecode_row_is_sane(row):
 def test_specdecode_readings_match_stated_text():
     # The project page states a few of the plotted values in its text; the readings agree.
     def find(engine, model, method, k, dataset, batch):
-        (row,) = [r for r in SPECDECODE if (r["engine"], r["model"], r["method"], int(r["k_draft_tokens"]),
-                                            r["dataset"], int(r["batch"])) == (engine, model, method, k, dataset, batch)]
+        (row,) = [r for r in SPECDECODE if r["figure"] != "fig3" and (
+            r["engine"], r["model"], r["method"], int(r["k_draft_tokens"]), r["dataset"], int(r["batch"])
+        ) == (engine, model, method, k, dataset, batch)]
         return number(row["speedup"])
 
     assert find("vllm-0.10.1", "llama-3.1-8b", "eagle", 3, "gsm8k", 128) == pytest.approx(1.21, abs=0.006)
     assert find("sglang-0.5.9", "qwen3-8b", "eagle3", 3, "gsm8k", 1) == pytest.approx(1.65, abs=0.006)
     assert find("sglang-0.5.9", "qwen3-8b", "eagle3", 21, "gsm8k", 1) == pytest.approx(1.85, abs=0.006)
+    # Figure 3 text: "EAGLE-3 achieves 1.64--1.80x speedup on GPQA-Main and AIME22--24, while n-gram
+    # reaches 1.50--1.58x" (Qwen3-8B-Thinking).
+    reasoning = [r for r in SPECDECODE if r["figure"] == "fig3" and r["model"] == "qwen3-8b"
+                 and r["dataset"] in ("aime22-24", "gpqa_main")]
+    eagle3 = [number(r["speedup"]) for r in reasoning if r["method"] == "eagle3"]
+    ngram = [number(r["speedup"]) for r in reasoning if r["method"] == "ngram"]
+    assert len(eagle3) == len(ngram) == 6
+    assert 1.635 <= min(eagle3) and max(eagle3) <= 1.805
+    assert 1.495 <= min(ngram) and max(ngram) <= 1.585
 
 
 def test_specdecode_acceptance_matches_the_trace_table():
@@ -91,6 +107,15 @@ def test_specdecode_acceptance_matches_the_trace_table():
             assert row["acceptance_length"] == trace[(row["method"], row["dataset"], int(row["k_draft_tokens"]) + 1)]
             checked += 1
     assert checked == 4 * 4 * 2 + 4  # eagle3 + ngram k=3 on four datasets, ngram k=5 on instructcoder
+
+
+def test_figure3_readings_file_parses():
+    bars = rows("specdecode-bench-figure3-readings.csv")
+    assert len(bars) == 84
+    for b in bars:
+        assert number(b["throughput_tokens_per_s"]) > 0
+        if b["series"] == "None":
+            assert number(b["speedup_vs_none"]) == 1
 
 
 def test_figure_readings_file_parses():
@@ -219,3 +244,24 @@ def test_models_of_the_validation_rows_are_in_the_catalog():
     glm = load_model("glm-4.5-air")
     assert (glm.hidden_size, glm.num_layers, glm.num_heads, glm.num_kv_heads, glm.head_dim) == (4096, 46, 96, 8, 128)
     assert (glm.num_experts, glm.experts_per_token, glm.moe_intermediate_size, glm.vocab_size) == (128, 8, 1408, 151552)
+
+
+def test_time_breakdown_fractions():
+    table = rows("specdecode-bench-time-breakdown.csv")
+    assert len(table) == 48
+    for r in table:
+        parts = [number(r[k]) for k in ("drafting", "verification", "sampling", "overhead")]
+        assert all(0 <= p <= 1 for p in parts)
+        assert sum(parts) == pytest.approx(1, abs=2e-4)
+        if r["method_id"] in ("none",):
+            assert parts[0] < 0.001  # no drafting without speculation
+    # page text: verification ~42% with drafting ~47% (Qwen3-8B draft model, batch 1); ~95% for n-gram on
+    # Llama-3-70B at batch 512; rejection sampling < 1.7% everywhere
+    def get(model, method, batch):
+        (r,) = [r for r in table if (r["model_id"], r["method_id"], int(r["batch"])) == (model, method, batch)]
+        return r
+    q = get("qwen3-8b", "draft", 1)
+    assert number(q["verification"]) == pytest.approx(0.42, abs=0.01)
+    assert number(q["drafting"]) == pytest.approx(0.47, abs=0.01)
+    assert number(get("llama-3-70b", "ngram", 512)["verification"]) == pytest.approx(0.95, abs=0.01)
+    assert max(number(r["sampling"]) for r in table) < 0.017

@@ -4,6 +4,8 @@ Inputs (both committed, so this needs no download):
 
 - ``data/validation/specdecode-bench-figure-readings.csv``: Figures 1 and 2 of SpecDecode-Bench
   read from the vector PDFs by ``read_figures.py``;
+- ``data/validation/specdecode-bench-figure3-readings.csv``: Figure 3 (reasoning workloads,
+  throughput bars) read by ``read_figures.py --bars``;
 - ``data/validation/specdecode-bench-trace-acceptance.csv``: acceptance lengths from the
   authors' Llama-3.1-8B traces, by ``read_traces.py``.
 
@@ -30,12 +32,18 @@ MODELS = {  # specroof catalog name -> (HF id of the target as named on the page
     "llama-3.1-8b": ("meta-llama/Llama-3.1-8B-Instruct", 1),
     "llama-3-70b": ("meta-llama/Meta-Llama-3-70B-Instruct", 4),
     "qwen3-8b": ("Qwen/Qwen3-8B", 1),
+    "glm-4.5-air": ("zai-org/GLM-4.5-Air", 4),
 }
 FIGURE_ROWS = {  # figure -> models of its panel rows, top to bottom
     "fig1": ["llama-3.1-8b", "llama-3-70b", "qwen3-8b"],
     "fig2": ["qwen3-8b", "llama-3-70b"],
 }
-ENGINE = {"fig1": "vllm-0.10.1", "fig2": "sglang-0.5.9"}
+ENGINE = {"fig1": "vllm-0.10.1", "fig2": "sglang-0.5.9", "fig3": "vllm-0.10.1"}
+# Figure 3 panels: (model, dataset); the Qwen3-8B panels are titled "Qwen3-8B-Thinking" (thinking mode)
+FIG3_PANELS = {"a": ("qwen3-8b", "gsm8k"), "b": ("qwen3-8b", "cnn_dailymail"), "c": ("qwen3-8b", "sharegpt"),
+               "d": ("qwen3-8b", "instructcoder"), "e": ("qwen3-8b", "aime22-24"), "f": ("qwen3-8b", "gpqa_main"),
+               "g": ("glm-4.5-air", "aime22-24"), "h": ("glm-4.5-air", "gpqa_main")}
+FIG3_SERIES = {"N-gram": "ngram", "EAGLE-3": "eagle3", "MTP": "mtp"}
 # legend label -> (method, k draft tokens, tree description)
 SERIES = {
     "N-gram-Fixed-3": ("ngram", 3, "chain"),
@@ -55,6 +63,7 @@ DRAFT = {
     "ngram": "none (n-gram prompt lookup)",
     "eagle": "EAGLE draft head; " + NOT_STATED,
     "eagle3": "EAGLE-3 draft head; " + NOT_STATED,
+    "mtp": "the model's own MTP layer (GLM-4.5-Air ships num_nextn_predict_layers=1), drafting 3 tokens",
 }
 DRAFT_MODEL = {
     "qwen3-8b": "Qwen3-0.6B (page: 'pairing Qwen3-0.6B with Qwen3-8B')",
@@ -73,8 +82,8 @@ STATED_SPEEDUP = {
     ("fig2", "qwen3-8b", "gsm8k", "EAGLE-3 Chain (k=3)", 1): "page text states 1.65x",
     ("fig2", "qwen3-8b", "gsm8k", "EAGLE-3 Tree (k=21)", 1): "page text states 1.85x",
 }
-COLUMNS = ["engine", "model", "target_hf_id", "draft", "method", "tree", "dataset", "batch", "k_draft_tokens",
-           "tp", "speedup", "acceptance_length", "acceptance_source", "confidence", "reading_uncertainty",
+COLUMNS = ["figure", "engine", "model", "target_hf_id", "draft", "method", "tree", "dataset", "batch", "k_draft_tokens",
+           "tp", "speedup", "baseline_throughput_tok_s", "sd_throughput_tok_s", "acceptance_length", "acceptance_source", "confidence", "reading_uncertainty",
            "source", "notes"]
 
 
@@ -113,6 +122,7 @@ def build(root: Path) -> list[dict]:
         if model == "llama-3-70b":
             notes.append("target is Llama-3-70B-Instruct (Llama 3, not 3.1) on 4xH100 TP4")
         out.append({
+            "figure": figure, "baseline_throughput_tok_s": "", "sd_throughput_tok_s": "",
             "engine": ENGINE[figure], "model": model, "target_hf_id": hf_id,
             "draft": DRAFT_MODEL[model] if method == "draft" else DRAFT[method],
             "method": method, "tree": tree, "dataset": dataset, "batch": batch, "k_draft_tokens": k, "tp": tp,
@@ -122,9 +132,40 @@ def build(root: Path) -> list[dict]:
                        f"{FIG_PDF.format(fig=figure)} (read_figures.py; tick labels read by eye); {PAGE}"),
             "notes": "; ".join(n for n in notes if n),
         })
+    out.extend(_figure3(root))
     order = {name: i for i, name in enumerate(MODELS)}
-    out.sort(key=lambda row: (row["engine"] != "vllm-0.10.1", order[row["model"]], row["dataset"], row["method"],
+    out.sort(key=lambda row: (row["figure"], order[row["model"]], row["dataset"], row["method"],
                               row["k_draft_tokens"], row["batch"]))
+    return out
+
+
+def _figure3(root: Path) -> list[dict]:
+    """Figure 3: SD throughput / no-SD throughput per (panel, batch), from bar heights."""
+    bars = _rows(root / "data/validation/specdecode-bench-figure3-readings.csv")
+    base = {(b["panel"], b["batch"]): b for b in bars if b["series"] == "None"}
+    out = []
+    for b in bars:
+        if b["series"] == "None":
+            continue
+        model, dataset = FIG3_PANELS[b["panel"]]
+        method = FIG3_SERIES[b["series"]]
+        hf_id, tp = MODELS[model]
+        notes = ["reasoning workload figure; Qwen3-8B in thinking mode ('Qwen3-8B-Thinking')" if model == "qwen3-8b"
+                 else "GLM-4.5-Air (106B MoE, 12B active) on 4xH100 TP4; MTP with k=3 per the page's general setup"]
+        if b["series"] == "N-gram":
+            notes.append("legend says only 'N-gram'; k=3 assumed from the page's general setup")
+        out.append({
+            "figure": "fig3", "engine": ENGINE["fig3"], "model": model, "target_hf_id": hf_id,
+            "draft": DRAFT[method], "method": method, "tree": "chain", "dataset": dataset,
+            "batch": int(b["batch"]), "k_draft_tokens": 3, "tp": tp, "speedup": b["speedup_vs_none"],
+            "baseline_throughput_tok_s": base[(b["panel"], b["batch"])]["throughput_tokens_per_s"],
+            "sd_throughput_tok_s": b["throughput_tokens_per_s"],
+            "acceptance_length": "", "acceptance_source": "", "confidence": "high", "reading_uncertainty": "0.005",
+            "source": (f"Figure 3 panel ({b['panel']}), bars 'None' and '{b['series']}' at batch {b['batch']}: ratio of "
+                       f"bar heights in the vector PDF {FIG_PDF.format(fig='fig3')} (read_figures.py --bars); "
+                       f"throughputs from the panel's gridlines (tick labels read by eye); {PAGE}"),
+            "notes": "; ".join(notes),
+        })
     return out
 
 
