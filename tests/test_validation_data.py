@@ -265,3 +265,15 @@ def test_time_breakdown_fractions():
     assert number(q["drafting"]) == pytest.approx(0.47, abs=0.01)
     assert number(get("llama-3-70b", "ngram", 512)["verification"]) == pytest.approx(0.95, abs=0.01)
     assert max(number(r["sampling"]) for r in table) < 0.017
+
+
+def test_specdecode_csv_is_what_the_builder_makes():
+    # The committed table is derived only from the committed readings and trace table.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_specdecode_csv",
+                                                  ROOT / "benchmarks" / "validation" / "build_specdecode_csv.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = [{k: str(v) for k, v in row.items()} for row in module.build(ROOT)]
+    assert built == SPECDECODE

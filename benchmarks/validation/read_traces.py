@@ -24,7 +24,7 @@ the paper defines it: generated tokens per step (accepted + 1 bonus), averaged o
 steps of all requests (pooled, i.e. token-weighted). The mean of per-request averages is
 written alongside for comparison. The last step of a request is cut at the request's end.
 
-Which drafter ``acc_eagle`` holds: the simulator's CLI and README call it ``eagle3``
+Which drafter ``acc_eagle`` holds: the simulator's CLI, README and plot.py call it ``eagle3``
 (``--proposer eagle3`` maps to the field ``acc_eagle``), so it is labelled ``eagle3`` here;
 the field name itself says only "eagle" (see data/validation/README.md).
 
@@ -140,7 +140,7 @@ def main() -> None:
                 handle.write(f"# Derived by benchmarks/validation/read_traces.py from the SpecDecode-Bench simulator traces\n")
                 handle.write(f"# {SOURCE} data/llama3.1-8B/combined_{suffix}.jsonl ({field}.acc_len, {len(traces)} requests)"
                              + (f" commit {args.commit}" if args.commit else "") + "\n")
-                handle.write("# pooled over all decode steps of all requests; greedy/sampling setting as in the paper (see README)\n")
+                handle.write("# pooled over all decode steps of all requests; sampling settings of the trace runs are not stated in the simulator repository\n")
                 handle.write("candidates,acceptance_length\n")
                 for n, tau in curve:
                     handle.write(f"{n},{tau:.4f}\n")
