@@ -63,7 +63,9 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if drafts:
         columns.insert(5, "draft_ms")
     columns.append("speedup")
-    emit(rows, fmt, table_columns=columns, title=_title(result, settings.scenario), caveat=result.step.profile.caveat)
+    # An engine-metrics acceptance (vllm-metrics:, sglang:) states its assumption with the profile's caveat.
+    caveat = "; ".join(c for c in (result.step.profile.caveat, getattr(result.acceptance, "assumption", "")) if c)
+    emit(rows, fmt, table_columns=columns, title=_title(result, settings.scenario), caveat=caveat)
 
     if plot_path is not None:
         path = _plot(result, plot_path, chart, reference_path)

@@ -78,6 +78,9 @@ VLLM_PER_POS = "vllm:spec_decode_num_accepted_tokens_per_pos"
 VLLM_COUNTERS = (VLLM_DRAFTS, VLLM_DRAFT_TOKENS, VLLM_ACCEPTED, VLLM_PER_POS)
 """Counter names as vLLM v1 declares them (``vllm/v1/spec_decode/metrics.py``), without ``_total``."""
 
+ENGINE_KINDS = ("vllm-metrics", "sglang")
+"""The acceptance-spec kinds this module reads (``specroof acceptance --from`` takes these)."""
+
 _V0_ONLY = "vllm:spec_decode_num_emitted_tokens"  # vLLM v0's counter; v0 had no num_drafts
 
 _CONSISTENCY = 0.01
