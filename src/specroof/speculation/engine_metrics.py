@@ -300,10 +300,11 @@ def read_vllm_metrics(path: str | Path, model: str | None = None, spec: str | No
     text = read_text(path, f"vLLM metrics file {where!r}")
     samples, skipped = parse_prometheus_text(text, where, keep=VLLM_PREFIX)
     series = [s for s in samples if _counter_base(s.name) in VLLM_COUNTERS]
+    if not any(_counter_base(s.name) == VLLM_DRAFTS for s in series) and any(
+            s.name.startswith(_V0_ONLY) for s in samples):
+        raise SpecroofError(f"{where}: has vLLM v0 spec-decode metrics, which lack {VLLM_DRAFTS}; "
+                            "scrape a vLLM v1 server (or give the acceptance lengths as curve:FILE)")
     if not series:
-        if any(s.name.startswith(_V0_ONLY) for s in samples):
-            raise SpecroofError(f"{where}: has vLLM v0 spec-decode metrics, which lack {VLLM_DRAFTS}; "
-                                "scrape a vLLM v1 server (or give the acceptance lengths as curve:FILE)")
         raise SpecroofError(f"{where}: no vLLM spec-decode counters ({VLLM_DRAFTS}_total, ...); save the "
                             "/metrics page of a vLLM server started with --speculative-config after it served requests")
 

@@ -90,7 +90,9 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     """Speedup of speculative decoding over plain decoding at every grid point.
 
     ``acceptance``: a spec (``log:0.477``, ``chain:0.8``, ``medusa:vicuna-7b``,
-    ``positional:...``, ``curve:FILE``) or an AcceptanceModel. Drafting: ``method`` ``none``
+    ``positional:...``, ``curve:FILE``, ``vllm-metrics:FILE[:MODEL]``, ``sglang:FILE[:N]``) or an
+    AcceptanceModel. Acceptance does not depend on batch or seq_len here: an engine-metrics
+    curve is assumed to hold at every batch size and context length. Drafting: ``method`` ``none``
     (free drafts), ``heads`` (``heads`` Medusa heads, default 5) or ``draft`` (needs
     ``draft_model``), or an already built ``drafting``. Other options as for
     :func:`specroof.latency`.
