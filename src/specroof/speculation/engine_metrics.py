@@ -151,7 +151,8 @@ class EngineAcceptance(CurveAcceptance):
                 row["draft_position"] = n - 2
                 row["acceptance_rate"] = self.position_rates[n - 2]
                 if self.position_counts is not None:
-                    row["accepted"] = self.position_counts[n - 2]
+                    count = self.position_counts[n - 2]
+                    row["accepted"] = int(count) if count.is_integer() else count
             rows.append(row)
         return rows
 
@@ -460,6 +461,7 @@ def read_sglang(path: str | Path, num_draft_tokens: int | None = None, spec: str
         raise SpecroofError(f"{where}: accept length {tau:.3g} exceeds N={n} tokens verified per step; "
                             "N is --speculative-num-draft-tokens (root included)")
     counters.update({"num_draft_tokens": n, "mean_acceptance_length": tau})
+    notes.append(f"tau known only at n={n} (linear from (1, 1) in between)")
     return EngineAcceptance([(1.0, 1.0), (float(n), min(tau, float(n)))], spec, "sglang", counters, notes=notes)
 
 
