@@ -83,6 +83,9 @@ ENGINE_KINDS = ("vllm-metrics", "sglang")
 
 _V0_ONLY = "vllm:spec_decode_num_emitted_tokens"  # vLLM v0's counter; v0 had no num_drafts
 
+_MAX_DRAFT_TOKENS = 4096
+"""Largest N accepted for SGLang: far above any tree SGLang builds, low enough to catch a typo."""
+
 _CONSISTENCY = 0.01
 """Relative slack between sum(per-position counters) and num_accepted_tokens: a scrape reads
 counters one by one, so a step observed mid-scrape can make them differ by a few tokens."""
@@ -453,9 +456,9 @@ def read_sglang(path: str | Path, num_draft_tokens: int | None = None, spec: str
         raise SpecroofError(f"{where}: states speculative_num_draft_tokens={stated}, but N={num_draft_tokens} was given; "
                             f"drop :{num_draft_tokens} or fix it")
     n = int(num_draft_tokens)
-    if n < 2:
-        raise SpecroofError(f"{where}: N={n} verifies no draft token; N counts tokens verified per step, root "
-                            "included, so it is at least 2")
+    if not 2 <= n <= _MAX_DRAFT_TOKENS:
+        raise SpecroofError(f"{where}: N={n} is outside 2..{_MAX_DRAFT_TOKENS}; N counts tokens verified per step, "
+                            "root included (--speculative-num-draft-tokens), so it is at least 2")
     tau = float(np.mean(values))
     if tau > n + 1e-6:
         raise SpecroofError(f"{where}: accept length {tau:.3g} exceeds N={n} tokens verified per step; "
@@ -526,7 +529,7 @@ def _accept_length(value: Any, what: str) -> float:
     except (TypeError, ValueError):
         raise SpecroofError(f"{what} {_clip(str(value))!r} is not a number") from None
     if not math.isfinite(number) or number < 1:
-        raise SpecroofError(f"{what} is {_clip(str(value))}; an accept length counts the bonus token, so it is a "
+        raise SpecroofError(f"{what} is {_clip(str(value))!r}; an accept length counts the bonus token, so it is a "
                             "finite number >= 1")
     return number
 
