@@ -22,8 +22,10 @@ COLUMNS = ["name", "group", "kind", "count", "flops", "bytes", "intensity", "bou
 @click.option("--seq-len", "seq_len", type=click.IntRange(min=1), default=1024, show_default=True,
               help="Tokens already in each sequence's KV cache.")
 @format_option
-def ops(fmt: str, batch: int, candidates: int, seq_len: int, method: str | None, draft_model: str | None,
-        heads: int | None, **values: Any) -> None:
+@click.option("--acceptance", default=None, metavar="SPEC",
+              help="Only shapes drafting: a tree acceptance model (medusa, positional) makes tree drafters "
+                   "draft its best tree. [default: chains]")
+def ops(fmt: str, batch: int, candidates: int, seq_len: int, acceptance: str | None, **values: Any) -> None:
     """One step's operations: FLOPs, bytes, intensity, bound and time of each.
 
     The time_ms column adds up to the step's latency (`specroof latency`'s latency_ms; with a
@@ -39,8 +41,9 @@ def ops(fmt: str, batch: int, candidates: int, seq_len: int, method: str | None,
 
     if not values.get("model") or not values.get("hardware"):
         raise SpecroofError("ops needs --model and --hardware (see `specroof models`, `specroof hardware`)")
-    result = compute(values["model"], values["hardware"], batch, candidates, seq_len, method=method,
-                     draft_model=draft_model, heads=heads, **collect_step_options(values))
+    drafting = {k: values.pop(k) for k in ("method", "draft_model", "heads", "tree", "draft_vocab", "proposal_rate")}
+    result = compute(values["model"], values["hardware"], batch, candidates, seq_len, acceptance=acceptance,
+                     **drafting, **collect_step_options(values))
     step = result.step
     title = (f"{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
              f"batch {batch}, {candidates} candidate(s), seq_len {seq_len}, {result.drafting.describe()}; "

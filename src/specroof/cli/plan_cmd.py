@@ -41,9 +41,9 @@ def _positive_flag(value: int | None, flag: str) -> None:
               help="The candidate count you use today (n = k + 1 for k draft tokens): also report its speedup.")
 @click.option("--reserve-gb", type=float, default=None, metavar="GB",
               help="Memory kept free for CUDA context, workspaces and fragmentation. [default: 1 GiB]")
-@click.option("--export", "engine", type=click.Choice(["vllm", "sglang", "json"], case_sensitive=False), default=None,
+@click.option("--export", "engine", type=click.Choice(["vllm", "sglang", "trtllm", "json"], case_sensitive=False), default=None,
               help="Print the plan as a batch-size schedule for an engine instead of the table: json gives "
-                   "[[start_batch, end_batch, k], ...]; vllm and sglang add their launch options.")
+                   "[[start_batch, end_batch, k], ...]; vllm, sglang and trtllm add their launch options.")
 @format_option
 def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, current: int | None,
          reserve_gb: float | None, engine: str | None, **values: Any) -> None:
@@ -58,7 +58,7 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
       specroof plan -m llama-3-8b -H h200 --batch 1..64 --acceptance chain:0.8 \\
           --method draft --draft-model llama-3.2-1b --export vllm
     """
-    from specroof.speculation.plan import export_table
+    from specroof.speculation.exports import export_table
     from specroof.speculation.plan import plan as compute
 
     _positive_flag(max_candidates, "--max-candidates")

@@ -80,6 +80,18 @@ class ImplementationProfile:
         softmax_passes: unfused attention only: passes of softmax over the score matrix
             (each a read and a write; scale and mask as separate kernels add passes).
         allreduce_latency_us / interconnect_efficiency: tensor-parallel all-reduces.
+    Engine (what a serving engine adds around the forward passes; 0 / empty in the plain
+    PyTorch profiles)
+        host_step_us: host time per engine step the GPU waits for (scheduler, input
+            preparation, output processing), paid by plain and speculative steps alike.
+        host_draft_pass_us: host time per drafting forward pass (its inputs and launch).
+        sampling_passes: logits processing and (rejection) sampling, in passes over the
+            fp32 logits of every verified token ``[T, V]`` (each a read or a write);
+            ``sampling_kernels`` kernels per step do it.
+        cuda_graph_sizes: the sizes the engine captures CUDA graphs for; a step is padded
+            up to the next one (beyond the largest it runs unpadded). ``cuda_graph_unit``:
+            ``tokens`` (vLLM captures by tokens per step) or ``batch`` (SGLang and
+            TensorRT-LLM capture by batch size; tokens = padded batch x tokens per sequence).
     """
 
     name: str = DEFAULT_PROFILE
@@ -115,6 +127,12 @@ class ImplementationProfile:
     softmax_passes: float = 2.0
     allreduce_latency_us: float = 8.0
     interconnect_efficiency: float = 0.7
+    host_step_us: float = 0.0
+    host_draft_pass_us: float = 0.0
+    sampling_passes: float = 0.0
+    sampling_kernels: int = 0
+    cuda_graph_sizes: tuple[int, ...] = ()
+    cuda_graph_unit: str = "tokens"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_overrides(self, **overrides: Any) -> "ImplementationProfile":
@@ -146,6 +164,14 @@ class ImplementationProfile:
             raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(STEP_OPERATIONS)}")
         if not self.gemm_tiles or any(len(t) != 2 or min(t) <= 0 for t in self.gemm_tiles):
             raise SpecroofError("gemm_tiles must be a non-empty list of [rows, cols] pairs")
+        if self.cuda_graph_unit not in ("tokens", "batch"):
+            raise SpecroofError(f"cuda_graph_unit must be tokens or batch, got {self.cuda_graph_unit!r}")
+        if any(size < 1 for size in self.cuda_graph_sizes):
+            raise SpecroofError("cuda_graph_sizes must be positive integers")
+        for key in ("host_step_us", "host_draft_pass_us", "sampling_passes", "sampling_kernels"):
+            value = getattr(self, key)
+            if not value >= 0 or value == float("inf"):
+                raise SpecroofError(f"profile {self.name}: {key} must be a finite number >= 0, got {value}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,6 +179,7 @@ class ImplementationProfile:
         data.pop("extra")
         data["gemm_tiles"] = [list(t) for t in self.gemm_tiles]
         data["operators"] = list(self.operators)
+        data["cuda_graph_sizes"] = list(self.cuda_graph_sizes)
         return data
 
 
@@ -161,6 +188,8 @@ def _coerce(key: str, value: Any) -> Any:
         return tuple(tuple(int(x) for x in tile) for tile in value)
     if key == "operators":
         return tuple(str(x) for x in value)
+    if key == "cuda_graph_sizes":
+        return tuple(sorted({int(x) for x in value}))
     return value
 
 
@@ -174,11 +203,26 @@ def profile_names() -> tuple[str, ...]:
 
 
 def get_profile(name: str | ImplementationProfile | None = None) -> ImplementationProfile:
-    """A named implementation profile (default ``serving``)."""
+    """A named implementation profile (default ``serving``).
+
+    A profile table may name a ``base`` profile: it starts from that one's fields (the engine
+    profiles share the kernel assumptions of ``serving`` and add their own).
+    """
     if isinstance(name, ImplementationProfile):
         return name
     key = name or DEFAULT_PROFILE
     data = _profiles_data()
-    if key not in data:
-        raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
-    return ImplementationProfile(name=key).with_overrides(**data[key])
+    chain: list[str] = []
+    while True:
+        if key not in data:
+            raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
+        if key in chain:
+            raise SpecroofError(f"profiles.toml: profile {chain[0]!r} has a cycle of bases: {' -> '.join(chain + [key])}")
+        chain.append(key)
+        if "base" not in data[key]:
+            break
+        key = str(data[key]["base"])
+    fields_of = {}
+    for link in reversed(chain):
+        fields_of.update({k: v for k, v in data[link].items() if k != "base"})
+    return ImplementationProfile(name=chain[0]).with_overrides(**fields_of)

@@ -27,7 +27,8 @@ class ModelConfig:
     Only shapes matter for latency: weight values never change the time of a step.
     ``num_experts == 0`` means a dense model; otherwise every layer's MLP is replaced by
     ``num_experts`` experts of width ``moe_intermediate_size`` of which ``experts_per_token``
-    are routed to per token.
+    are routed to per token. ``mtp_layers``: multi-token-prediction modules shipped with the
+    model (DeepSeek-V3, GLM-4.5, Qwen3-Next: ``num_nextn_predict_layers``), 0 for none.
     """
 
     name: str
@@ -42,6 +43,7 @@ class ModelConfig:
     num_experts: int = 0
     experts_per_token: int = 0
     moe_intermediate_size: int = 0
+    mtp_layers: int = 0
     source: str = ""
 
     @property
@@ -140,6 +142,11 @@ class ModelConfig:
                 need("intermediate_size", "n_inner")
             intermediate = moe_width
         intermediate = _positive_int(intermediate, "intermediate_size", name)
+        mtp_layers = 0
+        for key in ("num_nextn_predict_layers", "mtp_num_hidden_layers"):
+            if cfg.get(key):
+                mtp_layers = _positive_int(cfg[key], key, name)
+                break
         return cls(
             name=name,
             hidden_size=hidden,
@@ -153,6 +160,7 @@ class ModelConfig:
             num_experts=experts,
             experts_per_token=per_tok,
             moe_intermediate_size=moe_width,
+            mtp_layers=mtp_layers,
             source=str(cfg.get("_source", "")),
         )
 
