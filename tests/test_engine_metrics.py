@@ -400,3 +400,12 @@ def test_fuzz_parsers_raise_only_specroof_error(tmp_path: Path, pieces: list[str
             continue
         taus = model.tau(np.arange(1, model.max_candidates + 1))
         assert taus[0] == 1.0 and np.all(np.diff(taus) >= -1e-12) and np.all(np.isfinite(taus))
+
+
+def test_api_speedup_eagle3_with_vllm_metrics_on_the_vllm_profile() -> None:
+    result = specroof.speedup("llama-3-8b", "h200", batch=[1, 32], candidates=[1, 2, 3, 4], seq_len=1024,
+                              acceptance=f"vllm-metrics:{K3}", method="eagle3", profile="vllm")
+    tau = np.asarray(result.acceptance_length)
+    assert tau[0, :, 0] == pytest.approx([1.0, 1.74, 2.27, 2.63])
+    assert tau[1, :, 0] == pytest.approx(tau[0, :, 0])  # the same at batch 32: the stated assumption
+    assert np.all(np.asarray(result.speedup)[:, 3, 0] > 1.0)
