@@ -215,9 +215,9 @@ VLLM_METRICS = """\
 vllm:spec_decode_num_drafts_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1000.0
 vllm:spec_decode_num_draft_tokens_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 3000.0
 vllm:spec_decode_num_accepted_tokens_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1500.0
-vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="m",position="0"} 800.0
-vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="m",position="1"} 450.0
-vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="m",position="2"} 250.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct",position="0"} 800.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct",position="1"} 450.0
+vllm:spec_decode_num_accepted_tokens_per_pos_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct",position="2"} 250.0
 vllm:num_requests_running{engine="0",model_name="m"} 3.0
 """
 
@@ -225,18 +225,19 @@ vllm:num_requests_running{engine="0",model_name="m"} 3.0
 def test_engine_metrics_become_an_acceptance_curve(client):
     answer = client.post("/api/upload?kind=metrics", content=VLLM_METRICS.encode())
     assert answer.status_code == 200, answer.text
-    token = answer.json()["token"]
+    spec = answer.json()["acceptance"]
+    assert spec.startswith("vllm-metrics:upload:")
     records = client.get("/api/speedup", params={"model": "llama-3.1-8b", "hardware": "h200", "candidates": "1,2,3,4",
-                                                  "acceptance": f"curve:{token}"}).json()
+                                                  "acceptance": spec}).json()
     # tau(n) = 1 + accepted in the first n - 1 positions / drafts; tau(4) is the measured mean
     assert [r["acceptance_length"] for r in records] == pytest.approx([1.0, 1.8, 2.25, 2.5])
     totals_only = "\n".join(line for line in VLLM_METRICS.splitlines() if "per_pos" not in line)
-    token = client.post("/api/upload?kind=metrics", content=totals_only.encode()).json()["token"]
+    spec = client.post("/api/upload?kind=metrics", content=totals_only.encode()).json()["acceptance"]
     records = client.get("/api/speedup", params={"model": "llama-3.1-8b", "hardware": "h200", "candidates": "1,4",
-                                                  "acceptance": f"curve:{token}"}).json()
+                                                  "acceptance": spec}).json()
     assert [r["acceptance_length"] for r in records] == pytest.approx([1.0, 2.5])
     bad = client.post("/api/upload?kind=metrics", content=b"vllm:num_requests_running 3\n")
-    assert bad.status_code == 400 and "no speculative-decoding counters" in bad.json()["error"]
+    assert bad.status_code == 400 and "no vLLM spec-decode counters" in bad.json()["error"]
 
 
 @pytest.mark.parametrize("params", [

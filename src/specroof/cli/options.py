@@ -114,7 +114,8 @@ def speculation_options(func: Any) -> Any:
                      help="Deepest tree level for tree acceptance models (medusa, positional)."),
         click.option("--acceptance", default=None, metavar="SPEC",
                      help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., "
-                          f"curve:FILE. [default: {DEFAULT_ACCEPTANCE}]"),
+                          "curve:FILE, vllm-metrics:FILE[:MODEL], sglang:FILE[:N] (see docs/engine-metrics.md). "
+                          f"[default: {DEFAULT_ACCEPTANCE}]"),
         click.option("--scenario", default=None, metavar="NAME|FILE",
                      help="Shipped scenario (e.g. medusa-appendix-g) or a scenario .toml: defaults for every "
                           "setting (and, for plan, the batch and seq_len grid); flags override them."),

@@ -62,7 +62,9 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     columns.append("speedup")
     if fmt == "table" and not physical_ms(result.step.profile):
         rows, columns = normalized_rows(rows, columns)
-    emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label), caveat=result.step.profile.caveat)
+    # An engine-metrics acceptance (vllm-metrics:, sglang:) states its assumption with the profile's caveat.
+    caveat = "; ".join(c for c in (result.step.profile.caveat, getattr(result.acceptance, "assumption", "")) if c)
+    emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label), caveat=caveat)
 
     if plot_path is not None:
         path = _plot(result, plot_path, chart, reference_path)

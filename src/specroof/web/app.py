@@ -88,7 +88,7 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
 
     async def upload_api(request: Request) -> Response:
         kind = request.query_params.get("kind", "model")
-        suffix = {"model": ".json", "curve": ".csv", "metrics": ".csv", "hardware": ".toml"}.get(kind)
+        suffix = {"model": ".json", "curve": ".csv", "metrics": ".prom", "hardware": ".toml"}.get(kind)
         if suffix is None:
             raise SpecroofError(f"upload kind {kind!r} is not one of model, curve, metrics, hardware")
         body = await request.body()
@@ -96,10 +96,6 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
             raise SpecroofError("the uploaded file is empty")
         if len(body) > MAX_UPLOAD_BYTES:
             raise SpecroofError(f"the uploaded file has {len(body):,} bytes, more than {MAX_UPLOAD_BYTES:,}")
-        if kind == "metrics":  # an engine's counters become the acceptance curve they imply
-            from specroof.web.metrics import curve_from_metrics
-
-            body = curve_from_metrics(body.decode("utf-8", errors="replace")).encode()
         name = hashlib.sha256(body).hexdigest()[:16] + suffix
         (uploads / name).write_bytes(body)
         token = f"upload:{name}"
@@ -107,10 +103,15 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
             from specroof.models.architecture import load_model
 
             load_model(uploads / name)
-        elif kind in ("curve", "metrics"):
+        elif kind == "curve":
             from specroof.speculation.acceptance import CurveAcceptance
 
             CurveAcceptance.from_csv(uploads / name)
+        elif kind == "metrics":  # vLLM's spec-decode counters: the acceptance curve they imply
+            from specroof.speculation.engine_metrics import read_vllm_metrics
+
+            read_vllm_metrics(uploads / name)
+            return JSONResponse({"token": token, "acceptance": f"vllm-metrics:{token}"})
         return JSONResponse({"token": token})
 
     def index(request: Request) -> Response:

@@ -41,7 +41,7 @@ _NOT_PARAMETERS = {"fmt", "plot_path", "chart", "reference_path", "engine", "hel
 """Options about output (format, chart files, engine export), not about what is computed."""
 ALIASES = {"ops": "operators"}
 """URL names that differ from the option's own name (``--ops`` is stored as ``operators``)."""
-_UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml))")
+_UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml|prom))")
 
 
 def parameters(command: str) -> dict[str, Any]:

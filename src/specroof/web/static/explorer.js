@@ -157,7 +157,7 @@ async function upload(input) {
   const banner = document.getElementById("error");
   if (body.error) { banner.textContent = body.error; banner.hidden = false; return; }
   if (kind === "model") { form.model.value = body.token; }
-  else { form.acceptance.value = "curve:" + body.token; }
+  else { form.acceptance.value = body.acceptance || "curve:" + body.token; }
   input.value = "";
   refresh();
 }
