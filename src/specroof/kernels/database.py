@@ -103,7 +103,8 @@ def listing(root: str | os.PathLike | None = None) -> dict[str, dict[str, dict[s
 
 
 def _current_versions(root: Path) -> dict:
-    """The database's own 'current' version per (gpu, engine), from systems/query_versions.yaml."""
+    """The database's own 'current' version per (gpu, engine): systems/query_versions.yaml, and
+    for engine 'nccl' the ``misc.nccl_version`` of systems/<gpu>.yaml."""
     path = root.parent / "query_versions.yaml"
     if not path.is_file():
         return {}
@@ -118,6 +119,11 @@ def _current_versions(root: Path) -> dict:
         over = (doc.get("overrides") or {}).get(gpu_dir.name) or {}
         for engine, current in defaults.items():
             out[(gpu_dir.name, engine)] = (over.get(engine) or {}).get("current", current)
+        spec = root.parent / f"{gpu_dir.name}.yaml"  # the GPU's system file names its NCCL version
+        if spec.is_file():
+            misc = (yaml.safe_load(spec.read_text()) or {}).get("misc") or {}
+            if misc.get("nccl_version"):
+                out[(gpu_dir.name, "nccl")] = str(misc["nccl_version"])
     return out
 
 
@@ -167,7 +173,7 @@ def _col(df, name, default):
     return df[name].to_numpy() if name in df.columns else np.full(len(df), default)
 
 
-def normalize(family: str, df, engine: str) -> np.recarray:
+def normalize(family: str, df, engine: str) -> np.ndarray:
     """Rename, filter and convert one raw table (a pandas DataFrame) to the normalized schema."""
     lat = df["latency"].to_numpy(dtype=float) * 1e3  # ms -> us
     kernel = _col(df, "kernel_source", "")
@@ -211,8 +217,8 @@ def normalize(family: str, df, engine: str) -> np.recarray:
 
 
 def load(gpu: str, engine: str, family: str, version: str | None = None,
-         root: str | os.PathLike | None = None) -> np.recarray:
-    """One measured table as a numpy record array in the normalized schema (see schema.py)."""
+         root: str | os.PathLike | None = None) -> np.ndarray:
+    """One measured table as a numpy structured array in the normalized schema (see schema.py)."""
     table = find_table(gpu, engine, family, version, root)
     pandas = _pandas()
     try:

@@ -52,8 +52,8 @@ def extract_path(gpu: str, engine: str, family: str, root: str | os.PathLike | N
     return extract_root(root) / f"{gpu}-{engine}-{family}.csv"
 
 
-def read_csv(path: str | os.PathLike, family: str) -> np.recarray:
-    """One extract file as a record array; a missing or wrong column is a SpecroofError."""
+def read_csv(path: str | os.PathLike, family: str) -> np.ndarray:
+    """One extract file as a structured array; a missing or wrong column is a SpecroofError."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8", newline="") as fh:
@@ -75,7 +75,7 @@ def read_csv(path: str | os.PathLike, family: str) -> np.recarray:
         raise SpecroofError(f"{path} has a value that is not a number: {exc}") from None
 
 
-def read_extract(gpu: str, engine: str, family: str, root: str | os.PathLike | None = None) -> np.recarray:
+def read_extract(gpu: str, engine: str, family: str, root: str | os.PathLike | None = None) -> np.ndarray:
     """The committed sample of one (gpu, engine, family) table, normalized schema."""
     return read_csv(extract_path(gpu, engine, family, root), family)
 

@@ -1,6 +1,6 @@
 """The normalized schema of measured kernel tables, shared by the database and the extract.
 
-Every family is a numpy record array with these fields, whatever engine or version the rows
+Every family is a numpy structured array with these fields, whatever engine or version the rows
 came from. Times are microseconds (the database stores milliseconds); sizes are counts or
 bytes as the field name says. ``kernel`` is the database's ``kernel_source`` string.
 
@@ -72,12 +72,18 @@ def dtype_of(family: str) -> np.dtype:
     return np.dtype(FAMILIES[family])
 
 
-def empty(family: str) -> np.recarray:
-    return np.recarray(0, dtype=dtype_of(family))
+def empty(family: str) -> np.ndarray:
+    return np.zeros(0, dtype=dtype_of(family))
 
 
-def from_columns(family: str, columns: dict[str, object]) -> np.recarray:
-    """A record array of ``family`` from a dict of equal-length columns (any sequence type)."""
+def from_columns(family: str, columns: dict[str, object]) -> np.ndarray:
+    """A structured array of ``family`` from a dict of equal-length columns (any sequence type).
+
+    A plain structured ndarray, not a recarray: index fields as ``rows["dtype"]`` (on a recarray
+    ``rows.dtype`` would be numpy's dtype, not the field).
+    """
     dt = dtype_of(family)
-    arrays = [np.asarray(columns[name]).astype(dt[name]) for name in dt.names]
-    return np.rec.fromarrays(arrays, dtype=dt)
+    out = np.zeros(len(np.asarray(columns[dt.names[0]])), dtype=dt)
+    for name in dt.names:
+        out[name] = np.asarray(columns[name]).astype(dt[name])
+    return out
