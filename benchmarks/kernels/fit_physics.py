@@ -9,6 +9,7 @@ The fit minimizes squared log error (close to minimizing relative error).
     python benchmarks/kernels/fit_physics.py --source db       # full database (needs [kernels])
     python benchmarks/kernels/fit_physics.py --source extract  # the committed CSV extract
     python benchmarks/kernels/fit_physics.py --source db --write data/kernels/fitted-params.toml
+    python benchmarks/kernels/fit_physics.py --score-extract data/kernels/fitted-params.toml
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from scipy.optimize import least_squares
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
 from specroof.kernels import physics as ph
+from specroof.kernels import selection as sel
 from specroof.kernels.extract import read_extract
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,11 +34,8 @@ GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm", "gb200", "l40s")
 ENGINES = ("trtllm", "vllm", "sglang")
 CATALOG = {"h200_sxm": "h200", "h100_sxm": "h100-sxm", "b200_sxm": "b200", "a100_sxm": "a100-80gb-sxm",
            "l40s": "l40s", "gb200": None}
-LLM = (2048, 28672)
-MAX_M = 8192
-GEMM_DTYPES = ("bf16", "fp8", "fp8_block", "int8_wo", "int4_wo")
-MOE_DTYPES = ("bf16", "fp8", "fp8_block")
-ALLREDUCE_KINDS = ("vllm_graph", "sglang_graph", "trtllm")  # what a CUDA-graph serving step calls
+LLM = sel.LLM_WIDTH
+MAX_M = sel.MAX_M
 
 
 def catalog(gpu):
@@ -63,30 +62,10 @@ class Source:
             return None
 
 
-# ---------------------------------------------------------------- selections (the target populations)
+# ---------------------------------------------------------------- selections: src/specroof/kernels/selection.py
 
-def select_gemm(a, dtype):
-    s = a[(a["dtype"] == dtype) & (a["m"] <= MAX_M) & (a["n"] >= LLM[0]) & (a["n"] <= LLM[1])
-          & (a["k"] >= LLM[0]) & (a["k"] <= LLM[1])]
-    return s
-
-
-def select_decode(a):
-    return a[(a["head_dim"] == 128) & (a["kv_dtype"] == "bf16") & (a["window"] == 0)]
-
-
-def select_context(a):
-    return a[(a["head_dim"] == 128) & (a["kv_dtype"] == "bf16") & (a["window"] == 0) & (a["prefix"] == 0)]
-
-
-def select_allreduce(a):
-    a = a[(a["num_gpus"] >= 2) & (a["num_gpus"] <= 8)]
-    kinds = [k for k in ALLREDUCE_KINDS if np.any(a["kind"] == k)]
-    return a[a["kind"] == kinds[0]] if kinds else a  # one implementation per engine
-
-
-def select_moe(a, dtype):
-    return a[(a["dtype"] == dtype) & (a["num_tokens"] <= MAX_M)]
+select_gemm, select_decode, select_context = sel.select_gemm, sel.select_decode, sel.select_context
+select_allreduce, select_moe = sel.select_allreduce, sel.select_moe
 
 
 def shape_keys(family, a):
@@ -113,6 +92,10 @@ def split(family, a, seed):
 
 # ---------------------------------------------------------------- fitting
 
+# physical bounds on fitted parameters (anything else: 1e-6 .. 1e7)
+BOUNDS = {"overlap_q": (1.0, 50.0), "flops_tflops": (1.0, 1e4), "bandwidth_gbps": (10.0, 2e4)}
+
+
 def fit_log(predict, a, names, x0, fixed):
     """Least squares on log(pred/meas) over log-parameters; returns the parameter dict."""
     meas = a["latency_us"]
@@ -121,7 +104,10 @@ def fit_log(predict, a, names, x0, fixed):
         p = dict(fixed, **{n: float(np.exp(v)) for n, v in zip(names, z)})
         return np.log(np.maximum(predict(p, a), 1e-9) / meas)
 
-    r = least_squares(resid, np.log(x0), method="trf", loss="soft_l1", f_scale=0.2, max_nfev=400)
+    lo = np.log([BOUNDS.get(n, (1e-6, 1e7))[0] for n in names])
+    hi = np.log([BOUNDS.get(n, (1e-6, 1e7))[1] for n in names])
+    z0 = np.clip(np.log(x0), lo + 1e-9, hi - 1e-9)
+    r = least_squares(resid, z0, bounds=(lo, hi), method="trf", loss="soft_l1", f_scale=0.2, max_nfev=400)
     return dict(fixed, **{n: float(np.exp(v)) for n, v in zip(names, r.x)})
 
 
@@ -131,19 +117,21 @@ def fit_family(family, a, hw, dtype=None):
     if family == "gemm":
         peak = (hw["peak_tflops"].get("fp8" if dtype in ("fp8", "fp8_block") else "bf16", 300) if hw else 300)
         best = None
-        for tile in (1, 16, 32, 64, 128):
-            p = fit_log(lambda p, r: ph.predict_gemm(p, r, dtype), a, ["flops_tflops", "bandwidth_gbps", "t0_us"],
-                        [0.7 * peak, bw0, 5.0], {"tile_m": tile})
+        for tile in (1, 16, 64, 128):
+            p = fit_log(lambda p, r: ph.predict_gemm(p, r, dtype), a,
+                        ["flops_tflops", "bandwidth_gbps", "t0_us", "overlap_q"],
+                        [0.7 * peak, bw0, 5.0, 3.0], {"tile_m": tile})
             err = ph.mape(ph.predict_gemm(p, a, dtype), a["latency_us"])
             if best is None or err < best[0] - 0.05:
                 best = (err, p)
         return best[1]
     if family == "decode_attention":
-        return fit_log(ph.predict_decode_attention, a, ["c0_us", "c_seq_us", "bandwidth_gbps"], [8.0, 0.2, bw0], {})
+        return fit_log(ph.predict_decode_attention, a, ["c0_us", "c_seq_us", "c_kv_head_us", "c_q_head_us",
+                                                        "bandwidth_gbps"], [8.0, 0.01, 0.02, 0.001, bw0], {})
     if family == "context_attention":
         peak = hw["peak_tflops"]["bf16"] if hw else 300
         return fit_log(ph.predict_context_attention, a, ["c0_us", "flops_tflops", "bandwidth_gbps"],
-                       [10.0, 0.5 * peak, bw0], {"causal": 1})
+                       [10.0, 0.5 * peak, bw0], {"causal": 0 if dtype == "full" else 1})
     if family == "allreduce":
         p = {}
         for g in np.unique(a["num_gpus"]):
@@ -165,11 +153,12 @@ def fit_family(family, a, hw, dtype=None):
 
 
 def predict(family, p, a, dtype=None):
-    return {"gemm": lambda: ph.predict_gemm(p, a, dtype),
-            "decode_attention": lambda: ph.predict_decode_attention(p, a),
-            "context_attention": lambda: ph.predict_context_attention(p, a),
-            "allreduce": lambda: ph.predict_allreduce(p, a),
-            "moe": lambda: ph.predict_moe(p, a, dtype)}[family]()
+    if family == "gemm":
+        return ph.predict_gemm(p, a, dtype)
+    if family == "moe":
+        return ph.predict_moe(p, a, dtype)
+    return {"decode_attention": ph.predict_decode_attention, "context_attention": ph.predict_context_attention,
+            "allreduce": ph.predict_allreduce}[family](p, a)
 
 
 def thin(a, n, seed):
@@ -193,11 +182,8 @@ def evaluate(family, a, hw, dtype, seed):
                "bias_pct": round(float(np.mean((pred - a["latency_us"]) / a["latency_us"]) * 100), 2)}
 
 
-SECTIONS = ([("gemm_" + d, "gemm", d, select_gemm) for d in GEMM_DTYPES]
-            + [("decode_attention", "decode_attention", None, lambda a, d: select_decode(a)),
-               ("context_attention", "context_attention", None, lambda a, d: select_context(a)),
-               ("allreduce", "allreduce", None, lambda a, d: select_allreduce(a))]
-            + [("moe_" + d, "moe", d, select_moe) for d in MOE_DTYPES])
+SECTIONS = [(name, family, dtype, lambda a, d, name=name: sel.select(name, a))
+            for name, (family, dtype) in sel.SECTIONS.items()]
 
 
 def run(source, gpus, engines, sections):
@@ -227,6 +213,75 @@ def run(source, gpus, engines, sections):
     return results
 
 
+PARAM_NOTES = {
+    "flops_tflops": "achieved dense FLOP rate, TFLOP/s",
+    "bandwidth_gbps": "achieved memory bandwidth, GB/s",
+    "t0_us": "fixed time per call, us",
+    "tile_m": "M padding granularity chosen from {1,16,64,128} (GEMM) or {16,64,128} (MoE)",
+    "overlap_q": "compute/memory overlap exponent, 1 = additive, 50 = max",
+    "c0_us": "per-call cost, us",
+    "c_seq_us": "cost per sequence, us",
+    "c_kv_head_us": "cost per (sequence, KV head), us",
+    "c_q_head_us": "cost per (sequence, query head), us",
+    "causal": "1 = FLOPs counted for the causal half square",
+}
+
+
+def write_toml(path, res, source_kind):
+    """Fitted parameters, one table per (gpu, engine, section), with a source line per value."""
+    import tomli_w
+
+    doc = {"about": {
+        "data": "NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), see data/kernels/NOTICE",
+        "fitted_by": f"benchmarks/kernels/fit_physics.py --source {source_kind} --write",
+        "models": "src/specroof/kernels/physics.py (predict_gemm, predict_decode_attention, predict_context_attention,"
+                  " predict_allreduce, predict_moe)",
+        "mape": "mape_heldout_pct: fit on a random half of the shapes, scored on the other half;"
+                " mape_fit_pct: refit on all rows (these parameters), scored on the same rows;"
+                " mape_extract_pct: these parameters scored on the committed extract rows of the same selection",
+    }}
+    for (gpu, engine, name), (p, stats) in sorted(res.items()):
+        sec = doc.setdefault(gpu, {}).setdefault(engine, {}).setdefault(name, {})
+        src = f"{stats['table']}; {stats['rows']} rows; {SELECTION_NOTES.get(name.split('_')[0], '')}"
+        for k, v in p.items():
+            sec[k] = round(float(v), 6) if not float(v).is_integer() else int(v)
+        sec.update({k: v for k, v in stats.items() if k != "table"})
+        sec["sources"] = {k: f"{PARAM_NOTES.get(k.split('_gpu')[0], k)}; fitted to {src}" for k in p}
+    Path(path).write_text(tomli_w.dumps(doc))
+
+
+SELECTION_NOTES = {
+    "gemm": "n,k in 2048..28672, m <= 8192",
+    "decode": "head_dim 128, bf16 KV, window 0",
+    "context": "head_dim 128, bf16, window 0, no prefix",
+    "allreduce": "2-8 GPUs, CUDA-graph custom all-reduce (trtllm: its own kernel), all message sizes",
+    "moe": "moe_tp_size = moe_ep_size = 1, num_tokens <= 8192, all routing distributions",
+}
+
+
+def score_extract(path, extract_root=None):
+    """Add mape_extract_pct (the TOML's parameters on the committed extract) to every section."""
+    import tomli_w
+
+    doc = read_toml(Path(path), str(path))
+    for gpu, engines in doc.items():
+        if gpu == "about":
+            continue
+        for engine, sections in engines.items():
+            for name, sec in sections.items():
+                try:
+                    rows = read_extract(gpu, engine, sel.SECTIONS[name][0], extract_root)
+                except SpecroofError:
+                    continue
+                rows = sel.select(name, rows)
+                if len(rows) == 0:
+                    continue
+                err = ph.mape(sel.predict(name, sec, rows), rows["latency_us"])
+                sec["mape_extract_pct"] = round(err, 2)
+                sec["extract_rows"] = int(len(rows))
+    Path(path).write_text(tomli_w.dumps(doc))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", choices=["db", "extract"], default="extract")
@@ -235,10 +290,125 @@ def main():
     ap.add_argument("--engine", action="append")
     ap.add_argument("--section", action="append")
     ap.add_argument("--json", type=Path, help="write all results as JSON")
+    ap.add_argument("--facts", type=Path, help="also measure model-free facts and write them as JSON")
+    ap.add_argument("--write", type=Path, help="write the fitted parameters as TOML (data/kernels/fitted-params.toml)")
+    ap.add_argument("--score-extract", type=Path, metavar="TOML",
+                    help="only add each section's MAPE on the committed extract to an existing TOML")
     args = ap.parse_args()
-    res = run(Source(args.source, args.root), args.gpu or GPUS, args.engine or ENGINES, args.section)
+    if args.score_extract:
+        score_extract(args.score_extract)
+        return 0
+    source = Source(args.source, args.root)
+    if args.facts:
+        args.facts.write_text(json.dumps(facts(source, args.gpu or GPUS, args.engine or ENGINES), indent=1))
+    res = run(source, args.gpu or GPUS, args.engine or ENGINES, args.section)
     if args.json:
         args.json.write_text(json.dumps({"/".join(k): {"params": p, "stats": s} for k, (p, s) in res.items()}, indent=1))
+    if args.write:
+        write_toml(args.write, res, args.source)
+        score_extract(args.write)
+
+
+
+# ---------------------------------------------------------------- measured facts (no model)
+
+def _matched_ratio(a, sel_num, sel_den, keys):
+    """Median of t(num)/t(den) over rows matched on ``keys``."""
+    den = {tuple(r[k] for k in keys): r["latency_us"] for r in a[sel_den]}
+    ratios = [r["latency_us"] / den[key] for r in a[sel_num] if (key := tuple(r[k] for k in keys)) in den]
+    return (round(float(np.median(ratios)), 3), len(ratios)) if ratios else (None, 0)
+
+
+def gemm_facts(a, hw):
+    out = {}
+    b = select_gemm(a, "bf16")
+    if len(b):
+        big = b[b["m"] >= 2048]
+        tf = ph.gemm_flops(big) / big["latency_us"] / 1e6
+        out["bf16_large_tflops_p90"] = round(float(np.percentile(tf, 90)), 1)
+        out["bf16_large_tflops_max"] = round(float(tf.max()), 1)
+        small = b[b["m"] <= 16]
+        bw = ph.gemm_bytes(small, "bf16") / small["latency_us"] / 1e3
+        out["bf16_small_m_gbps_p90"] = round(float(np.percentile(bw, 90)), 0)
+        out["bf16_small_m_gbps_max"] = round(float(bw.max()), 0)
+        if hw:
+            out["bf16_large_fraction_of_peak_p90"] = round(out["bf16_large_tflops_p90"] / hw["peak_tflops"]["bf16"], 3)
+            out["bf16_small_m_fraction_of_datasheet_bw_p90"] = round(out["bf16_small_m_gbps_p90"] / hw["memory_bandwidth_gbps"], 3)
+    for dt in ("bf16", "fp8"):
+        s = select_gemm(a, dt)
+        for m0 in (128, 256, 512, 1024):
+            lo, hi = s[s["m"] == m0], s[s["m"] == m0 + 1]
+            if len(lo) and len(hi):
+                lo_t = {(r["n"], r["k"]): r["latency_us"] for r in lo}
+                rs = np.array([r["latency_us"] / lo_t[(r["n"], r["k"])] for r in hi if (r["n"], r["k"]) in lo_t])
+                out[f"{dt}_step_{m0}_to_{m0 + 1}_median"] = round(float(np.median(rs)), 3)
+                out[f"{dt}_step_{m0}_to_{m0 + 1}_p90"] = round(float(np.percentile(rs, 90)), 3)
+    keys = ("m", "n", "k")
+    llm = (a["n"] >= LLM[0]) & (a["n"] <= LLM[1]) & (a["k"] >= LLM[0]) & (a["k"] <= LLM[1])
+    for dt in ("fp8", "fp8_block", "int8_wo", "int4_wo", "sq"):
+        for name, msel in (("m_le_16", a["m"] <= 16), ("m_ge_4096", (a["m"] >= 4096) & (a["m"] <= MAX_M))):
+            r, n = _matched_ratio(a, llm & msel & (a["dtype"] == dt), llm & msel & (a["dtype"] == "bf16"), keys)
+            if n:
+                out[f"{dt}_over_bf16_{name}"] = r
+    return out
+
+
+def decode_facts(a):
+    s = select_decode(a)
+    out = {}
+    g = s[(s["num_heads"] == 32) & (s["num_kv_heads"] == 8) & (s["kv_len"] <= 16)]
+    if len(g):
+        t1 = np.median(g[g["batch"] == 1]["latency_us"]) if np.any(g["batch"] == 1) else None
+        out["call_us_batch1_kv_le16_h32_kv8"] = round(float(t1), 2) if t1 is not None else None
+        for bb in (64, 256):
+            tb = g[g["batch"] == bb]["latency_us"]
+            if len(tb) and t1 is not None:
+                out[f"per_seq_us_batch{bb}_kv_le16_h32_kv8"] = round(float((np.median(tb) - t1) / (bb - 1)), 3)
+    bw = ph.kv_bytes(s) / s["latency_us"] / 1e3
+    out["kv_gbps_max"] = round(float(bw.max()), 0)
+    out["kv_gbps_p90"] = round(float(np.percentile(bw, 90)), 0)
+    return out
+
+
+def allreduce_facts(a):
+    s = select_allreduce(a)
+    out = {"kind": str(s["kind"][0]) if len(s) else None}
+    for g in np.unique(s["num_gpus"]):
+        x = s[s["num_gpus"] == g]
+        out[f"min_latency_us_{g}gpu"] = round(float(x["latency_us"].min()), 2)
+        bus = 2.0 * (g - 1) / g * x["message_bytes"] / x["latency_us"] / 1e3
+        out[f"max_busbw_gbps_{g}gpu"] = round(float(bus.max()), 0)
+    return out
+
+
+def moe_facts(a):
+    out = {}
+    keys = ("dtype", "num_tokens", "hidden", "inter", "topk", "num_experts")
+    s = a[(a["tp"] == 1) & (a["ep"] == 1)]
+    for dist in ("power_law_1.01", "power_law_1.2"):
+        for name, msel in (("tokens_le_64", s["num_tokens"] <= 64), ("tokens_ge_1024", s["num_tokens"] >= 1024)):
+            r, n = _matched_ratio(s, msel & (s["distribution"] == dist), msel & (s["distribution"] == "balanced"), keys)
+            if n:
+                out[f"{dist}_over_balanced_{name}"] = r
+    return out
+
+
+def facts(source, gpus, engines):
+    out = {}
+    for gpu in gpus:
+        hw = catalog(gpu)
+        for engine in engines:
+            for family, fn in (("gemm", lambda a: gemm_facts(a, hw)), ("decode_attention", decode_facts),
+                               ("allreduce", allreduce_facts), ("moe", moe_facts)):
+                a = source.rows(gpu, engine, family)
+                if a is not None and len(a):
+                    out[f"{gpu}/{engine}/{family}"] = fn(a)
+                    print(gpu, engine, family, out[f"{gpu}/{engine}/{family}"], flush=True)
+        a = source.rows(gpu, "nccl", "allreduce")
+        if a is not None and len(a):
+            a = a[a["kind"] == "nccl"]
+            out[f"{gpu}/nccl/allreduce"] = allreduce_facts(a)
+    return out
 
 
 if __name__ == "__main__":

@@ -72,7 +72,8 @@ def sample_allreduce(a, rng):
 
 
 def sample_moe(a, rng):
-    base = np.isin(a["dtype"], ["bf16", "fp8", "fp8_block"]) & (a["num_tokens"] <= MAX_M)
+    base = np.isin(a["dtype"], ["bf16", "fp8", "fp8_block"]) & (a["num_tokens"] <= MAX_M) \
+        & (a["tp"] == 1) & (a["ep"] == 1)
     return pick(a[base], MOE_ROWS, rng)
 
 

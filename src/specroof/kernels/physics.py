@@ -36,16 +36,25 @@ def gemm_bytes(rows, dtype):
     return k * n * GEMM_WEIGHT_BYTES[dtype] + m * k * GEMM_ACT_BYTES[dtype] + 2.0 * m * n
 
 
+def overlap(a, b, q):
+    """(a^q + b^q)^(1/q): q -> infinity is max(a, b) (perfect overlap), q = 1 is a + b (none)."""
+    if q is None or q >= 50:
+        return np.maximum(a, b)
+    hi = np.maximum(a, b)
+    return hi * ((a / hi) ** q + (b / hi) ** q) ** (1.0 / q)
+
+
 def predict_gemm(p, rows, dtype):
-    """t = t0 + max(2 * ceil(m/tile_m)*tile_m * n * k / F, bytes / BW).
+    """t = t0 + overlap(2 * ceil(m/tile_m)*tile_m * n * k / F, bytes / BW; q).
 
     ``bytes`` = weights + activations (+ the fp8 quantize pass) + bf16 output. ``tile_m`` is the
-    M granularity the library pads to (1 = none).
+    M granularity the library pads to (1 = none); ``overlap_q`` how sharply the compute and
+    memory times overlap near the ridge (see :func:`overlap`).
     """
     m_pad = _pad(rows["m"], p["tile_m"])
     compute = 2.0 * m_pad * rows["n"] * rows["k"] / (p["flops_tflops"] * 1e6)
     memory = gemm_bytes(rows, dtype) / (p["bandwidth_gbps"] * 1e3)
-    return p["t0_us"] + np.maximum(compute, memory)
+    return p["t0_us"] + overlap(compute, memory, p.get("overlap_q"))
 
 
 def kv_bytes(rows):
@@ -54,8 +63,15 @@ def kv_bytes(rows):
 
 
 def predict_decode_attention(p, rows):
-    """t = c0 + c_seq * batch + kv_bytes / BW; kv_bytes = K and V of every cached token read once."""
-    return p["c0_us"] + p["c_seq_us"] * rows["batch"] + kv_bytes(rows) / (p["bandwidth_gbps"] * 1e3)
+    """t = c0 + batch * (c_seq + c_kv_head * num_kv_heads + c_q_head * num_heads) + kv_bytes / BW.
+
+    c0: the per-call cost (launch, split-KV reduction); the per-sequence terms: per sequence,
+    per (sequence, KV head) work unit (a thread block in GQA-packed kernels) and per query head
+    (softmax, output write). kv_bytes = K and V of every cached token, read once.
+    """
+    b = rows["batch"].astype(float)
+    per_seq = p["c_seq_us"] + p["c_kv_head_us"] * rows["num_kv_heads"] + p["c_q_head_us"] * rows["num_heads"]
+    return p["c0_us"] + b * per_seq + kv_bytes(rows) / (p["bandwidth_gbps"] * 1e3)
 
 
 def context_flops(rows, causal=True):
