@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import zlib
 from pathlib import Path
@@ -136,7 +137,9 @@ def fit_family(family, a, hw, dtype=None):
         p = {}
         for g in np.unique(a["num_gpus"]):
             sub = a[a["num_gpus"] == g]
-            q = fit_log(ph.predict_allreduce, sub, [f"latency_us_{g}gpu", f"busbw_gbps_{g}gpu"], [5.0, 200.0], {})
+            q = fit_log(ph.predict_allreduce, sub, [f"latency_us_{g}gpu", f"oneshot_gbps_{g}gpu",
+                                                    f"twoshot_us_{g}gpu", f"busbw_gbps_{g}gpu"],
+                        [3.0, 300.0, 5.0, 300.0], {})
             p.update(q)
         return p
     if family == "moe":
@@ -224,6 +227,10 @@ PARAM_NOTES = {
     "c_kv_head_us": "cost per (sequence, KV head), us",
     "c_q_head_us": "cost per (sequence, query head), us",
     "causal": "1 = FLOPs counted for the causal half square",
+    "latency_us": "all-reduce fixed latency, us",
+    "oneshot_gbps": "one-shot all-reduce: per-GPU read bandwidth from peers, GB/s",
+    "twoshot_us": "two-shot all-reduce: extra latency over one-shot, us",
+    "busbw_gbps": "two-shot all-reduce bus bandwidth, GB/s",
 }
 
 
@@ -246,7 +253,7 @@ def write_toml(path, res, source_kind):
         for k, v in p.items():
             sec[k] = round(float(v), 6) if not float(v).is_integer() else int(v)
         sec.update({k: v for k, v in stats.items() if k != "table"})
-        sec["sources"] = {k: f"{PARAM_NOTES.get(k.split('_gpu')[0], k)}; fitted to {src}" for k in p}
+        sec["sources"] = {k: f"{PARAM_NOTES.get(re.sub(r'_[0-9]+gpu$', '', k), k)}; fitted to {src}" for k in p}
     Path(path).write_text(tomli_w.dumps(doc))
 
 

@@ -94,17 +94,27 @@ def predict_context_attention(p, rows):
 
 
 def predict_allreduce(p, rows):
-    """Per GPU count g: t = latency_g + 2 (g-1)/g * bytes / busbw_g (ring-equivalent bus bytes)."""
+    """Per GPU count g, the faster of the two custom all-reduce algorithms (the library switches
+    between them by message size):
+
+    - one-shot: every GPU reads the whole buffer of each of its g-1 peers and reduces locally,
+      t = latency_g + (g-1) * bytes / oneshot_g;
+    - two-shot: reduce-scatter then all-gather, one more synchronization,
+      t = latency_g + twoshot_g + 2 (g-1)/g * bytes / busbw_g (ring-equivalent bus bytes).
+    Without one-shot/two-shot parameters it is the plain two-shot line.
+    """
     g = rows["num_gpus"].astype(int)
     out = np.full(len(rows), np.nan)
     for n in np.unique(g):
         sel = g == n
-        lat = p.get(f"latency_us_{n}gpu")
-        bw = p.get(f"busbw_gbps_{n}gpu")
+        lat, bw = p.get(f"latency_us_{n}gpu"), p.get(f"busbw_gbps_{n}gpu")
         if lat is None or bw is None:
             continue
-        bus = 2.0 * (n - 1) / n * rows["message_bytes"][sel]
-        out[sel] = lat + bus / (bw * 1e3)
+        size = rows["message_bytes"][sel].astype(float)
+        two = p.get(f"twoshot_us_{n}gpu", 0.0) + 2.0 * (n - 1) / n * size / (bw * 1e3)
+        one_bw = p.get(f"oneshot_gbps_{n}gpu")
+        one = (n - 1) * size / (one_bw * 1e3) if one_bw else np.inf
+        out[sel] = lat + np.minimum(one, two)
     return out
 
 
