@@ -58,7 +58,7 @@ def test_schema_and_units(path):
     assert rows.dtype.names == tuple(n for n, _ in FAMILIES[family])
     assert len(rows) > 0
     t = rows["latency_us"]
-    assert np.all(np.isfinite(t)) and np.all(t > 0.5) and np.all(t < 1e6)  # us, not ms or s
+    assert np.all(np.isfinite(t)) and np.all(t > 0.5) and np.all(t < 5e6)  # us, not ms or s (1 GB over PCIe: ~1 s)
     if family == "gemm":
         assert np.all((rows["m"] >= 1) & (rows["m"] <= sel.MAX_M))
         for f in ("n", "k"):
