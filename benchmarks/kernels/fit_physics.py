@@ -299,11 +299,21 @@ def main():
     ap.add_argument("--json", type=Path, help="write all results as JSON")
     ap.add_argument("--facts", type=Path, help="also measure model-free facts and write them as JSON")
     ap.add_argument("--write", type=Path, help="write the fitted parameters as TOML (data/kernels/fitted-params.toml)")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                    help="only write --write TOML from --json outputs of earlier runs (e.g. run per GPU in parallel)")
     ap.add_argument("--score-extract", type=Path, metavar="TOML",
                     help="only add each section's MAPE on the committed extract to an existing TOML")
     args = ap.parse_args()
     if args.score_extract:
         score_extract(args.score_extract)
+        return 0
+    if args.merge:
+        res = {}
+        for j in args.merge:
+            for key, v in json.loads(j.read_text()).items():
+                res[tuple(key.split("/"))] = (v["params"], v["stats"])
+        write_toml(args.write, res, args.source)
+        score_extract(args.write)
         return 0
     source = Source(args.source, args.root)
     if args.facts:
