@@ -27,7 +27,7 @@ _TABLES = {
     "gemm": ("gemm", "gemm_perf.parquet"),
     "decode_attention": ("attention", "generation_attention_perf.parquet"),
     "context_attention": ("attention", "context_attention_perf.parquet"),
-    "allreduce": ("comm", "custom_allreduce_perf.parquet"),
+    schema.ALLREDUCE: ("comm", "custom_allreduce_perf.parquet"),
     "moe": ("moe", "moe_perf.parquet"),
 }
 # NCCL all-reduce is measured once per GPU, not per engine; it appears as engine "nccl".
@@ -86,7 +86,7 @@ def _tables(root: Path) -> list[Table]:
                         out.append(Table(gpu_dir.name, engine_dir.name, vdir.name, family, vdir / fname))
         for vdir in sorted((gpu_dir / _NCCL[0] / "nccl").glob("*")):
             if (vdir / _NCCL[1]).is_file():
-                out.append(Table(gpu_dir.name, "nccl", vdir.name, "allreduce", vdir / _NCCL[1]))
+                out.append(Table(gpu_dir.name, "nccl", vdir.name, schema.ALLREDUCE, vdir / _NCCL[1]))
     return out
 
 
@@ -190,7 +190,7 @@ def normalize(family: str, df, engine: str) -> np.ndarray:
         else:
             cols["seq_len"] = df["isl"]
             cols["prefix"] = df["step"]
-    elif family == "allreduce":
+    elif family == schema.ALLREDUCE:
         keep = (df["op_name"] == "all_reduce").to_numpy()
         df, lat, kernel = df[keep], lat[keep], kernel[keep]
         dtcol = "nccl_dtype" if "nccl_dtype" in df.columns else "allreduce_dtype"

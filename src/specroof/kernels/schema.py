@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# The family names (one home each; specroof.cost.operation has its own operation names).
+GEMM, DECODE_ATTENTION, CONTEXT_ATTENTION, ALLREDUCE, MOE = (
+    "gemm", "decode_attention", "context_attention", "allreduce", "moe")
+
 FAMILIES: dict[str, list[tuple[str, str]]] = {
     "gemm": [
         ("kernel", "U128"), ("dtype", "U16"),
@@ -42,7 +46,7 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("kv_dtype", "U16"), ("window", "i8"),
         ("latency_us", "f8"),
     ],
-    "allreduce": [
+    ALLREDUCE: [
         ("kind", "U32"), ("kernel", "U128"), ("dtype", "U16"),
         ("num_gpus", "i8"), ("message_bytes", "i8"),
         ("latency_us", "f8"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from specroof.kernels import physics as ph
+from specroof.kernels.schema import ALLREDUCE
 
 LLM_WIDTH = (2048, 28672)  # n and k of LLM projections
 MAX_M = 8192
@@ -50,7 +51,7 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     "decode_attention": ("decode_attention", None),
     "context_attention": ("context_attention", None),
     "context_attention_noncausal": ("context_attention", "full"),
-    "allreduce": ("allreduce", None),
+    ALLREDUCE: (ALLREDUCE, None),
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
 }
 
@@ -62,7 +63,7 @@ def select(section, rows):
     if family == "moe":
         return select_moe(rows, dtype)
     return {"decode_attention": select_decode, "context_attention": select_context,
-            "allreduce": select_allreduce}[family](rows)
+            ALLREDUCE: select_allreduce}[family](rows)
 
 
 def predict(section, params, rows):
@@ -72,4 +73,4 @@ def predict(section, params, rows):
     if family == "moe":
         return ph.predict_moe(params, rows, dtype)
     return {"decode_attention": ph.predict_decode_attention, "context_attention": ph.predict_context_attention,
-            "allreduce": ph.predict_allreduce}[family](params, rows)
+            ALLREDUCE: ph.predict_allreduce}[family](params, rows)
