@@ -25,8 +25,12 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
       specroof calibrate h200-llama-7b-calibration.jsonl h200-mixtral-8x7b-moe.jsonl \\
           --hardware h200 -o h200-calibrated.toml
     """
-    from specroof.calibration.fit import calibrate as fit
+    from specroof.calibration.fit import calibrate as fit, load_sources
+    from specroof.hardware.accelerator import load_hardware
 
+    load_sources(list(measurements))  # a bad file, GPU mix or model fails here, before the wait is announced
+    if hardware is not None:
+        load_hardware(hardware)
     click.echo("fitting (a few seconds per file)...", err=True)
     result = fit(list(measurements), hardware, profile)
     result.write(output)
@@ -77,5 +81,9 @@ def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, 
         emit(result.points if show_points else result.worst(), "table",
              title="All points" if show_points else "Worst points")
     if plot:
-        plot_validation(result, plot)
+        from specroof.hardware.accelerator import load_hardware
+
+        accel = load_hardware(hardware)
+        plot_validation(result, plot, hardware=accel.display_name,
+                        profile=profile or accel.profile_base or "serving")
         click.echo(f"chart written to {plot}", err=True)
