@@ -88,11 +88,18 @@ class Calibration:
             "calibrated_from": self.source,
             "profile": {k: _plain(v) for k, v in self.fitted.items()},
             "fit": {"points": self.points, "mape_latency_percent": round(100 * self.mape_latency, 3),
-                    "rms_log_error": round(self.rms_log_error, 5)},
+                    "rms_log_error": round(self.rms_log_error, 5), **self._mape_by_scope()},
         }
         header = "# Calibrated by `specroof calibrate`; use with --hardware THIS_FILE.\n"
         notes = "".join(f"# {k}: {m}\n" for k, m in self.meanings.items())
         return header + notes + "\n" + tomli_w.dumps(data)
+
+    def _mape_by_scope(self) -> dict[str, dict[str, float]]:
+        """In-sample MAPE (percent) per file and per model, for the profile file's [fit] table."""
+        out: dict[str, dict[str, float]] = {}
+        for row in self.in_sample:
+            out.setdefault(f"mape_percent_per_{row['scope']}", {})[row["name"]] = round(row["mape_latency_pct"], 3)
+        return out
 
     def write(self, path: str | Path) -> None:
         try:
