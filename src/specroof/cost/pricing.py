@@ -94,9 +94,9 @@ def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     spread = np.sqrt(shape.tokens * p * (1.0 - p))
     parts = [price_gemm(GemmShape(np.clip(rows + z * spread, 1.0, shape.tokens), shape.n, shape.k), setup)
              for z in EXPERT_LOAD_QUANTILES]
-    def mean(key: str) -> np.ndarray:
-        return sum(np.asarray(getattr(c, key)) for c in parts) / len(parts) * active
-    return OpCost(mean("flops"), mean("bytes"), mean("seconds"), active, mean("compute_s"), mean("memory_s"))
+    total = {key: sum(np.asarray(getattr(c, key)) for c in parts) / len(parts) * active
+             for key in ("flops", "bytes", "seconds", "compute_s", "memory_s")}
+    return OpCost(total["flops"], total["bytes"], total["seconds"], active, total["compute_s"], total["memory_s"])
 
 
 def price_attention(shape: AttentionShape, setup: StepSetup) -> OpCost:
@@ -117,14 +117,12 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
     compute_s, memory_s = flops / (peak_sm * hw.sm_count), moved / bandwidth
     split_kv = np.maximum(memory_s, compute_s)
     fixed = prof.gemm_fixed_us * 1e-6
-    kernels: np.ndarray | float = 1.0
-    if prof.split_kv_combine:  # the partial outputs of the splits, written then combined
-        split = fa2_num_splits(a, hw.sm_count) > 1
-        combine_bytes = np.where(split, 2 * a.batch * a.q_heads * a.queries * (d + 1) * 4.0
-                                 * fa2_num_splits(a, hw.sm_count), 0.0)
-        split_kv = split_kv + combine_bytes / bandwidth
-        moved, memory_s, kernels = moved + combine_bytes, memory_s + combine_bytes / bandwidth, 1.0 + split
     kernel = np.where(a.queries > 1, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
+    kernels: np.ndarray | float = 1.0
+    if prof.split_kv_combine:  # the splits' partial outputs, written then combined by a second kernel
+        combine_bytes = np.where(kernel, 0.0, _combine_bytes(a, hw.sm_count))
+        split_kv = split_kv + combine_bytes / bandwidth
+        moved, kernels = moved + combine_bytes, 1.0 + (combine_bytes > 0)
     if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
         return OpCost(flops, moved, split_kv + fixed, kernels, compute_s, memory_s)
     # per_head: one block per (sequence, query head, query block), no split of the KV sequence.
@@ -144,8 +142,13 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
         expand_bytes = np.where(kernel, a.batch * a.keys * d * 2 * kv_bytes * (a.kv_heads + a.q_heads), 0.0)
         expand_s = expand_bytes / bandwidth + np.where(kernel, 2 * prof.kernel_overhead_us * 1e-6, 0.0)
     seconds = np.where(kernel, per_head, split_kv) + expand_s + fixed
-    kernels = np.where(kernel, 1.0, kernels)
     return OpCost(flops, moved + expand_bytes, seconds, kernels, compute_s, memory_s + expand_s)
+
+
+def _combine_bytes(a: AttentionShape, sm_count: int) -> np.ndarray:
+    """fp32 partial outputs and log-sum-exps of every split, written and read back (0: no split)."""
+    splits = fa2_num_splits(a, sm_count)
+    return np.where(splits > 1, 2 * a.batch * a.q_heads * a.queries * (a.head_dim + 1) * 4.0 * splits, 0.0)
 
 
 def fa2_num_splits(a: AttentionShape, sm_count: int, max_splits: int = 128) -> np.ndarray:
