@@ -25,6 +25,7 @@ from specroof.cost.drafting_ops import medusa_head_operations
 from specroof.cost.grid import Grid
 from specroof.cost.setup import setup_step
 from specroof.cost.step import Pass, latency_for_setup, price_step
+from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
 
@@ -93,10 +94,7 @@ class Calibration:
         return header + notes + "\n" + tomli_w.dumps(data)
 
     def write(self, path: str | Path) -> None:
-        try:
-            Path(path).write_text(self.to_toml(), encoding="utf-8")
-        except OSError as exc:
-            raise SpecroofError(f"cannot write profile {path}: {exc.strerror or exc}") from None
+        write_atomic(path, self.to_toml(), "profile")
 
     def rows(self) -> list[dict[str, Any]]:
         """Fitted parameters with their meaning, for printing."""

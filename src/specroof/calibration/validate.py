@@ -17,6 +17,7 @@ import numpy as np
 
 from specroof.calibration.fit import MeasurementSet
 from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.datafiles import save_figure
 from specroof.hardware.accelerator import Accelerator, load_hardware
 
 
@@ -105,5 +106,7 @@ def plot_validation(result: Validation, path: str | Path, title: str = "") -> No
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, "chart")
+    finally:
+        plt.close(fig)

@@ -24,7 +24,11 @@ def calibrate(measurements: str, hardware: str | None, profile: str, output: str
       specroof calibrate h200-llama-7b-calibration.jsonl --hardware h200 -o h200-calibrated.toml
     """
     from specroof.calibration.fit import calibrate as fit
+    from specroof.datafiles import check_writable, refuse_overwriting_inputs
 
+    # Before the fit: a typo in -o must not cost the fit, and must never destroy an input.
+    refuse_overwriting_inputs(output, {"measurement file": measurements, "--hardware file": hardware}, "-o/--output")
+    check_writable(output, "profile")
     click.echo("fitting (a few seconds)...", err=True)
     result = fit(measurements, hardware, profile)
     result.write(output)
@@ -46,6 +50,12 @@ def validate(measurements: str, hardware: str, profile: str | None, plot: str | 
     """Report the prediction error against MEASUREMENTS, per model and overall."""
     from specroof.calibration.validate import plot_validation, validate as run
 
+    if plot:
+        from specroof.datafiles import refuse_overwriting_inputs
+        from specroof.report.charts import check_chart_path
+
+        check_chart_path(plot)
+        refuse_overwriting_inputs(plot, {"measurement file": measurements, "--hardware file": hardware}, "--plot")
     result = run(measurements, hardware, profile)
     if fmt == "json":
         import json

@@ -129,24 +129,18 @@ class ImplementationProfile:
         return replace(self, **cleaned).validated()
 
     def validated(self) -> "ImplementationProfile":
-        if self.attention not in ATTENTION_KINDS:
-            raise SpecroofError(f"attention must be one of {', '.join(ATTENTION_KINDS)}, got {self.attention!r}")
-        for key in ("decode_attention_kernel", "tree_attention_kernel"):
-            if getattr(self, key) not in ATTENTION_KERNELS:
-                raise SpecroofError(f"{key} must be one of {', '.join(ATTENTION_KERNELS)}")
-        for key in ("bandwidth_efficiency", "compute_efficiency", "elementwise_efficiency",
-                    "attention_compute_efficiency", "interconnect_efficiency"):
-            value = getattr(self, key)
-            if not 0 < value <= 1.0:
-                raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
-        if self.gemm_tile_policy not in ("fastest", "fill"):
-            raise SpecroofError(f"gemm_tile_policy must be fastest or fill, got {self.gemm_tile_policy!r}")
-        bad = [op for op in self.operators if op not in STEP_OPERATIONS]
-        if bad:
-            raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(STEP_OPERATIONS)}")
-        if not self.gemm_tiles or any(len(t) != 2 or min(t) <= 0 for t in self.gemm_tiles):
-            raise SpecroofError("gemm_tiles must be a non-empty list of [rows, cols] pairs")
-        return self
+        """This profile with every field checked (type, finiteness, range, known choices).
+
+        Efficiencies are fractions in (0, 1]; times, passes and bandwidths are finite and
+        non-negative; booleans must be booleans (the string "false" is an error, not true);
+        at least one operator and one GEMM tile are needed.
+        """
+        from specroof.schemas import profile_fields
+
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        checked = profile_fields(data, f"profile {self.name}" if isinstance(self.name, str) else "profile")
+        changed = {k: v for k, v in checked.items() if v != data[k] or type(v) is not type(data[k])}
+        return replace(self, **changed) if changed else self
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -157,10 +151,9 @@ class ImplementationProfile:
 
 
 def _coerce(key: str, value: Any) -> Any:
-    if key == "gemm_tiles":
-        return tuple(tuple(int(x) for x in tile) for tile in value)
-    if key == "operators":
-        return tuple(str(x) for x in value)
+    """Lists from TOML become tuples; everything else is checked, not converted, by validated()."""
+    if key in ("gemm_tiles", "operators") and isinstance(value, list):
+        return tuple(tuple(t) if key == "gemm_tiles" and isinstance(t, list) else t for t in value)
     return value
 
 
