@@ -173,10 +173,15 @@ def check_writable(path: str | Path, what: str) -> Path:
         raise SpecroofError(f"cannot write {what} {str(path)!r}: it is a directory; give a file name")
     if not folder.is_dir():
         raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} is not writable")
     if path.exists() and not path.is_file():
         raise SpecroofError(f"cannot write {what} {str(path)!r}: it is not a regular file")
+    try:  # the only sure test (permissions, read-only mounts, /proc): create a file there
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} is not writable "
+                            f"({exc.strerror or exc})") from None
     return path
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from specroof.cli.common import emit, format_option
@@ -29,7 +31,8 @@ def calibrate(measurements: str, hardware: str | None, profile: str, output: str
     # Before the fit: a typo in -o must not cost the fit, and must never destroy an input.
     refuse_overwriting_inputs(output, {"measurement file": measurements, "--hardware file": hardware}, "-o/--output")
     check_writable(output, "profile")
-    click.echo("fitting (a few seconds)...", err=True)
+    if sys.stderr.isatty():  # progress for people; scripts get stderr only for errors
+        click.echo("fitting (a few seconds)...", err=True)
     result = fit(measurements, hardware, profile)
     result.write(output)
     emit(result.rows(), fmt, title=(

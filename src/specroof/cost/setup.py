@@ -96,6 +96,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     kv = check_dtype(kv_dtype or (act if act in KV_DTYPES else "fp16"), KV_DTYPES, "KV-cache dtype")
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
+    model_cfg.check_tensor_parallel(int(tp))
     base = get_profile(profile if profile is not None else accel.profile_base)
     if accel.profile_overrides and (profile is None or profile == accel.profile_base):
         base = base.with_overrides(**accel.profile_overrides)

@@ -1,0 +1,27 @@
+"""Hostile command lines: one ``error:`` line, exit code 2, no traceback, files untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.cases import CLI_CASES
+from tests.hostile.conftest import CliCase, check_one_line, hang_guard, make_workspace, run_cli, snapshot
+
+
+def test_the_suite_is_large_and_ids_are_unique():
+    ids = [case.id for case in CLI_CASES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 150
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=lambda case: case.id)
+def test_hostile_command_line(case: CliCase, workspace: Path):
+    make_workspace(workspace, case.files)
+    before = snapshot(workspace)
+    with hang_guard():
+        code, out, err = run_cli(case.argv)
+    assert code == case.code, f"exit {code}, stderr:\n{err}\nstdout:\n{out[:2000]}"
+    check_one_line(err, case.prefix, case.expect)
+    assert snapshot(workspace) == before, "a file was changed, removed or left behind"
