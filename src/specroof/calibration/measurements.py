@@ -115,6 +115,8 @@ def load_measurements(path: str | Path) -> list[Measurement]:
     :class:`SpecroofError` naming the file, the line number and the offending key; a file
     without a single measurement is an error too.
     """
+    if not isinstance(path, (str, Path)):
+        raise SpecroofError(f"measurements must be a path to a JSON-lines file, got {type(path).__name__}")
     path = Path(path)
     text = read_text(path, f"measurement file {path}")
     rows: list[Measurement] = []

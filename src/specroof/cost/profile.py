@@ -170,6 +170,8 @@ def get_profile(name: str | ImplementationProfile | None = None) -> Implementati
     """A named implementation profile (default ``serving``)."""
     if isinstance(name, ImplementationProfile):
         return name
+    if name is not None and not isinstance(name, str):
+        raise SpecroofError(f"profile must be a name or an ImplementationProfile, got {type(name).__name__}")
     key = name or DEFAULT_PROFILE
     data = _profiles_data()
     if key not in data:

@@ -168,9 +168,14 @@ class CurveAcceptance(AcceptanceModel):
     """
 
     def __init__(self, points: Sequence[tuple[float, float]] | np.ndarray, name: str | None = None) -> None:
+        if not hasattr(points, "__len__") or isinstance(points, (str, bytes)):
+            raise SpecroofError("curve points must be (candidates, acceptance_length) pairs")
         if len(points) == 0:
             raise SpecroofError("a curve needs at least one measured (candidates, acceptance_length) point")
-        array = np.asarray(points, dtype=float)
+        try:
+            array = np.asarray(points, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            array = np.empty((0,))
         if array.ndim != 2 or array.shape[1] != 2:
             raise SpecroofError("curve points must be (candidates, acceptance_length) pairs")
         labels = [f"point ({c:g}, {t:g})" for c, t in array]

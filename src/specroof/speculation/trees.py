@@ -190,7 +190,10 @@ class MedusaTreeAcceptance(TreeAcceptance):
 
     def __init__(self, accuracies: np.ndarray | Sequence[Sequence[float]], max_depth: int | None = None,
                  name: str | None = None) -> None:
-        acc = np.asarray(accuracies, dtype=float)
+        try:
+            acc = np.asarray(accuracies, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise SpecroofError("medusa accuracies must be a table [head, k] of numbers in [0, 1]") from None
         if acc.ndim != 2 or acc.shape[0] < 1 or acc.shape[1] < 1:
             raise SpecroofError("medusa accuracies must be a table [head, k] with at least one head and one rank, "
                                 f"got shape {acc.shape}")
@@ -235,7 +238,10 @@ class PositionalAcceptance(TreeAcceptance):
     """
 
     def __init__(self, p: Sequence[float] | np.ndarray, max_depth: int | None = None) -> None:
-        probs = np.asarray(p, dtype=float).ravel()
+        try:
+            probs = np.asarray(p, dtype=float).ravel()
+        except (TypeError, ValueError, OverflowError):
+            raise SpecroofError(f"positional acceptance needs probabilities, e.g. positional:0.6,0.15; got {p!r}") from None
         if probs.size == 0:
             raise SpecroofError("positional acceptance needs at least one probability, e.g. positional:0.6,0.15")
         for rank, value in enumerate(probs):
