@@ -26,7 +26,7 @@ from specroof.models.architecture import ModelConfig, load_model
 from specroof.scenarios import load_scenario
 from specroof.speculation.acceptance import CurveAcceptance, parse_acceptance
 from specroof.speculation.trees import MedusaTreeAcceptance
-from tests.hostile.conftest import CALIBRATED, H200_FILE, LLAMA_CONFIG, MEASUREMENTS, hang_guard
+from hostile.harness import CALIBRATED, H200_FILE, LLAMA_CONFIG, MEASUREMENTS, hang_guard
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -24,7 +24,7 @@ from specroof.models.architecture import ModelConfig, catalog_names as model_nam
 from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance
 from specroof.speculation.plan import batch_ranges, plan
 from specroof.speculation.trees import MedusaTreeAcceptance, PositionalAcceptance
-from tests.hostile.conftest import hang_guard, run_cli
+from hostile.harness import hang_guard, run_cli
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FAST = settings(max_examples=300, deadline=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.hostile.conftest import LLAMA_CONFIG, CliCase
+from hostile.harness import LLAMA_CONFIG, CliCase
 
 BASE_MODEL: dict[str, Any] = json.loads(LLAMA_CONFIG.read_text())
 

@@ -19,7 +19,7 @@ from specroof.models.architecture import ModelConfig, load_model
 from specroof.scenarios import load_scenario
 from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance, parse_acceptance
 from specroof.speculation.trees import MedusaTreeAcceptance, PositionalAcceptance
-from tests.hostile.conftest import ApiCase, hang_guard, make_workspace, snapshot
+from hostile.harness import ApiCase, hang_guard, make_workspace, snapshot
 
 LLAMA = dict(name="m", hidden_size=4096, intermediate_size=11008, num_layers=32, num_heads=32, num_kv_heads=32,
              head_dim=128, vocab_size=32000)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.cases import CLI_CASES
-from tests.hostile.conftest import CliCase, check_one_line, hang_guard, make_workspace, run_cli, snapshot
+from hostile.cases import CLI_CASES
+from hostile.harness import CliCase, check_one_line, hang_guard, make_workspace, run_cli, snapshot
 
 
 def test_the_suite_is_large_and_ids_are_unique():

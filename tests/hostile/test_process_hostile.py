@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import HANG_SECONDS, make_workspace, snapshot
-from tests.support import specroof_script
+from hostile.harness import HANG_SECONDS, make_workspace, snapshot
+from support import specroof_script
 
 
 def run(args: list[str], cwd: Path, stdout: object = subprocess.PIPE) -> subprocess.CompletedProcess:
