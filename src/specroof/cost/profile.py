@@ -126,6 +126,12 @@ class ImplementationProfile:
                 f"unknown profile field(s) {', '.join(unknown)}{suggest(unknown[0], known)}"
             )
         cleaned = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
+        if getattr(self, "_validated", False):  # only the new values need checking
+            from specroof.schemas import profile_fields
+
+            result = replace(self, **profile_fields(cleaned, f"profile {self.name}"))
+            object.__setattr__(result, "_validated", True)
+            return result
         return replace(self, **cleaned).validated()
 
     def validated(self) -> "ImplementationProfile":
@@ -140,7 +146,10 @@ class ImplementationProfile:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         checked = profile_fields(data, f"profile {self.name}" if isinstance(self.name, str) else "profile")
         changed = {k: v for k, v in checked.items() if v != data[k] or type(v) is not type(data[k])}
-        return replace(self, **changed) if changed else self
+        result = replace(self, **changed) if changed else self
+        # Every field holds a checked value: with_overrides() then checks only what it changes.
+        object.__setattr__(result, "_validated", True)
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -176,4 +185,10 @@ def get_profile(name: str | ImplementationProfile | None = None) -> Implementati
     data = _profiles_data()
     if key not in data:
         raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
-    return ImplementationProfile(name=key).with_overrides(**data[key])
+    return _named_profile(key)
+
+
+@lru_cache(maxsize=16)
+def _named_profile(key: str) -> ImplementationProfile:
+    """A profile of profiles.toml, read and checked once (calibration asks for it thousands of times)."""
+    return ImplementationProfile(name=key).with_overrides(**_profiles_data()[key])
