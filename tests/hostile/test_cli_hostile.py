@@ -25,3 +25,9 @@ def test_hostile_command_line(case: CliCase, workspace: Path):
     assert code == case.code, f"exit {code}, stderr:\n{err}\nstdout:\n{out[:2000]}"
     check_one_line(err, case.prefix, case.expect)
     assert snapshot(workspace) == before, "a file was changed, removed or left behind"
+
+
+def test_bare_command_prints_the_help_not_an_error(workspace: Path):
+    code, out, err = run_cli([])
+    assert code == 0 and err == ""
+    assert out.startswith("Usage: specroof") and "calibrate" in out

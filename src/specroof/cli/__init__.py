@@ -71,6 +71,9 @@ def main() -> None:
     """
     import warnings
 
+    # click >= 8.2 raises this for a bare `specroof`; older versions print the help themselves.
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
     from specroof.errors import SpecroofError
 
     warnings.showwarning = _show_warning
@@ -79,7 +82,10 @@ def main() -> None:
         sys.stdout.flush()
     except SpecroofError as exc:
         _fail(f"error: {exc}", 2)
-    except click.exceptions.Abort:
+    except no_args as exc:  # plain `specroof`: the help, as --help prints it
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        _finish(0)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         _fail("aborted", 130)
     except click.ClickException as exc:
         _fail(f"error: {exc.format_message()}", exc.exit_code)
