@@ -67,7 +67,7 @@ def main() -> None:
     Also one line, never a traceback: an output that cannot be written (``> /dev/full``),
     and input so large or deep that Python runs out of memory or recursion before a check
     could catch it. A closed pipe (``| head``) ends quietly. Warnings print as
-    ``warning: ...`` lines. ``SPECROOF_DEBUG=1`` shows the traceback of unexpected errors.
+    ``warning: ...`` lines. Any other exception is a bug and keeps its traceback.
     """
     import warnings
 
