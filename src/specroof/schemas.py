@@ -143,7 +143,9 @@ def _message(error: dict[str, Any], known: tuple[str, ...], quote: bool, hint: s
                "model_type": "must be a table/object"}.get(kind, msg)
     if not loc:
         return msg
-    got = "" if kind.startswith("value_error") and "got" in msg else f", got {_show(error.get('input'))}"
+    value = error.get("input")
+    said = kind.startswith("value_error") and ("got" in msg or isinstance(value, (list, tuple, dict)))
+    got = "" if said else f", got {_show(value)}"
     return f"{loc} {msg}{got}"
 
 
@@ -356,7 +358,11 @@ class ProfileFields(_Schema):
         if isinstance(value, (list, tuple)) and not value:
             raise ValueError("must name at least one operator (" + ", ".join(_OPERATORS) + "); "
                              "a step without operators takes no time")
-        if isinstance(value, tuple):
+        if isinstance(value, (list, tuple)):
+            unknown = [op for op in value if op not in _OPERATORS]
+            if unknown:
+                raise ValueError(f"has unknown operator(s) {', '.join(map(repr, unknown))}{suggest(str(unknown[0]), _OPERATORS)}"
+                                 f"; valid: {', '.join(_OPERATORS)}")
             return list(value)
         return value
 
