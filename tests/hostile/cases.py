@@ -393,6 +393,14 @@ def _option_cases() -> list[CliCase]:
         CliCase("unknown-command", ["speedups"], "speedups"),
         CliCase("format-unknown", [*LAT, "-m", "llama-7b", "--format", "xml"], "xml"),
         CliCase("tp-text", [*LAT, "-m", "llama-7b", "--tp", "two"], "two"),
+        CliCase("ops-batch-huge", ["ops", "-m", "llama-7b", "-H", "h200", "--batch", "100000000000000"], "batch"),
+        CliCase("ops-tp-not-dividing", ["ops", "-m", "llama-7b", "-H", "h200", "--tp", "3"], "--tp 3"),
+        CliCase("ops-empty-operator-list", ["ops", "-m", "llama-7b", "-H", "h200", "--ops", ","], "operator"),
+        CliCase("ops-draft-dev-zero", ["ops", "-m", "llama-7b", "-H", "h200", "--draft-model", "/dev/zero"],
+                "regular file"),
+        CliCase("ops-bad-hardware-file", ["ops", "-m", "llama-7b", "-H", "bad.toml"], "sm_count",
+                files={"bad.toml": device_toml(sm_count="1.5")}),
+        CliCase("ops-seq-len-huge", ["ops", "-m", "llama-7b", "-H", "h200", "--seq-len", "9" * 30], "seq_len"),
     ]
 
 
