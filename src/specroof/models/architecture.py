@@ -91,7 +91,7 @@ class ModelConfig:
         if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
             raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
         if self.num_heads % tp:
-            fits = [p for p in (1, 2, 4, 8, 16, 32, 64) if self.num_heads % p == 0]
+            fits = [p for p in range(1, min(self.num_heads, 128) + 1) if self.num_heads % p == 0]
             raise SpecroofError(
                 f"--tp {tp} does not divide the {self.num_heads} attention heads of {self.name}; "
                 f"use one of {', '.join(map(str, fits))}"
