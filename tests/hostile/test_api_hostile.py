@@ -114,6 +114,9 @@ API_CASES: list[ApiCase] = [
     ApiCase("profile-overhead-negative", lambda d: get_profile().with_overrides(kernel_overhead_us=-1.0),
             "kernel_overhead_us"),
     ApiCase("profile-name-number", lambda d: get_profile(5), "profile"),
+    ApiCase("profile-object-unchecked", lambda d: lat(profile=ImplementationProfile(compute_efficiency=5.0)),
+            "compute_efficiency"),
+    ApiCase("profile-object-bad-tiles", lambda d: get_profile(ImplementationProfile(gemm_tiles="x")), "gemm_tiles"),
     # acceptance models
     ApiCase("acceptance-spec-none", lambda d: parse_acceptance(None), "acceptance"),
     ApiCase("acceptance-log-huge", lambda d: parse_acceptance("log:1e400"), "finite"),
@@ -148,6 +151,15 @@ API_CASES: list[ApiCase] = [
             "distinct"),
     ApiCase("calibrate-identical-points", lambda d: specroof.calibrate(load_measurements("meas.jsonl")[:1] * 9,
                                                                       "h200"), "distinct"),
+    ApiCase("calibrate-not-measurements", lambda d: specroof.calibrate([1, 2, 3], "h200"), "Measurement"),
+    ApiCase("calibrate-none", lambda d: specroof.calibrate(None), "measurements"),
+    ApiCase("validate-not-measurements", lambda d: specroof.validate([{"batch": 1}], "h200"), "Measurement"),
+    ApiCase("validate-none", lambda d: specroof.validate(None, "h200"), "measurements"),
+    ApiCase("plan-reserve-text", lambda d: specroof.plan("llama-7b", "h200", reserve_bytes="x"), "reserve"),
+    ApiCase("plan-reserve-nan", lambda d: specroof.plan("llama-7b", "h200", reserve_bytes=float("nan")), "reserve"),
+    ApiCase("acceptance-depth-text", lambda d: parse_acceptance("positional:0.5", max_depth="3"), "max depth"),
+    ApiCase("acceptance-depth-nan", lambda d: parse_acceptance("positional:0.5", max_depth=float("nan")),
+            "max depth"),
     ApiCase("validate-hardware-number", lambda d: specroof.validate("meas.jsonl", 5), "hardware"),
     # writers
     ApiCase("write-measurements-into-missing-root", lambda d: write_measurements(
@@ -157,11 +169,23 @@ API_CASES: list[ApiCase] = [
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="cost/step.py as_grid() iterates None; left to the grid value object being written")
-def test_latency_batch_none(workspace: Path):
-    with pytest.raises(SpecroofError, match="batch"):
-        lat(batch=None)
+#: Known gaps, in files being rewritten by the core refactor (cost/grid.py, cost/setup.py,
+#: speculation/drafting.py); strict, so the day they are fixed these cases must move up.
+KNOWN_GAPS = [
+    ApiCase("latency-batch-none", lambda d: lat(batch=None), "batch"),
+    ApiCase("plan-seq-len-none", lambda d: specroof.plan("llama-7b", "h200", seq_len=None), "seq_len"),
+    ApiCase("latency-operators-number", lambda d: lat(operators=5), "operators"),
+    ApiCase("speedup-heads-billion", lambda d: specroof.speedup("llama-7b", "h200", method="heads", heads=10**9),
+            "heads"),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="validation belongs to cost/grid.py, cost/setup.py, speculation/drafting.py")
+@pytest.mark.parametrize("case", KNOWN_GAPS, ids=lambda c: c.id)
+def test_known_gap(case: ApiCase, workspace: Path):
+    with hang_guard():
+        with pytest.raises(SpecroofError, match=case.expect):
+            case.call(workspace)
 
 
 def test_api_suite_size():

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.calibration.measurements import Measurement, measurement_rows
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.drafting_ops import medusa_head_operations
 from specroof.cost.grid import Grid
@@ -205,7 +205,7 @@ def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | 
     from scipy.optimize import least_squares
 
     source = str(measurements) if isinstance(measurements, (str, Path)) else ""
-    rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
+    rows = measurement_rows(measurements)
     if hardware is None:
         names = sorted({m.hardware for m in rows})
         if len(names) != 1:

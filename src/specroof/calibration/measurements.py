@@ -141,6 +141,21 @@ def load_measurements(path: str | Path) -> list[Measurement]:
     return rows
 
 
+def measurement_rows(measurements: Any) -> list[Measurement]:
+    """Measurements from a JSON-lines path or a sequence of Measurement objects, checked."""
+    if isinstance(measurements, (str, Path)):
+        return load_measurements(measurements)
+    if isinstance(measurements, (bytes, dict)) or not isinstance(measurements, Iterable):
+        raise SpecroofError("measurements must be a path to a JSON-lines file or a list of Measurement, "
+                            f"got {type(measurements).__name__}")
+    rows = list(measurements)
+    bad = next((m for m in rows if not isinstance(m, Measurement)), None)
+    if bad is not None:
+        raise SpecroofError(f"measurements must be Measurement objects (Measurement.from_dict reads a dict), "
+                            f"got {type(bad).__name__}")
+    return rows
+
+
 def write_measurements(path: str | Path, measurements: Iterable[Measurement]) -> Path:
     """Write measurements as JSON lines, atomically (parent folders are created); returns the path."""
     path = Path(path)

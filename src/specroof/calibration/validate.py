@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from specroof.calibration.fit import MeasurementSet
-from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.calibration.measurements import Measurement, measurement_rows
 from specroof.datafiles import save_figure
 from specroof.errors import SpecroofWarning
 from specroof.hardware.accelerator import Accelerator, load_hardware
@@ -66,7 +66,7 @@ def validate(measurements: str | Path | Sequence[Measurement], hardware: str | P
     Decoder steps are predicted by the cost of a step; Medusa-head rows (``heads`` set) by the
     drafting cost of that many heads, reported as their own group.
     """
-    rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
+    rows = measurement_rows(measurements)
     accel = load_hardware(hardware)
     _warn_other_device(rows, accel)
     data = MeasurementSet(rows, accel, profile or accel.profile_base)

@@ -177,8 +177,8 @@ def profile_names() -> tuple[str, ...]:
 
 def get_profile(name: str | ImplementationProfile | None = None) -> ImplementationProfile:
     """A named implementation profile (default ``serving``)."""
-    if isinstance(name, ImplementationProfile):
-        return name
+    if isinstance(name, ImplementationProfile):  # built in Python: checked like a file's
+        return name if getattr(name, "_validated", False) else name.validated()
     if name is not None and not isinstance(name, str):
         raise SpecroofError(f"profile must be a name or an ImplementationProfile, got {type(name).__name__}")
     key = name or DEFAULT_PROFILE

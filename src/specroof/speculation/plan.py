@@ -175,6 +175,9 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         if acc.max_candidates is not None and current > acc.max_candidates:
             raise SpecroofError(f"current n={current} is beyond what {acc.describe()} allows "
                                 f"({acc.max_candidates} candidates)")
+    if (isinstance(reserve_bytes, bool) or not isinstance(reserve_bytes, (int, float, np.integer, np.floating))
+            or not 0 <= reserve_bytes < float("inf")):
+        raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
     b_axis = grid_axis(batch, "batch")
     s_axis = grid_axis(seq_len, "seq_len")
     points = b_axis.size * max(limit, current or 1) * s_axis.size
