@@ -138,6 +138,9 @@ def _message(error: dict[str, Any], known: tuple[str, ...], quote: bool, hint: s
     msg = str(error["msg"])
     msg = re.sub(r"^(Value|Assertion) error, ", "", msg)
     msg = msg.replace("Input should be", "must be")
+    for words, sign in (("greater than or equal to", ">="), ("less than or equal to", "<="),
+                        ("greater than", ">"), ("less than", "<")):
+        msg = msg.replace(f"must be {words} ", f"must be {sign} ")
     if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
         msg = {"list_type": "must be a list", "dict_type": "must be a table/object",
                "model_type": "must be a table/object"}.get(kind, msg)
