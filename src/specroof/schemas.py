@@ -104,7 +104,7 @@ Name = Annotated[str, BeforeValidator(_name), Field(max_length=500)]
 
 
 class _Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- error translation
@@ -180,7 +180,7 @@ def _present(data: Any) -> Any:
 class HFConfig(BaseModel):
     """The keys of a Hugging Face ``config.json`` that shape a decoder (others are ignored)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     hidden_size: PositiveInt = Field(validation_alias=AliasChoices("hidden_size", "n_embd", "d_model"))
     num_hidden_layers: PositiveInt = Field(
@@ -281,7 +281,7 @@ class AcceleratorSpec(_Schema):
 class HardwareFile(_Schema):
     """Top-level keys of a hardware TOML: a catalog-style device or a calibrated profile."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: Name | None = None
     display_name: Name | None = None
@@ -430,7 +430,7 @@ MsValue = Annotated[float, BeforeValidator(_number), Field(gt=0, le=1e9)]
 class MeasurementRow(BaseModel):
     """One line of a measurement file; keys specroof does not know are kept."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     model: Name
     hardware: Name
