@@ -86,7 +86,6 @@ def _text(value: Any) -> str:
     return value
 
 
-Number = Annotated[float, BeforeValidator(_number)]
 PositiveFloat = Annotated[float, BeforeValidator(_number), Field(gt=0, le=MAX_FLOAT)]
 NonNegativeFloat = Annotated[float, BeforeValidator(_number), Field(ge=0, le=MAX_FLOAT)]
 Fraction = Annotated[float, BeforeValidator(_number), Field(gt=0, le=1)]
@@ -94,6 +93,8 @@ PositiveInt = Annotated[int, BeforeValidator(_integer), Field(ge=1)]
 NonNegativeInt = Annotated[int, BeforeValidator(_integer), Field(ge=0)]
 Bool = Annotated[bool, BeforeValidator(_boolean)]
 Text = Annotated[str, BeforeValidator(_text)]
+
+
 def _name(value: Any) -> str:
     if not _text(value).strip():
         raise ValueError("must be a non-empty string")
@@ -141,9 +142,8 @@ def _message(error: dict[str, Any], known: tuple[str, ...], quote: bool, hint: s
     for words, sign in (("greater than or equal to", ">="), ("less than or equal to", "<="),
                         ("greater than", ">"), ("less than", "<")):
         msg = msg.replace(f"must be {words} ", f"must be {sign} ")
-    if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
-        msg = {"list_type": "must be a list", "dict_type": "must be a table/object",
-               "model_type": "must be a table/object"}.get(kind, msg)
+    msg = {"list_type": "must be a list", "dict_type": "must be a table/object",
+           "model_type": "must be a table/object"}.get(kind, msg)
     if not loc:
         return msg
     value = error.get("input")
@@ -152,13 +152,17 @@ def _message(error: dict[str, Any], known: tuple[str, ...], quote: bool, hint: s
     return f"{loc} {msg}{got}"
 
 
-def check(schema: type[BaseModel], data: Any, label: str, *, quote: bool = False, hint: str = "",
-          context: dict[str, Any] | None = None) -> Any:
-    """``schema`` validated from ``data``; a SpecroofError ``"<label>: <key> <problem>"`` if not."""
+def check(schema: type[BaseModel], data: Any, label: str, *, quote: bool = False, hint: str = "") -> Any:
+    """``schema`` validated from ``data``; a SpecroofError ``"<label>: <key> <problem>"`` if not.
+
+    ``quote`` writes keys as ``'ops_ms'['qkv_proj']`` (the measurement files' style) instead of
+    ``ops_ms.qkv_proj``; ``hint`` is added to a missing-key message. Only the first problem is
+    described (one line), with a count of the others.
+    """
     if not isinstance(data, dict):
         raise SpecroofError(f"{label or 'value'}: expected a table/object of keys, got {_kind(data)}")
     try:
-        return schema.model_validate(data, context=context)
+        return schema.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         known = tuple(schema.model_fields)
@@ -279,9 +283,12 @@ class AcceleratorSpec(_Schema):
 
 
 class HardwareFile(_Schema):
-    """Top-level keys of a hardware TOML: a catalog-style device or a calibrated profile."""
+    """Top-level keys of a hardware TOML: a catalog-style device or a calibrated profile.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    Only which keys may appear, and the types of the links (``base``, ``profile_base``) and
+    tables, are checked here; the datasheet values are checked by :class:`AcceleratorSpec`
+    once a ``base`` device has been merged in.
+    """
 
     name: Name | None = None
     display_name: Name | None = None
