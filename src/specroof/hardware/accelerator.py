@@ -90,7 +90,7 @@ MAX_BASE_CHAIN = 8
 
 def _from_table(data: dict[str, Any], label: str) -> Accelerator:
     """A device from the datasheet keys of a hardware file (checked by the Accelerator itself)."""
-    from specroof.schemas import HardwareFile, check
+    from specroof.schemas import AcceleratorSpec, HardwareFile, check
 
     check(HardwareFile, data, f"accelerator file {label}")
     missing = [k for k in _REQUIRED if k not in data]
@@ -99,11 +99,8 @@ def _from_table(data: dict[str, Any], label: str) -> Accelerator:
     values = {k: data[k] for k in _DATASHEET if k in data}
     values.setdefault("name", label)
     values.setdefault("display_name", values["name"])
-    try:
-        return Accelerator(**values)
-    except SpecroofError as exc:
-        # Name the file rather than the object: the message is about what the file says.
-        raise SpecroofError(str(exc).replace(f"accelerator {values['name']!r}", f"accelerator file {label}", 1)) from None
+    checked = check(AcceleratorSpec, values, f"accelerator file {label}")  # the message names the file
+    return Accelerator(**checked.model_dump())
 
 
 @lru_cache(maxsize=1)
@@ -157,7 +154,8 @@ def _load(hardware: "str | Path | Accelerator", chain: tuple[str, ...]) -> Accel
 
 def _from_file(data: dict[str, Any], label: str, chain: tuple[str, ...]) -> Accelerator:
     """A catalog-style file, or a calibrated profile (``base`` + overrides + ``[profile]``)."""
-    from specroof.schemas import HardwareFile, check
+    from specroof.cost.profile import get_profile
+    from specroof.schemas import HardwareFile, check, profile_fields
 
     meta = check(HardwareFile, data, f"hardware file {label}")
     profile = meta.profile or {}
@@ -168,8 +166,11 @@ def _from_file(data: dict[str, Any], label: str, chain: tuple[str, ...]) -> Acce
         accel = _from_table(merged, label)
     else:
         accel = _from_table(data, label)
-    try:
-        return replace(accel, profile_base=meta.profile_base, profile_overrides=dict(profile),
-                       calibrated_from=meta.calibrated_from or "")
-    except SpecroofError as exc:
-        raise SpecroofError(str(exc).replace(f"accelerator {accel.name!r}", f"hardware file {label}", 1)) from None
+    if meta.profile_base is not None:
+        try:
+            get_profile(meta.profile_base)  # an unknown name fails here, with the list of profiles
+        except SpecroofError as exc:
+            raise SpecroofError(f"hardware file {label}: profile_base: {exc}") from None
+    overrides = profile_fields(profile, f"hardware file {label}: [profile]")
+    return replace(accel, profile_base=meta.profile_base, profile_overrides=overrides,
+                   calibrated_from=meta.calibrated_from or "")
