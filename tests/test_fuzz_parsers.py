@@ -24,7 +24,8 @@ from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.scenarios import load_scenario
-from specroof.speculation.acceptance import CurveAcceptance, parse_acceptance
+from specroof.speculation.acceptance import CurveAcceptance
+from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.trees import MedusaTreeAcceptance
 from hostile.harness import CALIBRATED, H200_FILE, LLAMA_CONFIG, MEASUREMENTS, hang_guard
 

@@ -128,7 +128,7 @@ def test_draft_method_needs_a_draft_model():
 
 def test_unknown_method_and_bad_heads_are_errors():
     with pytest.raises(SpecroofError, match="unknown drafting method"):
-        specroof.speedup("llama-7b", "h200", 1, [1, 4], method="eagle")
+        specroof.speedup("llama-7b", "h200", 1, [1, 4], method="medusa2")
     with pytest.raises(SpecroofError, match="heads"):
         specroof.speedup("llama-7b", "h200", 1, [1, 4], method="heads", heads=0)
 

@@ -28,7 +28,7 @@ _EXPORTS = {
     "Grid": "specroof.cost.grid",
     "calibrate": "specroof.calibration.fit",
     "validate": "specroof.calibration.validate",
-    "parse_acceptance": "specroof.speculation.acceptance",
+    "parse_acceptance": "specroof.speculation.acceptance_spec",
 }
 
 __all__ = sorted(_EXPORTS)

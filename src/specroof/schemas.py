@@ -200,6 +200,8 @@ class HFConfig(BaseModel):
     n_routed_experts: NonNegativeInt | None = None
     num_experts_per_tok: NonNegativeInt | None = None
     moe_intermediate_size: PositiveInt | None = None
+    num_nextn_predict_layers: NonNegativeInt | None = None
+    mtp_num_hidden_layers: NonNegativeInt | None = None
     source: Text = Field("", validation_alias="_source")
 
     @model_validator(mode="before")
@@ -223,6 +225,7 @@ class ModelShape(_Schema):
     num_experts: NonNegativeInt = 0
     experts_per_token: NonNegativeInt = 0
     moe_intermediate_size: NonNegativeInt = 0
+    mtp_layers: Annotated[int, BeforeValidator(_integer), Field(ge=0, le=64)] = 0
     source: Text = ""
 
     @model_validator(mode="after")
@@ -360,6 +363,13 @@ class ProfileFields(_Schema):
     softmax_passes: Passes | None = None
     allreduce_latency_us: Microseconds | None = None
     interconnect_efficiency: Fraction | None = None
+    host_step_us: Microseconds | None = None
+    host_draft_pass_us: Microseconds | None = None
+    sampling_passes: Passes | None = None
+    sampling_kernels: Annotated[int, BeforeValidator(_integer), Field(ge=0, le=10000)] | None = None
+    cuda_graph_sizes: list[Annotated[int, BeforeValidator(_integer), Field(ge=1, le=100_000_000)]] | None = Field(
+        None, max_length=100_000)
+    cuda_graph_unit: Literal["tokens", "batch"] | None = None
     extra: dict[str, Any] | None = None
 
     @field_validator("operators", mode="before")
@@ -385,6 +395,8 @@ def profile_fields(data: dict[str, Any], label: str = "profile") -> dict[str, An
         out["gemm_tiles"] = tuple(tuple(t) for t in out["gemm_tiles"])
     if out.get("operators") is not None:
         out["operators"] = tuple(out["operators"])
+    if out.get("cuda_graph_sizes") is not None:  # sizes a step is padded up to: a sorted set
+        out["cuda_graph_sizes"] = tuple(sorted(set(out["cuda_graph_sizes"])))
     return out
 
 
@@ -415,7 +427,7 @@ class ScenarioFile(_Schema):
     profile: Name | None = None
     tp: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=4096)] | None = None
     acceptance: Name | None = None
-    method: Literal["none", "heads", "draft"] | None = None
+    method: Name | None = None
     draft_model: Name | None = None
     heads: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=64)] | None = None
     max_depth: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=1024)] | None = None
@@ -427,6 +439,15 @@ class ScenarioFile(_Schema):
     @classmethod
     def _profile_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
         return profile_fields(value, "")
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str | None) -> str | None:
+        from specroof.speculation.drafting import METHODS  # the drafting module owns the list
+
+        if value is not None and value not in METHODS:
+            raise ValueError(f"must be one of {', '.join(METHODS)}, got {value!r}{suggest(value, METHODS)}")
+        return value
 
 
 # --------------------------------------------------------------------------- measurements

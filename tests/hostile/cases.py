@@ -227,7 +227,7 @@ def _scenario_cases() -> list[CliCase]:
         "tp-zero": ("tp = 0", "tp"),
         "heads-fraction": ('method = "heads"\nheads = 2.5', "heads"),
         "max-depth-huge": ("max_depth = 1000000", "max_depth"),
-        "method-unknown": ('method = "eagle"', "method"),
+        "method-unknown": ('method = "lookahead"', "method"),
         "draft-model-number": ("draft_model = 7", "draft_model"),
         "grid-batch-zero": ("[grid]\nbatch = [0, 1]", "grid.batch"),
         "grid-batch-string": ('[grid]\nbatch = ["1"]', "grid.batch"),

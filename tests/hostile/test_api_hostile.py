@@ -17,7 +17,8 @@ from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.scenarios import load_scenario
-from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance, parse_acceptance
+from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance
+from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.trees import MedusaTreeAcceptance, PositionalAcceptance
 from hostile.harness import ApiCase, hang_guard, make_workspace, snapshot
 
@@ -138,7 +139,7 @@ API_CASES: list[ApiCase] = [
     ApiCase("speedup-log-above-n", lambda d: specroof.speedup("llama-7b", "h200", candidates=[2],
                                                              acceptance="log:5"), "log:5"),
     ApiCase("speedup-heads-zero", lambda d: specroof.speedup("llama-7b", "h200", method="heads", heads=0), "heads"),
-    ApiCase("speedup-method-unknown", lambda d: specroof.speedup("llama-7b", "h200", method="eagle"), "method"),
+    ApiCase("speedup-method-unknown", lambda d: specroof.speedup("llama-7b", "h200", method="lookahead"), "method"),
     ApiCase("plan-max-candidates-huge", lambda d: specroof.plan("llama-7b", "h200", max_candidates=10**12),
             "max candidates"),
     ApiCase("plan-batch-empty", lambda d: specroof.plan("llama-7b", "h200", batch=[]), "batch"),

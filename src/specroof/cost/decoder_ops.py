@@ -32,6 +32,7 @@ from specroof.cost.operation import (
     O_PROJ,
     QKV_PROJ,
     AllreduceShape,
+    ArrayLike,
     AttentionShape,
     ElementwiseShape,
     GemmShape,
@@ -45,13 +46,21 @@ LOGITS_BYTES = 4.0
 """Logits are computed or upcast in fp32 for sampling and verification."""
 
 
-def decoder_operations(setup: StepSetup, grid: Grid) -> list[Operation]:
-    """Every operation of one step of ``setup.model`` over ``grid``, in step order."""
+def decoder_operations(setup: StepSetup, grid: Grid, tokens: ArrayLike | None = None,
+                       layers: int | None = None) -> list[Operation]:
+    """Every operation of one step of ``setup.model`` over ``grid``, in step order.
+
+    ``tokens``: rows the linear layers and elementwise kernels process, when an engine pads
+    the step (CUDA-graph sizes; default ``batch x candidates``); attention always sees the
+    real queries. ``layers``: decoder layers, when a draft runs fewer than the model has (an
+    EAGLE or MTP layer: 1).
+    """
     m, prof = setup.model, setup.profile
-    layers = float(m.num_layers)
-    wb = setup.weight_bytes * m.num_layers  # per-layer weights, all layers resident
+    num_layers = m.num_layers if layers is None else layers
+    layers = float(num_layers)
+    wb = setup.weight_bytes * num_layers  # per-layer weights, all layers resident
     b, n, s = grid.b, grid.n, grid.s
-    tokens = grid.tokens
+    tokens = grid.tokens if tokens is None else tokens
     h, d = m.hidden_size, m.head_dim
     act = setup.activation_bytes
     q_heads, kv_heads = setup.q_heads, setup.kv_heads
@@ -72,12 +81,12 @@ def decoder_operations(setup: StepSetup, grid: Grid) -> list[Operation]:
                          activation_bytes=scores_live))
     o_in = m.q_dim // setup.tp
     ops.append(operation(O_PROJ, GemmShape(tokens, h, o_in), layers, o_in * h * wb))
-    ops += _mlp(setup, tokens, layers, routed * tokens * 2 * width * act)
+    ops += _mlp(setup, tokens, num_layers, routed * tokens * 2 * width * act)
     per_token_layer = (prof.elementwise_hidden_passes * h + prof.elementwise_qkv_passes * sum(qkv_widths)
                        + prof.elementwise_intermediate_passes * width * routed)
-    elements = tokens * (m.num_layers * per_token_layer + prof.elementwise_final_passes * h)
-    kernels = m.num_layers * prof.elementwise_kernels_per_layer + (1 if prof.elementwise_final_passes else 0)
-    norms = (2 * m.num_layers + 1) * h * setup.weight_bytes  # two RMSNorms per layer and the final one
+    elements = tokens * (num_layers * per_token_layer + prof.elementwise_final_passes * h)
+    kernels = num_layers * prof.elementwise_kernels_per_layer + (1 if prof.elementwise_final_passes else 0)
+    norms = (2 * num_layers + 1) * h * setup.weight_bytes  # two RMSNorms per layer and the final one
     ops.append(operation(ELEMENTWISE, ElementwiseShape(elements, float(kernels)), 1.0, norms, 2 * tokens * h * act))
     if setup.tp > 1:  # after attention and after the MLP
         ops.append(operation(ALLREDUCE, AllreduceShape(tokens * h, setup.tp), 2 * layers))
@@ -88,11 +97,12 @@ def decoder_operations(setup: StepSetup, grid: Grid) -> list[Operation]:
     return ops
 
 
-def _mlp(setup: StepSetup, tokens, layers: float, live) -> list[Operation]:
+def _mlp(setup: StepSetup, tokens: ArrayLike, num_layers: int, live: ArrayLike) -> list[Operation]:
     """The MLP's operations: a gated MLP, or a router and the experts tokens route to."""
     m = setup.model
     h, width = m.hidden_size, setup.mlp_width
-    wb = setup.weight_bytes * m.num_layers  # per-layer weights, all layers resident
+    layers = float(num_layers)
+    wb = setup.weight_bytes * num_layers  # per-layer weights, all layers resident
     if m.is_moe:
         e, k = m.num_experts, m.experts_per_token
         return [

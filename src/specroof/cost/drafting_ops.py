@@ -1,31 +1,55 @@
-"""Operation lists of drafting: Medusa heads, and the passes of a draft model.
+"""Operation lists of drafting: Medusa heads, draft-model, EAGLE and MTP passes.
 
 Drafting is priced like verification: its operations go through the same pricing functions
-with the same profile (tiles, efficiencies, per-kernel gaps), and show up in ``ops_ms``,
-``specroof ops``, ``explain`` and the charts under the ``drafting`` group.
+with the same profile (tiles, efficiencies, per-kernel gaps, CUDA-graph padding), and show up
+in ``ops_ms``, ``specroof ops``, ``explain`` and the charts under the ``drafting`` group.
 
 - Medusa heads run on the verification step's ``T = batch x candidates`` hidden states, in
   the same forward: each head is a residual SiLU block ``x + SiLU([T, h] x [h, h])`` and its
   own vocabulary projection ``[T, h] x [h, V]`` (as Medusa's implementation and the shared
   H200 measurements run them).
-- A draft model proposes a chain of ``n - 1`` tokens, one decoding step each (batch ``b``,
-  one token per sequence, the target's context length): ``n - 1`` passes of its own decoder
-  list, with the target's dtypes, profile and parallelism.
+- A draft model runs its own decoder, one pass per draft token of a chain (or per tree
+  level), with the target's dtypes, profile and parallelism.
+- EAGLE (EAGLE-1/2, arXiv 2401.15077 / 2406.16858) drafts with ONE decoder layer at the
+  target's width that reads the target's hidden states: each pass fuses ``[T, 2h]`` (token
+  embedding and feature) to ``h``, runs the layer, and projects with the target's own LM
+  head (shared: no weights of its own). EAGLE-3 (arXiv 2503.01840) fuses three of the
+  target's hidden states ``[T, 3h] -> h`` once per step, its layer's q/k/v read ``[T, 2h]``
+  (embedding and hidden state), and it has its own LM head over a reduced draft vocabulary
+  (32000 tokens in the released heads).
+- MTP modules (DeepSeek-V3, GLM-4.5, Qwen3-Next) are a full decoder layer of the target
+  (its MoE included) behind a projection ``[T, 2h] -> h`` of the normed embedding and
+  hidden state, predicting with the target's shared LM head.
 
-The lists price what a drafter runs on the tokens given; that plain decoding (``n = 1``)
-drafts nothing is the speculative step's rule (:mod:`specroof.speculation.drafting`).
+A pass processes ``width`` tokens per sequence: 1 for a chain's later passes, the tree's
+branching for a tree's, and for the first EAGLE/MTP pass every token the target just
+verified (vLLM's ``EagleProposer.propose`` runs its first forward over all target tokens,
+``vllm/v1/spec_decode/eagle.py``). The lists price what a drafter runs on the tokens given;
+how many passes a step runs is the speculative step's rule (:mod:`specroof.speculation.drafting`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
 from specroof.cost.decoder_ops import decoder_operations
+from specroof.cost.engine_ops import padded_tokens
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
+    EAGLE_FC,
+    HOST_DRAFT_PASS,
+    LM_HEAD,
     MEDUSA_BLOCK,
     MEDUSA_ELEMENTWISE,
     MEDUSA_VOCAB,
+    MTP_PROJ,
+    QKV_PROJ,
+    ArrayLike,
     ElementwiseShape,
     GemmShape,
+    HostShape,
     Operation,
     operation,
 )
@@ -38,6 +62,8 @@ activation (2 passes), the residual add reads the input and the activation and w
 (3 passes)."""
 MEDUSA_ELEMENTWISE_KERNELS = 2.0
 """SiLU and the residual add, one kernel each (unfused, as Medusa's PyTorch heads run)."""
+EAGLE3_DRAFT_VOCAB = 32000
+"""The draft vocabulary of the released EAGLE-3 heads (``draft_vocab_size`` in their configs)."""
 
 
 def medusa_head_operations(setup: StepSetup, grid: Grid, heads: int) -> list[Operation]:
@@ -50,14 +76,74 @@ def medusa_head_operations(setup: StepSetup, grid: Grid, heads: int) -> list[Ope
     return [
         operation(MEDUSA_BLOCK, GemmShape(tokens, h, h), count, h * h * wb),
         operation(MEDUSA_ELEMENTWISE, ElementwiseShape(MEDUSA_ELEMENTWISE_PASSES * tokens * h,
-                                                         MEDUSA_ELEMENTWISE_KERNELS), count),
+                                                       MEDUSA_ELEMENTWISE_KERNELS), count),
         operation(MEDUSA_VOCAB, GemmShape(tokens, v, h), count, h * v * wb),
     ]
 
 
-def draft_model_operations(target: StepSetup, draft: ModelConfig, grid: Grid) -> tuple[StepSetup, list[Operation]]:
-    """The draft model's setup and the operations of ONE of its decoding passes (one token per
-    sequence); the step runs ``n - 1`` such passes."""
+def _pass_grid(grid: Grid, width: ArrayLike) -> Grid:
+    """The grid of a drafting pass: ``width`` tokens per sequence instead of the candidates
+    (one width per candidates column, or one for all)."""
+    per_column = np.broadcast_to(np.asarray(width, dtype=float), grid.candidates.shape)
+    return Grid(grid.batch, per_column, grid.seq_len)
+
+
+def _host(setup: StepSetup) -> list[Operation]:
+    us = setup.profile.host_draft_pass_us
+    return [operation(HOST_DRAFT_PASS, HostShape(us))] if us else []
+
+
+def draft_model_operations(target: StepSetup, draft: ModelConfig, grid: Grid,
+                           width: ArrayLike = 1.0) -> tuple[StepSetup, list[Operation]]:
+    """The draft model's setup and the operations of ONE of its passes over ``width`` tokens
+    per sequence."""
     setup = target.for_model(draft)
-    ops = decoder_operations(setup, grid.with_candidates([1]))
-    return setup, [op.drafting(1.0) for op in ops]
+    pass_grid = _pass_grid(grid, width)
+    tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
+    ops = decoder_operations(setup, pass_grid, tokens=tokens)
+    return setup, [op.drafting(1.0) for op in ops + _host(setup)]
+
+
+def eagle_model(target: ModelConfig, version: str, draft_vocab: int | None = None) -> ModelConfig:
+    """The draft decoder of an EAGLE head: one dense layer at the target's width."""
+    vocab = target.vocab_size if version == "eagle" else (draft_vocab or EAGLE3_DRAFT_VOCAB)
+    intermediate = target.intermediate_size if not target.is_moe else target.moe_intermediate_size
+    return replace(target, name=f"{target.name} {version.upper()} head", num_layers=1, vocab_size=vocab,
+                   tie_word_embeddings=False, num_experts=0, experts_per_token=0, moe_intermediate_size=0,
+                   intermediate_size=intermediate, mtp_layers=0)
+
+
+def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLike, first: bool,
+                     draft_vocab: int | None = None) -> tuple[StepSetup, list[Operation]]:
+    """One EAGLE / EAGLE-3 pass over ``width`` tokens per sequence (``first``: the pass that
+    reads the target's hidden states)."""
+    model = eagle_model(target.model, version, draft_vocab)
+    setup = target.for_model(model)
+    pass_grid = _pass_grid(grid, width)
+    tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
+    h = model.hidden_size
+    ops = decoder_operations(setup, pass_grid, tokens=tokens)
+    if version == "eagle3":
+        # q, k, v read the embedding and the hidden state side by side: [T, 2h]
+        ops = [replace(op, shape=replace(op.shape, k=2 * h), weight_bytes=op.weight_bytes * 2)
+               if op.info is QKV_PROJ else op for op in ops]
+    else:  # EAGLE-1/2 predicts with the target's LM head: no weights of its own
+        ops = [replace(op, weight_bytes=0.0) if op.info is LM_HEAD else op for op in ops]
+    fused = 3 if version == "eagle3" else 2
+    fc = []
+    if first or version == "eagle":
+        fc = [operation(EAGLE_FC, GemmShape(tokens, h, fused * h), 1.0, fused * h * h * setup.weight_bytes)]
+    return setup, [op.drafting(1.0) for op in fc + ops + _host(setup)]
+
+
+def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[StepSetup, list[Operation]]:
+    """One pass of a multi-token-prediction module over ``width`` tokens per sequence."""
+    model = replace(target.model, name=f"{target.model.name} MTP module", num_layers=1, mtp_layers=0)
+    setup = target.for_model(model)
+    pass_grid = _pass_grid(grid, width)
+    tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
+    h = model.hidden_size
+    ops = decoder_operations(setup, pass_grid, tokens=tokens)
+    ops = [replace(op, weight_bytes=0.0) if op.info is LM_HEAD else op for op in ops]  # the shared head
+    proj = operation(MTP_PROJ, GemmShape(tokens, h, 2 * h), 1.0, 2 * h * h * setup.weight_bytes)
+    return setup, [op.drafting(1.0) for op in [proj] + ops + _host(setup)]

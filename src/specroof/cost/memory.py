@@ -157,21 +157,19 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
     and embeddings of every model in them (the first pass is the target's verification)."""
     weights, draft_weights = 0.0, 0.0
     kv = np.zeros(grid.shape)
-    models = []
+    models: list[ModelConfig] = []
     for one in passes:
-        for op in one.operations:
-            if op.group == DRAFTING:
-                draft_weights += op.weight_bytes
-            else:
-                weights += op.weight_bytes
-        if one.setup.model not in models:
-            models.append(one.setup.model)
-            table = embedding_bytes(one.setup)
-            if one is passes[0]:
-                weights += table
-            else:
-                draft_weights += table
-            kv = kv + kv_cache_bytes(one.setup, grid.b, grid.n, grid.s)
+        if one.setup.model in models:  # another pass of a model already counted
+            continue
+        models.append(one.setup.model)
+        resident = sum(op.weight_bytes for op in one.operations)
+        table = 0.0 if one.shares_embedding else embedding_bytes(one.setup)
+        if one is passes[0]:
+            weights += sum(op.weight_bytes for op in one.operations if op.group != DRAFTING) + table
+            draft_weights += sum(op.weight_bytes for op in one.operations if op.group == DRAFTING)
+        else:
+            draft_weights += resident + table
+        kv = kv + kv_cache_bytes(one.setup, grid.b, grid.n, grid.s)
     activations = sum(op.activation_bytes for op in passes[0].operations if op.group != DRAFTING)
     return MemoryFootprint(
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, weights_bytes=weights,

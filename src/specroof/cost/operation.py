@@ -80,6 +80,13 @@ ELEMENTWISE = OpInfo("elementwise", OVERHEAD_GROUP, "#e377c2", "X",
 ALLREDUCE = OpInfo("allreduce", OVERHEAD_GROUP, "#7f7f7f", "h", "tensor-parallel all-reduces")
 LM_HEAD = OpInfo("lm_head", LM_HEAD_GROUP, "#bcbd22", "p", "vocabulary projection of every token")
 LAUNCH = OpInfo("launch", OVERHEAD_GROUP, "#c7c7c7", "*", "GPU idle while the host launches kernels (eager)")
+SAMPLING = OpInfo("sampling", OVERHEAD_GROUP, "#aec7e8", "d",
+                  "logits processing and (rejection) sampling over every verified token's fp32 logits")
+HOST_STEP = OpInfo("host_step", OVERHEAD_GROUP, "#ffbb78", "8", "host and scheduler time per engine step")
+HOST_DRAFT_PASS = OpInfo("host_draft_pass", DRAFTING, "#c49c94", "8", "host time per drafting pass")
+EAGLE_FC = OpInfo("eagle_fc", DRAFTING, "#98df8a", "<",
+                  "EAGLE's fusion of the target's hidden states (and token embedding) to the draft width")
+MTP_PROJ = OpInfo("mtp_proj", DRAFTING, "#ff9896", "<", "MTP module's projection [T, 2h] x [2h, h]")
 MEDUSA_BLOCK = OpInfo("medusa_block", DRAFTING, "#17becf", "<", "Medusa heads' residual blocks [T, h] x [h, h]")
 MEDUSA_VOCAB = OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' vocabulary projections [T, h] x [h, V]")
 MEDUSA_ELEMENTWISE = OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add")
@@ -90,7 +97,7 @@ STEP_OPERATIONS = tuple(info.name for info in (
 
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD, LAUNCH,
-    MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE)}
+    SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE)}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
 
 
@@ -130,10 +137,12 @@ class AttentionShape:
 
 @dataclass(frozen=True, eq=False)
 class ElementwiseShape:
-    """``elements`` activation elements read or written, by ``kernels`` kernels."""
+    """``elements`` elements read or written, by ``kernels`` kernels; each element is
+    ``bytes_per_element`` bytes (default: the activation dtype's)."""
 
     elements: ArrayLike
     kernels: float
+    bytes_per_element: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,14 +167,22 @@ class MoEShape:
 
 @dataclass(frozen=True, eq=False)
 class HostShape:
-    """The host's kernel launches of the operations before it in the same pass."""
+    """Host time the GPU waits for: ``microseconds`` per instance."""
+
+    microseconds: float
 
 
-Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape
+@dataclass(frozen=True, eq=False)
+class LaunchShape:
+    """The GPU waiting while an eager host launches the kernels of the operations before it in
+    the same pass (priced from the whole pass: :func:`specroof.cost.pricing.price_launch`)."""
+
+
+Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape
 
 SHAPE_KIND: dict[type, str] = {
     GemmShape: "gemm", AttentionShape: "attention", ElementwiseShape: "elementwise",
-    AllreduceShape: "communication", MoEShape: "moe", HostShape: "host",
+    AllreduceShape: "communication", MoEShape: "moe", HostShape: "host", LaunchShape: "host",
 }
 
 

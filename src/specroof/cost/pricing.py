@@ -19,6 +19,7 @@ from specroof.cost.operation import (
     AttentionShape,
     ElementwiseShape,
     GemmShape,
+    HostShape,
     MoEShape,
     Operation,
 )
@@ -169,7 +170,8 @@ def _attention_unfused(a: AttentionShape, setup: StepSetup) -> OpCost:
 
 def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
     """Streams of activations at the elementwise kernels' share of bandwidth."""
-    moved = shape.elements * setup.activation_bytes
+    width = setup.activation_bytes if shape.bytes_per_element is None else shape.bytes_per_element
+    moved = shape.elements * width
     memory_s = moved / (setup.hardware.memory_bandwidth * setup.profile.elementwise_efficiency)
     return OpCost(shape.elements, moved, memory_s, float(shape.kernels), 0.0, memory_s)
 
@@ -184,8 +186,13 @@ def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:
     return OpCost(np.zeros_like(payload), payload, transfer_s + prof.allreduce_latency_us * 1e-6, 1.0, 0.0, transfer_s)
 
 
+def price_host(shape: HostShape, setup: StepSetup) -> OpCost:
+    """Host time the GPU waits for: no kernels, no traffic."""
+    return OpCost(0.0, 0.0, shape.microseconds * 1e-6, 0.0)
+
+
 _PRICERS: dict[type, Callable[..., OpCost]] = {
     GemmShape: price_gemm, MoEShape: price_moe, AttentionShape: price_attention,
-    ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce,
+    ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce, HostShape: price_host,
 }
-"""The host kind (HostShape) is not here: a launch wait depends on its whole pass (price_launch)."""
+"""A launch wait (LaunchShape) is not here: it depends on its whole pass (price_launch)."""

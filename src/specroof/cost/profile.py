@@ -80,6 +80,18 @@ class ImplementationProfile:
         softmax_passes: unfused attention only: passes of softmax over the score matrix
             (each a read and a write; scale and mask as separate kernels add passes).
         allreduce_latency_us / interconnect_efficiency: tensor-parallel all-reduces.
+    Engine (what a serving engine adds around the forward passes; 0 / empty in the plain
+    PyTorch profiles)
+        host_step_us: host time per engine step the GPU waits for (scheduler, input
+            preparation, output processing), paid by plain and speculative steps alike.
+        host_draft_pass_us: host time per drafting forward pass (its inputs and launch).
+        sampling_passes: logits processing and (rejection) sampling, in passes over the
+            fp32 logits of every verified token ``[T, V]`` (each a read or a write);
+            ``sampling_kernels`` kernels per step do it.
+        cuda_graph_sizes: the sizes the engine captures CUDA graphs for; a step is padded
+            up to the next one (beyond the largest it runs unpadded). ``cuda_graph_unit``:
+            ``tokens`` (vLLM captures by tokens per step) or ``batch`` (SGLang and
+            TensorRT-LLM capture by batch size; tokens = padded batch x tokens per sequence).
     """
 
     name: str = DEFAULT_PROFILE
@@ -115,6 +127,12 @@ class ImplementationProfile:
     softmax_passes: float = 2.0
     allreduce_latency_us: float = 8.0
     interconnect_efficiency: float = 0.7
+    host_step_us: float = 0.0
+    host_draft_pass_us: float = 0.0
+    sampling_passes: float = 0.0
+    sampling_kernels: int = 0
+    cuda_graph_sizes: tuple[int, ...] = ()
+    cuda_graph_unit: str = "tokens"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_overrides(self, **overrides: Any) -> "ImplementationProfile":
@@ -156,12 +174,13 @@ class ImplementationProfile:
         data.pop("extra")
         data["gemm_tiles"] = [list(t) for t in self.gemm_tiles]
         data["operators"] = list(self.operators)
+        data["cuda_graph_sizes"] = list(self.cuda_graph_sizes)
         return data
 
 
 def _coerce(key: str, value: Any) -> Any:
     """Lists from TOML become tuples; everything else is checked, not converted, by validated()."""
-    if key in ("gemm_tiles", "operators") and isinstance(value, list):
+    if key in ("gemm_tiles", "operators", "cuda_graph_sizes") and isinstance(value, list):
         return tuple(tuple(t) if key == "gemm_tiles" and isinstance(t, list) else t for t in value)
     return value
 
@@ -176,7 +195,11 @@ def profile_names() -> tuple[str, ...]:
 
 
 def get_profile(name: str | ImplementationProfile | None = None) -> ImplementationProfile:
-    """A named implementation profile (default ``serving``)."""
+    """A named implementation profile (default ``serving``).
+
+    A profile table may name a ``base`` profile: it starts from that one's fields (the engine
+    profiles share the kernel assumptions of ``serving`` and add their own).
+    """
     if isinstance(name, ImplementationProfile):  # built in Python: checked like a file's
         return name if getattr(name, "_validated", False) else name.validated()
     if name is not None and not isinstance(name, str):
@@ -190,5 +213,19 @@ def get_profile(name: str | ImplementationProfile | None = None) -> Implementati
 
 @lru_cache(maxsize=16)
 def _named_profile(key: str) -> ImplementationProfile:
-    """A profile of profiles.toml, read and checked once (calibration asks for it thousands of times)."""
-    return ImplementationProfile(name=key).with_overrides(**_profiles_data()[key])
+    """A profile of profiles.toml with its bases, read and checked once (calibration asks thousands of times)."""
+    data = _profiles_data()
+    chain: list[str] = []
+    while True:
+        if key not in data:
+            raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
+        if key in chain:
+            raise SpecroofError(f"profiles.toml: profile {chain[0]!r} has a cycle of bases: {' -> '.join(chain + [key])}")
+        chain.append(key)
+        if "base" not in data[key]:
+            break
+        key = str(data[key]["base"])
+    fields_of = {}
+    for link in reversed(chain):
+        fields_of.update({k: v for k, v in data[link].items() if k != "base"})
+    return ImplementationProfile(name=chain[0]).with_overrides(**fields_of)

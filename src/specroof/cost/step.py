@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.decoder_ops import decoder_operations
+from specroof.cost.engine_ops import verification_operations
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
-from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, HostShape, Operation
+from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
 from specroof.cost.pricing import price, price_launch
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import StepSetup, setup_step
@@ -32,11 +32,14 @@ __all__ = ["MAX_AXIS_VALUE", "MAX_GRID_POINTS", "Pass", "PricedOperation", "Step
 @dataclass(frozen=True, eq=False)
 class Pass:
     """A forward pass: its operations, the setup pricing them, and how often it runs per step
-    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes)."""
+    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes).
+    ``shares_embedding``: its model reads the token embedding of the step's first pass (an
+    EAGLE head, an MTP module) rather than a table of its own."""
 
     setup: StepSetup
     operations: list[Operation]
     repeats: ArrayLike = 1.0
+    shares_embedding: bool = False
 
 
 @dataclass(eq=False)
@@ -153,7 +156,7 @@ def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:
         if priced and priced[0].operation.group == DRAFTING:
             launch = launch.drafting()
         zero = grid.full(0.0)
-        priced.append(PricedOperation(Operation(launch, HostShape()), zero, zero, grid.full(wait * repeats),
+        priced.append(PricedOperation(Operation(launch, LaunchShape()), zero, zero, grid.full(wait * repeats),
                                       zero, zero, zero, grid.full(repeats)))
     return priced
 
@@ -199,6 +202,7 @@ def latency(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
 
 def latency_for_setup(setup: StepSetup, batch: int | Iterable[int] | Grid, candidates: int | Iterable[int] = 1,
                       seq_len: int | Iterable[int] = 1024) -> StepLatency:
-    """The plain decoder step of ``setup`` over a grid (or over the axes given)."""
+    """The plain step of ``setup`` over a grid (or over the axes given): the model's operations
+    and what the engine adds (:mod:`specroof.cost.engine_ops`), no drafting."""
     grid = batch if isinstance(batch, Grid) else Grid.of(batch, candidates, seq_len)
-    return price_step([Pass(setup, decoder_operations(setup, grid))], grid)
+    return price_step([Pass(setup, verification_operations(setup, grid))], grid)

@@ -26,7 +26,8 @@ class ModelConfig:
     Only shapes matter for latency: weight values never change the time of a step.
     ``num_experts == 0`` means a dense model; otherwise every layer's MLP is replaced by
     ``num_experts`` experts of width ``moe_intermediate_size`` of which ``experts_per_token``
-    are routed to per token.
+    are routed to per token. ``mtp_layers``: multi-token-prediction modules shipped with the
+    model (DeepSeek-V3, GLM-4.5, Qwen3-Next: ``num_nextn_predict_layers``), 0 for none.
     """
 
     name: str
@@ -41,6 +42,7 @@ class ModelConfig:
     num_experts: int = 0
     experts_per_token: int = 0
     moe_intermediate_size: int = 0
+    mtp_layers: int = 0
     source: str = ""
 
     @property
@@ -139,11 +141,12 @@ class ModelConfig:
                                     "needs hidden_size, intermediate_size, num_hidden_layers, "
                                     "num_attention_heads and vocab_size")
             intermediate = moe_width
+        mtp_layers = next((n for n in (hf.num_nextn_predict_layers, hf.mtp_num_hidden_layers) if n), 0)
         return cls(
             name=name, hidden_size=hf.hidden_size, intermediate_size=intermediate,
             num_layers=hf.num_hidden_layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
             vocab_size=hf.vocab_size, tie_word_embeddings=hf.tie_word_embeddings, num_experts=experts,
-            experts_per_token=per_tok, moe_intermediate_size=moe_width, source=hf.source,
+            experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=mtp_layers, source=hf.source,
         )
 
 

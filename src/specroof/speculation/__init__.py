@@ -6,13 +6,12 @@ Build a model from a spec string with :func:`parse_acceptance` (``log:0.477``,
 """
 
 from specroof.speculation.acceptance import (
-    ACCEPTANCE_KINDS,
     AcceptanceModel,
     ChainAcceptance,
     CurveAcceptance,
     LogAcceptance,
-    parse_acceptance,
 )
+from specroof.speculation.acceptance_spec import ACCEPTANCE_KINDS, parse_acceptance
 from specroof.speculation.trees import (
     GreedyTree,
     MedusaTreeAcceptance,

@@ -6,9 +6,9 @@ decoding and every model has ``tau(1) == 1``; verifying more candidates can neve
 tokens, so ``tau`` is non-decreasing in ``n``.
 
 This module holds the common interface, the closed-form models (logarithmic fit, draft
-chain), measured curves, and :func:`parse_acceptance`, the ``KIND:ARGS`` syntax shared by the
-command line and scenario files. The tree models (Medusa heads, positional acceptance) live
-in :mod:`specroof.speculation.trees`.
+chain) and measured curves. The tree models (Medusa heads, positional acceptance) live in
+:mod:`specroof.speculation.trees`, and the ``KIND:ARGS`` syntax that builds any of them in
+:mod:`specroof.speculation.acceptance_spec`.
 """
 
 from __future__ import annotations
@@ -22,15 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from specroof.datafiles import read_text
-from specroof.errors import SpecroofError, suggest
-
-ACCEPTANCE_KINDS = ("log", "chain", "medusa", "positional", "curve")
-"""The ``KIND`` part of an acceptance spec, in the order they are documented."""
-
-_SPEC_HELP = (
-    "log:A, chain:ALPHA, medusa:MODEL or medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE"
-)
-
+from specroof.errors import SpecroofError
 
 class AcceptanceModel(ABC):
     """Tokens per speculative step as a function of the candidate budget ``n``.
@@ -289,35 +281,3 @@ def _finite(value: float | str, what: str, example: str = "") -> float:
     if not math.isfinite(number):
         raise SpecroofError(f"{what} must be a finite number, got {value!r}{hint}")
     return number
-
-
-def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel:
-    """Build a model from ``KIND:ARGS`` (``log:0.477``, ``medusa:vicuna-7b``, ...).
-
-    ``max_depth`` limits the depth of tree models (medusa, positional); it is an error for
-    the others, whose shape is fixed, so a typo'd option never silently does nothing.
-    """
-    from specroof.speculation import trees  # lazy: trees imports this module
-
-    kind, sep, args = str(spec).strip().partition(":")
-    kind = kind.strip().lower()
-    if kind not in ACCEPTANCE_KINDS:
-        raise SpecroofError(f"unknown acceptance kind {kind!r}{suggest(kind, ACCEPTANCE_KINDS)}; "
-                            f"use one of {_SPEC_HELP}")
-    args = args.strip()
-    if not sep or not args:
-        raise SpecroofError(f"acceptance spec {spec!r} lacks its argument; use one of {_SPEC_HELP}")
-    if max_depth is not None and kind not in ("medusa", "positional"):
-        raise SpecroofError(f"a max depth (--max-depth) applies only to tree models (medusa, positional), "
-                            f"not {kind}; drop it")
-    if kind == "log":
-        return LogAcceptance(_finite(args, "log:A", "log:0.477"))
-    if kind == "chain":
-        return ChainAcceptance(_finite(args, "chain:ALPHA", "chain:0.8"))
-    if kind == "curve":
-        return CurveAcceptance.from_csv(args)
-    if kind == "positional":
-        p = [_finite(part, "positional:P1,P2,...", "positional:0.6,0.15")
-             for part in args.split(",") if part.strip()]
-        return trees.PositionalAcceptance(p, max_depth=max_depth)
-    return trees.parse_medusa(args, max_depth=max_depth)

@@ -33,7 +33,8 @@ from specroof.cost.grid import grid_axis
 from specroof.errors import SpecroofError, suggest
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
-from specroof.speculation.acceptance import AcceptanceModel, parse_acceptance
+from specroof.speculation.acceptance import AcceptanceModel
+from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.drafting import Drafting
 from specroof.speculation.speedup import SpeedupResult, speedup
 

@@ -20,8 +20,9 @@ from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import StepLatency, latency_for_setup, price_step
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
-from specroof.speculation.acceptance import AcceptanceModel, parse_acceptance
-from specroof.speculation.drafting import Drafting
+from specroof.speculation.acceptance import AcceptanceModel
+from specroof.speculation.acceptance_spec import parse_acceptance
+from specroof.speculation.drafting import Drafting, TreeShape, trees_of
 
 
 @dataclass
@@ -85,28 +86,33 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
             seq_len: int | Iterable[int] = 1024, acceptance: str | AcceptanceModel = "log:0.477",
             method: str | None = None, draft_model: str | Path | ModelConfig | None = None,
             heads: int | None = None, max_depth: int | None = None, drafting: Drafting | None = None,
+            tree: str | TreeShape | None = None, draft_vocab: int | None = None, proposal_rate: float | None = None,
             **options: Any) -> SpeedupResult:
     """Speedup of speculative decoding over plain decoding at every grid point.
 
     ``acceptance``: a spec (``log:0.477``, ``chain:0.8``, ``medusa:vicuna-7b``,
-    ``positional:...``, ``curve:FILE``) or an AcceptanceModel. Drafting: ``method`` ``none``
-    (free drafts), ``heads`` (``heads`` Medusa heads, default 5) or ``draft`` (needs
-    ``draft_model``), or an already built ``drafting``. Other options as for
-    :func:`specroof.latency`.
+    ``positional:...``, ``curve:FILE``, ``vllm-metrics:FILE``, ...) or an AcceptanceModel;
+    acceptance is assumed independent of batch size and context length. Drafting:
+    ``method`` (``none``, ``heads``, ``draft``, ``eagle``, ``eagle3``, ``mtp``, ``ngram``) with
+    its parameters (``heads``, ``draft_model``, ``tree``, ``draft_vocab``, ``proposal_rate``;
+    see :mod:`specroof.speculation.drafting`), or an already built ``drafting``. Other
+    options as for :func:`specroof.latency`.
     """
     model_acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
-    drafting = Drafting.resolve(drafting, method, draft_model, heads)
+    drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
+                                proposal_rate=proposal_rate)
     setup = setup_step(model, hardware, **options)
     grid = Grid.of(batch, candidates, seq_len)
+    drafting.check(setup.model, grid.candidates)
     tau = model_acc.tau(grid.candidates)  # raises for budgets the model cannot serve
-    step = price_step(drafting.passes(setup, grid), grid)
+    step = price_step(drafting.passes(setup, grid, trees_of(model_acc, grid.candidates)), grid)
     ones = np.flatnonzero(grid.candidates == 1)
     if ones.size:  # the grid already holds the plain step (drafting is zero at n = 1)
         plain = step.latency_ms[:, ones[:1], :]
     else:
         plain = latency_for_setup(setup, grid.with_candidates([1])).latency_ms  # (B, 1, S)
     draft = step.drafting_ms
-    tau_grid = grid.full(tau[None, :, None]).astype(float)
+    tau_grid = grid.full(drafting.tokens_per_step(tau)[None, :, None]).astype(float)
     ar = grid.full(plain)
     return SpeedupResult(
         step=step, setup=setup, acceptance=model_acc, drafting=drafting, speedup=tau_grid * ar / step.latency_ms,
