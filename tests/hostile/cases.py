@@ -83,6 +83,8 @@ def _model_cases() -> list[CliCase]:
         "experts-per-token-too-many": (dict(num_local_experts=8, num_experts_per_tok=9), "num_experts_per_tok"),
         "experts-negative": (dict(num_local_experts=-2), "num_local_experts"),
         "source-number": (dict(_source=5), "_source"),
+        "mtp-layers-negative": (dict(num_nextn_predict_layers=-1), "num_nextn_predict_layers"),
+        "mtp-layers-string": (dict(num_nextn_predict_layers="1"), "num_nextn_predict_layers"),
     }
     cases = [CliCase(f"model-{name}", [*LAT, "-m", "bad.json"], expect, files={"bad.json": model_json(**change)})
              for name, (change, expect) in bad.items()]
@@ -204,6 +206,11 @@ def _profile_cases() -> list[CliCase]:
         "attention-unknown": ('attention = "flash"', "attention"),
         "unknown-field": ("compute_eficiency = 0.5", "compute_eficiency"),
         "passes-negative": ("elementwise_hidden_passes = -8.0", "elementwise_hidden_passes"),
+        "graph-sizes-zero": ("cuda_graph_sizes = [0, 8]", "cuda_graph_sizes"),
+        "graph-sizes-text": ('cuda_graph_sizes = "1,2,4"', "cuda_graph_sizes"),
+        "graph-unit-unknown": ('cuda_graph_unit = "requests"', "cuda_graph_unit"),
+        "host-step-nan": ("host_step_us = nan", "host_step_us"),
+        "sampling-kernels-fraction": ("sampling_kernels = 2.5", "sampling_kernels"),
     }
     cases = [CliCase(f"profile-{name}", ["latency", "-m", "llama-7b", "-H", "prof.toml"], expect,
                      files={"prof.toml": profile_toml(body)})
