@@ -53,7 +53,7 @@ def test_closed_pipe_ends_quietly(tmp_path):
 
 
 def test_ctrl_c_is_one_line(tmp_path):
-    proc = subprocess.Popen([specroof_script(), "speedup", "-m", "llama-7b", "-H", "h200", "--batch", "1:4000:1",
+    proc = subprocess.Popen([specroof_script(), "speedup", "-m", "llama-7b", "-H", "h200", "--batch", "1:100:1",
                              "--candidates", "1:1000:1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)

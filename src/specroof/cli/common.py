@@ -61,6 +61,22 @@ def parse_int_list(text: str, what: str) -> list[int]:
     return values
 
 
+#: Most rows a command prints: one row per grid point, and formatting a row costs far more
+#: than computing it (about 50 us against under 1 us), so larger sweeps belong to the Python
+#: API, which returns arrays.
+MAX_OUTPUT_ROWS = 100_000
+
+
+def check_output_rows(grid: dict[str, list[int]]) -> None:
+    """Refuse, before any work, a grid whose table would have more than MAX_OUTPUT_ROWS rows."""
+    sizes = [len(grid[k]) for k in ("batch", "candidates", "seq_len")]
+    rows = sizes[0] * sizes[1] * sizes[2]
+    if rows > MAX_OUTPUT_ROWS:
+        raise SpecroofError(f"the grid has {rows:,} points ({' x '.join(map(str, sizes))} batch x candidates x "
+                            f"seq_len), more than the {MAX_OUTPUT_ROWS:,} rows a command prints; narrow an axis "
+                            "(e.g. a step: 1:1000:10) or call specroof.speedup() / specroof.latency() from Python")
+
+
 def _check_count(count: int, what: str, part: str) -> None:
     if count > MAX_LIST_VALUES:
         raise SpecroofError(f"--{what}: {part!r} makes {count:,} values, more than the {MAX_LIST_VALUES:,} "

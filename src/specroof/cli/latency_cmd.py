@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option
+from specroof.cli.common import check_output_rows, emit, format_option
 from specroof.cli.options import collect_step_options, grid_options, model_options, parse_grid
 from specroof.errors import SpecroofError
 
@@ -27,6 +27,7 @@ def latency(fmt: str, **values: Any) -> None:
     if not values.get("model") or not values.get("hardware"):
         raise SpecroofError("latency needs --model and --hardware (see `specroof models`, `specroof hardware`)")
     grid = parse_grid(values)
+    check_output_rows(grid)
     result = compute(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
                      **collect_step_options(values))
     rows = result.to_records()

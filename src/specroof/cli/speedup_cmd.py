@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option
+from specroof.cli.common import check_output_rows, emit, format_option
 from specroof.cli.options import grid_options, model_options, parse_grid, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
 
@@ -54,6 +54,7 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if reference_path is None and chart == "speedup":
         reference_path = settings.reference  # a scenario's published points are overlaid by default
     grid = parse_grid(values, settings.grid)
+    check_output_rows(grid)
     result = compute(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
                      **settings.speculation(), **settings.step)
 
