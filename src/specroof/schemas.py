@@ -22,19 +22,23 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from specroof.errors import SpecroofError, suggest
+
+try:
+    from pydantic import (
+        AliasChoices,
+        BaseModel,
+        BeforeValidator,
+        ConfigDict,
+        Field,
+        ValidationError,
+        field_validator,
+        model_validator,
+    )
+except ImportError:  # a broken install: say how to fix it rather than print a traceback
+    raise SpecroofError("specroof needs pydantic 2 to read data files; pip install 'pydantic>=2'") from None
 
 from specroof.cost.operation import STEP_OPERATIONS
-from specroof.errors import SpecroofError, suggest
 
 #: Largest integer size accepted anywhere (model widths, vocabularies, SM counts, grid axes).
 MAX_INT = 1_000_000_000

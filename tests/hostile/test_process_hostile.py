@@ -93,3 +93,16 @@ def test_no_traceback_with_a_read_only_home(tmp_path):
                             timeout=HANG_SECONDS)
     assert "Traceback" not in result.stderr
     assert result.returncode in (0, 2)
+
+
+def test_missing_pydantic_is_one_line(tmp_path):
+    """A broken install (pydantic absent) is reported with the fix, not a traceback."""
+    blocker = tmp_path / "pydantic"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ImportError('blocked for the test')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run([specroof_script(), "latency", "-m", "llama-7b", "-H", "h200"], capture_output=True,
+                            text=True, env=env, timeout=HANG_SECONDS)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == ["error: specroof needs pydantic 2 to read data files; "
+                                          "pip install 'pydantic>=2'"]
