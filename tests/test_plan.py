@@ -20,7 +20,8 @@ from specroof import SpecroofError
 from specroof.cost.memory import memory_footprint
 from specroof.scenarios import load_scenario
 from specroof.speculation import plan as plan_module
-from specroof.speculation.plan import batch_ranges, export_table, plan
+from specroof.speculation.exports import export_table
+from specroof.speculation.plan import batch_ranges, plan
 from support import specroof_script
 
 MEDUSA = load_scenario("medusa-appendix-g")
@@ -270,7 +271,7 @@ def test_export_when_speculation_never_pays():
 def test_unknown_engine():
     p = plan("llama-7b", "h200", [1], [1024], max_candidates=4)
     with pytest.raises(SpecroofError, match="unknown engine"):
-        export_table(p, "tensorrt")
+        export_table(p, "tgi")
 
 
 # --------------------------------------------------------------------------- command line
@@ -330,7 +331,7 @@ def test_cli_marks_rows_that_do_not_fit():
 @pytest.mark.parametrize("args", [
     ["--max-candidates", "0"],
     ["--current", "0"],
-    ["--export", "tensorrt"],
+    ["--export", "tgi"],
     ["--objective", "latency"],
     ["--batch", "0"],
     ["--acceptance", "bogus:1"],

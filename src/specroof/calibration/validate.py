@@ -101,8 +101,12 @@ def validate(measurements: str | Path | Sequence[Measurement], hardware: str | P
     return Validation(points=points, summary=summary)
 
 
-def plot_validation(result: Validation, path: str | Path, title: str = "") -> None:
-    """Predicted vs measured latency, log-log, one colour per model, +-5% band."""
+def plot_validation(result: Validation, path: str | Path, title: str = "", hardware: str = "",
+                    profile: str = "") -> None:
+    """Predicted vs measured latency, log-log, one colour per model, +-5% band.
+
+    The title names the models, the device (``hardware``) and the implementation ``profile``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,7 +125,8 @@ def plot_validation(result: Validation, path: str | Path, title: str = "") -> No
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="measured step latency (ms)",
            ylabel="predicted step latency (ms)")
     overall = result.overall
-    ax.set_title(title or f"Predicted vs measured: MAPE {overall['mape_latency_pct']:.1f}%, "
+    where = ", ".join(models) + (f" on {hardware}" if hardware else "") + (f", profile {profile}" if profile else "")
+    ax.set_title(title or f"{where}\npredicted vs measured step latency: MAPE {overall['mape_latency_pct']:.1f}%, "
                  f"max {overall['max_error_pct']:.1f}%", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)

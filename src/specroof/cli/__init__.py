@@ -20,10 +20,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ops": ("specroof.cli.ops_cmd", "ops", "The operations of one step: work, roofline position, time."),
     "speedup": ("specroof.cli.speedup_cmd", "speedup", "Speculative-decoding speedup over a grid."),
     "plan": ("specroof.cli.plan_cmd", "plan", "Best number of candidate tokens per batch size and context."),
-    "explain": ("specroof.cli.plan_cmd", "explain", "Why the speedup is below tau: a cost breakdown."),
+    "explain": ("specroof.cli.explain_cmd", "explain", "Why the speedup is below tau: a cost breakdown."),
     "measure": ("specroof.cli.measure_cmd", "measure", "Time real verification steps on a GPU (needs torch)."),
     "calibrate": ("specroof.cli.calibrate_cmd", "calibrate", "Fit a hardware profile to measurements."),
     "validate": ("specroof.cli.calibrate_cmd", "validate", "Report prediction error against measurements."),
+    "report": ("specroof.cli.report_cmd", "report", "Write a study as one self-contained HTML file (needs [web])."),
+    "serve": ("specroof.cli.serve_cmd", "serve", "Explore speedups in the browser, locally (needs [web])."),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -11,8 +12,13 @@ from specroof.errors import SpecroofError
 
 
 @click.command("acceptance")
-@click.option("--acceptance", "spec", required=True, metavar="SPEC",
-              help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE.")
+@click.option("--acceptance", "spec", default=None, metavar="SPEC",
+              help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
+                   "vllm-metrics:FILE[:MODEL], sglang:FILE[:N].")
+@click.option("--from", "source", default=None, metavar="SOURCE",
+              help="Show what an engine's metrics give instead: vllm-metrics:FILE[:MODEL] (a saved vLLM /metrics "
+                   "scrape) or sglang:FILE[:N] (SGLang server info JSON or log): counters, per-position "
+                   "acceptance rates and tau(n) for every n they cover.")
 @click.option("--candidates", default="1,16,32,64", show_default=True, metavar="LIST",
               help="Candidate tokens per sequence, root included (1 = plain decoding): 1,16,64 or 1..64 or 16:112:16.")
 @click.option("--max-depth", type=int, default=None, metavar="D",
@@ -20,10 +26,27 @@ from specroof.errors import SpecroofError
 @click.option("--show-tree", is_flag=True,
               help="Also print the optimal tree: 0-based rank paths, as in Medusa's medusa_choices.")
 @format_option
-def acceptance(spec: str, candidates: str, max_depth: int | None, show_tree: bool, fmt: str) -> None:
-    """Expected tokens per speculative step, tau(n), for each candidate budget n."""
+@click.pass_context
+def acceptance(ctx: click.Context, spec: str | None, source: str | None, candidates: str, max_depth: int | None,
+               show_tree: bool, fmt: str) -> None:
+    """Expected tokens per speculative step, tau(n), for each candidate budget n.
+
+    With --from, what an engine's own metrics say instead (acceptance is then assumed
+    independent of batch size and context length).
+    """
     from specroof.speculation import parse_acceptance
 
+    if (spec is None) == (source is None):
+        raise SpecroofError("give either --acceptance SPEC (tau at --candidates) or --from SOURCE "
+                            "(what an engine's metrics give), not both or neither")
+    if source is not None:
+        explicit = [f"--{name.replace('_', '-')}" for name in ("candidates", "max_depth", "show_tree")
+                    if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+        if explicit:
+            raise SpecroofError(f"--from lists every n the metrics cover; drop {', '.join(explicit)} "
+                                "(or use --acceptance SOURCE --candidates LIST)")
+        _show_source(source, fmt)
+        return
     budgets = parse_int_list(candidates, "candidates")
     model = parse_acceptance(spec, max_depth=max_depth)
     taus = model.tau(budgets)
@@ -32,13 +55,64 @@ def acceptance(spec: str, candidates: str, max_depth: int | None, show_tree: boo
     rows: list[dict[str, Any]] = []
     for n, tau in zip(budgets, taus):
         row: dict[str, Any] = {"candidates": n, "acceptance_length": float(tau)}
-        if show_tree:
-            paths = model.tree(n) or []
-            row["tree"] = [list(p) for p in paths] if fmt != "table" else _compact(paths)
+        if show_tree and fmt != "table":
+            row["tree"] = [list(p) for p in model.tree(n) or []]
         rows.append(row)
-    emit(rows, fmt, title=f"Acceptance length tau(n) of {model.describe()}")
+    assumption = getattr(model, "assumption", "")
+    title = f"Acceptance length tau(n) of {model.describe()}" + (f"; {assumption}" if assumption else "")
+    emit(rows, fmt, title=title, caveat=assumption if fmt != "table" else "")
+    if show_tree and fmt == "table":
+        import textwrap
+
+        click.echo("\n" + textwrap.fill(TREE_LEGEND, width=96))
+        for n in budgets:
+            click.echo(f"\nn = {n}:")
+            click.echo(_compact(model.tree(n) or []))
 
 
-def _compact(paths: list[tuple[int, ...]]) -> str:
-    """Rank paths for a terminal: '0 0.0 1 ...' (root omitted; dots separate depths)."""
-    return " ".join(".".join(map(str, p)) for p in paths if p) or "(root only)"
+def _show_source(source: str, fmt: str) -> None:
+    """The counters an engine-metrics source holds, per-position rates and tau(n)."""
+    from specroof.speculation.acceptance_spec import parse_acceptance
+    from specroof.speculation.engine_metrics import ENGINE_KINDS, EngineAcceptance
+
+    kind = source.strip().partition(":")[0].strip().lower()
+    if kind not in ENGINE_KINDS:
+        raise SpecroofError(f"--from reads engine metrics ({', '.join(k + ':FILE' for k in ENGINE_KINDS)}), "
+                            f"not {kind!r}; for other models use --acceptance {source}")
+    model = parse_acceptance(source)
+    assert isinstance(model, EngineAcceptance)
+    rows = model.rows()
+    if fmt == "json":
+        click.echo(json.dumps({"source": model.describe(), "engine": model.engine, "assumption": model.assumption,
+                               "counters": model.counters, "notes": model.notes, "rows": rows}, indent=1))
+        return
+    counters = ", ".join(f"{k} {_number(v)}" for k, v in model.counters.items())
+    if fmt == "csv":
+        emit(rows, fmt, caveat=f"{model.describe()}: {counters}; {'; '.join(model.notes)}; {model.assumption}")
+        return
+    title = (f"What {model.describe()} holds ({model.engine}; {'; '.join(model.notes)})\n"
+             f"counters: {counters}\n"
+             f"note: {model.assumption}")
+    emit(rows, fmt, title=title)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_number(v) for v in value) + "]"
+    return str(value)
+
+
+TREE_LEGEND = ("Trees as 0-based rank paths, as in Medusa's medusa_choices (the root, the base model's own "
+               "token, is left out): '0' = the top guess at depth 1, '0.1' = then the second-best guess at "
+               "depth 2 (for Medusa heads: head 1's top guess, then head 2's second); dots separate depths, "
+               "nodes are listed in the order the greedy search added them, best first.")
+
+
+def _compact(paths: list[tuple[int, ...]], width: int = 96) -> str:
+    """Rank paths wrapped to the terminal: '  0 0.0 1 ...' (root omitted; dots separate depths)."""
+    import textwrap
+
+    text = " ".join(".".join(map(str, p)) for p in paths if p) or "(root only)"
+    return textwrap.fill(text, width=width, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)

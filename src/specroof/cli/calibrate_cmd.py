@@ -26,11 +26,16 @@ def calibrate(measurements: str, hardware: str | None, profile: str, output: str
       specroof calibrate h200-llama-7b-calibration.jsonl --hardware h200 -o h200-calibrated.toml
     """
     from specroof.calibration.fit import calibrate as fit
+    from specroof.calibration.measurements import load_measurements
     from specroof.datafiles import check_writable, refuse_overwriting_inputs
+    from specroof.hardware.accelerator import load_hardware
 
     # Before the fit: a typo in -o must not cost the fit, and must never destroy an input.
     refuse_overwriting_inputs(output, {"measurement file": measurements, "--hardware file": hardware}, "-o/--output")
     check_writable(output, "profile")
+    load_measurements(measurements)  # a bad file or device fails here, before the wait is announced
+    if hardware is not None:
+        load_hardware(hardware)
     if sys.stderr.isatty():  # progress for people; scripts get stderr only for errors
         click.echo("fitting (a few seconds)...", err=True)
     result = fit(measurements, hardware, profile)
@@ -72,5 +77,9 @@ def validate(measurements: str, hardware: str, profile: str | None, plot: str | 
         emit(result.points if show_points else result.worst(), "table",
              title="All points" if show_points else "Worst points")
     if plot:
-        plot_validation(result, plot)
+        from specroof.hardware.accelerator import load_hardware
+
+        accel = load_hardware(hardware)
+        plot_validation(result, plot, hardware=accel.display_name,
+                        profile=profile or accel.profile_base or "serving")
         click.echo(f"chart written to {plot}", err=True)

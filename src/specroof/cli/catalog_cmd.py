@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from specroof.cli.common import emit, format_option
@@ -16,13 +18,21 @@ def models(fmt: str) -> None:
     rows = []
     for name in catalog_names():
         m = load_model(name)
+        count = m.parameter_count()
+        params: Any = _human_count(count) if fmt == "table" else float(f"{count / 1e9:.4g}")
         rows.append({
-            "name": name, "params_b": round(m.parameter_count() / 1e9, 2), "layers": m.num_layers,
+            "name": name, "params" if fmt == "table" else "params_b": params, "layers": m.num_layers,
             "hidden": m.hidden_size, "intermediate": m.mlp_width, "heads": m.num_heads,
             "kv_heads": m.num_kv_heads, "head_dim": m.head_dim, "vocab": m.vocab_size,
             "experts": f"{m.experts_per_token}/{m.num_experts}" if m.is_moe else "-",
         })
-    emit(rows, fmt, title="Model catalog (params in billions; experts = active/total)")
+    emit(rows, fmt, title="Model catalog (params: M = million, B = billion; experts = active/total)")
+
+
+def _human_count(count: float) -> str:
+    """68.0M, 6.74B, 69.0B: three significant figures and a unit."""
+    value, unit = (count / 1e9, "B") if count >= 1e9 else (count / 1e6, "M")
+    return (f"{value:#.3g}".rstrip(".") if value < 1000 else f"{value:,.0f}") + unit
 
 
 @click.command()

@@ -61,20 +61,10 @@ def parse_int_list(text: str, what: str) -> list[int]:
     return values
 
 
-#: Most rows a command prints: one row per grid point, and formatting a row costs far more
-#: than computing it (about 50 us against under 1 us), so larger sweeps belong to the Python
-#: API, which returns arrays.
+#: Most rows ``latency`` and ``speedup`` print (their grid cap): one row per grid point, and
+#: formatting a row costs far more than computing it (about 50 us against under 1 us), so
+#: larger sweeps belong to the Python API, which returns arrays.
 MAX_OUTPUT_ROWS = 100_000
-
-
-def check_output_rows(grid: dict[str, list[int]]) -> None:
-    """Refuse, before any work, a grid whose table would have more than MAX_OUTPUT_ROWS rows."""
-    sizes = [len(grid[k]) for k in ("batch", "candidates", "seq_len")]
-    rows = sizes[0] * sizes[1] * sizes[2]
-    if rows > MAX_OUTPUT_ROWS:
-        raise SpecroofError(f"the grid has {rows:,} points ({' x '.join(map(str, sizes))} batch x candidates x "
-                            f"seq_len), more than the {MAX_OUTPUT_ROWS:,} rows a command prints; narrow an axis "
-                            "(e.g. a step: 1:1000:10) or call specroof.speedup() / specroof.latency() from Python")
 
 
 def _check_count(count: int, what: str, part: str) -> None:
@@ -106,3 +96,37 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, table_columns: Sequence[str] 
     click.echo(render(rows, fmt, table_columns=table_columns, title=title))
     if caveat:
         click.echo(f"note: {caveat}", err=True)
+
+
+NON_PHYSICAL_PROFILES = ("medusa-appendix-g",)
+"""Profiles fitted to reproduce speedup *ratios* only (their caveat says so): their absolute
+milliseconds are not physical, so tables and charts show T(b, n) / T(b, 1) instead."""
+
+
+def physical_ms(profile: Any) -> bool:
+    """Whether a profile's absolute latencies mean something (a ``physical_ms`` field wins)."""
+    flag = getattr(profile, "physical_ms", None)
+    if flag is not None:
+        return bool(flag)
+    return getattr(profile, "name", "") not in NON_PHYSICAL_PROFILES
+
+
+def normalized_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]
+                    ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows and table columns with latency as T_spec / T_plain instead of milliseconds.
+
+    ``latency_ms`` becomes ``normalized_latency`` (the speculative step over the plain one,
+    as in the Medusa paper's Figure 21), ``draft_ms`` becomes ``draft_normalized``; the plain
+    step's milliseconds and tokens/s, which only restate the absolute scale, are dropped.
+    """
+    out = []
+    for row in rows:
+        plain = row.get("ar_latency_ms")
+        new = dict(row)
+        for key, name in (("latency_ms", "normalized_latency"), ("draft_ms", "draft_normalized")):
+            value = row.get(key)
+            new[name] = value / plain if value is not None and plain else None
+        out.append(new)
+    renamed = {"latency_ms": "normalized_latency", "draft_ms": "draft_normalized"}
+    kept = [renamed.get(c, c) for c in columns if c not in ("ar_latency_ms", "throughput", "tokens_per_s")]
+    return out, kept

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import check_output_rows, emit, format_option
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, physical_ms
 from specroof.cli.options import collect_step_options, grid_options, model_options, parse_grid
 from specroof.errors import SpecroofError
 
@@ -22,16 +22,43 @@ def latency(fmt: str, **values: Any) -> None:
     Example:
       specroof latency --model llama-7b --hardware h200 --batch 1,64 --candidates 1,64
     """
+    result = run_latency(values, MAX_OUTPUT_ROWS)  # one printed row per point
+    rows = result.to_records()
+    title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
+             f"profile {result.profile.name}: step latency (ms)")
+    columns = ["batch", "candidates", "seq_len", "latency_ms"] + [f"op_{op}_ms" for op in result.ops_ms]
+    if fmt == "table" and not physical_ms(result.profile):
+        rows, columns = _normalized(rows, result, values)
+        title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, profile "
+                 f"{result.profile.name}: step latency as a multiple of the plain step T(b, 1, s) (this profile's "
+                 "milliseconds are not physical)")
+    emit(rows, fmt, table_columns=columns, title=title, caveat=result.profile.caveat)
+
+
+def _normalized(rows: list[dict[str, Any]], result: Any, values: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows with every time divided by the plain step's at the same batch and seq_len."""
+    import numpy as np
+
+    plain = run_latency({**values, "candidates": "1"}).latency_ms[:, 0, :]  # (B, S)
+    b_index = {int(b): i for i, b in enumerate(result.batch)}
+    s_index = {int(s): k for k, s in enumerate(result.seq_len)}
+    out = []
+    for row in rows:
+        t = float(plain[b_index[row["batch"]], s_index[row["seq_len"]]])
+        out.append({"batch": row["batch"], "candidates": row["candidates"], "seq_len": row["seq_len"],
+                    "latency_x_plain": row["latency_ms"] / t,
+                    **{f"{op}_x_plain": float(np.float64(ms) / t) for op, ms in row["ops_ms"].items()}})
+    return out, ["batch", "candidates", "seq_len", "latency_x_plain"] + [f"{op}_x_plain" for op in result.ops_ms]
+
+
+def run_latency(values: dict[str, Any], max_points: int | None = None) -> Any:
+    """StepLatency for the command's option values; shared with the web API (``max_points``: its cap)."""
+    from specroof.cli.speedup_cmd import check_grid_size
     from specroof.cost.step import latency as compute
 
     if not values.get("model") or not values.get("hardware"):
         raise SpecroofError("latency needs --model and --hardware (see `specroof models`, `specroof hardware`)")
     grid = parse_grid(values)
-    check_output_rows(grid)
-    result = compute(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
-                     **collect_step_options(values))
-    rows = result.to_records()
-    title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
-             f"profile {result.profile.name}: step latency (ms)")
-    columns = ["batch", "candidates", "seq_len", "latency_ms"] + [f"op_{op}_ms" for op in result.ops_ms]
-    emit(rows, fmt, table_columns=columns, title=title, caveat=result.profile.caveat)
+    check_grid_size(grid, max_points)
+    return compute(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
+                   **collect_step_options(values))

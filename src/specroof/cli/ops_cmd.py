@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from specroof.cli.common import emit, format_option
-from specroof.cli.options import collect_step_options, drafting_options, model_options
+from specroof.cli.options import DRAFTING_KEYS, collect_step_options, drafting_options, model_options
 from specroof.errors import SpecroofError
 
 COLUMNS = ["name", "group", "kind", "count", "flops", "bytes", "intensity", "bound", "time_ms", "share_pct"]
@@ -22,8 +22,10 @@ COLUMNS = ["name", "group", "kind", "count", "flops", "bytes", "intensity", "bou
 @click.option("--seq-len", "seq_len", type=click.IntRange(min=1), default=1024, show_default=True,
               help="Tokens already in each sequence's KV cache.")
 @format_option
-def ops(fmt: str, batch: int, candidates: int, seq_len: int, method: str | None, draft_model: str | None,
-        heads: int | None, **values: Any) -> None:
+@click.option("--acceptance", default=None, metavar="SPEC",
+              help="Only shapes drafting: a tree acceptance model (medusa, positional) makes tree drafters "
+                   "draft its best tree. [default: chains]")
+def ops(fmt: str, batch: int, candidates: int, seq_len: int, acceptance: str | None, **values: Any) -> None:
     """One step's operations: FLOPs, bytes, intensity, bound and time of each.
 
     The time_ms column adds up to the step's latency (`specroof latency`'s latency_ms; with a
@@ -35,14 +37,20 @@ def ops(fmt: str, batch: int, candidates: int, seq_len: int, method: str | None,
       specroof ops -m llama-3-8b -H h200 --batch 16 --candidates 8 --seq-len 4096
       specroof ops -m llama-3-8b -H h200 --batch 8 --candidates 6 --draft-model llama-3.2-1b --format json
     """
-    from specroof.speculation.breakdown import ops as compute
-
-    if not values.get("model") or not values.get("hardware"):
-        raise SpecroofError("ops needs --model and --hardware (see `specroof models`, `specroof hardware`)")
-    result = compute(values["model"], values["hardware"], batch, candidates, seq_len, method=method,
-                     draft_model=draft_model, heads=heads, **collect_step_options(values))
+    result = run_ops(values, batch, candidates, seq_len, acceptance)
     step = result.step
     title = (f"{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
              f"batch {batch}, {candidates} candidate(s), seq_len {seq_len}, {result.drafting.describe()}; "
              f"step {result.latency_ms:.3f} ms, ridge point {result.ridge_flops_per_byte:.0f} FLOP/byte")
     emit(result.to_records(), fmt, table_columns=COLUMNS, title=title, caveat=step.profile.caveat)
+
+
+def run_ops(values: dict[str, Any], batch: int, candidates: int, seq_len: int, acceptance: str | None = None) -> Any:
+    """StepOperations for the command's option values; shared with the web API (``/api/ops``)."""
+    from specroof.speculation.breakdown import ops as compute
+
+    if not values.get("model") or not values.get("hardware"):
+        raise SpecroofError("ops needs --model and --hardware (see `specroof models`, `specroof hardware`)")
+    drafting = {k: values.get(k) for k in DRAFTING_KEYS}
+    return compute(values["model"], values["hardware"], batch, candidates, seq_len, acceptance=acceptance,
+                   **drafting, **collect_step_options(values))

@@ -14,7 +14,8 @@ from specroof.speculation.drafting import Drafting
 
 DEFAULT_ACCEPTANCE = "log:0.477"
 # Settings of a scenario that belong to speculation rather than to the cost of a step.
-_SPECULATION_KEYS = ("acceptance", "method", "draft_model", "heads", "max_depth")
+DRAFTING_KEYS = ("method", "draft_model", "heads", "tree", "draft_vocab", "proposal_rate")
+_SPECULATION_KEYS = ("acceptance", "max_depth", *DRAFTING_KEYS)
 
 
 def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,15 +80,26 @@ def parse_grid(values: dict[str, Any], defaults: dict[str, Any] | None = None) -
 
 
 def drafting_options(func: Any) -> Any:
-    """--method, --draft-model, --heads: the drafting choice (settled by Drafting.of)."""
+    """--method and its parameters: the drafting choice (settled by Drafting.of)."""
     options = [
+        click.option("--proposal-rate", type=float, default=None, metavar="P",
+                     help="--method ngram: fraction of sequences that find a match and send a draft, in (0, 1]. "
+                          "[default: 1]"),
+        click.option("--draft-vocab", type=int, default=None, metavar="V",
+                     help="--method eagle3: the draft head's vocabulary. [default: 32000]"),
+        click.option("--tree", default=None, metavar="steps=D,topk=K[,tokens=N]",
+                     help="Draft a tree (draft, eagle, eagle3, mtp), as SGLang's --speculative-num-steps / "
+                          "-eagle-topk / -num-draft-tokens: D drafting passes, K branches, N tokens verified. "
+                          "[default: a chain, or the acceptance model's own tree]"),
         click.option("--heads", type=int, default=None, metavar="N",
                      help="Number of Medusa heads for --method heads. [default: 5]"),
         click.option("--draft-model", default=None, metavar="NAME|FILE",
                      help="Draft model for --method draft: catalog name (e.g. llama-3.2-1b) or a config.json."),
-        click.option("--method", type=click.Choice(["none", "heads", "draft"]), default=None,
-                     help="Drafting cost: none (free candidates), heads (Medusa-style heads), draft (a draft "
-                          "model). [default: none, or draft with --draft-model]"),
+        click.option("--method", type=click.Choice(["none", "heads", "draft", "eagle", "eagle3", "mtp", "ngram"]),
+                     default=None,
+                     help="Drafting: none (free candidates), heads (Medusa), draft (a draft model), eagle / eagle3 "
+                          "(an EAGLE head on the target's hidden states), mtp (the model's MTP module), ngram "
+                          "(prompt lookup). [default: none, or draft with --draft-model]"),
     ]
     for option in options:
         func = option(func)
@@ -102,7 +114,8 @@ def speculation_options(func: Any) -> Any:
                      help="Deepest tree level for tree acceptance models (medusa, positional)."),
         click.option("--acceptance", default=None, metavar="SPEC",
                      help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., "
-                          f"curve:FILE. [default: {DEFAULT_ACCEPTANCE}]"),
+                          "curve:FILE, vllm-metrics:FILE[:MODEL], sglang:FILE[:N] (see docs/engine-metrics.md). "
+                          f"[default: {DEFAULT_ACCEPTANCE}]"),
         click.option("--scenario", default=None, metavar="NAME|FILE",
                      help="Shipped scenario (e.g. medusa-appendix-g) or a scenario .toml: defaults for every "
                           "setting (and, for plan, the batch and seq_len grid); flags override them."),
@@ -158,7 +171,7 @@ def resolve_settings(values: dict[str, Any], scenario: str | None, command: str)
         raise SpecroofError(f"{command} needs --model and --hardware, or a --scenario that sets them "
                             "(see `specroof models`, `specroof hardware`)")
     scen = {k: settings.pop(k) for k in _SPECULATION_KEYS if k in settings}
-    flags = {k: values.get(k) for k in ("method", "draft_model", "heads")}
+    flags = {k: values.get(k) for k in DRAFTING_KEYS}
     chosen = flags if flags["method"] is not None or flags["draft_model"] is not None else {
         k: flags[k] if flags[k] is not None else scen.get(k) for k in flags}
     max_depth = values.get("max_depth") if values.get("max_depth") is not None else scen.get("max_depth")

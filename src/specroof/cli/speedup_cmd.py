@@ -11,11 +11,13 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import check_output_rows, emit, format_option
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, normalized_rows, physical_ms
 from specroof.cli.options import grid_options, model_options, parse_grid, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
 
 CHARTS = ("speedup", "heatmap", "figure21", "roofline")
+DEFAULT_CANDIDATES = [1, 16, 32, 64]
+"""Candidate grid when neither --candidates nor a scenario gives one (also the web API's)."""
 
 
 @click.command()
@@ -42,21 +44,15 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
       specroof speedup -m llama-2-7b -H h200 --batch 1,8,32 --candidates 1,4,8 \\
           --acceptance chain:0.8 --draft-model llama-68m --plot speedup.png
     """
-    from specroof.speculation.speedup import speedup as compute
-
     if plot_path is not None:
         from specroof.report.charts import check_chart_path
 
         check_chart_path(plot_path)  # before the work, so a typo fails fast
     elif reference_path is not None:
         raise SpecroofError("--reference overlays points on a chart; add --plot FILE.png")
-    settings = resolve_settings(values, scenario, "speedup")
+    result, scenario_label, scenario_reference = run_speedup(values, scenario, MAX_OUTPUT_ROWS)
     if reference_path is None and chart == "speedup":
-        reference_path = settings.reference  # a scenario's published points are overlaid by default
-    grid = parse_grid(values, settings.grid)
-    check_output_rows(grid)
-    result = compute(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
-                     **settings.speculation(), **settings.step)
+        reference_path = scenario_reference  # a scenario's published points are overlaid by default
 
     rows = result.to_records()
     drafts = result.method != "none"
@@ -64,11 +60,46 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if drafts:
         columns.insert(5, "draft_ms")
     columns.append("speedup")
-    emit(rows, fmt, table_columns=columns, title=_title(result, settings.scenario), caveat=result.step.profile.caveat)
+    if fmt == "table" and not physical_ms(result.step.profile):
+        rows, columns = normalized_rows(rows, columns)
+    # An engine-metrics acceptance (vllm-metrics:, sglang:) states its assumption with the profile's caveat.
+    caveat = "; ".join(c for c in (result.step.profile.caveat, getattr(result.acceptance, "assumption", "")) if c)
+    emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label), caveat=caveat)
 
     if plot_path is not None:
         path = _plot(result, plot_path, chart, reference_path)
         click.echo(f"wrote {chart} chart: {path}", err=True)
+
+
+for _param in speedup.params:  # the shared grid option documents latency's default
+    if _param.name == "candidates":
+        _param.help = ("Candidate tokens verified per sequence (1 = plain decoding), e.g. 1,16,64. "
+                       f"[default: the scenario's, else {','.join(map(str, DEFAULT_CANDIDATES))}]")
+
+
+def run_speedup(values: dict[str, Any], scenario: str | None, max_points: int | None = None
+                ) -> tuple[Any, str | None, Any]:
+    """(SpeedupResult, scenario name, scenario reference CSV) for the command's option values.
+
+    The one path from options to a result, shared with the web API so both answer alike.
+    ``max_points`` caps the grid size (the web explorer's limit).
+    """
+    from specroof.speculation.speedup import speedup as compute
+
+    settings = resolve_settings(values, scenario, "speedup")
+    grid = parse_grid(values, {"candidates": DEFAULT_CANDIDATES, **settings.grid})
+    check_grid_size(grid, max_points)
+    result = compute(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
+                     **settings.speculation(), **settings.step)
+    return result, settings.scenario, settings.reference
+
+
+def check_grid_size(grid: dict[str, list[int]], max_points: int | None) -> None:
+    """SpecroofError when batch x candidates x seq_len exceeds ``max_points`` (None: no cap)."""
+    points = len(grid["batch"]) * len(grid["candidates"]) * len(grid["seq_len"])
+    if max_points is not None and points > max_points:
+        raise SpecroofError(f"the grid has {points:,} points (batch x candidates x seq_len), more than the "
+                            f"{max_points:,} allowed here; use fewer values (e.g. a step: 1:1000:10)")
 
 
 def _title(result: Any, scenario: str | None) -> str:

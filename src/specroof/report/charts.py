@@ -426,8 +426,13 @@ def plot_roofline(step_latency: Any, path: str | Path, point: tuple[int, int, in
     xs = [o[1] for o in ops] + [all_flops / all_bytes, ridge]
     x = np.logspace(np.log10(min(xs) / 4), np.log10(max(xs) * 4), 400)
     step_point = (all_flops / all_bytes, all_flops / (total_ms * 1e-3))
-    fig = _figure(9.0, 5.6)
-    ax = fig.add_subplot()
+    zoom = _zoom_box([(o[1], o[2] / 1e12) for o in ops] + [(step_point[0], step_point[1] / 1e12)])
+    fig = _figure(11.5, 5.8)
+    # The legend and the zoom sit in their own column, beside the roofline, so neither hides a marker.
+    grid = fig.add_gridspec(2, 2, width_ratios=[2.2, 1.3], height_ratios=[1.15, 1.0])
+    ax = fig.add_subplot(grid[:, 0])
+    legend_ax = fig.add_subplot(grid[0, 1] if zoom else grid[:, 1])
+    legend_ax.axis("off")
 
     def draw(target: Any, labels: bool) -> None:
         if labels:  # the main axes; the zoom inset stays linear, easier to read over a narrow range
@@ -452,12 +457,14 @@ def plot_roofline(step_latency: Any, path: str | Path, point: tuple[int, int, in
                 textcoords="offset points", ha="right", va="bottom", fontsize=8.5, color="0.35")
     low_y = min(p[2] for p in ops + [(None, None, step_point[1])]) / 1e12
     ax.set_ylim(low_y / 3, peak / 1e12 * 2.5)
-    _roofline_zoom(ax, draw, [(o[1], o[2] / 1e12) for o in ops] + [(step_point[0], step_point[1] / 1e12)])
+    if zoom:
+        _roofline_zoom(ax, fig.add_subplot(grid[1, 1]), draw, zoom)
     ax.set_xlabel("arithmetic intensity (FLOP / byte moved)")
     ax.set_ylabel("achieved throughput (TFLOP/s)")
     ax.grid(True, which="major", alpha=0.4)
     ax.grid(True, which="minor", alpha=0.12)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    handles, labels = ax.get_legend_handles_labels()
+    legend_ax.legend(handles, labels, loc="upper left", borderaxespad=0, fontsize=8.5)
     b, n, s = int(step.batch[i]), int(step.candidates[j]), int(step.seq_len[k])
     _titles(fig, ax, f"{step.model.name} on {hw.display_name}: operators on the roofline",
             f"batch {b}, {n} candidate{'s' if n != 1 else ''} ({b * n:,} tokens), seq_len {s:,}, "
@@ -465,14 +472,13 @@ def plot_roofline(step_latency: Any, path: str | Path, point: tuple[int, int, in
     return _save(fig, path)
 
 
-def _roofline_zoom(ax: Any, draw: Callable[..., None], points: list[tuple[float, float]]) -> None:
-    """An inset magnifying the largest cluster of markers (within ~2.5x on both axes), if any.
+def _zoom_box(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(low, high) log10 corners around the largest cluster of markers (within ~2.5x on both
+    axes), or None when no three markers crowd together.
 
     On a log-log roofline the GEMMs of a step often land on top of each other (all
-    compute-bound, or all streaming weights); the inset, in the empty lower right, separates them.
+    compute-bound, or all streaming weights); a zoom on that cluster separates them.
     """
-    from matplotlib.ticker import MaxNLocator
-
     logs = np.log10(np.array(points))
     best: list[int] = []
     for p in logs:
@@ -480,17 +486,27 @@ def _roofline_zoom(ax: Any, draw: Callable[..., None], points: list[tuple[float,
         if len(group) > len(best):
             best = group
     if len(best) < 3:
-        return
+        return None
     cluster = logs[best]
     span = np.maximum(cluster.max(axis=0) - cluster.min(axis=0), 0.08)
-    lo, hi = cluster.min(axis=0) - 0.35 * span, cluster.max(axis=0) + 0.35 * span
-    inset = ax.inset_axes([0.56, 0.06, 0.42, 0.42])
-    draw(inset, labels=False)
-    inset.set_xlim(10 ** lo[0], 10 ** hi[0])
-    inset.set_ylim(10 ** lo[1], 10 ** hi[1])
-    inset.tick_params(labelsize=7.5)
-    inset.xaxis.set_major_locator(MaxNLocator(4))
-    inset.yaxis.set_major_locator(MaxNLocator(4))
-    inset.grid(True, which="both", alpha=0.25)
-    inset.set_title("zoom", fontsize=8.5, color="0.35", pad=3)
-    ax.indicate_inset_zoom(inset, edgecolor="0.4")
+    return cluster.min(axis=0) - 0.35 * span, cluster.max(axis=0) + 0.35 * span
+
+
+def _roofline_zoom(ax: Any, zoom: Any, draw: Callable[..., None], box: tuple[np.ndarray, np.ndarray]) -> None:
+    """Draw the roofline again on ``zoom`` (its own axes, beside the chart), limited to ``box``,
+    and outline that region on the main axes."""
+    from matplotlib.ticker import MaxNLocator
+
+    lo, hi = box
+    draw(zoom, labels=False)
+    zoom.set_xlim(10 ** lo[0], 10 ** hi[0])
+    zoom.set_ylim(10 ** lo[1], 10 ** hi[1])
+    zoom.tick_params(labelsize=7.5)
+    zoom.xaxis.set_major_locator(MaxNLocator(4))
+    zoom.yaxis.set_major_locator(MaxNLocator(4))
+    zoom.grid(True, which="both", alpha=0.25)
+    zoom.set_title("zoom on the grey box", fontsize=8.5, color="0.35", pad=3)
+    zoom.set_xlabel("FLOP / byte", fontsize=8)
+    zoom.set_ylabel("TFLOP/s", fontsize=8)
+    ax.indicate_inset((10 ** lo[0], 10 ** lo[1], 10 ** hi[0] - 10 ** lo[0], 10 ** hi[1] - 10 ** lo[1]),
+                      edgecolor="0.4", facecolor="0.85", alpha=0.5)

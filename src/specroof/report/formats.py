@@ -74,26 +74,44 @@ def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = Non
         columns = []
         for r in flat:
             columns.extend(k for k in r if k not in columns)
-    body = [[_cell(r.get(c)) for c in columns] for r in flat]
+    decimals = {c: column_decimals([r.get(c) for r in flat]) for c in columns}
+    body = [[_cell(r.get(c), decimals[c]) for c in columns] for r in flat]
     headers = [c.replace("op_", "").replace("_ms", " ms").replace("_", " ") for c in columns]
     text = tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True, stralign="right")
     return f"{title}\n\n{text}" if title else text
 
 
-def _cell(value: Any) -> str:
+def column_decimals(values: Sequence[Any]) -> int:
+    """Decimals for every float of one column, from its largest magnitude, so a column reads alike.
+
+    10,000 and up: none; 100 and up: one; 1 and up: three; below 1: three significant figures
+    of the largest value (at most six decimals).
+    """
+    floats = [abs(v) for v in map(_clean, values) if isinstance(v, float)]
+    top = max(floats, default=0.0)
+    if top >= 10_000:
+        return 0
+    if top >= 100:
+        return 1
+    if top >= 1 or top == 0:
+        return 3
+    return min(6, 2 - math.floor(math.log10(top)))
+
+
+def _cell(value: Any, decimals: int = 3) -> str:
     value = _clean(value)
     if value is None:
         return "-"
     if isinstance(value, float):
-        if value == 0:
-            return "0"
-        magnitude = abs(value)
-        if magnitude >= 100:
-            return f"{value:,.1f}"
-        if magnitude >= 1:
-            return f"{value:.3f}"
-        return f"{value:.4f}"
+        text = f"{value:,.{decimals}f}"
+        return text.lstrip("-") if float(text.replace(",", "")) == 0 else text  # never "-0.000"
     return str(value)
+
+
+def signed(value: float, decimals: int) -> str:
+    """'+0.12' / '-0.12'; what rounds to zero is '0.00', never '-0.00' or '+0.00'."""
+    text = f"{value:+.{decimals}f}"
+    return f"{0:.{decimals}f}" if float(text) == 0 else text
 
 
 def render(rows: Sequence[dict[str, Any]], fmt: str, table_columns: Sequence[str] | None = None,

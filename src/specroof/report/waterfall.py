@@ -14,6 +14,7 @@ from typing import Any
 
 from specroof.datafiles import check_writable, save_figure
 from specroof.errors import SpecroofError
+from specroof.report.formats import signed
 
 SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -47,7 +48,7 @@ def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None
         bottoms.append(min(level, new_level))
         heights.append(abs(lost))
         colors.append("#c44e52" if lost > 0 else "#55a868")
-        texts.append(f"-{lost:.2f}\n{g['added_ms']:+.3g} ms" if lost >= 0 else f"+{-lost:.2f}\n{g['added_ms']:+.3g} ms")
+        texts.append(f"{signed(-lost, 2)}\n{signed(g['added_ms'], 3)} ms")
         level = new_level
     bottoms.append(0.0)
     heights.append(e.speedup)
@@ -65,7 +66,8 @@ def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None
     ax.set_ylabel("speedup over plain decoding")
     ax.set_ylim(0, max(e.tau, e.speedup, 1.0) * 1.18)
     ax.set_title(title or (f"{e.model} on {e.hardware_display}: batch {e.batch}, n={e.candidates}, "
-                           f"seq_len {e.seq_len}"), fontsize=10)
+                           f"seq_len {e.seq_len}, acceptance {e.acceptance}\n"
+                           "from tau to the predicted speedup: points lost per cause (step time added)"), fontsize=10)
     fig.tight_layout()
     try:
         save_figure(fig, out, "chart", dpi=120)

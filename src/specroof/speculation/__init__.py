@@ -2,7 +2,10 @@
 
 ``n`` counts candidate tokens verified per sequence, root included, so ``tau(1) == 1``.
 Build a model from a spec string with :func:`parse_acceptance` (``log:0.477``,
-``chain:0.8``, ``medusa:vicuna-7b``, ``positional:0.6,0.2``, ``curve:FILE``).
+``chain:0.8``, ``medusa:vicuna-7b``, ``positional:0.6,0.2``, ``curve:FILE``), or from an
+engine's own metrics (``vllm-metrics:FILE[:MODEL]``, ``sglang:FILE[:N]``, see
+:mod:`specroof.speculation.engine_metrics`; acceptance is assumed independent of batch size
+and context length).
 """
 
 from specroof.speculation.acceptance import (
@@ -12,6 +15,7 @@ from specroof.speculation.acceptance import (
     LogAcceptance,
 )
 from specroof.speculation.acceptance_spec import ACCEPTANCE_KINDS, parse_acceptance
+from specroof.speculation.engine_metrics import EngineAcceptance, read_sglang, read_vllm_metrics
 from specroof.speculation.trees import (
     GreedyTree,
     MedusaTreeAcceptance,
@@ -25,6 +29,7 @@ __all__ = [
     "AcceptanceModel",
     "ChainAcceptance",
     "CurveAcceptance",
+    "EngineAcceptance",
     "GreedyTree",
     "LogAcceptance",
     "MedusaTreeAcceptance",
@@ -32,4 +37,6 @@ __all__ = [
     "TreeAcceptance",
     "bundled_medusa_models",
     "parse_acceptance",
+    "read_sglang",
+    "read_vllm_metrics",
 ]

@@ -8,7 +8,7 @@ which do not import it, so the two model modules stay free of a cycle.
 from __future__ import annotations
 
 from specroof.errors import SpecroofError, suggest
-from specroof.speculation import trees
+from specroof.speculation import engine_metrics, trees
 from specroof.speculation.acceptance import (
     AcceptanceModel,
     ChainAcceptance,
@@ -17,11 +17,12 @@ from specroof.speculation.acceptance import (
     _finite,
 )
 
-ACCEPTANCE_KINDS = ("log", "chain", "medusa", "positional", "curve")
+ACCEPTANCE_KINDS = ("log", "chain", "medusa", "positional", "curve", "vllm-metrics", "sglang")
 """The ``KIND`` part of an acceptance spec, in the order they are documented."""
 
 _SPEC_HELP = (
-    "log:A, chain:ALPHA, medusa:MODEL or medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE"
+    "log:A, chain:ALPHA, medusa:MODEL or medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
+    "vllm-metrics:FILE[:MODEL], sglang:FILE[:N]"
 )
 
 
@@ -48,6 +49,10 @@ def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel
         return ChainAcceptance(_finite(args, "chain:ALPHA", "chain:0.8"))
     if kind == "curve":
         return CurveAcceptance.from_csv(args)
+    if kind == "vllm-metrics":
+        return engine_metrics.parse_vllm_metrics(args)
+    if kind == "sglang":
+        return engine_metrics.parse_sglang(args)
     if kind == "positional":
         p = [_finite(part, "positional:P1,P2,...", "positional:0.6,0.15")
              for part in args.split(",") if part.strip()]

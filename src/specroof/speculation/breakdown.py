@@ -19,7 +19,9 @@ from specroof.cost.step import StepLatency, price_step
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
-from specroof.speculation.drafting import Drafting
+from specroof.speculation.acceptance import AcceptanceModel
+from specroof.speculation.acceptance_spec import parse_acceptance
+from specroof.speculation.drafting import Drafting, TreeShape, trees_of
 
 
 @dataclass
@@ -51,17 +53,24 @@ class StepOperations:
 
 def ops(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, batch: int = 1, candidates: int = 1,
         seq_len: int = 1024, method: str | None = None, draft_model: str | Path | ModelConfig | None = None,
-        heads: int | None = None, drafting: Drafting | None = None, **options: Any) -> StepOperations:
+        heads: int | None = None, drafting: Drafting | None = None, tree: str | TreeShape | None = None,
+        draft_vocab: int | None = None, proposal_rate: float | None = None,
+        acceptance: str | AcceptanceModel | None = None, **options: Any) -> StepOperations:
     """The operations of one step of ``batch`` sequences verifying ``candidates`` tokens each over
-    ``seq_len`` cached tokens, with the drafting of ``method`` (default none). Options as for
-    :func:`specroof.latency`."""
+    ``seq_len`` cached tokens, with the drafting of ``method`` (default none) and its parameters
+    as for :func:`specroof.speedup`. ``acceptance`` matters only through the tree a tree
+    acceptance model verifies (default: chains). Options as for :func:`specroof.latency`."""
     for value, what in ((batch, "batch"), (candidates, "candidates"), (seq_len, "seq_len")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SpecroofError(f"ops needs one positive integer {what}, got {value!r}")
-    drafting = Drafting.resolve(drafting, method, draft_model, heads)
+    drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
+                                proposal_rate=proposal_rate)
+    if acceptance is not None and not isinstance(acceptance, AcceptanceModel):
+        acceptance = parse_acceptance(str(acceptance))
     setup = setup_step(model, hardware, **options)
     grid = Grid.of(batch, candidates, seq_len)
-    step = price_step(drafting.passes(setup, grid), grid)
+    drafting.check(setup.model, grid.candidates)
+    step = price_step(drafting.passes(setup, grid, trees_of(acceptance, grid.candidates)), grid)
     hw = setup.hardware
     return StepOperations(step=step, drafting=drafting, batch=batch, candidates=candidates, seq_len=seq_len,
                           latency_ms=float(step.latency_ms[0, 0, 0]),

@@ -11,15 +11,14 @@ where even ``n = 1`` does not fit gets ``best_candidates = None``.
 At a fixed (batch, seq_len) throughput is speedup times ``b / T_plain``, a constant, so the
 two objectives pick the same ``n``; they differ only in what is reported.
 
-:func:`batch_ranges` / :func:`export_table` turn a plan into a batch-size schedule
+:func:`batch_ranges` turns a plan into a batch-size schedule
 ``[[start_batch, end_batch, k], ...]`` (``k = n - 1`` speculative tokens, 0 = off), the
-format of vLLM's ``num_speculative_tokens_per_batch_size``; see ``docs/plan.md`` for how each
-engine uses it.
+format of vLLM's ``num_speculative_tokens_per_batch_size``; :mod:`specroof.speculation.exports`
+writes it in each engine's options (see ``docs/plan.md``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,11 +34,10 @@ from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.acceptance_spec import parse_acceptance
-from specroof.speculation.drafting import Drafting
+from specroof.speculation.drafting import Drafting, TreeShape
 from specroof.speculation.speedup import SpeedupResult, speedup
 
 OBJECTIVES = ("speedup", "throughput")
-ENGINES = ("json", "vllm", "sglang")
 DEFAULT_MAX_CANDIDATES = 64
 #: Most candidate counts a plan searches, and most grid points it prices (checked before work).
 MAX_PLAN_CANDIDATES = 16_384
@@ -84,6 +82,15 @@ class PlanResult:
     speedup_at_current: np.ndarray | None = None
     current_fits: np.ndarray | None = None
     caveat: str = ""  # the implementation profile's, to print beside the plan
+
+    def __repr__(self) -> str:
+        """A few lines (the arrays hold the whole sweep; use to_records() to see every cell)."""
+        cells = ", ".join(f"b={int(b)}: n={int(n)}" for b, n in zip(self.batch[:8], self.best_candidates[:8, 0]))
+        more = ", ..." if self.batch.size > 8 else ""
+        return (f"PlanResult({self.model} on {self.hardware}, {self.method}, acceptance "
+                f"{self.acceptance.describe()}, objective {self.objective}, n in 1..{self.limit}, "
+                f"{self.batch.size} batch sizes x {self.seq_len.size} seq_len; best n at seq_len "
+                f"{int(self.seq_len[0])}: {cells}{more})")
 
     @property
     def method(self) -> str:
@@ -153,7 +160,8 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
          batch: int | Iterable[int] = (1, 2, 4, 8, 16, 32, 64), seq_len: int | Iterable[int] = 1024,
          acceptance: str | AcceptanceModel = "log:0.477", method: str | None = None,
          draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
-         drafting: Drafting | None = None,
+         drafting: Drafting | None = None, tree: str | TreeShape | None = None, draft_vocab: int | None = None,
+         proposal_rate: float | None = None,
          max_candidates: int = DEFAULT_MAX_CANDIDATES, objective: str = "speedup", current: int | None = None,
          max_depth: int | None = None, reserve_bytes: float = RUNTIME_RESERVE_BYTES,
          progress: Callable[[int], None] | None = None, **options: Any) -> PlanResult:
@@ -188,7 +196,8 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
                             "give fewer batch sizes or contexts, or a smaller --max-candidates")
     model_cfg = load_model(model)
     accel = load_hardware(hardware)
-    drafting = Drafting.resolve(drafting, method, draft_model, heads)
+    drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
+                                proposal_rate=proposal_rate)
     top = max(limit, current or 1)
     n_axis = np.arange(1, top + 1)
     spec_kwargs = dict(acceptance=acc, drafting=drafting, **options)
@@ -306,129 +315,3 @@ def batch_ranges(plan_result: PlanResult, seq_len: int | None = None) -> list[li
         else:
             ranges.append([start, end, int(k)])
     return ranges
-
-
-def export_table(plan_result: PlanResult, engine: str, seq_len: int | None = None) -> list[list[int]] | str:
-    """The plan as an engine configuration.
-
-    ``json``: the list ``[[start_batch, end_batch, k], ...]`` (see :func:`batch_ranges`).
-    ``vllm`` / ``sglang``: text with the ranges and the engine's own launch options.
-    """
-    key = str(engine).strip().lower()
-    if key not in ENGINES:
-        raise SpecroofError(f"unknown engine {engine!r}{suggest(key, ENGINES)}; valid: {', '.join(ENGINES)}")
-    ranges = batch_ranges(plan_result, seq_len)
-    if key == "json":
-        return ranges
-    header = _export_header(plan_result, ranges, seq_len)
-    body = _vllm(plan_result, ranges) if key == "vllm" else _sglang(plan_result, ranges)
-    return "\n".join(header + body)
-
-
-def _export_header(p: PlanResult, ranges: list[list[int]], seq_len: int | None) -> list[str]:
-    if seq_len is not None or p.seq_len.size == 1:
-        context = f"seq_len {seq_len if seq_len is not None else int(p.seq_len[0])}"
-    else:
-        context = (f"seq_len {', '.join(map(str, p.seq_len))} (per batch size, the n with the best "
-                   "geometric-mean speedup over them)")
-    drafting = p.drafting.describe()
-    lines = [f"# specroof plan: {p.model} on {p.hardware_display}, acceptance {p.acceptance.describe()}, "
-             f"{drafting}, {context}",
-             f"# planned batch sizes: {', '.join(map(str, p.batch))}; between two of them the smaller one's k applies",
-             "#", "#   batch sizes     k (speculative tokens)   n (verified per step)"]
-    for start, end, k in ranges:
-        label = f"{start}-{end}" if end != start else f"{start}"
-        what = f"{k}" if k else "0 (speculation off)"
-        lines.append(f"#   {label:<15} {what:<24} {k + 1}")
-    lines.append("#")
-    return lines
-
-
-def _is_tree(p: PlanResult) -> bool:
-    return p.acceptance.tree(1) is not None
-
-
-def _tree_shape(p: PlanResult, n: int) -> tuple[int, int]:
-    """(depth, widest branching) of the acceptance model's n-node tree."""
-    paths = p.acceptance.tree(n) or [()]
-    depth = max((len(path) for path in paths), default=0)
-    topk = max((max(path) + 1 for path in paths if path), default=1)
-    return max(depth, 1), max(topk, 1)
-
-
-def _vllm(p: PlanResult, ranges: list[list[int]]) -> list[str]:
-    k_max = max(k for _, _, k in ranges)
-    if k_max == 0:
-        return ["# Speculation never beats plain decoding in this plan: launch vLLM without --speculative-config."]
-    lines: list[str] = []
-    if p.method == "draft":
-        config: dict[str, Any] = {"method": "draft_model", "model": f"<HF id or path of {p.draft_model}>"}
-    elif p.method == "heads":
-        config = {"method": "medusa", "model": f"<Medusa heads checkpoint for {p.model}>"}
-        lines.append("# vLLM's Medusa proposer drafts the top-1 token of each head (one chain, no tree) and its "
-                     "source asserts that every step drafts exactly num_speculative_tokens: the batch-size "
-                     "table is unlikely to work with it; use one fixed num_speculative_tokens (<= heads).")
-    else:
-        config = {"method": "ngram", "prompt_lookup_max": 4}
-        lines.append("# method none (free drafts) has no exact vLLM counterpart; n-gram prompt lookup is the "
-                     "closest proposer whose drafting is nearly free.")
-    config["num_speculative_tokens"] = k_max
-    config["num_speculative_tokens_per_batch_size"] = ranges
-    target = f"<HF id or path of {p.model}>"
-    lines += [
-        "# vLLM: Dynamic Speculative Decoding (--speculative-config key num_speculative_tokens_per_batch_size,",
-        "# entries [start_bs, end_bs, K], first range starting at 1, every K <= num_speculative_tokens;",
-        "# batch sizes above the last range keep its K). Documented upstream from vLLM v0.24",
-        "# (docs/features/speculative_decoding/dynamic_speculative_decoding.md); tested there with EAGLE,",
-        "# EAGLE-3 and DFlash only, switched off when --data-parallel-size > 1. Older vLLM only had an",
-        "# on/off threshold (speculative_disable_by_batch_size, V0 engine, ignored since v0.10): there,",
-        "# set num_speculative_tokens to the k of your usual batch size instead.",
-        f"vllm serve {target} \\",
-        f"  --speculative-config '{json.dumps(config)}'",
-    ]
-    if p.method == "heads" and p.heads is not None and k_max > p.heads:
-        lines.append(f"# warning: vLLM's Medusa proposer drafts at most one token per head ({p.heads} heads), "
-                     f"but the plan asks for k={k_max}.")
-    if _is_tree(p):
-        lines.append("# warning: this plan verifies token TREES of n nodes; vLLM's proposers verify one chain of "
-                     "num_speculative_tokens tokens, so k here is a tree size, not a chain length. Re-plan with a "
-                     "chain acceptance (chain:ALPHA or curve:FILE measured with chains) before using it in vLLM.")
-    return lines
-
-
-def _sglang(p: PlanResult, ranges: list[list[int]]) -> list[str]:
-    lines = [
-        "# SGLang takes ONE static setting per server (no batch-size table): pick the line for the batch",
-        "# sizes you serve most, and cap the batch with --max-running-requests if speculation is",
-        "# switched off above it. Recent SGLang can adapt the draft depth at run time instead",
-        "# (--speculative-adaptive with --speculative-adaptive-config FILE; EAGLE with",
-        "# --speculative-eagle-topk 1, driven by the measured acceptance, per batch-size range).",
-    ]
-    if p.method == "draft":
-        algorithm = f"--speculative-algorithm STANDALONE --speculative-draft-model-path <HF id or path of {p.draft_model}>"
-    elif p.method == "heads":
-        algorithm = ("--speculative-algorithm EAGLE --speculative-draft-model-path <EAGLE draft head checkpoint>")
-        lines.append("# SGLang has no Medusa heads; EAGLE / EAGLE3 draft heads are its head-based drafting.")
-    else:
-        algorithm = "--speculative-algorithm NGRAM"
-        lines.append("# method none (free drafts): NGRAM is SGLang's drafting without a draft model.")
-    target = f"<HF id or path of {p.model}>"
-    for start, end, k in ranges:
-        label = f"batch {start}-{end}" if end != start else f"batch {start}"
-        if k == 0:
-            lines.append(f"# {label}: speculation off, launch without --speculative-algorithm:")
-            lines.append(f"python3 -m sglang.launch_server --model-path {target}")
-            continue
-        n = k + 1
-        if _is_tree(p):
-            steps, topk = _tree_shape(p, n)
-        else:
-            steps, topk = k, 1
-        if p.method == "none":
-            flags = f"{algorithm} --speculative-num-draft-tokens {n}"
-        else:
-            flags = (f"{algorithm} --speculative-num-steps {steps} --speculative-eagle-topk {topk} "
-                     f"--speculative-num-draft-tokens {n}")
-        lines.append(f"# {label}: n = {n} tokens verified per step")
-        lines.append(f"python3 -m sglang.launch_server --model-path {target} {flags}")
-    return lines

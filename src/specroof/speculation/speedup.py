@@ -91,8 +91,9 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     """Speedup of speculative decoding over plain decoding at every grid point.
 
     ``acceptance``: a spec (``log:0.477``, ``chain:0.8``, ``medusa:vicuna-7b``,
-    ``positional:...``, ``curve:FILE``, ``vllm-metrics:FILE``, ...) or an AcceptanceModel;
-    acceptance is assumed independent of batch size and context length. Drafting:
+    ``positional:...``, ``curve:FILE``, ``vllm-metrics:FILE[:MODEL]``, ``sglang:FILE[:N]``) or an
+    AcceptanceModel; acceptance is assumed independent of batch size and context length (an
+    engine-metrics curve holds at every batch size and seq_len of the grid). Drafting:
     ``method`` (``none``, ``heads``, ``draft``, ``eagle``, ``eagle3``, ``mtp``, ``ngram``) with
     its parameters (``heads``, ``draft_model``, ``tree``, ``draft_vocab``, ``proposal_rate``;
     see :mod:`specroof.speculation.drafting`), or an already built ``drafting``. Other

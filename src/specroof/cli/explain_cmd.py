@@ -1,0 +1,146 @@
+"""``specroof explain``: why one configuration's speedup falls short of tau, cause by cause.
+
+It takes the model and cost-model options of ``specroof latency`` and the speculation options
+of ``specroof speedup``; a ``--scenario`` supplies defaults that explicit flags override.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import click
+
+from specroof.cli.common import emit, format_option
+from specroof.cli.options import DEFAULT_ACCEPTANCE, model_options, resolve_settings, speculation_options
+from specroof.errors import SpecroofError
+
+
+def _positive_flag(value: int | None, flag: str) -> None:
+    if value is not None and value < 1:
+        raise SpecroofError(f"{flag} must be a positive integer, got {value}")
+
+
+@click.command()
+@speculation_options
+@model_options
+@click.option("--batch", type=int, default=1, show_default=True, metavar="B", help="Batch size.")
+@click.option("--candidates", type=int, default=None, metavar="N",
+              help="Candidate tokens verified per sequence, root included (required).")
+@click.option("--seq-len", "seq_len", type=int, default=1024, show_default=True, metavar="S",
+              help="Tokens already in the KV cache.")
+@format_option
+@click.option("--plot", "plot_path", default=None, metavar="FILE.png",
+              help="Also draw a waterfall chart from tau down to the predicted speedup.")
+def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, seq_len: int,
+            plot_path: str | None, **values: Any) -> None:
+    """Why the speedup of one configuration is below tau: the cost of each cause.
+
+    ln(tau) - ln(speedup) = ln(T_spec / T_plain) is split over the operators' growth and the
+    drafting, in proportion to the milliseconds each adds.
+
+    \b
+    Example:
+      specroof explain -m llama-3-8b -H h200 --batch 8 --candidates 6 \\
+          --acceptance chain:0.8 --draft-model llama-3.2-1b --plot why.png
+    """
+    if candidates is None:
+        raise SpecroofError("explain needs --candidates N (verified tokens per sequence, e.g. 16)")
+    if plot_path is not None:
+        from specroof.report.waterfall import check_path
+
+        check_path(plot_path)
+    result, assumed = run_explain(values, scenario, batch, candidates, seq_len)
+    if fmt == "json":
+        click.echo(json.dumps(_jsonable(result.to_dict()), indent=1))
+    elif fmt == "csv":
+        context = {"batch": result.batch, "candidates": result.candidates, "seq_len": result.seq_len}
+        emit([{**context, **c} for c in result.causes], "csv")
+    else:
+        _explain_table(result, assumed, physical=_physical(values, scenario))
+    if assumed and fmt != "table":
+        click.echo(f"note: {assumed}", err=True)
+    if plot_path is not None:
+        from specroof.report.waterfall import waterfall_chart
+
+        path = waterfall_chart(result, plot_path)
+        click.echo(f"wrote waterfall chart: {path}", err=True)
+
+
+def run_explain(values: dict[str, Any], scenario: str | None, batch: int, candidates: int, seq_len: int
+                ) -> tuple[Any, str]:
+    """(Explanation, note on an assumed acceptance or ''); shared with the web API."""
+    from specroof.speculation.explain import explain as compute
+
+    for value, flag in ((batch, "--batch"), (candidates, "--candidates"), (seq_len, "--seq-len")):
+        _positive_flag(value, flag)
+    settings = resolve_settings(values, scenario, "explain")
+    result = compute(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
+                     **settings.step)
+    return result, acceptance_note(values, scenario)
+
+
+def acceptance_note(values: dict[str, Any], scenario: str | None) -> str:
+    """'' when the acceptance was chosen (flag or scenario), else what was assumed and why it matters."""
+    if values.get("acceptance"):
+        return ""
+    if scenario is not None:
+        from specroof.scenarios import load_scenario
+
+        if load_scenario(scenario).settings.get("acceptance"):
+            return ""
+    return (f"no --acceptance given: assumed {DEFAULT_ACCEPTANCE} (tau = 1 + 0.477 ln n, the Medusa paper's "
+            "fit for Vicuna-7B's heads), not a measurement of this model; pass your own")
+
+
+def _jsonable(value: Any) -> Any:
+    """Standard JSON: non-finite floats become null, numpy scalars Python numbers."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _physical(values: dict[str, Any], scenario: str | None) -> bool:
+    """Whether the run's profile has physical milliseconds (else the table shows ratios)."""
+    from specroof.cli.common import physical_ms
+    from specroof.cost.step import setup_step
+
+    settings = resolve_settings(values, scenario, "explain")
+    return physical_ms(setup_step(settings.model, settings.hardware, **settings.step).profile)
+
+
+def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
+    drafting = e.drafting
+    acceptance = f"acceptance {e.acceptance} (ASSUMED, see the note)" if assumed else f"acceptance {e.acceptance}"
+    head = [
+        f"{e.model} on {e.hardware_display}: batch {e.batch}, n={e.candidates} candidates, seq_len {e.seq_len}, "
+        f"{acceptance}, {drafting}",
+        f"ideal speedup tau = {e.tau:.3f}, predicted speedup = {e.speedup:.3f} "
+        f"(gap {e.tau - e.speedup:.3f} points, ln(tau/speedup) = {e.log_gap:.4f})",
+        f"plain step {e.t_plain_ms:.3f} ms; speculative step {e.t_spec_ms:.3f} ms = verify {e.verify_ms:.3f} ms "
+        f"+ draft {e.draft_ms:.3f} ms; ridge point {e.ridge_flops_per_byte:.0f} FLOP/byte",
+    ]
+    causes, groups = list(e.causes), e.groups()
+    ms_columns = ["plain_ms", "spec_ms", "added_ms"]
+    if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain
+        head[2] = (f"times below are multiples of the plain step T_plain (this profile's milliseconds are not "
+                   f"physical): speculative step = {e.t_spec_ms / e.t_plain_ms:.3f} T_plain = verify "
+                   f"{e.verify_ms / e.t_plain_ms:.3f} + draft {e.draft_ms / e.t_plain_ms:.3f}")
+        causes = [{**c, **{k.removesuffix("_ms"): c[k] / e.t_plain_ms for k in ms_columns}} for c in causes]
+        groups = [{**g, "added": g["added_ms"] / e.t_plain_ms} for g in groups]
+        ms_columns = [k.removesuffix("_ms") for k in ms_columns]
+    if assumed:
+        head.append(f"note: {assumed}")
+    columns = ["cause", "group", *ms_columns, "log_share", "speedup_lost_factor", "speedup_lost_points",
+               "intensity", "bound"]
+    emit(causes, "table", table_columns=columns, title="\n".join(head))
+    click.echo("")
+    emit(groups, "table", table_columns=["group", ms_columns[2], "log_share", "speedup_lost_factor",
+                                         "speedup_lost_points"], title="by group")

@@ -1,0 +1,56 @@
+"""``specroof report``: a study as one self-contained HTML file (needs the ``web`` extra)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from specroof.cli.options import grid_options, model_options, speculation_options
+from specroof.errors import SpecroofError
+
+
+@click.command()
+@speculation_options
+@model_options
+@grid_options
+@click.option("--max-candidates", type=int, default=None, metavar="N",
+              help="Largest n the plan searches. [default: the grid's largest candidates]")
+@click.option("--explain-batch", "focus_batch", type=int, default=None, metavar="B",
+              help="Batch size the waterfall and roofline look at. [default: the first]")
+@click.option("--explain-candidates", "focus_n", type=int, default=None, metavar="N",
+              help="Candidate count the waterfall and roofline look at. [default: the best n at that batch]")
+@click.option("--output", "-o", required=True, metavar="FILE.html", help="Report file to write.")
+def report(scenario: str | None, max_candidates: int | None, focus_batch: int | None, focus_n: int | None,
+           output: str, **values: Any) -> None:
+    """Write one study (settings, charts, plan, exports, caveat) as a self-contained HTML file.
+
+    The charts are drawn by plotly.js inlined into the file: it opens offline and can be
+    mailed as it is.
+
+    \b
+    Examples:
+      specroof report --scenario medusa-appendix-g -o study.html
+      specroof report -m llama-3-8b -H h200 --batch 1,8,64 --candidates 1:8:1 \\
+          --acceptance chain:0.8 --draft-model llama-3.2-1b -o study.html
+    """
+    for value, flag in ((max_candidates, "--max-candidates"), (focus_batch, "--explain-batch"),
+                        (focus_n, "--explain-candidates")):
+        if value is not None and value < 1:
+            raise SpecroofError(f"{flag} must be a positive integer, got {value}")
+    from specroof.web.report import write_report
+
+    params = {"scenario": scenario, "max_candidates": max_candidates, "focus_batch": focus_batch,
+              "focus_n": focus_n, **values}
+    params["ops"] = params.pop("operators", None)
+    query = {k: _text(v) for k, v in params.items() if v is not None}
+    settings = {k.replace("_", " "): v for k, v in query.items()
+                if k not in ("batch", "candidates", "seq_len", "focus_batch", "focus_n")}
+    path = write_report(query, output, settings)
+    click.echo(f"wrote report: {path}", err=True)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

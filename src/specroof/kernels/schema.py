@@ -1,0 +1,93 @@
+"""The normalized schema of measured kernel tables, shared by the database and the extract.
+
+Every family is a numpy structured array with these fields, whatever engine or version the rows
+came from. Times are microseconds (the database stores milliseconds); sizes are counts or
+bytes as the field name says. ``kernel`` is the database's ``kernel_source`` string.
+
+- gemm: ``C[m, n] = A[m, k] @ W[k, n]``; ``m`` is the token count, ``dtype`` the GEMM
+  precision (``bf16``, ``fp8`` per-tensor, ``fp8_block``, ``nvfp4``, ``int8_wo``/``int4_wo``
+  weight-only with bf16 activations, ``sq`` SmoothQuant int8).
+- decode_attention: one new query token per sequence attending over ``kv_len`` cached tokens
+  (the database's ``isl + step``); ``window`` 0 means full attention.
+- context_attention: prefill of ``seq_len`` new tokens per sequence after ``prefix`` cached ones
+  (always 0 in this database), causal.
+- allreduce: an all-reduce of ``message_bytes`` per GPU (the database stores an element count;
+  bytes = count x dtype size) across ``num_gpus`` GPUs. ``kind`` names the implementation:
+  ``vllm_graph``/``vllm_eager``, ``sglang_graph``/``sglang_eager``, ``trtllm``, ``nccl``.
+- moe: one fused MoE layer (routing, permute, expert GEMMs, un-permute) on one GPU, for
+  ``num_tokens`` tokens, ``num_experts`` experts of width ``inter``, ``topk`` routed each;
+  ``tp``/``ep`` are the MoE tensor/expert parallel sizes the shard was priced for, and
+  ``distribution`` the routing (``balanced``, ``power_law_1.01``, ``power_law_1.2``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The family names (one home each; specroof.cost.operation has its own operation names).
+GEMM, DECODE_ATTENTION, CONTEXT_ATTENTION, ALLREDUCE, MOE = (
+    "gemm", "decode_attention", "context_attention", "allreduce", "moe")
+
+FAMILIES: dict[str, list[tuple[str, str]]] = {
+    "gemm": [
+        ("kernel", "U128"), ("dtype", "U16"),
+        ("m", "i8"), ("n", "i8"), ("k", "i8"),
+        ("latency_us", "f8"),
+    ],
+    "decode_attention": [
+        ("kernel", "U128"), ("batch", "i8"), ("kv_len", "i8"),
+        ("num_heads", "i8"), ("num_kv_heads", "i8"), ("head_dim", "i8"),
+        ("kv_dtype", "U16"), ("window", "i8"),
+        ("latency_us", "f8"),
+    ],
+    "context_attention": [
+        ("kernel", "U128"), ("batch", "i8"), ("seq_len", "i8"), ("prefix", "i8"),
+        ("num_heads", "i8"), ("num_kv_heads", "i8"), ("head_dim", "i8"),
+        ("kv_dtype", "U16"), ("window", "i8"),
+        ("latency_us", "f8"),
+    ],
+    ALLREDUCE: [
+        ("kind", "U32"), ("kernel", "U128"), ("dtype", "U16"),
+        ("num_gpus", "i8"), ("message_bytes", "i8"),
+        ("latency_us", "f8"),
+    ],
+    "moe": [
+        ("kernel", "U128"), ("dtype", "U16"),
+        ("num_tokens", "i8"), ("hidden", "i8"), ("inter", "i8"),
+        ("topk", "i8"), ("num_experts", "i8"), ("tp", "i8"), ("ep", "i8"),
+        ("distribution", "U24"),
+        ("latency_us", "f8"),
+    ],
+}
+
+ENGINES = ("trtllm", "vllm", "sglang")
+
+# Database spellings of precisions -> ours (catalog peak_tflops keys where one exists).
+DTYPE_NAMES = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float8": "fp8", "int8": "int8"}
+
+DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "fp32": 4}
+
+
+def normalize_dtype(name: str) -> str:
+    return DTYPE_NAMES.get(str(name), str(name))
+
+
+def dtype_of(family: str) -> np.dtype:
+    return np.dtype(FAMILIES[family])
+
+
+def empty(family: str) -> np.ndarray:
+    return np.zeros(0, dtype=dtype_of(family))
+
+
+def from_columns(family: str, columns: dict[str, object]) -> np.ndarray:
+    """A structured array of ``family`` from a dict of equal-length columns (any sequence type).
+
+    A plain structured ndarray, not a recarray: index fields as ``rows["dtype"]`` (on a recarray
+    ``rows.dtype`` would be numpy's dtype, not the field).
+    """
+    dt = dtype_of(family)
+    out = np.zeros(len(np.asarray(columns[dt.names[0]])), dtype=dt)
+    for name in dt.names:
+        out[name] = np.asarray(columns[name]).astype(dt[name])
+    return out

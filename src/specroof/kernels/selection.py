@@ -1,0 +1,76 @@
+"""Which measured rows each fitted section covers, shared by the fitter, the memo and the tests.
+
+A *section* is one kernel family at one precision, e.g. ``gemm_bf16`` or ``moe_fp8``; its
+selection picks the rows that matter for LLM inference, and :func:`predict` prices them with
+the section's model from :mod:`specroof.kernels.physics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from specroof.kernels import physics as ph
+from specroof.kernels.schema import ALLREDUCE
+
+LLM_WIDTH = (2048, 28672)  # n and k of LLM projections
+MAX_M = 8192
+ALLREDUCE_KINDS = ("vllm_graph", "sglang_graph", "trtllm")  # what a CUDA-graph serving step calls
+
+
+def select_gemm(a, dtype):
+    return a[(a["dtype"] == dtype) & (a["m"] <= MAX_M) & (a["n"] >= LLM_WIDTH[0]) & (a["n"] <= LLM_WIDTH[1])
+             & (a["k"] >= LLM_WIDTH[0]) & (a["k"] <= LLM_WIDTH[1])]
+
+
+def select_decode(a):
+    return a[(a["head_dim"] == 128) & (a["kv_dtype"] == "bf16") & (a["window"] == 0)]
+
+
+def select_context(a):
+    return a[(a["head_dim"] == 128) & (a["kv_dtype"] == "bf16") & (a["window"] == 0) & (a["prefix"] == 0)]
+
+
+def select_allreduce(a):
+    """2-8 GPUs, one implementation: the CUDA-graph custom all-reduce (trtllm: its own kernel)."""
+    a = a[(a["num_gpus"] >= 2) & (a["num_gpus"] <= 8)]
+    kinds = [k for k in ALLREDUCE_KINDS if np.any(a["kind"] == k)]
+    return a[a["kind"] == kinds[0]] if kinds else a
+
+
+def select_moe(a, dtype):
+    """Single-GPU layers (moe_tp_size = moe_ep_size = 1): the sharded rows' semantics are not verified."""
+    return a[(a["dtype"] == dtype) & (a["num_tokens"] <= MAX_M) & (a["tp"] == 1) & (a["ep"] == 1)]
+
+
+GEMM_DTYPES = ("bf16", "fp8", "fp8_block", "int8_wo", "int4_wo")
+MOE_DTYPES = ("bf16", "fp8", "fp8_block")
+
+# section name -> (family, dtype or variant)
+SECTIONS: dict[str, tuple[str, str | None]] = {
+    **{f"gemm_{d}": ("gemm", d) for d in GEMM_DTYPES},
+    "decode_attention": ("decode_attention", None),
+    "context_attention": ("context_attention", None),
+    "context_attention_noncausal": ("context_attention", "full"),
+    ALLREDUCE: (ALLREDUCE, None),
+    **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
+}
+
+
+def select(section, rows):
+    family, dtype = SECTIONS[section]
+    if family == "gemm":
+        return select_gemm(rows, dtype)
+    if family == "moe":
+        return select_moe(rows, dtype)
+    return {"decode_attention": select_decode, "context_attention": select_context,
+            ALLREDUCE: select_allreduce}[family](rows)
+
+
+def predict(section, params, rows):
+    family, dtype = SECTIONS[section]
+    if family == "gemm":
+        return ph.predict_gemm(params, rows, dtype)
+    if family == "moe":
+        return ph.predict_moe(params, rows, dtype)
+    return {"decode_attention": ph.predict_decode_attention, "context_attention": ph.predict_context_attention,
+            ALLREDUCE: ph.predict_allreduce}[family](params, rows)

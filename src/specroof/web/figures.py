@@ -1,0 +1,278 @@
+"""The explorer's and the report's charts, as Plotly figure specifications (plain dicts).
+
+Built here in Python, once, from the same result objects the CLI prints; the page hands them
+to ``Plotly.react`` and the report inlines them, so both show the same thing. No plotly Python
+API is needed (the figures are JSON), only the plotly.js bundle that draws them.
+
+Every chart names what it shows: model, device, profile in the title, units on the axes.
+Under a profile whose absolute milliseconds are not physical (``medusa-appendix-g``), latency
+appears as T_spec / T_plain, never in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from specroof.cli.common import physical_ms
+from specroof.report.formats import signed
+
+_FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
+_PLOTLY_SYMBOLS = {"o": "circle", "s": "square", "^": "triangle-up", "v": "triangle-down", "<": "triangle-left",
+                   ">": "triangle-right", "D": "diamond", "P": "cross", "X": "x", "x": "x-thin", "h": "hexagon",
+                   "p": "pentagon", "*": "star"}
+
+
+def op_style(name: str) -> tuple[str, str]:
+    """(colour, plotly symbol) of an operation, from its one home (specroof.cost.operation)."""
+    try:
+        from specroof.cost.operation import op_info
+
+        info = op_info(name)
+    except (ImportError, KeyError):
+        return "#888", "circle"
+    return info.color, _PLOTLY_SYMBOLS.get(info.marker, "circle")
+
+
+_METHOD = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}
+
+
+def _viridis(count: int) -> list[str]:
+    """Dark-to-light sequential colours for ordered series (batch sizes, context lengths)."""
+    stops = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
+    out = []
+    for x in (np.linspace(0.0, 0.85, count) if count > 1 else [0.3]):
+        pos = x * (len(stops) - 1)
+        lo = int(math.floor(pos))
+        hi = min(lo + 1, len(stops) - 1)
+        t = pos - lo
+        rgb = [round(a + (b - a) * t) for a, b in zip(stops[lo], stops[hi])]
+        out.append(f"rgb({rgb[0]},{rgb[1]},{rgb[2]})")
+    return out
+
+
+def _layout(title: str, subtitle: str, x: dict[str, Any], y: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": f"<b>{title}</b><br><span style='font-size:12px;color:#555'>{subtitle}</span>",
+                  "x": 0.01, "xanchor": "left"},
+        "font": _FONT, "xaxis": {"zeroline": False, **x}, "yaxis": {"zeroline": False, **y},
+        "margin": {"t": 80, "r": 20, "b": 60, "l": 70}, "plot_bgcolor": "white", "paper_bgcolor": "white",
+        "hovermode": "closest", **extra,
+    }
+
+
+def _where(result: Any) -> str:
+    step = result.step
+    return f"{step.model.name} on {step.hardware.display_name}"
+
+
+def subtitle(result: Any) -> str:
+    step = result.step
+    return (f"{step.dtype}, profile {step.profile.name}, acceptance {result.acceptance.describe()}, "
+            f"{_drafting(result)}")
+
+
+def _drafting(result: Any) -> str:
+    """'draft model llama-3.2-1b', '5 Medusa heads', 'free drafts'."""
+    drafting = getattr(result, "drafting", None)
+    if drafting is not None and hasattr(drafting, "describe"):
+        return drafting.describe()
+    return _METHOD.get(result.method, result.method)
+
+
+def _one_line(y: float) -> dict[str, Any]:
+    return {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
+            "line": {"dash": "dash", "color": "#444", "width": 1}}
+
+
+def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Speedup vs candidates, one line per batch size (or per seq_len with a single batch).
+
+    ``reference``: published points (rows with candidates, speedup, batch) drawn as diamonds.
+    """
+    candidates = [int(c) for c in result.candidates]
+    by_seq = len(result.batch) == 1 and len(result.seq_len) > 1
+    normalized = not physical_ms(result.step.profile)
+    if by_seq:
+        series = [(f"seq_len {int(s):,}", result, (0, slice(None), k), ("seq_len", int(s)))
+                  for k, s in enumerate(result.seq_len)]
+        where = f"batch {int(result.batch[0])}"
+    else:
+        series = [(f"batch {int(b)}", result, (i, slice(None), 0), ("batch", int(b)))
+                  for i, b in enumerate(result.batch)]
+        where = f"seq_len {int(result.seq_len[0]):,}"
+    traces = []
+    for (name, r, index, (key, value)), color in zip(series, _viridis(len(series))):
+        speed = np.asarray(r.speedup[index], dtype=float)
+        tau = np.asarray(r.acceptance_length[index], dtype=float)
+        spec = np.asarray(r.latency_ms[index], dtype=float)
+        plain = np.asarray(r.ar_latency_ms[index], dtype=float)
+        if normalized:
+            extra = (spec / plain).round(4).tolist()
+            hover = "T_spec / T_plain %{customdata[1]:.3f}"
+        else:
+            extra = spec.round(4).tolist()
+            hover = "step %{customdata[1]:.3f} ms"
+        traces.append({
+            "type": "scatter", "mode": "lines+markers", "name": name, "x": candidates,
+            "y": [_num(v) for v in speed], "customdata": [[_num(t), e] for t, e in zip(tau, extra)],
+            "line": {"color": color, "width": 2.5}, "marker": {"size": 6, "color": color},
+            "hovertemplate": f"{name}<br>n = %{{x}}<br>speedup %{{y:.3f}}×<br>τ(n) %{{customdata[0]:.3f}} "
+                             f"tokens/step<br>{hover}<extra></extra>",
+        })
+        if reference:
+            pts = [(float(row["candidates"]), float(row["speedup"])) for row in reference
+                   if row.get(key) not in (None, "") and int(float(row[key])) == value]
+            if pts:
+                traces.append({"type": "scatter", "mode": "markers", "name": f"{name}, published",
+                               "x": [p[0] for p in pts], "y": [p[1] for p in pts], "showlegend": False,
+                               "marker": {"symbol": "diamond", "size": 9, "color": color,
+                                          "line": {"color": "black", "width": 1}},
+                               "hovertemplate": f"{name}, published<br>n = %{{x}}<br>speedup %{{y:.3f}}×<extra></extra>"})
+    if reference:
+        traces.append({"type": "scatter", "mode": "markers", "name": "published (paper)", "x": [None], "y": [None],
+                       "marker": {"symbol": "diamond", "size": 9, "color": "#bbb",
+                                  "line": {"color": "black", "width": 1}}})
+    top = max([1.2] + [v for t in traces for v in t["y"] if v is not None])
+    return {"data": traces, "layout": _layout(
+        f"{_where(result)}: speedup vs candidates, {where}", subtitle(result),
+        {"title": {"text": "candidate tokens verified per sequence, n"}, "rangemode": "tozero"},
+        {"title": {"text": "speedup over plain decoding (×)"}, "range": [0, top * 1.08]},
+        shapes=[_one_line(1.0)], legend={"title": {"text": "series"}},
+        annotations=[{"xref": "paper", "x": 1, "y": 1.0, "yref": "y", "text": "no speedup (1.0)",
+                      "showarrow": False, "xanchor": "right", "yanchor": "bottom", "font": {"size": 11,
+                                                                                          "color": "#444"}}])}
+
+
+def heatmap_figure(result: Any) -> dict[str, Any]:
+    """Speedup over batch x candidates at the first seq_len; the best n of each batch outlined."""
+    data = np.asarray(result.speedup[:, :, 0], dtype=float)
+    batches = [str(int(b)) for b in result.batch]
+    candidates = [str(int(c)) for c in result.candidates]
+    low, high = float(np.nanmin(data)), float(np.nanmax(data))
+    lo, hi = min(low, 0.95), max(high, 1.05)
+    mid = (1.0 - lo) / (hi - lo)
+    scale = [[0.0, "#b2182b"], [mid * 0.5, "#ef8a62"], [mid, "#f7f7f7"], [mid + (1 - mid) * 0.5, "#67a9cf"],
+             [1.0, "#2166ac"]]
+    best = np.nanargmax(data, axis=1)
+    heat = {"type": "heatmap", "x": candidates, "y": batches, "z": [[_num(v) for v in row] for row in data],
+            "zmin": lo, "zmax": hi, "colorscale": scale, "xgap": 1, "ygap": 1,
+            "colorbar": {"title": {"text": "speedup (×)", "side": "right"}},
+            "hovertemplate": "batch %{y}, n = %{x}<br>speedup %{z:.3f}×<extra></extra>"}
+    if data.size <= 400:
+        heat["texttemplate"] = "%{z:.2f}"
+        heat["textfont"] = {"size": 11 if data.size <= 120 else 9}
+    # The best n of each batch: an outline around its cell (shapes, so it frames the number
+    # rather than covering it), and invisible markers that carry the hover text.
+    marks = {"type": "scatter", "mode": "markers", "name": "best n for the batch",
+             "x": [candidates[c] for c in best], "y": batches, "showlegend": False,
+             "marker": {"symbol": "square", "size": 18, "opacity": 0},
+             "hovertemplate": "best for batch %{y}: n = %{x}<extra></extra>"}
+    outlines = [{"type": "rect", "xref": "x", "yref": "y", "x0": int(c) - 0.46, "x1": int(c) + 0.46,
+                 "y0": r - 0.44, "y1": r + 0.44, "line": {"color": "black", "width": 3}}
+                for r, c in enumerate(best)]
+    return {"data": [heat, marks], "layout": _layout(
+        f"{_where(result)}: speedup, seq_len {int(result.seq_len[0]):,}",
+        f"{subtitle(result)}; outlined: the best n of each batch size",
+        {"title": {"text": "candidate tokens verified per sequence, n"}, "type": "category"},
+        {"title": {"text": "batch size"}, "type": "category", "autorange": "reversed"},
+        shapes=outlines)}
+
+
+def waterfall_figure(explanation: Any, normalized: bool = False) -> dict[str, Any]:
+    """From tau down to the predicted speedup: the points each group of causes takes away.
+
+    Each bar is labelled with the step time its causes add, in ms, or (``normalized``, for
+    profiles without physical milliseconds) as a share of the plain step.
+    """
+    e = explanation
+
+    def added(ms: float) -> str:
+        return f"{signed(100 * ms / e.t_plain_ms, 1)}% of T_plain" if normalized else signed_ms(ms)
+
+    groups = [g for g in e.groups() if abs(g["speedup_lost_points"]) >= 5e-4 or abs(g["added_ms"]) >= 5e-4]
+    x = ["ideal (τ)"] + [g["group"] for g in groups] + ["predicted"]
+    y = [e.tau] + [-g["speedup_lost_points"] for g in groups] + [e.speedup]
+    measure = ["absolute"] + ["relative"] * len(groups) + ["total"]
+    text = [f"{e.tau:.2f}"] + [f"{signed(-g['speedup_lost_points'], 2)}<br>{added(g['added_ms'])}"
+                               for g in groups] + [f"{e.speedup:.2f}"]
+    trace = {"type": "waterfall", "x": x, "y": [_num(v) for v in y], "measure": measure, "text": text,
+             "textposition": "outside", "connector": {"line": {"color": "#999", "width": 1}},
+             "increasing": {"marker": {"color": "#55a868"}}, "decreasing": {"marker": {"color": "#c44e52"}},
+             "totals": {"marker": {"color": "#4c72b0"}}, "hoverinfo": "x+text", "name": "speedup"}
+    top = max(e.tau, e.speedup, 1.0) * 1.2
+    return {"data": [trace], "layout": _layout(
+        f"{e.model} on {e.hardware_display}: why the speedup is below τ",
+        f"batch {e.batch}, n = {e.candidates}, seq_len {e.seq_len:,}, acceptance {e.acceptance}; "
+        f"bars: speedup points lost (and step time added)",
+        {"title": {"text": "cause"}},
+        {"title": {"text": "speedup over plain decoding (×)"}, "range": [0, top]},
+        shapes=[_one_line(1.0)], showlegend=False)}
+
+
+def roofline_figure(point: Any) -> dict[str, Any]:
+    """The operations of one step on the device's roofline (log-log), from ``specroof ops``' records.
+
+    ``point``: a StepOperations (:func:`specroof.ops`). x: FLOPs per byte moved; y: achieved
+    TFLOP/s (FLOPs over the operation's modelled time); operations without FLOPs (all-reduce,
+    host waits) have no place on a roofline and are left out.
+    """
+    from specroof.cost.dtypes import compute_dtype
+
+    step = point.step
+    hw, prof = step.hardware, step.profile
+    comp = compute_dtype(step.weight_dtype, step.dtype)
+    peak, bandwidth = hw.peak_flops(comp), hw.memory_bandwidth
+    normalized = not physical_ms(prof)
+    records = [r for r in point.to_records() if r["flops"] > 0 and r["bytes"] > 0 and r["time_ms"] > 0]
+    intensities = [r["intensity"] for r in records] + [peak / bandwidth]
+    xs = np.logspace(np.log10(min(intensities) / 4), np.log10(max(intensities) * 4), 200)
+    traces: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "x": xs.tolist(), "y": (np.minimum(bandwidth * xs, peak) / 1e12).tolist(),
+         "line": {"color": "black", "width": 2}, "hoverinfo": "skip",
+         "name": f"datasheet roof: {hw.memory_bandwidth_gbps:,.0f} GB/s, {peak / 1e12:,.0f} TFLOP/s {comp}"},
+        {"type": "scatter", "mode": "lines", "x": xs.tolist(),
+         "y": (np.minimum(bandwidth * prof.bandwidth_efficiency * xs, peak * prof.compute_efficiency) / 1e12).tolist(),
+         "line": {"color": "#777", "width": 1.5, "dash": "dash"}, "hoverinfo": "skip",
+         "name": f"profile ceilings: {prof.bandwidth_efficiency:.0%} of bandwidth, "
+                 f"{prof.compute_efficiency:.0%} of FLOP/s"},
+    ]
+    totals = {n: sum(r["name"] == n for r in records) for n in {r["name"] for r in records}}
+    seen: dict[str, int] = {}
+    for r in records:
+        name = r["name"].replace("draft:", "draft: ").replace("_", " ")
+        if totals[r["name"]] > 1:  # e.g. separate q, k and v GEMMs under one operation name
+            seen[r["name"]] = seen.get(r["name"], 0) + 1
+            name += f" ({seen[r['name']]} of {totals[r['name']]})"
+        share = f"{r['share_pct']:.0f}% of the step"
+        label = f"{name}: {share}" if normalized else f"{name}: {r['time_ms']:.3f} ms ({share})"
+        color, symbol = op_style(r["name"])
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": [r["intensity"]],
+            "y": [r["flops"] / (r["time_ms"] * 1e-3) / 1e12], "name": label,
+            "marker": {"size": 13, "color": color, "opacity": 0.85, "symbol": symbol,
+                       "line": {"color": "black", "width": 1}},
+            "hovertemplate": f"{label}<br>{r['kind']}, {r['bound']}-bound, x{r['count']:g} in the step<br>"
+                             "%{x:.1f} FLOP/byte<br>%{y:.2f} TFLOP/s<extra></extra>",
+        })
+    b, n, s = point.batch, point.candidates, point.seq_len
+    drafting = any(r["group"] == "drafting" for r in records)
+    return {"data": traces, "layout": _layout(
+        f"{step.model.name} on {hw.display_name}: operations of one step on the roofline",
+        f"batch {b}, n = {n} ({b * n:,} tokens), seq_len {s:,}, {step.dtype}, profile {prof.name}"
+        + ("; verification and drafting (draft: ...)" if drafting else ""),
+        {"title": {"text": "arithmetic intensity (FLOP / byte moved)"}, "type": "log"},
+        {"title": {"text": "achieved throughput (TFLOP/s)"}, "type": "log"},
+        legend={"font": {"size": 11}})}
+
+
+def signed_ms(value: float) -> str:
+    """Added milliseconds with three decimals, zero shown unsigned: '+0.006 ms', '0.000 ms'."""
+    return f"{signed(value, 3)} ms"
+
+
+def _num(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,241 @@
+"""Query parameters (strings, as in a URL) -> results, through the CLI's own functions.
+
+Every endpoint of the explorer answers with what the matching command prints with
+``--format json``: the parameters become the command's option values and go through
+``run_speedup`` / ``run_plan`` / ``run_explain`` of :mod:`specroof.cli`, so a query and a
+command line with the same settings cannot disagree. Bad input raises
+:class:`~specroof.errors.SpecroofError` with the CLI's one-line message.
+
+Results are cached (least recently used) on the normalized parameters, and grids are capped
+(:data:`MAX_POINTS`) so one request cannot occupy the server for long.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from specroof.errors import SpecroofError, suggest
+
+MAX_POINTS = 50_000
+"""Largest speedup/latency grid (batch x candidates x seq_len) one request may ask for."""
+MAX_PLAN_POINTS = 200_000
+"""Largest plan search (batch x 1..max_candidates x seq_len) one request may ask for."""
+CACHE_SIZE = 128
+_PLAN = ("max_candidates", "objective", "current", "reserve_gb")
+"""Options of plan that run_plan takes as its own arguments."""
+
+_COMMANDS = {  # API name -> (module, click command): the parameters are that command's options
+    "latency": ("specroof.cli.latency_cmd", "latency"),
+    "speedup": ("specroof.cli.speedup_cmd", "speedup"),
+    "plan": ("specroof.cli.plan_cmd", "plan"),
+    "explain": ("specroof.cli.explain_cmd", "explain"),
+    "ops": ("specroof.cli.ops_cmd", "ops"),
+}
+_NOT_PARAMETERS = {"fmt", "plot_path", "chart", "reference_path", "engine", "help"}
+"""Options about output (format, chart files, engine export), not about what is computed."""
+ALIASES = {"ops": "operators"}
+"""URL names that differ from the option's own name (``--ops`` is stored as ``operators``)."""
+_UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml|prom))")
+
+
+def parameters(command: str) -> dict[str, Any]:
+    """The click options of ``command`` that a query may set, by name (e.g. ``seq_len``).
+
+    Read from the command itself, so the API takes exactly the command line's options, with
+    the same types, choices and ranges, and follows it when options are added.
+    """
+    import importlib
+
+    import click
+
+    module, attr = _COMMANDS[command]
+    cmd = getattr(importlib.import_module(module), attr)
+    return {p.name: p for p in cmd.params if isinstance(p, click.Option) and p.name not in _NOT_PARAMETERS}
+
+
+class Query:
+    """Parsed parameters of one request: typed values, scenario, and a cache key."""
+
+    def __init__(self, command: str, params: Mapping[str, str], uploads: Path | None = None,
+                 ignore: tuple[str, ...] = ()) -> None:
+        options = parameters(command)
+        values: dict[str, Any] = {}
+        for name, raw in params.items():
+            if name in ignore:
+                continue
+            key = ALIASES.get(name, name)
+            if key not in options:
+                shown = [n for n in options]
+                raise SpecroofError(f"unknown parameter {name!r} for {command}{suggest(name, shown)}; "
+                                    f"valid: {', '.join(shown)}")
+            text = str(raw).strip()
+            if text == "":
+                continue
+            values[key] = _convert(options[key], _with_uploads(text, uploads))
+        self.command = command
+        self.scenario: str | None = values.pop("scenario", None)
+        self.values = values
+        self.key = (command, self.scenario, tuple(sorted((k, repr(v)) for k, v in values.items())))
+
+    def option_values(self) -> dict[str, Any]:
+        """The values as click would pass them (every option present, None when not given)."""
+        out = {name: None for name in parameters(self.command) if name != "scenario"}
+        out.update(self.values)
+        return out
+
+
+def _with_uploads(text: str, uploads: Path | None) -> str:
+    """``upload:<id>.json`` (a file the page uploaded) -> its path on the server."""
+    def path(match: re.Match[str]) -> str:
+        if uploads is None or not (uploads / match.group(1)).is_file():
+            raise SpecroofError(f"uploaded file {match.group(0)!r} is not on this server (uploads last only "
+                                "while it runs); upload it again")
+        return str(uploads / match.group(1))
+
+    return _UPLOAD.sub(path, text)
+
+
+def _convert(option: Any, text: str) -> Any:
+    """The value as the command line would read it, or SpecroofError with click's message."""
+    import click
+
+    try:
+        return option.type.convert(text, option, None)
+    except click.BadParameter as exc:  # "Invalid value for '--tp': 'two' is not a valid integer."
+        raise SpecroofError(exc.format_message()) from None
+
+
+class Cache:
+    """A small thread-safe LRU cache of results keyed by Query.key (errors are not cached)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+class Explorer:
+    """The explorer's computations: one cache, the CLI's functions, JSON-ready records."""
+
+    def __init__(self, uploads: Path | None = None, cache_size: int = CACHE_SIZE,
+                 max_points: int = MAX_POINTS, max_plan_points: int = MAX_PLAN_POINTS) -> None:
+        self.uploads = uploads
+        self.cache = Cache(cache_size)
+        self.max_points = max_points
+        self.max_plan_points = max_plan_points
+
+    def query(self, command: str, params: Mapping[str, str], ignore: tuple[str, ...] = ()) -> Query:
+        return Query(command, params, self.uploads, ignore)
+
+    # Result objects -------------------------------------------------------------------
+    def speedup_result(self, q: Query) -> tuple[Any, str | None, Any]:
+        from specroof.cli.speedup_cmd import run_speedup
+
+        return self.cache.get(q.key, lambda: run_speedup(q.option_values(), q.scenario, self.max_points))
+
+    def plan_result(self, q: Query) -> tuple[Any, str | None, Any]:
+        from specroof.cli.plan_cmd import run_plan
+
+        def compute() -> Any:
+            values = q.option_values()
+            extra = {k: values.pop(k) for k in _PLAN if k in values}
+            return run_plan(values, q.scenario, max_points=self.max_plan_points,
+                            **{k: v for k, v in extra.items() if v is not None})
+
+        return self.cache.get(q.key, compute)
+
+    def latency_result(self, q: Query) -> Any:
+        from specroof.cli.latency_cmd import run_latency
+
+        return self.cache.get(q.key, lambda: run_latency(q.option_values(), self.max_points))
+
+    def explain_result(self, q: Query) -> tuple[Any, str]:
+        from specroof.cli.explain_cmd import run_explain
+
+        values = q.option_values()
+        point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
+        if point["candidates"] is None:
+            raise SpecroofError("explain needs --candidates N (verified tokens per sequence, e.g. 16)")
+        return self.cache.get(q.key, lambda: run_explain(values, q.scenario, point["batch"] or 1,
+                                                         point["candidates"], point["seq_len"] or 1024))
+
+    def ops_result(self, q: Query) -> Any:
+        from specroof.cli.ops_cmd import run_ops
+
+        values = q.option_values()
+        point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
+        for key, default in (("batch", 1), ("candidates", 1), ("seq_len", 1024)):
+            if point[key] is None:
+                point[key] = default
+            elif point[key] < 1:
+                raise SpecroofError(f"--{key.replace('_', '-')}: {point[key]} is not in the range x>=1")
+        return self.cache.get(q.key, lambda: run_ops(values, **point))
+
+    def point_ops(self, params: Mapping[str, str], batch: int, candidates: int, seq_len: int) -> Any:
+        """The operations of one speculative step under the settings of a speedup query (scenario included)."""
+        from specroof.cli.options import resolve_settings
+        from specroof.speculation.breakdown import ops
+
+        q = self.query("speedup", params)
+        key = ("point_ops", q.key, batch, candidates, seq_len)
+
+        def compute() -> Any:
+            settings = resolve_settings(q.option_values(), q.scenario, "speedup")
+            return ops(settings.model, settings.hardware, batch, candidates, seq_len, drafting=settings.drafting,
+                       **settings.step)
+
+        return self.cache.get(key, compute)
+
+    # Records, as the CLI's --format json prints them --------------------------------------
+    def ops_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.ops_result(self.query("ops", params)).to_records())
+
+    def speedup_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.speedup_result(self.query("speedup", params))[0].to_records())
+
+    def latency_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.latency_result(self.query("latency", params)).to_records())
+
+    def plan_records(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return _as_json(self.plan_result(self.query("plan", params))[0].to_records())
+
+    def explain_dict(self, params: Mapping[str, str]) -> dict[str, Any]:
+        from specroof.cli.explain_cmd import _jsonable
+
+        result, note = self.explain_result(self.query("explain", params))
+        return {**_jsonable(result.to_dict()), "note": note}
+
+    def export(self, params: Mapping[str, str], engine: str) -> Any:
+        from specroof.speculation.exports import export_table
+
+        result = self.plan_result(self.query("plan", params))[0]
+        return export_table(result, engine)
+
+
+def _as_json(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exactly what ``--format json`` prints (numpy scalars to numbers, NaN to null)."""
+    from specroof.report.formats import to_json
+
+    return json.loads(to_json(records))

@@ -1,0 +1,208 @@
+// specroof explorer: the form's state lives in the URL; each change asks /api/view for
+// everything to draw (figures are built by the server, see specroof/web/figures.py).
+"use strict";
+
+const EXAMPLE = {
+  model: "llama-3-8b", hardware: "h200", method: "draft", draft_model: "llama-3.2-1b",
+  acceptance: "chain:0.8", batch: "1,4,16,64", candidates: "1:8:1", seq_len: "1024",
+};
+const form = document.getElementById("settings");
+const fields = Array.from(form.querySelectorAll("[name]"));
+const PLOT_CONFIG = { displaylogo: false, responsive: true,
+  toImageButtonOptions: { format: "png", scale: 2 }, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+let engine = "vllm";
+let exports = {};
+let requestId = 0;
+
+function readState() {
+  const state = {};
+  for (const el of fields) {
+    const v = el.value.trim();
+    if (v === "") continue;
+    const owner = el.closest("[data-for-method]");
+    if (owner && !owner.dataset.forMethod.split(" ").includes(form.method.value)) continue;
+    state[el.name] = v;
+  }
+  return state;
+}
+
+function writeState(state) {
+  for (const el of fields) {
+    el.value = state[el.name] !== undefined ? state[el.name] : (el.name === "method" ? "none" : "");
+  }
+  showMethodFields();
+}
+
+function stateFromUrl() {
+  const params = new URLSearchParams(window.location.search);
+  if ([...params.keys()].length === 0) return { ...EXAMPLE };
+  const state = {};
+  for (const [k, v] of params) state[k] = v;
+  return state;
+}
+
+function showMethodFields() {
+  for (const el of form.querySelectorAll("[data-for-method]")) {
+    el.hidden = !el.dataset.forMethod.split(" ").includes(form.method.value);
+  }
+}
+
+function query(state) { return new URLSearchParams(state).toString(); }
+
+async function refresh() {
+  const state = readState();
+  const qs = query(state);
+  history.replaceState(null, "", qs ? "?" + qs : window.location.pathname);
+  document.getElementById("api-link").href = "/api/speedup?" + query(apiParams(state));
+  const id = ++requestId;
+  document.body.classList.add("busy");
+  let answer, body;
+  try {
+    answer = await fetch("/api/view?" + qs);
+    body = await answer.json();
+  } catch (err) {
+    body = { error: "the specroof server did not answer (" + err + ")" };
+  }
+  if (id !== requestId) return;  // a newer state is on its way
+  document.body.classList.remove("busy");
+  const banner = document.getElementById("error");
+  if (body.error) {
+    banner.textContent = body.error;
+    banner.hidden = false;
+    return;
+  }
+  banner.hidden = true;
+  render(body);
+}
+
+function apiParams(state) {
+  const out = { ...state };
+  for (const k of ["max_candidates", "objective", "focus_batch", "focus_n"]) delete out[k];
+  return out;
+}
+
+function render(view) {
+  document.getElementById("title").textContent = view.title;
+  document.getElementById("subtitle").textContent = view.subtitle;
+  setNote("note", view.note ? "Acceptance " + view.note + "." : "");
+  setNote("caveat", view.caveat ? "Caveat: " + view.caveat + "." : "");
+  for (const name of ["speedup", "heatmap", "waterfall", "roofline"]) {
+    const fig = view.figures[name];
+    Plotly.react(name + "-chart", fig.data, fig.layout, PLOT_CONFIG);
+  }
+  renderPlan(view.plan);
+  exports = view.exports;
+  showExport();
+  document.getElementById("cache").textContent =
+    `result cache: ${view.cache.hits} hits, ${view.cache.misses} computed`;
+}
+
+function setNote(id, text) {
+  const el = document.getElementById(id);
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+function renderPlan(plan) {
+  // Columns come with their label (units included) and one number of decimals each.
+  const table = document.getElementById("plan-table");
+  const text = (c) => (c.digits === null ? "text" : "");
+  table.tHead.innerHTML = "<tr>" + plan.columns.map((c) =>
+    `<th class="${text(c)}" data-column="${c.key}">${escapeHtml(c.label)}</th>`).join("") + "</tr>";
+  table.tBodies[0].innerHTML = plan.records.map((r) => {
+    const off = r.best_candidates === 1 ? ' class="off"' : "";
+    return `<tr${off}>` + plan.columns.map((c) =>
+      `<td class="${text(c)}" data-column="${c.key}">${cell(r[c.key], c.digits)}</td>`).join("") + "</tr>";
+  }).join("");
+}
+
+function cell(value, digits) {
+  if (value === null || value === undefined || value === "") return "&ndash;";
+  if (typeof value !== "number" || digits === null) return escapeHtml(String(value));
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function escapeHtml(text) {
+  return text.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[ch]));
+}
+
+function showExport() {
+  document.getElementById("export-text").textContent = exports[engine] || "";
+  for (const b of document.querySelectorAll("[data-engine]")) b.classList.toggle("active", b.dataset.engine === engine);
+}
+
+async function copyExport() {
+  const text = document.getElementById("export-text").textContent;
+  const status = document.getElementById("copied");
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (err) {  // no clipboard permission (plain http on another host): select and copy
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  status.textContent = "copied";
+  setTimeout(() => { status.textContent = ""; }, 2500);
+}
+
+async function upload(input) {
+  const file = input.files[0];
+  if (!file) return;
+  const kind = input.dataset.upload;
+  const answer = await fetch("/api/upload?kind=" + kind, { method: "POST", body: await file.arrayBuffer() });
+  const body = await answer.json();
+  const banner = document.getElementById("error");
+  if (body.error) { banner.textContent = body.error; banner.hidden = false; return; }
+  if (kind === "model") { form.model.value = body.token; }
+  else { form.acceptance.value = body.acceptance || "curve:" + body.token; }
+  input.value = "";
+  refresh();
+}
+
+let timer = null;
+function scheduleRefresh() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
+
+async function init() {
+  const catalog = await (await fetch("/api/catalog")).json();
+  const fill = (select, names) => { for (const n of names) select.add(new Option(n, n)); };
+  fill(form.scenario, catalog.scenarios);
+  fill(form.hardware, catalog.hardware);
+  fill(form.profile, catalog.profiles);
+  const METHOD_LABELS = { none: "none (free drafts)", heads: "heads (Medusa-style)", draft: "draft model",
+    eagle: "EAGLE head", eagle3: "EAGLE-3 head", mtp: "MTP module", ngram: "n-gram lookup" };
+  for (const m of catalog.methods) form.method.add(new Option(METHOD_LABELS[m] || m, m));
+  document.getElementById("models").innerHTML = catalog.models.map((m) => `<option value="${m}">`).join("");
+  document.getElementById("max-points").textContent = catalog.max_points.toLocaleString("en-US");
+  writeState(stateFromUrl());
+  form.addEventListener("input", (ev) => {
+    if (ev.target.type === "file") return;
+    if (ev.target.name === "method") showMethodFields();
+    if (ev.target.name === "scenario" && ev.target.value) {
+      // a scenario fixes a whole study: start from its settings, then let fields override them
+      writeState({ scenario: ev.target.value });
+    }
+    scheduleRefresh();
+  });
+  form.addEventListener("change", (ev) => { if (ev.target.type === "file") upload(ev.target); });
+  for (const b of document.querySelectorAll("[data-engine]")) {
+    b.addEventListener("click", () => { engine = b.dataset.engine; showExport(); });
+  }
+  document.getElementById("copy").addEventListener("click", copyExport);
+  document.getElementById("reset").addEventListener("click", () => { writeState(EXAMPLE); refresh(); });
+  refresh().then(() => {
+    const heat = document.getElementById("heatmap-chart");
+    if (!heat.on) return;
+    heat.on("plotly_click", (ev) => {
+      const p = ev.points[0];
+      form.focus_batch.value = p.y;
+      form.focus_n.value = p.x;
+      refresh();
+    });
+  });
+  window.addEventListener("popstate", () => { writeState(stateFromUrl()); refresh(); });
+}
+
+init();

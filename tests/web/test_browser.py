@@ -1,0 +1,218 @@
+"""The explorer and the report in a real browser: Playwright driving Debian's headless chromium.
+
+Skips when playwright or /usr/bin/chromium is missing (``.ci/run`` installs both); playwright
+never downloads a browser here. Waits are on conditions (what the page shows), with long
+limits, never on elapsed time. Screenshots of every view go to $SPECROOF_SCREENSHOTS (default
+a folder under the system temp dir), outside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("starlette")
+pytest.importorskip("plotly")
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+from specroof.web.app import create_app  # noqa: E402
+
+WAIT_MS = 60_000
+SHOTS = Path(os.environ.get("SPECROOF_SCREENSHOTS", Path(tempfile.gettempdir()) / "specroof-screenshots"))
+VIEWS = ("speedup", "heatmap", "plan", "waterfall", "roofline")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(upload_dir=tmp_path_factory.mktemp("uploads"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the explorer server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    pg = context.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    outside: list[str] = []
+    pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:")) else None)
+    pg.outside = outside
+    yield pg
+    context.close()
+
+
+def plan_rows(pg) -> list[dict[str, str]]:
+    return pg.eval_on_selector_all(
+        "[data-testid=plan-table] tbody tr",
+        "rows => rows.map(r => Object.fromEntries([...r.cells].map(c => [c.dataset.column, c.textContent])))")
+
+
+def chart_series(pg) -> list[str]:
+    return pg.evaluate("document.querySelector('[data-testid=speedup-chart]').data.map(t => t.name)")
+
+
+def settle(pg, expected_query_part: str) -> None:
+    """Wait until the URL holds the new state and the page drew the answer to it."""
+    pg.wait_for_function("part => decodeURIComponent(location.search).includes(part)", arg=expected_query_part)
+    pg.wait_for_function("() => !document.body.classList.contains('busy')")
+
+
+def test_explorer_draws_updates_and_copies(page, server):
+    pg = page
+    pg.goto(server + "/")
+    pg.wait_for_selector("[data-testid=speedup-chart] svg.main-svg")
+    pg.wait_for_selector("[data-testid=plan-table] tbody tr")
+    assert "model=llama-3-8b" in pg.url  # the example's state is in the address bar
+    assert chart_series(pg) == ["batch 1", "batch 4", "batch 16", "batch 64"]
+    assert [r["batch"] for r in plan_rows(pg)] == ["1", "4", "16", "64"]
+    header = pg.inner_text("[data-testid=plan-table] thead")
+    assert "speedup (×)" in header and "memory (GB)" in header
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for view in VIEWS:
+        pg.locator(f"#view-{view}").screenshot(path=str(SHOTS / f"explorer-{view}.png"))
+
+    # change the batch sizes: chart series and plan rows follow
+    pg.fill("[data-testid=batch]", "2,8,128")
+    settle(pg, "batch=2,8,128")
+    pg.wait_for_function("() => document.querySelectorAll('[data-testid=plan-table] tbody tr').length === 3")
+    assert chart_series(pg) == ["batch 2", "batch 8", "batch 128"]
+    assert [r["batch"] for r in plan_rows(pg)] == ["2", "8", "128"]
+
+    # change the method: the plan and its export follow
+    draft_speedups = [r["speedup"] for r in plan_rows(pg)]
+    assert '"method": "draft_model"' in pg.inner_text("[data-testid=export-text]")
+    pg.select_option("[data-testid=method]", "none")
+    settle(pg, "method=none")
+    pg.wait_for_function("() => document.querySelector('[data-testid=export-text]').textContent.includes('ngram')")
+    assert "draft_model=" not in pg.url  # the draft model no longer applies
+    free_speedups = [r["speedup"] for r in plan_rows(pg)]
+    assert all(float(f) >= float(d) for f, d in zip(free_speedups, draft_speedups))  # free drafts cost nothing
+    assert free_speedups != draft_speedups
+
+    # copy an export
+    pg.click("[data-engine=sglang]")
+    shown = pg.inner_text("[data-testid=export-text]")
+    assert "sglang.launch_server" in shown
+    pg.click("[data-testid=copy-export]")
+    pg.wait_for_function("() => document.querySelector('[data-testid=copy-status]').textContent === 'copied'")
+    assert pg.evaluate("navigator.clipboard.readText()") == pg.evaluate(
+        "document.querySelector('[data-testid=export-text]').textContent")
+
+    # the URL is the view: opening it elsewhere shows the same state
+    shared = pg.url
+    other = pg.context.new_page()
+    other.goto(shared)
+    other.wait_for_selector("[data-testid=plan-table] tbody tr")
+    other.wait_for_function("() => document.querySelectorAll('[data-testid=plan-table] tbody tr').length === 3")
+    assert other.input_value("[data-testid=batch]") == "2,8,128"
+    assert other.input_value("[data-testid=method]") == "none"
+    assert [r["speedup"] for r in plan_rows(other)] == free_speedups
+    other.close()
+    assert pg.errors == [] and pg.outside == []
+
+
+def test_bad_input_shows_the_error_and_keeps_the_page(page, server):
+    pg = page
+    pg.goto(server + "/?model=llama-7b&hardware=h200&batch=1,8")
+    pg.wait_for_selector("[data-testid=plan-table] tbody tr")
+    pg.fill("[data-testid=batch]", "1,zero")
+    banner = pg.locator("[data-testid=error-banner]")
+    banner.wait_for(state="visible")
+    assert "--batch: 'zero' is not a number" in banner.inner_text()
+    assert pg.locator("[data-testid=speedup-chart] svg.main-svg").count() >= 1
+    pg.fill("[data-testid=batch]", "1,4")
+    banner.wait_for(state="hidden")
+    assert pg.errors == []
+
+
+def test_scenario_view_shows_ratios_and_the_caveat(page, server):
+    pg = page
+    pg.goto(server + "/")
+    pg.wait_for_selector("[data-testid=plan-table] tbody tr")
+    pg.select_option("[data-testid=scenario]", "medusa-appendix-g")  # the scenario replaces the example
+    settle(pg, "scenario=medusa-appendix-g")
+    pg.wait_for_function("() => document.getElementById('title').textContent.startsWith('[medusa-appendix-g]')")
+    assert pg.input_value("[data-testid=model]") == "" and "model=" not in pg.url
+    pg.fill("[data-testid=batch]", "1,4,32")
+    settle(pg, "batch=1,4,32")
+    pg.wait_for_function("() => document.querySelectorAll('[data-testid=plan-table] tbody tr').length === 3")
+    assert "not physical" in pg.inner_text("[data-testid=caveat]")
+    header = pg.inner_text("[data-testid=plan-table] thead")
+    assert "T_spec / T_plain" in header and "step (ms)" not in header
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / "explorer-scenario.png"), full_page=True)
+
+
+def test_report_opens_offline(browser, tmp_path):
+    from click.testing import CliRunner
+
+    from specroof.cli import cli
+
+    out = tmp_path / "study.html"
+    result = CliRunner().invoke(cli, ["report", "--scenario", "medusa-appendix-g", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    requests: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.goto(out.as_uri())
+    for name in ("speedup", "heatmap", "waterfall", "roofline"):
+        pg.wait_for_selector(f"[data-testid={name}-chart] svg.main-svg")
+    assert pg.locator("[data-testid=plan-table] tbody tr").count() == 7
+    assert requests == [out.as_uri()]  # nothing else was loaded
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / "report.png"), full_page=True)
+    context.close()
+
+
+def test_heatmap_click_explains_that_point(page, server):
+    pg = page
+    pg.goto(server + "/")
+    pg.wait_for_selector("[data-testid=waterfall-chart] svg.main-svg")
+    pg.wait_for_function("() => !!document.getElementById('heatmap-chart').emit")
+    # a click on the cell (batch 16, n = 6), as Plotly reports it
+    pg.evaluate("document.getElementById('heatmap-chart').emit('plotly_click', {points: [{x: '6', y: '16'}]})")
+    settle(pg, "focus_n=6")
+    title = "document.querySelector('[data-testid=waterfall-chart]').layout.title.text"
+    pg.wait_for_function(f"() => {title}.includes('batch 16, n = 6,')")
+    roofline = pg.evaluate("document.querySelector('[data-testid=roofline-chart]').layout.title.text")
+    assert "batch 16, n = 6 (96 tokens)" in roofline
+    assert pg.input_value("[data-testid=focus-batch]") == "16"
+    assert pg.errors == []
