@@ -300,7 +300,7 @@ def test_cli_from_table_states_counters_and_assumption() -> None:
     assert lines[0].startswith(f"What vllm-metrics:{K3} holds (vllm")
     assert "num_drafts 10000" in lines[1] and "num_accepted_tokens 16300" in lines[1]
     assert "independent of batch size" in lines[2]
-    assert any(line.split()[:5] == ["4", "2", "3600", "0.3600", "2.630"] for line in lines)
+    assert any(line.split()[:5] == ["4", "2", "3600", "0.360", "2.630"] for line in lines)
 
 
 def test_cli_from_json_and_csv() -> None:
