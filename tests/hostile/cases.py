@@ -342,6 +342,13 @@ def _acceptance_cases() -> list[CliCase]:
         CliCase("acceptance-curve-beyond", [*acc, "curve:c.csv", "--candidates", "16"], "extrapolate",
                 files={"c.csv": "candidates,acceptance_length\n4,2.0\n"}),
         CliCase("acceptance-show-tree-on-log", [*acc, "log:0.4", "--show-tree"], "tree model"),
+        CliCase("acceptance-metrics-dev-zero", ["acceptance", "--from", "vllm-metrics:/dev/zero"], "/dev/zero"),
+        CliCase("acceptance-metrics-infinite-counter", ["acceptance", "--from", "vllm-metrics:m.prom"], "finite",
+                files={"m.prom": "vllm:spec_decode_num_drafts_total 1e400\n"}),
+        CliCase("acceptance-metrics-not-utf8", ["acceptance", "--from", "vllm-metrics:m.prom"], "UTF-8",
+                files={"m.prom": b"\xff\xfe"}),
+        CliCase("acceptance-sglang-junk", ["acceptance", "--from", "sglang:s.log:3"], "s.log",
+                files={"s.log": "nothing useful\n"}),
     ]
 
 

@@ -24,6 +24,11 @@ format_option = click.option(
 MAX_LIST_VALUES = 100_000
 MAX_LIST_VALUE = 100_000_000
 
+#: Most rows ``latency`` and ``speedup`` print (their grid cap): one row per grid point, and
+#: formatting a row costs far more than computing it (about 50 us against under 1 us), so
+#: larger sweeps belong to the Python API, which returns arrays.
+MAX_OUTPUT_ROWS = 100_000
+
 
 def parse_int_list(text: str, what: str) -> list[int]:
     """Parse '1,2,4' or '1..64' (powers of two) or '16:112:16' (start:stop:step, inclusive).
@@ -59,12 +64,6 @@ def parse_int_list(text: str, what: str) -> list[int]:
     if not values:
         raise SpecroofError(f"--{what} needs at least one value, e.g. 1,16,64")
     return values
-
-
-#: Most rows ``latency`` and ``speedup`` print (their grid cap): one row per grid point, and
-#: formatting a row costs far more than computing it (about 50 us against under 1 us), so
-#: larger sweeps belong to the Python API, which returns arrays.
-MAX_OUTPUT_ROWS = 100_000
 
 
 def _check_count(count: int, what: str, part: str) -> None:
