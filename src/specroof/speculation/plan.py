@@ -200,27 +200,39 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
                                 proposal_rate=proposal_rate)
     top = max(limit, current or 1)
     n_axis = np.arange(1, top + 1)
+    priced = _tree_candidates(drafting, n_axis)  # an explicit tree verifies only some n
+    if current is not None and current not in priced:
+        raise SpecroofError(f"current n={current} cannot verify the tree {drafting.tree.describe()}; "
+                            f"it verifies n in {', '.join(map(str, priced[1:]))} (or 1: no speculation)")
     spec_kwargs = dict(acceptance=acc, drafting=drafting, **options)
 
-    per_batch = n_axis.size * s_axis.size
+    per_batch = priced.size * s_axis.size
     step = max(1, CHUNK_POINTS // per_batch)
     parts: list[tuple[SpeedupResult, np.ndarray, np.ndarray]] = []
     for start in range(0, b_axis.size, step):
         chunk = b_axis[start:start + step]
-        result = speedup(model_cfg, accel, chunk, n_axis, s_axis, **spec_kwargs)
-        memory = memory_footprint(model_cfg, accel, chunk, n_axis, s_axis, drafting=drafting,
+        result = speedup(model_cfg, accel, chunk, priced, s_axis, **spec_kwargs)
+        memory = memory_footprint(model_cfg, accel, chunk, priced, s_axis, drafting=drafting,
                                   reserve_bytes=reserve_bytes, **options)
         parts.append((result, memory.total_bytes, memory.fits))
         if progress is not None:
             progress(chunk.size * s_axis.size)
     first = parts[0][0]
-    speed = np.concatenate([p[0].speedup for p in parts])
-    tput = np.concatenate([p[0].throughput for p in parts])
-    spec_ms = np.concatenate([p[0].latency_ms for p in parts])
-    plain_ms = np.concatenate([p[0].ar_latency_ms for p in parts])
-    tau = np.concatenate([p[0].acceptance_length for p in parts])
-    total = np.concatenate([p[1] for p in parts])
-    fit = np.concatenate([p[2] for p in parts])
+    columns = priced - 1  # where each priced n sits on the 1..top axis; the others cannot run
+
+    def gather(arrays: list[np.ndarray], fill: float | bool) -> np.ndarray:
+        joined = np.concatenate(arrays)
+        out = np.full((joined.shape[0], top, joined.shape[2]), fill, dtype=joined.dtype)
+        out[:, columns, :] = joined
+        return out
+
+    speed = gather([p[0].speedup for p in parts], 0.0)
+    tput = gather([p[0].throughput for p in parts], 0.0)
+    spec_ms = gather([p[0].latency_ms for p in parts], np.nan)
+    plain_ms = gather([p[0].ar_latency_ms for p in parts], np.nan)[:, :1, :]
+    tau = gather([p[0].acceptance_length for p in parts], np.nan)
+    total = gather([p[1] for p in parts], np.inf)
+    fit = gather([p[2] for p in parts], False)
 
     searched = slice(0, limit)
     score = (speed if objective == "speedup" else tput)[:, searched, :]
@@ -252,6 +264,19 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         result.speedup_at_current = speed[:, current - 1, :]
         result.current_fits = fit[:, current - 1, :]
     return result
+
+
+def _tree_candidates(drafting: Drafting, n_axis: np.ndarray) -> np.ndarray:
+    """The candidate counts a drafting choice can verify: all of them, or for an explicit tree
+    plain decoding and the n whose first level fits (its ``tokens`` only, when given)."""
+    tree = drafting.tree
+    if tree is None:
+        return n_axis
+    ok = (n_axis == 1) | ((n_axis - 1 >= tree.topk) & ((n_axis == tree.tokens) if tree.tokens else True))
+    if ok.sum() < 2:
+        raise SpecroofError(f"no candidate count up to {int(n_axis[-1])} can verify the tree {tree.describe()}; "
+                            "raise --max-candidates")
+    return n_axis[ok]
 
 
 def _positive_int(value: Any, what: str, most: int | None = None) -> int:
