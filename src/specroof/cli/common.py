@@ -66,6 +66,12 @@ def parse_int_list(text: str, what: str) -> list[int]:
     return values
 
 
+def positive_flag(value: int | None, flag: str) -> None:
+    """SpecroofError unless an integer option given on the command line is >= 1."""
+    if value is not None and value < 1:
+        raise SpecroofError(f"{flag} must be a positive integer, got {value}")
+
+
 def _check_count(count: int, what: str, part: str) -> None:
     if count > MAX_LIST_VALUES:
         raise SpecroofError(f"--{what}: {part!r} makes {count:,} values, more than the {MAX_LIST_VALUES:,} "
