@@ -33,9 +33,7 @@ def test_bare_command_prints_the_help_not_an_error(workspace: Path):
     assert out.startswith("Usage: ") and "COMMAND" in out and "calibrate" in out
 
 
-@pytest.mark.xfail(strict=True, reason="cli/options.py drops an empty --ops value (`if values.get('operators')`); "
-                                       "left to the owner of that file")
-def test_known_gap_empty_ops_string(workspace: Path):
+def test_empty_ops_string_is_an_error(workspace: Path):
     code, _, err = run_cli(["latency", "-m", "llama-7b", "-H", "h200", "--ops", ""])
     assert code == 2
     check_one_line(err, "error: ", "operator")

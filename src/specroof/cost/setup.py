@@ -106,7 +106,11 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     if cuda_graph is not None:
         overrides["cuda_graph"] = cuda_graph
     if operators is not None:
+        if isinstance(operators, (str, bytes)) or not hasattr(operators, "__iter__"):
+            raise SpecroofError(f"operators must be a list of operation names, got {operators!r}")
         overrides["operators"] = tuple(operators)
+        if not overrides["operators"]:
+            raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
     prof = base.with_overrides(**overrides) if overrides else base
     comp = compute_dtype(weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
