@@ -110,6 +110,17 @@ def refuse_overwriting_inputs(output: str | Path, inputs: dict[str, Any], flag: 
                                 "give another file name")
 
 
+def _target_folder(path: Path, what: str) -> Path:
+    """The folder a file will be written into; SpecroofError if the path is a directory or
+    its folder does not exist."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: it is a directory; give a file name")
+    if not folder.is_dir():
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} does not exist")
+    return folder
+
+
 @contextmanager
 def atomic_target(path: str | Path, what: str) -> Iterator[Path]:
     """A temporary path beside ``path``; renamed over ``path`` only if the block succeeds.
@@ -119,11 +130,7 @@ def atomic_target(path: str | Path, what: str) -> Iterator[Path]:
     short, and a failed write leaves any previous file byte-identical.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise SpecroofError(f"cannot write {what} {str(path)!r}: it is a directory; give a file name")
-    if not folder.is_dir():
-        raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} does not exist")
+    folder = _target_folder(path, what)
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
         os.close(handle)
@@ -168,11 +175,7 @@ def save_figure(fig: Any, path: str | Path, what: str = "chart", **savefig: Any)
 def check_writable(path: str | Path, what: str) -> Path:
     """Fail before any work if ``path`` cannot be written: missing or read-only folder, a directory."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise SpecroofError(f"cannot write {what} {str(path)!r}: it is a directory; give a file name")
-    if not folder.is_dir():
-        raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} does not exist")
+    folder = _target_folder(path, what)
     if path.exists() and not path.is_file():
         raise SpecroofError(f"cannot write {what} {str(path)!r}: it is not a regular file")
     try:  # the only sure test (permissions, read-only mounts, /proc): create a file there
