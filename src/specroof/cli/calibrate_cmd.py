@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from specroof.cli.common import emit, format_option
@@ -26,12 +28,17 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
           --hardware h200 -o h200-calibrated.toml
     """
     from specroof.calibration.fit import calibrate as fit, load_sources
+    from specroof.datafiles import check_writable, refuse_overwriting_inputs
     from specroof.hardware.accelerator import load_hardware
 
+    # Before the fit: a typo in -o must not cost the fit, and must never destroy an input.
+    refuse_overwriting_inputs(output, {**_inputs(measurements), "--hardware file": hardware}, "-o/--output")
+    check_writable(output, "profile")
     load_sources(list(measurements))  # a bad file, GPU mix or model fails here, before the wait is announced
     if hardware is not None:
         load_hardware(hardware)
-    click.echo("fitting (a few seconds per file)...", err=True)
+    if sys.stderr.isatty():  # progress for people; scripts get stderr only for errors
+        click.echo("fitting (a few seconds per file)...", err=True)
     result = fit(list(measurements), hardware, profile)
     result.write(output)
     title = (f"Calibrated {result.hardware.name} ({result.base_profile}) on {result.points} points: "
@@ -61,6 +68,12 @@ def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, 
     model, per file, overall, and per operation where rows carry ops_ms."""
     from specroof.calibration.validate import plot_validation, validate as run
 
+    if plot:
+        from specroof.datafiles import refuse_overwriting_inputs
+        from specroof.report.charts import check_chart_path
+
+        check_chart_path(plot)
+        refuse_overwriting_inputs(plot, {**_inputs(measurements), "--hardware file": hardware}, "--plot")
     result = run(list(measurements), hardware, profile)
     if fmt == "json":
         import json
@@ -87,3 +100,8 @@ def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, 
         plot_validation(result, plot, hardware=accel.display_name,
                         profile=profile or accel.profile_base or "serving")
         click.echo(f"chart written to {plot}", err=True)
+
+
+def _inputs(measurements: tuple[str, ...]) -> dict[str, str]:
+    """Each measurement file by its description, for refuse_overwriting_inputs."""
+    return {f"measurement file {path}": path for path in measurements}

@@ -39,6 +39,9 @@ from specroof.speculation.speedup import SpeedupResult, speedup
 
 OBJECTIVES = ("speedup", "throughput")
 DEFAULT_MAX_CANDIDATES = 64
+#: Most candidate counts a plan searches, and most grid points it prices (checked before work).
+MAX_PLAN_CANDIDATES = 16_384
+MAX_PLAN_POINTS = 4_000_000
 CHUNK_POINTS = 2_000_000
 """Grid points priced per speedup() call; larger plans are split along the batch axis."""
 
@@ -173,16 +176,24 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     if objective not in OBJECTIVES:
         raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
                             f"valid: {', '.join(OBJECTIVES)}")
-    limit_asked = _positive_int(max_candidates, "max candidates")
+    limit_asked = _positive_int(max_candidates, "max candidates", MAX_PLAN_CANDIDATES)
     acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
     limit = limit_asked if acc.max_candidates is None else min(limit_asked, int(acc.max_candidates))
     if current is not None:
-        current = _positive_int(current, "current candidates")
+        current = _positive_int(current, "current candidates", MAX_PLAN_CANDIDATES)
         if acc.max_candidates is not None and current > acc.max_candidates:
             raise SpecroofError(f"current n={current} is beyond what {acc.describe()} allows "
                                 f"({acc.max_candidates} candidates)")
+    if (isinstance(reserve_bytes, bool) or not isinstance(reserve_bytes, (int, float, np.integer, np.floating))
+            or not 0 <= reserve_bytes < float("inf")):
+        raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
     b_axis = grid_axis(batch, "batch")
     s_axis = grid_axis(seq_len, "seq_len")
+    points = b_axis.size * max(limit, current or 1) * s_axis.size
+    if points > MAX_PLAN_POINTS:
+        raise SpecroofError(f"a plan of {b_axis.size} batch sizes x {max(limit, current or 1)} candidate counts x "
+                            f"{s_axis.size} contexts prices {points:,} points, more than {MAX_PLAN_POINTS:,}; "
+                            "give fewer batch sizes or contexts, or a smaller --max-candidates")
     model_cfg = load_model(model)
     accel = load_hardware(hardware)
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
@@ -268,9 +279,12 @@ def _tree_candidates(drafting: Drafting, n_axis: np.ndarray) -> np.ndarray:
     return n_axis[ok]
 
 
-def _positive_int(value: Any, what: str) -> int:
+def _positive_int(value: Any, what: str, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SpecroofError(f"{what} must be an integer >= 1, got {value!r}")
+    if most is not None and value > most:
+        raise SpecroofError(f"{what} {value:,} is more than the {most:,} a plan searches; "
+                            "no engine verifies that many tokens per step, give a smaller value")
     return int(value)
 
 
