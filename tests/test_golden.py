@@ -23,6 +23,8 @@ Fixes since 901fab1 (each regenerated the file):
   cases changed, where (sequence, head) blocks fill less than 80% of the SMs.
 - ``pytorch-sdpa``'s per-expert MoE GEMMs are priced over the binomial spread of tokens per
   expert (eight equally likely loads), not at the mean load: only its Mixtral cases changed.
+- ``pytorch-sdpa`` counts the two kernels SDPA launches to make a boolean tree mask additive
+  (``attention_mask_kernels``) at n > 1: only its cases changed.
 """
 
 from __future__ import annotations

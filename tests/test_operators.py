@@ -320,12 +320,13 @@ def test_pytorch_sdpa_runs_gqa_without_a_kv_copy():
     native = specroof.latency("llama-3-8b", "h200", gqa_kv_expand=False, **grid)
     np.testing.assert_array_equal(harness.latency_ms, native.latency_ms)
     kv = 2 * b * 8 * (s + n) * 128 * 2 + 2 * b * n * 32 * 128 * 2  # 8 KV heads read once, q and out
+    kv += 2 * n * (s + n) * 3  # the boolean tree mask made additive (logical_not, where)
     assert harness.bytes["attention"][0, 0, 0] == pytest.approx(32 * kv, rel=1e-12)
     # Blocks per query head: 4 x 32 = 128 blocks, one wave on 132 SMs; 4 x 33 would be two.
     setup = specroof.cost.setup.setup_step("llama-3-8b", "h200", profile="pytorch-sdpa")
     assert setup.profile.attention_ctas_per_sm == 1 and setup.hardware.sm_count == 132
     five = specroof.latency("llama-3-8b", "h200", batch=5, candidates=n, seq_len=s, profile="pytorch-sdpa")
-    assert five.ops_ms["attention"][0, 0, 0] > 1.8 * harness.ops_ms["attention"][0, 0, 0]  # 160 blocks: 2 waves
+    assert five.ops_ms["attention"][0, 0, 0] > 1.7 * harness.ops_ms["attention"][0, 0, 0]  # 160 blocks: 2 waves
 
 
 @pytest.mark.parametrize("batch, kv_heads, keys, splits", [

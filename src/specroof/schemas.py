@@ -345,6 +345,7 @@ class ProfileFields(_Schema):
     attention_compute_efficiency: Fraction | None = None
     gqa_kv_expand: Bool | None = None
     split_kv_combine: Bool | None = None
+    attention_mask_kernels: Passes | None = None
     bandwidth_efficiency: Fraction | None = None
     compute_efficiency: Fraction | None = None
     gemm_tiles: list[Annotated[tuple[Tile, Tile], BeforeValidator(_tile)]] | None = Field(None, min_length=1,

@@ -149,7 +149,7 @@ def load_sources(measurements: MeasurementsArg) -> list[tuple[str, Measurement]]
         devices.setdefault(m.hardware.strip().lower(), source or "the rows given")
     if len(devices) > 1:
         where = ", ".join(f"{d} ({s})" for d, s in devices.items())
-        raise SpecroofError(f"measurements from different GPUs: {where}; calibrate or validate one GPU at a time")
+        raise SpecroofError(f"measurements come from several devices: {where}; calibrate or validate one GPU at a time")
     for model, source in {m.model: source for source, m in rows}.items():
         try:
             load_model(model)

@@ -26,6 +26,9 @@ from specroof.cost.operation import (
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import StepSetup
 
+MASK_BYTES_PER_ELEMENT = 3.0
+"""Per mask kernel and (query, key) element: a one-byte boolean read and a two-byte value written."""
+
 SOFTMAX_FLOPS_PER_SCORE = 5.0
 """Unfused softmax over one score: the running max (1 comparison), subtracting it (1), exp (1),
 the running sum (1) and the normalizing division (1)."""
@@ -123,6 +126,9 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
         combine_bytes = np.where(kernel, 0.0, _combine_bytes(a, hw.sm_count))
         split_kv = split_kv + combine_bytes / bandwidth
         moved, kernels = moved + combine_bytes, 1.0 + (combine_bytes > 0)
+    if prof.attention_mask_kernels:  # the tree mask of n > 1 queries, converted before the call
+        mask = np.where(a.queries > 1, prof.attention_mask_kernels, 0.0)
+        moved, kernels = moved + mask * a.queries * a.keys * MASK_BYTES_PER_ELEMENT, kernels + mask
     if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
         return OpCost(flops, moved, split_kv + fixed, kernels, compute_s, memory_s)
     # per_head: one block per (sequence, query head, query block), no split of the KV sequence.

@@ -44,6 +44,9 @@ class ImplementationProfile:
             ``attention_cta_bandwidth_gbps``, and blocks run in waves of
             ``sm_count * attention_ctas_per_sm``.
         attention_compute_efficiency: fraction of peak the attention math reaches.
+        attention_mask_kernels: kernels launched before each attention call of n > 1 queries
+            to turn the boolean tree mask into an additive one (PyTorch's SDPA:
+            ``logical_not`` and ``where``); 0 when the kernel takes the tree itself.
         split_kv_combine: the ``split_kv`` kernel splits as FlashAttention-2 does
             (PyTorch's flash SDPA): only when its blocks would not fill the GPU, and then a
             second kernel combines the splits' partial outputs (fp32, written and read).
@@ -122,6 +125,7 @@ class ImplementationProfile:
     attention_compute_efficiency: float = 0.5
     gqa_kv_expand: bool = False
     split_kv_combine: bool = False
+    attention_mask_kernels: float = 0.0
     bandwidth_efficiency: float = 0.9
     compute_efficiency: float = 0.75
     gemm_tiles: tuple[tuple[int, int], ...] = ((64, 128), (128, 128), (128, 256))
