@@ -1,5 +1,7 @@
 """Held-out splits: calibrate on some measurements, validate on others never fitted.
 
+The files are read from the repository's ``data/measurements`` (a source checkout).
+
 Each split names what it leaves out (a batch size, a model); the README's accuracy table
 and the CI gate (``tests/test_calibration.py``) come from :data:`SPLITS` through
 :func:`run_split`. Rows are (file, measurement) pairs so errors are also reported per file.

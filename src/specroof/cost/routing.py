@@ -57,10 +57,6 @@ class MoERouting:
             raise SpecroofError(f"experts touched must be a number, got {experts_touched!r}")
         return cls(float(experts_touched), base.kind, base.skew)
 
-    def describe(self) -> str:
-        routing = "uniform" if self.kind == "uniform" else f"zipf:{self.skew:g}"
-        return routing if self.experts_touched is None else f"{self.experts_touched:g} experts touched ({routing} elsewhere)"
-
     def check(self, model_name: str, num_experts: int, top_k: int) -> "MoERouting":
         """One-line errors for a given count outside [top_k, num_experts]."""
         n = self.experts_touched
