@@ -19,7 +19,9 @@ from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError, suggest
 
 ATTENTION_KINDS = ("fused", "unfused")
-ATTENTION_KERNELS = ("split_kv", "per_head")
+ATTENTION_KERNELS = ("split_kv", "per_head", "paged")
+MOE_KERNELS = ("grouped", "fused")
+GEMM_TILE_POLICIES = ("fastest", "fill", "rows")
 DEFAULT_PROFILE = "serving"
 
 
@@ -55,13 +57,44 @@ class ImplementationProfile:
             cuBLAS heuristics do. This is what makes speedup curves step.
         gemm_split_k: small GEMMs split the reduction over idle SMs (cuBLAS split-K).
         gemm_tile_policy: ``fastest`` (autotuned: the quickest tile) or ``fill`` (the largest
-            tile that still fills the SMs, as shape-threshold heuristics pick).
+            tile that still fills the SMs, as shape-threshold heuristics pick), or ``rows``:
+            rows are padded to the first tile's row count and there is no wave quantization
+            (a library with many tile shapes and stream-K/persistent kernels, as cuBLAS on
+            Hopper: measured t(M+1)/t(M) medians of 1.02-1.07 at M = 128/256/512, see
+            docs/kernels-data.md 4.1).
+        gemm_overlap_q: how compute and memory time overlap in a GEMM:
+            ``(compute^q + memory^q)^(1/q)``; 0 means perfect overlap (the larger of the
+            two, the roofline), 1 none (they add). Measured: q = 2.5-3 on Hopper.
+        gemm_w8a8: fp8 weights run as fp8 x fp8 GEMMs (what serving engines do): the bf16
+            activations are first quantized by a separate kernel (``gemm_quantize_us`` per
+            call plus a read of the activations and a write of their fp8 copy).
         gemm_fixed_us: fixed latency of a GEMM kernel (prologue, first loads at DRAM
             latency, epilogue, last-wave drain), on top of the roofline time.
         gemm_l2_spill_penalty: compute-time slowdown of a GEMM whose activations (in and
             out) no longer fit in L2, times the fraction that spills. On the H200 the fitted
             value is 0.07-0.09 in every held-out split: GEMMs of 2048+ tokens run ~10% below
             the rate of 256-1792 tokens.
+    Engine kernels (``paged`` attention, fused MoE, measured all-reduce; fitted per GPU x
+    engine to NVIDIA's kernel database: src/specroof/cost/engine_kernels.toml)
+        attention_call_us / attention_prefill_call_us: fixed cost of one ``paged`` attention
+            call with one query per sequence / with more (launch, split-KV reduction).
+        attention_seq_us / attention_kv_head_us / attention_q_head_us: work per sequence,
+            per (sequence, KV head) thread block, per (sequence, query head) (softmax,
+            output write): decode kernels pay these even on an empty cache.
+        attention_bandwidth_efficiency: fraction of datasheet bandwidth the KV stream
+            reaches (0: ``bandwidth_efficiency``).
+        attention_causal: count the causal half of the score square for queries > 1.
+        allreduce_fits: rows ``[gpus, latency_us, oneshot_gbps, twoshot_us, busbw_gbps]``:
+            measured custom all-reduce per GPU count, the faster of one-shot (read every
+            peer's buffer) and two-shot (reduce-scatter + all-gather); a GPU count not
+            listed uses the ring line (``allreduce_latency_us``, ``interconnect_efficiency``).
+        moe_kernel: ``grouped`` (each touched expert one GEMM of its tokens, priced as a
+            GEMM) or ``fused`` (one fused MoE layer: routing, permute, grouped expert GEMMs
+            with every expert's rows padded to ``moe_tile_m``, un-permute;
+            ``moe_fixed_us`` per layer, ``moe_compute_efficiency`` and
+            ``moe_bandwidth_efficiency`` of peak and datasheet bandwidth).
+        moe_routing: ``balanced`` (every expert the same share) or ``power_law_<a>``
+            (expert r gets a share proportional to r^-a, capped at one per token).
     Elementwise work (norms, RoPE, residual adds, SiLU, KV-cache writes, copies)
         elementwise_*_passes: traffic per token and layer, in passes over a tensor of the
             hidden width / the q,k,v widths / the MLP intermediate width, each pass one
@@ -133,6 +166,24 @@ class ImplementationProfile:
     sampling_kernels: int = 0
     cuda_graph_sizes: tuple[int, ...] = ()
     cuda_graph_unit: str = "tokens"
+    engine: str = ""
+    gemm_overlap_q: float = 0.0
+    gemm_w8a8: bool = False
+    gemm_quantize_us: float = 0.0
+    attention_call_us: float = 0.0
+    attention_prefill_call_us: float = 0.0
+    attention_seq_us: float = 0.0
+    attention_kv_head_us: float = 0.0
+    attention_q_head_us: float = 0.0
+    attention_bandwidth_efficiency: float = 0.0
+    attention_causal: bool = False
+    allreduce_fits: tuple[tuple[float, ...], ...] = ()
+    moe_kernel: str = "grouped"
+    moe_fixed_us: float = 0.0
+    moe_compute_efficiency: float = 0.5
+    moe_bandwidth_efficiency: float = 0.8
+    moe_tile_m: int = 64
+    moe_routing: str = "balanced"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_overrides(self, **overrides: Any) -> "ImplementationProfile":
@@ -157,8 +208,30 @@ class ImplementationProfile:
             value = getattr(self, key)
             if not 0 < value <= 1.0:
                 raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
-        if self.gemm_tile_policy not in ("fastest", "fill"):
-            raise SpecroofError(f"gemm_tile_policy must be fastest or fill, got {self.gemm_tile_policy!r}")
+        if self.gemm_tile_policy not in GEMM_TILE_POLICIES:
+            raise SpecroofError(f"gemm_tile_policy must be one of {', '.join(GEMM_TILE_POLICIES)}, "
+                                f"got {self.gemm_tile_policy!r}")
+        if self.moe_kernel not in MOE_KERNELS:
+            raise SpecroofError(f"moe_kernel must be one of {', '.join(MOE_KERNELS)}, got {self.moe_kernel!r}")
+        if self.moe_routing != "balanced" and not _power_law(self.moe_routing):
+            raise SpecroofError(f"moe_routing must be balanced or power_law_<a> (a > 0), got {self.moe_routing!r}")
+        for key in ("moe_compute_efficiency", "moe_bandwidth_efficiency"):
+            value = getattr(self, key)
+            if not 0 < value <= 1.0:
+                raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
+        if not 0.0 <= self.attention_bandwidth_efficiency <= 1.0:
+            raise SpecroofError(f"profile {self.name}: attention_bandwidth_efficiency must be in [0, 1]")
+        if any(len(row) != 5 or row[0] < 2 or min(row[1:]) < 0 or row[2] <= 0 or row[4] <= 0
+               for row in self.allreduce_fits):
+            raise SpecroofError("allreduce_fits rows must be [gpus >= 2, latency_us, oneshot_gbps > 0, "
+                                "twoshot_us, busbw_gbps > 0]")
+        for key in ("gemm_overlap_q", "gemm_quantize_us", "attention_call_us", "attention_prefill_call_us",
+                    "attention_seq_us", "attention_kv_head_us", "attention_q_head_us", "moe_fixed_us"):
+            value = getattr(self, key)
+            if not value >= 0 or value == float("inf"):
+                raise SpecroofError(f"profile {self.name}: {key} must be a finite number >= 0, got {value}")
+        if self.moe_tile_m < 1:
+            raise SpecroofError(f"profile {self.name}: moe_tile_m must be >= 1")
         bad = [op for op in self.operators if op not in STEP_OPERATIONS]
         if bad:
             raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(STEP_OPERATIONS)}")
@@ -180,7 +253,19 @@ class ImplementationProfile:
         data["gemm_tiles"] = [list(t) for t in self.gemm_tiles]
         data["operators"] = list(self.operators)
         data["cuda_graph_sizes"] = list(self.cuda_graph_sizes)
+        data["allreduce_fits"] = [list(r) for r in self.allreduce_fits]
         return data
+
+
+def _power_law(routing: str) -> float | None:
+    """The exponent of a ``power_law_<a>`` routing name, None if it is not one."""
+    if not str(routing).startswith("power_law_"):
+        return None
+    try:
+        a = float(str(routing)[len("power_law_"):])
+    except ValueError:
+        return None
+    return a if a > 0 else None
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -190,6 +275,8 @@ def _coerce(key: str, value: Any) -> Any:
         return tuple(str(x) for x in value)
     if key == "cuda_graph_sizes":
         return tuple(sorted({int(x) for x in value}))
+    if key == "allreduce_fits":
+        return tuple(tuple(float(x) for x in row) for row in value)
     return value
 
 
