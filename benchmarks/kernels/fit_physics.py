@@ -150,6 +150,23 @@ NOISE_KEYS = {"gemm": ("dtype", "m", "n", "k"),
 NOISE_PARTNER = {"trtllm": "vllm", "vllm": "trtllm", "sglang": "vllm"}
 
 
+def score_extract(res):
+    """Add mape_extract_pct: the engine profile as shipped (src/specroof/cost/engine_kernels.toml,
+    through specroof.kernel_latency) on the committed extract rows of the same selection."""
+    from specroof.cost import engine_kernels
+
+    engine_kernels._data.cache_clear()
+    for (gpu, engine, name), (_, stats) in res.items():
+        try:
+            rows = sel.select(name, read_extract(gpu, engine, sel.SECTIONS[name][0]))
+        except SpecroofError:
+            continue
+        if len(rows) == 0:
+            continue
+        stats["mape_extract_pct"] = round(ph.mape(ph.predict(name, engine, rows, CATALOG[gpu]), rows["latency_us"]), 2)
+        stats["extract_rows"] = int(len(rows))
+
+
 def noise_floor(source, gpus, engines):
     """Engine-vs-engine floor: the partner engine's measured time as the prediction of this
     engine's, on identical shapes (MAPE %, median APE %, matched rows), per section."""
@@ -214,6 +231,7 @@ def main():
     if args.write:
         write_profiles(args.write, res, f"benchmarks/kernels/fit_physics.py --source {args.source}")
     if args.stats:
+        score_extract(res)
         args.stats.write_text(json.dumps({"/".join(k): s for k, (_, s) in sorted(res.items())}, indent=1) + "\n")
     return 0
 

@@ -79,10 +79,15 @@ def fit_profile(fields: dict[str, Any], base: str | ImplementationProfile = "ser
     return get_profile(base).with_overrides(engine="", **values)
 
 
-def predict(section: str, fields: dict[str, Any], rows: np.ndarray, hardware) -> np.ndarray:
-    """Microseconds of each row under the profile ``fields`` describe (see :func:`fit_profile`)."""
+def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardware) -> np.ndarray:
+    """Microseconds of each row under the profile ``fields`` describe (see :func:`fit_profile`),
+    or, for a profile name (``"vllm"``), under that profile as a user gets it (the shipped
+    fitted fields of the device, if any)."""
     kind, dtype, precision = SECTION_KIND[section]
-    prof = fit_profile(dict(PRECISION_FIXED.get(precision, {}), **fields))
+    if isinstance(fields, str):
+        prof = fields
+    else:
+        prof = fit_profile(dict(PRECISION_FIXED.get(precision, {}), **fields))
     if kind == "gemm":
         return kernel_latency("gemm", hardware, profile=prof, dtype=dtype, m=rows["m"], n=rows["n"], k=rows["k"])
     if kind == "decode_attention":
