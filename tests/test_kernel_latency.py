@@ -200,3 +200,36 @@ def test_database_gpu_names_map_to_catalog():
     from specroof.hardware.accelerator import catalog_names
 
     assert set(DATABASE_GPUS.values()) <= set(catalog_names())
+
+
+def test_accuracy_report_is_regenerated_from_committed_stats():
+    """docs/kernel-accuracy.md is what benchmarks/kernels/accuracy_report.py renders from the
+    committed fit statistics; the shipped profiles agree with those statistics on the extract
+    (tests/test_kernels_data.py), so the report describes what users get."""
+    import importlib.util
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("accuracy_report", repo / "benchmarks" / "kernels" / "accuracy_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stats = json.loads(module.STATS.read_text())
+    noise = json.loads(module.NOISE.read_text())
+    assert module.OUT.read_text() == module.render(stats, noise)
+    engine_kernels = (repo / "src" / "specroof" / "cost" / "engine_kernels.toml").read_text()
+    for key, s in stats.items():
+        gpu, engine, section = key.split("/")
+        assert f"{section} = {s['mape_heldout_pct']}" in engine_kernels, key
+
+
+def test_shipped_heldout_targets_recorded():
+    """The issue's targets as the report states them (H200/H100, vllm/trtllm): the bf16 GEMM and
+    all-reduce targets are met; the misses are explained in docs/kernel-accuracy.md."""
+    from pathlib import Path
+
+    stats = json.loads((Path(__file__).resolve().parents[1] / "data" / "kernels" / "fit-stats.json").read_text())
+    for gpu in ("h200_sxm", "h100_sxm"):
+        for engine in ("vllm", "trtllm"):
+            assert stats[f"{gpu}/{engine}/gemm_bf16"]["mape_heldout_pct"] <= 6.05
+            assert stats[f"{gpu}/{engine}/allreduce"]["mape_heldout_pct"] <= 15
+            assert stats[f"{gpu}/{engine}/gemm_bf16"]["heldout_by_m"]["129-1024"]["mape_pct"] < 10
