@@ -194,3 +194,13 @@ def test_plan_with_a_tree_exports_its_shape():
     # the export reads the acceptance model's best n-node tree
     depth = max(len(path) for path in p.acceptance.tree(n))
     assert f"--speculative-num-steps {depth}" in text and f"--speculative-num-draft-tokens {n}" in text
+
+
+def test_plan_with_an_explicit_tree_searches_only_the_n_it_can_verify():
+    p = plan("llama-3.1-8b", "h100-sxm", [1, 64], [1024], acceptance="positional:0.7,0.2,0.05", max_candidates=12,
+             method="eagle3", tree="steps=3,topk=4", dtype="bf16", profile="sglang")
+    assert set(p.best_candidates.ravel()) <= {1} | set(range(5, 13))  # the first level of 4 needs n >= 5
+    assert not p.fits_grid[:, 1:4, :].any()  # n = 2..4 cannot hold the tree: never chosen
+    with pytest.raises(SpecroofError, match="cannot verify the tree"):
+        plan("llama-3.1-8b", "h100-sxm", [1], [1024], acceptance="chain:0.8", max_candidates=8, method="eagle",
+             tree="steps=2,topk=2", current=2)

@@ -101,6 +101,23 @@ def acceptance(traces: list[list[int]], n: int) -> dict[str, float]:
     }
 
 
+def decode_context(path: Path) -> dict[str, float]:
+    """Token-weighted mean KV length of a dataset's decode steps: each generated token at
+    position p (0-based) attends over prompt + p tokens; averaged over every generated token
+    of every request (what a cost model's seq_len stands for)."""
+    weighted, tokens, prompts, outputs = 0.0, 0, [], []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            prompt, generated = len(record["prompt_token_ids"]), len(record["generated_token_ids"])
+            weighted += prompt * generated + generated * (generated - 1) / 2
+            tokens += generated
+            prompts.append(prompt)
+            outputs.append(generated)
+    return {"context_tokens": round(weighted / tokens), "prompt_mean": round(sum(prompts) / len(prompts)),
+            "output_mean": round(sum(outputs) / len(outputs)), "requests": len(prompts)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("trace_dir", type=Path, help="the simulator's data/llama3.1-8B folder")
@@ -148,6 +165,15 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=list(summary_rows[0]))
         writer.writeheader()
         writer.writerows(summary_rows)
+    with (args.out / "specdecode-bench-trace-contexts.csv").open("w", encoding="utf-8", newline="") as handle:
+        handle.write("# Token-weighted mean KV length of each dataset's decode steps (prompt + position of every generated\n"
+                     "# token), from the SpecDecode-Bench traces; derived by benchmarks/validation/read_traces.py\n")
+        rows = [{"dataset": dataset, **decode_context(args.trace_dir / f"combined_{suffix}.jsonl"),
+                 "source": f"{SOURCE} data/llama3.1-8B/combined_{suffix}.jsonl" + (f" @ {args.commit}" if args.commit else "")}
+                for suffix, dataset in DATASETS.items()]
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     for row in summary_rows:
         if row["candidates"] in (4, 6):
             print(row["dataset"], row["method"], "n =", row["candidates"], "tau =", row["acceptance_length"],

@@ -1,13 +1,19 @@
 """Reading the project's data files: catalogs shipped in the package and users' files.
 
-One place turns unreadable, non-UTF-8 and malformed JSON/TOML files into a SpecroofError
-that names the file and what is wrong, so every loader reports the same way.
+One place turns unreadable, oversized, non-UTF-8, malformed and too deeply nested JSON/TOML
+files into a SpecroofError that names the file and what is wrong, so every loader reports the
+same way; and one place writes files, atomically, so a failed write never destroys a file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,25 +26,44 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def read_text(path: Path | Any, what: str) -> str:
-    """The text of a file (a Path or an importlib.resources Traversable)."""
+#: Largest data file specroof reads (config.json, TOML, CSV, JSON lines). Real files are
+#: kilobytes; the cap keeps ``/dev/zero`` or a mistyped multi-gigabyte path from filling memory.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def read_text(path: Path | Any, what: str, limit: int = MAX_FILE_BYTES) -> str:
+    """The text of a file (a Path or an importlib.resources Traversable), at most ``limit`` bytes.
+
+    Only regular files are read: a FIFO would block forever and a device (``/dev/zero``,
+    ``/dev/stdin``) is never a data file.
+    """
+    if isinstance(path, Path):
+        try:
+            mode = path.stat().st_mode
+        except (OSError, ValueError):
+            mode = None  # missing or unreadable: open() below reports it
+        if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise SpecroofError(f"{what} is not a regular file (a device, pipe or socket); give a data file")
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise SpecroofError(f"{what} not found; check the path") from None
     except IsADirectoryError:
         raise SpecroofError(f"{what} is a directory; give a file") from None
-    except OSError as exc:
-        raise SpecroofError(f"cannot read {what}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        raise SpecroofError(f"cannot read {what}: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(data) > limit:
+        raise SpecroofError(f"{what} is larger than {limit // (1024 * 1024)} MiB; "
+                            "is it the right file? data files are a few kilobytes")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecroofError(f"{what} is not a UTF-8 text file") from None
 
 
 def read_toml(path: Path | Any, what: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(read_text(path, what))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecroofError(f"{what} is not valid TOML: {exc}") from None
+    return parse_toml(read_text(path, what), what)
 
 
 def parse_toml(text: str, what: str) -> dict[str, Any]:
@@ -46,13 +71,127 @@ def parse_toml(text: str, what: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecroofError(f"{what} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecroofError(f"{what} is nested too deeply to be a specroof TOML file") from None
+
+
+def parse_json(text: str, what: str) -> Any:
+    """JSON text, or one SpecroofError for syntax, depth and integers too long to read."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecroofError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise SpecroofError(f"{what} is nested too deeply to be a specroof JSON file") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
+        raise SpecroofError(f"{what} is not valid JSON: {exc}") from None
 
 
 def read_json(path: Path | Any, what: str) -> Any:
+    return parse_json(read_text(path, what), what)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name the same file (links and ``..`` resolved); False if either is absent."""
     try:
-        return json.loads(read_text(path, what))
-    except json.JSONDecodeError as exc:
-        raise SpecroofError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def refuse_overwriting_inputs(output: str | Path, inputs: dict[str, Any], flag: str = "--output") -> None:
+    """SpecroofError when ``output`` is one of the ``inputs`` (``{description: path}``)."""
+    for what, path in inputs.items():
+        if isinstance(path, (str, Path)) and str(path) and same_file(output, path):
+            raise SpecroofError(f"{flag} {output} is the {what}; writing there would destroy it, "
+                                "give another file name")
+
+
+def _target_folder(path: Path, what: str) -> Path:
+    """The folder a file will be written into; SpecroofError if the path is a directory or
+    its folder does not exist."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: it is a directory; give a file name")
+    if not folder.is_dir():
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} does not exist")
+    return folder
+
+
+@contextmanager
+def atomic_target(path: str | Path, what: str) -> Iterator[Path]:
+    """A temporary path beside ``path``; renamed over ``path`` only if the block succeeds.
+
+    Write to the temporary file (same folder, so the rename is atomic on the same file
+    system), then ``os.replace`` it: a reader, a crash or a full disk never leaves a file cut
+    short, and a failed write leaves any previous file byte-identical.
+    """
+    path = Path(path)
+    folder = _target_folder(path, what)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
+        os.close(handle)
+    except OSError as exc:
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        yield Path(temp)
+        if path.exists():  # keep the old file's permissions
+            os.chmod(temp, os.stat(path).st_mode & 0o7777)
+        else:
+            os.chmod(temp, 0o666 & ~_umask())
+        os.replace(temp, path)
+    except OSError as exc:
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def write_atomic(path: str | Path, content: str | bytes, what: str) -> Path:
+    """Write text (UTF-8) or bytes to ``path`` atomically; see :func:`atomic_target`."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with atomic_target(path, what) as temp:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return Path(path)
+
+
+def save_figure(fig: Any, path: str | Path, what: str = "chart", **savefig: Any) -> Path:
+    """``fig.savefig`` to a temporary file beside ``path``, then renamed over it."""
+    path = Path(path)
+    with atomic_target(path, what) as temp:
+        try:
+            fig.savefig(temp, format=path.suffix.lower().lstrip("."), **savefig)
+        except ValueError as exc:  # matplotlib: unsupported format and the like
+            raise SpecroofError(f"cannot write {what} {str(path)!r}: {exc}") from None
+    return path
+
+
+def check_writable(path: str | Path, what: str) -> Path:
+    """Fail before any work if ``path`` cannot be written: missing or read-only folder, a directory."""
+    path = Path(path)
+    folder = _target_folder(path, what)
+    if path.exists() and not path.is_file():
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: it is not a regular file")
+    try:  # the only sure test (permissions, read-only mounts, /proc): create a file there
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SpecroofError(f"cannot write {what} {str(path)!r}: folder {str(folder)!r} is not writable "
+                            f"({exc.strerror or exc})") from None
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def looks_like_path(value: object, suffix: str) -> bool:

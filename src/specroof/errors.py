@@ -15,6 +15,10 @@ class SpecroofError(ValueError):
     """A problem with the user's input, with a message that says how to fix it."""
 
 
+class SpecroofWarning(UserWarning):
+    """A result that is computed but questionable (e.g. measurements of another device)."""
+
+
 def suggest(name: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean: a, b?)' for names close to ``name``, or ''."""
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)

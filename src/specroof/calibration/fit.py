@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.calibration.measurements import Measurement, measurement_rows
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.drafting_ops import medusa_head_operations
 from specroof.cost.grid import Grid
 from specroof.cost.setup import setup_step
 from specroof.cost.step import Pass, latency_for_setup, price_step
+from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
 
@@ -93,10 +94,7 @@ class Calibration:
         return header + notes + "\n" + tomli_w.dumps(data)
 
     def write(self, path: str | Path) -> None:
-        try:
-            Path(path).write_text(self.to_toml(), encoding="utf-8")
-        except OSError as exc:
-            raise SpecroofError(f"cannot write profile {path}: {exc.strerror or exc}") from None
+        write_atomic(path, self.to_toml(), "profile")
 
     def rows(self) -> list[dict[str, Any]]:
         """Fitted parameters with their meaning, for printing."""
@@ -178,6 +176,24 @@ class MeasurementSet:
         return np.concatenate(res)
 
 
+def _check_enough_points(rows: Sequence[Measurement]) -> None:
+    """Refuse a fit with fewer distinct measured points than fitted parameters.
+
+    With fewer points than parameters the fit is underdetermined: it reproduces the points
+    exactly (MAPE 0%) whatever the parameters, and predicts nothing. Repeated timings of the
+    same point count once.
+    """
+    distinct = {(m.model, m.dtype, m.batch, m.candidates, m.seq_len, m.cuda_graph is not False) for m in rows}
+    eager = any(m.eager_latency_ms for m in rows)
+    needed = len(PARAMETERS) + (1 if eager else 0) + 2  # + the two discrete choices (tiles, CTAs per SM)
+    if len(distinct) < needed:
+        raise SpecroofError(
+            f"calibrate fits {needed} parameters but the measurements hold only {len(distinct)} distinct "
+            f"(model, dtype, batch, candidates, seq_len) point{'s' if len(distinct) != 1 else ''}; "
+            f"measure at least {needed} different points, e.g. --batch 1,16,64 --candidates 1,16,64 "
+            "--seq-len 512,2048")
+
+
 def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | Path | Accelerator | None = None,
               profile: str = "pytorch-sdpa") -> Calibration:
     """Fit a hardware profile to measurements (a JSONL path or Measurement list).
@@ -189,7 +205,7 @@ def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | 
     from scipy.optimize import least_squares
 
     source = str(measurements) if isinstance(measurements, (str, Path)) else ""
-    rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
+    rows = measurement_rows(measurements)
     if hardware is None:
         names = sorted({m.hardware for m in rows})
         if len(names) != 1:
@@ -202,6 +218,7 @@ def calibrate(measurements: str | Path | Sequence[Measurement], hardware: str | 
     if not decoder_rows:
         raise SpecroofError("calibrate needs decoder-step measurements (rows without 'heads'); "
                             "Medusa-head rows can be checked with `specroof validate`")
+    _check_enough_points(decoder_rows)
     problem = MeasurementSet(decoder_rows, accel, profile)
     params = list(PARAMETERS) + ([LAUNCH] if problem.has_eager else [])
     start_profile = setup_step(problem.rows[0].model, accel, profile=profile).profile

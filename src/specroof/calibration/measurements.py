@@ -12,14 +12,12 @@ newer version still load.
 from __future__ import annotations
 
 import json
-import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specroof.datafiles import read_text
+from specroof.datafiles import read_text, write_atomic
 from specroof.errors import SpecroofError
 
 _REQUIRED = ("model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms")
@@ -97,76 +95,17 @@ class Measurement:
     @classmethod
     def from_dict(cls, obj: Any, where: str = "measurement") -> "Measurement":
         """Validate one JSON object; errors start with ``where`` (e.g. ``file.jsonl:3``)."""
+        from specroof.schemas import MeasurementRow, check
+
         if not isinstance(obj, dict):
             raise SpecroofError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-        heads = None
-        if obj.get("heads") is not None:
-            heads = _positive_int(obj, "heads", where)
-        for key in _REQUIRED:
-            if key == "seq_len" and heads is not None:
-                continue
-            if key not in obj or obj[key] is None:
-                raise SpecroofError(f"{where}: missing required key {key!r}")
-        for key in ("model", "hardware", "dtype"):
-            if not isinstance(obj[key], str) or not obj[key].strip():
-                raise SpecroofError(f"{where}: {key!r} must be a non-empty string, got {obj[key]!r}")
-        seq_len = _positive_int(obj, "seq_len", where) if obj.get("seq_len") is not None else None
-        cuda_graph = obj.get("cuda_graph")
-        if cuda_graph is not None and not isinstance(cuda_graph, bool):
-            raise SpecroofError(f"{where}: 'cuda_graph' must be true or false, got {cuda_graph!r}")
-        eager = obj.get("eager_latency_ms")
-        ops = obj.get("ops_ms")
-        if ops is None:
-            ops = {}
-        if not isinstance(ops, dict):
-            raise SpecroofError(
-                f"{where}: 'ops_ms' must be an object of operator name -> milliseconds, got {ops!r}"
-            )
-        ops_ms: dict[str, float] = {}
-        for name, value in ops.items():
-            if not _is_positive_number(value):
-                raise SpecroofError(
-                    f"{where}: 'ops_ms' entry {name!r} must be a positive number of milliseconds, "
-                    f"got {value!r}"
-                )
-            ops_ms[str(name)] = float(value)
+        row = check(MeasurementRow, obj, where, quote=True)
         return cls(
-            model=obj["model"],
-            hardware=obj["hardware"],
-            dtype=obj["dtype"],
-            batch=_positive_int(obj, "batch", where),
-            candidates=_positive_int(obj, "candidates", where),
-            seq_len=seq_len,
-            latency_ms=_positive_float(obj, "latency_ms", where),
-            ops_ms=ops_ms,
-            cuda_graph=cuda_graph,
-            eager_latency_ms=None if eager is None else _positive_float(obj, "eager_latency_ms", where),
-            heads=heads,
-            extra={k: v for k, v in obj.items() if k not in _KNOWN},
+            model=row.model, hardware=row.hardware, dtype=row.dtype, batch=row.batch,
+            candidates=row.candidates, seq_len=row.seq_len, latency_ms=row.latency_ms,
+            ops_ms=dict(row.ops_ms or {}), cuda_graph=row.cuda_graph, eager_latency_ms=row.eager_latency_ms,
+            heads=row.heads, extra={k: v for k, v in obj.items() if k not in _KNOWN},
         )
-
-
-def _is_positive_number(value: Any) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-        and value > 0
-    )
-
-
-def _positive_int(obj: dict[str, Any], key: str, where: str) -> int:
-    value = obj[key]
-    if not _is_positive_number(value) or value != int(value):
-        raise SpecroofError(f"{where}: {key!r} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _positive_float(obj: dict[str, Any], key: str, where: str) -> float:
-    value = obj[key]
-    if not _is_positive_number(value):
-        raise SpecroofError(f"{where}: {key!r} must be a positive number of milliseconds, got {value!r}")
-    return float(value)
 
 
 def load_measurements(path: str | Path) -> list[Measurement]:
@@ -176,6 +115,8 @@ def load_measurements(path: str | Path) -> list[Measurement]:
     :class:`SpecroofError` naming the file, the line number and the offending key; a file
     without a single measurement is an error too.
     """
+    if not isinstance(path, (str, Path)):
+        raise SpecroofError(f"measurements must be a path to a JSON-lines file, got {type(path).__name__}")
     path = Path(path)
     text = read_text(path, f"measurement file {path}")
     rows: list[Measurement] = []
@@ -188,6 +129,10 @@ def load_measurements(path: str | Path) -> list[Measurement]:
             obj = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise SpecroofError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise SpecroofError(f"{where}: nested too deeply to be a measurement") from None
+        except ValueError as exc:  # an integer literal longer than Python reads
+            raise SpecroofError(f"{where}: not valid JSON ({exc})") from None
         rows.append(Measurement.from_dict(obj, where))
     if not rows:
         raise SpecroofError(
@@ -196,20 +141,31 @@ def load_measurements(path: str | Path) -> list[Measurement]:
     return rows
 
 
+def measurement_rows(measurements: Any) -> list[Measurement]:
+    """Measurements from a JSON-lines path or a sequence of Measurement objects, checked."""
+    if isinstance(measurements, (str, Path)):
+        return load_measurements(measurements)
+    if isinstance(measurements, (bytes, dict)) or not isinstance(measurements, Iterable):
+        raise SpecroofError("measurements must be a path to a JSON-lines file or a list of Measurement, "
+                            f"got {type(measurements).__name__}")
+    rows = list(measurements)
+    bad = next((m for m in rows if not isinstance(m, Measurement)), None)
+    if bad is not None:
+        raise SpecroofError(f"measurements must be Measurement objects (Measurement.from_dict reads a dict), "
+                            f"got {type(bad).__name__}")
+    return rows
+
+
 def write_measurements(path: str | Path, measurements: Iterable[Measurement]) -> Path:
     """Write measurements as JSON lines, atomically (parent folders are created); returns the path."""
     path = Path(path)
     lines = [json.dumps(m.to_dict()) for m in measurements]
-    partial = path.with_name(path.name + ".partial")
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-        # Write aside, then rename: a reader (or a killed run) never sees half a file.
-        partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        os.replace(partial, path)
     except OSError as exc:
         raise SpecroofError(f"cannot write measurement file {path}: {exc.strerror or exc}") from None
-    return path
+    return write_atomic(path, "".join(line + "\n" for line in lines), "measurement file")
 
 
 def group_by_model(measurements: Iterable[Measurement]) -> dict[str, list[Measurement]]:

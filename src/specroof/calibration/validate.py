@@ -8,6 +8,7 @@ and the worst points.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from specroof.calibration.fit import MeasurementSet
-from specroof.calibration.measurements import Measurement, load_measurements
+from specroof.calibration.measurements import Measurement, measurement_rows
+from specroof.datafiles import save_figure
+from specroof.errors import SpecroofWarning
 from specroof.hardware.accelerator import Accelerator, load_hardware
 
 
@@ -39,6 +42,23 @@ def _mape(errors: list[float]) -> float | None:
     return float(np.mean(np.abs(errors))) if errors else None
 
 
+def _device_key(name: str) -> str:
+    """'NVIDIA H200', 'h200', 'H200 SXM 141GB' -> comparable lower-case words without the vendor."""
+    words = str(name).lower().replace("_", " ").replace("-", " ").split()
+    return " ".join(w for w in words if w not in ("nvidia", "amd", "intel"))
+
+
+def _warn_other_device(rows: Sequence[Measurement], accel: Accelerator) -> None:
+    """Warn when the measurements name a device other than the one predicting them."""
+    ours = {_device_key(accel.name), _device_key(accel.display_name)}
+    others = sorted({m.hardware for m in rows if _device_key(m.hardware) not in ours})
+    if others:
+        warnings.warn(SpecroofWarning(
+            f"the measurements come from {', '.join(others)} but are predicted with {accel.name} "
+            f"({accel.display_name}); errors then compare two different devices. Pass --hardware "
+            f"{others[0]} (or a profile calibrated on it) to check the model on the device measured"), stacklevel=2)
+
+
 def validate(measurements: str | Path | Sequence[Measurement], hardware: str | Path | Accelerator,
              profile: str | None = None) -> Validation:
     """Predict every measured point with ``hardware`` (a device or a calibrated profile).
@@ -46,8 +66,9 @@ def validate(measurements: str | Path | Sequence[Measurement], hardware: str | P
     Decoder steps are predicted by the cost of a step; Medusa-head rows (``heads`` set) by the
     drafting cost of that many heads, reported as their own group.
     """
-    rows = load_measurements(measurements) if isinstance(measurements, (str, Path)) else list(measurements)
+    rows = measurement_rows(measurements)
     accel = load_hardware(hardware)
+    _warn_other_device(rows, accel)
     data = MeasurementSet(rows, accel, profile or accel.profile_base)
     predicted, _ = data.predict({})
     plain = {(m.model, m.dtype, m.batch, m.seq_len): (m.latency_ms, p)
@@ -110,5 +131,7 @@ def plot_validation(result: Validation, path: str | Path, title: str = "", hardw
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, "chart")
+    finally:
+        plt.close(fig)

@@ -65,19 +65,85 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors become one line on stderr and exit code 2.
+
+    Also one line, never a traceback: an output that cannot be written (``> /dev/full``),
+    and input so large or deep that Python runs out of memory or recursion before a check
+    could catch it. A closed pipe (``| head``) ends quietly. Warnings print as
+    ``warning: ...`` lines. Any other exception is a bug and keeps its traceback.
+    """
+    import warnings
+
+    # click >= 8.2 raises this for a bare `specroof`; older versions print the help themselves.
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
     from specroof.errors import SpecroofError
 
+    warnings.showwarning = _show_warning
     try:
         cli.main(standalone_mode=False)
+        sys.stdout.flush()
     except SpecroofError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+        _fail(f"error: {exc}", 2)
+    except no_args as exc:  # plain `specroof`: the help, as --help prints it
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        _finish(0)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("aborted", 130)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(f"error: {exc.format_message()}", exc.exit_code)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        _finish(exc.exit_code)
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(0)
+    except OSError as exc:  # writing the output failed: a full disk, /dev/full
+        where = getattr(exc, "filename", None) or "standard output"
+        _fail(f"error: cannot write {where}: {exc.strerror or exc}", 2)
+    except RecursionError:
+        _fail("error: input nested too deeply; simplify the file or the request", 2)
+    except MemoryError:
+        _fail("error: out of memory; narrow the request (fewer grid points, a smaller tree)", 2)
+    _finish(0)
+
+
+def _finish(code: int | None) -> None:
+    """Exit, reporting a failure to flush standard output (``> /dev/full``) as one line."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(code or 0)
+    except OSError as exc:
+        _quiet_stdout()
+        _fail(f"error: cannot write standard output: {exc.strerror or exc}", 2)
+    sys.exit(code or 0)
+
+
+def _fail(message: str, code: int) -> None:
+    try:
+        sys.stdout.flush()  # what was printed before the failure still reaches the reader
+    except OSError:
+        _quiet_stdout()
+    try:
+        click.echo(message, err=True)
+    except OSError:
+        pass
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own flush at exit cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    click.echo(f"warning: {message}", err=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from specroof.cli.common import emit, format_option
@@ -34,9 +36,13 @@ def calibrate(measurements: str | None, hardware: str | None, profile: str, kern
     if (measurements is None) == (kernels is None):
         raise SpecroofError("give MEASUREMENTS (a JSON-lines file) or --kernels GPU[:ENGINE[:VERSION]], not both or neither")
     if kernels is not None:
+        from specroof.datafiles import check_writable, refuse_overwriting_inputs
         from specroof.kernels.calibrate import calibrate_kernels
 
-        click.echo("fitting the kernel database (a minute or two)...", err=True)
+        refuse_overwriting_inputs(output, {"--hardware file": hardware}, "-o/--output")
+        check_writable(output, "profile")
+        if sys.stderr.isatty():
+            click.echo("fitting the kernel database (a minute or two)...", err=True)
         result = calibrate_kernels(kernels, hardware)
         result.write(output)
         emit(result.rows(), fmt, title=(f"Kernels of {result.engine} {result.version} on {result.gpu} fitted for "
@@ -44,12 +50,17 @@ def calibrate(measurements: str | None, hardware: str | None, profile: str, kern
         return
     from specroof.calibration.fit import calibrate as fit
     from specroof.calibration.measurements import load_measurements
+    from specroof.datafiles import check_writable, refuse_overwriting_inputs
     from specroof.hardware.accelerator import load_hardware
 
+    # Before the fit: a typo in -o must not cost the fit, and must never destroy an input.
+    refuse_overwriting_inputs(output, {"measurement file": measurements, "--hardware file": hardware}, "-o/--output")
+    check_writable(output, "profile")
     load_measurements(measurements)  # a bad file or device fails here, before the wait is announced
     if hardware is not None:
         load_hardware(hardware)
-    click.echo("fitting (a few seconds)...", err=True)
+    if sys.stderr.isatty():  # progress for people; scripts get stderr only for errors
+        click.echo("fitting (a few seconds)...", err=True)
     result = fit(measurements, hardware, profile)
     result.write(output)
     emit(result.rows(), fmt, title=(
@@ -70,6 +81,12 @@ def validate(measurements: str, hardware: str, profile: str | None, plot: str | 
     """Report the prediction error against MEASUREMENTS, per model and overall."""
     from specroof.calibration.validate import plot_validation, validate as run
 
+    if plot:
+        from specroof.datafiles import refuse_overwriting_inputs
+        from specroof.report.charts import check_chart_path
+
+        check_chart_path(plot)
+        refuse_overwriting_inputs(plot, {"measurement file": measurements, "--hardware file": hardware}, "--plot")
     result = run(measurements, hardware, profile)
     if fmt == "json":
         import json

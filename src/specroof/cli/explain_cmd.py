@@ -12,14 +12,9 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option
+from specroof.cli.common import emit, format_option, positive_flag
 from specroof.cli.options import DEFAULT_ACCEPTANCE, model_options, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
-
-
-def _positive_flag(value: int | None, flag: str) -> None:
-    if value is not None and value < 1:
-        raise SpecroofError(f"{flag} must be a positive integer, got {value}")
 
 
 @click.command()
@@ -74,7 +69,7 @@ def run_explain(values: dict[str, Any], scenario: str | None, batch: int, candid
     from specroof.speculation.explain import explain as compute
 
     for value, flag in ((batch, "--batch"), (candidates, "--candidates"), (seq_len, "--seq-len")):
-        _positive_flag(value, flag)
+        positive_flag(value, flag)
     settings = resolve_settings(values, scenario, "explain")
     result = compute(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
                      **settings.step)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option, physical_ms
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, physical_ms
 from specroof.cli.options import collect_step_options, grid_options, model_options, parse_grid
 from specroof.errors import SpecroofError
 
@@ -22,7 +22,7 @@ def latency(fmt: str, **values: Any) -> None:
     Example:
       specroof latency --model llama-7b --hardware h200 --batch 1,64 --candidates 1,64
     """
-    result = run_latency(values)
+    result = run_latency(values, MAX_OUTPUT_ROWS)  # one printed row per point
     rows = result.to_records()
     title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
              f"profile {result.profile.name}: step latency (ms)")

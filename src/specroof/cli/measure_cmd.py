@@ -53,6 +53,11 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
     from specroof.calibration.measurements import Measurement, write_measurements
     from specroof.models import load_model
 
+    from specroof.datafiles import check_writable, refuse_overwriting_inputs
+
+    refuse_overwriting_inputs(output, {"model config": model}, "-o/--output")
+    if output.parent.exists():  # measure creates missing folders
+        check_writable(output, "measurement file")
     cfg = load_model(model)
     batches = parse_int_list(batch, "batch")
     cands = parse_int_list(candidates, "candidates")

@@ -59,8 +59,10 @@ def collect_step_options(values: dict[str, Any]) -> dict[str, Any]:
     """The cost-model keyword options given on the command line (None = not given)."""
     keys = ("dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile", "tp")
     options = {k: values[k] for k in keys if values.get(k) is not None}
-    if values.get("operators"):
+    if values.get("operators") is not None:
         options["operators"] = [op.strip() for op in values["operators"].split(",") if op.strip()]
+        if not options["operators"]:
+            raise SpecroofError("--ops needs at least one operator name, e.g. --ops qkv_proj,attention")
     return options
 
 

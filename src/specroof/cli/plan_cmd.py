@@ -12,16 +12,11 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option, normalized_rows, parse_int_list, physical_ms
+from specroof.cli.common import emit, format_option, normalized_rows, parse_int_list, physical_ms, positive_flag
 from specroof.cli.options import model_options, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
 
 PROGRESS_CELLS = 20
-
-
-def _positive_flag(value: int | None, flag: str) -> None:
-    if value is not None and value < 1:
-        raise SpecroofError(f"{flag} must be a positive integer, got {value}")
 
 
 @click.command()
@@ -87,8 +82,8 @@ def run_plan(values: dict[str, Any], scenario: str | None, max_candidates: int =
     from specroof.cost.setup import setup_step
     from specroof.speculation.plan import plan as compute
 
-    _positive_flag(max_candidates, "--max-candidates")
-    _positive_flag(current, "--current")
+    positive_flag(max_candidates, "--max-candidates")
+    positive_flag(current, "--current")
     if reserve_gb is not None and not (reserve_gb >= 0 and reserve_gb != float("inf")):
         raise SpecroofError(f"--reserve-gb must be a non-negative number, got {reserve_gb}")
     settings = resolve_settings(values, scenario, "plan")

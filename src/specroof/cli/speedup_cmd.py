@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option, normalized_rows, physical_ms
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, normalized_rows, physical_ms
 from specroof.cli.options import grid_options, model_options, parse_grid, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
 
@@ -50,7 +50,7 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
         check_chart_path(plot_path)  # before the work, so a typo fails fast
     elif reference_path is not None:
         raise SpecroofError("--reference overlays points on a chart; add --plot FILE.png")
-    result, scenario_label, scenario_reference = run_speedup(values, scenario)
+    result, scenario_label, scenario_reference = run_speedup(values, scenario, MAX_OUTPUT_ROWS)
     if reference_path is None and chart == "speedup":
         reference_path = scenario_reference  # a scenario's published points are overlaid by default
 
@@ -99,7 +99,7 @@ def check_grid_size(grid: dict[str, list[int]], max_points: int | None) -> None:
     points = len(grid["batch"]) * len(grid["candidates"]) * len(grid["seq_len"])
     if max_points is not None and points > max_points:
         raise SpecroofError(f"the grid has {points:,} points (batch x candidates x seq_len), more than the "
-                            f"{max_points:,} allowed here; use fewer values")
+                            f"{max_points:,} allowed here; use fewer values (e.g. a step: 1:1000:10)")
 
 
 def _title(result: Any, scenario: str | None) -> str:

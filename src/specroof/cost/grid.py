@@ -24,7 +24,12 @@ AxisValues = int | Iterable[int]
 
 def grid_axis(values: AxisValues, what: str) -> np.ndarray:
     """A 1-D array of positive integers; SpecroofError naming the bad value."""
-    array = np.atleast_1d(np.asarray(list(values) if not np.isscalar(values) else [values]))
+    if values is None or isinstance(values, (str, bytes, dict)):
+        raise SpecroofError(f"{what} must be a positive integer or a list of them, got {values!r}")
+    try:
+        array = np.atleast_1d(np.asarray(list(values) if not np.isscalar(values) else [values]))
+    except (TypeError, ValueError):
+        raise SpecroofError(f"{what} must be a positive integer or a list of them, got {values!r}") from None
     if array.size == 0:
         raise SpecroofError(f"{what} needs at least one value")
     if array.ndim != 1:
@@ -34,7 +39,7 @@ def grid_axis(values: AxisValues, what: str) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         bad = array[~np.isfinite(array) | (array <= 0) | (array != np.floor(array)) | (array > MAX_AXIS_VALUE)]
     if bad.size:
-        raise SpecroofError(f"{what} must be positive integers up to {MAX_AXIS_VALUE:,}, got {bad[0]!r}")
+        raise SpecroofError(f"{what} must be positive integers up to {MAX_AXIS_VALUE:,}, got {bad[0].item()!r}")
     return array.astype(np.int64)
 
 

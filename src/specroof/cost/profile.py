@@ -20,8 +20,6 @@ from specroof.errors import SpecroofError, suggest
 
 ATTENTION_KINDS = ("fused", "unfused")
 ATTENTION_KERNELS = ("split_kv", "per_head", "paged")
-MOE_KERNELS = ("grouped", "fused")
-GEMM_TILE_POLICIES = ("fastest", "fill", "rows")
 DEFAULT_PROFILE = "serving"
 
 
@@ -195,57 +193,30 @@ class ImplementationProfile:
                 f"unknown profile field(s) {', '.join(unknown)}{suggest(unknown[0], known)}"
             )
         cleaned = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
+        if getattr(self, "_validated", False):  # only the new values need checking
+            from specroof.schemas import profile_fields
+
+            result = replace(self, **profile_fields(cleaned, f"profile {self.name}"))
+            object.__setattr__(result, "_validated", True)
+            return result
         return replace(self, **cleaned).validated()
 
     def validated(self) -> "ImplementationProfile":
-        if self.attention not in ATTENTION_KINDS:
-            raise SpecroofError(f"attention must be one of {', '.join(ATTENTION_KINDS)}, got {self.attention!r}")
-        for key in ("decode_attention_kernel", "tree_attention_kernel"):
-            if getattr(self, key) not in ATTENTION_KERNELS:
-                raise SpecroofError(f"{key} must be one of {', '.join(ATTENTION_KERNELS)}")
-        for key in ("bandwidth_efficiency", "compute_efficiency", "elementwise_efficiency",
-                    "attention_compute_efficiency", "interconnect_efficiency"):
-            value = getattr(self, key)
-            if not 0 < value <= 1.0:
-                raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
-        if self.gemm_tile_policy not in GEMM_TILE_POLICIES:
-            raise SpecroofError(f"gemm_tile_policy must be one of {', '.join(GEMM_TILE_POLICIES)}, "
-                                f"got {self.gemm_tile_policy!r}")
-        if self.moe_kernel not in MOE_KERNELS:
-            raise SpecroofError(f"moe_kernel must be one of {', '.join(MOE_KERNELS)}, got {self.moe_kernel!r}")
-        if self.moe_routing != "balanced" and not _power_law(self.moe_routing):
-            raise SpecroofError(f"moe_routing must be balanced or power_law_<a> (a > 0), got {self.moe_routing!r}")
-        for key in ("moe_compute_efficiency", "moe_bandwidth_efficiency"):
-            value = getattr(self, key)
-            if not 0 < value <= 1.0:
-                raise SpecroofError(f"profile {self.name}: {key} must be in (0, 1], got {value}")
-        if not 0.0 <= self.attention_bandwidth_efficiency <= 1.0:
-            raise SpecroofError(f"profile {self.name}: attention_bandwidth_efficiency must be in [0, 1]")
-        if any(len(row) != 5 or row[0] < 2 or min(row[1:]) < 0 or row[2] <= 0 or row[4] <= 0
-               for row in self.allreduce_fits):
-            raise SpecroofError("allreduce_fits rows must be [gpus >= 2, latency_us, oneshot_gbps > 0, "
-                                "twoshot_us, busbw_gbps > 0]")
-        for key in ("gemm_overlap_q", "gemm_quantize_us", "attention_call_us", "attention_prefill_call_us",
-                    "attention_seq_us", "attention_kv_head_us", "attention_q_head_us", "moe_fixed_us"):
-            value = getattr(self, key)
-            if not value >= 0 or value == float("inf"):
-                raise SpecroofError(f"profile {self.name}: {key} must be a finite number >= 0, got {value}")
-        if self.moe_tile_m < 1:
-            raise SpecroofError(f"profile {self.name}: moe_tile_m must be >= 1")
-        bad = [op for op in self.operators if op not in STEP_OPERATIONS]
-        if bad:
-            raise SpecroofError(f"unknown operator(s) {', '.join(bad)}; valid: {', '.join(STEP_OPERATIONS)}")
-        if not self.gemm_tiles or any(len(t) != 2 or min(t) <= 0 for t in self.gemm_tiles):
-            raise SpecroofError("gemm_tiles must be a non-empty list of [rows, cols] pairs")
-        if self.cuda_graph_unit not in ("tokens", "batch"):
-            raise SpecroofError(f"cuda_graph_unit must be tokens or batch, got {self.cuda_graph_unit!r}")
-        if any(size < 1 for size in self.cuda_graph_sizes):
-            raise SpecroofError("cuda_graph_sizes must be positive integers")
-        for key in ("host_step_us", "host_draft_pass_us", "sampling_passes", "sampling_kernels"):
-            value = getattr(self, key)
-            if not value >= 0 or value == float("inf"):
-                raise SpecroofError(f"profile {self.name}: {key} must be a finite number >= 0, got {value}")
-        return self
+        """This profile with every field checked (type, finiteness, range, known choices).
+
+        Efficiencies are fractions in (0, 1]; times, passes and bandwidths are finite and
+        non-negative; booleans must be booleans (the string "false" is an error, not true);
+        at least one operator and one GEMM tile are needed.
+        """
+        from specroof.schemas import profile_fields
+
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        checked = profile_fields(data, f"profile {self.name}" if isinstance(self.name, str) else "profile")
+        changed = {k: v for k, v in checked.items() if v != data[k] or type(v) is not type(data[k])}
+        result = replace(self, **changed) if changed else self
+        # Every field holds a checked value: with_overrides() then checks only what it changes.
+        object.__setattr__(result, "_validated", True)
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -257,26 +228,12 @@ class ImplementationProfile:
         return data
 
 
-def _power_law(routing: str) -> float | None:
-    """The exponent of a ``power_law_<a>`` routing name, None if it is not one."""
-    if not str(routing).startswith("power_law_"):
-        return None
-    try:
-        a = float(str(routing)[len("power_law_"):])
-    except ValueError:
-        return None
-    return a if a > 0 else None
-
-
 def _coerce(key: str, value: Any) -> Any:
-    if key == "gemm_tiles":
-        return tuple(tuple(int(x) for x in tile) for tile in value)
-    if key == "operators":
-        return tuple(str(x) for x in value)
-    if key == "cuda_graph_sizes":
-        return tuple(sorted({int(x) for x in value}))
-    if key == "allreduce_fits":
-        return tuple(tuple(float(x) for x in row) for row in value)
+    """Lists from TOML become tuples; everything else is checked, not converted, by validated()."""
+    if key in ("gemm_tiles", "operators", "cuda_graph_sizes") and isinstance(value, list):
+        return tuple(tuple(t) if key == "gemm_tiles" and isinstance(t, list) else t for t in value)
+    if key == "allreduce_fits" and isinstance(value, (list, tuple)):
+        return tuple(tuple(row) if isinstance(row, list) else row for row in value)
     return value
 
 
@@ -295,9 +252,20 @@ def get_profile(name: str | ImplementationProfile | None = None) -> Implementati
     A profile table may name a ``base`` profile: it starts from that one's fields (the engine
     profiles share the kernel assumptions of ``serving`` and add their own).
     """
-    if isinstance(name, ImplementationProfile):
-        return name
+    if isinstance(name, ImplementationProfile):  # built in Python: checked like a file's
+        return name if getattr(name, "_validated", False) else name.validated()
+    if name is not None and not isinstance(name, str):
+        raise SpecroofError(f"profile must be a name or an ImplementationProfile, got {type(name).__name__}")
     key = name or DEFAULT_PROFILE
+    data = _profiles_data()
+    if key not in data:
+        raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
+    return _named_profile(key)
+
+
+@lru_cache(maxsize=16)
+def _named_profile(key: str) -> ImplementationProfile:
+    """A profile of profiles.toml with its bases, read and checked once (calibration asks thousands of times)."""
     data = _profiles_data()
     chain: list[str] = []
     while True:

@@ -123,6 +123,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     kv = check_dtype(kv_dtype or (act if act in KV_DTYPES else "fp16"), KV_DTYPES, "KV-cache dtype")
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
+    model_cfg.check_tensor_parallel(int(tp))
     base = get_profile(profile if profile is not None else accel.profile_base)
     base = engine_kernel_profile(base, accel, weights)
     if accel.profile_overrides and (profile is None or profile == accel.profile_base):
@@ -133,7 +134,11 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     if cuda_graph is not None:
         overrides["cuda_graph"] = cuda_graph
     if operators is not None:
+        if isinstance(operators, (str, bytes)) or not hasattr(operators, "__iter__"):
+            raise SpecroofError(f"operators must be a list of operation names, got {operators!r}")
         overrides["operators"] = tuple(operators)
+        if not overrides["operators"]:
+            raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
     prof = base.with_overrides(**overrides) if overrides else base
     comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message

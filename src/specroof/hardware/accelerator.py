@@ -9,7 +9,7 @@ so ``--hardware`` accepts either everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -47,6 +47,15 @@ class Accelerator:
     profile_overrides: dict[str, Any] = field(default_factory=dict)
     calibrated_from: str = ""
 
+    def __post_init__(self) -> None:
+        """Check every field: finite, positive sizes and rates, known profile fields."""
+        from specroof.schemas import AcceleratorSpec, check
+
+        label = f"accelerator {self.name!r}" if isinstance(self.name, str) else "Accelerator"
+        checked = check(AcceleratorSpec, {f.name: getattr(self, f.name) for f in fields(self)}, label)
+        for f in fields(self):  # integral floats become ints, ints become floats where declared
+            object.__setattr__(self, f.name, getattr(checked, f.name))
+
     def peak_flops(self, dtype: str) -> float:
         """Dense peak in FLOP/s for a compute dtype; SpecroofError if unsupported."""
         key = "fp16" if dtype == "bf16" and "bf16" not in self.peak_tflops else dtype
@@ -73,38 +82,25 @@ class Accelerator:
 
 
 _REQUIRED = ("memory_gb", "memory_bandwidth_gbps", "sm_count", "peak_tflops")
+_DATASHEET = ("name", "display_name", "vendor", "memory_gb", "memory_bandwidth_gbps", "sm_count", "peak_tflops",
+              "l2_cache_mb", "interconnect_gbps", "interconnect", "tdp_w", "sources")
+#: How many ``base`` links a hardware file may follow (a profile on a profile on a device...).
+MAX_BASE_CHAIN = 8
 
 
 def _from_table(data: dict[str, Any], label: str) -> Accelerator:
+    """A device from the datasheet keys of a hardware file (checked by the Accelerator itself)."""
+    from specroof.schemas import AcceleratorSpec, HardwareFile, check
+
+    check(HardwareFile, data, f"accelerator file {label}")
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise SpecroofError(f"accelerator file {label} lacks {', '.join(missing)}")
-    peaks = data["peak_tflops"]
-    if not isinstance(peaks, dict) or not peaks:
-        raise SpecroofError(f"accelerator file {label}: [peak_tflops] must map dtypes to TFLOP/s")
-    for key in ("memory_gb", "memory_bandwidth_gbps", "sm_count"):
-        _check_positive(data[key], key, label)
-    for key, value in peaks.items():
-        _check_positive(value, f"peak_tflops.{key}", label)
-    return Accelerator(
-        name=str(data.get("name", label)),
-        display_name=str(data.get("display_name", data.get("name", label))),
-        memory_gb=float(data["memory_gb"]),
-        memory_bandwidth_gbps=float(data["memory_bandwidth_gbps"]),
-        sm_count=int(data["sm_count"]),
-        peak_tflops={str(k): float(v) for k, v in peaks.items()},
-        vendor=str(data.get("vendor", "")),
-        l2_cache_mb=float(data.get("l2_cache_mb", 0.0)),
-        interconnect_gbps=float(data.get("interconnect_gbps", 0.0)),
-        interconnect=str(data.get("interconnect", "")),
-        tdp_w=float(data.get("tdp_w", 0.0) or 0.0),
-        sources={str(k): str(v) for k, v in data.get("sources", {}).items()},
-    )
-
-
-def _check_positive(value: Any, key: str, label: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise SpecroofError(f"accelerator file {label}: {key} must be a positive number, got {value!r}")
+    values = {k: data[k] for k in _DATASHEET if k in data}
+    values.setdefault("name", label)
+    values.setdefault("display_name", values["name"])
+    checked = check(AcceleratorSpec, values, f"accelerator file {label}")  # the message names the file
+    return Accelerator(**checked.model_dump())
 
 
 @lru_cache(maxsize=1)
@@ -125,13 +121,26 @@ def _catalog_entry(name: str) -> Accelerator:
 
 def load_hardware(hardware: "str | Path | Accelerator") -> Accelerator:
     """An Accelerator from a catalog name, a catalog-style TOML file or a calibrated profile."""
+    return _load(hardware, ())
+
+
+def _load(hardware: "str | Path | Accelerator", chain: tuple[str, ...]) -> Accelerator:
+    """``load_hardware``, remembering the files already followed through ``base`` links."""
     if isinstance(hardware, Accelerator):
         return hardware
     if looks_like_path(hardware, ".toml"):
         path = Path(hardware)
         if not path.exists():
             raise SpecroofError(f"hardware file not found: {path}")
-        return _from_file(_read_toml(path, str(path)), str(path))
+        key = str(path.resolve())
+        if key in chain:
+            raise SpecroofError(f"hardware file {path}: its base chain comes back to itself "
+                                f"({' -> '.join(Path(c).name for c in (*chain, key))}); "
+                                "base must name a catalog device or another file")
+        if len(chain) >= MAX_BASE_CHAIN:
+            raise SpecroofError(f"hardware file {path}: more than {MAX_BASE_CHAIN} base links; "
+                                "point base at a catalog device")
+        return _from_file(_read_toml(path, str(path)), str(path), (*chain, key))
     if not isinstance(hardware, str):
         raise SpecroofError(f"hardware must be a name, a path or an Accelerator, got {type(hardware).__name__}")
     key = hardware.strip().lower()
@@ -143,27 +152,25 @@ def load_hardware(hardware: "str | Path | Accelerator") -> Accelerator:
     return _catalog_entry(key)
 
 
-def _from_file(data: dict[str, Any], label: str) -> Accelerator:
+def _from_file(data: dict[str, Any], label: str, chain: tuple[str, ...]) -> Accelerator:
     """A catalog-style file, or a calibrated profile (``base`` + overrides + ``[profile]``)."""
-    profile = data.get("profile", {})
-    if not isinstance(profile, dict):
-        raise SpecroofError(f"hardware file {label}: [profile] must be a table")
-    base_name = data.get("base")
-    if base_name is not None:
-        base = load_hardware(str(base_name))
-        overrides = {k: v for k, v in data.items() if k in _REQUIRED or k in ("display_name", "name")}
-        merged = {
-            "name": base.name, "display_name": base.display_name, "memory_gb": base.memory_gb,
-            "memory_bandwidth_gbps": base.memory_bandwidth_gbps, "sm_count": base.sm_count,
-            "peak_tflops": dict(base.peak_tflops), **overrides,
-        }
-        accel = replace(base, **{k: v for k, v in _from_table(merged, label).__dict__.items()
-                                 if k in merged or k == "peak_tflops"})
+    from specroof.cost.profile import get_profile
+    from specroof.schemas import HardwareFile, check, profile_fields
+
+    meta = check(HardwareFile, data, f"hardware file {label}")
+    profile = meta.profile or {}
+    if meta.base is not None:
+        base = _load(meta.base, chain)
+        merged = {k: getattr(base, k) for k in _DATASHEET}
+        merged.update({k: v for k, v in data.items() if k in _DATASHEET})
+        accel = _from_table(merged, label)
     else:
         accel = _from_table(data, label)
-    return replace(
-        accel,
-        profile_base=data.get("profile_base"),
-        profile_overrides=dict(profile),
-        calibrated_from=str(data.get("calibrated_from", "")),
-    )
+    if meta.profile_base is not None:
+        try:
+            get_profile(meta.profile_base)  # an unknown name fails here, with the list of profiles
+        except SpecroofError as exc:
+            raise SpecroofError(f"hardware file {label}: profile_base: {exc}") from None
+    overrides = profile_fields(profile, f"hardware file {label}: [profile]")
+    return replace(accel, profile_base=meta.profile_base, profile_overrides=overrides,
+                   calibrated_from=meta.calibrated_from or "")

@@ -7,8 +7,7 @@ there is one place where keys are interpreted.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -76,100 +75,79 @@ class ModelConfig:
         head = 0 if self.tie_word_embeddings else self.vocab_size * h
         return self.num_layers * per_layer + embed + head + h
 
+    def __post_init__(self) -> None:
+        """Check every field (type, range, and the rules tying heads and experts together)."""
+        from specroof.schemas import ModelShape, check
+
+        label = f"model config {self.name!r}" if isinstance(self.name, str) else "ModelConfig"
+        checked = check(ModelShape, {f.name: getattr(self, f.name) for f in fields(self)}, label)
+        for f in fields(self):  # integral floats become ints
+            object.__setattr__(self, f.name, getattr(checked, f.name))
+
+    def check_tensor_parallel(self, tp: int) -> None:
+        """Refuse a tensor-parallel degree that does not split the query heads evenly.
+
+        Each device computes whole query heads; KV heads may be fewer than devices (they are
+        then replicated), so only the query heads must divide.
+        """
+        if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
+            raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
+        if self.num_heads % tp:
+            fits = [p for p in range(1, min(self.num_heads, 128) + 1) if self.num_heads % p == 0]
+            raise SpecroofError(
+                f"--tp {tp} does not divide the {self.num_heads} attention heads of {self.name}; "
+                f"use one of {', '.join(map(str, fits))}"
+            )
+
     @classmethod
     def from_hf_config(cls, config: dict[str, Any], name: str) -> "ModelConfig":
-        """Read the standard Hugging Face keys; raise SpecroofError naming what is wrong."""
+        """Read the standard Hugging Face keys; raise SpecroofError naming the file and key."""
+        from specroof.schemas import HFConfig, check
+
+        label = f"model config {name!r}"
         if not isinstance(config, dict):
-            raise SpecroofError(f"model config {name!r} is not a JSON object")
+            raise SpecroofError(f"{label} is not a JSON object")
         cfg = dict(config)
         # Some multimodal / nested configs keep the language model under text_config.
         if "hidden_size" not in cfg and isinstance(cfg.get("text_config"), dict):
             cfg = {**cfg, **cfg["text_config"]}
-
-        def need(key: str, *aliases: str) -> int:
-            for k in (key, *aliases):
-                if k in cfg and cfg[k] is not None:
-                    return _positive_int(cfg[k], k, name)
-            raise SpecroofError(
-                f"model config {name!r} is missing {key!r}; a Hugging Face config.json "
-                "needs hidden_size, intermediate_size, num_hidden_layers, "
-                "num_attention_heads and vocab_size"
-            )
-
-        hidden = need("hidden_size", "n_embd", "d_model")
-        layers = need("num_hidden_layers", "n_layer", "num_layers")
-        heads = need("num_attention_heads", "n_head")
-        vocab = need("vocab_size")
-        kv_heads = _positive_int(cfg.get("num_key_value_heads") or heads, "num_key_value_heads", name)
-        if "head_dim" in cfg and cfg["head_dim"] is not None:
-            head_dim = _positive_int(cfg["head_dim"], "head_dim", name)
+        hf = check(HFConfig, cfg, label, hint=(
+            "; a Hugging Face config.json needs hidden_size, intermediate_size, num_hidden_layers, "
+            "num_attention_heads and vocab_size"))
+        heads = hf.num_attention_heads
+        kv_heads = hf.num_key_value_heads if hf.num_key_value_heads is not None else heads
+        if hf.head_dim is not None:
+            head_dim = hf.head_dim
+        elif hf.hidden_size % heads:
+            raise SpecroofError(f"{label}: hidden_size {hf.hidden_size} is not divisible by "
+                                f"num_attention_heads {heads}; set head_dim explicitly")
         else:
-            if hidden % heads:
-                raise SpecroofError(
-                    f"model config {name!r}: hidden_size {hidden} is not divisible by "
-                    f"num_attention_heads {heads}; set head_dim explicitly"
-                )
-            head_dim = hidden // heads
-        if heads % kv_heads:
-            raise SpecroofError(
-                f"model config {name!r}: num_attention_heads {heads} is not divisible by "
-                f"num_key_value_heads {kv_heads}"
-            )
-        experts = 0
-        for key in ("num_local_experts", "num_experts", "n_routed_experts"):
-            if cfg.get(key):
-                experts = _positive_int(cfg[key], key, name)
-                break
-        per_tok = 0
-        moe_width = 0
+            head_dim = hf.hidden_size // heads
+        experts = next((e for e in (hf.num_local_experts, hf.num_experts, hf.n_routed_experts) if e), 0)
+        per_tok = moe_width = 0
         if experts:
-            per_tok = _positive_int(cfg.get("num_experts_per_tok") or 0, "num_experts_per_tok", name)
-            if per_tok > experts:
-                raise SpecroofError(
-                    f"model config {name!r}: num_experts_per_tok {per_tok} exceeds the "
-                    f"{experts} experts"
-                )
-            width = cfg.get("moe_intermediate_size") or cfg.get("intermediate_size")
-            if width is None:
-                raise SpecroofError(
-                    f"model config {name!r} is a mixture of experts but has neither "
-                    "moe_intermediate_size nor intermediate_size"
-                )
-            moe_width = _positive_int(width, "moe_intermediate_size", name)
-        intermediate = cfg.get("intermediate_size")
+            per_tok = hf.num_experts_per_tok or 0
+            if not 1 <= per_tok <= experts:
+                raise SpecroofError(f"{label}: num_experts_per_tok must be between 1 and the {experts} "
+                                    f"experts, got {hf.num_experts_per_tok!r}")
+            moe_width = hf.moe_intermediate_size or hf.intermediate_size or 0
+            if not moe_width:
+                raise SpecroofError(f"{label} is a mixture of experts but has neither "
+                                    "moe_intermediate_size nor intermediate_size")
+        intermediate = hf.intermediate_size
         if intermediate is None:
             if not experts:
-                need("intermediate_size", "n_inner")
+                raise SpecroofError(f"{label} is missing 'intermediate_size'; a Hugging Face config.json "
+                                    "needs hidden_size, intermediate_size, num_hidden_layers, "
+                                    "num_attention_heads and vocab_size")
             intermediate = moe_width
-        intermediate = _positive_int(intermediate, "intermediate_size", name)
-        mtp_layers = 0
-        for key in ("num_nextn_predict_layers", "mtp_num_hidden_layers"):
-            if cfg.get(key):
-                mtp_layers = _positive_int(cfg[key], key, name)
-                break
+        mtp_layers = next((n for n in (hf.num_nextn_predict_layers, hf.mtp_num_hidden_layers) if n), 0)
         return cls(
-            name=name,
-            hidden_size=hidden,
-            intermediate_size=intermediate,
-            num_layers=layers,
-            num_heads=heads,
-            num_kv_heads=kv_heads,
-            head_dim=head_dim,
-            vocab_size=vocab,
-            tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-            num_experts=experts,
-            experts_per_token=per_tok,
-            moe_intermediate_size=moe_width,
-            mtp_layers=mtp_layers,
-            source=str(cfg.get("_source", "")),
+            name=name, hidden_size=hf.hidden_size, intermediate_size=intermediate,
+            num_layers=hf.num_hidden_layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
+            vocab_size=hf.vocab_size, tie_word_embeddings=hf.tie_word_embeddings, num_experts=experts,
+            experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=mtp_layers, source=hf.source,
         )
-
-
-def _positive_int(value: Any, key: str, name: str) -> int:
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or value != int(value) or value <= 0):
-        raise SpecroofError(f"model config {name!r}: {key} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 @lru_cache(maxsize=1)

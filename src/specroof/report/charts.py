@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.datafiles import read_text
+from specroof.datafiles import check_writable, read_text, save_figure
 from specroof.errors import SpecroofError
 
 CHART_FORMATS = (".png", ".svg")
@@ -68,9 +68,7 @@ def check_chart_path(path: str | Path) -> Path:
         shown = path.suffix or "no extension"
         raise SpecroofError(f"cannot write a chart to {str(path)!r} ({shown}); "
                             f"use a file ending in {' or '.join(CHART_FORMATS)}")
-    if path.parent != Path("") and not path.parent.is_dir():
-        raise SpecroofError(f"cannot write chart {str(path)!r}: folder {str(path.parent)!r} does not exist")
-    return path
+    return check_writable(path, "chart")
 
 
 def read_reference_csv(path: str | Path) -> list[dict[str, str]]:
@@ -111,11 +109,7 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    try:
-        fig.savefig(path, dpi=DPI, format=path.suffix.lower().lstrip("."), facecolor="white")
-    except OSError as exc:
-        raise SpecroofError(f"cannot write chart {str(path)!r}: {exc.strerror or exc}") from None
-    return path
+    return save_figure(fig, path, "chart", dpi=DPI, facecolor="white")
 
 
 def _colors(count: int) -> list[Any]:

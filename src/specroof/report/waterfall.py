@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import check_writable, save_figure
 from specroof.errors import SpecroofError
 from specroof.report.formats import signed
 
@@ -25,7 +26,7 @@ def check_path(path: str | Path) -> Path:
         raise SpecroofError(f"chart file {str(out)!r} must end in {', '.join(SUFFIXES)}")
     if not out.parent.exists():
         raise SpecroofError(f"folder {str(out.parent)!r} for the chart does not exist")
-    return out
+    return check_writable(out, "chart")
 
 
 def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None) -> Path:
@@ -68,6 +69,8 @@ def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None
                            f"seq_len {e.seq_len}, acceptance {e.acceptance}\n"
                            "from tau to the predicted speedup: points lost per cause (step time added)"), fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    try:
+        save_figure(fig, out, "chart", dpi=120)
+    finally:
+        plt.close(fig)
     return out

@@ -67,6 +67,8 @@ def scenario_names() -> tuple[str, ...]:
 def load_scenario(scenario: str | Path) -> Scenario:
     """A shipped scenario by name, or a scenario TOML file by path."""
     text_source: Any
+    if not isinstance(scenario, (str, Path)):
+        raise SpecroofError(f"scenario must be a name or a path, got {type(scenario).__name__}")
     if isinstance(scenario, Path) or str(scenario).endswith(".toml") or "/" in str(scenario):
         path = Path(scenario)
         if not path.is_file():
@@ -81,6 +83,8 @@ def load_scenario(scenario: str | Path) -> Scenario:
         text_source = resources.files(__name__) / f"{name}.toml"
         folder = resources.files(__name__)
     data = read_toml(text_source, f"scenario {scenario}")
+    from specroof.schemas import ScenarioFile, check
+
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise SpecroofError(f"scenario {name}: unknown key(s) {', '.join(unknown)}{suggest(unknown[0], _KNOWN)}")
@@ -88,13 +92,14 @@ def load_scenario(scenario: str | Path) -> Scenario:
     if not isinstance(grid, dict) or set(grid) - {"batch", "candidates", "seq_len"}:
         raise SpecroofError(f"scenario {name}: [grid] may only set batch, candidates and seq_len")
     for key, values in grid.items():
-        if not isinstance(values, list) or not values or not all(isinstance(v, int) and v > 0 for v in values):
-            raise SpecroofError(f"scenario {name}: grid.{key} must be a list of positive integers")
-    overrides = data.get("profile_overrides", {})
-    if not isinstance(overrides, dict):
+        if not isinstance(values, list) or not values:
+            raise SpecroofError(f"scenario {name}: grid.{key} must be a non-empty list of positive integers")
+    if not isinstance(data.get("profile_overrides", {}), dict):
         raise SpecroofError(f"scenario {name}: [profile_overrides] must be a table")
+    checked = check(ScenarioFile, data, f"scenario {name}")
+    settings = {k: getattr(checked, k) for k in _SETTINGS if k in data}
+    grid_values = {k: list(getattr(checked.grid, k)) for k in grid}
     return Scenario(
-        name=str(data.get("name", name)), description=str(data.get("description", "")),
-        settings={k: data[k] for k in _SETTINGS if k in data}, grid={k: list(v) for k, v in grid.items()},
-        profile_overrides=dict(overrides), reference=str(data.get("reference", "")), folder=folder,
+        name=checked.name or name, description=checked.description, settings=settings, grid=grid_values,
+        profile_overrides=dict(checked.profile_overrides), reference=checked.reference, folder=folder,
     )

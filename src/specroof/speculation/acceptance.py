@@ -39,8 +39,20 @@ class AcceptanceModel(ABC):
         """Expected tokens per step for each budget; float array of the same shape."""
         n = as_candidates(candidates, self.max_candidates, self._limit_reason())
         result = np.asarray(self._tau(n), dtype=float)
+        # A step cannot accept more tokens than it verifies: tau(n) <= n. A fitted formula
+        # (log:A with a large A) can break this at small n; that is an error, not a number.
+        over = n.size and np.any(result > n + 1e-9)
+        if over:
+            i = np.flatnonzero((result > n + 1e-9).ravel())[0]
+            bad_n, bad_tau = int(n.ravel()[i]), float(result.ravel()[i])
+            raise SpecroofError(f"{self.describe()} gives tau = {bad_tau:.3g} tokens at n = {bad_n}, more than the "
+                                f"{bad_n} candidates verified; {self._overflow_hint()}")
         # tau(1) == 1 holds exactly, whatever rounding the formula does.
         return np.where(n == 1, 1.0, result)
+
+    def _overflow_hint(self) -> str:
+        """How to fix a model whose tau exceeds n (completes an error message)."""
+        return "use a model whose acceptance length stays within the candidates"
 
     @abstractmethod
     def _tau(self, n: np.ndarray) -> np.ndarray:
@@ -70,7 +82,10 @@ def as_candidates(candidates: np.ndarray | Sequence[int] | int, max_candidates: 
         raise SpecroofError(f"candidate counts must be integers >= 1, got {candidates!r}")
     if raw.size == 0:
         return raw.astype(np.int64)
-    values = raw.astype(float)
+    try:
+        values = raw.astype(float)
+    except OverflowError:
+        raise SpecroofError(f"candidate counts must be integers >= 1, got {candidates!r}") from None
     if not np.all(np.isfinite(values)) or np.any(values != np.floor(values)) or values.min() < 1:
         bad = values[~np.isfinite(values) | (values != np.floor(values)) | (values < 1)].flat[0]
         raise SpecroofError(f"candidate counts must be integers >= 1 (n = 1 is plain decoding), got {bad:g}")
@@ -96,6 +111,10 @@ class LogAcceptance(AcceptanceModel):
 
     def _tau(self, n: np.ndarray) -> np.ndarray:
         return 1.0 + self.a * np.log(n)
+
+    def _overflow_hint(self) -> str:
+        # 1 + A ln n <= n for every n >= 2 exactly when A <= 1 / ln 2 (the bound is tightest at n = 2).
+        return f"log:A stays within the candidates at every n only for A <= {1 / math.log(2):.4f}, or ask for larger n"
 
     def describe(self) -> str:
         return f"log:{self.a:g}"
@@ -141,9 +160,14 @@ class CurveAcceptance(AcceptanceModel):
     """
 
     def __init__(self, points: Sequence[tuple[float, float]] | np.ndarray, name: str | None = None) -> None:
+        if not hasattr(points, "__len__") or isinstance(points, (str, bytes)):
+            raise SpecroofError("curve points must be (candidates, acceptance_length) pairs")
         if len(points) == 0:
             raise SpecroofError("a curve needs at least one measured (candidates, acceptance_length) point")
-        array = np.asarray(points, dtype=float)
+        try:
+            array = np.asarray(points, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            array = np.empty((0,))
         if array.ndim != 2 or array.shape[1] != 2:
             raise SpecroofError("curve points must be (candidates, acceptance_length) pairs")
         labels = [f"point ({c:g}, {t:g})" for c, t in array]

@@ -51,6 +51,8 @@ METHODS = ("none", "heads", "draft", "eagle", "eagle3", "mtp", "ngram")
 PASS_METHODS = ("draft", "eagle", "eagle3", "mtp")
 """Methods that draft with forward passes, so chains or trees of them."""
 DEFAULT_HEADS = 5
+MAX_HEADS = 64
+"""Medusa ships 3-5 heads; a head per draft position beyond 64 is not a configuration anyone runs."""
 MAX_TREE_STEPS = 64
 MAX_TREE_TOPK = 64
 
@@ -143,7 +145,7 @@ class Drafting:
         shape = TreeShape.parse(tree) if isinstance(tree, str) else (tree.checked() if tree is not None else None)
         return cls(
             method=chosen,
-            heads=_positive_int(DEFAULT_HEADS if heads is None else heads, "number of heads") if chosen == "heads" else None,
+            heads=_heads(heads) if chosen == "heads" else None,
             draft_model=load_model(draft_model) if draft_model is not None else None,
             tree=shape,
             draft_vocab=_positive_int(draft_vocab, "draft vocabulary (--draft-vocab)") if draft_vocab is not None else None,
@@ -273,6 +275,13 @@ def _positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SpecroofError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _heads(value: int | None) -> int:
+    count = _positive_int(DEFAULT_HEADS if value is None else value, "number of heads (--heads)")
+    if count > MAX_HEADS:
+        raise SpecroofError(f"number of heads (--heads) must be at most {MAX_HEADS}, got {count}")
+    return count
 
 
 def _rate(value: Any) -> float:

@@ -39,6 +39,9 @@ from specroof.speculation.speedup import SpeedupResult, speedup
 
 OBJECTIVES = ("speedup", "throughput")
 DEFAULT_MAX_CANDIDATES = 64
+#: Most candidate counts a plan searches, and most grid points it prices (checked before work).
+MAX_PLAN_CANDIDATES = 16_384
+MAX_PLAN_POINTS = 4_000_000
 CHUNK_POINTS = 2_000_000
 """Grid points priced per speedup() call; larger plans are split along the batch axis."""
 
@@ -173,43 +176,63 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     if objective not in OBJECTIVES:
         raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
                             f"valid: {', '.join(OBJECTIVES)}")
-    limit_asked = _positive_int(max_candidates, "max candidates")
+    limit_asked = _positive_int(max_candidates, "max candidates", MAX_PLAN_CANDIDATES)
     acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
     limit = limit_asked if acc.max_candidates is None else min(limit_asked, int(acc.max_candidates))
     if current is not None:
-        current = _positive_int(current, "current candidates")
+        current = _positive_int(current, "current candidates", MAX_PLAN_CANDIDATES)
         if acc.max_candidates is not None and current > acc.max_candidates:
             raise SpecroofError(f"current n={current} is beyond what {acc.describe()} allows "
                                 f"({acc.max_candidates} candidates)")
+    if (isinstance(reserve_bytes, bool) or not isinstance(reserve_bytes, (int, float, np.integer, np.floating))
+            or not 0 <= reserve_bytes < float("inf")):
+        raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
     b_axis = grid_axis(batch, "batch")
     s_axis = grid_axis(seq_len, "seq_len")
+    points = b_axis.size * max(limit, current or 1) * s_axis.size
+    if points > MAX_PLAN_POINTS:
+        raise SpecroofError(f"a plan of {b_axis.size} batch sizes x {max(limit, current or 1)} candidate counts x "
+                            f"{s_axis.size} contexts prices {points:,} points, more than {MAX_PLAN_POINTS:,}; "
+                            "give fewer batch sizes or contexts, or a smaller --max-candidates")
     model_cfg = load_model(model)
     accel = load_hardware(hardware)
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                 proposal_rate=proposal_rate)
     top = max(limit, current or 1)
     n_axis = np.arange(1, top + 1)
+    priced = _tree_candidates(drafting, n_axis)  # an explicit tree verifies only some n
+    if current is not None and current not in priced:
+        raise SpecroofError(f"current n={current} cannot verify the tree {drafting.tree.describe()}; "
+                            f"it verifies n in {', '.join(map(str, priced[1:]))} (or 1: no speculation)")
     spec_kwargs = dict(acceptance=acc, drafting=drafting, **options)
 
-    per_batch = n_axis.size * s_axis.size
+    per_batch = priced.size * s_axis.size
     step = max(1, CHUNK_POINTS // per_batch)
     parts: list[tuple[SpeedupResult, np.ndarray, np.ndarray]] = []
     for start in range(0, b_axis.size, step):
         chunk = b_axis[start:start + step]
-        result = speedup(model_cfg, accel, chunk, n_axis, s_axis, **spec_kwargs)
-        memory = memory_footprint(model_cfg, accel, chunk, n_axis, s_axis, drafting=drafting,
+        result = speedup(model_cfg, accel, chunk, priced, s_axis, **spec_kwargs)
+        memory = memory_footprint(model_cfg, accel, chunk, priced, s_axis, drafting=drafting,
                                   reserve_bytes=reserve_bytes, **options)
         parts.append((result, memory.total_bytes, memory.fits))
         if progress is not None:
             progress(chunk.size * s_axis.size)
     first = parts[0][0]
-    speed = np.concatenate([p[0].speedup for p in parts])
-    tput = np.concatenate([p[0].throughput for p in parts])
-    spec_ms = np.concatenate([p[0].latency_ms for p in parts])
-    plain_ms = np.concatenate([p[0].ar_latency_ms for p in parts])
-    tau = np.concatenate([p[0].acceptance_length for p in parts])
-    total = np.concatenate([p[1] for p in parts])
-    fit = np.concatenate([p[2] for p in parts])
+    columns = priced - 1  # where each priced n sits on the 1..top axis; the others cannot run
+
+    def gather(arrays: list[np.ndarray], fill: float | bool) -> np.ndarray:
+        joined = np.concatenate(arrays)
+        out = np.full((joined.shape[0], top, joined.shape[2]), fill, dtype=joined.dtype)
+        out[:, columns, :] = joined
+        return out
+
+    speed = gather([p[0].speedup for p in parts], 0.0)
+    tput = gather([p[0].throughput for p in parts], 0.0)
+    spec_ms = gather([p[0].latency_ms for p in parts], np.nan)
+    plain_ms = gather([p[0].ar_latency_ms for p in parts], np.nan)[:, :1, :]
+    tau = gather([p[0].acceptance_length for p in parts], np.nan)
+    total = gather([p[1] for p in parts], np.inf)
+    fit = gather([p[2] for p in parts], False)
 
     searched = slice(0, limit)
     score = (speed if objective == "speedup" else tput)[:, searched, :]
@@ -243,9 +266,25 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     return result
 
 
-def _positive_int(value: Any, what: str) -> int:
+def _tree_candidates(drafting: Drafting, n_axis: np.ndarray) -> np.ndarray:
+    """The candidate counts a drafting choice can verify: all of them, or for an explicit tree
+    plain decoding and the n whose first level fits (its ``tokens`` only, when given)."""
+    tree = drafting.tree
+    if tree is None:
+        return n_axis
+    ok = (n_axis == 1) | ((n_axis - 1 >= tree.topk) & ((n_axis == tree.tokens) if tree.tokens else True))
+    if ok.sum() < 2:
+        raise SpecroofError(f"no candidate count up to {int(n_axis[-1])} can verify the tree {tree.describe()}; "
+                            "raise --max-candidates")
+    return n_axis[ok]
+
+
+def _positive_int(value: Any, what: str, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SpecroofError(f"{what} must be an integer >= 1, got {value!r}")
+    if most is not None and value > most:
+        raise SpecroofError(f"{what} {value:,} is more than the {most:,} a plan searches; "
+                            "no engine verifies that many tokens per step, give a smaller value")
     return int(value)
 
 

@@ -49,6 +49,16 @@ RankPath = tuple[int, ...]
 BUNDLED_MEDUSA_FILE = "medusa-head-accuracy.csv"
 _TOL = 1e-9
 
+#: Largest tree the greedy search builds (nodes, root included). Serving engines verify
+#: at most a few hundred candidates per sequence; growing a tree is a heap operation per
+#: node, so this bound keeps any request under a second and is checked before growing.
+MAX_TREE_NODES = 65_536
+#: Deepest tree level accepted (``max_depth``); a tree this deep would need this many
+#: consecutive accepted tokens in one step.
+MAX_TREE_DEPTH = 1024
+#: Most candidate children the search may consider (nodes x ranks per level).
+MAX_TREE_WORK = 600_000
+
 
 class GreedyTree:
     """The greedy (hence optimal) insertion order of tree nodes, grown on demand.
@@ -64,9 +74,7 @@ class GreedyTree:
         self._factors = factors
         self.ranks = ranks
         self.max_depth = max_depth
-        self.max_nodes: int | None = (
-            None if max_depth is None else 1 + sum(ranks**k for k in range(1, max_depth + 1))
-        )
+        self.max_nodes: int | None = None if max_depth is None else _tree_size(ranks, max_depth)
         self.paths: list[RankPath] = [()]
         self._values: list[float] = [1.0]
         self._heap: list[tuple[float, int, RankPath]] = []
@@ -82,6 +90,7 @@ class GreedyTree:
 
     def grow(self, count: int) -> None:
         """Make sure the first ``count`` nodes (root included) are known, or all that exist."""
+        check_tree_budget(count, self.ranks)
         while len(self.paths) < count and self._heap:
             neg_value, _, path = heapq.heappop(self._heap)
             self.paths.append(path)
@@ -133,11 +142,40 @@ class TreeAcceptance(AcceptanceModel):
                 f"({self._greedy.ranks} ranks, depth <= {self._greedy.max_depth}), root included")
 
 
+def _tree_size(ranks: int, depth: int) -> int | None:
+    """Nodes of the full tree (root included), or None when it exceeds MAX_TREE_NODES."""
+    total, level = 1, 1
+    for _ in range(depth):
+        level *= ranks
+        total += level
+        if total > MAX_TREE_NODES:
+            return None
+    return total
+
+
+def check_tree_budget(count: int, ranks: int = 1) -> None:
+    """Refuse, before any work, a tree larger than MAX_TREE_NODES or too costly to search.
+
+    Growing a node considers each of its ``ranks`` children, so the work is count x ranks.
+    """
+    if count > MAX_TREE_NODES:
+        raise SpecroofError(f"a tree of {count:,} candidates is larger than the {MAX_TREE_NODES:,} nodes specroof "
+                            "builds; ask for fewer candidates (e.g. --candidates 1..256)")
+    if count * ranks > MAX_TREE_WORK:
+        raise SpecroofError(f"a tree of {count:,} candidates over {ranks} ranks per level is too large to search "
+                            f"(limit {MAX_TREE_WORK:,} candidates x ranks); ask for fewer candidates or give "
+                            "fewer ranks")
+
+
 def _check_depth(max_depth: int | None) -> int | None:
     if max_depth is None:
         return None
-    if isinstance(max_depth, bool) or int(max_depth) != max_depth or max_depth < 1:
+    if isinstance(max_depth, bool) or not isinstance(max_depth, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(max_depth) or int(max_depth) != max_depth or max_depth < 1:
         raise SpecroofError(f"max depth must be an integer >= 1, got {max_depth!r}")
+    if max_depth > MAX_TREE_DEPTH:
+        raise SpecroofError(f"max depth {int(max_depth):,} is beyond the {MAX_TREE_DEPTH:,} levels specroof builds; "
+                            "give a smaller --max-depth (trees deeper than a few dozen levels never pay off)")
     return int(max_depth)
 
 
@@ -152,7 +190,10 @@ class MedusaTreeAcceptance(TreeAcceptance):
 
     def __init__(self, accuracies: np.ndarray | Sequence[Sequence[float]], max_depth: int | None = None,
                  name: str | None = None) -> None:
-        acc = np.asarray(accuracies, dtype=float)
+        try:
+            acc = np.asarray(accuracies, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise SpecroofError("medusa accuracies must be a table [head, k] of numbers in [0, 1]") from None
         if acc.ndim != 2 or acc.shape[0] < 1 or acc.shape[1] < 1:
             raise SpecroofError("medusa accuracies must be a table [head, k] with at least one head and one rank, "
                                 f"got shape {acc.shape}")
@@ -197,7 +238,10 @@ class PositionalAcceptance(TreeAcceptance):
     """
 
     def __init__(self, p: Sequence[float] | np.ndarray, max_depth: int | None = None) -> None:
-        probs = np.asarray(p, dtype=float).ravel()
+        try:
+            probs = np.asarray(p, dtype=float).ravel()
+        except (TypeError, ValueError, OverflowError):
+            raise SpecroofError(f"positional acceptance needs probabilities, e.g. positional:0.6,0.15; got {p!r}") from None
         if probs.size == 0:
             raise SpecroofError("positional acceptance needs at least one probability, e.g. positional:0.6,0.15")
         for rank, value in enumerate(probs):
@@ -297,7 +341,7 @@ def bundled_medusa_models() -> list[str]:
 
 def parse_medusa(args: str, max_depth: int | None = None) -> MedusaTreeAcceptance:
     """``FILE``, ``FILE:MODEL`` or a bundled ``MODEL`` (e.g. ``vicuna-7b``)."""
-    if Path(args).is_file():
+    if Path(args).exists():  # a file, or something that is not one (the reader says which)
         return MedusaTreeAcceptance.from_csv(args, max_depth=max_depth)
     file_part, sep, model = args.rpartition(":")
     if sep and Path(file_part).is_file():
