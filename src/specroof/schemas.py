@@ -411,6 +411,7 @@ class ProfileFields(_Schema):
     gemm_quantize_us: Microseconds | None = None
     attention_call_us: Microseconds | None = None
     attention_prefill_call_us: Microseconds | None = None
+    attention_prefill_block_us: Microseconds | None = None
     attention_seq_us: Microseconds | None = None
     attention_kv_head_us: Microseconds | None = None
     attention_q_head_us: Microseconds | None = None

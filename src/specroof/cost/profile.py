@@ -76,6 +76,11 @@ class ImplementationProfile:
     engine to NVIDIA's kernel database: src/specroof/cost/engine_kernels.toml)
         attention_call_us / attention_prefill_call_us: fixed cost of one ``paged`` attention
             call with one query per sequence / with more (launch, split-KV reduction).
+        attention_prefill_block_us: a prefill (queries over no cached prefix) runs the
+            context kernel: one thread block per (sequence, query head, ``attention_q_block``
+            queries), each costing this much SM time (Q load, O write, its diagonal tile;
+            spread over the SMs), and the causal score tiles on or below the diagonal are
+            computed whole (tiles of ``attention_q_block`` x ``attention_q_block``).
         attention_seq_us / attention_kv_head_us / attention_q_head_us: work per sequence,
             per (sequence, KV head) thread block, per (sequence, query head) (softmax,
             output write): decode kernels pay these even on an empty cache.
@@ -170,6 +175,7 @@ class ImplementationProfile:
     gemm_quantize_us: float = 0.0
     attention_call_us: float = 0.0
     attention_prefill_call_us: float = 0.0
+    attention_prefill_block_us: float = 0.0
     attention_seq_us: float = 0.0
     attention_kv_head_us: float = 0.0
     attention_q_head_us: float = 0.0

@@ -56,6 +56,7 @@ FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
                          "attention_kv_head_us": (0.02, 1e-6, 5.0), "attention_q_head_us": (0.001, 1e-6, 5.0),
                          "attention_bandwidth_efficiency": (0.85, 0.05, 1.0)},
     "context_attention": {"attention_prefill_call_us": (10.0, 1e-3, 100.0),
+                          "attention_prefill_block_us": (2.0, 1e-3, 100.0),
                           "attention_compute_efficiency": (0.5, 0.02, 1.0)},
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
 }
@@ -64,6 +65,7 @@ FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
 DISCRETE: dict[str, tuple[str, tuple[int, ...]]] = {
     "gemm": ("gemm_tiles", (1, 16, 64, 128)),
     "moe": ("moe_tile_m", (16, 64, 128)),
+    "context_attention": ("attention_q_block", (16, 32, 64, 128)),
 }
 """kind -> the discrete field searched on a grid: GEMM row padding (the first tile's rows), MoE tile."""
 
