@@ -81,7 +81,7 @@ def calibrate_kernels(spec: str, hardware: str | None = None, root: str | None =
     gpu, engine, version = parse_spec(spec)
     present = listing if listing is not None else database.listing(root)
     if gpu not in present:
-        engines = sorted({e for g in present.values() for e in g})
+        engines = sorted({e for g in present.values() for e in g if e != "nccl"})
         raise SpecroofError(f"GPU {gpu!r} is not in the kernel database; GPUs present: {', '.join(sorted(present))}; "
                             f"engines: {', '.join(engines)}")
     if engine not in present[gpu] or engine == "nccl":
@@ -95,6 +95,11 @@ def calibrate_kernels(spec: str, hardware: str | None = None, root: str | None =
         raise SpecroofError(f"{gpu} has no specroof catalog device; give --hardware NAME|FILE for its datasheet")
     accel = load_hardware(device)
     load = loader or (lambda g, e, f, v: database.load(g, e, f, v, root))
+    if version is None and loader is None:  # name the version the database calls current
+        try:
+            version = database.find_table(gpu, engine, "gemm", None, root).version
+        except SpecroofError:
+            version = None
     fields: dict[str, Any] = {}
     stats: dict[str, dict[str, Any]] = {}
     from specroof.kernels import physics as ph
@@ -116,8 +121,11 @@ def calibrate_kernels(spec: str, hardware: str | None = None, root: str | None =
     if not stats:
         raise SpecroofError(f"{gpu} {engine}: no kernel rows the fit can use")
     out = dict(ph.ENGINE_STRUCTURE, **fields)
-    out["caveat"] = (f"profile {engine} with kernels calibrated by `specroof calibrate --kernels` to NVIDIA's "
-                     f"{gpu} {engine} {version or 'current'} tables (16-bit weights)")
+    from specroof.cost.profile import get_profile
+
+    rest = get_profile(engine).caveat.split("; ", 1)[1:]  # what the engine profile adds (host time)
+    out["caveat"] = "; ".join([f"profile {engine} with kernels calibrated by `specroof calibrate --kernels` to "
+                               f"NVIDIA's {gpu} {engine} {version or 'current'} tables (16-bit weights)"] + rest)
     if isinstance(out.get("gemm_tiles"), (int, float)):
         out["gemm_tiles"] = [[int(out["gemm_tiles"]), 128]]
     return KernelCalibration(gpu, engine, version or "current", accel.name, out, stats)
