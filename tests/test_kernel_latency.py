@@ -230,6 +230,6 @@ def test_shipped_heldout_targets_recorded():
     stats = json.loads((Path(__file__).resolve().parents[1] / "data" / "kernels" / "fit-stats.json").read_text())
     for gpu in ("h200_sxm", "h100_sxm"):
         for engine in ("vllm", "trtllm"):
-            assert stats[f"{gpu}/{engine}/gemm_bf16"]["mape_heldout_pct"] <= 6.05
+            assert stats[f"{gpu}/{engine}/gemm_bf16"]["mape_heldout_pct"] <= 6.0
             assert stats[f"{gpu}/{engine}/allreduce"]["mape_heldout_pct"] <= 15
             assert stats[f"{gpu}/{engine}/gemm_bf16"]["heldout_by_m"]["129-1024"]["mape_pct"] < 10

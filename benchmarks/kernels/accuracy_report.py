@@ -105,7 +105,7 @@ def render(stats: dict, noise: dict) -> str:
         vals = [stats.get(f"{g}/{e}/{section}", {}).get("mape_heldout_pct") for g, e in TARGET_CELLS]
         floor = [noise.get(f"{g}/{e}/{section}", {}).get("mape_pct") for g, e in TARGET_CELLS]
         met = sum(v is not None and v <= target for v in vals)
-        lines.append(f"| {label} | <= {target:g}% | " + " | ".join(_fmt(v) for v in vals) + " | "
+        lines.append(f"| {label} | <= {target:g}% | " + " | ".join(_fmt(v, 2) for v in vals) + " | "
                      + " / ".join(_fmt(v) for v in floor) + f" | {met} of {sum(v is not None for v in vals)} |")
     lines += ["", WHY, "## Every GPU x engine x family", "",
               "Percent. held-out: MAPE on the held-out shapes; fit / median / worst / bias: the shipped fields on all "
