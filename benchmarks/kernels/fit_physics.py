@@ -1,15 +1,19 @@
-"""Fit the few physical parameters of src/specroof/kernels/physics.py to measured kernels.
+"""Fit the engine profiles' kernel fields to measured kernels: the parameters of the cost
+model's own pricing functions (src/specroof/cost/pricing.py, through specroof.kernel_latency).
 
-For each GPU x engine and kernel family: select the rows that matter for LLM inference, split
-the distinct *shapes* (GEMM (n, k); attention head configs; all-reduce message sizes; MoE
-(hidden, inter, experts, topk)) at random into halves, fit on one half and report MAPE on the
-other (held-out), then refit on all rows; those parameters go to data/kernels/fitted-params.toml.
-The fit minimizes squared log error (close to minimizing relative error).
+For each GPU x engine and section (kernel family at one precision): select the rows that
+matter for LLM inference, split the distinct *shapes* (GEMM (n, k); attention head configs;
+all-reduce message sizes; MoE (hidden, inter, experts, topk)) at random into halves, fit on one
+half and report MAPE on the other (held-out), then refit on all rows; those profile fields go to
+src/specroof/cost/engine_kernels.toml (what --profile vllm|sglang|trtllm uses on that GPU).
+The fit minimizes a robust (soft-L1) loss on log(pred / measured), parameters in log space
+within physical bounds (src/specroof/kernels/physics.py FIT_FIELDS).
 
-    python benchmarks/kernels/fit_physics.py --source db       # full database (needs [kernels])
-    python benchmarks/kernels/fit_physics.py --source extract  # the committed CSV extract
-    python benchmarks/kernels/fit_physics.py --source db --write data/kernels/fitted-params.toml
-    python benchmarks/kernels/fit_physics.py --score-extract data/kernels/fitted-params.toml
+    python benchmarks/kernels/fit_physics.py --source db --json fit.json     # needs [kernels]
+    python benchmarks/kernels/fit_physics.py --source db --gpu h200_sxm --json h200.json   # one GPU
+    python benchmarks/kernels/fit_physics.py --merge *.json --write src/specroof/cost/engine_kernels.toml \
+        --stats data/kernels/fit-stats.json
+    python benchmarks/kernels/fit_physics.py --source extract                 # the committed CSV extract
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
+from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import load_hardware
 from specroof.kernels import physics as ph
 from specroof.kernels import selection as sel
 from specroof.kernels.extract import read_extract
@@ -33,8 +39,7 @@ from specroof.kernels.extract import read_extract
 REPO = Path(__file__).resolve().parents[2]
 GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm", "gb200", "l40s")
 ENGINES = ("trtllm", "vllm", "sglang")
-CATALOG = {"h200_sxm": "h200", "h100_sxm": "h100-sxm", "b200_sxm": "b200", "a100_sxm": "a100-80gb-sxm",
-           "l40s": "l40s", "gb200": None}
+CATALOG = DATABASE_GPUS
 LLM = sel.LLM_WIDTH
 MAX_M = sel.MAX_M
 
@@ -44,6 +49,10 @@ def catalog(gpu):
     if name is None:
         return None
     return read_toml(REPO / "src" / "specroof" / "hardware" / "catalog" / f"{name}.toml", name)
+
+
+def accelerator(gpu):
+    return load_hardware(CATALOG[gpu]) if gpu in CATALOG else None
 
 
 class Source:
@@ -93,200 +102,98 @@ def split(family, a, seed):
 
 # ---------------------------------------------------------------- fitting
 
-# physical bounds on fitted parameters (anything else: 1e-6 .. 1e7)
-BOUNDS = {"overlap_q": (1.0, 50.0), "flops_tflops": (1.0, 1e4), "bandwidth_gbps": (10.0, 2e4)}
-
-
-def fit_log(predict, a, names, x0, fixed):
-    """Least squares on log(pred/meas) over log-parameters; returns the parameter dict."""
-    meas = a["latency_us"]
-
-    def resid(z):
-        p = dict(fixed, **{n: float(np.exp(v)) for n, v in zip(names, z)})
-        return np.log(np.maximum(predict(p, a), 1e-9) / meas)
-
-    lo = np.log([BOUNDS.get(n, (1e-6, 1e7))[0] for n in names])
-    hi = np.log([BOUNDS.get(n, (1e-6, 1e7))[1] for n in names])
-    z0 = np.clip(np.log(x0), lo + 1e-9, hi - 1e-9)
-    r = least_squares(resid, z0, bounds=(lo, hi), method="trf", loss="soft_l1", f_scale=0.2, max_nfev=400)
-    return dict(fixed, **{n: float(np.exp(v)) for n, v in zip(names, r.x)})
-
-
-def fit_family(family, a, hw, dtype=None):
-    """Fit on all of ``a``; returns params. Grid over discrete choices (tile sizes)."""
-    bw0 = hw["memory_bandwidth_gbps"] * 0.8 if hw else 2000.0
-    if family == "gemm":
-        peak = (hw["peak_tflops"].get("fp8" if dtype in ("fp8", "fp8_block") else "bf16", 300) if hw else 300)
-        best = None
-        for tile in (1, 16, 64, 128):
-            p = fit_log(lambda p, r: ph.predict_gemm(p, r, dtype), a,
-                        ["flops_tflops", "bandwidth_gbps", "t0_us", "overlap_q"],
-                        [0.7 * peak, bw0, 5.0, 3.0], {"tile_m": tile})
-            err = ph.mape(ph.predict_gemm(p, a, dtype), a["latency_us"])
-            if best is None or err < best[0] - 0.05:
-                best = (err, p)
-        return best[1]
-    if family == "decode_attention":
-        return fit_log(ph.predict_decode_attention, a, ["c0_us", "c_seq_us", "c_kv_head_us", "c_q_head_us",
-                                                        "bandwidth_gbps"], [8.0, 0.01, 0.02, 0.001, bw0], {})
-    if family == "context_attention":
-        peak = hw["peak_tflops"]["bf16"] if hw else 300
-        return fit_log(ph.predict_context_attention, a, ["c0_us", "flops_tflops", "bandwidth_gbps"],
-                       [10.0, 0.5 * peak, bw0], {"causal": 0 if dtype == "full" else 1})
-    if family == "allreduce":
-        p = {}
-        for g in np.unique(a["num_gpus"]):
-            sub = a[a["num_gpus"] == g]
-            q = fit_log(ph.predict_allreduce, sub, [f"latency_us_{g}gpu", f"oneshot_gbps_{g}gpu",
-                                                    f"twoshot_us_{g}gpu", f"busbw_gbps_{g}gpu"],
-                        [3.0, 300.0, 5.0, 300.0], {})
-            p.update(q)
-        return p
-    if family == "moe":
-        peak = (hw["peak_tflops"].get("fp8" if dtype != "bf16" else "bf16", 300) if hw else 300)
-        best = None
-        for tile in (16, 64, 128):
-            p = fit_log(lambda p, r: ph.predict_moe(p, r, dtype), a, ["flops_tflops", "bandwidth_gbps", "t0_us"],
-                        [0.5 * peak, bw0, 20.0], {"tile_m": tile})
-            err = ph.mape(ph.predict_moe(p, a, dtype), a["latency_us"])
-            if best is None or err < best[0] - 0.05:
-                best = (err, p)
-        return best[1]
-    raise ValueError(family)
-
-
-def predict(family, p, a, dtype=None):
-    if family == "gemm":
-        return ph.predict_gemm(p, a, dtype)
-    if family == "moe":
-        return ph.predict_moe(p, a, dtype)
-    return {"decode_attention": ph.predict_decode_attention, "context_attention": ph.predict_context_attention,
-            "allreduce": ph.predict_allreduce}[family](p, a)
-
-
-def thin(a, n, seed):
-    """At most n rows, seeded (MoE's per-row expert loop is slow on the full table)."""
-    if len(a) <= n:
-        return a
-    return a[np.sort(np.random.default_rng(seed).choice(len(a), n, replace=False))]
-
-
-def evaluate(family, a, hw, dtype, seed):
-    """Held-out (fit on half the shapes, score the other half) and the all-rows fit."""
-    a = thin(a, 6000 if family == "moe" else 40000, seed)
-    mask = split(family, a, seed)
-    p_half = fit_family(family, a[mask], hw, dtype)
-    held = ph.mape(predict(family, p_half, a[~mask], dtype), a[~mask]["latency_us"])
-    p = fit_family(family, a, hw, dtype)
-    pred = predict(family, p, a, dtype)
-    err = np.abs(pred - a["latency_us"]) / a["latency_us"] * 100
-    return p, {"rows": int(len(a)), "mape_heldout_pct": round(held, 2), "mape_fit_pct": round(float(err.mean()), 2),
-               "median_ape_pct": round(float(np.median(err)), 2), "worst_ape_pct": round(float(err.max()), 1),
-               "bias_pct": round(float(np.mean((pred - a["latency_us"]) / a["latency_us"]) * 100), 2)}
-
-
-SECTIONS = [(name, family, dtype, lambda a, d, name=name: sel.select(name, a))
-            for name, (family, dtype) in sel.SECTIONS.items()]
+from specroof.kernels.fitting import ENGINE_SECTION_ORDER, evaluate, write_profiles  # noqa: E402
 
 
 def run(source, gpus, engines, sections):
+    """{(gpu, engine, section): (fields, stats)} for every section with data."""
     results = {}
     for gpu in gpus:
-        hw = catalog(gpu)
+        hw = accelerator(gpu)
+        if hw is None:
+            continue
         for engine in engines:
-            cache = {}
-            for name, family, dtype, sel in SECTIONS:
+            cache, fixed = {}, {}
+            for name in ENGINE_SECTION_ORDER:
                 if sections and name not in sections:
                     continue
+                family = sel.SECTIONS[name][0]
                 if family not in cache:
                     cache = {family: source.rows(gpu, engine, family)}  # one table in memory at a time
                 a = cache[family]
                 if a is None:
                     continue
-                a = sel(a, dtype)
+                a = sel.select(name, a)
                 if len(a) < 8:
                     continue
                 seed = zlib.crc32(f"{gpu}-{engine}-{name}".encode())
-                p, stats = evaluate(family, a, hw, dtype, seed)
+                try:
+                    p, stats = evaluate(name, a, hw, seed, fixed)
+                except Exception as exc:  # a section that cannot be priced (e.g. no fp8 peak) is skipped
+                    print(f"{gpu} {engine} {name}: skipped ({exc})", flush=True)
+                    continue
+                fixed.update(p)
                 stats["table"] = source.versions.get((gpu, engine, family), "extract")
                 results[(gpu, engine, name)] = (p, stats)
                 print(f"{gpu:9s} {engine:6s} {name:18s} n={stats['rows']:6d} held-out {stats['mape_heldout_pct']:6.2f}% "
                       f"fit {stats['mape_fit_pct']:6.2f}% bias {stats['bias_pct']:+6.2f}% "
-                      + " ".join(f"{k}={v:.4g}" for k, v in p.items()), flush=True)
+                      + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items()
+                                 if k != "allreduce_fits"), flush=True)
     return results
 
 
-PARAM_NOTES = {
-    "flops_tflops": "achieved dense FLOP rate, TFLOP/s",
-    "bandwidth_gbps": "achieved memory bandwidth, GB/s",
-    "t0_us": "fixed time per call, us",
-    "tile_m": "M padding granularity chosen from {1,16,64,128} (GEMM) or {16,64,128} (MoE)",
-    "overlap_q": "compute/memory overlap exponent, 1 = additive, 50 = max",
-    "c0_us": "per-call cost, us",
-    "c_seq_us": "cost per sequence, us",
-    "c_kv_head_us": "cost per (sequence, KV head), us",
-    "c_q_head_us": "cost per (sequence, query head), us",
-    "causal": "1 = FLOPs counted for the causal half square",
-    "latency_us": "all-reduce fixed latency, us",
-    "oneshot_gbps": "one-shot all-reduce: per-GPU read bandwidth from peers, GB/s",
-    "twoshot_us": "two-shot all-reduce: extra latency over one-shot, us",
-    "busbw_gbps": "two-shot all-reduce bus bandwidth, GB/s",
-}
+NOISE_KEYS = {"gemm": ("dtype", "m", "n", "k"),
+              "decode_attention": ("batch", "kv_len", "num_heads", "num_kv_heads", "head_dim", "kv_dtype"),
+              "context_attention": ("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"),
+              "allreduce": ("num_gpus", "message_bytes"),
+              "moe": ("dtype", "num_tokens", "hidden", "inter", "topk", "num_experts", "distribution")}
+NOISE_PARTNER = {"trtllm": "vllm", "vllm": "trtllm", "sglang": "vllm"}
 
 
-def write_toml(path, res, source_kind):
-    """Fitted parameters, one table per (gpu, engine, section), with a source line per value."""
-    import tomli_w
+def score_extract(res):
+    """Add mape_extract_pct: the engine profile as shipped (src/specroof/cost/engine_kernels.toml,
+    through specroof.kernel_latency) on the committed extract rows of the same selection."""
+    from specroof.cost import engine_kernels
 
-    doc = {"about": {
-        "data": "NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), see data/kernels/NOTICE",
-        "fitted_by": f"benchmarks/kernels/fit_physics.py --source {source_kind} --write",
-        "models": "src/specroof/kernels/physics.py (predict_gemm, predict_decode_attention, predict_context_attention,"
-                  " predict_allreduce, predict_moe)",
-        "mape": "mape_heldout_pct: fit on a random half of the shapes, scored on the other half;"
-                " mape_fit_pct: refit on all rows (these parameters), scored on the same rows;"
-                " mape_extract_pct: these parameters scored on the committed extract rows of the same selection",
-    }}
-    for (gpu, engine, name), (p, stats) in sorted(res.items()):
-        sec = doc.setdefault(gpu, {}).setdefault(engine, {}).setdefault(name, {})
-        src = f"{stats['table']}; {stats['rows']} rows; {SELECTION_NOTES.get(name.split('_')[0], '')}"
-        for k, v in p.items():
-            sec[k] = round(float(v), 6) if not float(v).is_integer() else int(v)
-        sec.update({k: v for k, v in stats.items() if k != "table"})
-        sec["sources"] = {k: f"{PARAM_NOTES.get(re.sub(r'_[0-9]+gpu$', '', k), k)}; fitted to {src}" for k in p}
-    Path(path).write_text(tomli_w.dumps(doc))
-
-
-SELECTION_NOTES = {
-    "gemm": "n,k in 2048..28672, m <= 8192",
-    "decode": "head_dim 128, bf16 KV, window 0",
-    "context": "head_dim 128, bf16, window 0, no prefix",
-    "allreduce": "2-8 GPUs, CUDA-graph custom all-reduce (trtllm: its own kernel), all message sizes",
-    "moe": "moe_tp_size = moe_ep_size = 1, num_tokens <= 8192, all routing distributions",
-}
-
-
-def score_extract(path, extract_root=None):
-    """Add mape_extract_pct (the TOML's parameters on the committed extract) to every section."""
-    import tomli_w
-
-    doc = read_toml(Path(path), str(path))
-    for gpu, engines in doc.items():
-        if gpu == "about":
+    engine_kernels._data.cache_clear()
+    for (gpu, engine, name), (_, stats) in res.items():
+        try:
+            rows = sel.select(name, read_extract(gpu, engine, sel.SECTIONS[name][0]))
+        except SpecroofError:
             continue
-        for engine, sections in engines.items():
-            for name, sec in sections.items():
-                try:
-                    rows = read_extract(gpu, engine, sel.SECTIONS[name][0], extract_root)
-                except SpecroofError:
+        if len(rows) == 0:
+            continue
+        stats["mape_extract_pct"] = round(ph.mape(ph.predict(name, engine, rows, CATALOG[gpu]), rows["latency_us"]), 2)
+        stats["extract_rows"] = int(len(rows))
+
+
+def noise_floor(source, gpus, engines):
+    """Engine-vs-engine floor: the partner engine's measured time as the prediction of this
+    engine's, on identical shapes (MAPE %, median APE %, matched rows), per section."""
+    out = {}
+    for gpu in gpus:
+        for family in NOISE_KEYS:
+            tables = {e: source.rows(gpu, e, family) for e in ENGINES}
+            for engine in engines:
+                a, b = tables.get(engine), tables.get(NOISE_PARTNER[engine])
+                if a is None or b is None:
                     continue
-                rows = sel.select(name, rows)
-                if len(rows) == 0:
-                    continue
-                err = ph.mape(sel.predict(name, sec, rows), rows["latency_us"])
-                sec["mape_extract_pct"] = round(err, 2)
-                sec["extract_rows"] = int(len(rows))
-    Path(path).write_text(tomli_w.dumps(doc))
+                for name, (fam, _) in sel.SECTIONS.items():
+                    if fam != family:
+                        continue
+                    sa, sb = sel.select(name, a), sel.select(name, b)
+                    keys = NOISE_KEYS[family]
+                    other = {tuple(r[k] for k in keys): r["latency_us"] for r in sb}
+                    pairs = [(other[key], r["latency_us"]) for r in sa if (key := tuple(r[k] for k in keys)) in other]
+                    if len(pairs) < 8:
+                        continue
+                    x = np.array(pairs)
+                    ape = np.abs(x[:, 0] - x[:, 1]) / x[:, 1] * 100
+                    out[f"{gpu}/{engine}/{name}"] = {"partner": NOISE_PARTNER[engine], "mape_pct": round(float(ape.mean()), 2),
+                                                     "median_ape_pct": round(float(np.median(ape)), 2),
+                                                     "rows": int(len(x))}
+                    print(gpu, engine, name, out[f"{gpu}/{engine}/{name}"], flush=True)
+    return out
 
 
 def main():
@@ -298,33 +205,35 @@ def main():
     ap.add_argument("--section", action="append")
     ap.add_argument("--json", type=Path, help="write all results as JSON")
     ap.add_argument("--facts", type=Path, help="also measure model-free facts and write them as JSON")
-    ap.add_argument("--write", type=Path, help="write the fitted parameters as TOML (data/kernels/fitted-params.toml)")
+    ap.add_argument("--write", type=Path, help="write the fitted engine profiles (src/specroof/cost/engine_kernels.toml)")
+    ap.add_argument("--stats", type=Path, help="write the fit statistics as JSON (data/kernels/fit-stats.json)")
+    ap.add_argument("--noise", type=Path, help="only measure the engine-vs-engine noise floor, write it as JSON")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
-                    help="only write --write TOML from --json outputs of earlier runs (e.g. run per GPU in parallel)")
-    ap.add_argument("--score-extract", type=Path, metavar="TOML",
-                    help="only add each section's MAPE on the committed extract to an existing TOML")
+                    help="only write --write / --stats from --json outputs of earlier runs (e.g. one per GPU)")
     args = ap.parse_args()
-    if args.score_extract:
-        score_extract(args.score_extract)
+    if args.noise:
+        src = Source(args.source, args.root)
+        args.noise.write_text(json.dumps(noise_floor(src, args.gpu or GPUS, args.engine or ENGINES), indent=1) + "\n")
         return 0
     if args.merge:
         res = {}
         for j in args.merge:
             for key, v in json.loads(j.read_text()).items():
                 res[tuple(key.split("/"))] = (v["params"], v["stats"])
-        write_toml(args.write, res, args.source)
-        score_extract(args.write)
-        return 0
-    source = Source(args.source, args.root)
-    if args.facts:
-        args.facts.write_text(json.dumps(facts(source, args.gpu or GPUS, args.engine or ENGINES), indent=1))
-    res = run(source, args.gpu or GPUS, args.engine or ENGINES, args.section)
-    if args.json:
-        args.json.write_text(json.dumps({"/".join(k): {"params": p, "stats": s} for k, (p, s) in res.items()}, indent=1))
+    else:
+        source = Source(args.source, args.root)
+        if args.facts:
+            args.facts.write_text(json.dumps(facts(source, args.gpu or GPUS, args.engine or ENGINES), indent=1))
+        res = run(source, args.gpu or GPUS, args.engine or ENGINES, args.section)
+        if args.json:
+            args.json.write_text(json.dumps({"/".join(k): {"params": p, "stats": s} for k, (p, s) in res.items()},
+                                            indent=1))
     if args.write:
-        write_toml(args.write, res, args.source)
-        score_extract(args.write)
-
+        write_profiles(args.write, res, f"benchmarks/kernels/fit_physics.py --source {args.source}")
+    if args.stats:
+        score_extract(res)
+        args.stats.write_text(json.dumps({"/".join(k): s for k, (_, s) in sorted(res.items())}, indent=1) + "\n")
+    return 0
 
 
 # ---------------------------------------------------------------- measured facts (no model)
@@ -428,5 +337,5 @@ def facts(source, gpus, engines):
     return out
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # noqa: E305
     sys.exit(main())

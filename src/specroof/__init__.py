@@ -24,6 +24,7 @@ _EXPORTS = {
     "speedup": "specroof.speculation.speedup",
     "plan": "specroof.speculation.plan",
     "ops": "specroof.speculation.breakdown",
+    "kernel_latency": "specroof.cost.kernel_latency",
     "Drafting": "specroof.speculation.drafting",
     "Grid": "specroof.cost.grid",
     "calibrate": "specroof.calibration.fit",

@@ -330,6 +330,23 @@ def _tile(value: Any) -> tuple[int, int]:
     return value
 
 
+AllreduceGpus = Annotated[int, BeforeValidator(_integer), Field(ge=2, le=4096)]
+Bandwidth = Annotated[float, BeforeValidator(_number), Field(gt=0, le=1e7)]  # GB/s
+
+
+def _allreduce_row(value: Any) -> Any:
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != 5:
+        raise ValueError("each row must be [gpus, latency_us, oneshot_gbps, twoshot_us, busbw_gbps], "
+                         f"got {_show(value)}")
+    return value
+
+
+def _engine_name(value: Any) -> Any:
+    if value in ("", "vllm", "sglang", "trtllm"):
+        return value
+    raise ValueError(f"must be one of vllm, sglang, trtllm (or empty), got {_show(value)}")
+
+
 class ProfileFields(_Schema):
     """Every field of :class:`specroof.cost.profile.ImplementationProfile`, all optional."""
 
@@ -337,8 +354,8 @@ class ProfileFields(_Schema):
     description: Text | None = None
     caveat: Text | None = None
     attention: Literal["fused", "unfused"] | None = None
-    decode_attention_kernel: Literal["split_kv", "per_head"] | None = None
-    tree_attention_kernel: Literal["split_kv", "per_head"] | None = None
+    decode_attention_kernel: Literal["split_kv", "per_head", "paged"] | None = None
+    tree_attention_kernel: Literal["split_kv", "per_head", "paged"] | None = None
     attention_q_block: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=65536)] | None = None
     attention_cta_bandwidth_gbps: Annotated[float, BeforeValidator(_number), Field(gt=0, le=1e6)] | None = None
     attention_ctas_per_sm: Annotated[int, BeforeValidator(_integer), Field(ge=1, le=1024)] | None = None
@@ -351,7 +368,7 @@ class ProfileFields(_Schema):
     gemm_tiles: list[Annotated[tuple[Tile, Tile], BeforeValidator(_tile)]] | None = Field(None, min_length=1,
                                                                                          max_length=64)
     gemm_split_k: Bool | None = None
-    gemm_tile_policy: Literal["fastest", "fill"] | None = None
+    gemm_tile_policy: Literal["fastest", "fill", "rows"] | None = None
     gemm_fixed_us: Microseconds | None = None
     gemm_l2_spill_penalty: Annotated[float, BeforeValidator(_number), Field(ge=0, le=100)] | None = None
     elementwise_hidden_passes: Passes | None = None
@@ -360,7 +377,7 @@ class ProfileFields(_Schema):
     elementwise_final_passes: Passes | None = None
     elementwise_kernels_per_layer: Annotated[int, BeforeValidator(_integer), Field(ge=0, le=10000)] | None = None
     elementwise_efficiency: Fraction | None = None
-    moe_kernel: Literal["grouped", "per_expert"] | None = None
+    moe_kernel: Literal["grouped", "per_expert", "fused"] | None = None
     moe_dispatch_kernels_per_expert: Passes | None = None
     moe_dispatch_kernels_per_layer: Passes | None = None
     cuda_graph: Bool | None = None
@@ -379,6 +396,24 @@ class ProfileFields(_Schema):
     cuda_graph_sizes: list[Annotated[int, BeforeValidator(_integer), Field(ge=1, le=100_000_000)]] | None = Field(
         None, max_length=100_000)
     cuda_graph_unit: Literal["tokens", "batch"] | None = None
+    engine: Annotated[str, BeforeValidator(_engine_name)] | None = None
+    gemm_overlap_q: Annotated[float, BeforeValidator(_number), Field(ge=0, le=100)] | None = None
+    gemm_w8a8: Bool | None = None
+    gemm_quantize_us: Microseconds | None = None
+    attention_call_us: Microseconds | None = None
+    attention_prefill_call_us: Microseconds | None = None
+    attention_prefill_block_us: Microseconds | None = None
+    attention_seq_us: Microseconds | None = None
+    attention_kv_head_us: Microseconds | None = None
+    attention_q_head_us: Microseconds | None = None
+    attention_bandwidth_efficiency: Annotated[float, BeforeValidator(_number), Field(ge=0, le=1)] | None = None
+    attention_causal: Bool | None = None
+    allreduce_fits: list[Annotated[tuple[AllreduceGpus, Microseconds, Bandwidth, Microseconds, Bandwidth],
+                                   BeforeValidator(_allreduce_row)]] | None = Field(None, max_length=64)
+    moe_fixed_us: Microseconds | None = None
+    moe_compute_efficiency: Fraction | None = None
+    moe_bandwidth_efficiency: Fraction | None = None
+    moe_tile_m: Tile | None = None
     extra: dict[str, Any] | None = None
 
     @field_validator("operators", mode="before")
@@ -404,6 +439,8 @@ def profile_fields(data: dict[str, Any], label: str = "profile") -> dict[str, An
         out["gemm_tiles"] = tuple(tuple(t) for t in out["gemm_tiles"])
     if out.get("operators") is not None:
         out["operators"] = tuple(out["operators"])
+    if out.get("allreduce_fits") is not None:
+        out["allreduce_fits"] = tuple(tuple(float(x) for x in row) for row in out["allreduce_fits"])
     if out.get("cuda_graph_sizes") is not None:  # sizes a step is padded up to: a sorted set
         out["cuda_graph_sizes"] = tuple(sorted(set(out["cuda_graph_sizes"])))
     return out

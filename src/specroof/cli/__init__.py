@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "plan": ("specroof.cli.plan_cmd", "plan", "Best number of candidate tokens per batch size and context."),
     "explain": ("specroof.cli.explain_cmd", "explain", "Why the speedup is below tau: a cost breakdown."),
     "measure": ("specroof.cli.measure_cmd", "measure", "Time real verification steps on a GPU (needs torch)."),
+    "kernel": ("specroof.cli.kernel_cmd", "kernel", "Time of one kernel call (GEMM, attention, all-reduce, MoE)."),
     "calibrate": ("specroof.cli.calibrate_cmd", "calibrate", "Fit a hardware profile to measurements."),
     "validate": ("specroof.cli.calibrate_cmd", "validate", "Report prediction error against measurements."),
     "report": ("specroof.cli.report_cmd", "report", "Write a study as one self-contained HTML file (needs [web])."),

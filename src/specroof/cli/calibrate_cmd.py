@@ -10,23 +10,46 @@ from specroof.cli.common import emit, format_option
 
 
 @click.command()
-@click.argument("measurements", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("measurements", nargs=-1, required=False, type=click.Path(dir_okay=False))
 @click.option("--hardware", "-H", default=None, metavar="NAME|FILE",
               help="Base accelerator whose datasheet the fit starts from. [default: the file's hardware field]")
 @click.option("--profile", default="pytorch-sdpa", show_default=True,
               help="Implementation profile the measurements were taken with.")
+@click.option("--kernels", "kernels", default=None, metavar="GPU[:ENGINE[:VERSION]]",
+              help="Instead of MEASUREMENTS: fit the engine profile's kernels to NVIDIA's kernel database "
+                   "(pip install 'specroof[kernels]'), e.g. h200_sxm:vllm (engine default vllm).")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
               help="Profile file to write (use it as --hardware FILE everywhere).")
 @format_option
-def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str, output: str, fmt: str) -> None:
+def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str, kernels: str | None, output: str,
+              fmt: str) -> None:
     """Fit one profile's physical parameters to MEASUREMENTS (JSON lines; several files of one
-    GPU, e.g. a dense and an MoE model, are fitted together).
+    GPU, e.g. a dense and an MoE model, are fitted together), or with --kernels to NVIDIA's
+    measured kernels of one GPU and engine.
 
     \b
-    Example:
+    Examples:
       specroof calibrate h200-llama-7b-calibration.jsonl h200-mixtral-8x7b-moe.jsonl \\
           --hardware h200 -o h200-calibrated.toml
+      specroof calibrate --kernels h200_sxm:trtllm -o h200-trtllm.toml
     """
+    from specroof.errors import SpecroofError
+
+    if bool(measurements) == (kernels is not None):
+        raise SpecroofError("give MEASUREMENTS (JSON-lines files) or --kernels GPU[:ENGINE[:VERSION]], not both or neither")
+    if kernels is not None:
+        from specroof.datafiles import check_writable, refuse_overwriting_inputs
+        from specroof.kernels.calibrate import calibrate_kernels
+
+        refuse_overwriting_inputs(output, {"--hardware file": hardware}, "-o/--output")
+        check_writable(output, "profile")
+        if sys.stderr.isatty():
+            click.echo("fitting the kernel database (a minute or two)...", err=True)
+        result = calibrate_kernels(kernels, hardware)
+        result.write(output)
+        emit(result.rows(), fmt, title=(f"Kernels of {result.engine} {result.version} on {result.gpu} fitted for "
+                                        f"{result.hardware} (held-out MAPE per section), written to {output}"))
+        return
     from specroof.calibration.fit import calibrate as fit, load_sources
     from specroof.datafiles import check_writable, refuse_overwriting_inputs
     from specroof.hardware.accelerator import load_hardware

@@ -66,13 +66,30 @@ def price_launch(setup: StepSetup, kernels: float, gpu_seconds: np.ndarray) -> n
 
 
 def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
-    """Tiles in waves over the SMs, split-K, roofline against the weights' and activations' bytes."""
+    """Tiles in waves over the SMs, split-K, roofline against the weights' and activations' bytes.
+
+    Under ``gemm_w8a8`` an fp8-weight GEMM runs fp8 x fp8: a separate kernel first quantizes
+    the activations (reads them, writes an fp8 copy: ``gemm_quantize_us`` plus that traffic at
+    the streaming bandwidth), which is why small-M fp8 GEMMs take 0.65-0.9 of the bf16 time,
+    not 0.5 (docs/kernels-data.md 4.2).
+    """
     prof = setup.profile
     matrices = shape.groups if shape.weight_matrices is None else shape.weight_matrices
     weight_bytes = matrices * shape.n * shape.k * setup.weight_bytes
+    machine = setup.machine
     t = gemm_time(shape.m, shape.n, shape.k, shape.groups, weight_bytes, setup.activation_bytes,
-                  prof.gemm_tiles, setup.machine, prof.gemm_split_k, prof.gemm_tile_policy)
-    return OpCost(t.flops, t.bytes, t.seconds, 1.0, t.compute_s, t.memory_s)
+                  prof.gemm_tiles, machine, prof.gemm_split_k, prof.gemm_tile_policy, prof.gemm_overlap_q)
+    if not quantizes_activations(setup):
+        return OpCost(t.flops, t.bytes, t.seconds, 1.0, t.compute_s, t.memory_s)
+    quant_bytes = np.asarray(shape.m, dtype=float) * shape.groups * shape.k * (setup.activation_bytes + BYTES["fp8"])
+    quant_s = quant_bytes / machine.bandwidth + prof.gemm_quantize_us * 1e-6
+    return OpCost(t.flops, t.bytes + quant_bytes, t.seconds + quant_s, 2.0, t.compute_s, t.memory_s + quant_s)
+
+
+def quantizes_activations(setup: StepSetup) -> bool:
+    """An fp8 x fp8 GEMM fed by 16/32-bit activations: a quantize kernel runs before it."""
+    return (setup.profile.gemm_w8a8 and setup.weight_dtype == "fp8" and setup.compute_dtype == "fp8"
+            and setup.activation_dtype != "fp8")
 
 
 EXPERT_LOAD_QUANTILES = tuple(float(z) for z in (-1.5341, -0.8871, -0.4888, -0.1573, 0.1573, 0.4888, 0.8871, 1.5341))
@@ -83,10 +100,13 @@ the per-expert token counts an MoE layer's experts get, in standard deviations f
 def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     """The experts some token routes to (``setup.routing``), each over its share of the routed tokens.
 
-    ``grouped`` (a fused MoE kernel): one kernel whose tiles cover every touched expert.
+    ``grouped`` (a grouped GEMM kernel): one kernel whose tiles cover every touched expert.
     ``per_expert`` (a loop over experts): one GEMM kernel per touched expert, each with its own
-    waves, fixed latency and kernel gap.
+    waves, fixed latency and kernel gap. ``fused`` (serving engines' fused MoE layer, fitted to
+    their measured kernels): :func:`price_moe_fused`.
     """
+    if setup.profile.moe_kernel == "fused":
+        return price_moe_fused(shape, setup)
     active = setup.experts_touched(shape.tokens)
     rows = shape.tokens * shape.top_k / active
     if setup.profile.moe_kernel == "grouped":
@@ -102,10 +122,97 @@ def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     return OpCost(total["flops"], total["bytes"], total["seconds"], active, total["compute_s"], total["memory_s"])
 
 
+def price_moe_fused(shape: MoEShape, setup: StepSetup) -> OpCost:
+    """One half of a fused MoE layer (gate-up or down) as serving engines run it.
+
+    Tokens are routed and permuted so each expert's rows are contiguous, then one grouped GEMM
+    computes every expert's rows padded to ``moe_tile_m`` (an expert expecting n < 1 tokens
+    costs a tile with probability 1 - e^-n); the weights of every expert some token reaches
+    (expected 1 - e^-n) are read once. Compute and memory overlap (the larger wins). The
+    layer's fixed cost (routing, permute, un-permute, launches: ``moe_fixed_us``) is split
+    evenly between its two halves.
+    """
+    hw, prof = setup.hardware, setup.profile
+    loads = setup.routing.expert_loads(shape.num_experts, shape.top_k, shape.tokens)
+    tile = float(prof.moe_tile_m)
+    rows = np.sum(np.where(loads >= 1, np.ceil(loads / tile) * tile, (1.0 - np.exp(-loads)) * tile), axis=-1)
+    touched = np.sum(1.0 - np.exp(-loads), axis=-1)
+    flops = 2.0 * np.sum(loads, axis=-1) * shape.n * shape.k
+    moved = touched * shape.n * shape.k * setup.weight_bytes + 2.0 * np.asarray(shape.tokens, float) * shape.top_k * (
+        shape.n + shape.k) * setup.activation_bytes
+    compute_s = 2.0 * rows * shape.n * shape.k / (hw.peak_flops(setup.compute_dtype) * prof.moe_compute_efficiency)
+    memory_s = touched * shape.n * shape.k * setup.weight_bytes / (hw.memory_bandwidth * prof.moe_bandwidth_efficiency)
+    seconds = np.maximum(compute_s, memory_s) + 0.5 * prof.moe_fixed_us * 1e-6
+    return OpCost(flops, moved, seconds, 1.0, compute_s, memory_s)
+
+
 def price_attention(shape: AttentionShape, setup: StepSetup) -> OpCost:
     if setup.profile.attention == "unfused":
         return _attention_unfused(shape, setup)
-    return _attention_fused(shape, setup)
+    prof = setup.profile
+    if "paged" not in (prof.decode_attention_kernel, prof.tree_attention_kernel):
+        return _attention_fused(shape, setup)
+    paged = _attention_paged(shape, setup)
+    if prof.decode_attention_kernel == prof.tree_attention_kernel:
+        return paged
+    other = _attention_fused(shape, setup)
+    use = np.where(np.asarray(shape.queries) > 1, prof.tree_attention_kernel == "paged",
+                   prof.decode_attention_kernel == "paged")
+    return OpCost(paged.flops, np.where(use, paged.bytes, other.bytes), np.where(use, paged.seconds, other.seconds),
+                  1.0, np.where(use, paged.compute_s, other.compute_s), np.where(use, paged.memory_s, other.memory_s))
+
+
+def causal_pairs(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """(query, key) pairs a causal kernel computes: query i of n sees the s = keys - n cached
+    keys and the new keys up to itself, n s + n (n + 1) / 2 (half the square for a prefill)."""
+    n, k = np.asarray(queries, float), np.asarray(keys, float)
+    return n * (k - n) + n * (n + 1) / 2.0
+
+
+def _attention_paged(a: AttentionShape, setup: StepSetup) -> OpCost:
+    """A serving engine's paged attention kernel (FlashInfer, FlashAttention, TRT-LLM XQA/FMHA).
+
+    t = call + batch x (seq + kv_heads x kv_head + q_heads x q_head) + max(compute, memory):
+    a fixed cost per call (launch, split-KV reduction; ``attention_call_us`` with one query
+    per sequence, ``attention_prefill_call_us`` with more), work per sequence and per
+    (sequence, head) thread block that decode kernels pay even on an empty cache (measured
+    8-12 us per call and 0.15-0.3 us per sequence on Hopper, docs/kernels-data.md), and the
+    roofline of streaming the cached K and V, writing the new tokens' K and V into the cache
+    and reading Q / writing O, against the (causal, if ``attention_causal``) score FLOPs.
+    """
+    hw, prof = setup.hardware, setup.profile
+    d, kv_bytes = a.head_dim, BYTES[setup.kv_dtype]
+    b = np.asarray(a.batch, dtype=float)
+    n = np.asarray(a.queries, dtype=float)
+    kv_read = b * a.kv_heads * a.keys * d * 2 * kv_bytes
+    kv_write = b * a.kv_heads * n * d * 2 * kv_bytes
+    moved = kv_read + kv_write + 2 * b * n * a.q_heads * d * setup.activation_bytes
+    pairs = causal_pairs(n, a.keys) if prof.attention_causal else n * np.asarray(a.keys, float)
+    flops = 4.0 * b * a.q_heads * pairs * d
+    computed = pairs
+    if prof.attention_causal:
+        # A prefill (no cached prefix) runs the context kernel: tiles of B queries x B keys per
+        # (sequence, head), every tile on or below the diagonal computed whole, and one thread
+        # block per (sequence, head, B queries) with a fixed cost spread over the SMs. Measured:
+        # without these terms the held-out prefill error on Hopper was 18-28%, with them 9-12%
+        # (the plain causal FLOP count is right at long prompts, too fast at 64-1536 tokens).
+        tile = float(prof.attention_q_block)
+        q = np.ceil(n / tile)
+        tiles = q * (q + 1) / 2.0
+        prefill = np.asarray(a.keys, float) == n
+        computed = np.where(prefill, tiles * tile * tile, pairs)
+        blocks_us = np.where(prefill, b * a.q_heads * q * prof.attention_prefill_block_us / setup.hardware.sm_count, 0.0)
+    else:
+        blocks_us = 0.0
+    compute_flops = 4.0 * b * a.q_heads * computed * d
+    rate_dtype = setup.activation_dtype if setup.activation_dtype in ("fp16", "bf16") else setup.compute_dtype
+    compute_s = compute_flops / (hw.peak_flops(rate_dtype) * prof.attention_compute_efficiency)
+    bw = prof.attention_bandwidth_efficiency or prof.bandwidth_efficiency
+    memory_s = moved / (hw.memory_bandwidth * bw)
+    call = np.where(n > 1, prof.attention_prefill_call_us, prof.attention_call_us)
+    per_seq = b * (prof.attention_seq_us + a.kv_heads * prof.attention_kv_head_us + a.q_heads * prof.attention_q_head_us)
+    seconds = (call + per_seq + blocks_us) * 1e-6 + np.maximum(compute_s, memory_s)
+    return OpCost(flops, moved, seconds, 1.0, compute_s, memory_s)
 
 
 def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
@@ -232,10 +339,24 @@ def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
 
 
 def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:
-    """A ring all-reduce: each device sends and receives 2 (p - 1) / p of the payload."""
+    """A ring all-reduce: each device sends and receives 2 (p - 1) / p of the payload.
+
+    With a measured row for ``p`` GPUs in ``allreduce_fits`` it is the engine's custom
+    all-reduce instead, the faster of its two algorithms (the library switches by size):
+    one-shot, every GPU reads each of its p - 1 peers' whole buffers and reduces locally,
+    ``latency + (p - 1) bytes / oneshot``; two-shot, reduce-scatter then all-gather (one more
+    synchronization), ``latency + twoshot + 2 (p - 1) / p bytes / busbw``.
+    """
     p = shape.devices
     hw, prof = setup.hardware, setup.profile
-    payload = shape.elements * setup.activation_bytes
+    payload = np.asarray(shape.elements, dtype=float) * setup.activation_bytes
+    fit = next((row for row in prof.allreduce_fits if int(row[0]) == int(p)), None)
+    if fit is not None:
+        _, latency, oneshot, twoshot, busbw = fit
+        one = (p - 1) * payload / (oneshot * 1e9)
+        two = twoshot * 1e-6 + 2 * (p - 1) / p * payload / (busbw * 1e9)
+        transfer_s = np.minimum(one, two)
+        return OpCost(np.zeros_like(payload), payload, transfer_s + latency * 1e-6, 1.0, 0.0, transfer_s)
     link = max(hw.interconnect_gbps, 1.0) * 1e9 * prof.interconnect_efficiency
     transfer_s = 2 * (p - 1) / p * payload / link
     return OpCost(np.zeros_like(payload), payload, transfer_s + prof.allreduce_latency_us * 1e-6, 1.0, 0.0, transfer_s)

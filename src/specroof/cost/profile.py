@@ -19,8 +19,8 @@ from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError, suggest
 
 ATTENTION_KINDS = ("fused", "unfused")
-ATTENTION_KERNELS = ("split_kv", "per_head")
-MOE_KERNELS = ("grouped", "per_expert")
+ATTENTION_KERNELS = ("split_kv", "per_head", "paged")
+MOE_KERNELS = ("grouped", "per_expert", "fused")
 DEFAULT_PROFILE = "serving"
 
 
@@ -63,13 +63,47 @@ class ImplementationProfile:
             cuBLAS heuristics do. This is what makes speedup curves step.
         gemm_split_k: small GEMMs split the reduction over idle SMs (cuBLAS split-K).
         gemm_tile_policy: ``fastest`` (autotuned: the quickest tile) or ``fill`` (the largest
-            tile that still fills the SMs, as shape-threshold heuristics pick).
+            tile that still fills the SMs, as shape-threshold heuristics pick), or ``rows``:
+            rows are padded to the first tile's row count and there is no wave quantization
+            (a library with many tile shapes and stream-K/persistent kernels, as cuBLAS on
+            Hopper: measured t(M+1)/t(M) medians of 1.02-1.07 at M = 128/256/512, see
+            docs/kernels-data.md 4.1).
+        gemm_overlap_q: how compute and memory time overlap in a GEMM:
+            ``(compute^q + memory^q)^(1/q)``; 0 means perfect overlap (the larger of the
+            two, the roofline), 1 none (they add). Measured: q = 2.5-3 on Hopper.
+        gemm_w8a8: fp8 weights run as fp8 x fp8 GEMMs (what serving engines do): the bf16
+            activations are first quantized by a separate kernel (``gemm_quantize_us`` per
+            call plus a read of the activations and a write of their fp8 copy).
         gemm_fixed_us: fixed latency of a GEMM kernel (prologue, first loads at DRAM
             latency, epilogue, last-wave drain), on top of the roofline time.
         gemm_l2_spill_penalty: compute-time slowdown of a GEMM whose activations (in and
             out) no longer fit in L2, times the fraction that spills. On the H200 the fitted
             value is 0.07-0.09 in every held-out split: GEMMs of 2048+ tokens run ~10% below
             the rate of 256-1792 tokens.
+    Engine kernels (``paged`` attention, fused MoE, measured all-reduce; fitted per GPU x
+    engine to NVIDIA's kernel database: src/specroof/cost/engine_kernels.toml)
+        attention_call_us / attention_prefill_call_us: fixed cost of one ``paged`` attention
+            call with one query per sequence / with more (launch, split-KV reduction).
+        attention_prefill_block_us: a prefill (queries over no cached prefix) runs the
+            context kernel: one thread block per (sequence, query head, ``attention_q_block``
+            queries), each costing this much SM time (Q load, O write, its diagonal tile;
+            spread over the SMs), and the causal score tiles on or below the diagonal are
+            computed whole (tiles of ``attention_q_block`` x ``attention_q_block``).
+        attention_seq_us / attention_kv_head_us / attention_q_head_us: work per sequence,
+            per (sequence, KV head) thread block, per (sequence, query head) (softmax,
+            output write): decode kernels pay these even on an empty cache.
+        attention_bandwidth_efficiency: fraction of datasheet bandwidth the KV stream
+            reaches (0: ``bandwidth_efficiency``).
+        attention_causal: count the causal half of the score square for queries > 1.
+        allreduce_fits: rows ``[gpus, latency_us, oneshot_gbps, twoshot_us, busbw_gbps]``:
+            measured custom all-reduce per GPU count, the faster of one-shot (read every
+            peer's buffer) and two-shot (reduce-scatter + all-gather); a GPU count not
+            listed uses the ring line (``allreduce_latency_us``, ``interconnect_efficiency``).
+        moe_kernel ``fused`` (fitted to measured engine kernels): one fused MoE layer:
+            routing, permute, grouped expert GEMMs with every expert's rows padded to
+            ``moe_tile_m``, un-permute; ``moe_fixed_us`` per layer, ``moe_compute_efficiency``
+            and ``moe_bandwidth_efficiency`` of peak and datasheet bandwidth; the experts'
+            loads follow the step's router law (``moe_routing``, :mod:`specroof.cost.routing`).
     Elementwise work (norms, RoPE, residual adds, SiLU, KV-cache writes, copies)
         elementwise_*_passes: traffic per token and layer, in passes over a tensor of the
             hidden width / the q,k,v widths / the MLP intermediate width, each pass one
@@ -157,6 +191,23 @@ class ImplementationProfile:
     sampling_kernels: int = 0
     cuda_graph_sizes: tuple[int, ...] = ()
     cuda_graph_unit: str = "tokens"
+    engine: str = ""
+    gemm_overlap_q: float = 0.0
+    gemm_w8a8: bool = False
+    gemm_quantize_us: float = 0.0
+    attention_call_us: float = 0.0
+    attention_prefill_call_us: float = 0.0
+    attention_prefill_block_us: float = 0.0
+    attention_seq_us: float = 0.0
+    attention_kv_head_us: float = 0.0
+    attention_q_head_us: float = 0.0
+    attention_bandwidth_efficiency: float = 0.0
+    attention_causal: bool = False
+    allreduce_fits: tuple[tuple[float, ...], ...] = ()
+    moe_fixed_us: float = 0.0
+    moe_compute_efficiency: float = 0.5
+    moe_bandwidth_efficiency: float = 0.8
+    moe_tile_m: int = 64
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_overrides(self, **overrides: Any) -> "ImplementationProfile":
@@ -199,6 +250,7 @@ class ImplementationProfile:
         data["gemm_tiles"] = [list(t) for t in self.gemm_tiles]
         data["operators"] = list(self.operators)
         data["cuda_graph_sizes"] = list(self.cuda_graph_sizes)
+        data["allreduce_fits"] = [list(r) for r in self.allreduce_fits]
         return data
 
 
@@ -206,6 +258,8 @@ def _coerce(key: str, value: Any) -> Any:
     """Lists from TOML become tuples; everything else is checked, not converted, by validated()."""
     if key in ("gemm_tiles", "operators", "cuda_graph_sizes") and isinstance(value, list):
         return tuple(tuple(t) if key == "gemm_tiles" and isinstance(t, list) else t for t in value)
+    if key == "allreduce_fits" and isinstance(value, (list, tuple)):
+        return tuple(tuple(row) if isinstance(row, list) else row for row in value)
     return value
 
 

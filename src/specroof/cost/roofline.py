@@ -43,6 +43,13 @@ def gemm_compute_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, g
     rounded up, since a tile computes whole rows.
     """
     m = np.ceil(np.asarray(m, dtype=float))
+    if policy == "rows":
+        # Rows padded to the tile's row count, no waves: the library has enough tile shapes
+        # (and stream-K) that the last partial wave is filled.
+        tm = float(tiles[0][0])
+        t = groups * np.ceil(m / tm) * tm * 2.0 * np.asarray(n, dtype=float) * np.asarray(k, dtype=float) / (
+            machine.flops_per_sm * machine.sm_count)
+        return np.where(m > 0, t, 0.0)
     if policy == "fill":
         return _fill_policy_time(m, n, k, groups, tiles, machine, split_k)
     best = None
@@ -79,9 +86,19 @@ class GemmTime(NamedTuple):
     seconds: np.ndarray
 
 
+def overlap(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
+    """Time of two overlapping activities: ``(a^q + b^q)^(1/q)``; q = 0 means perfect overlap
+    (max(a, b), the roofline), q = 1 none (a + b)."""
+    if not q:
+        return np.maximum(a, b)
+    hi = np.maximum(a, b)
+    safe = np.where(hi > 0, hi, 1.0)
+    return np.where(hi > 0, hi * ((a / safe) ** q + (b / safe) ** q) ** (1.0 / q), 0.0)
+
+
 def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: np.ndarray | int, weight_bytes: np.ndarray | float,
               act_bytes: float, tiles: tuple[tuple[int, int], ...], machine: Machine, split_k: bool = True,
-              policy: str = "fastest") -> GemmTime:
+              policy: str = "fastest", overlap_q: float = 0.0) -> GemmTime:
     """FLOPs, bytes and seconds of a (grouped) GEMM with ``m`` rows per group.
 
     ``weight_bytes``: bytes of the [K x N] operands read (all groups); activations in and out
@@ -98,4 +115,4 @@ def gemm_time(m: np.ndarray, n: np.ndarray | int, k: np.ndarray | int, groups: n
         spilled = np.clip(1.0 - machine.l2_bytes / np.maximum(working_set, 1.0), 0.0, 1.0)
         compute = compute / (1.0 - machine.l2_spill_penalty * spilled)
     memory = moved / machine.bandwidth
-    return GemmTime(flops, moved, compute, memory, np.maximum(compute, memory) + machine.fixed_s)
+    return GemmTime(flops, moved, compute, memory, overlap(compute, memory, overlap_q) + machine.fixed_s)

@@ -21,6 +21,12 @@ to, so the cost of a step depends on that number (``experts touched``), not on `
   where the other arrivals by ``t`` are independent Bernoullis ``1 - exp(-w_j t)`` (their count
   is Poisson-binomial, computed by dynamic programming up to k). Tokens are independent, so
   ``E[touched] = sum_e 1 - (1 - pi_e)^T``. ``S = 0`` is the uniform router.
+- ``power_law_<a>`` (the router law of NVIDIA's measured MoE kernels, ``balanced`` being their
+  name for uniform): expert ``r`` receives a share ``r^-a / sum r^-a`` of the ``T x top_k``
+  assignments, at most ``T`` tokens (a token picks an expert once).
+
+:meth:`MoERouting.expert_loads` gives the expected tokens of every expert, which a fused MoE
+kernel pads to its tiles; :meth:`MoERouting.experts` the distinct experts a step reads.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import numpy as np
 
 from specroof.errors import SpecroofError
 
-ROUTINGS = ("uniform", "zipf")
+ROUTINGS = ("uniform", "zipf", "power_law")
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class MoERouting:
     """Where the number of experts touched per layer comes from (see the module docstring).
 
     ``experts_touched``: given per layer (None: the expected number under ``kind``);
-    ``kind``: ``uniform`` or ``zipf``; ``skew``: the Zipf exponent S.
+    ``kind``: ``uniform``, ``zipf`` or ``power_law``; ``skew``: the exponent (S or a).
     """
 
     experts_touched: float | None = None
@@ -76,14 +82,39 @@ class MoERouting:
             return np.minimum(self.experts_touched, t * top_k) + 0.0 * t
         if self.kind == "uniform" or self.skew == 0.0:
             return expected_active_experts(num_experts, top_k, t)
+        if self.kind == "power_law":  # each expert's tokens arrive as a Poisson count
+            return np.sum(1.0 - np.exp(-self.expert_loads(num_experts, top_k, t)), axis=-1)
         pi = np.array(zipf_inclusion(num_experts, top_k, float(self.skew)))
         miss = np.power.outer(1.0 - pi, t)  # [E, *tokens.shape]
         return np.sum(1.0 - miss, axis=0)
 
 
+    def expert_loads(self, num_experts: int, top_k: int, tokens: np.ndarray | float) -> np.ndarray:
+        """Expected tokens of each expert, shape ``tokens.shape + (num_experts,)``."""
+        t = np.asarray(tokens, dtype=float)[..., None]
+        if self.kind == "power_law":
+            w = np.arange(1, num_experts + 1, dtype=float) ** -self.skew
+            return np.minimum(t * top_k * w / w.sum(), t)
+        if self.kind == "zipf" and self.skew:
+            return t * np.array(zipf_inclusion(num_experts, top_k, float(self.skew)))
+        return np.broadcast_to(t * top_k / num_experts, t.shape[:-1] + (num_experts,))
+
+    def describe(self) -> str:
+        """The spec this routing parses from."""
+        return "uniform" if self.kind == "uniform" else f"{self.kind}{':' if self.kind == 'zipf' else '_'}{self.skew:g}"
+
+
 def _parse(text: str | None) -> MoERouting:
-    if text is None or text == "uniform":
+    if text is None or text in ("uniform", "balanced"):
         return MoERouting()
+    if str(text).startswith("power_law_"):
+        try:
+            a = float(str(text)[len("power_law_"):])
+        except ValueError:
+            a = -1.0
+        if not (np.isfinite(a) and 0 < a < 100):
+            raise SpecroofError(f"MoE routing power_law_<a> needs 0 < a < 100, got {text!r}")
+        return MoERouting(None, "power_law", a)
     kind, _, arg = str(text).partition(":")
     if kind == "zipf":
         try:
@@ -93,7 +124,8 @@ def _parse(text: str | None) -> MoERouting:
         if not np.isfinite(skew) or skew < 0:
             raise SpecroofError(f"--moe-routing zipf:S needs an exponent S >= 0 (e.g. zipf:1.0), got {text!r}")
         return MoERouting(None, "zipf", skew)
-    raise SpecroofError(f"unknown MoE routing {text!r}; valid: uniform, zipf:S (e.g. zipf:1.0)")
+    raise SpecroofError(f"unknown MoE routing {text!r}; valid: uniform (balanced), zipf:S (e.g. zipf:1.0), "
+                        "power_law_<a> (e.g. power_law_1.2)")
 
 
 def expected_active_experts(num_experts: int, per_token: int, tokens: np.ndarray | float) -> np.ndarray:

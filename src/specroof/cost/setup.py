@@ -87,6 +87,33 @@ class StepSetup:
         return self.routing.experts(m.num_experts, m.experts_per_token, tokens)
 
 
+def gemm_compute_dtype(profile: ImplementationProfile, weights: str, activations: str) -> str:
+    """The tensor-core rate of the step's GEMMs: an engine that runs fp8 weights as fp8 x fp8
+    (``gemm_w8a8``) computes at the fp8 rate with 16-bit activations too."""
+    if profile.gemm_w8a8 and weights == "fp8" and activations in ("fp16", "bf16"):
+        return "fp8"
+    return compute_dtype(weights, activations)
+
+
+def engine_kernel_profile(profile: ImplementationProfile, accel: Accelerator, weights: str,
+                          variant: str | None = None) -> ImplementationProfile:
+    """An engine profile with the kernel parameters fitted for (device, engine) applied, when
+    NVIDIA's kernel database has that pair (src/specroof/cost/engine_kernels.toml); else
+    unchanged (its caveat says it keeps the priors)."""
+    if not profile.engine or accel.is_calibrated:
+        return profile
+    from specroof.cost.engine_kernels import fitted_overrides
+
+    overrides = fitted_overrides(accel.name, profile.engine, variant or weights)
+    if not overrides:
+        return profile
+    # The engine's own caveat: "<kernel priors ...>; <what else to know>"; the fitted caveat
+    # replaces its first clause.
+    rest = profile.caveat.split("; ", 1)[1] if "; " in profile.caveat else ""
+    overrides["caveat"] = "; ".join(x for x in (overrides.get("caveat", ""), rest) if x)
+    return profile.with_overrides(**overrides)
+
+
 def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, *, dtype: str = "fp16",
                weight_dtype: str | None = None, kv_dtype: str | None = None, attention: str | None = None,
                cuda_graph: bool | None = None, profile: str | ImplementationProfile | None = None,
@@ -109,6 +136,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))
     base = get_profile(profile if profile is not None else accel.profile_base)
+    base = engine_kernel_profile(base, accel, weights)
     if accel.profile_overrides and (profile is None or profile == accel.profile_base):
         base = base.with_overrides(**accel.profile_overrides)
     overrides = dict(profile_overrides)
@@ -123,7 +151,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         if not overrides["operators"]:
             raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
     prof = base.with_overrides(**overrides) if overrides else base
-    comp = compute_dtype(weights, act)
+    comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
     routing = MoERouting.of(moe_routing, moe_experts_touched)
     if model_cfg.is_moe:

@@ -2,7 +2,7 @@
 
 A *section* is one kernel family at one precision, e.g. ``gemm_bf16`` or ``moe_fp8``; its
 selection picks the rows that matter for LLM inference, and :func:`predict` prices them with
-the section's model from :mod:`specroof.kernels.physics`.
+the cost model's pricing functions (:mod:`specroof.kernels.physics`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     **{f"gemm_{d}": ("gemm", d) for d in GEMM_DTYPES},
     "decode_attention": ("decode_attention", None),
     "context_attention": ("context_attention", None),
-    "context_attention_noncausal": ("context_attention", "full"),
     ALLREDUCE: (ALLREDUCE, None),
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
 }
@@ -66,11 +65,6 @@ def select(section, rows):
             ALLREDUCE: select_allreduce}[family](rows)
 
 
-def predict(section, params, rows):
-    family, dtype = SECTIONS[section]
-    if family == "gemm":
-        return ph.predict_gemm(params, rows, dtype)
-    if family == "moe":
-        return ph.predict_moe(params, rows, dtype)
-    return {"decode_attention": ph.predict_decode_attention, "context_attention": ph.predict_context_attention,
-            ALLREDUCE: ph.predict_allreduce}[family](params, rows)
+def predict(section, fields, rows, hardware):
+    """The rows priced by the cost model under profile ``fields`` (:func:`physics.predict`)."""
+    return ph.predict(section, fields, rows, hardware)

@@ -1,0 +1,59 @@
+"""Kernel parameters of the engine profiles fitted per (device, engine) to NVIDIA's measured
+kernel database (aiconfigurator-core 0.12.0, Apache-2.0: data/kernels/NOTICE).
+
+``engine_kernels.toml`` (shipped in the package) holds, per catalog device and engine, the
+profile fields of the pricing functions in :mod:`specroof.cost.pricing` as fitted by
+``benchmarks/kernels/fit_physics.py --source db --write-profiles``: a ``bf16`` table (GEMMs,
+attention, all-reduce, MoE at 16-bit weights) and one table per other weight precision
+(``fp8``, ``fp8_block``, ``int8``, ``int4``) whose fields replace the 16-bit ones for GEMMs and
+MoE layers of that precision. Nothing else reads the database at run time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from specroof.datafiles import read_toml
+
+BASE_SECTION = "bf16"
+META_KEYS = ("database_gpu", "tables", "caveat", "mape")
+
+DATABASE_GPUS = {"h100_sxm": "h100-sxm", "h200_sxm": "h200", "b200_sxm": "b200", "a100_sxm": "a100-80gb-sxm",
+                 "gb200": "gb200", "l40s": "l40s"}
+"""NVIDIA's database GPU names -> specroof catalog names (the GPUs we fit and ship)."""
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict[str, Any]:
+    path = resources.files("specroof.cost") / "engine_kernels.toml"
+    if not path.is_file():
+        return {}
+    return read_toml(path, "engine_kernels.toml")
+
+
+def fitted_pairs() -> dict[str, list[str]]:
+    """``{catalog device: [engines]}`` with shipped fitted kernels."""
+    return {hw: sorted(e for e in engines if isinstance(engines[e], dict))
+            for hw, engines in _data().items() if hw != "about"}
+
+
+def fitted_section(hardware: str, engine: str) -> dict[str, Any] | None:
+    entry = _data().get(hardware, {}).get(engine)
+    return entry if isinstance(entry, dict) else None
+
+
+def fitted_overrides(hardware: str, engine: str, precision: str) -> dict[str, Any]:
+    """Profile fields for ``engine`` on catalog ``hardware`` at this weight precision ({} if none)."""
+    entry = fitted_section(hardware, engine)
+    if entry is None:
+        return {}
+    out: dict[str, Any] = {}
+    for section in (BASE_SECTION, precision):
+        table = entry.get(section)
+        if isinstance(table, dict):
+            out.update({k: v for k, v in table.items() if k not in META_KEYS and not isinstance(v, dict)})
+    if "caveat" in entry:
+        out["caveat"] = entry["caveat"]
+    return out
