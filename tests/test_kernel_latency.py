@@ -10,7 +10,6 @@ import pytest
 
 import specroof
 from specroof.cost.engine_kernels import DATABASE_GPUS, fitted_pairs
-from specroof.cost.grid import Grid
 from specroof.cost.kernel_latency import kernel_setup
 from specroof.cost.operation import GemmShape, Operation
 from specroof.cost.pricing import price

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.datafiles import read_toml

@@ -154,7 +154,7 @@ def main() -> None:
             out = curves_dir / f"llama-3.1-8b-{method}-{dataset}.csv"
             with out.open("w", encoding="utf-8", newline="") as handle:
                 handle.write(f"# Llama-3.1-8B-Instruct + {method} chain on {dataset}: tokens per step vs candidates n = k + 1\n")
-                handle.write(f"# Derived by benchmarks/validation/read_traces.py from the SpecDecode-Bench simulator traces\n")
+                handle.write("# Derived by benchmarks/validation/read_traces.py from the SpecDecode-Bench simulator traces\n")
                 handle.write(f"# {SOURCE} data/llama3.1-8B/combined_{suffix}.jsonl ({field}.acc_len, {len(traces)} requests)"
                              + (f" commit {args.commit}" if args.commit else "") + "\n")
                 handle.write("# pooled over all decode steps of all requests; sampling settings of the trace runs are not stated in the simulator repository\n")

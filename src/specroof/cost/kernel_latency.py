@@ -158,10 +158,6 @@ def kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Imp
     return out.reshape(size)
 
 
-def _with_profile(setup: StepSetup, profile: ImplementationProfile) -> StepSetup:
-    return StepSetup(setup.model, setup.hardware, profile, setup.weight_dtype, setup.activation_dtype,
-                     setup.kv_dtype, setup.compute_dtype, setup.tp)
-
 
 def _op(shape):
     return Operation(_KERNEL_INFO, shape)

@@ -160,12 +160,13 @@ def find_table(gpu: str, engine: str, family: str, version: str | None = None,
 
 
 def _pandas():
-    try:
-        import pandas  # noqa: F401
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise SpecroofError(f"reading the kernel database needs pandas and pyarrow; {INSTALL_HINT}") from None
+    """pandas, with pyarrow to read parquet (both come with the ``kernels`` extra)."""
+    from importlib.util import find_spec
+
+    if find_spec("pandas") is None or find_spec("pyarrow") is None:
+        raise SpecroofError(f"reading the kernel database needs pandas and pyarrow; {INSTALL_HINT}")
     import pandas
+
     return pandas
 
 
