@@ -16,16 +16,16 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "validation" / "compare_e2e.py"
 
 # (MAPE %, |bias| %) reached when the gate was set; a regression past these fails.
-# Since the vllm profile on h100-sxm prices NVIDIA's measured vLLM kernels (issue 9): fig2
-# improved from 20.3% to 15.3% MAPE (bias -16.0 -> -10.0%), EAGLE-3 Table 3 from 22.5 to 21.2%,
-# the EAGLE-3 speedups from 11.8 to 11.5%; fig1 moved from 8.2% (+4.8%) to 8.5% (+6.0%) and
-# the n-gram speedups from 10.0% (+9.5%) to 10.6% (+10.5%, at its gate). fig1's bias gate was
-# widened to 7% for that trade, and fig2 is gated now.
+# History: the vllm profile's measured H100 kernels (issue 9) moved fig2 from 20.3% to 15.3%;
+# pricing the benchmark's metric (throughput over whole requests: one prefill of the prompts
+# besides the decode steps, workload lengths from the traces) moved the EAGLE-3 speedups from
+# 11.5% (+10.5%) to 6.7% (+5.4%), n-gram from 10.6% to 7.9%, fig1's ratios from 8.5% (+6.0%)
+# to 6.2% (+1.1%) and fig2's from 15.3% (-10.0%) to 14.4% (-12.9%, its bias gate widened).
 GATES = {
-    "speedup eagle3 (acceptance from traces)": (13.0, 12.0),
-    "speedup ngram (acceptance from traces)": (11.0, 10.5),
-    "batch ratio, SpecDecode-Bench fig1": (9.0, 7.0),
-    "batch ratio, SpecDecode-Bench fig2": (16.0, 10.5),
+    "speedup eagle3 (acceptance from traces)": (7.5, 6.0),
+    "speedup ngram (acceptance from traces)": (8.5, 8.0),
+    "batch ratio, SpecDecode-Bench fig1": (7.0, 2.5),
+    "batch ratio, SpecDecode-Bench fig2": (15.5, 14.0),
 }
 
 
@@ -55,6 +55,18 @@ def test_accuracy_does_not_regress(comparison, check):
     mape, bias = GATES[check]
     assert stats["mape_pct"] <= mape, stats
     assert abs(stats["bias_pct"]) <= bias, stats
+
+
+def test_prefill_is_paid_with_and_without_speculation(comparison):
+    """A batch's prefill does not speed up, so the throughput speedup is below the decode-step
+    speedup tau x T_plain / T_spec, more so where prompts are long (CNN) and batches large."""
+    module, rows, _ = comparison
+    ctx = module.contexts()
+    cnn = next(r for r in rows if r.traced and r.dataset == "cnn_dailymail" and r.method == "eagle3" and r.batch == 64)
+    with_prefill = module.predict(cnn, ctx)
+    decode_only = module.predict(cnn, ctx, prefill=False)
+    assert with_prefill < decode_only
+    assert module.prefill_ms(cnn, ctx["cnn_dailymail"], "vllm") > 0
 
 
 def test_the_doc_is_the_scripts_output(comparison):

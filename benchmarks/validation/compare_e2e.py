@@ -9,16 +9,19 @@ Two kinds of check:
 
 - **speedup**, where the acceptance length is known (SpecDecode-Bench's Llama-3.1-8B traces:
   EAGLE-3 and n-gram, vLLM v0.10.1 on one H100);
-- **batch ratio** speedup(b) / speedup(b0), which does not depend on acceptance (it cancels)
-  when acceptance does not depend on batch: every other series (EAGLE, draft models,
+- **batch ratio** speedup(b) / speedup(b0) for every other series (EAGLE, draft models,
   Qwen3-8B, Llama-3-70B with tensor parallelism 4, SGLang trees, the EAGLE-3 paper's SGLang
-  table).
+  table): acceptance cancels from the decode steps' speedup when it does not depend on batch,
+  and enters only weakly through the prefill share; where it is unknown, ``chain:0.7``
+  (tau = 2.53 at k = 3) stands in for it.
 
 Inputs that are assumptions, stated here once:
 
-- context length: the token-weighted mean KV length of each dataset's decode steps, from the
-  authors' traces (``data/validation/specdecode-bench-trace-contexts.csv``); MT-bench (the
-  EAGLE-3 paper's SGLang table) has no trace: 512 tokens;
+- workload: the benchmarks' speedup is generated-token throughput over whole requests, so a
+  batch pays one prefill of its prompts besides its decode steps. The mean prompt and output
+  lengths and the token-weighted mean KV length of the decode steps come from the authors'
+  traces (``data/validation/specdecode-bench-trace-contexts.csv``); MT-bench (the EAGLE-3
+  paper's SGLang table) has no trace: decode steps at 512 tokens of context, no prefill;
 - n-gram proposal rate: the share of steps that find a match is not in the traces. The
   authors' simulator assumes 0.2 / 0.4 / 0.2 / 0.8 (ShareGPT / CNN / GSM8K / InstructCoder);
   we take those, so the n-gram rows are a weaker check than the EAGLE-3 rows. The traces'
@@ -55,8 +58,18 @@ def read_rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(line for line in handle if not line.startswith("#")))
 
 
-def contexts() -> dict[str, int]:
-    return {r["dataset"]: int(r["context_tokens"]) for r in read_rows("specdecode-bench-trace-contexts.csv")}
+@dataclass(frozen=True)
+class Workload:
+    """A dataset's requests as the traces record them (means over requests)."""
+
+    context_tokens: int  # token-weighted mean KV length of the decode steps
+    prompt_tokens: int
+    output_tokens: int
+
+
+def contexts() -> dict[str, Workload]:
+    return {r["dataset"]: Workload(int(r["context_tokens"]), int(r["prompt_mean"]), int(r["output_mean"]))
+            for r in read_rows("specdecode-bench-trace-contexts.csv")}
 
 
 @dataclass
@@ -94,11 +107,18 @@ def _tree_option(text: str, k: int) -> str | None:
     return f"steps=3,topk={branching},tokens={k + 1}"
 
 
-def predict(row: Row, ctx: dict[str, int]) -> float:
+def predict(row: Row, ctx: dict[str, Workload], prefill: bool = True) -> float:
     """specroof's speedup for a published row; acceptance from the traces where known, else a
-    placeholder chain (only ratios over batch are compared then)."""
+    placeholder chain (only ratios over batch are compared then).
+
+    The benchmarks measure generated-token throughput over whole requests, prefill included:
+    where the traces give the workload, a batch of requests costs one prefill of its prompts
+    (the same with or without speculation) plus its decode steps (output / tau of them with
+    speculation), so the speedup is ``(P + out x T_plain) / (P + out / tau x T_spec)``.
+    """
     profile = ENGINE_PROFILE[row.engine.split("-")[0]]
-    seq = ctx.get(row.dataset, MT_BENCH_CONTEXT)
+    workload = ctx.get(row.dataset)
+    seq = workload.context_tokens if workload else MT_BENCH_CONTEXT
     n = row.k + 1
     options: dict = {"method": row.method, "dtype": "bf16", "tp": row.tp, "profile": profile}
     if row.method == "draft":
@@ -114,10 +134,22 @@ def predict(row: Row, ctx: dict[str, int]) -> float:
         options["proposal_rate"] = NGRAM_PROPOSAL_RATE.get(row.dataset, 1.0)
     result = specroof.speedup(row.model, HARDWARE, batch=[row.batch], candidates=[n], seq_len=seq,
                               acceptance=acceptance, **options)
-    speed = float(result.speedup[0, 0, 0])
+    tau = float(result.acceptance_length[0, 0, 0])
     if row.method == "ngram" and row.traced:  # the trace's tau already counts unmatched steps
-        speed *= row.tau / float(result.acceptance_length[0, 0, 0])
-    return speed
+        tau = row.tau
+    t_spec, t_plain = float(result.latency_ms[0, 0, 0]), float(result.ar_latency_ms[0, 0, 0])
+    if workload is None or not prefill:  # decode steps only
+        return tau * t_plain / t_spec
+    prefill_time = prefill_ms(row, workload, profile)
+    out = workload.output_tokens
+    return (prefill_time + out * t_plain) / (prefill_time + out / tau * t_spec)
+
+
+def prefill_ms(row: Row, workload: Workload, profile: str) -> float:
+    """One forward over the batch's prompts (causal attention over the prompt itself)."""
+    step = specroof.latency(row.model, HARDWARE, batch=[row.batch], candidates=[workload.prompt_tokens],
+                            seq_len=[1], dtype="bf16", tp=row.tp, profile=profile)
+    return float(step.latency_ms[0, 0, 0])
 
 
 def published_rows() -> list[Row]:
