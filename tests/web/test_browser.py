@@ -147,6 +147,23 @@ def test_explorer_draws_updates_and_copies(page, server):
     assert pg.errors == [] and pg.outside == []
 
 
+def test_each_method_shows_only_its_own_options(page, server):
+    """EAGLE-3 offers a tree and a draft vocabulary, n-gram a proposal rate, and nothing else;
+    the chosen method's options reach the URL and the plan's export."""
+    pg = page
+    pg.goto(server + "/?model=llama-3.1-8b&hardware=h100-sxm&method=eagle3&acceptance=chain:0.7&batch=1,8")
+    pg.wait_for_selector("[data-testid=plan-table] tbody tr")
+    shown = lambda: {n for n in ("draft_model", "heads", "tree", "draft_vocab", "proposal_rate")  # noqa: E731
+                     if pg.is_visible(f"input[name={n}]")}
+    assert shown() == {"tree", "draft_vocab"}
+    pg.select_option("[data-testid=method]", "ngram")
+    pg.fill("input[name=proposal_rate]", "0.5")
+    settle(pg, "proposal_rate=0.5")
+    assert shown() == {"proposal_rate"}
+    assert '"method": "ngram"' in pg.inner_text("#export-text")
+    assert pg.errors == []
+
+
 def test_bad_input_shows_the_error_and_keeps_the_page(page, server):
     pg = page
     pg.goto(server + "/?model=llama-7b&hardware=h200&batch=1,8")
