@@ -76,28 +76,6 @@ select_gemm, select_decode, select_context = sel.select_gemm, sel.select_decode,
 select_allreduce, select_moe = sel.select_allreduce, sel.select_moe
 
 
-def shape_keys(family, a):
-    if family == "gemm":
-        return [f"{n}x{k}" for n, k in zip(a["n"], a["k"])]
-    if family in ("decode_attention", "context_attention"):
-        return [f"{h}/{kv}" for h, kv in zip(a["num_heads"], a["num_kv_heads"])]
-    if family == "allreduce":
-        return [str(b) for b in a["message_bytes"]]
-    return [f"{h}x{i}x{e}x{k}x{t}x{p}" for h, i, e, k, t, p in
-            zip(a["hidden"], a["inter"], a["num_experts"], a["topk"], a["tp"], a["ep"])]
-
-
-def split(family, a, seed):
-    keys = np.array(shape_keys(family, a))
-    uniq = np.unique(keys)
-    rng = np.random.default_rng(seed)
-    fit_keys = set(rng.choice(uniq, max(len(uniq) // 2, 1), replace=False).tolist())
-    mask = np.array([k in fit_keys for k in keys])
-    if mask.all():  # a single shape: split rows instead
-        mask = rng.random(len(a)) < 0.5
-    return mask
-
-
 # ---------------------------------------------------------------- fitting
 
 from specroof.kernels.fitting import ENGINE_SECTION_ORDER, evaluate, write_profiles  # noqa: E402
