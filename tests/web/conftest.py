@@ -21,7 +21,7 @@ def client(tmp_path):
     from specroof.web.app import create_app
 
     app = create_app(upload_dir=tmp_path / "uploads")
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         c.app_state = app.state
         yield c
 

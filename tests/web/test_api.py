@@ -109,7 +109,7 @@ def test_web_only_errors_are_400_too(client, params, words):
     assert words in answer.json()["error"]
 
 
-def test_a_bug_is_a_one_line_500(client, monkeypatch):
+def test_an_internal_error_is_a_one_line_500_logged_with_its_traceback(client, monkeypatch, capsys):
     import specroof.cli.speedup_cmd as speedup_cmd
 
     def broken(*args, **kwargs):
@@ -118,7 +118,9 @@ def test_a_bug_is_a_one_line_500(client, monkeypatch):
     monkeypatch.setattr(speedup_cmd, "run_speedup", broken)
     answer = client.get("/api/speedup", params={"model": "llama-7b", "hardware": "h200"})
     assert answer.status_code == 500
-    assert answer.json() == {"error": "internal error (a bug in specroof, please report it): RuntimeError"}
+    assert answer.json() == {"error": "internal error (RuntimeError), logged on the server's terminal"}
+    logged = capsys.readouterr().err
+    assert "Traceback" in logged and "boom" in logged and "internal error on /api/speedup" in logged
     assert client.get("/api/nowhere").json() == {"error": "Not Found"}
 
 

@@ -17,102 +17,104 @@ read from the click command itself, see :func:`specroof.web.queries.parameters`)
 - ``/api/export?engine=vllm|sglang|trtllm|json&...``: ``specroof plan --export ENGINE``;
 - ``/api/view?...``: everything the page draws for one state (figures, plan, exports);
 - ``/api/catalog``: models, accelerators, profiles and scenarios for the page's menus;
-- ``POST /api/upload?kind=model|curve|metrics``: a config.json, an acceptance CSV, or vLLM's
-  ``/metrics`` text (turned into the acceptance curve its counters imply), answered with a
-  token (``upload:<id>.json``) usable wherever a file path is (kept while the server runs).
+- ``POST /api/upload?kind=model|hardware|curve|metrics|sglang|medusa``: a config.json, a
+  hardware TOML, an acceptance CSV, vLLM's ``/metrics`` text or an SGLang log (turned into the
+  acceptance curve its counters imply), a Medusa accuracy CSV; checked at once, answered with
+  a token (``upload:<id>.json``) usable where the command line takes a file (kept while the
+  server runs, see :mod:`specroof.web.uploads`).
 
-Bad input answers HTTP 400 with ``{"error": "<the CLI's one-line message>"}``; a bug answers
-500 with a one-line error. No response carries a traceback.
+Bad input answers HTTP 400 with ``{"error": "<the CLI's one-line message>"}`` (at most 300
+characters); an internal error answers 500 and is logged with its traceback on the server's
+terminal. No response carries a traceback, a NaN, or a path of the server. What keeps the
+server local (Host and Origin checks, no path named by a query) is :mod:`specroof.web.guard`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import tempfile
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from specroof.errors import SpecroofError
 from specroof.web.assets import plotly_js_path
-from specroof.web.queries import MAX_POINTS, Explorer
+from specroof.web.guard import LOOPBACK_NAMES, LocalOnly, check_no_paths, log_internal, short, single_values
+from specroof.web.queries import CACHE_BYTES, MAX_POINTS, Explorer
+from specroof.web.uploads import Uploads
 from specroof.web.view import page_view
 
 STATIC = Path(__file__).parent / "static"
-MAX_UPLOAD_BYTES = 2_000_000
-log = logging.getLogger("specroof.web")
+COMPUTE_THREADS = 2
+"""Computations running at once (the others wait): bounds the memory of requests in flight."""
 
 
-def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINTS) -> Starlette:
-    """The application; uploads go to ``upload_dir`` (a fresh temporary folder by default)."""
-    uploads = Path(upload_dir) if upload_dir is not None else Path(tempfile.mkdtemp(prefix="specroof-uploads-"))
-    uploads.mkdir(parents=True, exist_ok=True)
-    explorer = Explorer(uploads=uploads, max_points=max_points)
+class StrictJSON(JSONResponse):
+    """JSON as the standard defines it: a NaN or an infinity is refused, never written as a number."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        except ValueError:
+            raise SpecroofError("the answer holds a number that is not finite (NaN or infinity); these settings "
+                                "cannot be priced, so nothing is served") from None
+
+
+def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINTS,
+               hosts: Iterable[str] = LOOPBACK_NAMES, port: int | None = None,
+               cache_bytes: int = CACHE_BYTES) -> Starlette:
+    """The application. ``hosts``/``port``: the names and port requests must be addressed to
+    (``port`` None: any); ``upload_dir``: where uploads go while the app runs (a fresh temporary
+    folder by default), removed at shutdown."""
+    import anyio
+
+    uploads = Uploads(upload_dir)
+    explorer = Explorer(uploads=None, max_points=max_points, cache_bytes=cache_bytes)
     plotly_js = plotly_js_path()
+    limiter: dict[str, Any] = {}
 
-    def params(request: Request) -> dict[str, str]:
-        return dict(request.query_params)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        explorer.uploads = uploads.open()
+        limiter["compute"] = anyio.CapacityLimiter(COMPUTE_THREADS)
+        try:
+            yield
+        finally:
+            explorer.uploads = None
+            uploads.close()
 
-    def speedup_api(request: Request) -> Response:
-        return JSONResponse(explorer.speedup_records(params(request)))
+    def api(compute: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            query = single_values(request.query_params.multi_items())
+            check_no_paths(query)
+            answer = await anyio.to_thread.run_sync(compute, query, limiter=limiter.get("compute"))
+            return StrictJSON(answer)
+        return endpoint
 
-    def plan_api(request: Request) -> Response:
-        return JSONResponse(explorer.plan_records(params(request)))
-
-    def latency_api(request: Request) -> Response:
-        return JSONResponse(explorer.latency_records(params(request)))
-
-    def ops_api(request: Request) -> Response:
-        return JSONResponse(explorer.ops_records(params(request)))
-
-    def explain_api(request: Request) -> Response:
-        return JSONResponse(explorer.explain_dict(params(request)))
-
-    def export_api(request: Request) -> Response:
-        query = params(request)
+    def export(query: dict[str, str]) -> dict[str, Any]:
         engine = query.pop("engine", "vllm")
-        return JSONResponse({"engine": engine, "export": explorer.export(query, engine)})
+        return {"engine": engine, "export": explorer.export(query, engine)}
 
-    def view_api(request: Request) -> Response:
-        return JSONResponse(page_view(explorer, params(request)))
-
-    def catalog_api(request: Request) -> Response:
-        return JSONResponse({**catalog(), "max_points": explorer.max_points})
+    async def catalog_api(request: Request) -> Response:
+        single_values(request.query_params.multi_items())
+        return StrictJSON({**catalog(), "max_points": explorer.max_points, "max_upload_bytes": uploads.max_bytes,
+                           "cache_bytes": explorer.cache.max_bytes})
 
     async def upload_api(request: Request) -> Response:
-        kind = request.query_params.get("kind", "model")
-        suffix = {"model": ".json", "curve": ".csv", "metrics": ".prom", "hardware": ".toml"}.get(kind)
-        if suffix is None:
-            raise SpecroofError(f"upload kind {kind!r} is not one of model, curve, metrics, hardware")
-        body = await request.body()
-        if not body:
-            raise SpecroofError("the uploaded file is empty")
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise SpecroofError(f"the uploaded file has {len(body):,} bytes, more than {MAX_UPLOAD_BYTES:,}")
-        name = hashlib.sha256(body).hexdigest()[:16] + suffix
-        (uploads / name).write_bytes(body)
-        token = f"upload:{name}"
-        if kind == "model":  # parse it now, so a bad file is reported at upload time
-            from specroof.models.architecture import load_model
-
-            load_model(uploads / name)
-        elif kind == "curve":
-            from specroof.speculation.acceptance import CurveAcceptance
-
-            CurveAcceptance.from_csv(uploads / name)
-        elif kind == "metrics":  # vLLM's spec-decode counters: the acceptance curve they imply
-            from specroof.speculation.engine_metrics import read_vllm_metrics
-
-            read_vllm_metrics(uploads / name)
-            return JSONResponse({"token": token, "acceptance": f"vllm-metrics:{token}"})
-        return JSONResponse({"token": token})
+        query = single_values(request.query_params.multi_items())
+        unknown = sorted(set(query) - {"kind"})
+        if unknown:
+            raise SpecroofError(f"unknown parameter {unknown[0]!r} for upload; valid: kind")
+        answer = await uploads.store(query.get("kind", "model"), request.stream(), request.headers.get("content-length"))
+        return StrictJSON(answer)
 
     def index(request: Request) -> Response:
         return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
@@ -122,34 +124,37 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
                             headers={"Cache-Control": "max-age=86400"})
 
     async def user_error(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return StrictJSON({"error": short(uploads.hide(str(exc)))}, status_code=400)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return StrictJSON({"error": short(str(exc.detail))}, status_code=exc.status_code)
+
+    async def disconnected(request: Request, exc: Exception) -> Response:
+        return StrictJSON({"error": "the client disconnected before the request's body was read"}, status_code=400)
 
     async def bug(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s", request.url.path)
-        return JSONResponse({"error": f"internal error (a bug in specroof, please report it): "
-                                      f"{type(exc).__name__}"}, status_code=500)
+        log_internal(f"internal error on {request.url.path}", exc)
+        return StrictJSON({"error": f"internal error ({type(exc).__name__}), logged on the server's terminal"},
+                          status_code=500)
 
     routes = [
         Route("/", index),
-        Route("/api/speedup", speedup_api),
-        Route("/api/plan", plan_api),
-        Route("/api/latency", latency_api),
-        Route("/api/ops", ops_api),
-        Route("/api/explain", explain_api),
-        Route("/api/export", export_api),
-        Route("/api/view", view_api),
+        *(Route(f"/api/{name}", api(fn)) for name, fn in (
+            ("speedup", explorer.speedup_records), ("plan", explorer.plan_records),
+            ("latency", explorer.latency_records), ("ops", explorer.ops_records),
+            ("explain", explorer.explain_dict), ("export", export),
+            ("view", lambda query: page_view(explorer, query)))),
         Route("/api/catalog", catalog_api),
         Route("/api/upload", upload_api, methods=["POST"]),
         Route("/static/plotly.min.js", plotly),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={SpecroofError: user_error, HTTPException: http_error,
-                                                        Exception: bug})
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(LocalOnly, hosts=hosts, port=port)],
+                    exception_handlers={SpecroofError: user_error, HTTPException: http_error,
+                                        ClientDisconnect: disconnected, Exception: bug})
     app.state.explorer = explorer
+    app.state.uploads = uploads
     return app
 
 

@@ -26,7 +26,8 @@ MAX_POINTS = 50_000
 """Largest speedup/latency grid (batch x candidates x seq_len) one request may ask for."""
 MAX_PLAN_POINTS = 200_000
 """Largest plan search (batch x 1..max_candidates x seq_len) one request may ask for."""
-CACHE_SIZE = 128
+CACHE_BYTES = 256 * 2**20
+"""Most bytes (estimated) the result cache holds: 256 MiB, a few large grids or thousands of small ones."""
 _PLAN = ("max_candidates", "objective", "current", "reserve_gb")
 """Options of plan that run_plan takes as its own arguments."""
 
@@ -112,12 +113,18 @@ def _convert(option: Any, text: str) -> Any:
 
 
 class Cache:
-    """A small thread-safe LRU cache of results keyed by Query.key (errors are not cached)."""
+    """A thread-safe LRU cache of results keyed by Query.key, bounded in bytes (errors are not cached).
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
+    Each entry's size is estimated by :func:`estimated_bytes` (numpy arrays by their buffers,
+    containers and objects by their contents); the least recently used entries go until the
+    total is within ``max_bytes``, and a result larger than a quarter of it is not kept.
+    """
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self.bytes = 0
         self.hits = 0
         self.misses = 0
 
@@ -126,23 +133,65 @@ class Cache:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
-                return self._items[key]
+                return self._items[key][0]
         value = compute()
+        size = estimated_bytes(value)
         with self._lock:
             self.misses += 1
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if size > self.max_bytes // 4 or key in self._items:
+                return value
+            self._items[key] = (value, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
         return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def estimated_bytes(value: Any, seen: set[int] | None = None) -> int:
+    """Bytes ``value`` holds: numpy buffers, strings, containers and object fields, each object once.
+
+    An estimate (Python's per-object overheads are counted with ``sys.getsizeof``), good to
+    tens of percent, which is what a memory bound needs: results are dominated by their arrays.
+    """
+    import sys
+    import types
+
+    import numpy as np
+
+    seen = set() if seen is None else seen
+    if id(value) in seen or isinstance(value, (type, types.ModuleType, types.FunctionType, types.MethodType,
+                                                types.BuiltinFunctionType)):
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        base = value.base if isinstance(value.base, np.ndarray) else None
+        return value.nbytes + (estimated_bytes(base, seen) if base is not None else 0)
+    size = sys.getsizeof(value)
+    if isinstance(value, (str, bytes, int, float, bool)) or value is None:
+        return size
+    if isinstance(value, dict):
+        return size + sum(estimated_bytes(k, seen) + estimated_bytes(v, seen) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return size + sum(estimated_bytes(v, seen) for v in value)
+    fields = getattr(value, "__dict__", None)
+    if fields is not None:
+        size += estimated_bytes(fields, seen)
+    for slot in getattr(type(value), "__slots__", ()):
+        size += estimated_bytes(getattr(value, slot, None), seen)
+    return size
 
 
 class Explorer:
     """The explorer's computations: one cache, the CLI's functions, JSON-ready records."""
 
-    def __init__(self, uploads: Path | None = None, cache_size: int = CACHE_SIZE,
+    def __init__(self, uploads: Path | None = None, cache_bytes: int = CACHE_BYTES,
                  max_points: int = MAX_POINTS, max_plan_points: int = MAX_PLAN_POINTS) -> None:
         self.uploads = uploads
-        self.cache = Cache(cache_size)
+        self.cache = Cache(cache_bytes)
         self.max_points = max_points
         self.max_plan_points = max_plan_points
 
@@ -224,8 +273,10 @@ class Explorer:
     def explain_dict(self, params: Mapping[str, str]) -> dict[str, Any]:
         from specroof.cli.explain_cmd import _jsonable
 
+        from specroof.web.guard import require_finite
+
         result, note = self.explain_result(self.query("explain", params))
-        return {**_jsonable(result.to_dict()), "note": note}
+        return {**_jsonable(require_finite(result.to_dict(), "the explanation")), "note": note}
 
     def export(self, params: Mapping[str, str], engine: str) -> Any:
         from specroof.speculation.exports import export_table
@@ -235,7 +286,9 @@ class Explorer:
 
 
 def _as_json(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Exactly what ``--format json`` prints (numpy scalars to numbers, NaN to null)."""
+    """Exactly what ``--format json`` prints (numpy scalars to numbers); a NaN or an infinity
+    is refused with the field and point it is at, never served as ``null``."""
     from specroof.report.formats import to_json
+    from specroof.web.guard import require_finite
 
-    return json.loads(to_json(records))
+    return json.loads(to_json(require_finite(records, "the result")))

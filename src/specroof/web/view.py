@@ -13,6 +13,7 @@ from typing import Any
 from specroof.cli.common import normalized_rows, physical_ms
 from specroof.errors import SpecroofError
 from specroof.web import figures
+from specroof.web.guard import require_finite
 from specroof.web.queries import Explorer
 
 VIEW_ONLY = ("max_candidates", "objective", "focus_batch", "focus_n")
@@ -32,6 +33,7 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
     view = {k: params.pop(k) for k in VIEW_ONLY if k in params}
     speed_q = explorer.query("speedup", params)
     result, label, reference_path = explorer.speedup_result(speed_q)
+    require_finite([float(v) for v in result.speedup.max(axis=1).ravel()], "the speedup grid")
     profile = result.step.profile
     physical = physical_ms(profile)
 
