@@ -167,9 +167,8 @@ def estimated_bytes(value: Any, seen: set[int] | None = None) -> int:
                                                 types.BuiltinFunctionType)):
         return 0
     seen.add(id(value))
-    if isinstance(value, np.ndarray):
-        base = value.base if isinstance(value.base, np.ndarray) else None
-        return value.nbytes + (estimated_bytes(base, seen) if base is not None else 0)
+    if isinstance(value, np.ndarray):  # a view (a broadcast one too) holds its base's buffer, counted once
+        return estimated_bytes(value.base, seen) if isinstance(value.base, np.ndarray) else value.nbytes
     size = sys.getsizeof(value)
     if isinstance(value, (str, bytes, int, float, bool)) or value is None:
         return size
