@@ -129,7 +129,9 @@ def check_no_paths(params: Mapping[str, str]) -> None:
         text = str(raw).strip()
         if name in _TOKEN_FILE:
             suffix = _TOKEN_FILE[name]
-            if (text.endswith(suffix) or "/" in text or "\\" in text) and not _token(text, suffix):
+            if text.startswith("upload:") or text.endswith(suffix) or "/" in text or "\\" in text:
+                if _token(text, suffix):
+                    continue
                 raise SpecroofError(f"{name}: {NO_PATHS}; give a catalog name, or upload the file and "
                                     f"use its token (upload:<id>{suffix})")
         elif name == "scenario" and (text.endswith(".toml") or "/" in text or "\\" in text):

@@ -42,7 +42,8 @@ _NOT_PARAMETERS = {"fmt", "plot_path", "chart", "reference_path", "engine", "hel
 """Options about output (format, chart files, engine export), not about what is computed."""
 ALIASES = {"ops": "operators"}
 """URL names that differ from the option's own name (``--ops`` is stored as ``operators``)."""
-_UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml|prom))")
+_UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml|prom|log))")
+"""An upload token (see :mod:`specroof.web.uploads`), replaced by its file's path on the server."""
 
 
 def parameters(command: str) -> dict[str, Any]:

@@ -62,15 +62,31 @@ def _check_metrics(path: Path) -> None:
 
 
 def _check_sglang(path: Path) -> None:
-    from specroof.speculation.engine_metrics import read_sglang
+    """A server-info JSON states N; a log does not (the user adds ``:N``), so it is read at the largest N."""
+    from specroof.speculation import engine_metrics
 
-    read_sglang(path)
+    with open(path, "rb") as handle:
+        is_json = handle.read(64).lstrip().startswith(b"{")
+    engine_metrics.read_sglang(path, None if is_json else engine_metrics._MAX_DRAFT_TOKENS)
+
+
+MAX_MEDUSA_MODELS = 64
+"""Most models one uploaded Medusa accuracy file may hold (each is checked at upload)."""
 
 
 def _check_medusa(path: Path) -> None:
+    """Every model of the file, each read as ``medusa:FILE:MODEL`` will read it."""
+    import csv
+
     from specroof.speculation.trees import MedusaTreeAcceptance
 
-    MedusaTreeAcceptance.from_csv(path)
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        rows = [line for line in handle if not line.lstrip().startswith("#")]
+    models = sorted({(row.get("model") or "").strip() for row in csv.DictReader(rows)} - {""})
+    if len(models) > MAX_MEDUSA_MODELS:
+        raise SpecroofError(f"the uploaded Medusa file holds {len(models):,} models, more than {MAX_MEDUSA_MODELS}")
+    for model in models or [None]:
+        MedusaTreeAcceptance.from_csv(path, model)
 
 
 KINDS: dict[str, tuple[str, Callable[[Path], None], str | None]] = {
