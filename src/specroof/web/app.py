@@ -47,7 +47,8 @@ from starlette.staticfiles import StaticFiles
 
 from specroof.errors import SpecroofError
 from specroof.web.assets import plotly_js_path
-from specroof.web.guard import LOOPBACK_NAMES, LocalOnly, check_no_paths, log_internal, short, single_values
+from specroof.web.guard import (LOOPBACK_NAMES, LocalOnly, check_no_paths, log_internal, require_finite, short,
+                                 single_values)
 from specroof.web.queries import CACHE_BYTES, MAX_POINTS, Explorer
 from specroof.web.uploads import Uploads
 from specroof.web.view import page_view
@@ -62,10 +63,18 @@ class StrictJSON(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         try:
-            return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        except ValueError:
-            raise SpecroofError("the answer holds a number that is not finite (NaN or infinity); these settings "
-                                "cannot be priced, so nothing is served") from None
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_scalar)
+        except ValueError:  # json's "Out of range float values": say where, as require_finite does
+            require_finite(content, "the answer")
+            raise
+        return text.encode("utf-8")
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar or array as JSON sees it (``--format json`` does the same)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINTS,
