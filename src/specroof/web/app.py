@@ -84,6 +84,7 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
     (``port`` None: any); ``upload_dir``: where uploads go while the app runs (a fresh temporary
     folder by default), removed at shutdown."""
     import anyio
+    from anyio import to_thread
 
     uploads = Uploads(upload_dir)
     explorer = Explorer(uploads=None, max_points=max_points, cache_bytes=cache_bytes)
@@ -104,8 +105,10 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
         async def endpoint(request: Request) -> Response:
             query = single_values(request.query_params.multi_items())
             check_no_paths(query)
-            answer = await anyio.to_thread.run_sync(compute, query, limiter=limiter.get("compute"))
-            return StrictJSON(answer)
+            def answer() -> Response:  # rendered in the worker too: a large answer never stalls the server
+                return StrictJSON(compute(query))
+
+            return await to_thread.run_sync(answer, limiter=limiter.get("compute"))
         return endpoint
 
     def export(query: dict[str, str]) -> dict[str, Any]:
