@@ -32,6 +32,9 @@ def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--model, --hardware and the implementation options of the cost model."""
     options = [
+        click.option("--allow-unmodelled", "allow_unmodelled", is_flag=True, default=None,
+                     help="Price a config.json whose keys are not all modelled yet (MLA, shared experts, "
+                          "windows, linear attention...): one warning per ignored key instead of an error."),
         click.option("--moe-routing", default=None, metavar="uniform|zipf:S",
                      help="MoE router law for the expected experts touched: uniform, or zipf:S (expert e "
                           "preferred as e^-S). [default: uniform]"),
@@ -64,7 +67,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def collect_step_options(values: dict[str, Any]) -> dict[str, Any]:
     """The cost-model keyword options given on the command line (None = not given)."""
     keys = ("dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile", "tp",
-            "moe_experts_touched", "moe_routing")
+            "moe_experts_touched", "moe_routing", "allow_unmodelled")
     options = {k: values[k] for k in keys if values.get(k) is not None}
     if values.get("operators") is not None:
         options["operators"] = [op.strip() for op in values["operators"].split(",") if op.strip()]
