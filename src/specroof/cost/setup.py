@@ -82,7 +82,8 @@ class StepSetup:
 
     def for_model(self, model: ModelConfig) -> "StepSetup":
         """The same device, dtypes, profile and parallelism for another model (a draft model)."""
-        check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
+        if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
+            check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
         return StepSetup(model, self.hardware, self.profile, self.weight_dtype, self.activation_dtype,
                          self.kv_dtype, self.compute_dtype, self.tp, self.routing.for_other_model(),
                          self.allow_unmodelled)

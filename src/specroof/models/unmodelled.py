@@ -269,4 +269,6 @@ def check_context(label: str, found: tuple[Unmodelled, ...], context_tokens: int
 
 
 def _warn(label: str, finding: Unmodelled) -> None:
-    warnings.warn(SpecroofWarning(f"{label}: ignoring {finding.describe()}"), stacklevel=3)
+    """One warning per key: issued from this one line, so Python's registry shows each message
+    once however many setups (target, MTP module, plan chunks) price the same config."""
+    warnings.warn(SpecroofWarning(f"{label}: ignoring {finding.describe()}"), stacklevel=1)
