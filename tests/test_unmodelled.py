@@ -197,3 +197,21 @@ def test_agreeing_synonyms_are_fine(tmp_path):
     cfg = _load(tmp_path, {"num_local_experts": 8, "n_routed_experts": 8, "num_experts_per_tok": 2,
                            "experts_per_token": 2})
     assert (cfg.num_experts, cfg.experts_per_token) == (8, 2)
+
+
+def test_explorer_api_refuses_then_allows(tmp_path):
+    pytest.importorskip("starlette")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    from specroof.web.app import create_app
+
+    with TestClient(create_app(upload_dir=tmp_path / "uploads"), raise_server_exceptions=False) as client:
+        upload = client.post("/api/upload?kind=model", content=_config("glm-4.5-air").read_bytes())
+        assert upload.status_code == 200, upload.text
+        model = upload.json()["token"]
+        params = {"model": model, "hardware": "h200", "candidates": "1,4"}
+        refused = client.get("/api/speedup", params=params)
+        assert refused.status_code == 400 and "n_shared_experts" in refused.text
+        allowed = client.get("/api/speedup", params={**params, "allow_unmodelled": "true"})
+        assert allowed.status_code == 200, allowed.text
