@@ -54,7 +54,8 @@ class DefaultAcceptance(AcceptanceModel):
         self.max_candidates = inner.max_candidates
         self.source = row.source
         self.measured = row.measured
-        self.assumption = (f"no --acceptance given: the default for {row.method} is {row.label} "
+        spec = f"{row.spec}, " if row.spec else ""
+        self.assumption = (f"no --acceptance given: the default for {row.method} is {spec}{row.label} "
                            f"(source: {row.source})")
 
     def _tau(self, n: np.ndarray) -> np.ndarray:
