@@ -125,7 +125,8 @@ def test_catalog_entry_that_accepts_its_keys_warns_on_every_use():
     {"sliding_window": None}, {"use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28},
     {"sliding_window": 32768, "max_position_embeddings": 32768}, {"n_shared_experts": 0},
     {"first_k_dense_replace": 0}, {"mlp_only_layers": []}, {"decoder_sparse_step": 1}, {"moe_layer_freq": 1},
-    {"layer_types": ["full_attention"] * 4}, {"kv_lora_rank": None}, {"n_group": 8, "topk_group": 4},
+    {"layer_types": ["full_attention"] * 4}, {"kv_lora_rank": None}, {"n_group": 1, "topk_group": 1},
+    {"n_group": 8, "topk_group": 8},
     {"quantization_config": None},
 ])
 def test_values_that_provably_change_nothing_pass_silently(harmless):
@@ -139,7 +140,20 @@ def test_every_table_key_is_found_when_it_matters(key):
     cfg = {"max_position_embeddings": 8192, key: value}
     if key in ("use_sliding_window", "max_window_layers", "sliding_window_pattern"):
         cfg["sliding_window"] = 512
+    if key == "topk_group":
+        cfg.update(n_group=8, topk_group=4)
     assert key in {f.key for f in find_unmodelled(cfg)}
+
+
+def test_grouped_routing_matters_only_under_a_skewed_router():
+    """Uniform routing: each token picks each expert with probability k/E whatever the groups."""
+    config = str(_config("deepseek-v3"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        specroof.latency(config, "h200", allow_unmodelled=True)
+    assert not any("n_group" in str(w.message) for w in caught)
+    with pytest.raises(SpecroofError, match=r"n_group = 8, topk_group = 4 \(grouped routing"):
+        specroof.latency(config, "h200", moe_routing="zipf:1.0")
 
 
 def test_python_model_configs_have_nothing_unmodelled():

@@ -144,7 +144,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     model_cfg = load_model(model)
     if not isinstance(allow_unmodelled, bool):
         raise SpecroofError(f"allow_unmodelled must be true or false, got {allow_unmodelled!r}")
-    check_unmodelled(f"model config {model_cfg.name!r}", model_cfg.unmodelled, allow_unmodelled)
+
     accel = load_hardware(hardware)
     act = check_dtype(dtype, ACTIVATION_DTYPES, "dtype")
     weights = check_dtype(weight_dtype or act, tuple(BYTES), "weight dtype")
@@ -171,6 +171,8 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
     routing = MoERouting.of(moe_routing, moe_experts_touched)
+    skewed = routing.kind != "uniform" and routing.experts_touched is None
+    check_unmodelled(f"model config {model_cfg.name!r}", model_cfg.unmodelled, allow_unmodelled, skewed)
     if model_cfg.is_moe:
         routing.check(model_cfg.name, model_cfg.num_experts, model_cfg.experts_per_token)
     elif routing.experts_touched is not None:

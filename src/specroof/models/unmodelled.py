@@ -43,13 +43,15 @@ class KeyRule:
 
     ``harmless(value, config)`` is True when the value provably leaves the cost unchanged.
     ``window`` marks keys that are exact up to a number of context tokens (see the module
-    docstring); ``window_of(config)`` then gives that number.
+    docstring); ``window_of(config)`` then gives that number. ``skewed_routing_only`` marks
+    keys that change the cost only under a skewed router law (``--moe-routing zipf:S``).
     """
 
     changes: str
     mispriced: str
     harmless: Callable[[Any, dict[str, Any]], bool]
     window: bool = False
+    skewed_routing_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Unmodelled:
     mispriced: str
     exact_up_to_tokens: int | None = None
     accepted: bool = False
+    skewed_routing_only: bool = False
 
     def describe(self) -> str:
         shown = _show(self.value)
@@ -130,6 +133,12 @@ def _only_windows(key: str, value: Any) -> bool:
             and set(value) <= _ATTENTION_LAYER_TYPES | _WINDOW_LAYER_TYPES)
 
 
+def _no_grouping(value: Any, cfg: dict[str, Any]) -> bool:
+    """Grouped routing that restricts nothing: one group, or every group allowed."""
+    groups, allowed = cfg.get("n_group"), cfg.get("topk_group")
+    return not isinstance(groups, int) or groups <= 1 or (isinstance(allowed, int) and allowed >= groups)
+
+
 def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
     return _absent(value) or (value == cfg.get("head_dim") and not cfg.get("kv_lora_rank"))
 
@@ -176,6 +185,10 @@ UNMODELLED: dict[str, KeyRule] = {
     "index_topk": KeyRule(*_DSA, _absent),
     "index_n_heads": KeyRule(*_DSA, _absent),
     "index_head_dim": KeyRule(*_DSA, _absent),
+    "n_group": KeyRule("grouped routing", "the skewed router law picks experts without the group limit",
+                       _no_grouping, skewed_routing_only=True),
+    "topk_group": KeyRule("grouped routing", "the skewed router law picks experts without the group limit",
+                          _no_grouping, skewed_routing_only=True),
     "quantization_config": KeyRule("the checkpoint's quantization", "weights are priced at --weight-dtype "
                                    "(default: --dtype), not at the checkpoint's format; set --weight-dtype "
                                    "to match", _absent),
@@ -214,7 +227,8 @@ def find_unmodelled(cfg: dict[str, Any]) -> tuple[Unmodelled, ...]:
             continue
         mispriced = _IMPLIED[value] if key == "model_type" else rule.mispriced
         window = window_of(cfg) if rule.window or _only_windows(key, value) else None
-        found.append(Unmodelled(key, value, rule.changes, mispriced, window, key in accepted))
+        found.append(Unmodelled(key, value, rule.changes, mispriced, window, key in accepted,
+                                rule.skewed_routing_only))
     return tuple(found)
 
 
@@ -227,13 +241,15 @@ def describe_all(found: list[Unmodelled]) -> str:
                      for (changes, mispriced), group in groups.items())
 
 
-def check_unmodelled(label: str, found: tuple[Unmodelled, ...], allow: bool) -> None:
+def check_unmodelled(label: str, found: tuple[Unmodelled, ...], allow: bool, skewed_routing: bool = False) -> None:
     """Refuse the context-independent findings in one error, or warn once per key when allowed.
 
     Window findings are left to :func:`check_context`, which knows the requested contexts;
-    the error names them too, so one message lists every key.
+    the error names them too, so one message lists every key. Grouped-routing keys count
+    only under a skewed router law: under uniform routing each token still picks each expert
+    with probability k/E, so the expected experts a step reads does not change.
     """
-    fixed = [f for f in found if f.exact_up_to_tokens is None]
+    fixed = [f for f in found if f.exact_up_to_tokens is None and (skewed_routing or not f.skewed_routing_only)]
     refused = [f for f in fixed if not (allow or f.accepted)]
     if refused:
         windows = [f for f in found if f.exact_up_to_tokens is not None]
