@@ -199,6 +199,9 @@ def test_conflicting_keys_are_refused_by_their_names(tmp_path, extra, named):
     ({"num_local_experts": 8}, "num_local_experts = 8 but no num_experts_per_tok", "experts_per_token"),
     ({"hidden_size": 4100}, "hidden_size 4100 is not divisible by num_attention_heads 32", "num_heads"),
     ({"num_key_value_heads": 5}, "num_key_value_heads 5", "num_kv_heads"),
+    ({"sliding_window": "4096"}, "sliding_window must be a positive whole number", "window_of"),
+    ({"attention_chunk_size": -1}, "attention_chunk_size must be a positive whole number", "window_of"),
+    ({"_specroof_allow_unmodelled": "sliding_window"}, "_specroof_allow_unmodelled must be a list", "accepted"),
 ])
 def test_absurd_keys_are_refused_by_the_users_names(tmp_path, extra, named, internal):
     with pytest.raises(SpecroofError) as info:

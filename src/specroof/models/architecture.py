@@ -155,7 +155,7 @@ class ModelConfig:
             num_layers=hf.num_hidden_layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
             vocab_size=hf.vocab_size, tie_word_embeddings=hf.tie_word_embeddings, num_experts=experts,
             experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=mtp_layers, source=hf.source,
-            unmodelled=find_unmodelled(cfg),
+            unmodelled=find_unmodelled(cfg, label),
         )
 
 

@@ -214,12 +214,22 @@ def _rule_for(key: str) -> KeyRule | None:
     return None
 
 
-def find_unmodelled(cfg: dict[str, Any]) -> tuple[Unmodelled, ...]:
+_WINDOW_SIZES = ("sliding_window", "attention_chunk_size")
+
+
+def find_unmodelled(cfg: dict[str, Any], label: str = "model config") -> tuple[Unmodelled, ...]:
     """Every key of ``cfg`` (a config with any ``text_config`` merged in) whose value changes the
     cost but is not modelled, in the file's order."""
+    cfg = dict(cfg)
+    for key in _WINDOW_SIZES:  # a window that is not a size would silently count as none
+        value = cfg.get(key)
+        if isinstance(value, float) and value.is_integer():
+            cfg[key] = value = int(value)  # integral floats are integers, as everywhere in a config
+        if value not in (None, False) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise SpecroofError(f"{label}: {key} must be a positive whole number of tokens or null, got {value!r}")
     accepted = cfg.get(ALLOW_KEY) or []
     if not isinstance(accepted, list) or not all(isinstance(k, str) for k in accepted):
-        raise SpecroofError(f"{ALLOW_KEY} must be a list of key names, got {accepted!r}")
+        raise SpecroofError(f"{label}: {ALLOW_KEY} must be a list of key names, got {accepted!r}")
     found = []
     for key, value in cfg.items():
         rule = _rule_for(key)
