@@ -129,7 +129,7 @@ def _layer_types_harmless(value: Any, cfg: dict[str, Any]) -> bool:
 
 def _only_windows(key: str, value: Any) -> bool:
     """``layer_types`` that mix only full and windowed attention: exact within the window."""
-    return (key == "layer_types" and isinstance(value, list)
+    return (key == "layer_types" and isinstance(value, list) and all(isinstance(v, str) for v in value)
             and set(value) <= _ATTENTION_LAYER_TYPES | _WINDOW_LAYER_TYPES)
 
 
@@ -192,7 +192,7 @@ UNMODELLED: dict[str, KeyRule] = {
     "quantization_config": KeyRule("the checkpoint's quantization", "weights are priced at --weight-dtype "
                                    "(default: --dtype), not at the checkpoint's format; set --weight-dtype "
                                    "to match", _absent),
-    "model_type": KeyRule("architecture", "", lambda v, cfg: v not in _IMPLIED),
+    "model_type": KeyRule("architecture", "", lambda v, cfg: not isinstance(v, str) or v not in _IMPLIED),
 }
 """Key -> rule. Delete a key's row when its builder lands; nothing else lists these keys."""
 
