@@ -21,12 +21,13 @@ def test_speedup_without_candidates_uses_the_api_grid():
 def test_explain_says_when_the_acceptance_is_assumed():
     assumed = run_specroof("explain", "-m", "llama-3-8b", "-H", "h200", "--candidates", "8")
     assert assumed.returncode == 0
-    assert "ASSUMED" in assumed.stdout and "assumed log:0.477" in assumed.stdout
+    assert "ASSUMED" in assumed.stdout and "default for none = log:0.477 (NOT measured)" in assumed.stdout
+    assert "no --acceptance given: the default for none is" in assumed.stdout
     given = run_specroof("explain", "-m", "llama-3-8b", "-H", "h200", "--candidates", "8", "--acceptance", "log:0.477")
     assert "ASSUMED" not in given.stdout and "assumed" not in given.stdout + given.stderr
     machine = run_specroof("explain", "-m", "llama-3-8b", "-H", "h200", "--candidates", "8", "--format", "json")
     json.loads(machine.stdout)  # stdout stays JSON, the note goes to stderr
-    assert "assumed log:0.477" in machine.stderr
+    assert "no --acceptance given: the default for none is" in machine.stderr
 
 
 def test_one_precision_per_column():

@@ -203,6 +203,8 @@ class HFConfig(BaseModel):
     num_experts: NonNegativeInt | None = None
     n_routed_experts: NonNegativeInt | None = None
     num_experts_per_tok: NonNegativeInt | None = None
+    experts_per_token: NonNegativeInt | None = None
+    num_experts_per_token: NonNegativeInt | None = None
     moe_intermediate_size: PositiveInt | None = None
     num_nextn_predict_layers: NonNegativeInt | None = None
     mtp_num_hidden_layers: NonNegativeInt | None = None
@@ -231,6 +233,7 @@ class ModelShape(_Schema):
     moe_intermediate_size: NonNegativeInt = 0
     mtp_layers: Annotated[int, BeforeValidator(_integer), Field(ge=0, le=64)] = 0
     source: Text = ""
+    unmodelled: tuple[Any, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> "ModelShape":

@@ -72,7 +72,8 @@ def test_cli_chart_failing_half_way_keeps_the_old_chart(workspace: Path, monkeyp
     before = snapshot(workspace)
     monkeypatch.setattr(Figure, "savefig", HalfWritingFigure.savefig)
     with hang_guard():
-        code, _, err = run_cli(["speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,8", "--plot", "old.png"])
+        code, _, err = run_cli(["speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,8", "--acceptance", "log:0.477",
+                                 "--plot", "old.png"])
     assert code == 2
     check_one_line(err, "error: cannot write chart", "No space left")
     assert snapshot(workspace) == before

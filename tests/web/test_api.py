@@ -196,7 +196,7 @@ def test_view_under_a_profile_without_physical_ms_shows_ratios(client):
 
 def test_explain_note_says_what_was_assumed(client):
     got = client.get("/api/explain", params={"model": "llama-7b", "hardware": "h200", "candidates": "8"}).json()
-    assert "assumed log:0.477" in got["note"]
+    assert "no --acceptance given: the default for none is" in got["note"] and "log:0.477" in got["note"]
 
 
 def test_page_is_local_only(client):

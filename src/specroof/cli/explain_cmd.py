@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from specroof.cli.common import emit, format_option, positive_flag
-from specroof.cli.options import DEFAULT_ACCEPTANCE, model_options, resolve_settings, speculation_options
+from specroof.cli.options import model_options, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
 
 
@@ -73,10 +73,10 @@ def run_explain(values: dict[str, Any], scenario: str | None, batch: int, candid
     settings = resolve_settings(values, scenario, "explain")
     result = compute(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
                      **settings.step)
-    return result, acceptance_note(values, scenario)
+    return result, acceptance_note(values, scenario, settings.drafting.method)
 
 
-def acceptance_note(values: dict[str, Any], scenario: str | None) -> str:
+def acceptance_note(values: dict[str, Any], scenario: str | None, method: str = "none") -> str:
     """'' when the acceptance was chosen (flag or scenario), else what was assumed and why it matters."""
     if values.get("acceptance"):
         return ""
@@ -85,8 +85,9 @@ def acceptance_note(values: dict[str, Any], scenario: str | None) -> str:
 
         if load_scenario(scenario).settings.get("acceptance"):
             return ""
-    return (f"no --acceptance given: assumed {DEFAULT_ACCEPTANCE} (tau = 1 + 0.477 ln n, the Medusa paper's "
-            "fit for Vicuna-7B's heads), not a measurement of this model; pass your own")
+    from specroof.speculation.default_acceptance import default_acceptance
+
+    return default_acceptance(method).assumption + "; not a measurement of this model: pass your own"
 
 
 def _jsonable(value: Any) -> Any:

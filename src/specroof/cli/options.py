@@ -10,12 +10,33 @@ import click
 
 from specroof.cli.common import parse_int_list
 from specroof.errors import SpecroofError
-from specroof.speculation.drafting import Drafting
+from specroof.speculation.drafting import METHODS, Drafting
 
-DEFAULT_ACCEPTANCE = "log:0.477"
 # Settings of a scenario that belong to speculation rather than to the cost of a step.
 DRAFTING_KEYS = ("method", "draft_model", "heads", "tree", "draft_vocab", "proposal_rate")
 _SPECULATION_KEYS = ("acceptance", "max_depth", *DRAFTING_KEYS)
+
+
+def profile_help() -> str:
+    """--profile's help: every profile in cost/profiles.toml, with the engine each one models."""
+    from specroof.cost.profile import DEFAULT_PROFILE, profile_data
+
+    names = []
+    for name, fields in profile_data().items():
+        engine = fields.get("engine") if isinstance(fields, dict) else None
+        names.append(f"{name} (engine {engine})" if engine else name)
+    return f"Implementation profile: {', '.join(names)}. [default: {DEFAULT_PROFILE}]"
+
+
+def default_acceptance_help() -> str:
+    """Each method's shipped default acceptance, as speculation/data/default-acceptance.csv says."""
+    from specroof.speculation.default_acceptance import default_rows
+
+    parts = []
+    for method, row in default_rows().items():
+        what = "measured curve" if row.points else row.spec
+        parts.append(f"{method} {what}{'' if row.measured else ' (not measured)'}")
+    return ", ".join(parts)
 
 
 def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,6 +53,9 @@ def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--model, --hardware and the implementation options of the cost model."""
     options = [
+        click.option("--allow-unmodelled", "allow_unmodelled", is_flag=True, default=None,
+                     help="Price a config.json whose keys are not all modelled yet (MLA, shared experts, "
+                          "windows, linear attention...): one warning per ignored key instead of an error."),
         click.option("--moe-routing", default=None, metavar="uniform|zipf:S",
                      help="MoE router law for the expected experts touched: uniform, or zipf:S (expert e "
                           "preferred as e^-S). [default: uniform]"),
@@ -41,8 +65,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ops", "operators", default=None, metavar="LIST",
                      help="Only these operators (e.g. qkv_proj,attention,gate_up_proj,down_proj)."),
         click.option("--tp", type=int, default=None, help="Tensor-parallel devices. [default: 1]"),
-        click.option("--profile", default=None,
-                     help="Implementation profile: serving, pytorch-sdpa, medusa-appendix-g. [default: serving]"),
+        click.option("--profile", default=None, help=profile_help()),
         click.option("--cuda-graph/--eager", "cuda_graph", default=None,
                      help="Step replayed as a CUDA graph, or launched eagerly from Python."),
         click.option("--attention", type=click.Choice(["fused", "unfused"]), default=None,
@@ -64,7 +87,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def collect_step_options(values: dict[str, Any]) -> dict[str, Any]:
     """The cost-model keyword options given on the command line (None = not given)."""
     keys = ("dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile", "tp",
-            "moe_experts_touched", "moe_routing")
+            "moe_experts_touched", "moe_routing", "allow_unmodelled")
     options = {k: values[k] for k in keys if values.get(k) is not None}
     if values.get("operators") is not None:
         options["operators"] = [op.strip() for op in values["operators"].split(",") if op.strip()]
@@ -104,8 +127,7 @@ def drafting_options(func: Any) -> Any:
                      help="Number of Medusa heads for --method heads. [default: 5]"),
         click.option("--draft-model", default=None, metavar="NAME|FILE",
                      help="Draft model for --method draft: catalog name (e.g. llama-3.2-1b) or a config.json."),
-        click.option("--method", type=click.Choice(["none", "heads", "draft", "eagle", "eagle3", "mtp", "ngram"]),
-                     default=None,
+        click.option("--method", type=click.Choice(list(METHODS)), default=None,
                      help="Drafting: none (free candidates), heads (Medusa), draft (a draft model), eagle / eagle3 "
                           "(an EAGLE head on the target's hidden states), mtp (the model's MTP module), ngram "
                           "(prompt lookup). [default: none, or draft with --draft-model]"),
@@ -124,7 +146,8 @@ def speculation_options(func: Any) -> Any:
         click.option("--acceptance", default=None, metavar="SPEC",
                      help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., "
                           "curve:FILE, vllm-metrics:FILE[:MODEL], sglang:FILE[:N] (see docs/engine-metrics.md). "
-                          f"[default: {DEFAULT_ACCEPTANCE}]"),
+                          f"[default: the scenario's, else the method's: {default_acceptance_help()}; the output "
+                          "names it]"),
         click.option("--scenario", default=None, metavar="NAME|FILE",
                      help="Shipped scenario (e.g. medusa-appendix-g) or a scenario .toml: defaults for every "
                           "setting (and, for plan, the batch and seq_len grid); flags override them."),
@@ -141,7 +164,7 @@ class Settings:
     model: str
     hardware: str
     drafting: Drafting
-    acceptance: str
+    acceptance: str | None
     max_depth: int | None
     step: dict[str, Any]
     grid: dict[str, list[int]]
@@ -186,7 +209,7 @@ def resolve_settings(values: dict[str, Any], scenario: str | None, command: str)
     max_depth = values.get("max_depth") if values.get("max_depth") is not None else scen.get("max_depth")
     return Settings(
         model=model, hardware=hardware, drafting=Drafting.of(**chosen),
-        acceptance=values.get("acceptance") or scen.get("acceptance") or DEFAULT_ACCEPTANCE,
+        acceptance=values.get("acceptance") or scen.get("acceptance"),
         max_depth=max_depth, step={**settings, **collect_step_options(values)}, grid=grid,
         scenario=label, reference=reference,
     )

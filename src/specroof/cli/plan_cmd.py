@@ -14,6 +14,7 @@ import click
 
 from specroof.cli.common import emit, format_option, normalized_rows, parse_int_list, physical_ms, positive_flag
 from specroof.cli.options import model_options, resolve_settings, speculation_options
+from specroof.speculation.exports import ENGINES as EXPORT_ENGINES
 from specroof.errors import SpecroofError
 
 PROGRESS_CELLS = 20
@@ -35,7 +36,7 @@ PROGRESS_CELLS = 20
               help="The candidate count you use today (n = k + 1 for k draft tokens): also report its speedup.")
 @click.option("--reserve-gb", type=float, default=None, metavar="GB",
               help="Memory kept free for CUDA context, workspaces and fragmentation. [default: 1 GiB]")
-@click.option("--export", "engine", type=click.Choice(["vllm", "sglang", "trtllm", "json"], case_sensitive=False), default=None,
+@click.option("--export", "engine", type=click.Choice(list(EXPORT_ENGINES), case_sensitive=False), default=None,
               help="Print the plan as a batch-size schedule for an engine instead of the table: json gives "
                    "[[start_batch, end_batch, k], ...]; vllm, sglang and trtllm add their launch options.")
 @format_option

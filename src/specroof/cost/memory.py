@@ -159,6 +159,7 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
     kv = np.zeros(grid.shape)
     models: list[ModelConfig] = []
     for one in passes:
+        one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))  # window not priced
         if one.setup.model in models:  # another pass of a model already counted
             continue
         models.append(one.setup.model)

@@ -272,6 +272,11 @@ def profile_names() -> tuple[str, ...]:
     return tuple(_profiles_data())
 
 
+def profile_data() -> dict[str, Any]:
+    """The shipped profiles' tables as written in profiles.toml (read once)."""
+    return _profiles_data()
+
+
 def get_profile(name: str | ImplementationProfile | None = None) -> ImplementationProfile:
     """A named implementation profile (default ``serving``).
 

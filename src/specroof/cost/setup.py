@@ -21,12 +21,15 @@ from specroof.cost.routing import MoERouting
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
+from specroof.models.unmodelled import check_context, check_unmodelled
 
 
 @dataclass(frozen=True)
 class StepSetup:
     """Everything fixed across the grid: model, device, dtypes, profile, parallelism, and for
-    MoE models how the router spreads tokens (``routing``: experts touched per layer)."""
+    MoE models how the router spreads tokens (``routing``: experts touched per layer).
+    ``allow_unmodelled``: price config keys that are not modelled yet, with a warning each
+    (:mod:`specroof.models.unmodelled`), instead of refusing them."""
 
     model: ModelConfig
     hardware: Accelerator
@@ -37,6 +40,7 @@ class StepSetup:
     compute_dtype: str
     tp: int
     routing: MoERouting = MoERouting()
+    allow_unmodelled: bool = False
 
     @property
     def machine(self) -> Machine:
@@ -78,8 +82,16 @@ class StepSetup:
 
     def for_model(self, model: ModelConfig) -> "StepSetup":
         """The same device, dtypes, profile and parallelism for another model (a draft model)."""
+        if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
+            check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
         return StepSetup(model, self.hardware, self.profile, self.weight_dtype, self.activation_dtype,
-                         self.kv_dtype, self.compute_dtype, self.tp, self.routing.for_other_model())
+                         self.kv_dtype, self.compute_dtype, self.tp, self.routing.for_other_model(),
+                         self.allow_unmodelled)
+
+    def check_context(self, context_tokens: int) -> None:
+        """Refuse (or warn about) a context beyond an attention window the model does not price."""
+        check_context(f"model config {self.model.name!r}", self.model.unmodelled, context_tokens,
+                      self.allow_unmodelled)
 
     def experts_touched(self, tokens) -> np.ndarray:
         """Distinct experts per layer that ``tokens`` tokens read (MoE models)."""
@@ -119,15 +131,20 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                cuda_graph: bool | None = None, profile: str | ImplementationProfile | None = None,
                tp: int = 1, operators: Sequence[str] | None = None,
                moe_experts_touched: float | None = None, moe_routing: str | MoERouting | None = None,
-               **profile_overrides: Any) -> StepSetup:
+               allow_unmodelled: bool = False, **profile_overrides: Any) -> StepSetup:
     """Resolve names, dtypes and the implementation profile into a StepSetup.
 
     Profile precedence: the named ``profile`` (else the calibrated file's base, else
     ``serving``), then the calibrated hardware file's fitted fields, then explicit options.
     ``moe_experts_touched`` (distinct experts per layer a step reads) and ``moe_routing``
     (``uniform`` or ``zipf:S``) describe the router of an MoE model (:mod:`specroof.cost.routing`).
+    ``allow_unmodelled``: price a config whose keys are not all modelled (one warning per key)
+    instead of refusing it.
     """
     model_cfg = load_model(model)
+    if not isinstance(allow_unmodelled, bool):
+        raise SpecroofError(f"allow_unmodelled must be true or false, got {allow_unmodelled!r}")
+
     accel = load_hardware(hardware)
     act = check_dtype(dtype, ACTIVATION_DTYPES, "dtype")
     weights = check_dtype(weight_dtype or act, tuple(BYTES), "weight dtype")
@@ -154,8 +171,10 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
     routing = MoERouting.of(moe_routing, moe_experts_touched)
+    skewed = routing.kind != "uniform" and routing.experts_touched is None
+    check_unmodelled(f"model config {model_cfg.name!r}", model_cfg.unmodelled, allow_unmodelled, skewed)
     if model_cfg.is_moe:
         routing.check(model_cfg.name, model_cfg.num_experts, model_cfg.experts_per_token)
     elif routing.experts_touched is not None:
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
-    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp), routing)
+    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp), routing, allow_unmodelled)

@@ -164,6 +164,8 @@ def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:
 def price_step(passes: list[Pass], grid: Grid) -> StepLatency:
     """Price every pass of a step over ``grid``; the first pass's setup describes the result."""
     first = passes[0].setup
+    for one in passes:  # an attention window the model does not price: exact only within it
+        one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))
     operations = [op for one in passes for op in _price_pass(one, grid)]
     ops_ms: dict[str, np.ndarray] = {}
     flops: dict[str, np.ndarray] = {}

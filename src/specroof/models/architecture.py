@@ -7,7 +7,7 @@ there is one place where keys are interpreted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -15,6 +15,8 @@ from typing import Any
 
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
+from specroof.models import conflicts
+from specroof.models.unmodelled import Unmodelled, find_unmodelled
 
 _CATALOG = "specroof.models"
 
@@ -28,6 +30,8 @@ class ModelConfig:
     ``num_experts`` experts of width ``moe_intermediate_size`` of which ``experts_per_token``
     are routed to per token. ``mtp_layers``: multi-token-prediction modules shipped with the
     model (DeepSeek-V3, GLM-4.5, Qwen3-Next: ``num_nextn_predict_layers``), 0 for none.
+    ``unmodelled``: the config's keys that change the cost but are not modelled yet
+    (:mod:`specroof.models.unmodelled`); pricing refuses them unless allowed.
     """
 
     name: str
@@ -44,6 +48,7 @@ class ModelConfig:
     moe_intermediate_size: int = 0
     mtp_layers: int = 0
     source: str = ""
+    unmodelled: tuple[Unmodelled, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def is_moe(self) -> bool:
@@ -111,9 +116,11 @@ class ModelConfig:
         # Some multimodal / nested configs keep the language model under text_config.
         if "hidden_size" not in cfg and isinstance(cfg.get("text_config"), dict):
             cfg = {**cfg, **cfg["text_config"]}
+        conflicts.check_synonyms(cfg, label)
         hf = check(HFConfig, cfg, label, hint=(
             "; a Hugging Face config.json needs hidden_size, intermediate_size, num_hidden_layers, "
             "num_attention_heads and vocab_size"))
+        given = hf.model_dump()
         heads = hf.num_attention_heads
         kv_heads = hf.num_key_value_heads if hf.num_key_value_heads is not None else heads
         if hf.head_dim is not None:
@@ -123,13 +130,14 @@ class ModelConfig:
                                 f"num_attention_heads {heads}; set head_dim explicitly")
         else:
             head_dim = hf.hidden_size // heads
-        experts = next((e for e in (hf.num_local_experts, hf.num_experts, hf.n_routed_experts) if e), 0)
-        per_tok = moe_width = 0
+        if heads % kv_heads:
+            raise SpecroofError(f"{label}: num_attention_heads {heads} is not divisible by num_key_value_heads "
+                                f"{kv_heads}; grouped-query attention shares each KV head among a whole "
+                                "number of query heads")
+        experts = conflicts.first_given(given, conflicts.EXPERT_KEYS)[1] or 0
+        per_tok = conflicts.check_experts(given, label, experts)
+        moe_width = 0
         if experts:
-            per_tok = hf.num_experts_per_tok or 0
-            if not 1 <= per_tok <= experts:
-                raise SpecroofError(f"{label}: num_experts_per_tok must be between 1 and the {experts} "
-                                    f"experts, got {hf.num_experts_per_tok!r}")
             moe_width = hf.moe_intermediate_size or hf.intermediate_size or 0
             if not moe_width:
                 raise SpecroofError(f"{label} is a mixture of experts but has neither "
@@ -141,12 +149,13 @@ class ModelConfig:
                                     "needs hidden_size, intermediate_size, num_hidden_layers, "
                                     "num_attention_heads and vocab_size")
             intermediate = moe_width
-        mtp_layers = next((n for n in (hf.num_nextn_predict_layers, hf.mtp_num_hidden_layers) if n), 0)
+        mtp_layers = conflicts.check_mtp(given, label)
         return cls(
             name=name, hidden_size=hf.hidden_size, intermediate_size=intermediate,
             num_layers=hf.num_hidden_layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
             vocab_size=hf.vocab_size, tie_word_embeddings=hf.tie_word_embeddings, num_experts=experts,
             experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=mtp_layers, source=hf.source,
+            unmodelled=find_unmodelled(cfg, label),
         )
 
 

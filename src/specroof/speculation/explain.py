@@ -102,7 +102,7 @@ class Explanation:
 
 
 def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, batch: int = 1,
-            candidates: int = 16, seq_len: int = 1024, acceptance: str | AcceptanceModel = "log:0.477",
+            candidates: int = 16, seq_len: int = 1024, acceptance: str | AcceptanceModel | None = None,
             method: str | None = None, draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
             max_depth: int | None = None, drafting: Drafting | None = None, **options: Any) -> Explanation:
     """Split ``ln(tau) - ln(speedup)`` of one (batch, candidates, seq_len) point into causes.

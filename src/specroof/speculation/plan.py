@@ -33,7 +33,7 @@ from specroof.errors import SpecroofError, suggest
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.speculation.acceptance import AcceptanceModel
-from specroof.speculation.acceptance_spec import parse_acceptance
+from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape
 from specroof.speculation.speedup import SpeedupResult, speedup
 
@@ -114,6 +114,7 @@ class PlanResult:
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per (batch, seq_len) cell; None where nothing fits."""
         records = []
+        source = acceptance_source(self.acceptance)
         for i, b in enumerate(self.batch):
             for k, s in enumerate(self.seq_len):
                 n = int(self.best_candidates[i, k])
@@ -133,6 +134,7 @@ class PlanResult:
                 if self.current is not None:
                     record["speedup_at_current"] = _num(self.speedup_at_current[i, k])
                     record["current_fits"] = bool(self.current_fits[i, k])
+                record["acceptance_source"] = source
                 record["note"] = self._note(i, k)
                 records.append(record)
         return records
@@ -158,7 +160,7 @@ def _num(value: Any) -> float | None:
 
 def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
          batch: int | Iterable[int] = (1, 2, 4, 8, 16, 32, 64), seq_len: int | Iterable[int] = 1024,
-         acceptance: str | AcceptanceModel = "log:0.477", method: str | None = None,
+         acceptance: str | AcceptanceModel | None = None, method: str | None = None,
          draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
          drafting: Drafting | None = None, tree: str | TreeShape | None = None, draft_vocab: int | None = None,
          proposal_rate: float | None = None,
@@ -177,7 +179,9 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
                             f"valid: {', '.join(OBJECTIVES)}")
     limit_asked = _positive_int(max_candidates, "max candidates", MAX_PLAN_CANDIDATES)
-    acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
+    drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
+                                proposal_rate=proposal_rate)
+    acc = resolve_acceptance(acceptance, drafting.method, max_depth)  # None: the method's shipped default
     limit = limit_asked if acc.max_candidates is None else min(limit_asked, int(acc.max_candidates))
     if current is not None:
         current = _positive_int(current, "current candidates", MAX_PLAN_CANDIDATES)
@@ -196,8 +200,6 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
                             "give fewer batch sizes or contexts, or a smaller --max-candidates")
     model_cfg = load_model(model)
     accel = load_hardware(hardware)
-    drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
-                                proposal_rate=proposal_rate)
     top = max(limit, current or 1)
     n_axis = np.arange(1, top + 1)
     priced = _tree_candidates(drafting, n_axis)  # an explicit tree verifies only some n

@@ -21,7 +21,7 @@ from specroof.cost.step import StepLatency, latency_for_setup, price_step
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
-from specroof.speculation.acceptance_spec import parse_acceptance
+from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape, trees_of
 
 
@@ -71,19 +71,20 @@ class SpeedupResult:
     def to_records(self) -> list[dict[str, Any]]:
         """latency()'s records (``ops_ms`` with the drafting operations, summing to the
         speculative step's ``latency_ms``) plus ar_latency_ms, draft_ms, acceptance_length,
-        speedup and tokens_per_s."""
+        speedup, tokens_per_s and acceptance_source (where tau came from)."""
         records = self.step.to_records()
+        source = acceptance_source(self.acceptance)
         flat = zip(self.ar_latency_ms.ravel(), self.draft_ms.ravel(), self.acceptance_length.ravel(),
                    self.speedup.ravel(), self.throughput.ravel())
         for record, (ar, draft, tau, speed, tput) in zip(records, flat):
             record.update(ar_latency_ms=float(ar), draft_ms=float(draft), acceptance_length=float(tau),
-                          speedup=float(speed), tokens_per_s=float(tput))
+                          speedup=float(speed), tokens_per_s=float(tput), acceptance_source=source)
         return records
 
 
 def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
             batch: int | Iterable[int] = 1, candidates: int | Iterable[int] = (1, 16, 32, 64),
-            seq_len: int | Iterable[int] = 1024, acceptance: str | AcceptanceModel = "log:0.477",
+            seq_len: int | Iterable[int] = 1024, acceptance: str | AcceptanceModel | None = None,
             method: str | None = None, draft_model: str | Path | ModelConfig | None = None,
             heads: int | None = None, max_depth: int | None = None, drafting: Drafting | None = None,
             tree: str | TreeShape | None = None, draft_vocab: int | None = None, proposal_rate: float | None = None,
@@ -92,16 +93,17 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
 
     ``acceptance``: a spec (``log:0.477``, ``chain:0.8``, ``medusa:vicuna-7b``,
     ``positional:...``, ``curve:FILE``, ``vllm-metrics:FILE[:MODEL]``, ``sglang:FILE[:N]``) or an
-    AcceptanceModel; acceptance is assumed independent of batch size and context length (an
+    AcceptanceModel; None takes the method's shipped default (:mod:`specroof.speculation.default_acceptance`,
+    named in ``acceptance.describe()`` and each record's ``acceptance_source``); acceptance is assumed independent of batch size and context length (an
     engine-metrics curve holds at every batch size and seq_len of the grid). Drafting:
     ``method`` (``none``, ``heads``, ``draft``, ``eagle``, ``eagle3``, ``mtp``, ``ngram``) with
     its parameters (``heads``, ``draft_model``, ``tree``, ``draft_vocab``, ``proposal_rate``;
     see :mod:`specroof.speculation.drafting`), or an already built ``drafting``. Other
     options as for :func:`specroof.latency`.
     """
-    model_acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                 proposal_rate=proposal_rate)
+    model_acc = resolve_acceptance(acceptance, drafting.method, max_depth)
     setup = setup_step(model, hardware, **options)
     grid = Grid.of(batch, candidates, seq_len)
     drafting.check(setup.model, grid.candidates)

@@ -1,0 +1,141 @@
+"""The acceptance a drafting method gets when none is given: shipped data, named wherever used.
+
+``speedup``, ``plan``, ``explain`` and the explorer need tau(n). When neither ``--acceptance``
+nor a scenario gives one, the method's row of ``speculation/data/default-acceptance.csv``
+decides (built by ``benchmarks/acceptance/build_default_acceptance.py``):
+
+- a measured curve (EAGLE-3, n-gram: the SpecDecode-Bench Llama-3.1-8B traces, mean of four
+  datasets), held at its last measured value beyond its last n (a floor: the traces have
+  flattened there);
+- a model built from measured data (Medusa heads: the heads' top-k accuracies);
+- or, where no measurement is shipped (EAGLE-1, draft models, MTP, free candidates), the
+  Medusa paper's fit ``log:0.477``, labelled "NOT measured".
+
+The model is wrapped in :class:`DefaultAcceptance`, whose ``describe()`` names the choice, so
+every title, chart and export that prints the acceptance says it was a default and which,
+and whose ``source`` is the row's source (JSON ``acceptance_source``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from specroof.errors import SpecroofError
+from specroof.speculation.acceptance import AcceptanceModel, CurveAcceptance
+
+_DATA = "default-acceptance.csv"
+
+
+@dataclass(frozen=True)
+class DefaultRow:
+    """One method's default: a measured curve (``points``) or a spec, with its label and source."""
+
+    method: str
+    points: tuple[tuple[int, float], ...]
+    spec: str
+    measured: bool
+    label: str
+    source: str
+
+
+class DefaultAcceptance(AcceptanceModel):
+    """A method's default acceptance: the inner model's numbers, with the choice named."""
+
+    def __init__(self, inner: AcceptanceModel, row: DefaultRow) -> None:
+        self.inner = inner
+        self.row = row
+        self.max_candidates = inner.max_candidates
+        self.source = row.source
+        self.measured = row.measured
+        spec = f"{row.spec}, " if row.spec else ""
+        self.assumption = (f"no --acceptance given: the default for {row.method} is {spec}{row.label} "
+                           f"(source: {row.source})")
+
+    def _tau(self, n: np.ndarray) -> np.ndarray:
+        return self.inner._tau(n)
+
+    def tree(self, n: int) -> list[tuple[int, ...]] | None:
+        return self.inner.tree(n)
+
+    def describe(self) -> str:
+        inner = "" if self.row.points else f" = {self.inner.describe()}"
+        kind = "measured" if self.row.measured else "NOT measured"
+        return f"default for {self.row.method}{inner} ({kind})"
+
+    def _limit_reason(self) -> str:
+        return self.inner._limit_reason()
+
+    def __getattr__(self, name: str) -> Any:  # anything else a tree model offers (depth, paths...)
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+def _rows_text() -> str:
+    return (resources.files("specroof.speculation") / "data" / _DATA).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def default_rows() -> dict[str, DefaultRow]:
+    """Method -> its default row, read once from the shipped CSV."""
+    lines = [line for line in _rows_text().splitlines() if line.strip() and not line.startswith("#")]
+    points: dict[str, list[tuple[int, float]]] = {}
+    rows: dict[str, DefaultRow] = {}
+    for row in csv.DictReader(io.StringIO("\n".join(lines))):
+        method = row["method"]
+        if row["candidates"]:
+            points.setdefault(method, []).append((int(row["candidates"]), float(row["acceptance_length"])))
+        rows[method] = DefaultRow(method, (), row["spec"], row["measured"] == "yes", row["label"], row["source"])
+    for method, curve in points.items():
+        r = rows[method]
+        rows[method] = DefaultRow(method, tuple(curve), r.spec, r.measured, r.label, r.source)
+    return rows
+
+
+def default_acceptance(method: str) -> DefaultAcceptance:
+    """The default acceptance model of a drafting method (``eagle3``, ``heads``, ``none``...)."""
+    from specroof.speculation.acceptance_spec import parse_acceptance
+
+    rows = default_rows()
+    if method not in rows:
+        raise SpecroofError(f"no default acceptance for method {method!r}; give --acceptance "
+                            f"(methods with a default: {', '.join(rows)})")
+    row = rows[method]
+    if row.points:
+        inner: AcceptanceModel = CurveAcceptance(np.array(row.points, dtype=float), name=f"{method}-default")
+        inner.max_candidates = None  # held at the last measured tau (np.interp holds the end value)
+    else:
+        inner = parse_acceptance(row.spec)
+    return DefaultAcceptance(inner, row)
+
+
+def resolve_acceptance(acceptance: str | AcceptanceModel | None, method: str,
+                       max_depth: int | None = None) -> AcceptanceModel:
+    """The given acceptance (a spec or a model), or the method's default when None."""
+    from specroof.speculation.acceptance_spec import parse_acceptance
+
+    if acceptance is None:
+        if max_depth is not None and not default_rows()[method].spec.startswith(("medusa:", "positional:")):
+            raise SpecroofError("a max depth (--max-depth) applies only to tree acceptance models; give "
+                                "--acceptance medusa:... or positional:... with it")
+        model = default_acceptance(method)
+        if max_depth is not None:
+            model = DefaultAcceptance(parse_acceptance(default_rows()[method].spec, max_depth), model.row)
+        return model
+    if isinstance(acceptance, AcceptanceModel):
+        return acceptance
+    return parse_acceptance(str(acceptance), max_depth)
+
+
+def acceptance_source(model: AcceptanceModel) -> str:
+    """Where a result's acceptance came from: the default's source, or ``given: <spec>``."""
+    if isinstance(model, DefaultAcceptance):
+        return f"default for {model.row.method}: {model.row.label} (source: {model.row.source})"
+    return f"given: {model.describe()}"

@@ -1,0 +1,125 @@
+"""Without --acceptance, each method takes its shipped default, and every output names it."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import specroof
+from specroof.errors import SpecroofError
+from specroof.speculation.default_acceptance import default_acceptance, default_rows
+from specroof.speculation.drafting import METHODS
+from tests.support import run_specroof
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACES = ROOT / "data" / "validation" / "specdecode-bench-trace-acceptance.csv"
+
+
+def test_every_method_has_a_default_with_a_source():
+    rows = default_rows()
+    assert set(rows) == set(METHODS)
+    for row in rows.values():
+        assert row.source and row.label
+        assert bool(row.points) != bool(row.spec)  # a measured curve or a spec, never both
+
+
+def test_measured_curves_are_the_trace_means():
+    """The shipped EAGLE-3 and n-gram curves are the per-n means over the four traced datasets."""
+    lines = [line for line in TRACES.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    taus: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for row in csv.DictReader(lines):
+        taus[(row["method"], int(row["candidates"]))].append(float(row["acceptance_length"]))
+    for method in ("eagle3", "ngram"):
+        row = default_rows()[method]
+        assert row.measured and len(row.points) == 16
+        for n, tau in row.points:
+            assert len(taus[(method, n)]) == 4
+            assert tau == pytest.approx(np.mean(taus[(method, n)]), abs=5e-5)
+
+
+def test_the_builder_reproduces_the_shipped_file():
+    spec = importlib.util.spec_from_file_location(
+        "build_default_acceptance", ROOT / "benchmarks" / "acceptance" / "build_default_acceptance.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shipped = (ROOT / "src" / "specroof" / "speculation" / "data" / "default-acceptance.csv").read_text(encoding="utf-8")
+    assert module.build() == shipped
+
+
+def test_a_measured_curve_is_held_beyond_its_last_point():
+    model = default_acceptance("eagle3")
+    tau = model.tau([1, 4, 16, 17, 64])
+    assert tau[0] == 1.0 and tau[1] == pytest.approx(2.3247)
+    assert tau[3] == tau[4] == tau[2]  # a floor: the traces have flattened by n = 16
+
+
+def test_speedup_takes_the_methods_default_and_names_it():
+    eagle3 = specroof.speedup("llama-3.1-8b", "h100-sxm", 1, [1, 4], 1024, method="eagle3")
+    assert eagle3.acceptance.describe() == "default for eagle3 (measured)"
+    assert eagle3.acceptance_length[0, 1, 0] == pytest.approx(2.3247)
+    record = eagle3.to_records()[1]
+    assert record["acceptance_source"].startswith("default for eagle3: measured")
+    assert "SpecDecode-Bench" in record["acceptance_source"]
+    given = specroof.speedup("llama-3.1-8b", "h100-sxm", 1, [1, 4], 1024, method="eagle3", acceptance="log:0.477")
+    assert given.to_records()[1]["acceptance_source"] == "given: log:0.477"
+    # the measured EAGLE-3 curve accepts more than the Medusa fit at n = 4 (2.32 vs 1.66 tokens)
+    assert eagle3.speedup[0, 1, 0] > given.speedup[0, 1, 0] * 1.3
+
+
+@pytest.mark.parametrize("method,spec", [("eagle", "log:0.477"), ("mtp", "log:0.477"), ("heads", "medusa:vicuna-7b")])
+def test_methods_without_a_curve_say_which_choice_they_got(method, spec):
+    model = default_acceptance(method)
+    assert spec in model.describe()
+    assert ("NOT measured" in model.describe()) == (not default_rows()[method].measured)
+
+
+def test_plan_records_name_the_default():
+    result = specroof.plan("llama-3.1-8b", "h100-sxm", batch=[1], seq_len=[1024], method="ngram")
+    assert "default for ngram" in result.acceptance.describe()
+    assert result.to_records()[0]["acceptance_source"].startswith("default for ngram: measured")
+
+
+def test_max_depth_without_a_tree_default_is_refused():
+    with pytest.raises(SpecroofError, match="max-depth"):
+        specroof.speedup("llama-3.1-8b", "h200", 1, [1, 4], 1024, method="eagle3", max_depth=3)
+
+
+def test_cli_header_and_json_name_the_default():
+    table = run_specroof("speedup", "-m", "llama-3.1-8b", "-H", "h100-sxm", "--method", "eagle3", "--candidates", "4")
+    assert table.returncode == 0, table.stderr
+    assert "acceptance default for eagle3 (measured)" in table.stdout.splitlines()[0]
+    assert "no --acceptance given: the default for eagle3 is measured" in table.stdout + table.stderr
+    out = run_specroof("speedup", "-m", "llama-3.1-8b", "-H", "h100-sxm", "--method", "eagle3", "--candidates",
+                       "4", "--format", "json")
+    assert json.loads(out.stdout)[0]["acceptance_source"].startswith("default for eagle3")
+
+
+def test_the_medusa_scenario_keeps_the_medusa_fit():
+    out = run_specroof("speedup", "--scenario", "medusa-appendix-g", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert {r["acceptance_source"] for r in json.loads(out.stdout)} == {"given: log:0.477"}
+
+
+def test_help_lists_every_profile_and_engine():
+    from specroof.cost.profile import profile_data, profile_names
+    from specroof.speculation.exports import ENGINES
+
+    def unwrapped(command: str) -> str:  # click wraps at word and hyphen boundaries
+        return re.sub(r"-\s+", "-", " ".join(run_specroof(command, "--help").stdout.split()))
+
+    text = unwrapped("speedup")
+    for name in profile_names():
+        assert name in text
+    engines = {f.get("engine") for f in profile_data().values() if f.get("engine")}
+    assert all(f"engine {e}" in text for e in engines) and engines
+    plan_help = unwrapped("plan")
+    assert all(e in plan_help for e in ENGINES)
+    for method, row in default_rows().items():
+        assert method in plan_help
