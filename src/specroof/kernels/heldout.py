@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -123,23 +123,38 @@ def leave_gpu_out(section: str, rows: np.ndarray, gpu: str, engine: str) -> dict
     return _stats(ph.predict(section, fields, rows, DATABASE_GPUS[gpu]), rows["latency_us"])
 
 
-def section_rows(root: str | os.PathLike, gpu: str, engine: str, section: str) -> np.ndarray | None:
-    """The extract rows the fit selects for ``section`` (None where the extract has none)."""
-    try:
-        rows = read_extract(gpu, engine, sel.SECTIONS[section][0], root)
-    except SpecroofError:
+RowSource = Callable[[str, str, str], "np.ndarray | None"]
+"""(gpu, engine, family) -> that table's rows, or None."""
+
+
+def extract_source(root: str | os.PathLike) -> RowSource:
+    """Rows from the extract folder ``root`` (None where it has no such table)."""
+    def rows(gpu: str, engine: str, family: str) -> np.ndarray | None:
+        try:
+            return read_extract(gpu, engine, family, root)
+        except SpecroofError:
+            return None
+    return rows
+
+
+def section_rows(source: RowSource, gpu: str, engine: str, section: str) -> np.ndarray | None:
+    """The rows the fit selects for ``section`` (None where there are too few)."""
+    rows = source(gpu, engine, sel.SECTIONS[section][0])
+    if rows is None:
         return None
     rows = sel.select(section, rows)
     return rows if len(rows) >= 2 * MIN_FIT_ROWS else None
 
 
-def heldout_report(root: str | os.PathLike, cells: list[tuple[str, str]], sections: list[str],
+def heldout_report(root: str | os.PathLike | RowSource, cells: list[tuple[str, str]], sections: list[str],
                    gpu_out: bool = True) -> dict[str, dict[str, Any]]:
-    """``{"gpu/engine/section": {"by_<axis>": stats, "gpu_out": stats}}`` over the extract in ``root``."""
+    """``{"gpu/engine/section": {"by_<axis>": stats, "gpu_out": stats}}`` over the extract folder
+    ``root`` (or any row source, e.g. the full database in benchmarks/kernels/fit_physics.py)."""
+    source = root if callable(root) else extract_source(root)
     out: dict[str, dict[str, Any]] = {}
     for gpu, engine in cells:
         for section in sections:
-            rows = section_rows(root, gpu, engine, section)
+            rows = section_rows(source, gpu, engine, section)
             if rows is None:
                 continue
             entry: dict[str, Any] = {}
