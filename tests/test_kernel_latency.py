@@ -201,6 +201,11 @@ def test_database_gpu_names_map_to_catalog():
     assert set(DATABASE_GPUS.values()) <= set(catalog_names())
 
 
+def _without_shape_section(text: str) -> str:
+    start = text.index("## Held out by shape and by GPU")
+    return text[:start] + text[text.index("## Where a target is missed", start):]
+
+
 def test_accuracy_report_is_regenerated_from_committed_stats():
     """docs/kernel-accuracy.md is what benchmarks/kernels/accuracy_report.py renders from the
     committed fit statistics; the shipped profiles agree with those statistics on the extract
@@ -214,7 +219,9 @@ def test_accuracy_report_is_regenerated_from_committed_stats():
     spec.loader.exec_module(module)
     stats = json.loads(module.STATS.read_text())
     noise = json.loads(module.NOISE.read_text())
-    assert module.OUT.read_text() == module.render(stats, noise)
+    # The held-out-by-shape section is recomputed from the extract by tests/test_kernel_heldout.py
+    # (target cells); everything else must be exactly what the script renders.
+    assert _without_shape_section(module.OUT.read_text()) == _without_shape_section(module.render(stats, noise, {}))
     engine_kernels = (repo / "src" / "specroof" / "cost" / "engine_kernels.toml").read_text()
     for key, s in stats.items():
         gpu, engine, section = key.split("/")
@@ -226,9 +233,14 @@ def test_shipped_heldout_targets_recorded():
     all-reduce targets are met; the misses are explained in docs/kernel-accuracy.md."""
     from pathlib import Path
 
+    from gates import failures, gates
+
+    limits = gates("kernel-database")
     stats = json.loads((Path(__file__).resolve().parents[1] / "data" / "kernels" / "fit-stats.json").read_text())
     for gpu in ("h200_sxm", "h100_sxm"):
         for engine in ("vllm", "trtllm"):
-            assert stats[f"{gpu}/{engine}/gemm_bf16"]["mape_heldout_pct"] <= 6.0
-            assert stats[f"{gpu}/{engine}/allreduce"]["mape_heldout_pct"] <= 15
-            assert stats[f"{gpu}/{engine}/gemm_bf16"]["heldout_by_m"]["129-1024"]["mape_pct"] < 10
+            gemm = stats[f"{gpu}/{engine}/gemm_bf16"]
+            assert not failures(limits["kernel-database.gemm_bf16"], {
+                "mape_pct": gemm["mape_heldout_pct"], "mape_m129_1024_pct": gemm["heldout_by_m"]["129-1024"]["mape_pct"]})
+            assert not failures(limits["kernel-database.allreduce"],
+                                {"mape_pct": stats[f"{gpu}/{engine}/allreduce"]["mape_heldout_pct"]})

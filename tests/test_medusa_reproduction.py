@@ -17,6 +17,8 @@ import pytest
 import specroof
 from specroof.scenarios import load_scenario
 
+from gates import failures, gates
+
 REFERENCE = Path(__file__).resolve().parents[1] / "src" / "specroof" / "scenarios" / "reference"
 
 
@@ -51,9 +53,12 @@ def test_reference_has_thirty_points(errors):
     assert len(errors) == 30
 
 
-def test_mean_absolute_error_at_most_0_15(errors):
-    mae = np.mean([abs(e) for _, e in errors])
+def test_mean_absolute_error_gate(errors):
+    """In-sample: the profile's kernel fields are fitted to these readings (tests/gates.toml says
+    so); the target was 0.15, the gate holds the fit at the level it reaches."""
+    mae = float(np.mean([abs(e) for _, e in errors]))
     assert mae <= 0.15, f"MAE {mae:.3f}"
+    assert not failures(gates("medusa")["medusa.figure22-mae"], {"mae": mae})
 
 
 def test_every_high_confidence_point_within_0_3(errors):

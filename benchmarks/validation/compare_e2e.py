@@ -1,9 +1,20 @@
 """Predicted vs published end-to-end speedups: ``python benchmarks/validation/compare_e2e.py``.
 
 Checks specroof's speedup against the published engine measurements in ``data/validation/``
-(see its README). Nothing is fitted to these numbers: costs come from the profiles' kernel
-parameters and stated per-step overheads, acceptance from the authors' own traces. Writes
+(see its README). Costs come from the profiles' kernel parameters (fitted to NVIDIA's kernel
+database, not to these runs), acceptance from the authors' own traces. Writes
 ``docs/validation-e2e.md`` (``--write``) or prints the tables.
+
+Two sets of engine constants, both reported (``CONSTANTS``):
+
+- ``independent`` (the claim): vLLM's host time per step and per drafting pass at 0, because
+  the shipped values (``host_step_us``, ``host_draft_pass_us`` of the ``vllm`` profile) come
+  from the SpecDecode-Bench authors' model, fitted on the same runs checked here, and no
+  independent measurement of them was found (``src/specroof/cost/profiles.toml`` says what
+  was looked at). The n-gram rows are left out of the claim: their proposal rates come from
+  the authors' simulator too;
+- ``source-derived``: the shipped ``vllm`` profile as a user gets it. Fitted on the
+  validation source, so it is not a validation.
 
 Two kinds of check:
 
@@ -24,7 +35,7 @@ Inputs that are assumptions, stated here once:
   paper's SGLang table) has no trace: decode steps at 512 tokens of context, no prefill;
 - n-gram proposal rate: the share of steps that find a match is not in the traces. The
   authors' simulator assumes 0.2 / 0.4 / 0.2 / 0.8 (ShareGPT / CNN / GSM8K / InstructCoder);
-  we take those, so the n-gram rows are a weaker check than the EAGLE-3 rows. The traces'
+  we take those, so the n-gram rows are source-derived and not part of the claim. The traces'
   acceptance averages over all steps, matched or not, so for n-gram the trace's tau is the
   per-step yield itself;
 - draft models: Qwen3-0.6B for Qwen3-8B (stated on the project page); the Llama-3-70B draft
@@ -42,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 import specroof
+from specroof.cost.profile import ImplementationProfile, get_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "validation"
@@ -51,6 +63,20 @@ MT_BENCH_CONTEXT = 512
 DRAFT_MODELS = {"qwen3-8b": "qwen3-0.6b"}
 ENGINE_PROFILE = {"vllm": "vllm", "sglang": "sglang"}
 HARDWARE = "h100-sxm"
+CONSTANTS = ("independent", "source-derived")
+CLAIM = "independent"
+SOURCE_DERIVED_METHODS = ("ngram",)
+"""Methods whose rows depend on the authors' simulator (proposal rates): outside the claim."""
+
+
+def engine_profile(engine: str, constants: str = CLAIM) -> str | ImplementationProfile:
+    """The engine's profile; under ``independent`` constants without the source-derived host times."""
+    name = ENGINE_PROFILE[engine.split("-")[0]]
+    if constants == "source-derived":
+        return name
+    if constants != "independent":
+        raise ValueError(f"constants must be one of {CONSTANTS}, got {constants!r}")
+    return get_profile(name).with_overrides(host_step_us=0.0, host_draft_pass_us=0.0)
 
 
 def read_rows(name: str) -> list[dict[str, str]]:
@@ -107,7 +133,7 @@ def _tree_option(text: str, k: int) -> str | None:
     return f"steps=3,topk={branching},tokens={k + 1}"
 
 
-def predict(row: Row, ctx: dict[str, Workload], prefill: bool = True) -> float:
+def predict(row: Row, ctx: dict[str, Workload], prefill: bool = True, constants: str = CLAIM) -> float:
     """specroof's speedup for a published row; acceptance from the traces where known, else a
     placeholder chain (only ratios over batch are compared then).
 
@@ -116,7 +142,7 @@ def predict(row: Row, ctx: dict[str, Workload], prefill: bool = True) -> float:
     (the same with or without speculation) plus its decode steps (output / tau of them with
     speculation), so the speedup is ``(P + out x T_plain) / (P + out / tau x T_spec)``.
     """
-    profile = ENGINE_PROFILE[row.engine.split("-")[0]]
+    profile = engine_profile(row.engine, constants)
     workload = ctx.get(row.dataset)
     seq = workload.context_tokens if workload else MT_BENCH_CONTEXT
     n = row.k + 1
@@ -145,7 +171,7 @@ def predict(row: Row, ctx: dict[str, Workload], prefill: bool = True) -> float:
     return (prefill_time + out * t_plain) / (prefill_time + out / tau * t_spec)
 
 
-def prefill_ms(row: Row, workload: Workload, profile: str) -> float:
+def prefill_ms(row: Row, workload: Workload, profile: str | ImplementationProfile) -> float:
     """One forward over the batch's prompts (causal attention over the prompt itself)."""
     step = specroof.latency(row.model, HARDWARE, batch=[row.batch], candidates=[workload.prompt_tokens],
                             seq_len=[1], dtype="bf16", tp=row.tp, profile=profile)
@@ -170,12 +196,12 @@ def published_rows() -> list[Row]:
     return rows
 
 
-def compare() -> tuple[list[Row], list[dict]]:
+def compare(constants: str = CLAIM) -> tuple[list[Row], list[dict]]:
     """Every published row with its prediction, and the batch-ratio records per series."""
     ctx = contexts()
     rows = published_rows()
     for row in rows:
-        row.predicted = predict(row, ctx)
+        row.predicted = predict(row, ctx, constants=constants)
     series: dict[tuple, list[Row]] = {}
     for row in rows:
         series.setdefault(row.series, []).append(row)
@@ -191,16 +217,19 @@ def compare() -> tuple[list[Row], list[dict]]:
     return rows, ratios
 
 
-def summary(rows: list[Row], ratios: list[dict]) -> dict[str, dict[str, float]]:
-    """Speedup error where acceptance is known (per method), and batch-ratio error per source."""
+def summary(rows: list[Row], ratios: list[dict], claim: bool = False) -> dict[str, dict[str, float]]:
+    """Speedup error where acceptance is known (per method), and batch-ratio error per source;
+    ``claim`` leaves out the methods whose rows depend on the authors' simulator."""
     out: dict[str, dict[str, float]] = {}
+    kept = (lambda r: r.method not in SOURCE_DERIVED_METHODS) if claim else (lambda r: True)
     for method in ("eagle3", "ngram"):
-        errors = np.array([r.predicted / r.measured - 1 for r in rows if r.traced and r.method == method])
+        errors = np.array([r.predicted / r.measured - 1 for r in rows if r.traced and r.method == method and kept(r)])
         if errors.size:
             out[f"speedup {method} (acceptance from traces)"] = _stats(errors)
     for source in sorted({x["row"].source for x in ratios}):
-        errors = np.array([x["error"] for x in ratios if x["row"].source == source])
-        out[f"batch ratio, {source}"] = _stats(errors)
+        errors = np.array([x["error"] for x in ratios if x["row"].source == source and kept(x["row"])])
+        if errors.size:
+            out[f"batch ratio, {source}"] = _stats(errors)
     return out
 
 
@@ -209,29 +238,67 @@ def _stats(errors: np.ndarray) -> dict[str, float]:
             "bias_pct": float(100 * np.mean(errors)), "worst_pct": float(100 * errors[np.argmax(np.abs(errors))])}
 
 
-def markdown(rows: list[Row], ratios: list[dict]) -> str:
-    stats = summary(rows, ratios)
-    lines = ["# End-to-end check: predicted vs published speedups", "",
-             "Generated by `python benchmarks/validation/compare_e2e.py --write`; the test",
-             "`tests/test_e2e_validation.py` recomputes it and gates the errors. Nothing here is fitted:",
-             "see the script's docstring for every assumption and `data/validation/README.md` for the data.",
-             "", "| check | points | MAPE | bias | worst |", "|---|---|---|---|---|"]
+INTRO = """\
+Generated by `python benchmarks/validation/compare_e2e.py --write`; the test
+`tests/test_e2e_validation.py` recomputes it and gates the errors (levels and reasons:
+`tests/gates.toml`). What is fitted on what:
+
+- kernel costs: the `vllm` / `sglang` profiles' kernel fields, fitted to NVIDIA's kernel
+  database (not to these runs); acceptance: the authors' own traces (the rows with a tau);
+- **the claim** (first table) uses only constants independent of these runs: vLLM's host time
+  per step and per drafting pass at 0, since the shipped values come from the SpecDecode-Bench
+  authors' model fitted on these very runs and no independent measurement was found
+  (`src/specroof/cost/profiles.toml`); the n-gram rows are left out, their proposal rates come
+  from the authors' simulator. A zero host time is not a measurement: vLLM v0.10 does host work
+  per step, so the claim's speedups lean optimistic at small batches;
+- **source-derived** (second table): the shipped `vllm` profile (host 1.207 ms per step,
+  0.26 ms per drafting pass) and the simulator's n-gram proposal rates, fitted on the
+  validation source: shown for comparison, not a validation;
+- structure chosen on the same data: pricing each batch's prompt prefill (the benchmarks'
+  throughput metric) was added after looking at these tables, so even the claim is not a
+  blind test.
+
+See the script's docstring for every assumption and `data/validation/README.md` for the data.
+"""
+
+
+def _summary_table(stats: dict[str, dict[str, float]]) -> list[str]:
+    lines = ["| check | points | MAPE | bias | worst |", "|---|---|---|---|---|"]
     for name, s in stats.items():
         lines.append(f"| {name} | {s['points']} | {s['mape_pct']:.1f}% | {s['bias_pct']:+.1f}% | {s['worst_pct']:+.1f}% |")
+    return lines
+
+
+def _error(predicted: float, measured: float) -> str:
+    return f"{100 * (predicted / measured - 1):+.1f}%"
+
+
+def markdown(claim: tuple[list[Row], list[dict]], derived: tuple[list[Row], list[dict]]) -> str:
+    """The doc: the claim's summary, the source-derived one, then every row under both."""
+    (rows, ratios), (rows_d, ratios_d) = claim, derived
+    lines = ["# End-to-end check: predicted vs published speedups", "", INTRO,
+             "## The claim: independent constants only (no n-gram rows)", ""]
+    lines += _summary_table(summary(rows, ratios, claim=True))
+    lines += ["", "## Source-derived: the shipped vllm host times and n-gram proposal rates (fitted on this source)", ""]
+    lines += _summary_table(summary(rows_d, ratios_d))
     lines += ["", "## Rows with known acceptance (Llama-3.1-8B, vLLM v0.10.1, H100, k = 3 or 5)", "",
-              "| method | dataset | batch | k | tau | measured | predicted | error |", "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
+              "n-gram rows are source-derived in both columns (proposal rates from the authors' simulator).", "",
+              "| method | dataset | batch | k | tau | measured | claim | error | source-derived | error |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r, d in zip(rows, rows_d):
         if r.traced:
             lines.append(f"| {r.method} | {r.dataset} | {r.batch} | {r.k} | {r.tau:.3f} | {r.measured:.3f} | "
-                         f"{r.predicted:.3f} | {100 * (r.predicted / r.measured - 1):+.1f}% |")
+                         f"{r.predicted:.3f} | {_error(r.predicted, r.measured)} | {d.predicted:.3f} | "
+                         f"{_error(d.predicted, d.measured)} |")
     lines += ["", "## Batch ratios speedup(b) / speedup(first batch) of every series", "",
-              "| source | model | method | tree | dataset | batch | measured ratio | predicted ratio | error |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for x in ratios:
+              "| source | model | method | tree | dataset | batch | measured ratio | claim | error | source-derived | error |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for x, y in zip(ratios, ratios_d):
         r = x["row"]
         tree = "chain" if r.tree == "chain" else f"tree, {r.k} drafts"
         lines.append(f"| {r.source} | {r.model} (tp {r.tp}) | {r.method} | {tree} | {r.dataset} | {x['base_batch']} -> "
-                     f"{r.batch} | {x['measured']:.3f} | {x['predicted']:.3f} | {100 * x['error']:+.1f}% |")
+                     f"{r.batch} | {x['measured']:.3f} | {x['predicted']:.3f} | {100 * x['error']:+.1f}% | "
+                     f"{y['predicted']:.3f} | {100 * y['error']:+.1f}% |")
     return "\n".join(lines) + "\n"
 
 
@@ -239,8 +306,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
     args = parser.parse_args()
-    rows, ratios = compare()
-    text = markdown(rows, ratios)
+    text = markdown(compare("independent"), compare("source-derived"))
     if args.write:
         DOC.write_text(text, encoding="utf-8")
         print(f"wrote {DOC}")

@@ -118,9 +118,11 @@ def _stats(pred, meas):
 
 def evaluate(section: str, a: np.ndarray, hw, seed: int, fixed: dict[str, Any] | None = None,
              max_rows: int | None = None):
-    """Held-out (fit on half the shapes, score the other half) and the all-rows fit.
+    """Held-out on a random half of the distinct shapes, and the all-rows fit.
 
-    Returns (fields fitted on all rows, stats); GEMM stats are also split by M bins.
+    The random half leaves out (n, k) pairs, not values: every n, k and M value is still seen
+    in the fit. :mod:`specroof.kernels.heldout` leaves out whole values of n or k, and whole
+    GPUs. Returns (fields fitted on all rows, stats); GEMM stats are also split by M bins.
     """
     kind = ph.SECTION_KIND[section][0]
     a = thin(a, max_rows or (4000 if kind == "moe" else 20000), seed)
