@@ -200,6 +200,18 @@ class Drafting:
             return "free drafts"
         return text + (f", tree {self.tree.describe()}" if self.tree is not None else "")
 
+    def shape_limits(self) -> tuple[int | None, int | None]:
+        """(depth, width) the method can draft, None where the acceptance model's own shape
+        holds: a tree's ``steps`` and ``topk``; Medusa heads one level per head; an n-gram
+        match one chain (width 1); other methods draft the model's chain or best tree."""
+        if self.tree is not None:
+            return self.tree.steps, self.tree.topk
+        if self.method == "heads":
+            return self.heads, None
+        if self.method == "ngram":
+            return None, 1
+        return None, None
+
     def tokens_per_step(self, tau: np.ndarray) -> np.ndarray:
         """Tokens a step yields per sequence: tau(n), or for n-gram proposals the mix of
         sequences that sent a draft (tau(n)) and those that did not (1)."""
