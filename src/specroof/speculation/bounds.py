@@ -101,5 +101,5 @@ def bound_warning(bound: AcceptanceBound, acceptance: AcceptanceModel, drafting:
     others = bounded.size - 1
     more = f"; {others} more candidate count{'s' if others != 1 else ''} bounded alike" if others else ""
     return (f"acceptance {acceptance.describe()} claims {bound.claimed[i]:.3g} tokens per step at n={n}, "
-            f"but {drafting.describe()} drafts {most - 1:g} level{'s' if most != 2 else ''} deep, so a step "
-            f"yields at most {most:g}: using {bound.tokens[i]:.3g} ({how[acceptance.counts]}){more}")
+            f"but the drafting shape ({drafting.describe()}) is {most - 1:g} level{'s' if most != 2 else ''} deep "
+            f"(at most {most:g} tokens per step): using {bound.tokens[i]:.3g} ({how[acceptance.counts]}){more}")
