@@ -97,9 +97,11 @@ def bound_warning(bound: AcceptanceBound, acceptance: AcceptanceModel, drafting:
     i = int(bounded[0])
     n, most = int(bound.candidates[i]), bound.shape_max[i]
     how = {"positions": f"{acceptance.describe()} over the path's {most:g} positions",
-           "nodes": "its best tree of that shape" if acceptance.tree(1) is not None else "the shape's bound"}
+           "nodes": "its best tree within the shape" if acceptance.tree(1) is not None else "the shape's bound"}
     others = bounded.size - 1
     more = f"; {others} more candidate count{'s' if others != 1 else ''} bounded alike" if others else ""
+    levels = f"{most - 1:g} level{'s' if most != 2 else ''}"
+    shape = f"is one chain {levels} long" if drafting.shape_limits()[1] == 1 else f"is {levels} deep"
     return (f"acceptance {acceptance.describe()} claims {bound.claimed[i]:.3g} tokens per step at n={n}, "
-            f"but the drafting shape ({drafting.describe()}) is {most - 1:g} level{'s' if most != 2 else ''} deep "
-            f"(at most {most:g} tokens per step): using {bound.tokens[i]:.3g} ({how[acceptance.counts]}){more}")
+            f"but the drafting shape ({drafting.describe()}) {shape} (at most {most:g} tokens per step): "
+            f"using {bound.tokens[i]:.3g} ({how[acceptance.counts]}){more}")
