@@ -5,6 +5,10 @@ root is the base model's own next token, which is always right). So ``n = 1`` is
 decoding and every model has ``tau(1) == 1``; verifying more candidates can never yield fewer
 tokens, so ``tau`` is non-decreasing in ``n``.
 
+A model assumes a drafting shape (a chain of n, or its own best tree); :meth:`AcceptanceModel.shaped_tau`
+reads it over another (a tree of some depth and width), never above depth + 1 tokens
+(:mod:`specroof.speculation.bounds`).
+
 This module holds the common interface, the closed-form models (logarithmic fit, draft
 chain) and measured curves. The tree models (Medusa heads, positional acceptance) live in
 :mod:`specroof.speculation.trees`, and the ``KIND:ARGS`` syntax that builds any of them in

@@ -17,6 +17,8 @@ as SGLang's ``--speculative-num-steps / --speculative-eagle-topk /
 --speculative-num-draft-tokens``) runs ``steps`` passes, each later one over ``topk`` tokens
 per sequence. When no tree is given and the acceptance model verifies trees (medusa,
 positional), each ``n`` takes the depth and branching of that model's best ``n``-node tree.
+:meth:`Drafting.shape_limits` gives the depth and width a method can draft, which bound the
+tokens per step (:mod:`specroof.speculation.bounds`).
 
 :class:`Drafting` is the one place the method and its parameters are settled and checked;
 ``speedup``, ``plan``, ``explain``, ``ops``, the memory footprint and the CLI all take one.

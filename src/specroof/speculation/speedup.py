@@ -118,6 +118,10 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     its parameters (``heads``, ``draft_model``, ``tree``, ``draft_vocab``, ``proposal_rate``;
     see :mod:`specroof.speculation.drafting`), or an already built ``drafting``. Other
     options as for :func:`specroof.latency`.
+
+    Tokens per step never exceed what the drafting shape yields (depth + 1): the acceptance
+    model is read over the shape (:mod:`specroof.speculation.bounds`), and where that cuts its
+    claim a SpecroofWarning names the model, the shape and the bound.
     """
     model_acc = acceptance if isinstance(acceptance, AcceptanceModel) else parse_acceptance(str(acceptance), max_depth)
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
