@@ -176,6 +176,8 @@ def test_a_perfect_model_reaches_the_shape_bound(acceptance, drafting, drawn):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(acceptances, draftings)
 def test_no_plan_record_above_its_shape(acceptance, drafting):
+    tree, most = drafting.get("tree"), acceptance.max_candidates
+    assume(tree is None or most is None or most > tree.topk)  # else no n verifies the tree (an error)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecroofWarning)
         result = specroof.plan(_target(drafting), DEVICE, batch=[1, 32], seq_len=512, acceptance=acceptance,
@@ -269,3 +271,21 @@ def test_cli_warns_once_naming_model_shape_and_bound():
     last = dict(zip(columns, rows[-1].split(",")))
     assert last["acceptance_bound"] == DRAFTING_SHAPE and float(last["shape_max_tokens"]) == 3.0
     assert float(last["acceptance_length"]) == pytest.approx(2.71)
+
+
+DATA = Path(__file__).parent / "data" / "engine-metrics"
+
+
+@pytest.mark.parametrize("spec, expected", [
+    # per-position rates 0.74, 0.53, 0.36: a one-level tree keeps the first position
+    (f"vllm-metrics:{DATA / 'vllm-eagle3-k3.prom'}", 1.74),
+    # SGLang served a chain (topk 1, tau 3.0412 at n = 4): its positions, linear from (1, 1)
+    (f"sglang:{DATA / 'sglang-server-info.json'}", 1 + 2.0412 / 3),
+    # a log does not say what SGLang served: its tau at the tree's nodes, capped at depth + 1
+    (f"sglang:{DATA / 'sglang-decode.log'}:4", 2.0),
+])
+def test_engine_metrics_under_a_one_pass_tree(spec, expected):
+    with pytest.warns(SpecroofWarning, match="1 level deep"):
+        r = specroof.speedup(TARGET, DEVICE, 1, [1, 4], 1024, acceptance=spec, method="eagle3", tree="steps=1,topk=3")
+    assert r.acceptance_length[0, 1, 0] == pytest.approx(expected, rel=1e-9)
+    assert r.to_records()[1]["acceptance_bound"] == DRAFTING_SHAPE
