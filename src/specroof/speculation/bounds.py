@@ -19,9 +19,10 @@ Within that bound, the value is the acceptance model read over the shape
 - a tree model (``medusa:``, ``positional:``): its best ``n``-node tree among the nodes the
   shape can draft (at most ``D`` deep, ``topk`` ranks per node), its own node values summed
   over the tree's actual nodes;
-- a per-position model (``chain:``, ``curve:``, ``vllm-metrics:``): its expected accepted
-  tokens over the ``D + 1`` positions of the accepted path, ``tau(min(n, D + 1))``; evaluating
-  it at the tree's node count would count every node as a chain position;
+- a per-position model (``chain:``, ``curve:``, ``vllm-metrics:``, ``sglang:`` of a chain):
+  its expected accepted tokens over the ``D + 1`` positions of the accepted path,
+  ``tau(min(n, D + 1))``; evaluating it at the tree's node count would count every node as a
+  chain position;
 - a tree-size model (``log:``, fitted over Medusa tree sizes; ``sglang:``, measured at the
   N tokens of the tree the server verified): ``min(tau(n), D + 1)``.
 
