@@ -199,12 +199,18 @@ def test_two_pass_tree_yields_at_most_three():
     assert r.speedup[0, 1, 0] < 3
 
 
-def test_one_pass_tree_yields_at_most_two():
-    with pytest.warns(SpecroofWarning):
-        r = specroof.speedup(TARGET, DEVICE, 1, [1, 65], 1024, acceptance="log:1.4", method="eagle",
+@pytest.mark.parametrize("acceptance", ["chain:1", "log:1.4"])
+def test_one_pass_tree_yields_at_most_two(acceptance):
+    """A 64-wide tree drafted in one pass: 2 tokens per step at best, however many it verifies."""
+    with pytest.warns(SpecroofWarning, match="1 level deep"):
+        r = specroof.speedup(TARGET, DEVICE, 1, [1, 65], 1024, acceptance=acceptance, method="eagle",
                              tree="steps=1,topk=64")
     assert r.acceptance_length[0, 1, 0] == 2.0
     assert r.speedup[0, 1, 0] < 2
+    with pytest.warns(SpecroofWarning):
+        p = specroof.plan(TARGET, DEVICE, batch=[1, 64], acceptance=acceptance, method="eagle", tree="steps=1,topk=8",
+                          max_candidates=32)
+    assert np.all(p.acceptance_length <= 2.0) and np.all(p.speedup < 2)
 
 
 def test_a_tree_model_takes_its_best_tree_within_the_shape():
