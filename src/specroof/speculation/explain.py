@@ -75,6 +75,8 @@ class Explanation:
     ridge_flops_per_byte: float
     causes: list[dict[str, Any]] = field(default_factory=list)
     moe_tax: dict[str, Any] | None = None
+    acceptance_bound: str = ""  # "drafting shape" where the shape cut the model's tau (bounds.py)
+    model_tau: float | None = None  # the acceptance model's own claim at these candidates
 
     @property
     def log_gap(self) -> float:
@@ -98,6 +100,7 @@ class Explanation:
             "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
             "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax,
+            "acceptance_bound": self.acceptance_bound, "model_tau": self.model_tau,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,6 +165,8 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         seq_len=int(seq_len), tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
         verify_ms=at(result.verify_ms), draft_ms=draft, ridge_flops_per_byte=ridge, causes=causes,
         moe_tax=moe_tax(result.setup, spec_step, plain, at(result.verify_ms)),
+        acceptance_bound=str(result.bound.labels()[0]),
+        model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
     )
 
 
