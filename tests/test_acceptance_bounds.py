@@ -295,3 +295,13 @@ def test_engine_metrics_under_a_one_pass_tree(spec, expected):
         r = specroof.speedup(TARGET, DEVICE, 1, [1, 4], 1024, acceptance=spec, method="eagle3", tree="steps=1,topk=3")
     assert r.acceptance_length[0, 1, 0] == pytest.approx(expected, rel=1e-9)
     assert r.to_records()[1]["acceptance_bound"] == DRAFTING_SHAPE
+
+
+def test_explain_says_the_shape_bounded_tau():
+    from specroof.speculation.explain import explain
+
+    with pytest.warns(SpecroofWarning):
+        e = explain(TARGET, DEVICE, batch=1, candidates=16, acceptance="chain:0.9", method="eagle3",
+                    tree="steps=2,topk=8,tokens=16")
+    assert e.tau == pytest.approx(2.71) and e.model_tau == pytest.approx(ChainAcceptance(0.9).tau(16))
+    assert e.summary()["acceptance_bound"] == DRAFTING_SHAPE
