@@ -47,7 +47,12 @@ def test_every_published_row_is_predicted(comparison):
     module, rows, ratios = comparison
     traced = [r for r in rows if r.traced]
     assert len(traced) == 36  # 4 datasets x 4 batch sizes x (EAGLE-3, n-gram k=3) + n-gram k=5 on InstructCoder
-    assert all(0.3 < r.predicted < 6 for r in rows)
+    assert all(0.3 < r.predicted < 6 for r in traced)
+    # Rows without traces take a placeholder chain:0.7 (only their batch ratios are compared). On
+    # SGLang's depth-3 trees it now counts the path's 4 positions (tau 2.53), not the tree's 22
+    # nodes (3.33, more than a depth-3 tree can accept), so Llama-3-70B's k = 21 tree at batch
+    # 128 predicts 0.29: the floor for placeholder rows is 0.25.
+    assert all(0.25 < r.predicted < 6 for r in rows if not r.traced)
     assert {r.model for r in rows} == {"llama-3.1-8b", "qwen3-8b", "llama-3-70b"}
     assert len(ratios) == len(rows) - len({r.series for r in rows})
 

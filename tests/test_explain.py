@@ -171,3 +171,43 @@ def test_cli_bad_input_exits_2(args):
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+# ----------------------------------------------------------------------------- MoE verification tax
+
+EXPERT_OPS = ("gate_up_proj", "down_proj", "moe_dispatch")
+
+
+@pytest.mark.parametrize("profile", ["vllm", "sglang", "trtllm", "serving", "pytorch-sdpa"])
+def test_moe_tax_is_the_growth_of_the_expert_operations(profile):
+    """The tax line and the table describe the same operations: under every profile (the
+    engines' fused MoE kernel included) the tax is the expert operations' added ms, and at
+    least the extra experts' weights read once at datasheet bandwidth."""
+    from specroof.hardware.accelerator import load_hardware
+    from specroof.models.architecture import load_model
+
+    e = explain("mixtral-8x7b", "h200", batch=1, candidates=16, acceptance="chain:0.8", profile=profile)
+    tax = e.moe_tax
+    growth = sum(c["added_ms"] for c in e.causes if c["cause"] in EXPERT_OPS)
+    assert growth > 0
+    assert tax["tax_ms"] == pytest.approx(growth, rel=1e-12)
+    assert set(tax["expert_ops"]) <= set(EXPERT_OPS) and {"gate_up_proj", "down_proj"} <= set(tax["expert_ops"])
+    m = load_model("mixtral-8x7b")
+    expert_bytes = m.num_layers * 3 * m.hidden_size * m.mlp_width * 2  # gate, up, down in bf16, every layer
+    floor_ms = (tax["experts_verify"] - tax["experts_plain"]) * expert_bytes / load_hardware("h200").memory_bandwidth * 1e3
+    assert floor_ms < tax["tax_ms"] < e.verify_ms
+    assert tax["tax_share_of_verify"] == pytest.approx(tax["tax_ms"] / e.verify_ms)
+
+
+@pytest.mark.parametrize("profile", ["vllm", "sglang", "trtllm"])
+def test_cli_moe_tax_line_matches_the_table(profile):
+    args = ["explain", "-m", "mixtral-8x7b", "-H", "h200", "--profile", profile, "--batch", "8", "--candidates", "4",
+            "--acceptance", "chain:0.8"]
+    text = subprocess.run([specroof_script(), *args], capture_output=True, text=True, timeout=120)
+    data = subprocess.run([specroof_script(), *args, "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0 and data.returncode == 0, text.stderr + data.stderr
+    causes = json.loads(data.stdout)["causes"]
+    growth = sum(c["added_ms"] for c in causes if c["cause"] in EXPERT_OPS)
+    line = next(line for line in text.stdout.splitlines() if line.startswith("MoE verification tax"))
+    assert f"+{growth:.3f} ms in gate_up_proj, down_proj" in line
+    assert growth > 0.05

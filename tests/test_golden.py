@@ -25,6 +25,9 @@ Fixes since 901fab1 (each regenerated the file):
   expert (eight equally likely loads), not at the mean load: only its Mixtral cases changed.
 - ``pytorch-sdpa`` counts the two kernels SDPA launches to make a boolean tree mask additive
   (``attention_mask_kernels``) at n > 1: only its cases changed.
+- Tokens per step never exceed what the drafting shape yields: 5 Medusa heads draft 5 levels,
+  so ``chain:0.8`` counts 6 positions at n = 64, not 64. Only the ``speedup`` of the
+  ``speedup/*/heads/*`` cases at n = 64 changed.
 """
 
 from __future__ import annotations

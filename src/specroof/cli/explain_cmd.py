@@ -112,13 +112,20 @@ def _physical(values: dict[str, Any], scenario: str | None) -> bool:
     return physical_ms(setup_step(settings.model, settings.hardware, **settings.step).profile)
 
 
+def _bounded(e: Any) -> str:
+    """' (bounded by the drafting shape; ... claims X)' where the shape cut tau, else ''."""
+    if e.acceptance_bound != "drafting shape":
+        return ""
+    return f" (bounded by the drafting shape; {e.acceptance} claims {e.model_tau:.3f})"
+
+
 def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
     drafting = e.drafting
     acceptance = f"acceptance {e.acceptance} (ASSUMED, see the note)" if assumed else f"acceptance {e.acceptance}"
     head = [
         f"{e.model} on {e.hardware_display}: batch {e.batch}, n={e.candidates} candidates, seq_len {e.seq_len}, "
         f"{acceptance}, {drafting}",
-        f"ideal speedup tau = {e.tau:.3f}, predicted speedup = {e.speedup:.3f} "
+        f"ideal speedup tau = {e.tau:.3f}{_bounded(e)}, predicted speedup = {e.speedup:.3f} "
         f"(gap {e.tau - e.speedup:.3f} points, ln(tau/speedup) = {e.log_gap:.4f})",
         f"plain step {e.t_plain_ms:.3f} ms; speculative step {e.t_spec_ms:.3f} ms = verify {e.verify_ms:.3f} ms "
         f"+ draft {e.draft_ms:.3f} ms; ridge point {e.ridge_flops_per_byte:.0f} FLOP/byte",
@@ -127,7 +134,8 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
         tax = e.moe_tax
         head.append(f"MoE verification tax: {tax['experts_verify']:.2f} experts per layer woken by the "
                     f"{e.batch * e.candidates} verified tokens vs {tax['experts_plain']:.2f} for the plain step: "
-                    f"+{tax['tax_ms']:.3f} ms ({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
+                    f"+{tax['tax_ms']:.3f} ms in {', '.join(tax['expert_ops'])} "
+                    f"({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

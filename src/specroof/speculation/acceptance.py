@@ -5,6 +5,10 @@ root is the base model's own next token, which is always right). So ``n = 1`` is
 decoding and every model has ``tau(1) == 1``; verifying more candidates can never yield fewer
 tokens, so ``tau`` is non-decreasing in ``n``.
 
+A model assumes a drafting shape (a chain of n, or its own best tree); :meth:`AcceptanceModel.shaped_tau`
+reads it over another (a tree of some depth and width), never above depth + 1 tokens
+(:mod:`specroof.speculation.bounds`).
+
 This module holds the common interface, the closed-form models (logarithmic fit, draft
 chain) and measured curves. The tree models (Medusa heads, positional acceptance) live in
 :mod:`specroof.speculation.trees`, and the ``KIND:ARGS`` syntax that builds any of them in
@@ -35,6 +39,12 @@ class AcceptanceModel(ABC):
     max_candidates: int | None = None
     """Largest budget the model can answer for, or None when unbounded."""
 
+    counts: str = "positions"
+    """What ``n`` counts, which decides how the model reads a drafting shape it was not built
+    for (:meth:`shaped_tau`): ``positions`` of one chain (tau(n) is the expected accepted
+    prefix of n positions, each position's rate holding whatever width drafted it), or
+    ``nodes`` of the tree its source verified (log:A, fitted over Medusa tree sizes)."""
+
     def tau(self, candidates: np.ndarray | Sequence[int] | int) -> np.ndarray:
         """Expected tokens per step for each budget; float array of the same shape."""
         n = as_candidates(candidates, self.max_candidates, self._limit_reason())
@@ -49,6 +59,30 @@ class AcceptanceModel(ABC):
                                 f"{bad_n} candidates verified; {self._overflow_hint()}")
         # tau(1) == 1 holds exactly, whatever rounding the formula does.
         return np.where(n == 1, 1.0, result)
+
+    def shaped_tau(self, candidates: np.ndarray | Sequence[int] | int, depth: int | None = None,
+                   width: int | None = None) -> np.ndarray:
+        """Expected tokens per step when the n candidates are drafted at most ``depth`` deep
+        (None: as the model assumes; ``width``, the branches per node, only matters to trees).
+
+        A step accepts one path of the drafted tree, so it yields at most ``depth + 1`` tokens.
+        A ``positions`` model answers its tau over the ``min(n, depth + 1)`` positions the
+        path has (the tree's width already lives in each position's rate); a ``nodes`` model's
+        tau(n) is capped at ``depth + 1``.
+        """
+        n = as_candidates(candidates, self.max_candidates, self._limit_reason())
+        tau = self.tau(n)
+        if depth is None:
+            return tau
+        positions = np.minimum(n, int(depth) + 1)
+        if self.counts == "positions":
+            return self.tau(positions)
+        return np.minimum(tau, positions.astype(float))
+
+    def shape_depth(self, candidates: np.ndarray) -> np.ndarray:
+        """Depth of what the model assumes is drafted for each n: a chain of n - 1 tokens
+        (tree models: the depth of their best n-node tree)."""
+        return np.asarray(candidates, dtype=np.int64) - 1
 
     def _overflow_hint(self) -> str:
         """How to fix a model whose tau exceeds n (completes an error message)."""
@@ -108,6 +142,8 @@ class LogAcceptance(AcceptanceModel):
         if a < 0:
             raise SpecroofError(f"log:A needs A >= 0 (tau = 1 + A ln n must not fall), got {a:g}")
         self.a = a
+
+    counts = "nodes"  # Medusa fitted tau against the size of its trees
 
     def _tau(self, n: np.ndarray) -> np.ndarray:
         return 1.0 + self.a * np.log(n)

@@ -17,6 +17,8 @@ as SGLang's ``--speculative-num-steps / --speculative-eagle-topk /
 --speculative-num-draft-tokens``) runs ``steps`` passes, each later one over ``topk`` tokens
 per sequence. When no tree is given and the acceptance model verifies trees (medusa,
 positional), each ``n`` takes the depth and branching of that model's best ``n``-node tree.
+:meth:`Drafting.shape_limits` gives the depth and width a method can draft, which bound the
+tokens per step (:mod:`specroof.speculation.bounds`).
 
 :class:`Drafting` is the one place the method and its parameters are settled and checked;
 ``speedup``, ``plan``, ``explain``, ``ops``, the memory footprint and the CLI all take one.
@@ -199,6 +201,18 @@ class Drafting:
         else:
             return "free drafts"
         return text + (f", tree {self.tree.describe()}" if self.tree is not None else "")
+
+    def shape_limits(self) -> tuple[int | None, int | None]:
+        """(depth, width) the method can draft, None where the acceptance model's own shape
+        holds: a tree's ``steps`` and ``topk``; Medusa heads one level per head; an n-gram
+        match one chain (width 1); other methods draft the model's chain or best tree."""
+        if self.tree is not None:
+            return self.tree.steps, self.tree.topk
+        if self.method == "heads":
+            return self.heads, None
+        if self.method == "ngram":
+            return None, 1
+        return None, None
 
     def tokens_per_step(self, tau: np.ndarray) -> np.ndarray:
         """Tokens a step yields per sequence: tau(n), or for n-gram proposals the mix of

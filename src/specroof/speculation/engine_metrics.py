@@ -124,6 +124,10 @@ class EngineAcceptance(CurveAcceptance):
         super().__init__(points, name=spec)
         self.spec = spec
         self.engine = engine
+        # vLLM counts accepted positions of a chain; SGLang's N is the nodes of the tree it served
+        # (a chain when its server info says topk 1).
+        chain = engine != "sglang" or dict(counters).get("speculative_eagle_topk") == 1
+        self.counts = "positions" if chain else "nodes"
         self.counters = dict(counters)
         self.position_rates = None if position_rates is None else [float(p) for p in position_rates]
         self.position_counts = None if position_counts is None else [float(c) for c in position_counts]

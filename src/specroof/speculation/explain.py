@@ -25,23 +25,26 @@ step's operations (drafting ones included), each in the group its operation list
 
 For a mixture-of-experts model, ``moe_tax`` is the MoE verification tax: the ``b x n`` tokens
 of a verification step wake more experts per layer than the ``b`` tokens of a plain step, and
-each extra expert's weights are read. It is measured as the verification step's time minus the
-same step priced with only the plain step's experts touched.
+each extra expert's weights are read. It is the growth of the target's expert operations from
+the plain step to the verification step (the expert GEMMs, of kind ``moe``, and the per-expert
+dispatch work when experts run one by one): the sum of their ``added_ms`` in the causes, so
+the line and the table always agree, whichever kernel (fused, grouped, per expert) prices them.
+In decoding, where expert layers are bound by reading weights, that growth is the extra
+experts' weights.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specroof.cost.operation import GROUP_ORDER, LINEAR_GROUP, op_info
-from specroof.cost.routing import MoERouting
+from specroof.cost.operation import DRAFTING, GROUP_ORDER, LINEAR_GROUP, MOE_DISPATCH, op_info
 from specroof.cost.setup import StepSetup
-from specroof.cost.step import latency_for_setup
+from specroof.cost.step import StepLatency, latency_for_setup
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
@@ -71,7 +74,9 @@ class Explanation:
     draft_ms: float
     ridge_flops_per_byte: float
     causes: list[dict[str, Any]] = field(default_factory=list)
-    moe_tax: dict[str, float] | None = None
+    moe_tax: dict[str, Any] | None = None
+    acceptance_bound: str = ""  # "drafting shape" where the shape cut the model's tau (bounds.py)
+    model_tau: float | None = None  # the acceptance model's own claim at these candidates
 
     @property
     def log_gap(self) -> float:
@@ -95,6 +100,7 @@ class Explanation:
             "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
             "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax,
+            "acceptance_bound": self.acceptance_bound, "model_tau": self.model_tau,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,20 +164,29 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         acceptance=result.acceptance.describe(), batch=int(batch), candidates=int(candidates),
         seq_len=int(seq_len), tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
         verify_ms=at(result.verify_ms), draft_ms=draft, ridge_flops_per_byte=ridge, causes=causes,
-        moe_tax=moe_tax(result.setup, batch, candidates, seq_len),
+        moe_tax=moe_tax(result.setup, spec_step, plain, at(result.verify_ms)),
+        acceptance_bound=str(result.bound.labels()[0]),
+        model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
     )
 
 
-def moe_tax(setup: StepSetup, batch: int, candidates: int, seq_len: int) -> dict[str, float] | None:
+def moe_tax(setup: StepSetup, spec_step: StepLatency, plain_step: StepLatency,
+            verify_ms: float) -> dict[str, Any] | None:
     """The MoE verification tax of one point (None for a dense model): experts per layer at the
-    plain step (``batch`` tokens) and at verification (``batch x candidates``), and the
-    milliseconds the extra experts add to the verification step."""
+    plain step (``batch`` tokens) and at verification (``batch x candidates``), the expert
+    operations, and the milliseconds they grow by from ``plain_step`` to ``spec_step`` (one
+    grid point each), also as a share of the verification step's ``verify_ms``."""
     if not setup.model.is_moe:
         return None
-    plain = float(setup.experts_touched(batch))
-    verify = float(setup.experts_touched(batch * candidates))
-    fewer = replace(setup, routing=MoERouting.of(setup.routing, plain))
-    full_ms = float(latency_for_setup(setup, [batch], [candidates], [seq_len]).latency_ms[0, 0, 0])
-    fewer_ms = float(latency_for_setup(fewer, [batch], [candidates], [seq_len]).latency_ms[0, 0, 0])
-    return {"experts_plain": plain, "experts_verify": verify, "tax_ms": full_ms - fewer_ms,
-            "tax_share_of_verify": (full_ms - fewer_ms) / full_ms}
+    batch, candidates = int(spec_step.batch[0]), int(spec_step.candidates[0])
+    names = list(dict.fromkeys(
+        op.name for op in spec_step.operations
+        if op.operation.group != DRAFTING and (op.operation.kind == "moe" or op.name == MOE_DISPATCH.name)))
+
+    def ms(step: StepLatency, name: str) -> float:
+        return float(np.asarray(step.ops_ms[name])[0, 0, 0]) if name in step.ops_ms else 0.0
+
+    tax_ms = sum(ms(spec_step, name) - ms(plain_step, name) for name in names)
+    return {"experts_plain": float(setup.experts_touched(batch)),
+            "experts_verify": float(setup.experts_touched(batch * candidates)),
+            "expert_ops": names, "tax_ms": tax_ms, "tax_share_of_verify": tax_ms / verify_ms}

@@ -33,6 +33,7 @@ from specroof.errors import SpecroofError, suggest
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.speculation.acceptance import AcceptanceModel
+from specroof.speculation.bounds import ACCEPTANCE_MODEL, DRAFTING_SHAPE
 from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape
 from specroof.speculation.speedup import SpeedupResult, speedup
@@ -82,6 +83,8 @@ class PlanResult:
     speedup_at_current: np.ndarray | None = None
     current_fits: np.ndarray | None = None
     caveat: str = ""  # the implementation profile's, to print beside the plan
+    model_acceptance_length: np.ndarray | None = None  # the acceptance model's own tau at best n
+    shape_max_tokens: np.ndarray | None = None  # the most the drafting shape yields at best n
 
     def __repr__(self) -> str:
         """A few lines (the arrays hold the whole sweep; use to_records() to see every cell)."""
@@ -125,6 +128,7 @@ class PlanResult:
                     "speculative_tokens": n - 1 if ok else None,
                     "speedup": _num(self.speedup[i, k]) if ok else None,
                     "acceptance_length": _num(self.acceptance_length[i, k]) if ok else None,
+                    **self._bound_fields(i, k, ok),
                     "throughput": _num(self.throughput[i, k]) if ok else None,
                     "latency_ms": _num(self.latency_ms[i, k]) if ok else None,
                     "ar_latency_ms": _num(self.ar_latency_ms[i, k]),
@@ -138,6 +142,14 @@ class PlanResult:
                 record["note"] = self._note(i, k)
                 records.append(record)
         return records
+
+    def _bound_fields(self, i: int, k: int, ok: bool) -> dict[str, Any]:
+        """acceptance_bound, model_acceptance_length, shape_max_tokens of a cell (bounds.py)."""
+        if not ok or self.model_acceptance_length is None or self.shape_max_tokens is None:
+            return {"acceptance_bound": None, "model_acceptance_length": None, "shape_max_tokens": None}
+        claimed, tau = float(self.model_acceptance_length[i, k]), float(self.acceptance_length[i, k])
+        return {"acceptance_bound": DRAFTING_SHAPE if tau < claimed - 1e-9 else ACCEPTANCE_MODEL,
+                "model_acceptance_length": _num(claimed), "shape_max_tokens": _num(self.shape_max_tokens[i, k])}
 
     def _note(self, i: int, k: int) -> str:
         notes = []
@@ -233,6 +245,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     spec_ms = gather([p[0].latency_ms for p in parts], np.nan)
     plain_ms = gather([p[0].ar_latency_ms for p in parts], np.nan)[:, :1, :]
     tau = gather([p[0].acceptance_length for p in parts], np.nan)
+    claimed, most = (gather([_per_n(p[0], field) for p in parts], np.nan) for field in ("claimed", "shape_max"))
     total = gather([p[1] for p in parts], np.inf)
     fit = gather([p[2] for p in parts], False)
 
@@ -259,13 +272,19 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         memory_gb=memory_at / 1e9, capacity_gb=accel.memory_bytes / 1e9, fits=any_fit,
         unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
         sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
-        caveat=first.step.profile.caveat,
+        caveat=first.step.profile.caveat, model_acceptance_length=pick(claimed), shape_max_tokens=pick(most),
     )
     if current is not None:
         result.current = current
         result.speedup_at_current = speed[:, current - 1, :]
         result.current_fits = fit[:, current - 1, :]
     return result
+
+
+def _per_n(result: SpeedupResult, field: str) -> np.ndarray:
+    """A per-candidates field of the result's acceptance bound, as tokens per step over its grid."""
+    per_n = result.drafting.tokens_per_step(getattr(result.bound, field))
+    return np.broadcast_to(per_n[None, :, None], result.acceptance_length.shape)
 
 
 def _tree_candidates(drafting: Drafting, n_axis: np.ndarray) -> np.ndarray:

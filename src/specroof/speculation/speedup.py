@@ -3,11 +3,14 @@
 speedup(b, n, s) = tau(n) * T_plain(b, s) / T_spec(b, n, s), where T_plain is a decoding
 step (one token per sequence), T_spec the verification step of n candidates plus drafting,
 and tau(n) the mean tokens a speculative step yields (acceptance model). Throughput is
-b * tau / T_spec tokens per second.
+b * tau / T_spec tokens per second. tau never exceeds what the drafting shape can yield
+(depth + 1 tokens; :mod:`specroof.speculation.bounds`), and each record says which side,
+acceptance model or drafting shape, bounded it.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +21,11 @@ import numpy as np
 from specroof.cost.grid import Grid
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import StepLatency, latency_for_setup, price_step
+from specroof.errors import SpecroofWarning
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
+from specroof.speculation.bounds import AcceptanceBound, bound_acceptance, bound_warning
 from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape, trees_of
 
@@ -33,7 +38,7 @@ class SpeedupResult:
     the target's resolved settings;
     ``latency_ms`` its time, ``ar_latency_ms`` the plain decoding step's, ``verify_ms`` /
     ``draft_ms`` the two parts of ``latency_ms``, ``acceptance_length`` tau(n) broadcast to
-    the grid.
+    the grid, ``bound`` what the acceptance model claimed and the drafting shape allows.
     """
 
     step: StepLatency
@@ -46,6 +51,7 @@ class SpeedupResult:
     ar_latency_ms: np.ndarray
     verify_ms: np.ndarray
     draft_ms: np.ndarray
+    bound: AcceptanceBound | None = None
 
     @property
     def method(self) -> str:
@@ -71,15 +77,30 @@ class SpeedupResult:
     def to_records(self) -> list[dict[str, Any]]:
         """latency()'s records (``ops_ms`` with the drafting operations, summing to the
         speculative step's ``latency_ms``) plus ar_latency_ms, draft_ms, acceptance_length,
-        speedup, tokens_per_s and acceptance_source (where tau came from)."""
+        speedup, tokens_per_s, acceptance_source (where tau came from), and the acceptance
+        bound: ``acceptance_bound`` (which side limited acceptance_length), ``model_acceptance_length`` (the acceptance model's own
+        claim) and ``shape_max_tokens`` (the most the drafting shape yields per step)."""
         records = self.step.to_records()
         source = acceptance_source(self.acceptance)
         flat = zip(self.ar_latency_ms.ravel(), self.draft_ms.ravel(), self.acceptance_length.ravel(),
-                   self.speedup.ravel(), self.throughput.ravel())
-        for record, (ar, draft, tau, speed, tput) in zip(records, flat):
+                   self.speedup.ravel(), self.throughput.ravel(), *self._bound_columns())
+        for record, (ar, draft, tau, speed, tput, side, claimed, most) in zip(records, flat):
             record.update(ar_latency_ms=float(ar), draft_ms=float(draft), acceptance_length=float(tau),
-                          speedup=float(speed), tokens_per_s=float(tput), acceptance_source=source)
+                          speedup=float(speed), tokens_per_s=float(tput), acceptance_bound=str(side),
+                          model_acceptance_length=float(claimed), shape_max_tokens=float(most),
+                          acceptance_source=source)
         return records
+
+    def _bound_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """acceptance_bound, model_acceptance_length and shape_max_tokens over the grid."""
+        bound = self.bound or bound_acceptance(self.acceptance, self.drafting, self.candidates)
+        shape = self.acceptance_length.shape
+
+        def full(per_n: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(np.asarray(per_n)[None, :, None], shape).ravel()
+
+        return (full(bound.labels()), full(self.drafting.tokens_per_step(bound.claimed)),
+                full(self.drafting.tokens_per_step(bound.shape_max)))
 
 
 def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
@@ -100,6 +121,10 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     its parameters (``heads``, ``draft_model``, ``tree``, ``draft_vocab``, ``proposal_rate``;
     see :mod:`specroof.speculation.drafting`), or an already built ``drafting``. Other
     options as for :func:`specroof.latency`.
+
+    Tokens per step never exceed what the drafting shape yields (depth + 1): the acceptance
+    model is read over the shape (:mod:`specroof.speculation.bounds`), and where that cuts its
+    claim a SpecroofWarning names the model, the shape and the bound.
     """
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                 proposal_rate=proposal_rate)
@@ -107,7 +132,10 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     setup = setup_step(model, hardware, **options)
     grid = Grid.of(batch, candidates, seq_len)
     drafting.check(setup.model, grid.candidates)
-    tau = model_acc.tau(grid.candidates)  # raises for budgets the model cannot serve
+    bound = bound_acceptance(model_acc, drafting, grid.candidates)  # raises for budgets the model cannot serve
+    message = bound_warning(bound, model_acc, drafting)
+    if message:
+        warnings.warn(SpecroofWarning(message), stacklevel=2)
     step = price_step(drafting.passes(setup, grid, trees_of(model_acc, grid.candidates)), grid)
     ones = np.flatnonzero(grid.candidates == 1)
     if ones.size:  # the grid already holds the plain step (drafting is zero at n = 1)
@@ -115,10 +143,10 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     else:
         plain = latency_for_setup(setup, grid.with_candidates([1])).latency_ms  # (B, 1, S)
     draft = step.drafting_ms
-    tau_grid = grid.full(drafting.tokens_per_step(tau)[None, :, None]).astype(float)
+    tau_grid = grid.full(drafting.tokens_per_step(bound.tokens)[None, :, None]).astype(float)
     ar = grid.full(plain)
     return SpeedupResult(
         step=step, setup=setup, acceptance=model_acc, drafting=drafting, speedup=tau_grid * ar / step.latency_ms,
         acceptance_length=tau_grid, latency_ms=step.latency_ms, ar_latency_ms=ar,
-        verify_ms=step.latency_ms - draft, draft_ms=draft,
+        verify_ms=step.latency_ms - draft, draft_ms=draft, bound=bound,
     )

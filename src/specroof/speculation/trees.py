@@ -104,22 +104,59 @@ class GreedyTree:
         return np.array(self._values[:count])
 
     def expected_tokens(self, n: np.ndarray) -> np.ndarray:
-        """``tau(n)`` for an integer array: a cumulative-sum lookup after one growth."""
+        """``tau(n)`` for an integer array: a cumulative-sum lookup after one growth. A budget
+        beyond every node that exists (a tree cut to a shape) gets the whole tree's value."""
         if n.size == 0:
             return np.zeros(n.shape)
         self.grow(int(n.max()))
         if self._cumulative is None or len(self._cumulative) < len(self._values):
             self._cumulative = np.cumsum(self._values)
-        return self._cumulative[n - 1]
+        return self._cumulative[np.minimum(n, len(self._cumulative)) - 1]
+
+    def depths(self, n: np.ndarray) -> np.ndarray:
+        """Depth of the first n nodes' tree for each n of an integer array."""
+        if n.size == 0:
+            return np.zeros(n.shape, dtype=np.int64)
+        self.grow(int(n.max()))
+        deepest = np.maximum.accumulate([len(path) for path in self.paths])
+        return deepest[np.minimum(n, len(deepest)) - 1]
+
+    def within(self, depth: int | None, width: int | None) -> "GreedyTree":
+        """The same node values over the nodes at most ``depth`` deep and of rank < ``width``
+        (None: no limit): a set closed under parents, so greedy stays optimal on it."""
+        ranks = self.ranks if width is None else min(self.ranks, int(width))
+        deepest = self.max_depth if depth is None else (
+            int(depth) if self.max_depth is None else min(self.max_depth, int(depth)))
+        return GreedyTree(lambda d: self._factors(d)[:ranks], ranks, deepest)
 
 
 class TreeAcceptance(AcceptanceModel):
     """Acceptance of the best n-node tree under a product-of-factors node value."""
 
     _greedy: GreedyTree
+    counts = "nodes"
 
     def _tau(self, n: np.ndarray) -> np.ndarray:
         return self._greedy.expected_tokens(n)
+
+    def shaped_tau(self, candidates: np.ndarray | Sequence[int] | int, depth: int | None = None,
+                   width: int | None = None) -> np.ndarray:
+        """tau of the best n-node tree among those at most ``depth`` deep with ``width`` ranks
+        per node (None: no limit): the model's own node values over the shape's nodes only."""
+        n = as_candidates(candidates, self.max_candidates, self._limit_reason())
+        own = self._greedy
+        deeper = depth is None or (own.max_depth is not None and depth >= own.max_depth)
+        if deeper and (width is None or width >= own.ranks):
+            return self.tau(n)
+        cuts = self.__dict__.setdefault("_cuts", {})  # one grown tree per shape asked for
+        if (depth, width) not in cuts:
+            cuts[(depth, width)] = own.within(depth, width)
+        return np.where(n == 1, 1.0, cuts[(depth, width)].expected_tokens(n))
+
+    def shape_depth(self, candidates: np.ndarray) -> np.ndarray:
+        """Depth of the model's best n-node tree for each n."""
+        n = as_candidates(candidates, self.max_candidates, self._limit_reason())
+        return self._greedy.depths(n)
 
     def tree(self, n: int) -> list[RankPath]:
         """Rank paths of the optimal n-node tree in greedy insertion order, root ``()`` first."""
