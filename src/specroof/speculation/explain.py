@@ -72,6 +72,7 @@ class Explanation:
     ridge_flops_per_byte: float
     causes: list[dict[str, Any]] = field(default_factory=list)
     moe_tax: dict[str, float] | None = None
+    fit: dict[str, Any] = field(default_factory=dict)  # fits, footprint_gb (specroof.cost.capacity)
 
     @property
     def log_gap(self) -> float:
@@ -94,7 +95,7 @@ class Explanation:
             "batch": self.batch, "candidates": self.candidates, "seq_len": self.seq_len,
             "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
-            "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax,
+            "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax, **self.fit,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,7 +159,7 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         acceptance=result.acceptance.describe(), batch=int(batch), candidates=int(candidates),
         seq_len=int(seq_len), tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
         verify_ms=at(result.verify_ms), draft_ms=draft, ridge_flops_per_byte=ridge, causes=causes,
-        moe_tax=moe_tax(result.setup, batch, candidates, seq_len),
+        moe_tax=moe_tax(result.setup, batch, candidates, seq_len), fit=spec_step.fit.record((0, 0, 0)),
     )
 
 
