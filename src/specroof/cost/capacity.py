@@ -94,6 +94,13 @@ class FitCheck:
         if not bad.any():
             return None
         i, j, k = (int(x) for x in np.unravel_index(int(np.argmax(bad)), bad.shape))
+        count = int(bad.sum())
+        more = f"; {count:,} of {bad.size:,} points do not fit" if bad.size > 1 else ""
+        return f"{self.describe((i, j, k))}{more} ({HINT}); priced anyway"
+
+    def describe(self, index: tuple[int, int, int]) -> str:
+        """Why the point at ``index`` does not fit, with the numbers."""
+        i, j, k = index
         m = self.memory
         b, n, s = int(m.batch[i]), int(m.candidates[j]), int(m.seq_len[k])
         reasons = []
@@ -106,10 +113,8 @@ class FitCheck:
             model, most = self.context_limit  # type: ignore[misc]
             reasons.append(f"its context of {s + n:,} tokens (seq_len + n) is beyond {model}'s "
                            f"max_position_embeddings of {most:,}")
-        count = int(bad.sum())
-        more = f"; {count:,} of {bad.size:,} points do not fit" if bad.size > 1 else ""
         return (f"{self.models[0]} on {self.device} does not fit at batch {b}, n={n}, seq_len {s}: "
-                f"{'; '.join(reasons)}{more} ({HINT}); priced anyway")
+                f"{'; '.join(reasons)}")
 
 
 def check_fit(passes: list["Pass"], grid: Grid, reserve_bytes: float = RUNTIME_RESERVE_BYTES) -> FitCheck:
