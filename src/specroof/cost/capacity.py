@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,7 +74,7 @@ class FitCheck:
             return np.ones(shape, dtype=bool)
         return np.broadcast_to(self.context_tokens <= limit[1], shape)
 
-    @property
+    @cached_property
     def fits(self) -> np.ndarray:
         """True where the step fits in memory and within the context of every model."""
         return self.fits_memory & self.fits_context
