@@ -29,8 +29,8 @@ from typing import Any
 
 from specroof.errors import SpecroofError, suggest
 from specroof.speculation.drafting import TreeShape
-from specroof.speculation.launch import (command, comment_safe, draft_ref, max_batch, max_batch_for, sglang_flags,
-                                         target_ref, trtllm_options, vllm_flags, yaml_str)
+from specroof.speculation.launch import (command, comment_safe, draft_ref, max_batch, max_batch_for, placeholder,
+                                         sglang_flags, target_ref, trtllm_options, vllm_flags, yaml_str)
 from specroof.speculation.plan import PlanResult, batch_ranges
 
 ENGINES = ("json", "vllm", "sglang", "trtllm")
@@ -94,7 +94,7 @@ def _tree(p: PlanResult, n: int) -> TreeShape:
 
 def _model_ref(name: str | None, what: str) -> str:
     """A marked placeholder for a checkpoint specroof cannot know (a draft head's)."""
-    return f"<{what} for {name}>" if name else f"<{what}>"
+    return placeholder(f"{what} for {name}" if name else what)
 
 
 def _static_choice(ranges: list[list[int]]) -> list[tuple[str, int]]:

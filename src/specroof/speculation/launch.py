@@ -55,25 +55,33 @@ def yaml_str(value: Any) -> str:
     return json.dumps(str(value))
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (a newline in a folder name) written as escapes: one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
+def placeholder(what: str) -> str:
+    """A value the user must fill in, marked ``<...>`` (quoted like any other word when pasted)."""
+    return f"<{printable(what)}>"
+
+
 def comment_safe(line: str) -> str:
-    """A comment line with control characters (a newline in a name) escaped, so it stays one line."""
-    if not line.startswith("#"):
-        return line
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in line)
+    """A comment line with control characters escaped, so it stays one line."""
+    return printable(line) if line.startswith("#") else line
 
 
 def target_ref(p: PlanResult) -> str:
     """The target's Hugging Face id when the catalog knows it, else a marked placeholder."""
     model = p.setup.model if p.setup is not None else None
     repo = model.hf_repo if model is not None else None
-    return repo or f"<HF id or path of {p.model}>"
+    return repo or placeholder(f"HF id or path of {p.model}")
 
 
 def draft_ref(p: PlanResult) -> str:
     """The draft model's Hugging Face id when known (method ``draft``), else a marked placeholder."""
     draft = p.drafting.draft_model
     repo = draft.hf_repo if draft is not None else None
-    return repo or f"<HF id or path of {p.draft_model}>"
+    return repo or placeholder(f"HF id or path of {p.draft_model}")
 
 
 def max_batch(ranges: list[list[int]]) -> int:
