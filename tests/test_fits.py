@@ -201,3 +201,19 @@ def test_exports_quote_a_hostile_model_folder_name(tmp_path, name):
         for line in lines:
             if line.strip().startswith("speculative_model:"):
                 assert json.loads(line.split(": ", 1)[1]) == f"<EAGLE-3 head checkpoint for {shown}>"
+
+
+def test_explorer_charts_grey_out_points_that_do_not_fit():
+    from specroof.web.figures import _UNFIT, heatmap_figure, speedup_figure
+
+    with pytest.warns(DoesNotFitWarning):
+        result = specroof.speedup("llama-3-8b", "rtx-4090", [1, 256], [1, 4], [4096], acceptance="chain:0.8")
+    line = speedup_figure(result)
+    colors = [t["marker"]["color"] for t in line["data"]]
+    assert _UNFIT not in colors[0] and colors[1] == [_UNFIT, _UNFIT]  # batch 256 needs 154 GB of 24
+    assert "do not fit" in line["layout"]["title"]["text"]
+    json.dumps(line)  # the page receives it as JSON
+    heat = heatmap_figure(result)
+    grey = [s for s in heat["layout"]["shapes"] if s.get("fillcolor") == _UNFIT]
+    assert [(s["y0"] + 0.5, s["x0"] + 0.5) for s in grey] == [(1, 0), (1, 1)]
+    json.dumps(heat)
