@@ -300,6 +300,8 @@ def test_cli_marks_rows_that_do_not_fit():
     ["--acceptance", "bogus:1"],
     ["--heads", "3"],
     ["--reserve-gb", "-1"],
+    ["--min-gain", "-0.1"],
+    ["--min-gain", "1"],
 ])
 def test_cli_bad_input_exits_2_with_one_line(args):
     proc = run("plan", "--scenario", "medusa-appendix-g", *args)
