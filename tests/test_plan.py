@@ -12,8 +12,6 @@ import subprocess
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import specroof
 from specroof import SpecroofError
@@ -21,7 +19,7 @@ from specroof.cost.memory import memory_footprint
 from specroof.scenarios import load_scenario
 from specroof.speculation import plan as plan_module
 from specroof.speculation.exports import export_table
-from specroof.speculation.plan import batch_ranges, plan
+from specroof.speculation.plan import plan
 from specroof.speculation.schedule import DEFAULT_MIN_GAIN
 from specroof.cost.capacity import DoesNotFitWarning
 from specroof.models.architecture import load_model

@@ -143,9 +143,9 @@ def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -
                        "marker": {"symbol": "diamond", "size": 9, "color": "#bbb",
                                   "line": {"color": "black", "width": 1}}})
     top = max([1.2] + [v for t in traces for v in t["y"] if v is not None])
-    unfit = "; grey points: do not fit (memory per device or context)" if not fits.all() else ""
     return {"data": traces, "layout": _layout(
-        f"{_where(result)}: speedup vs candidates, {where}", subtitle(result) + unfit,
+        f"{_where(result)}: speedup vs candidates, {where}",
+        subtitle(result) + ("" if fits.all() else "; grey points: do not fit (memory per device or context)"),
         {"title": {"text": "candidate tokens verified per sequence, n"}, "rangemode": "tozero"},
         {"title": {"text": "speedup over plain decoding (×)"}, "range": [0, top * 1.08]},
         shapes=[_one_line(1.0)], legend={"title": {"text": "series"}},
