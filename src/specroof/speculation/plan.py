@@ -220,34 +220,10 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
                             f"it verifies n in {', '.join(map(str, priced[1:]))} (or 1: no speculation)")
     spec_kwargs = dict(acceptance=acc, drafting=drafting, fit_warning=False, **options)
 
-    per_batch = priced.size * s_axis.size
-    step = max(1, CHUNK_POINTS // per_batch)
-    parts: list[tuple[SpeedupResult, np.ndarray, np.ndarray]] = []
-    checks: list[FitCheck] = []
-    for start in range(0, b_axis.size, step):
-        chunk = b_axis[start:start + step]
-        result = speedup(model_cfg, accel, chunk, priced, s_axis, **spec_kwargs)
-        fit = check_fit(result.step.passes, Grid(chunk, priced, s_axis), float(reserve_bytes))
-        checks.append(fit)
-        parts.append((result, fit.memory.total_bytes, fit.fits))
-        if progress is not None:
-            progress(chunk.size * s_axis.size)
-    first = parts[0][0]
-    columns = priced - 1  # where each priced n sits on the 1..top axis; the others cannot run
-
-    def gather(arrays: list[np.ndarray], fill: float | bool) -> np.ndarray:
-        joined = np.concatenate(arrays)
-        out = np.full((joined.shape[0], top, joined.shape[2]), fill, dtype=joined.dtype)
-        out[:, columns, :] = joined
-        return out
-
-    speed = gather([p[0].speedup for p in parts], 0.0)
-    tput = gather([p[0].throughput for p in parts], 0.0)
-    spec_ms = gather([p[0].latency_ms for p in parts], np.nan)
-    plain_ms = gather([p[0].ar_latency_ms for p in parts], np.nan)[:, :1, :]
-    tau = gather([p[0].acceptance_length for p in parts], np.nan)
-    total = gather([p[1] for p in parts], np.inf)
-    fit = gather([p[2] for p in parts], False)
+    first, grids, checks = _sweep(model_cfg, accel, b_axis, priced, s_axis, top, spec_kwargs, float(reserve_bytes),
+                                  progress)
+    speed, tput, spec_ms, tau, total, fit = (grids[k] for k in ("speed", "tput", "spec_ms", "tau", "total", "fit"))
+    plain_ms = grids["plain_ms"][:, :1, :]
 
     searched = slice(0, limit)
     score = (speed if objective == "speedup" else tput)[:, searched, :]
@@ -282,6 +258,38 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         result.speedup_at_current = speed[:, current - 1, :]
         result.current_fits = fit[:, current - 1, :]
     return result
+
+
+def _sweep(model: ModelConfig, accel: Accelerator, b_axis: np.ndarray, priced: np.ndarray, s_axis: np.ndarray,
+           top: int, spec_kwargs: dict[str, Any], reserve_bytes: float, progress: Callable[[int], None] | None
+           ) -> tuple[SpeedupResult, dict[str, np.ndarray], list[FitCheck]]:
+    """Speedup and fit of every (batch, priced n, seq_len), in chunks along the batch axis, as
+    (B, top, S) arrays over n = 1..top (an n the drafting cannot verify: speedup 0, no fit)."""
+    step = max(1, CHUNK_POINTS // (priced.size * s_axis.size))
+    parts: list[tuple[SpeedupResult, FitCheck]] = []
+    for start in range(0, b_axis.size, step):
+        chunk = b_axis[start:start + step]
+        result = speedup(model, accel, chunk, priced, s_axis, **spec_kwargs)
+        parts.append((result, check_fit(result.step.passes, Grid(chunk, priced, s_axis), reserve_bytes)))
+        if progress is not None:
+            progress(chunk.size * s_axis.size)
+    columns = priced - 1  # where each priced n sits on the 1..top axis; the others cannot run
+
+    def gather(arrays: list[np.ndarray], fill: float | bool) -> np.ndarray:
+        joined = np.concatenate(arrays)
+        out = np.full((joined.shape[0], top, joined.shape[2]), fill, dtype=joined.dtype)
+        out[:, columns, :] = joined
+        return out
+
+    grids = {
+        "speed": gather([r.speedup for r, _ in parts], 0.0), "tput": gather([r.throughput for r, _ in parts], 0.0),
+        "spec_ms": gather([r.latency_ms for r, _ in parts], np.nan),
+        "plain_ms": gather([r.ar_latency_ms for r, _ in parts], np.nan),
+        "tau": gather([r.acceptance_length for r, _ in parts], np.nan),
+        "total": gather([f.memory.total_bytes for _, f in parts], np.inf),
+        "fit": gather([np.asarray(f.fits) for _, f in parts], False),
+    }
+    return parts[0][0], grids, [f for _, f in parts]
 
 
 def _warn_nothing_fits(checks: list[FitCheck], any_fit: np.ndarray) -> None:
