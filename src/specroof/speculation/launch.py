@@ -120,8 +120,12 @@ def vllm_flags(p: PlanResult, ranges: list[list[int]]) -> tuple[list[str], list[
     flags += _weight_flags(s.weight_dtype, notes, "vLLM")
     if s.kv_dtype == "fp8":
         flags += ["--kv-cache-dtype", "fp8"]
+    sizes = vllm_capture_sizes(ranges)
     flags += ["--max-num-seqs", str(max_batch(ranges)), "--compilation-config",
-              json.dumps({"cudagraph_capture_sizes": vllm_capture_sizes(ranges)})]
+              json.dumps({"cudagraph_capture_sizes": sizes})]
+    if sizes[-1] > 2048:  # vLLM's smallest default token budget per step
+        notes.append(f"# the largest decode step has {sizes[-1]:,} tokens: keep --max-num-batched-tokens at least "
+                     "that (vLLM drops capture sizes above it).")
     return flags, notes
 
 
