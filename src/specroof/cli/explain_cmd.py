@@ -50,7 +50,7 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
     if fmt == "json":
         click.echo(json.dumps(_jsonable(result.to_dict()), indent=1))
     elif fmt == "csv":
-        context = {"batch": result.batch, "candidates": result.candidates, "seq_len": result.seq_len}
+        context = {"batch": result.batch, "candidates": result.candidates, "seq_len": result.seq_len, **result.fit}
         emit([{**context, **c} for c in result.causes], "csv")
     else:
         _explain_table(result, assumed, physical=_physical(values, scenario))
