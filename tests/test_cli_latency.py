@@ -20,7 +20,7 @@ REQUIRED_MODELS = ["llama-7b", "llama-13b", "llama-2-70b", "llama-3-8b", "mistra
                    "qwen2.5-7b", "vicuna-7b", "llama-68m"]
 REQUIRED_HARDWARE = ["a100-40gb-sxm", "a100-80gb-pcie", "a100-80gb-sxm", "a40", "a6000", "l4", "l40s",
                      "rtx-4090", "h100-pcie", "h100-sxm", "h200", "b200", "mi300x"]
-RECORD_KEYS = {"model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms", "ops_ms"}
+RECORD_KEYS = {"model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms", "ops_ms", "fits", "footprint_gb"}
 TINY_CONFIG = {
     "hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 2,
     "num_attention_heads": 4, "vocab_size": 1000,
@@ -55,6 +55,7 @@ def test_latency_json_schema():
         assert {"qkv_proj", "attention", "o_proj", "gate_up_proj", "down_proj", "lm_head"} <= set(rec["ops_ms"])
         assert all(isinstance(v, float) for v in rec["ops_ms"].values())
         assert sum(rec["ops_ms"].values()) == pytest.approx(rec["latency_ms"])
+        assert rec["fits"] is True and 13 < rec["footprint_gb"] < 141  # llama-7b's 13.5 GB of fp16 weights and more
     assert {(r["batch"], r["candidates"]) for r in data} == {(1, 1), (1, 8), (4, 1), (4, 8)}
 
 

@@ -12,8 +12,6 @@ import subprocess
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import specroof
 from specroof import SpecroofError
@@ -21,7 +19,11 @@ from specroof.cost.memory import memory_footprint
 from specroof.scenarios import load_scenario
 from specroof.speculation import plan as plan_module
 from specroof.speculation.exports import export_table
-from specroof.speculation.plan import batch_ranges, plan
+from specroof.speculation.plan import plan
+from specroof.speculation.schedule import DEFAULT_MIN_GAIN
+from specroof.cost.capacity import DoesNotFitWarning
+from specroof.models.architecture import load_model
+from dataclasses import replace
 from support import specroof_script
 
 MEDUSA = load_scenario("medusa-appendix-g")
@@ -38,7 +40,9 @@ CASES = [
 
 def brute_force(model, hardware, batch, seq_len, limit, options):
     result = specroof.speedup(model, hardware, batch, list(range(1, limit + 1)), seq_len, **options)
-    return result, np.argmax(result.speedup, axis=1) + 1
+    n = np.arange(1, limit + 1)[None, :, None]
+    pays = (n == 1) | (result.speedup > 1 + DEFAULT_MIN_GAIN)  # speculate only for more than the minimum gain
+    return result, np.argmax(np.where(pays, result.speedup, -np.inf), axis=1) + 1
 
 
 @pytest.mark.parametrize("model, hardware, batch, seq_len, options", CASES)
@@ -90,11 +94,15 @@ def test_memory_limits_the_choice_and_marks_cells_that_do_not_fit():
     # Llama-2-70B over two A100 80GB: ~69 GB of weights per device, and each token of context
     # costs 160 KiB of KV cache per device. At batch 8 and 7580 tokens the devices are nearly
     # full, so only short candidate lists fit; at batch 8 x 8192 nothing does.
+    # Its config's 4096-token maximum is lifted here: this test is about memory only.
+    model = replace(load_model("llama-2-70b"), max_position_embeddings=None)
     options = {"acceptance": "log:0.477", "tp": 2}
     batch, seq = [1, 8], [7580, 8192]
-    p = plan("llama-2-70b", "a100-80gb-sxm", batch, seq, max_candidates=64, **options)
-    fp = memory_footprint("llama-2-70b", "a100-80gb-sxm", batch, list(range(1, 65)), seq, tp=2)
-    result = specroof.speedup("llama-2-70b", "a100-80gb-sxm", batch, list(range(1, 65)), seq, **options)
+    with pytest.warns(DoesNotFitWarning, match=r"batch 8, n=1, seq_len 8192: needs .* GB per device"):
+        p = plan(model, "a100-80gb-sxm", batch, seq, max_candidates=64, min_gain=0.0, **options)
+    fp = memory_footprint(model, "a100-80gb-sxm", batch, list(range(1, 65)), seq, tp=2)
+    with pytest.warns(DoesNotFitWarning):
+        result = specroof.speedup(model, "a100-80gb-sxm", batch, list(range(1, 65)), seq, **options)
     masked = np.where(fp.fits, result.speedup, -np.inf)
     for i in range(len(batch)):
         for k in range(len(seq)):
@@ -107,7 +115,7 @@ def test_memory_limits_the_choice_and_marks_cells_that_do_not_fit():
     gone = records[(8, 8192)]
     assert gone["best_candidates"] is None and gone["speedup"] is None and gone["fits"] is False
     assert "does not fit" in gone["note"]
-    assert gone["memory_gb"] > 80
+    assert gone["footprint_gb"] > 80
     assert records[(1, 7580)]["fits"] is True and records[(1, 7580)]["note"] == ""
     # Batch 8 at 7580 tokens would speculate further with more memory, and says so.
     limited = records[(8, 7580)]
@@ -153,7 +161,7 @@ def test_plan_grid_is_fast():
     import time
 
     start = time.perf_counter()
-    p = plan("llama-3-8b", "h200", list(range(1, 257)), [512, 1024, 4096, 16384], acceptance="chain:0.8",
+    p = plan("llama-3.1-8b", "h200", list(range(1, 257)), [512, 1024, 4096, 16384], acceptance="chain:0.8",
              method="draft", draft_model="llama-3.2-1b")
     assert p.sweep_speedup.shape == (256, 64, 4)
     assert time.perf_counter() - start < 2.0  # one vectorized sweep of 65k points, no per-n loop
@@ -185,53 +193,6 @@ def test_export_medusa_scenario():
     assert k_of(ranges, 3) == k_of(ranges, 2)  # between planned sizes: the smaller one's k
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batch=st.lists(st.integers(1, 300), min_size=1, max_size=8, unique=True),
-       alpha=st.floats(0.0, 0.95), seq=st.sampled_from([[256], [1024], [512, 8192]]),
-       hardware=st.sampled_from(["h200", "a100-80gb-sxm", "l4"]))
-def test_exported_ranges_cover_every_batch_size(batch, alpha, seq, hardware):
-    p = plan("llama-2-7b", hardware, batch, seq, acceptance=f"chain:{alpha}", method="draft",
-             draft_model="llama-68m", max_candidates=12)
-    ranges = batch_ranges(p)
-    check_ranges(ranges, max(batch))
-    planned = sorted(batch)
-    ks = plan_module.batch_k(p)
-    by_batch = dict(zip(p.batch.tolist(), ks.tolist()))
-    for b in range(1, max(batch) + 1):
-        at_or_below = [x for x in planned if x <= b]
-        source = at_or_below[-1] if at_or_below else planned[0]
-        assert k_of(ranges, b) == by_batch[source]
-    if len(seq) == 1:
-        for b, n in zip(p.batch.tolist(), p.best_candidates[:, 0].tolist()):
-            assert by_batch[b] == max(n - 1, 0)
-
-
-@settings(max_examples=40, deadline=None)
-@given(data=st.data())
-def test_ranges_of_synthetic_plans(data):
-    batch = data.draw(st.lists(st.integers(1, 1000), min_size=1, max_size=12, unique=True))
-    n = data.draw(st.lists(st.integers(0, 9), min_size=len(batch), max_size=len(batch)))
-    p = plan("llama-68m", "h200", [1], [64], max_candidates=2)
-    p.batch = np.asarray(batch)
-    p.best_candidates = np.asarray(n)[:, None]
-    ranges = batch_ranges(p)
-    check_ranges(ranges, max(batch))
-    for b, value in zip(batch, n):
-        assert k_of(ranges, b) == max(value - 1, 0)
-
-
-def test_several_contexts_use_the_best_geometric_mean():
-    model, hardware, batch, seq_len, options = CASES[1]
-    p = plan(model, hardware, batch, seq_len, max_candidates=20, **options)
-    result, _ = brute_force(model, hardware, batch, seq_len, 20, options)
-    expected = np.argmax(np.log(result.speedup).sum(axis=2), axis=1)
-    np.testing.assert_array_equal(plan_module.batch_k(p), expected)
-    # Naming one context takes that context's own choice.
-    np.testing.assert_array_equal(plan_module.batch_k(p, seq_len=4096), p.best_candidates[:, 1] - 1)
-    with pytest.raises(SpecroofError, match="not in the plan"):
-        batch_ranges(p, seq_len=777)
-
-
 def test_export_vllm_snippet():
     model, hardware, batch, seq_len, options = CASES[1]
     p = plan(model, hardware, [1, 4, 64, 256], [1024], **options)
@@ -250,7 +211,7 @@ def test_export_sglang_snippet():
     text = export_table(p, "sglang")
     k = ranges[0][2]
     assert k > 0
-    assert (f"--speculative-algorithm STANDALONE --speculative-draft-model-path <HF id or path of llama-3.2-1b> "
+    assert (f"--speculative-algorithm STANDALONE --speculative-draft-model-path meta-llama/Llama-3.2-1B "
             f"--speculative-num-steps {k} --speculative-eagle-topk 1 --speculative-num-draft-tokens {k + 1}") in text
     tree = plan("llama-3-8b", "h200", [1], [1024], acceptance="medusa:vicuna-7b", method="heads")
     text = export_table(tree, "sglang")
@@ -337,6 +298,8 @@ def test_cli_marks_rows_that_do_not_fit():
     ["--acceptance", "bogus:1"],
     ["--heads", "3"],
     ["--reserve-gb", "-1"],
+    ["--min-gain", "-0.1"],
+    ["--min-gain", "1"],
 ])
 def test_cli_bad_input_exits_2_with_one_line(args):
     proc = run("plan", "--scenario", "medusa-appendix-g", *args)

@@ -15,6 +15,7 @@ import math
 import os
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ import specroof
 from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.models.architecture import ModelConfig, catalog_names as model_names
 from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance
+from specroof.errors import SpecroofError
 from specroof.speculation.plan import batch_ranges, plan
 from specroof.speculation.trees import MedusaTreeAcceptance, PositionalAcceptance
 from hostile.harness import hang_guard, run_cli
@@ -144,9 +146,13 @@ def test_speedup_of_one_candidate_is_one(model, hw, b, s, method, acceptance):
        acceptance=st.sampled_from(["log:0.477", "chain:0.7", "medusa:vicuna-7b"]))
 def test_export_ranges_are_contiguous_and_cover_the_batch_range(batch, hw, acceptance):
     result = plan("llama-7b", hw, batch, 1024, acceptance=acceptance, max_candidates=32)
+    if not result.fits[int(np.argmin(result.batch)), 0]:  # not even the smallest batch fits: nothing to export
+        with pytest.raises(SpecroofError, match="nothing in this plan fits"):
+            batch_ranges(result)
+        return
     ranges = batch_ranges(result)
     assert ranges[0][0] == 1
-    assert ranges[-1][1] == max(batch)
+    assert ranges[-1][1] == max(b for b, ok in zip(result.batch.tolist(), result.fits[:, 0]) if ok)
     for (start, end, k), following in zip(ranges, ranges[1:] + [None]):
         assert start <= end and k >= 0
         if following is not None:

@@ -208,6 +208,8 @@ class HFConfig(BaseModel):
     moe_intermediate_size: PositiveInt | None = None
     num_nextn_predict_layers: NonNegativeInt | None = None
     mtp_num_hidden_layers: NonNegativeInt | None = None
+    max_position_embeddings: PositiveInt | None = Field(None, validation_alias=AliasChoices(
+        "max_position_embeddings", "max_sequence_length", "n_positions"))
     source: Text = Field("", validation_alias="_source")
 
     @model_validator(mode="before")
@@ -232,6 +234,7 @@ class ModelShape(_Schema):
     experts_per_token: NonNegativeInt = 0
     moe_intermediate_size: NonNegativeInt = 0
     mtp_layers: Annotated[int, BeforeValidator(_integer), Field(ge=0, le=64)] = 0
+    max_position_embeddings: PositiveInt | None = None
     source: Text = ""
     unmodelled: tuple[Any, ...] = ()
 

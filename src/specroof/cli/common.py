@@ -135,3 +135,16 @@ def normalized_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]
     renamed = {"latency_ms": "normalized_latency", "draft_ms": "draft_normalized"}
     kept = [renamed.get(c, c) for c in columns if c not in ("ar_latency_ms", "throughput", "tokens_per_s")]
     return out, kept
+
+
+def mark_unfit(records: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], columns: Sequence[str]
+               ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Table rows with a ``fits`` column ("NO" where the point does not fit) when any does not.
+
+    ``records`` are the results' own records (with ``fits``); ``rows`` the rows shown, one per
+    record (possibly normalized). When every point fits the table is left as it was.
+    """
+    if all(r.get("fits", True) for r in records):
+        return list(rows), list(columns)
+    marked = [{**row, "fits": "yes" if rec.get("fits", True) else "NO"} for rec, row in zip(records, rows)]
+    return marked, [*columns, "fits"]

@@ -50,7 +50,7 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
     if fmt == "json":
         click.echo(json.dumps(_jsonable(result.to_dict()), indent=1))
     elif fmt == "csv":
-        context = {"batch": result.batch, "candidates": result.candidates, "seq_len": result.seq_len}
+        context = {"batch": result.batch, "candidates": result.candidates, "seq_len": result.seq_len, **result.fit}
         emit([{**context, **c} for c in result.causes], "csv")
     else:
         _explain_table(result, assumed, physical=_physical(values, scenario))
@@ -130,6 +130,9 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
         f"plain step {e.t_plain_ms:.3f} ms; speculative step {e.t_spec_ms:.3f} ms = verify {e.verify_ms:.3f} ms "
         f"+ draft {e.draft_ms:.3f} ms; ridge point {e.ridge_flops_per_byte:.0f} FLOP/byte",
     ]
+    if not e.fit.get("fits", True):
+        head.append(f"DOES NOT FIT ({e.fit['footprint_gb']:.1f} GB needed per device; the warning says why): "
+                    "priced anyway")
     if e.moe_tax:
         tax = e.moe_tax
         head.append(f"MoE verification tax: {tax['experts_verify']:.2f} experts per layer woken by the "

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, physical_ms
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit, physical_ms
 from specroof.cli.options import collect_step_options, grid_options, model_options, parse_grid
 from specroof.errors import SpecroofError
 
@@ -23,7 +23,7 @@ def latency(fmt: str, **values: Any) -> None:
       specroof latency --model llama-7b --hardware h200 --batch 1,64 --candidates 1,64
     """
     result = run_latency(values, MAX_OUTPUT_ROWS)  # one printed row per point
-    rows = result.to_records()
+    records = rows = result.to_records()
     title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
              f"profile {result.profile.name}: step latency (ms)")
     columns = ["batch", "candidates", "seq_len", "latency_ms"] + [f"op_{op}_ms" for op in result.ops_ms]
@@ -32,6 +32,8 @@ def latency(fmt: str, **values: Any) -> None:
         title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, profile "
                  f"{result.profile.name}: step latency as a multiple of the plain step T(b, 1, s) (this profile's "
                  "milliseconds are not physical)")
+    if fmt == "table":
+        rows, columns = mark_unfit(records, rows, columns)
     emit(rows, fmt, table_columns=columns, title=title, caveat=result.profile.caveat)
 
 

@@ -42,6 +42,10 @@ def ops(fmt: str, batch: int, candidates: int, seq_len: int, acceptance: str | N
     title = (f"{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
              f"batch {batch}, {candidates} candidate(s), seq_len {seq_len}, {result.drafting.describe()}; "
              f"step {result.latency_ms:.3f} ms, ridge point {result.ridge_flops_per_byte:.0f} FLOP/byte")
+    fit = step.fit.record((0, 0, 0))
+    if not fit["fits"]:
+        title += (f"\nDOES NOT FIT ({fit['footprint_gb']:.1f} GB needed per device; the warning says why): "
+                  "priced anyway")
     emit(result.to_records(), fmt, table_columns=COLUMNS, title=title, caveat=step.profile.caveat)
 
 

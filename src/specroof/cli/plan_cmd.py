@@ -36,16 +36,22 @@ PROGRESS_CELLS = 20
               help="The candidate count you use today (n = k + 1 for k draft tokens): also report its speedup.")
 @click.option("--reserve-gb", type=float, default=None, metavar="GB",
               help="Memory kept free for CUDA context, workspaces and fragmentation. [default: 1 GiB]")
+@click.option("--min-gain", "min_gain", type=float, default=0.01, show_default=True, metavar="FRACTION",
+              help="Speculate, or switch k in an exported schedule, only for a speedup gain above this "
+                   "(0.01 = 1%).")
 @click.option("--export", "engine", type=click.Choice(list(EXPORT_ENGINES), case_sensitive=False), default=None,
               help="Print the plan as a batch-size schedule for an engine instead of the table: json gives "
                    "[[start_batch, end_batch, k], ...]; vllm, sglang and trtllm add their launch options.")
 @format_option
 def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, current: int | None,
-         reserve_gb: float | None, engine: str | None, **values: Any) -> None:
+         reserve_gb: float | None, min_gain: float, engine: str | None, **values: Any) -> None:
     """Best number of candidate tokens for each batch size and context length.
 
     Every n from 1 to --max-candidates is priced (n = 1: do not speculate) and the fastest
-    one that fits in the device's memory is kept.
+    one that fits (memory per device, context within the model's maximum) is kept; speculation
+    only where it gains more than --min-gain. --export writes the batch-size schedule
+    (contiguous ranges, k never growing with batch; see docs/plan.md) and refuses a plan where
+    nothing fits.
 
     \b
     Examples:
@@ -56,7 +62,7 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
     from specroof.speculation.exports import export_table
 
     result, label, profile = run_plan(values, scenario, max_candidates=max_candidates, objective=objective,
-                             current=current, reserve_gb=reserve_gb, show_progress=True)
+                             current=current, reserve_gb=reserve_gb, min_gain=min_gain, show_progress=True)
     if engine is not None:
         exported = export_table(result, engine.lower())
         click.echo(json.dumps(exported) if engine.lower() == "json" else exported)
@@ -65,7 +71,7 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
     columns = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup"]
     if current is not None:
         columns.append("speedup_at_current")
-    columns += ["throughput", "latency_ms", "memory_gb"]
+    columns += ["throughput", "latency_ms", "footprint_gb"]
     if any(r["note"] for r in rows):
         columns.append("note")
     if fmt == "table" and not physical_ms(profile):
@@ -75,7 +81,7 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
 
 def run_plan(values: dict[str, Any], scenario: str | None, max_candidates: int = 64, objective: str = "speedup",
              current: int | None = None, reserve_gb: float | None = None, max_points: int | None = None,
-             show_progress: bool = False) -> tuple[Any, str | None, Any]:
+             show_progress: bool = False, min_gain: float | None = None) -> tuple[Any, str | None, Any]:
     """(PlanResult, scenario name, implementation profile) for the command's option values; shared with the web API.
 
     ``max_points`` caps batch x candidates searched x seq_len (the web explorer's limit).
@@ -100,6 +106,8 @@ def run_plan(values: dict[str, Any], scenario: str | None, max_candidates: int =
                               "objective": objective, "current": current}
     if reserve_gb is not None:
         kwargs["reserve_bytes"] = reserve_gb * 1e9
+    if min_gain is not None:
+        kwargs["min_gain"] = min_gain
     cells = len(batch) * len(seq_len)
     if show_progress and cells > PROGRESS_CELLS and sys.stderr.isatty():
         with click.progressbar(length=cells, label="planning", file=sys.stderr) as bar:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, normalized_rows, physical_ms
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit, normalized_rows, physical_ms
 from specroof.cli.options import grid_options, model_options, parse_grid, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
 
@@ -54,7 +54,7 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if reference_path is None and chart == "speedup":
         reference_path = scenario_reference  # a scenario's published points are overlaid by default
 
-    rows = result.to_records()
+    records = rows = result.to_records()
     drafts = result.method != "none"
     columns = ["batch", "candidates", "seq_len", "acceptance_length", "latency_ms", "ar_latency_ms"]
     if drafts:
@@ -62,6 +62,8 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     columns.append("speedup")
     if fmt == "table" and not physical_ms(result.step.profile):
         rows, columns = normalized_rows(rows, columns)
+    if fmt == "table":
+        rows, columns = mark_unfit(records, rows, columns)
     # An engine-metrics acceptance (vllm-metrics:, sglang:) states its assumption with the profile's caveat.
     caveat = "; ".join(c for c in (result.step.profile.caveat, getattr(result.acceptance, "assumption", "")) if c)
     emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label), caveat=caveat)

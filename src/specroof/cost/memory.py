@@ -37,7 +37,8 @@ reserve
     ``reserve_bytes`` to match your engine.
 
 A point fits when the total is at most the accelerator's ``memory_gb`` (decimal GB, as data
-sheets state it).
+sheets state it). Every priced result applies this check, with the context against the model's
+maximum, through :mod:`specroof.cost.capacity`.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
+
+if TYPE_CHECKING:
+    from specroof.cost.capacity import FitCheck
 
 __all__ = ["MAX_AXIS_VALUE", "MAX_GRID_POINTS", "Pass", "PricedOperation", "StepLatency", "grid_axis",
            "latency", "latency_for_setup", "price_step", "setup_step"]
@@ -93,6 +97,14 @@ class StepLatency:
     bytes: dict[str, np.ndarray] = field(repr=False)
     kernels: float = 0.0
     operations: list[PricedOperation] = field(default_factory=list, repr=False)
+    passes: list[Pass] = field(default_factory=list, repr=False)
+
+    @cached_property
+    def fit(self) -> "FitCheck":
+        """Does each grid point fit (memory per device, context)? See :mod:`specroof.cost.capacity`."""
+        from specroof.cost.capacity import check_fit
+
+        return check_fit(self.passes, Grid(self.batch, self.candidates, self.seq_len))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -122,6 +134,7 @@ class StepLatency:
                         **head, "batch": int(b), "candidates": int(n), "seq_len": int(s),
                         "latency_ms": float(self.latency_ms[i, j, k]),
                         "ops_ms": {op: float(v[i, j, k]) for op, v in self.ops_ms.items()},
+                        **self.fit.record((i, j, k)),
                     })
         return records
 
@@ -182,7 +195,7 @@ def price_step(passes: list[Pass], grid: Grid) -> StepLatency:
         model=first.model, hardware=first.hardware, profile=first.profile, dtype=first.activation_dtype,
         weight_dtype=first.weight_dtype, kv_dtype=first.kv_dtype, tp=first.tp,
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, latency_ms=total, ops_ms=ops_ms,
-        flops=flops, bytes=moved, kernels=kernels, operations=operations,
+        flops=flops, bytes=moved, kernels=kernels, operations=operations, passes=passes,
     )
 
 
@@ -196,10 +209,16 @@ def latency(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     Options: ``dtype`` (activations: fp16, bf16, fp8), ``weight_dtype`` (fp16, bf16, fp8,
     int8, int4), ``kv_dtype``, ``attention`` (fused/unfused), ``cuda_graph``, ``profile``
     (name or ImplementationProfile), ``tp`` (tensor-parallel devices), ``operators``, and any
-    ImplementationProfile field as a keyword override.
+    ImplementationProfile field as a keyword override. A ``warning:`` (SpecroofWarning) names
+    the first grid point that does not fit (memory per device, or context beyond the model's
+    maximum); ``result.fit`` holds the check at every point.
     """
+    from specroof.cost.capacity import warn_unfit
+
     setup = setup_step(model, hardware, **options)
-    return latency_for_setup(setup, batch, candidates, seq_len)
+    result = latency_for_setup(setup, batch, candidates, seq_len)
+    warn_unfit(result.fit)
+    return result
 
 
 def latency_for_setup(setup: StepSetup, batch: int | Iterable[int] | Grid, candidates: int | Iterable[int] = 1,

@@ -7,6 +7,7 @@ there is one place where keys are interpreted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
@@ -32,6 +33,9 @@ class ModelConfig:
     model (DeepSeek-V3, GLM-4.5, Qwen3-Next: ``num_nextn_predict_layers``), 0 for none.
     ``unmodelled``: the config's keys that change the cost but are not modelled yet
     (:mod:`specroof.models.unmodelled`); pricing refuses them unless allowed.
+    ``max_position_embeddings``: the longest context the model was built for (None: the
+    config does not say); ``source``: where the config came from (a Hugging Face URL names
+    the checkpoint, see :attr:`hf_repo`).
     """
 
     name: str
@@ -47,8 +51,16 @@ class ModelConfig:
     experts_per_token: int = 0
     moe_intermediate_size: int = 0
     mtp_layers: int = 0
+    max_position_embeddings: int | None = None
     source: str = ""
     unmodelled: tuple[Unmodelled, ...] = field(default=(), compare=False, hash=False)
+
+    @property
+    def hf_repo(self) -> str | None:
+        """The Hugging Face repository id (``org/name``) the config was read from, when its
+        ``_source`` is a huggingface.co URL; None otherwise (a user's own config.json)."""
+        match = re.match(r"https://huggingface\.co/([\w.-]+/[\w.-]+)(?:/|$)", self.source or "")
+        return match.group(1) if match else None
 
     @property
     def is_moe(self) -> bool:
@@ -154,7 +166,8 @@ class ModelConfig:
             name=name, hidden_size=hf.hidden_size, intermediate_size=intermediate,
             num_layers=hf.num_hidden_layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
             vocab_size=hf.vocab_size, tie_word_embeddings=hf.tie_word_embeddings, num_experts=experts,
-            experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=mtp_layers, source=hf.source,
+            experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=mtp_layers,
+            max_position_embeddings=hf.max_position_embeddings, source=hf.source,
             unmodelled=find_unmodelled(cfg, label),
         )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specroof.cost.capacity import warn_unfit
 from specroof.cost.grid import Grid
 from specroof.cost.setup import setup_step
 from specroof.cost.step import StepLatency, price_step
@@ -47,6 +48,7 @@ class StepOperations:
                 "intensity": flops / moved if moved > 0 else None,
                 "bound": str(op.bound[0, 0, 0]) if ms > 0 else None,
                 "time_ms": ms, "share_pct": 100 * ms / self.latency_ms if self.latency_ms > 0 else 0.0,
+                **self.step.fit.record((0, 0, 0)),  # the step's: does it fit, memory per device
             })
         return records
 
@@ -71,6 +73,7 @@ def ops(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, bat
     grid = Grid.of(batch, candidates, seq_len)
     drafting.check(setup.model, grid.candidates)
     step = price_step(drafting.passes(setup, grid, trees_of(acceptance, grid.candidates)), grid)
+    warn_unfit(step.fit)
     hw = setup.hardware
     return StepOperations(step=step, drafting=drafting, batch=batch, candidates=candidates, seq_len=seq_len,
                           latency_ms=float(step.latency_ms[0, 0, 0]),

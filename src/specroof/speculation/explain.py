@@ -77,6 +77,7 @@ class Explanation:
     moe_tax: dict[str, Any] | None = None
     acceptance_bound: str = ""  # "drafting shape" where the shape cut the model's tau (bounds.py)
     model_tau: float | None = None  # the acceptance model's own claim at these candidates
+    fit: dict[str, Any] = field(default_factory=dict)  # fits, footprint_gb (specroof.cost.capacity)
 
     @property
     def log_gap(self) -> float:
@@ -100,7 +101,7 @@ class Explanation:
             "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
             "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax,
-            "acceptance_bound": self.acceptance_bound, "model_tau": self.model_tau,
+            "acceptance_bound": self.acceptance_bound, "model_tau": self.model_tau, **self.fit,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,6 +168,7 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         moe_tax=moe_tax(result.setup, spec_step, plain, at(result.verify_ms)),
         acceptance_bound=str(result.bound.labels()[0]),
         model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
+        fit=spec_step.fit.record((0, 0, 0)),
     )
 
 

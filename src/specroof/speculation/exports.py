@@ -15,6 +15,11 @@ see ``docs/plan.md``):
   ``decoding_type`` ``Eagle3`` / ``MTP`` / ``NGram`` / ``DraftTarget``, ``max_draft_len``,
   ``speculative_model``, ``num_nextn_predict_layers`` (MTP), ``max_matching_ngram_size``
   (NGram); one static setting per server. Its PyTorch backend runs EAGLE-3 heads only.
+
+Every launch also carries the plan's tensor parallelism, dtypes, batch cap and CUDA-graph sizes,
+quoted so that it can be pasted (:mod:`specroof.speculation.launch`). A plan where nothing fits
+gets no export (SpecroofError); batch sizes that do not fit are left out of the schedule and
+the batch cap.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from typing import Any
 
 from specroof.errors import SpecroofError, suggest
 from specroof.speculation.drafting import TreeShape
+from specroof.speculation.launch import (command, comment_safe, draft_ref, max_batch, max_batch_for, placeholder,
+                                         sglang_flags, target_ref, trtllm_options, vllm_flags, yaml_str)
 from specroof.speculation.plan import PlanResult, batch_ranges
 
 ENGINES = ("json", "vllm", "sglang", "trtllm")
 
 
-def export_table(plan_result: PlanResult, engine: str, seq_len: int | None = None) -> list[list[int]] | str:
+def export_table(plan_result: PlanResult, engine: str, seq_len: int | None = None,
+                 min_gain: float | None = None) -> list[list[int]] | str:
     """The plan as an engine configuration.
 
     ``json``: the list ``[[start_batch, end_batch, k], ...]`` (see :func:`batch_ranges`).
@@ -38,11 +46,13 @@ def export_table(plan_result: PlanResult, engine: str, seq_len: int | None = Non
     key = str(engine).strip().lower()
     if key not in ENGINES:
         raise SpecroofError(f"unknown engine {engine!r}{suggest(key, ENGINES)}; valid: {', '.join(ENGINES)}")
-    ranges = batch_ranges(plan_result, seq_len)
+    ranges = batch_ranges(plan_result, seq_len, min_gain)
     if key == "json":
         return ranges
+    if plan_result.setup is None:
+        raise SpecroofError("this plan has no resolved settings (tp, dtypes) to export; run specroof.plan() again")
     body = {"vllm": _vllm, "sglang": _sglang, "trtllm": _trtllm}[key](plan_result, ranges)
-    return "\n".join(_header(plan_result, ranges, seq_len) + body)
+    return "\n".join(comment_safe(line) for line in _header(plan_result, ranges, seq_len) + body)
 
 
 def _header(p: PlanResult, ranges: list[list[int]], seq_len: int | None) -> list[str]:
@@ -51,10 +61,17 @@ def _header(p: PlanResult, ranges: list[list[int]], seq_len: int | None) -> list
     else:
         context = (f"seq_len {', '.join(map(str, p.seq_len))} (per batch size, the n with the best "
                    "geometric-mean speedup over them)")
-    lines = [f"# specroof plan: {p.model} on {p.hardware_display}, acceptance {p.acceptance.describe()}, "
-             f"{p.drafting.describe()}, {context}",
-             f"# planned batch sizes: {', '.join(map(str, p.batch))}; between two of them the smaller one's k applies",
-             "#", "#   batch sizes     k (speculative tokens)   n (verified per step)"]
+    s = p.setup
+    lines = [f"# specroof plan: {p.model} on {p.hardware_display} x {s.tp} (tensor parallel), "
+             f"{s.activation_dtype} activations, {s.weight_dtype} weights, {s.kv_dtype} KV cache, acceptance "
+             f"{p.acceptance.describe()}, {p.drafting.describe()}, {context}",
+             f"# planned batch sizes: {', '.join(map(str, p.batch))}; between two of them the smaller one's k applies;",
+             f"# k switches only for a speedup gain above {100 * p.min_gain:g}% (--min-gain), never grows with batch"]
+    top = max_batch(ranges)
+    if top < int(p.batch.max()):
+        lines.append(f"# batch sizes above {top} do not fit in {p.capacity_gb:.0f} GB per device (or the context): "
+                     f"the schedule and the batch cap stop at {top}")
+    lines += ["#", "#   batch sizes     k (speculative tokens)   n (verified per step)"]
     for start, end, k in ranges:
         label = f"{start}-{end}" if end != start else f"{start}"
         what = f"{k}" if k else "0 (speculation off)"
@@ -76,7 +93,8 @@ def _tree(p: PlanResult, n: int) -> TreeShape:
 
 
 def _model_ref(name: str | None, what: str) -> str:
-    return f"<{what} for {name}>" if name else f"<{what}>"
+    """A marked placeholder for a checkpoint specroof cannot know (a draft head's)."""
+    return placeholder(f"{what} for {name}" if name else what)
 
 
 def _static_choice(ranges: list[list[int]]) -> list[tuple[str, int]]:
@@ -93,12 +111,13 @@ _VLLM_METHOD = {"eagle": "eagle", "eagle3": "eagle3", "mtp": "mtp", "ngram": "ng
 
 def _vllm(p: PlanResult, ranges: list[list[int]]) -> list[str]:
     k_max = max(k for _, _, k in ranges)
+    flags, lines = vllm_flags(p, ranges)
     if k_max == 0:
-        return ["# Speculation never beats plain decoding in this plan: launch vLLM without --speculative-config."]
-    lines: list[str] = []
+        return lines + [f"# Speculation never beats plain decoding by more than {100 * p.min_gain:g}% in this plan: "
+                        "launch vLLM without --speculative-config:", command("vllm", "serve", target_ref(p), *flags)]
     config: dict[str, Any] = {"method": _VLLM_METHOD[p.method]}
     if p.method == "draft":
-        config["model"] = _model_ref(p.draft_model, "HF id or path")
+        config["model"] = draft_ref(p)
     elif p.method in ("eagle", "eagle3"):
         config["model"] = _model_ref(p.model, f"{'EAGLE-3' if p.method == 'eagle3' else 'EAGLE'} head checkpoint")
     elif p.method == "heads":
@@ -116,7 +135,6 @@ def _vllm(p: PlanResult, ranges: list[list[int]]) -> list[str]:
                      "\"deepseek_mtp\", \"glm4_moe_mtp\", ...); the MTP weights ship with the target checkpoint.")
     config["num_speculative_tokens"] = k_max
     config["num_speculative_tokens_per_batch_size"] = ranges
-    target = f"<HF id or path of {p.model}>"
     lines += [
         "# vLLM: Dynamic Speculative Decoding (--speculative-config key num_speculative_tokens_per_batch_size,",
         "# entries [start_bs, end_bs, K], first range starting at 1, every K <= num_speculative_tokens;",
@@ -125,8 +143,8 @@ def _vllm(p: PlanResult, ranges: list[list[int]]) -> list[str]:
         "# EAGLE-3 and DFlash only, switched off when --data-parallel-size > 1. Older vLLM only had an",
         "# on/off threshold (speculative_disable_by_batch_size, V0 engine, ignored since v0.10): there,",
         "# set num_speculative_tokens to the k of your usual batch size instead.",
-        f"vllm serve {target} \\",
-        f"  --speculative-config '{json.dumps(config)}'",
+        "# --compilation-config: CUDA graphs for every batch size x (k + 1) tokens of the schedule.",
+        command("vllm", "serve", target_ref(p), *flags, "--speculative-config", json.dumps(config)),
     ]
     if p.method == "heads" and p.heads is not None and k_max > p.heads:
         lines.append(f"# warning: vLLM's Medusa proposer drafts at most one token per head ({p.heads} heads), "
@@ -148,37 +166,37 @@ _SGLANG_ALGORITHM = {"eagle": "EAGLE", "eagle3": "EAGLE3", "mtp": "NEXTN", "ngra
 def _sglang(p: PlanResult, ranges: list[list[int]]) -> list[str]:
     lines = [
         "# SGLang takes ONE static setting per server (no batch-size table): pick the line for the batch",
-        "# sizes you serve most, and cap the batch with --max-running-requests if speculation is",
-        "# switched off above it. Recent SGLang can adapt the draft depth at run time instead",
+        "# sizes you serve most (each line caps --max-running-requests at the largest planned batch its",
+        "# setting fits at). Recent SGLang can adapt the draft depth at run time instead",
         "# (--speculative-adaptive with --speculative-adaptive-config FILE; EAGLE with",
         "# --speculative-eagle-topk 1, driven by the measured acceptance, per batch-size range).",
     ]
-    algorithm = f"--speculative-algorithm {_SGLANG_ALGORITHM[p.method]}"
+    algorithm = ["--speculative-algorithm", _SGLANG_ALGORITHM[p.method]]
     if p.method == "draft":
-        algorithm += f" --speculative-draft-model-path <HF id or path of {p.draft_model}>"
+        algorithm += ["--speculative-draft-model-path", draft_ref(p)]
     elif p.method in ("eagle", "eagle3", "heads"):
-        algorithm += f" --speculative-draft-model-path {_model_ref(p.model, 'EAGLE draft head checkpoint')}"
+        algorithm += ["--speculative-draft-model-path", _model_ref(p.model, "EAGLE draft head checkpoint")]
     if p.method == "heads":
         lines.append("# SGLang has no Medusa heads; EAGLE / EAGLE3 draft heads are its head-based drafting.")
     elif p.method == "none":
         lines.append("# method none (free drafts): NGRAM is SGLang's drafting without a draft model.")
     elif p.method == "mtp":
         lines.append("# method mtp: NEXTN runs the model's own MTP module (DeepSeek-V3 / GLM-4.5 style checkpoints).")
-    target = f"<HF id or path of {p.model}>"
+    server = ["python3", "-m", "sglang.launch_server", "--model-path", target_ref(p)]
     for label, k in _static_choice(ranges):
+        flags, notes = sglang_flags(p, max(max_batch_for(p, k, ranges), 1))
+        lines += [line for line in notes if line not in lines]
         if k == 0:
             lines.append(f"# {label}: speculation off, launch without --speculative-algorithm:")
-            lines.append(f"python3 -m sglang.launch_server --model-path {target}")
+            lines.append(command(*server, *flags))
             continue
         n = k + 1
         tree = _tree(p, n) if _is_tree(p) else TreeShape(k, 1, n)
-        if p.method in ("ngram", "none"):
-            flags = f"{algorithm} --speculative-num-draft-tokens {n}"
-        else:
-            flags = (f"{algorithm} --speculative-num-steps {tree.steps} --speculative-eagle-topk {tree.topk} "
-                     f"--speculative-num-draft-tokens {n}")
+        shape = [] if p.method in ("ngram", "none") else [
+            "--speculative-num-steps", str(tree.steps), "--speculative-eagle-topk", str(tree.topk)]
+        spec = [*algorithm, *shape, "--speculative-num-draft-tokens", str(n)]
         lines.append(f"# {label}: n = {n} tokens verified per step")
-        lines.append(f"python3 -m sglang.launch_server --model-path {target} {flags}")
+        lines.append(command(*server, *flags, *spec))
     return lines
 
 
@@ -191,8 +209,8 @@ _TRTLLM_TYPE = {"eagle3": "Eagle3", "mtp": "MTP", "ngram": "NGram", "none": "NGr
 def _trtllm(p: PlanResult, ranges: list[list[int]]) -> list[str]:
     lines = [
         "# TensorRT-LLM takes ONE static speculative_config per server (no batch-size table): pick the",
-        "# block for the batch sizes you serve most; save it as extra.yaml and launch",
-        f"#   trtllm-serve <HF id or path of {p.model}> --extra_llm_api_options extra.yaml",
+        "# block for the batch sizes you serve most; save it as extra.yaml and launch:",
+        command("trtllm-serve", target_ref(p), "--extra_llm_api_options", "extra.yaml"),
     ]
     if p.method not in _TRTLLM_TYPE:
         what = "Medusa heads" if p.method == "heads" else "EAGLE-1/2 heads"
@@ -201,15 +219,17 @@ def _trtllm(p: PlanResult, ranges: list[list[int]]) -> list[str]:
     if _is_tree(p):
         lines.append("# note: the plan verifies trees; TensorRT-LLM verifies chains of max_draft_len tokens here.")
     for label, k in _static_choice(ranges):
+        options, notes = trtllm_options(p, max(max_batch_for(p, k, ranges), 1))
+        lines += [line for line in notes if line not in lines]
         if k == 0:
-            lines.append(f"# {label}: speculation off: no speculative_config")
+            lines += [f"# {label}: speculation off: no speculative_config", *options]
             continue
-        config = [f"# {label}: n = {k + 1} tokens verified per step", "speculative_config:",
+        config = [f"# {label}: n = {k + 1} tokens verified per step", *options, "speculative_config:",
                   f"  decoding_type: {_TRTLLM_TYPE[p.method]}", f"  max_draft_len: {k}"]
         if p.method == "eagle3":
-            config.append(f"  speculative_model: {_model_ref(p.model, 'EAGLE-3 head checkpoint')}")
+            config.append(f"  speculative_model: {yaml_str(_model_ref(p.model, 'EAGLE-3 head checkpoint'))}")
         elif p.method == "draft":
-            config.append(f"  speculative_model: <HF id or path of {p.draft_model}>")
+            config.append(f"  speculative_model: {yaml_str(draft_ref(p))}")
         elif p.method == "mtp":
             config.append(f"  num_nextn_predict_layers: {k}")
         else:

@@ -4,22 +4,27 @@ For each (batch, seq_len) cell the plan searches **every** candidate count ``n``
 decoding: do not speculate) up to a limit, in one vectorized :func:`specroof.speedup` call
 over the whole (batch x 1..limit x seq_len) grid, and keeps the ``n`` with the highest speedup
 (``objective="speedup"``) or tokens per second (``objective="throughput"``, ``b x tau /
-T_spec``) among those that fit in the device's memory (:mod:`specroof.cost.memory`). Ties go
-to the smaller ``n``, so speculation is only recommended when it strictly helps. A cell
-where even ``n = 1`` does not fit gets ``best_candidates = None``.
+T_spec``) among those that fit (:mod:`specroof.cost.capacity`: memory per device at the
+plan's ``tp``, and the context within the model's maximum). Ties go to the smaller ``n``, and
+speculation is only recommended where its speedup exceeds ``1 + min_gain`` (default 1 %). A
+cell where even ``n = 1`` does not fit gets ``best_candidates = None`` and a ``warning:``
+names the first such cell.
 
 At a fixed (batch, seq_len) throughput is speedup times ``b / T_plain``, a constant, so the
 two objectives pick the same ``n``; they differ only in what is reported.
 
 :func:`batch_ranges` turns a plan into a batch-size schedule
-``[[start_batch, end_batch, k], ...]`` (``k = n - 1`` speculative tokens, 0 = off), the
-format of vLLM's ``num_speculative_tokens_per_batch_size``; :mod:`specroof.speculation.exports`
-writes it in each engine's options (see ``docs/plan.md``).
+``[[start_batch, end_batch, k], ...]`` (``k = n - 1`` speculative tokens, 0 = off), contiguous
+and monotone in batch, switching k only for a gain above ``min_gain``
+(:mod:`specroof.speculation.schedule` defines it), the format of vLLM's
+``num_speculative_tokens_per_batch_size``; :mod:`specroof.speculation.exports` writes it in
+each engine's options (see ``docs/plan.md``).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.memory import RUNTIME_RESERVE_BYTES, memory_footprint
-from specroof.cost.grid import grid_axis
+from specroof.cost.capacity import DoesNotFitWarning, FitCheck, check_fit
+from specroof.cost.grid import Grid, grid_axis
+from specroof.cost.memory import RUNTIME_RESERVE_BYTES
+from specroof.cost.setup import StepSetup
 from specroof.errors import SpecroofError, suggest
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
@@ -36,6 +43,7 @@ from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.bounds import ACCEPTANCE_MODEL, DRAFTING_SHAPE
 from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape
+from specroof.speculation.schedule import DEFAULT_MIN_GAIN, check_min_gain, schedule
 from specroof.speculation.speedup import SpeedupResult, speedup
 
 OBJECTIVES = ("speedup", "throughput")
@@ -85,6 +93,8 @@ class PlanResult:
     caveat: str = ""  # the implementation profile's, to print beside the plan
     model_acceptance_length: np.ndarray | None = None  # the acceptance model's own tau at best n
     shape_max_tokens: np.ndarray | None = None  # the most the drafting shape yields at best n
+    setup: StepSetup | None = None  # the target's resolved settings (tp, dtypes): the exports read them
+    min_gain: float = DEFAULT_MIN_GAIN
 
     def __repr__(self) -> str:
         """A few lines (the arrays hold the whole sweep; use to_records() to see every cell)."""
@@ -132,7 +142,7 @@ class PlanResult:
                     "throughput": _num(self.throughput[i, k]) if ok else None,
                     "latency_ms": _num(self.latency_ms[i, k]) if ok else None,
                     "ar_latency_ms": _num(self.ar_latency_ms[i, k]),
-                    "memory_gb": _num(self.memory_gb[i, k]),
+                    "footprint_gb": _num(self.memory_gb[i, k]),
                     "fits": bool(self.fits[i, k]),
                 }
                 if self.current is not None:
@@ -155,11 +165,11 @@ class PlanResult:
         notes = []
         n, free = int(self.best_candidates[i, k]), int(self.unconstrained_candidates[i, k])
         if n == 0:
-            notes.append(f"does not fit: {self.memory_gb[i, k]:.1f} GB needed even without speculation, "
-                         f"{self.capacity_gb:.1f} GB per device (more devices with --tp, or smaller "
-                         "--weight-dtype/--kv-dtype)")
-        elif free != n:
-            notes.append(f"memory-limited: n={free} would be faster but needs more than {self.capacity_gb:.1f} GB")
+            notes.append(f"does not fit even without speculation: {self.memory_gb[i, k]:.1f} GB needed per device "
+                         f"of {self.capacity_gb:.1f} GB, or a context beyond the model's maximum (the warning says "
+                         "which)")
+        elif free != n and free > 1:
+            notes.append(f"memory-limited: n={free} would be faster but does not fit")
         if self.current is not None and not self.current_fits[i, k]:
             notes.append(f"current n={self.current} does not fit in memory")
         return "; ".join(notes)
@@ -178,19 +188,22 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
          proposal_rate: float | None = None,
          max_candidates: int = DEFAULT_MAX_CANDIDATES, objective: str = "speedup", current: int | None = None,
          max_depth: int | None = None, reserve_bytes: float = RUNTIME_RESERVE_BYTES,
-         progress: Callable[[int], None] | None = None, **options: Any) -> PlanResult:
+         min_gain: float = DEFAULT_MIN_GAIN, progress: Callable[[int], None] | None = None, **options: Any) -> PlanResult:
     """Best candidate count per (batch, seq_len), searching every n in 1..limit.
 
     ``limit = min(max_candidates, acceptance.max_candidates)``. ``current``: a candidate
     count in use today (root included: a chain of k draft tokens is n = k + 1); the plan then
     also reports the speedup at it. ``progress(cells)`` is called after each chunk of the
-    grid with the number of (batch, seq_len) cells done. Other options as for
+    grid with the number of (batch, seq_len) cells done. ``min_gain``: speculation is
+    recommended only where it beats plain decoding by more than this fraction (and the
+    schedule switches k only for more, see :mod:`specroof.speculation.schedule`). Other options as for
     :func:`specroof.speedup` (dtype, weight_dtype, kv_dtype, attention, tp, profile, ...).
     """
     if objective not in OBJECTIVES:
         raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
                             f"valid: {', '.join(OBJECTIVES)}")
     limit_asked = _positive_int(max_candidates, "max candidates", MAX_PLAN_CANDIDATES)
+    min_gain = check_min_gain(min_gain)
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                 proposal_rate=proposal_rate)
     acc = resolve_acceptance(acceptance, drafting.method, max_depth)  # None: the method's shipped default
@@ -218,42 +231,21 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     if current is not None and current not in priced:
         raise SpecroofError(f"current n={current} cannot verify the tree {drafting.tree.describe()}; "
                             f"it verifies n in {', '.join(map(str, priced[1:]))} (or 1: no speculation)")
-    spec_kwargs = dict(acceptance=acc, drafting=drafting, **options)
+    spec_kwargs = dict(acceptance=acc, drafting=drafting, fit_warning=False, **options)
 
-    per_batch = priced.size * s_axis.size
-    step = max(1, CHUNK_POINTS // per_batch)
-    parts: list[tuple[SpeedupResult, np.ndarray, np.ndarray]] = []
-    for start in range(0, b_axis.size, step):
-        chunk = b_axis[start:start + step]
-        result = speedup(model_cfg, accel, chunk, priced, s_axis, **spec_kwargs)
-        memory = memory_footprint(model_cfg, accel, chunk, priced, s_axis, drafting=drafting,
-                                  reserve_bytes=reserve_bytes, **options)
-        parts.append((result, memory.total_bytes, memory.fits))
-        if progress is not None:
-            progress(chunk.size * s_axis.size)
-    first = parts[0][0]
-    columns = priced - 1  # where each priced n sits on the 1..top axis; the others cannot run
-
-    def gather(arrays: list[np.ndarray], fill: float | bool) -> np.ndarray:
-        joined = np.concatenate(arrays)
-        out = np.full((joined.shape[0], top, joined.shape[2]), fill, dtype=joined.dtype)
-        out[:, columns, :] = joined
-        return out
-
-    speed = gather([p[0].speedup for p in parts], 0.0)
-    tput = gather([p[0].throughput for p in parts], 0.0)
-    spec_ms = gather([p[0].latency_ms for p in parts], np.nan)
-    plain_ms = gather([p[0].ar_latency_ms for p in parts], np.nan)[:, :1, :]
-    tau = gather([p[0].acceptance_length for p in parts], np.nan)
-    claimed, most = (gather([_per_n(p[0], field) for p in parts], np.nan) for field in ("claimed", "shape_max"))
-    total = gather([p[1] for p in parts], np.inf)
-    fit = gather([p[2] for p in parts], False)
+    first, grids, checks = _sweep(model_cfg, accel, b_axis, priced, s_axis, top, spec_kwargs, float(reserve_bytes),
+                                  progress)
+    speed, tput, spec_ms, tau, total, fit = (grids[k] for k in ("speed", "tput", "spec_ms", "tau", "total", "fit"))
+    plain_ms = grids["plain_ms"][:, :1, :]
+    claimed, most = (grids[k] for k in ("claimed", "shape_max"))
 
     searched = slice(0, limit)
     score = (speed if objective == "speedup" else tput)[:, searched, :]
     fits_searched = fit[:, searched, :]
     free_best = np.argmax(score, axis=1)  # (B, S), ignoring memory
-    masked = np.where(fits_searched, score, -np.inf)
+    gains = speed[:, searched, :] > 1.0 + min_gain  # speculate only for more than the minimum gain
+    gains[:, 0, :] = True
+    masked = np.where(fits_searched & gains, score, -np.inf)
     best = np.argmax(masked, axis=1)
     any_fit = fits_searched.any(axis=1)
     best_n = np.where(any_fit, best + 1, 0)
@@ -272,13 +264,63 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         memory_gb=memory_at / 1e9, capacity_gb=accel.memory_bytes / 1e9, fits=any_fit,
         unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
         sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
-        caveat=first.step.profile.caveat, model_acceptance_length=pick(claimed), shape_max_tokens=pick(most),
+        caveat=first.step.profile.caveat, setup=first.setup, min_gain=min_gain,
+        model_acceptance_length=pick(claimed), shape_max_tokens=pick(most),
     )
+    _warn_nothing_fits(checks, any_fit)
     if current is not None:
         result.current = current
         result.speedup_at_current = speed[:, current - 1, :]
         result.current_fits = fit[:, current - 1, :]
     return result
+
+
+def _sweep(model: ModelConfig, accel: Accelerator, b_axis: np.ndarray, priced: np.ndarray, s_axis: np.ndarray,
+           top: int, spec_kwargs: dict[str, Any], reserve_bytes: float, progress: Callable[[int], None] | None
+           ) -> tuple[SpeedupResult, dict[str, np.ndarray], list[FitCheck]]:
+    """Speedup and fit of every (batch, priced n, seq_len), in chunks along the batch axis, as
+    (B, top, S) arrays over n = 1..top (an n the drafting cannot verify: speedup 0, no fit)."""
+    step = max(1, CHUNK_POINTS // (priced.size * s_axis.size))
+    parts: list[tuple[SpeedupResult, FitCheck]] = []
+    for start in range(0, b_axis.size, step):
+        chunk = b_axis[start:start + step]
+        result = speedup(model, accel, chunk, priced, s_axis, **spec_kwargs)
+        parts.append((result, check_fit(result.step.passes, Grid(chunk, priced, s_axis), reserve_bytes)))
+        if progress is not None:
+            progress(chunk.size * s_axis.size)
+    columns = priced - 1  # where each priced n sits on the 1..top axis; the others cannot run
+
+    def gather(arrays: list[np.ndarray], fill: float | bool) -> np.ndarray:
+        joined = np.concatenate(arrays)
+        out = np.full((joined.shape[0], top, joined.shape[2]), fill, dtype=joined.dtype)
+        out[:, columns, :] = joined
+        return out
+
+    grids = {
+        "speed": gather([r.speedup for r, _ in parts], 0.0), "tput": gather([r.throughput for r, _ in parts], 0.0),
+        "spec_ms": gather([r.latency_ms for r, _ in parts], np.nan),
+        "plain_ms": gather([r.ar_latency_ms for r, _ in parts], np.nan),
+        "tau": gather([r.acceptance_length for r, _ in parts], np.nan),
+        "total": gather([f.memory.total_bytes for _, f in parts], np.inf),
+        "fit": gather([np.asarray(f.fits) for _, f in parts], False),
+        **{field: gather([_per_n(r, field) for r, _ in parts], np.nan) for field in ("claimed", "shape_max")},
+    }
+    return parts[0][0], grids, [f for _, f in parts]
+
+
+def _warn_nothing_fits(checks: list[FitCheck], any_fit: np.ndarray) -> None:
+    """A warning naming the first (batch, seq_len) cell where not even plain decoding fits."""
+    if any_fit.all():
+        return
+    cells = int((~any_fit).sum())
+    for fit in checks:
+        plain = fit.fits[:, 0, :]
+        if not plain.all():
+            i, k = (int(x) for x in np.argwhere(~plain)[0])
+            detail = fit.describe((i, 0, k))
+            warnings.warn(DoesNotFitWarning(f"plan: {detail}; nothing is recommended for {cells:,} of "
+                                            f"{any_fit.size:,} (batch, seq_len) cells"), stacklevel=3)
+            return
 
 
 def _per_n(result: SpeedupResult, field: str) -> np.ndarray:
@@ -312,52 +354,22 @@ def _positive_int(value: Any, what: str, most: int | None = None) -> int:
 # --------------------------------------------------------------------------- export
 
 
-def batch_k(plan_result: PlanResult, seq_len: int | None = None) -> np.ndarray:
-    """k = n - 1 for each planned batch size, one context length chosen.
+def batch_ranges(plan_result: PlanResult, seq_len: int | None = None,
+                 min_gain: float | None = None) -> list[list[int]]:
+    """``[[start_batch, end_batch, k], ...]``: the plan's batch-size schedule.
 
-    With one planned context length (or ``seq_len`` naming one of them) this is the plan's own
-    choice. With several, each batch size gets the n maximizing the geometric-mean speedup
-    over the planned context lengths at which that batch size fits at all (the mean of log
-    speedup: equal weight per context), among the n that fit at every one of them. A batch
-    size where nothing fits gets k = 0.
+    Derived from the plan's sweep as :mod:`specroof.speculation.schedule` defines it: ranges
+    contiguous from batch 1 to the last planned batch size that fits, k non-increasing in
+    batch, k > 0 only where it gains more than ``min_gain`` (default: the plan's) over plain
+    decoding, and a switch of k only where it gains more than ``min_gain`` over keeping the
+    previous k. With several planned contexts each batch size is scored by its geometric-mean
+    speedup over them; ``seq_len`` names one of them to use alone. SpecroofError when nothing fits.
     """
     p = plan_result
+    speed, fits = p.sweep_speedup, p.fits_grid
     if seq_len is not None:
         matches = np.flatnonzero(p.seq_len == seq_len)
         if matches.size == 0:
             raise SpecroofError(f"seq_len {seq_len} is not in the plan ({', '.join(map(str, p.seq_len))})")
-        n = p.best_candidates[:, matches[0]]
-        return np.maximum(n - 1, 0)
-    if p.seq_len.size == 1:
-        return np.maximum(p.best_candidates[:, 0] - 1, 0)
-    feasible = p.fits_grid[:, 0, :]  # (B, S): contexts where the batch runs at all (n = 1 fits)
-    usable = p.fits_grid | ~feasible[:, None, :]  # an n must fit wherever the batch can run
-    fits_all = usable.all(axis=2) & feasible.any(axis=1)[:, None]  # (B, N)
-    with np.errstate(divide="ignore"):
-        logs = np.where(feasible[:, None, :], np.log(p.sweep_speedup), 0.0)
-    score = np.where(fits_all, logs.sum(axis=2), -np.inf)
-    best = np.argmax(score, axis=1)
-    return np.where(fits_all.any(axis=1), best, 0)
-
-
-def batch_ranges(plan_result: PlanResult, seq_len: int | None = None) -> list[list[int]]:
-    """``[[start_batch, end_batch, k], ...]`` covering every batch size from 1 to the largest planned.
-
-    A batch size between two planned ones takes the k of the nearest planned batch size at
-    or below it (the schedule steps at planned sizes, as vLLM fills gaps with the previous
-    range's K); sizes below the smallest planned one take its k (speculation pays off at
-    least as well at smaller batches, so this errs towards speculating less). Ranges are
-    inclusive, contiguous and non-overlapping, and neighbours with the same k are merged.
-    """
-    ks = batch_k(plan_result, seq_len)
-    batches, first = np.unique(plan_result.batch, return_index=True)  # sorted, duplicates dropped
-    ks = ks[first]
-    ranges: list[list[int]] = []
-    for idx, (b, k) in enumerate(zip(batches, ks)):
-        start = 1 if idx == 0 else int(b)
-        end = int(batches[idx + 1]) - 1 if idx + 1 < len(batches) else int(b)
-        if ranges and ranges[-1][2] == int(k):
-            ranges[-1][1] = end
-        else:
-            ranges.append([start, end, int(k)])
-    return ranges
+        speed, fits = speed[:, :, matches[:1]], fits[:, :, matches[:1]]
+    return schedule(p.batch, speed, fits, p.min_gain if min_gain is None else min_gain)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.cost.capacity import warn_unfit
 from specroof.cost.grid import Grid
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import StepLatency, latency_for_setup, price_step
@@ -109,14 +110,15 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
             method: str | None = None, draft_model: str | Path | ModelConfig | None = None,
             heads: int | None = None, max_depth: int | None = None, drafting: Drafting | None = None,
             tree: str | TreeShape | None = None, draft_vocab: int | None = None, proposal_rate: float | None = None,
-            **options: Any) -> SpeedupResult:
+            fit_warning: bool = True, **options: Any) -> SpeedupResult:
     """Speedup of speculative decoding over plain decoding at every grid point.
 
     ``acceptance``: a spec (``log:0.477``, ``chain:0.8``, ``medusa:vicuna-7b``,
     ``positional:...``, ``curve:FILE``, ``vllm-metrics:FILE[:MODEL]``, ``sglang:FILE[:N]``) or an
-    AcceptanceModel; None takes the method's shipped default (:mod:`specroof.speculation.default_acceptance`,
-    named in ``acceptance.describe()`` and each record's ``acceptance_source``); acceptance is assumed independent of batch size and context length (an
-    engine-metrics curve holds at every batch size and seq_len of the grid). Drafting:
+    AcceptanceModel; None takes the method's shipped default
+    (:mod:`specroof.speculation.default_acceptance`, named in ``acceptance.describe()`` and each
+    record's ``acceptance_source``); acceptance is assumed independent of batch size and context
+    length (an engine-metrics curve holds at every batch size and seq_len of the grid). Drafting:
     ``method`` (``none``, ``heads``, ``draft``, ``eagle``, ``eagle3``, ``mtp``, ``ngram``) with
     its parameters (``heads``, ``draft_model``, ``tree``, ``draft_vocab``, ``proposal_rate``;
     see :mod:`specroof.speculation.drafting`), or an already built ``drafting``. Other
@@ -125,6 +127,10 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     Tokens per step never exceed what the drafting shape yields (depth + 1): the acceptance
     model is read over the shape (:mod:`specroof.speculation.bounds`), and where that cuts its
     claim a SpecroofWarning names the model, the shape and the bound.
+
+    A ``warning:`` names the first grid point that does not fit (``fit_warning=False`` leaves it
+    to the caller, as :func:`specroof.plan` does: it searches past the points that fit on
+    purpose); ``result.step.fit`` holds the check.
     """
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                 proposal_rate=proposal_rate)
@@ -145,6 +151,8 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     draft = step.drafting_ms
     tau_grid = grid.full(drafting.tokens_per_step(bound.tokens)[None, :, None]).astype(float)
     ar = grid.full(plain)
+    if fit_warning:
+        warn_unfit(step.fit)
     return SpeedupResult(
         step=step, setup=setup, acceptance=model_acc, drafting=drafting, speedup=tau_grid * ar / step.latency_ms,
         acceptance_length=tau_grid, latency_ms=step.latency_ms, ar_latency_ms=ar,

@@ -36,6 +36,9 @@ def op_style(name: str) -> tuple[str, str]:
     return info.color, _PLOTLY_SYMBOLS.get(info.marker, "circle")
 
 
+_UNFIT = "#bbbbbb"
+"""Colour of a point that does not fit in memory or context (:mod:`specroof.cost.capacity`)."""
+
 _METHOD = {"none": "free drafts", "heads": "Medusa heads", "draft": "draft model"}
 
 
@@ -104,8 +107,10 @@ def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -
                   for i, b in enumerate(result.batch)]
         where = f"seq_len {int(result.seq_len[0]):,}"
     traces = []
+    fits = np.asarray(result.step.fit.fits)  # points that do not fit are greyed out
     for (name, r, index, (key, value)), color in zip(series, _viridis(len(series))):
         speed = np.asarray(r.speedup[index], dtype=float)
+        ok = fits[index]
         tau = np.asarray(r.acceptance_length[index], dtype=float)
         spec = np.asarray(r.latency_ms[index], dtype=float)
         plain = np.asarray(r.ar_latency_ms[index], dtype=float)
@@ -118,9 +123,11 @@ def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -
         traces.append({
             "type": "scatter", "mode": "lines+markers", "name": name, "x": candidates,
             "y": [_num(v) for v in speed], "customdata": [[_num(t), e] for t, e in zip(tau, extra)],
-            "line": {"color": color, "width": 2.5}, "marker": {"size": 6, "color": color},
+            "line": {"color": color, "width": 2.5},
+            "marker": {"size": 6, "color": [color if f else _UNFIT for f in ok]},
+            "text": ["" if f else "DOES NOT FIT (memory or context)" for f in ok],
             "hovertemplate": f"{name}<br>n = %{{x}}<br>speedup %{{y:.3f}}×<br>τ(n) %{{customdata[0]:.3f}} "
-                             f"tokens/step<br>{hover}<extra></extra>",
+                             f"tokens/step<br>{hover}<br>%{{text}}<extra></extra>",
         })
         if reference:
             pts = [(float(row["candidates"]), float(row["speedup"])) for row in reference
@@ -137,7 +144,8 @@ def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -
                                   "line": {"color": "black", "width": 1}}})
     top = max([1.2] + [v for t in traces for v in t["y"] if v is not None])
     return {"data": traces, "layout": _layout(
-        f"{_where(result)}: speedup vs candidates, {where}", subtitle(result),
+        f"{_where(result)}: speedup vs candidates, {where}",
+        subtitle(result) + ("" if fits.all() else "; grey points: do not fit (memory per device or context)"),
         {"title": {"text": "candidate tokens verified per sequence, n"}, "rangemode": "tozero"},
         {"title": {"text": "speedup over plain decoding (×)"}, "range": [0, top * 1.08]},
         shapes=[_one_line(1.0)], legend={"title": {"text": "series"}},
@@ -156,7 +164,8 @@ def heatmap_figure(result: Any) -> dict[str, Any]:
     mid = (1.0 - lo) / (hi - lo)
     scale = [[0.0, "#b2182b"], [mid * 0.5, "#ef8a62"], [mid, "#f7f7f7"], [mid + (1 - mid) * 0.5, "#67a9cf"],
              [1.0, "#2166ac"]]
-    best = np.nanargmax(data, axis=1)
+    fits = np.asarray(result.step.fit.fits[:, :, 0])
+    best = np.argmax(np.where(fits, np.nan_to_num(data, nan=-np.inf), -np.inf), axis=1)
     heat = {"type": "heatmap", "x": candidates, "y": batches, "z": [[_num(v) for v in row] for row in data],
             "zmin": lo, "zmax": hi, "colorscale": scale, "xgap": 1, "ygap": 1,
             "colorbar": {"title": {"text": "speedup (×)", "side": "right"}},
@@ -172,10 +181,14 @@ def heatmap_figure(result: Any) -> dict[str, Any]:
              "hovertemplate": "best for batch %{y}: n = %{x}<extra></extra>"}
     outlines = [{"type": "rect", "xref": "x", "yref": "y", "x0": int(c) - 0.46, "x1": int(c) + 0.46,
                  "y0": r - 0.44, "y1": r + 0.44, "line": {"color": "black", "width": 3}}
-                for r, c in enumerate(best)]
+                for r, c in enumerate(best) if fits[r].any()]
+    outlines += [{"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": r - 0.5,
+                  "y1": r + 0.5, "fillcolor": _UNFIT, "opacity": 0.8, "line": {"width": 0}}
+                 for r, c in zip(*np.nonzero(~fits))]  # greyed out: does not fit
+    unfit = "; grey: does not fit" if not fits.all() else ""
     return {"data": [heat, marks], "layout": _layout(
         f"{_where(result)}: speedup, seq_len {int(result.seq_len[0]):,}",
-        f"{subtitle(result)}; outlined: the best n of each batch size",
+        f"{subtitle(result)}; outlined: the best n of each batch size that fits{unfit}",
         {"title": {"text": "candidate tokens verified per sequence, n"}, "type": "category"},
         {"title": {"text": "batch size"}, "type": "category", "autorange": "reversed"},
         shapes=outlines)}

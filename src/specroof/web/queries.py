@@ -27,7 +27,7 @@ MAX_PLAN_POINTS = 200_000
 """Largest plan search (batch x 1..max_candidates x seq_len) one request may ask for."""
 CACHE_BYTES = 128 * 2**20
 """Most bytes (estimated) the result cache holds: 128 MiB, a dozen of the largest grids or thousands of small ones."""
-_PLAN = ("max_candidates", "objective", "current", "reserve_gb")
+_PLAN = ("max_candidates", "objective", "current", "reserve_gb", "min_gain")
 """Options of plan that run_plan takes as its own arguments."""
 
 _COMMANDS = {  # API name -> (module, click command): the parameters are that command's options

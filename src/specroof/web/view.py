@@ -18,13 +18,13 @@ from specroof.web.queries import Explorer
 
 VIEW_ONLY = ("max_candidates", "objective", "focus_batch", "focus_n")
 PLAN_COLUMNS = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup",
-                "throughput", "latency_ms", "memory_gb", "note"]
+                "throughput", "latency_ms", "footprint_gb", "note"]
 ENGINES = ("vllm", "sglang", "trtllm", "json")
 COLUMN_FORMATS = {  # plan table: label with unit, and one number of decimals per column
     "batch": ("batch", 0), "seq_len": ("context (tokens)", 0), "best_candidates": ("best n", 0),
     "speculative_tokens": ("speculative tokens k", 0), "acceptance_length": ("τ (tokens/step)", 3),
     "speedup": ("speedup (×)", 3), "throughput": ("throughput (tokens/s)", 0), "latency_ms": ("step (ms)", 3),
-    "normalized_latency": ("T_spec / T_plain", 3), "memory_gb": ("memory (GB)", 1), "note": ("note", None),
+    "normalized_latency": ("T_spec / T_plain", 3), "footprint_gb": ("memory (GB)", 1), "note": ("note", None),
 }
 
 
