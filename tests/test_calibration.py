@@ -93,10 +93,10 @@ def test_gate_covers_every_split():
 
 
 @pytest.mark.parametrize("split", SPLITS, ids=lambda s: s.name)
-def test_holdout_accuracy_gate(split):
+def test_holdout_accuracy_gate(split, measurements):
     """Calibrate on the split's rows, predict rows the fit never saw (accuracy regression gate)."""
     max_mape, max_worst, max_normalized = GATE[split.name]
-    overall = run_split(split).overall
+    overall = run_split(split, measurements).overall
     assert overall["mape_latency_pct"] <= max_mape, f"held-out MAPE {overall['mape_latency_pct']:.2f}%"
     assert overall["max_error_pct"] <= max_worst, f"held-out worst {overall['max_error_pct']:.2f}%"
     if max_normalized is not None:
