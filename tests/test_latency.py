@@ -90,22 +90,23 @@ def kernels_per_operation(r) -> np.ndarray:
     return np.stack([np.asarray(op.kernels, dtype=float) for op in r.operations])
 
 
-def assert_non_decreasing_where_kernels_unchanged(r, tolerance=1e-9):
+def assert_non_decreasing_unless_a_kernel_drops(r, tolerance=1e-9):
+    """Between neighbours where no operation launches fewer kernels, latency never decreases."""
     scale = float(np.max(r.latency_ms))
     kernels = kernels_per_operation(r)
     for ax in range(3):
         steps = np.diff(r.latency_ms, axis=ax)
-        same = np.all(np.diff(kernels, axis=ax + 1) == 0, axis=0)
-        if steps.size and same.any():
-            assert steps[same].min() >= -tolerance * scale, f"latency decreases along axis {ax} with the same kernels"
+        kept = np.all(np.diff(kernels, axis=ax + 1) >= 0, axis=0)
+        if steps.size and kept.any():
+            assert steps[kept].min() >= -tolerance * scale, f"latency decreases along axis {ax}, no kernel dropped"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=models(), hw=hardware, profile=serving_profiles, b=axis(1, 128), n=axis(1, 128),
        s=axis(1, 32768), graph=st.booleans())
 def test_latency_non_decreasing_fused(model, hw, profile, b, n, s, graph):
-    """More work never costs less while the step launches the same kernels; the work itself
-    (FLOPs) never decreases.
+    """More work never costs less unless the step launches fewer kernels for it (per operation);
+    the work itself (FLOPs) never decreases.
 
     Latency is *not* monotone in batch everywhere, and that is the kernel, not the model: under
     ``pytorch-sdpa`` one query splits the KV as FlashAttention-2's ``num_splits_heuristic``
@@ -114,11 +115,11 @@ def test_latency_non_decreasing_fused(model, hw, profile, b, n, s, graph):
     combine kernel (launched only when ``num_splits > 1``). A launch-bound eager step then
     loses a kernel and its launch as the batch grows: a one-layer model with 8 heads of 32 on
     an A10G at seq_len 256 costs 0.42 ms at batch 5 (two splits) and 0.41 ms at batch 6 (one).
-    So the invariant is stated where it holds: between neighbouring grid points that launch
-    the same kernels per operation.
+    So the invariant is stated where it holds: between neighbouring grid points where no
+    operation launches fewer kernels (more experts or mask kernels only add).
     """
     r = specroof.latency(model, hw, b, n, s, profile=profile, attention="fused", cuda_graph=graph)
-    assert_non_decreasing_where_kernels_unchanged(r)
+    assert_non_decreasing_unless_a_kernel_drops(r)
     assert_non_decreasing(sum(r.flops.values()))
 
 
