@@ -30,7 +30,7 @@ EXAMPLE_START = re.compile(r"^E?\s*(Falsifying example|Failing test case)")
 
 def property_files(tests: Path) -> list[Path]:
     """Every test file with at least one ``@given`` test."""
-    return sorted(p for p in tests.rglob("test_*.py") if "@given" in p.read_text(encoding="utf-8"))
+    return sorted(p.relative_to(ROOT) for p in tests.rglob("test_*.py") if "@given" in p.read_text(encoding="utf-8"))
 
 
 def falsifying_examples(output: str) -> list[str]:
