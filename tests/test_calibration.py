@@ -81,9 +81,9 @@ def test_gate_covers_every_split():
 
 
 @pytest.mark.parametrize("split", SPLITS, ids=lambda s: s.name)
-def test_holdout_accuracy_gate(split):
+def test_holdout_accuracy_gate(split, measurements):
     """Calibrate on the split's rows, predict rows the fit never saw (accuracy regression gate)."""
-    overall = run_split(split).overall
+    overall = run_split(split, measurements).overall
     values = {name: overall.get(key) for name, key in METRICS.items()}
     assert not failures(GATE[split.name], values), values
 

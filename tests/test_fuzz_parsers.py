@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from specroof.calibration.measurements import Measurement, load_measurements
@@ -194,6 +194,7 @@ SCENARIO_KEYS = ["model", "hardware", "cuda_graph", "tp", "acceptance", "method"
 
 @FUZZ
 @given(key=st.sampled_from(SCENARIO_KEYS), value=toml_values)
+@example(key="profile_overrides", value={"\n": False})  # a key with a newline once made a two-line error
 def test_scenario_with_one_value_swapped(tmp_path, key, value):
     data = {"model": "llama-7b", "hardware": "h200", "grid": {"batch": [1, 2]}, key: value}
     scenario = outcome(lambda: load_scenario(write(tmp_path, "s.toml", tomli_w.dumps(data))))

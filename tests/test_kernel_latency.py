@@ -144,23 +144,23 @@ def test_cli_kernel_formats_and_errors():
 # ---------------------------------------------------------------- calibrate --kernels
 
 
-def _fake_db():
-    """A reader over the committed extract, as the installed database would answer."""
+def _fake_db(extract):
+    """A reader over the committed extract (folder ``extract``), as the installed database would answer."""
     from specroof.kernels import extract_listing
 
     listing = {gpu: {e: {f: ["extract"] for f in fams} for e, fams in engines.items()}
-               for gpu, engines in extract_listing().items()}
+               for gpu, engines in extract_listing(extract).items()}
 
     def loader(gpu, engine, family, version):
-        return read_extract(gpu, engine, family)
+        return read_extract(gpu, engine, family, extract)
 
     return listing, loader
 
 
-def test_calibrate_kernels_writes_a_usable_profile(tmp_path):
+def test_calibrate_kernels_writes_a_usable_profile(tmp_path, kernel_extract):
     from specroof.kernels.calibrate import calibrate_kernels
 
-    listing, loader = _fake_db()
+    listing, loader = _fake_db(kernel_extract)
     result = calibrate_kernels("h100_sxm:trtllm", listing=listing, loader=loader)
     out = tmp_path / "h100-trtllm.toml"
     result.write(out)
@@ -169,7 +169,7 @@ def test_calibrate_kernels_writes_a_usable_profile(tmp_path):
     setup = kernel_setup(str(out))
     assert setup.profile.engine == "trtllm" and setup.profile.gemm_tile_policy == "rows"
     assert "calibrated" in setup.profile.caveat
-    rows = sel.select("gemm_bf16", read_extract("h100_sxm", "trtllm", "gemm"))
+    rows = sel.select("gemm_bf16", read_extract("h100_sxm", "trtllm", "gemm", kernel_extract))
     t = specroof.kernel_latency("gemm", str(out), m=rows["m"], n=rows["n"], k=rows["k"])
     assert np.mean(np.abs(t - rows["latency_us"]) / rows["latency_us"]) < 0.12
     r = specroof.latency("llama-3.1-8b", str(out), batch=1, candidates=1, seq_len=512)
@@ -182,10 +182,10 @@ def test_calibrate_kernels_writes_a_usable_profile(tmp_path):
     ("h200_sxm:vllm:9.9", "no version"),
     ("h200_sxm::x", "GPU\\[:ENGINE"),
 ])
-def test_calibrate_kernels_bad_spec(spec, match):
+def test_calibrate_kernels_bad_spec(spec, match, kernel_extract):
     from specroof.kernels.calibrate import calibrate_kernels
 
-    listing, loader = _fake_db()
+    listing, loader = _fake_db(kernel_extract)
     with pytest.raises(SpecroofError, match=match):
         calibrate_kernels(spec, listing=listing, loader=loader)
 

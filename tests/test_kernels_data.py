@@ -31,7 +31,7 @@ def all_files():
 
 
 def test_extract_covers_gpus_engines_and_families():
-    present = extract_listing()
+    present = extract_listing(EXTRACT)
     for gpu in REQUIRED_GPUS:
         for engine in ENGINES:
             assert set(present[gpu][engine]) == set(FAMILIES), (gpu, engine)
@@ -53,7 +53,7 @@ def test_extract_is_small_and_attributed():
 @pytest.mark.parametrize("path", all_files(), ids=lambda p: p.stem)
 def test_schema_and_units(path):
     gpu, engine, family = path.stem.split("-")
-    rows = read_extract(gpu, engine, family)
+    rows = read_extract(gpu, engine, family, EXTRACT)
     assert rows.dtype.names == tuple(n for n, _ in FAMILIES[family])
     assert len(rows) > 0
     t = rows["latency_us"]
@@ -85,7 +85,7 @@ def _peak(catalog_name, key="bf16"):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_gemm_rates_are_physical(gpu, catalog_name, engine):
     """Latency really is microseconds: large GEMMs run at 40-100% of the dense peak."""
-    rows = sel.select_gemm(read_extract(gpu, engine, "gemm"), "bf16")
+    rows = sel.select_gemm(read_extract(gpu, engine, "gemm", EXTRACT), "bf16")
     big = rows[rows["m"] >= 2048]
     rate = ph.gemm_flops(big) / big["latency_us"] / 1e6
     assert 0.4 * _peak(catalog_name) < np.percentile(rate, 90) <= 1.0 * _peak(catalog_name)
@@ -93,7 +93,7 @@ def test_gemm_rates_are_physical(gpu, catalog_name, engine):
 
 def test_decode_kv_bandwidth_below_datasheet():
     bw = read_toml(CATALOG / "h200.toml", "h200")["memory_bandwidth_gbps"]
-    rows = read_extract("h200_sxm", "vllm", "decode_attention")
+    rows = read_extract("h200_sxm", "vllm", "decode_attention", EXTRACT)
     achieved = ph.kv_bytes(rows) / rows["latency_us"] / 1e3
     assert 0.5 * bw < achieved.max() < bw
 
@@ -102,17 +102,17 @@ def test_decode_kv_bandwidth_below_datasheet():
 
 def test_unknown_gpu_lists_present():
     with pytest.raises(SpecroofError, match=r"not in the kernel extract.*present: .*h200_sxm"):
-        read_extract("h300", "vllm", "gemm")
+        read_extract("h300", "vllm", "gemm", EXTRACT)
 
 
 def test_unknown_engine_lists_present():
     with pytest.raises(SpecroofError, match=r"engines present: .*trtllm"):
-        read_extract("h200_sxm", "vlm", "gemm")
+        read_extract("h200_sxm", "vlm", "gemm", EXTRACT)
 
 
 def test_unknown_family():
     with pytest.raises(SpecroofError, match=r"unknown kernel family 'gem'.*did you mean: gemm"):
-        read_extract("h200_sxm", "vllm", "gem")
+        read_extract("h200_sxm", "vllm", "gem", EXTRACT)
 
 
 def test_missing_extract_dir(tmp_path):
@@ -134,7 +134,7 @@ def test_bad_header_and_bad_value(tmp_path):
 
 
 def test_csv_round_trip(tmp_path):
-    rows = read_extract("h200_sxm", "vllm", "allreduce")
+    rows = read_extract("h200_sxm", "vllm", "allreduce", EXTRACT)
     write_csv(tmp_path / "a.csv", "allreduce", rows, ["note"])
     back = read_csv(tmp_path / "a.csv", "allreduce")
     assert np.array_equal(back["message_bytes"], rows["message_bytes"])
@@ -224,7 +224,7 @@ def test_shipped_profiles_reproduce_extract(gpu, engine, name, stats):
     """
     from specroof.cost.engine_kernels import DATABASE_GPUS
 
-    rows = sel.select(name, read_extract(gpu, engine, sel.SECTIONS[name][0]))
+    rows = sel.select(name, read_extract(gpu, engine, sel.SECTIONS[name][0], EXTRACT))
     pred = ph.predict(name, engine, rows, DATABASE_GPUS[gpu])
     ape = np.abs(pred - rows["latency_us"]) / rows["latency_us"] * 100
     assert np.all(np.isfinite(ape))

@@ -201,8 +201,28 @@ def test_sglang_docs_rows():
 PAPERS = rows("paper-acceptance.csv")
 
 
-def test_paper_acceptance_has_rows():
-    assert len(PAPERS) >= 1
+PAPER_ARXIV = {"EAGLE-2": "2406.16858", "EAGLE-3": "2503.01840", "Medusa": "2401.10774"}
+PROPOSED = {"EAGLE-2": "EAGLE-2", "EAGLE-3": "EAGLE-3", "Medusa": "Medusa-2"}
+
+
+def test_paper_acceptance_rows_are_consistent():
+    """Each row cites its own paper's arXiv id in its location and source, no (paper, table,
+    model, benchmark, method) is transcribed twice, and in every comparison a paper's proposed
+    method has the longest acceptance length of that table row (what each paper reports; a
+    row moved to the wrong method or model breaks it)."""
+    assert {r["paper"] for r in PAPERS} == set(PAPER_ARXIV)
+    compared: dict[tuple, dict[str, float]] = {}
+    for r in PAPERS:
+        assert r["arxiv"] == PAPER_ARXIV[r["paper"]], r
+        assert r["arxiv"] in r["table_or_location"] + r["source"], r
+        key = (r["paper"], r["table_or_location"], r["model"], r["benchmark"])
+        taus = compared.setdefault(key, {})
+        assert r["method_as_named"] not in taus, f"transcribed twice: {key} {r['method_as_named']}"
+        taus[r["method_as_named"]] = number(r["acceptance_length"]) if r["acceptance_length"] else math.nan
+    for key, taus in compared.items():
+        own = taus[PROPOSED[key[0]]]
+        others = [t for m, t in taus.items() if m != PROPOSED[key[0]] and not math.isnan(t)]
+        assert all(t < own for t in others), (key, taus)
 
 
 @pytest.mark.parametrize("row", PAPERS, ids=lambda r: f"{r['paper']}-{r['model']}-{r['benchmark']}-{r['method']}")

@@ -40,6 +40,7 @@ from specroof.kernels import selection as sel
 from specroof.kernels.extract import read_extract
 
 REPO = Path(__file__).resolve().parents[2]
+EXTRACT = REPO / "data" / "kernels" / "extract"  # the committed extract of this checkout
 GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm", "gb200", "l40s")
 ENGINES = ("trtllm", "vllm", "sglang")
 CATALOG = DATABASE_GPUS
@@ -70,7 +71,7 @@ class Source:
                 t = db.find_table(gpu, engine, family, root=self.root)
                 self.versions[(gpu, engine, family)] = f"{t.path.relative_to(db.data_root(self.root)).as_posix()}"
                 return db.load(gpu, engine, family, t.version, root=self.root)
-            return read_extract(gpu, engine, family, self.root)
+            return read_extract(gpu, engine, family, self.root or EXTRACT)
         except SpecroofError:
             return None
 
@@ -139,7 +140,7 @@ def score_extract(res):
     engine_kernels._data.cache_clear()
     for (gpu, engine, name), (_, stats) in res.items():
         try:
-            rows = sel.select(name, read_extract(gpu, engine, sel.SECTIONS[name][0]))
+            rows = sel.select(name, read_extract(gpu, engine, sel.SECTIONS[name][0], EXTRACT))
         except SpecroofError:
             continue
         if len(rows) == 0:

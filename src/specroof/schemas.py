@@ -121,7 +121,10 @@ def _show(value: Any) -> str:
 
 
 def _location(loc: tuple[Any, ...], quote: bool) -> str:
-    parts = [str(p) for p in loc if p not in ("function-before", "function-after")]
+    # A key from the file may hold a newline or other control character: shown escaped, so
+    # the message stays one line.
+    parts = [str(p) if str(p).isprintable() else repr(str(p))[1:-1]
+             for p in loc if p not in ("function-before", "function-after")]
     if not parts:
         return ""
     if quote:

@@ -1,6 +1,7 @@
 """Held-out splits: calibrate on some measurements, validate on others never fitted.
 
-The files are read from the repository's ``data/measurements`` (a source checkout).
+The measurement files are not in the wheel: :func:`run_split` takes the folder that holds them
+(``data/measurements`` of a checkout); the installed package never looks for the checkout.
 
 Each split names what it leaves out (a batch size, a model); the README's accuracy table
 and the CI gate (``tests/test_calibration.py``) come from :data:`SPLITS` through
@@ -11,26 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+import os
 from pathlib import Path
 
 from specroof.calibration.fit import calibrate, load_sources
 from specroof.calibration.measurements import Measurement
 from specroof.calibration.validate import Validation, validate
 
-MEASUREMENTS = Path(__file__).resolve().parents[3] / "data" / "measurements"
-DENSE = MEASUREMENTS / "h200-llama-7b-calibration.jsonl"
-MOE = MEASUREMENTS / "h200-mixtral-8x7b-moe.jsonl"
-HEADS = MEASUREMENTS / "h200-medusa-heads.jsonl"
+DENSE = "h200-llama-7b-calibration.jsonl"
+MOE = "h200-mixtral-8x7b-moe.jsonl"
+HEADS = "h200-medusa-heads.jsonl"
 
 Rule = Callable[[Measurement], bool]
 
 
 @dataclass(frozen=True)
 class Split:
-    """Calibrate on the rows of ``files`` that ``train`` keeps, validate on those ``test`` keeps."""
+    """Calibrate on the rows of ``files`` (names in the measurements folder) that ``train``
+    keeps, validate on those ``test`` keeps."""
 
     name: str
-    files: tuple[Path, ...]
+    files: tuple[str, ...]
     train: Rule
     test: Rule
 
@@ -57,8 +59,11 @@ SPLITS: tuple[Split, ...] = (
 )
 
 
-def run_split(split: Split, profile: str = "pytorch-sdpa") -> Validation:
-    """Calibrate on the split's training rows, then validate its test rows with that fit."""
-    rows = load_sources(list(split.files))
+def run_split(split: Split, measurements: str | os.PathLike, profile: str = "pytorch-sdpa") -> Validation:
+    """Calibrate on the split's training rows, then validate its test rows with that fit.
+
+    ``measurements``: the folder holding the split's files (``data/measurements`` of a checkout).
+    """
+    rows = load_sources([Path(measurements) / name for name in split.files])
     fit = calibrate([r for r in rows if split.train(r[1])], None, profile)
     return validate([r for r in rows if split.test(r[1])], fit.hardware, profile, overrides=fit.fitted)

@@ -3,6 +3,10 @@
 ``data/kernels/extract/<gpu>-<engine>-<family>.csv`` holds a stratified sample of one table in
 the normalized schema (see :mod:`specroof.kernels.schema`); lines starting with ``#`` say
 where the rows came from. ``benchmarks/kernels/make_extract.py`` regenerates the files.
+
+The extract is not shipped in the wheel (the package prices nothing from it; tests and the
+fitting scripts read it), so every reader takes its folder: ``data/kernels/extract`` of a
+checkout. The installed package never looks for the checkout itself.
 """
 
 from __future__ import annotations
@@ -16,17 +20,16 @@ import numpy as np
 from specroof.errors import SpecroofError, suggest
 from specroof.kernels import schema
 
-_REPO_EXTRACT = Path(__file__).resolve().parents[3] / "data" / "kernels" / "extract"
 
-
-def extract_root(root: str | os.PathLike | None = None) -> Path:
-    path = Path(root) if root is not None else _REPO_EXTRACT
+def extract_root(root: str | os.PathLike) -> Path:
+    """The extract folder, checked: ``data/kernels/extract`` in a checkout."""
+    path = Path(root)
     if not path.is_dir():
         raise SpecroofError(f"kernel extract directory {path} does not exist; give the path to data/kernels/extract")
     return path
 
 
-def extract_listing(root: str | os.PathLike | None = None) -> dict[str, dict[str, list[str]]]:
+def extract_listing(root: str | os.PathLike) -> dict[str, dict[str, list[str]]]:
     """``{gpu: {engine: [families]}}`` present in the extract."""
     out: dict[str, dict[str, list[str]]] = {}
     for f in sorted(extract_root(root).glob("*.csv")):
@@ -37,7 +40,7 @@ def extract_listing(root: str | os.PathLike | None = None) -> dict[str, dict[str
     return out
 
 
-def extract_path(gpu: str, engine: str, family: str, root: str | os.PathLike | None = None) -> Path:
+def extract_path(gpu: str, engine: str, family: str, root: str | os.PathLike) -> Path:
     if family not in schema.FAMILIES:
         raise SpecroofError(f"unknown kernel family {family!r}{suggest(family, schema.FAMILIES)}; "
                             f"known: {', '.join(schema.FAMILIES)}")
@@ -75,7 +78,7 @@ def read_csv(path: str | os.PathLike, family: str) -> np.ndarray:
         raise SpecroofError(f"{path} has a value that is not a number: {exc}") from None
 
 
-def read_extract(gpu: str, engine: str, family: str, root: str | os.PathLike | None = None) -> np.ndarray:
+def read_extract(gpu: str, engine: str, family: str, root: str | os.PathLike) -> np.ndarray:
     """The committed sample of one (gpu, engine, family) table, normalized schema."""
     return read_csv(extract_path(gpu, engine, family, root), family)
 
