@@ -77,9 +77,11 @@ def main() -> None:
     # click >= 8.2 raises this for a bare `specroof`; older versions print the help themselves.
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
+    from specroof.datafiles import guard_inputs
     from specroof.errors import SpecroofError
 
     warnings.showwarning = _show_warning
+    guard_inputs()  # no output of this command may land on a file it read
     try:
         cli.main(standalone_mode=False)
         sys.stdout.flush()
@@ -97,9 +99,12 @@ def main() -> None:
     except BrokenPipeError:
         _quiet_stdout()
         sys.exit(0)
-    except OSError as exc:  # writing the output failed: a full disk, /dev/full
-        where = getattr(exc, "filename", None) or "standard output"
-        _fail(f"error: cannot write {where}: {exc.strerror or exc}", 2)
+    except OSError as exc:  # writing standard output failed (a full disk, /dev/full), or a file op
+        where = getattr(exc, "filename", None)
+        # A named file may have been read or written: say only which file failed, never "cannot
+        # write" for what may be an input.
+        _fail(f"error: {where}: {exc.strerror or exc}" if where else
+              f"error: cannot write standard output: {exc.strerror or exc}", 2)
     except RecursionError:
         _fail("error: input nested too deeply; simplify the file or the request", 2)
     except MemoryError:

@@ -52,7 +52,6 @@ malformed input end in a one-line SpecroofError naming the file and line.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -62,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.datafiles import read_text
+from specroof.datafiles import parse_json, read_text
 from specroof.errors import SpecroofError, suggest
 from specroof.speculation.acceptance import CurveAcceptance
 
@@ -99,6 +98,7 @@ class Sample:
     labels: tuple[tuple[str, str], ...]
     value: float
     line: int
+    text: str = ""  # the value as written
 
     def label(self, key: str, default: str = "") -> str:
         for k, v in self.labels:
@@ -222,7 +222,7 @@ def _parse_sample(line: str, line_no: int) -> Sample:
     names = [k for k, _ in labels]
     if len(set(names)) != len(names):
         raise _BadLine("a label appears twice")
-    return Sample(name, tuple(sorted(labels)), value, line_no)
+    return Sample(name, tuple(sorted(labels)), value, line_no, fields[0])
 
 
 def _skip_blanks(line: str, pos: int) -> int:
@@ -333,8 +333,7 @@ def read_vllm_metrics(path: str | Path, model: str | None = None, spec: str | No
             raise SpecroofError(f"{where}:{s.line}: {base} with the same labels as line {seen[key]}; "
                                 "is this two scrapes in one file? keep one")
         seen[key] = s.line
-        if not math.isfinite(s.value) or s.value < 0:
-            raise SpecroofError(f"{where}:{s.line}: {s.name} is {s.value:g}; a counter is a finite number >= 0")
+        _check_counter(s, where)
         engines.add(s.label("engine"))
         if base == VLLM_PER_POS:
             position = s.label("position", "")
@@ -408,6 +407,25 @@ def read_vllm_metrics(path: str | Path, model: str | None = None, spec: str | No
                             notes=notes)
 
 
+_MAX_COUNT = 2 ** 53
+"""Largest counter value read: above it a float no longer holds every whole number, and no
+server counts that many events (2^53 tokens is 285 years at a million tokens per second)."""
+
+
+def _check_counter(sample: Sample, where: str) -> None:
+    """A counter counts events: a finite whole number >= 0, below 2^53."""
+    value, shown = sample.value, _clip(sample.text or repr(sample.value), 40)
+    literal = (sample.text or "").lower()
+    if math.isnan(value) or value < 0 or "inf" in literal:
+        raise SpecroofError(f"{where}:{sample.line}: {sample.name} is {shown}; a counter is a finite number >= 0")
+    if value > _MAX_COUNT:  # a long literal that overflows a float included
+        raise SpecroofError(f"{where}:{sample.line}: {sample.name} is {shown}; a counter is a finite whole number "
+                            "at most 2^53 (no server counts more events), so the file is corrupt")
+    if value != math.floor(value):
+        raise SpecroofError(f"{where}:{sample.line}: {sample.name} is {shown}; a counter counts events, so it is a "
+                            "whole number")
+
+
 def _counter_base(name: str) -> str:
     """``X_total`` -> ``X``; ``X`` -> ``X``; ``X_created`` and others -> '' (not a counter value)."""
     if name.endswith("_total"):
@@ -469,11 +487,7 @@ def read_sglang(path: str | Path, num_draft_tokens: int | None = None, spec: str
 
 
 def _sglang_server_info(text: str, where: str) -> tuple[list[float], int | None, dict[str, Any], list[str]]:
-    try:
-        info = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        detail = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deep"
-        raise SpecroofError(f"{where}: is not valid JSON ({detail}); save SGLang's /get_server_info response") from None
+    info = parse_json(text, f"{where} (SGLang's /get_server_info response)")
     if not isinstance(info, dict):
         raise SpecroofError(f"{where}: expected a JSON object (SGLang's /get_server_info response)")
     states = info.get("internal_states")
@@ -498,7 +512,7 @@ def _sglang_server_info(text: str, where: str) -> tuple[list[float], int | None,
     counters: dict[str, Any] = {"avg_spec_accept_length": values if len(values) > 1 else values[0]}
     for key in ("speculative_algorithm", "speculative_num_steps", "speculative_eagle_topk"):
         if info.get(key) is not None:
-            counters[key] = info[key]
+            counters[key] = _server_setting(info[key], key, where)
     notes = ["server info JSON"]
     if len(values) > 1:
         notes.append(f"{len(values)} data-parallel ranks averaged with equal weight")
@@ -523,6 +537,16 @@ def _sglang_log(text: str, where: str) -> tuple[list[float], int | None, dict[st
     return values, None, counters, notes
 
 
+def _server_setting(value: Any, key: str, where: str) -> str | int:
+    """A server argument shown beside the curve: a short name or a small whole number."""
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_DRAFT_TOKENS:
+        return value
+    raise SpecroofError(f"{where}: {key} is {_clip(repr(value), 40)}; expect a short name or a whole number "
+                        f"in 0..{_MAX_DRAFT_TOKENS}")
+
+
 def _accept_length(value: Any, what: str) -> float:
     try:
         number = float(value) if not isinstance(value, bool) else math.nan
@@ -540,11 +564,15 @@ def _accept_length(value: Any, what: str) -> float:
 
 
 def split_file_arg(kind: str, args: str, extra: str) -> tuple[Path, str | None]:
-    """``FILE`` or ``FILE:EXTRA``: a path that exists whole wins, else the shortest existing prefix."""
-    if Path(args).is_file():
+    """``FILE`` or ``FILE:EXTRA``: a path that exists whole wins, else the shortest existing prefix.
+
+    Any existing path that is not a directory is taken (a FIFO or a device too), so that the
+    reader says what it is rather than "not found".
+    """
+    if _exists_not_dir(args):
         return Path(args), None
     for i, ch in enumerate(args):  # the first ':' after an existing file (a model name may hold ':')
-        if ch == ":" and Path(args[:i]).is_file():
+        if ch == ":" and _exists_not_dir(args[:i]):
             return Path(args[:i]), args[i + 1:].strip() or None
     file_part, sep, _ = args.rpartition(":")
     for candidate in (args, file_part if sep else ""):
@@ -552,6 +580,11 @@ def split_file_arg(kind: str, args: str, extra: str) -> tuple[Path, str | None]:
             raise SpecroofError(f"{kind}:{args}: {candidate!r} is a directory; give a file ({kind}:FILE[:{extra}])")
     tried = f"{args!r}" + (f" (nor {file_part!r})" if sep and file_part else "")
     raise SpecroofError(f"{kind} file {tried} not found; give {kind}:FILE[:{extra}] with an existing file")
+
+
+def _exists_not_dir(path: str) -> bool:
+    p = Path(path)
+    return p.exists() and not p.is_dir()
 
 
 def parse_vllm_metrics(args: str) -> EngineAcceptance:
