@@ -25,6 +25,7 @@ from specroof.cost.operation import (
 )
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import StepSetup
+from specroof.errors import SpecroofError
 
 MASK_BYTES_PER_ELEMENT = 3.0
 """Per mask kernel and (query, key) element: a one-byte boolean read and a two-byte value written."""
@@ -107,7 +108,7 @@ def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     """
     if setup.profile.moe_kernel == "fused":
         return price_moe_fused(shape, setup)
-    active = setup.experts_touched(shape.tokens)
+    active = setup.routing.experts(shape.num_experts, shape.top_k, shape.tokens)  # the shape's own experts
     rows = shape.tokens * shape.top_k / active
     if setup.profile.moe_kernel == "grouped":
         return price_gemm(GemmShape(rows, shape.n, shape.k, groups=active), setup)
@@ -346,20 +347,71 @@ def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:
     one-shot, every GPU reads each of its p - 1 peers' whole buffers and reduces locally,
     ``latency + (p - 1) bytes / oneshot``; two-shot, reduce-scatter then all-gather (one more
     synchronization), ``latency + twoshot + 2 (p - 1) / p bytes / busbw``.
+
+    Cost never falls as p grows (each device moves at least as much and waits on more peers):
+    the measured groups are taken in order with a running maximum, and a group between two
+    measured sizes is priced by the ring, kept within its measured neighbours' times. Only
+    groups within one interconnect domain are priced (:func:`check_domain`).
     """
-    p = shape.devices
-    hw, prof = setup.hardware, setup.profile
+    p = int(shape.devices)
+    check_domain(p, setup.hardware, "all-reduce over")
     payload = np.asarray(shape.elements, dtype=float) * setup.activation_bytes
-    fit = next((row for row in prof.allreduce_fits if int(row[0]) == int(p)), None)
+    measured = _measured_allreduce(payload, setup)
+    if p in measured:
+        seconds, transfer_s = measured[p]
+    else:
+        seconds, transfer_s = _allreduce_one(p, payload, setup, None)
+        below = [measured[q][0] for q in measured if q < p]
+        above = [measured[q][0] for q in measured if q > p]
+        if above:
+            seconds = np.minimum(seconds, above[0])
+        if below:
+            seconds = np.maximum(seconds, below[-1])
+        transfer_s = np.minimum(transfer_s, seconds)
+    return OpCost(np.zeros_like(payload), payload, seconds, 1.0, 0.0, transfer_s)
+
+
+def _measured_allreduce(payload: np.ndarray, setup: StepSetup) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Group size -> (seconds, transfer seconds) of the profile's measured all-reduce rows, in
+    increasing size, each at least the one before (a running maximum)."""
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    floor = None
+    for row in sorted(setup.profile.allreduce_fits, key=lambda r: int(r[0])):
+        seconds, transfer_s = _allreduce_one(int(row[0]), payload, setup, row)
+        if floor is not None:
+            seconds = np.maximum(seconds, floor)
+        out[int(row[0])] = (seconds, np.minimum(transfer_s, seconds))
+        floor = seconds
+    return out
+
+
+def _allreduce_one(p: int, payload: np.ndarray, setup: StepSetup, fit) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, transfer seconds) of one all-reduce over ``p`` devices: the measured custom
+    all-reduce of a fitted row, else a ring over the datasheet link."""
     if fit is not None:
         _, latency, oneshot, twoshot, busbw = fit
         one = (p - 1) * payload / (oneshot * 1e9)
         two = twoshot * 1e-6 + 2 * (p - 1) / p * payload / (busbw * 1e9)
         transfer_s = np.minimum(one, two)
-        return OpCost(np.zeros_like(payload), payload, transfer_s + latency * 1e-6, 1.0, 0.0, transfer_s)
-    link = max(hw.interconnect_gbps, 1.0) * 1e9 * prof.interconnect_efficiency
+        return transfer_s + latency * 1e-6, transfer_s
+    link = max(setup.hardware.interconnect_gbps, 1.0) * 1e9 * setup.profile.interconnect_efficiency
     transfer_s = 2 * (p - 1) / p * payload / link
-    return OpCost(np.zeros_like(payload), payload, transfer_s + prof.allreduce_latency_us * 1e-6, 1.0, 0.0, transfer_s)
+    return transfer_s + setup.profile.allreduce_latency_us * 1e-6, transfer_s
+
+
+def check_domain(devices: int, hardware, what: str) -> None:
+    """SpecroofError when ``devices`` exceed what one interconnect domain of ``hardware`` joins.
+
+    ``interconnect_gbps`` is the scale-up link (NVLink, Infinity Fabric, a PCIe switch); an
+    all-reduce over more devices crosses nodes and runs at the network's rate, with a latency
+    that grows with the node count, which specroof does not model: refused, not guessed.
+    """
+    domain = hardware.domain_gpus
+    if devices > domain:
+        said = "" if hardware.interconnect_domain_gpus else " (its hardware file states no interconnect_domain_gpus)"
+        raise SpecroofError(f"{what} {devices:,} devices: one {hardware.name} interconnect domain joins {domain}{said}; "
+                            "an all-reduce beyond it runs over slower links (PCIe or the network between nodes), "
+                            f"which specroof does not price; use at most {domain}")
 
 
 def price_host(shape: HostShape, setup: StepSetup) -> OpCost:

@@ -135,6 +135,10 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))
+    if tp > 1:
+        from specroof.cost.pricing import check_domain
+
+        check_domain(int(tp), accel, "--tp: all-reduce over")
     base = get_profile(profile if profile is not None else accel.profile_base)
     base = engine_kernel_profile(base, accel, weights)
     if accel.profile_overrides and (profile is None or profile == accel.profile_base):
