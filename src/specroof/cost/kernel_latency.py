@@ -96,7 +96,7 @@ def _arrays(kind: str, shape: dict[str, Any]) -> dict[str, np.ndarray]:
         raise SpecroofError(f"{kind}: {size:,} shape points, more than the {MAX_KERNEL_POINTS:,} computed at once; "
                             "split the call")
     for name, v in out.items():
-        if not np.all(np.isfinite(v)) or np.any(v < (0 if name == "kv_len" else 1)):
+        if not np.all(np.isfinite(v)) or np.any(v < 1):  # kv_len counts the new token itself
             raise SpecroofError(f"{kind}: {name} must be finite and >= 1")
         if name in INTEGER_ARGS and np.any(v != np.round(v)):
             raise SpecroofError(f"{kind}: {name} must be whole numbers")
@@ -113,6 +113,16 @@ def _scalars_each(arrays: dict[str, np.ndarray], names: tuple[str, ...]):
 
 def kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | ImplementationProfile | None = None,
                    dtype: str = "bf16", **shape: Any) -> np.ndarray:
+    """Microseconds of one call of a ``kind`` kernel (see :func:`_kernel_latency`), checked finite."""
+    from specroof.cost.finite import require_finite
+
+    us = _kernel_latency(kind, hardware, profile=profile, dtype=dtype, **shape)
+    require_finite(us, f"{kind} kernel latency (us)")
+    return us
+
+
+def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | ImplementationProfile | None = None,
+                    dtype: str = "bf16", **shape: Any) -> np.ndarray:
     """Microseconds of one call of a ``kind`` kernel on ``hardware`` under ``profile``.
 
     Same pricing functions as a step (:mod:`specroof.cost.pricing`), the engine's fitted kernel

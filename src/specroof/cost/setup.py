@@ -18,7 +18,7 @@ from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtyp
 from specroof.cost.profile import ImplementationProfile, get_profile
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
-from specroof.errors import SpecroofError
+from specroof.errors import SpecroofError, shown
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 
@@ -149,8 +149,8 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     if cuda_graph is not None:
         overrides["cuda_graph"] = cuda_graph
     if operators is not None:
-        if isinstance(operators, (str, bytes)) or not hasattr(operators, "__iter__"):
-            raise SpecroofError(f"operators must be a list of operation names, got {operators!r}")
+        if isinstance(operators, (str, bytes, dict)) or not hasattr(operators, "__iter__"):
+            raise SpecroofError(f"operators must be a list of operation names, got {shown(operators)}")
         overrides["operators"] = tuple(operators)
         if not overrides["operators"]:
             raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
