@@ -115,6 +115,8 @@ def parse_toml(text: str, what: str) -> dict[str, Any]:
         raise SpecroofError(f"{what} is not valid TOML: {exc}") from None
     except RecursionError:
         raise SpecroofError(f"{what} is nested too deeply to be a specroof TOML file") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
+        raise SpecroofError(f"{what} is not valid TOML: {str(exc)[:120]}") from None
 
 
 class _DuplicateKey(ValueError):
@@ -142,7 +144,7 @@ def parse_json(text: str, what: str) -> Any:
     except RecursionError:
         raise SpecroofError(f"{what} is nested too deeply to be a specroof JSON file") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
-        raise SpecroofError(f"{what} is not valid JSON: {exc}") from None
+        raise SpecroofError(f"{what} is not valid JSON: {str(exc)[:120]}") from None
 
 
 def read_json(path: Path | Any, what: str) -> Any:

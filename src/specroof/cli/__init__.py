@@ -126,6 +126,7 @@ def _finish(code: int | None) -> None:
 
 
 def _fail(message: str, code: int) -> None:
+    message = _clip_words(message)
     try:
         sys.stdout.flush()  # what was printed before the failure still reaches the reader
     except OSError:
@@ -135,6 +136,15 @@ def _fail(message: str, code: int) -> None:
     except OSError:
         pass
     sys.exit(code)
+
+
+def _clip_words(message: str, longest: int = 200) -> str:
+    """The message with every run of over ``longest`` non-blank characters cut short: errors echo
+    the value at fault, and a 100,000-digit number must not make a 100 kB line."""
+    import re
+
+    return re.sub(r"\S{%d,}" % (longest + 1), lambda m: f"{m.group(0)[:longest // 2]}...({len(m.group(0)):,} characters)",
+                  message)
 
 
 def _quiet_stdout() -> None:
