@@ -360,7 +360,7 @@ def read_vllm_metrics(path: str | Path, model: str | None = None, spec: str | No
                             "no more tokens can be accepted than were drafted")
     mean_draft = drafted / drafts
     counters: dict[str, Any] = {
-        "num_drafts": drafts, "num_draft_tokens": drafted, "num_accepted_tokens": accepted,
+        "num_drafts": int(drafts), "num_draft_tokens": int(drafted), "num_accepted_tokens": int(accepted),
         "mean_draft_length": mean_draft, "mean_acceptance_length": 1.0 + accepted / drafts,
         "draft_acceptance_rate": accepted / drafted,
     }
@@ -576,15 +576,25 @@ def split_file_arg(kind: str, args: str, extra: str) -> tuple[Path, str | None]:
             return Path(args[:i]), args[i + 1:].strip() or None
     file_part, sep, _ = args.rpartition(":")
     for candidate in (args, file_part if sep else ""):
-        if candidate and Path(candidate).is_dir():
+        if candidate and _is_dir(candidate):
             raise SpecroofError(f"{kind}:{args}: {candidate!r} is a directory; give a file ({kind}:FILE[:{extra}])")
     tried = f"{args!r}" + (f" (nor {file_part!r})" if sep and file_part else "")
     raise SpecroofError(f"{kind} file {tried} not found; give {kind}:FILE[:{extra}] with an existing file")
 
 
 def _exists_not_dir(path: str) -> bool:
-    p = Path(path)
-    return p.exists() and not p.is_dir()
+    try:
+        p = Path(path)
+        return p.exists() and not p.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
+def _is_dir(path: str) -> bool:
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def parse_vllm_metrics(args: str) -> EngineAcceptance:
