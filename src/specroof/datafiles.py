@@ -40,10 +40,11 @@ _BOMS = ((b"\xef\xbb\xbf", "a UTF-8 byte-order mark (BOM); save it as UTF-8 with
 _inputs_read: set[str] | None = None
 
 
-def guard_inputs() -> None:
-    """From now on, remember every file read, and refuse to write onto any of them."""
+def guard_inputs(on: bool = True) -> None:
+    """From now on, remember every file read and refuse to write onto any of them (``on``), or
+    stop (and forget them)."""
     global _inputs_read
-    _inputs_read = set()
+    _inputs_read = set() if on else None
 
 
 def _remember_input(path: Path) -> None:

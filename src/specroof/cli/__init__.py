@@ -65,7 +65,18 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2.
+    """Entry point: run the command with its outputs kept off its inputs (see :func:`_run`)."""
+    from specroof.datafiles import guard_inputs
+
+    guard_inputs(True)  # no output of this command may land on a file it read
+    try:
+        _run()
+    finally:
+        guard_inputs(False)
+
+
+def _run() -> None:
+    """User errors become one line on stderr and exit code 2.
 
     Also one line, never a traceback: an output that cannot be written (``> /dev/full``),
     and input so large or deep that Python runs out of memory or recursion before a check
@@ -77,11 +88,9 @@ def main() -> None:
     # click >= 8.2 raises this for a bare `specroof`; older versions print the help themselves.
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
-    from specroof.datafiles import guard_inputs
     from specroof.errors import SpecroofError
 
     warnings.showwarning = _show_warning
-    guard_inputs()  # no output of this command may land on a file it read
     try:
         cli.main(standalone_mode=False)
         sys.stdout.flush()
