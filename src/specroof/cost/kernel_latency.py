@@ -129,7 +129,8 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
     parameters when ``profile`` is ``vllm``, ``sglang`` or ``trtllm`` on a device NVIDIA's
     database measured. Shape arguments broadcast; the result has their broadcast shape.
     """
-    from specroof.cost.pricing import check_domain, price
+    from specroof.cost.allreduce import check_domain
+    from specroof.cost.pricing import price
 
     extra = {k: shape.pop(k) for k in ("kv_dtype", "distribution") if k in shape}
     arrays = _arrays(kind, shape)

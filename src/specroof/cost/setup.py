@@ -136,7 +136,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))
     if tp > 1:
-        from specroof.cost.pricing import check_domain
+        from specroof.cost.allreduce import check_domain
 
         check_domain(int(tp), accel, "--tp: all-reduce over")
     base = get_profile(profile if profile is not None else accel.profile_base)
