@@ -169,7 +169,7 @@ def test_vllm_counters_without_total_suffix_and_short_drafts(tmp_path: Path) -> 
 
 BAD_VLLM = {
     "empty": ("", "no vLLM spec-decode counters"),
-    "garbage": ("this is not a scrape\n{{{}}}\n\x00\x01", "no vLLM spec-decode counters"),
+    "garbage": ("this is not a scrape\n{{{}}}\n\x00\x01", "binary data"),
     "json": ('{"avg_spec_accept_length": 3}', "no vLLM spec-decode counters"),
     "no spec decode": ((DATA / "vllm-no-spec-decode.prom").read_text(), "no vLLM spec-decode counters"),
     "v0 metrics": ('vllm:spec_decode_num_emitted_tokens_total{model_name="m"} 5\n'

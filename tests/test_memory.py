@@ -47,7 +47,8 @@ def test_kv_cache_by_hand():
     assert fp8.kv_cache_bytes[0, 0, 0] == fp.kv_cache_bytes[0, 0, 0] / 2
     # tp=4: 2 KV heads per device; tp=16: fewer KV heads than devices, each device keeps one.
     assert memory_footprint("llama-3-8b", "h200", 4, 24, 1000, tp=4).kv_cache_bytes[0, 0, 0] == 4 * 1024 * 131072 / 4
-    assert memory_footprint("llama-3-8b", "h200", 4, 24, 1000, tp=16).kv_cache_bytes[0, 0, 0] == 4 * 1024 * 131072 / 8
+    # (16 devices: past one HGX board, so on a GB200 NVL72 rack, whose NVLink domain holds 72)
+    assert memory_footprint("llama-3-8b", "gb200", 4, 24, 1000, tp=16).kv_cache_bytes[0, 0, 0] == 4 * 1024 * 131072 / 8
 
 
 def test_activations_by_hand_and_unfused_scores():

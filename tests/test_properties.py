@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import specroof
+from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.models.architecture import ModelConfig, catalog_names as model_names
 from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance
@@ -120,6 +121,10 @@ def test_latency_is_finite_positive_monotone_and_the_sum_of_its_operators(model,
 @SLOW
 @given(hw=hardware, tp=st.sampled_from([1, 2, 4, 8]), b=axis(1, 64, 3), n=axis(1, 64, 3))
 def test_latency_with_tensor_parallelism_is_finite_and_positive(hw, tp, b, n):
+    if tp > specroof.load_hardware(hw).domain_gpus:  # beyond one NVLink domain: refused, tested elsewhere
+        with pytest.raises(SpecroofError, match="interconnect domain"):
+            specroof.latency("llama-2-7b", hw, b, n, 2048, tp=tp)
+        return
     result = specroof.latency("llama-2-7b", hw, b, n, 2048, tp=tp)
     assert np.all(np.isfinite(result.latency_ms)) and np.all(result.latency_ms > 0)
 

@@ -30,6 +30,38 @@ else:  # pragma: no cover
 #: kilobytes; the cap keeps ``/dev/zero`` or a mistyped multi-gigabyte path from filling memory.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
+_BOMS = ((b"\xef\xbb\xbf", "a UTF-8 byte-order mark (BOM); save it as UTF-8 without a BOM"),
+         (b"\xff\xfe", "a UTF-16 byte-order mark (BOM): it is UTF-16, not a UTF-8 text file; save it as UTF-8"),
+         (b"\xfe\xff", "a UTF-16 byte-order mark (BOM): it is UTF-16, not a UTF-8 text file; save it as UTF-8"))
+
+#: Real paths of the files read since :func:`guard_inputs` was called (None: not recording).
+#: The command line records them, so that no output of a command can land on one of its inputs,
+#: whatever name or link leads there.
+_inputs_read: set[str] | None = None
+
+
+def guard_inputs(on: bool = True) -> None:
+    """From now on, remember every file read and refuse to write onto any of them (``on``), or
+    stop (and forget them)."""
+    global _inputs_read
+    _inputs_read = set() if on else None
+
+
+def _remember_input(path: Path) -> None:
+    if _inputs_read is not None:
+        _inputs_read.add(os.path.realpath(path))
+
+
+def _file_kind(mode: int) -> str:
+    """What a path that is not a regular file is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO, a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
 
 def read_text(path: Path | Any, what: str, limit: int = MAX_FILE_BYTES) -> str:
     """The text of a file (a Path or an importlib.resources Traversable), at most ``limit`` bytes.
@@ -43,7 +75,8 @@ def read_text(path: Path | Any, what: str, limit: int = MAX_FILE_BYTES) -> str:
         except (OSError, ValueError):
             mode = None  # missing or unreadable: open() below reports it
         if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-            raise SpecroofError(f"{what} is not a regular file (a device, pipe or socket); give a data file")
+            raise SpecroofError(f"{what} is not a regular file ({_file_kind(mode)}); give a data file")
+        _remember_input(path)
     try:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
@@ -56,6 +89,16 @@ def read_text(path: Path | Any, what: str, limit: int = MAX_FILE_BYTES) -> str:
     if len(data) > limit:
         raise SpecroofError(f"{what} is larger than {limit // (1024 * 1024)} MiB; "
                             "is it the right file? data files are a few kilobytes")
+    return decode_text(data, what)
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """UTF-8 text without a byte-order mark or NUL bytes, or one SpecroofError saying which."""
+    for mark, name in _BOMS:
+        if data.startswith(mark):
+            raise SpecroofError(f"{what} starts with {name}")
+    if b"\x00" in data:
+        raise SpecroofError(f"{what} holds NUL bytes: it is binary data, not a text file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -73,18 +116,36 @@ def parse_toml(text: str, what: str) -> dict[str, Any]:
         raise SpecroofError(f"{what} is not valid TOML: {exc}") from None
     except RecursionError:
         raise SpecroofError(f"{what} is nested too deeply to be a specroof TOML file") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
+        raise SpecroofError(f"{what} is not valid TOML: {str(exc)[:120]}") from None
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that names no key twice (``json`` would silently keep the last value)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def parse_json(text: str, what: str) -> Any:
-    """JSON text, or one SpecroofError for syntax, depth and integers too long to read."""
+    """JSON text, or one SpecroofError for syntax, depth, duplicated keys and integers too long to read."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise SpecroofError(f"{what} names the key {str(exc)[:80]!r} twice in one object; keep one") from None
     except json.JSONDecodeError as exc:
         raise SpecroofError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except RecursionError:
         raise SpecroofError(f"{what} is nested too deeply to be a specroof JSON file") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
-        raise SpecroofError(f"{what} is not valid JSON: {exc}") from None
+        raise SpecroofError(f"{what} is not valid JSON: {str(exc)[:120]}") from None
 
 
 def read_json(path: Path | Any, what: str) -> Any:
@@ -95,11 +156,21 @@ def read_json(path: Path | Any, what: str) -> Any:
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
-    """Whether two paths name the same file (links and ``..`` resolved); False if either is absent."""
+    """Whether two paths name the same file (links and ``..`` resolved, a dangling link by its
+    target); False if either is absent."""
     try:
         return os.path.samefile(a, b)
     except OSError:
-        return Path(a).resolve() == Path(b).resolve()
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _refuse_writing_an_input(path: Path, what: str) -> None:
+    """SpecroofError when ``path`` (its link target) is a file this command has read."""
+    if _inputs_read is not None and os.path.realpath(path) in _inputs_read:
+        where = "" if os.path.realpath(path) == os.path.abspath(path) else \
+            f" (a link to {os.path.realpath(path)!r})"
+        raise SpecroofError(f"cannot write {what} {str(path)!r}{where}: it is one of this command's input files, "
+                            "and writing there would destroy it; give another file name")
 
 
 def refuse_overwriting_inputs(output: str | Path, inputs: dict[str, Any], flag: str = "--output") -> None:
@@ -121,6 +192,15 @@ def _target_folder(path: Path, what: str) -> Path:
     return folder
 
 
+def _resolved_output(path: Path, what: str) -> Path:
+    """The file a write to ``path`` must replace: a symbolic link is followed to its target (the
+    link stays a link), and a target that is one of the command's inputs is refused."""
+    _refuse_writing_an_input(path, what)
+    if path.is_symlink():
+        return Path(os.path.realpath(path))
+    return path
+
+
 @contextmanager
 def atomic_target(path: str | Path, what: str) -> Iterator[Path]:
     """A temporary path beside ``path``; renamed over ``path`` only if the block succeeds.
@@ -129,7 +209,7 @@ def atomic_target(path: str | Path, what: str) -> Iterator[Path]:
     system), then ``os.replace`` it: a reader, a crash or a full disk never leaves a file cut
     short, and a failed write leaves any previous file byte-identical.
     """
-    path = Path(path)
+    path = _resolved_output(Path(path), what)
     folder = _target_folder(path, what)
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
@@ -173,8 +253,9 @@ def save_figure(fig: Any, path: str | Path, what: str = "chart", **savefig: Any)
 
 
 def check_writable(path: str | Path, what: str) -> Path:
-    """Fail before any work if ``path`` cannot be written: missing or read-only folder, a directory."""
-    path = Path(path)
+    """Fail before any work if ``path`` cannot be written: missing or read-only folder, a
+    directory, a file this command has already read (through a link or not)."""
+    path = _resolved_output(Path(path), what)
     folder = _target_folder(path, what)
     if path.exists() and not path.is_file():
         raise SpecroofError(f"cannot write {what} {str(path)!r}: it is not a regular file")

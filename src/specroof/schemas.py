@@ -276,6 +276,7 @@ class AcceleratorSpec(_Schema):
     l2_cache_mb: NonNegativeFloat = Field(0.0, le=1e6)
     interconnect_gbps: NonNegativeFloat = Field(0.0, le=1e6)
     interconnect: Text = ""
+    interconnect_domain_gpus: NonNegativeInt = Field(0, le=100_000)
     tdp_w: NonNegativeFloat = Field(0.0, le=1e6)
     sources: dict[str, Text] = Field(default_factory=dict)
     profile_base: Name | None = None
@@ -316,6 +317,7 @@ class HardwareFile(_Schema):
     l2_cache_mb: Any = None
     interconnect_gbps: Any = None
     interconnect: Text | None = None
+    interconnect_domain_gpus: Any = None
     tdp_w: Any = None
     sources: dict[str, Text] | None = None
     base: Name | None = None

@@ -265,6 +265,7 @@ def calibrate(measurements: MeasurementsArg, hardware: str | Path | Accelerator 
     shared H200 files: ``pytorch-sdpa``). The result's ``in_sample`` holds the error per file
     and per model.
     """
+    from specroof.calibration.plausibility import warn_implausible
     from specroof.calibration.validate import validate
 
     sources = load_sources(measurements)
@@ -276,6 +277,7 @@ def calibrate(measurements: MeasurementsArg, hardware: str | Path | Accelerator 
         raise SpecroofError("calibrate needs decoder-step measurements (rows without 'heads'); "
                             "Medusa-head rows can be checked with `specroof validate`")
     _check_enough_points(decoder_rows)
+    warn_implausible(decoder_rows, accel)
     problem = MeasurementSet(decoder_rows, accel, profile)
     params = list(PARAMETERS) + ([LAUNCH] if problem.has_eager else [])
     start_profile = setup_step(problem.rows[0].model, accel, profile=profile).profile

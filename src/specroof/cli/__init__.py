@@ -65,7 +65,18 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2.
+    """Entry point: run the command with its outputs kept off its inputs (see :func:`_run`)."""
+    from specroof.datafiles import guard_inputs
+
+    guard_inputs(True)  # no output of this command may land on a file it read
+    try:
+        _run()
+    finally:
+        guard_inputs(False)
+
+
+def _run() -> None:
+    """User errors become one line on stderr and exit code 2.
 
     Also one line, never a traceback: an output that cannot be written (``> /dev/full``),
     and input so large or deep that Python runs out of memory or recursion before a check
@@ -97,9 +108,12 @@ def main() -> None:
     except BrokenPipeError:
         _quiet_stdout()
         sys.exit(0)
-    except OSError as exc:  # writing the output failed: a full disk, /dev/full
-        where = getattr(exc, "filename", None) or "standard output"
-        _fail(f"error: cannot write {where}: {exc.strerror or exc}", 2)
+    except OSError as exc:  # writing standard output failed (a full disk, /dev/full), or a file op
+        where = getattr(exc, "filename", None)
+        # A named file may have been read or written: say only which file failed, never "cannot
+        # write" for what may be an input.
+        _fail(f"error: {where}: {exc.strerror or exc}" if where else
+              f"error: cannot write standard output: {exc.strerror or exc}", 2)
     except RecursionError:
         _fail("error: input nested too deeply; simplify the file or the request", 2)
     except MemoryError:
@@ -121,6 +135,7 @@ def _finish(code: int | None) -> None:
 
 
 def _fail(message: str, code: int) -> None:
+    message = _clip_words(message)
     try:
         sys.stdout.flush()  # what was printed before the failure still reaches the reader
     except OSError:
@@ -130,6 +145,15 @@ def _fail(message: str, code: int) -> None:
     except OSError:
         pass
     sys.exit(code)
+
+
+def _clip_words(message: str, longest: int = 200) -> str:
+    """The message with every run of over ``longest`` non-blank characters cut short: errors echo
+    the value at fault, and a 100,000-digit number must not make a 100 kB line."""
+    import re
+
+    return re.sub(r"\S{%d,}" % (longest + 1), lambda m: f"{m.group(0)[:longest // 2]}...({len(m.group(0)):,} characters)",
+                  message)
 
 
 def _quiet_stdout() -> None:

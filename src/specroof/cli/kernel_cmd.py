@@ -5,11 +5,12 @@ from __future__ import annotations
 from specroof.kernels.schema import ALLREDUCE
 
 import itertools
+import math
 from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option, parse_int_list
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, parse_int_list
 from specroof.errors import SpecroofError
 
 SHAPE_OPTIONS = ("m", "n", "k", "batch", "kv_len", "seq_len", "num_heads", "num_kv_heads", "head_dim", "num_gpus",
@@ -74,9 +75,11 @@ def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: 
     if missing:
         raise SpecroofError(f"{kind} needs {', '.join('--' + r.replace('_', '-') for r in missing)}")
     lists = {name: parse_int_list(given[name], name.replace("_", "-")) for name in required}
+    count = math.prod(len(lists[name]) for name in required)
+    if count > MAX_OUTPUT_ROWS:  # checked before any combination is built
+        raise SpecroofError(f"the shape lists make {count:,} combinations, more than the {MAX_OUTPUT_ROWS:,} rows "
+                            "`specroof kernel` prints; list fewer values (or call specroof.kernel_latency with arrays)")
     combos = list(itertools.product(*(lists[name] for name in required)))
-    if len(combos) > 1_000_000:
-        raise SpecroofError(f"{len(combos)} combinations: list fewer values")
     columns = {name: [c[i] for c in combos] for i, name in enumerate(required)}
     options: dict[str, Any] = {}
     if kv_dtype is not None:

@@ -38,8 +38,11 @@ def report(scenario: str | None, max_candidates: int | None, focus_batch: int | 
                         (focus_n, "--explain-candidates")):
         if value is not None and value < 1:
             raise SpecroofError(f"{flag} must be a positive integer, got {value}")
+    from specroof.datafiles import refuse_overwriting_inputs
     from specroof.web.report import write_report
 
+    # Before the work: the report must never land on an input, by its name or through a link.
+    refuse_overwriting_inputs(output, _named_files({"scenario": scenario, **values}), "-o/--output")
     params = {"scenario": scenario, "max_candidates": max_candidates, "focus_batch": focus_batch,
               "focus_n": focus_n, **values}
     params["ops"] = params.pop("operators", None)
@@ -48,6 +51,21 @@ def report(scenario: str | None, max_candidates: int | None, focus_batch: int | 
                 if k not in ("batch", "candidates", "seq_len", "focus_batch", "focus_n")}
     path = write_report(query, output, settings)
     click.echo(f"wrote report: {path}", err=True)
+
+
+def _named_files(values: dict[str, Any]) -> dict[str, str]:
+    """Files the options name (``FILE``, ``KIND:FILE``, ``KIND:FILE:ARG``), by option."""
+    import os
+
+    found: dict[str, str] = {}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            continue
+        rest = value.partition(":")[2]
+        for candidate in (value, rest, rest.rpartition(":")[0]):
+            if candidate and os.path.isfile(candidate):
+                found[f"--{key.replace('_', '-')} file"] = candidate
+    return found
 
 
 def _text(value: Any) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specroof.errors import SpecroofError
+from specroof.errors import SpecroofError, shown
 
 MAX_GRID_POINTS = 20_000_000
 """Points priced at once: each operation holds a few float64 arrays of this size."""
@@ -25,21 +25,21 @@ AxisValues = int | Iterable[int]
 def grid_axis(values: AxisValues, what: str) -> np.ndarray:
     """A 1-D array of positive integers; SpecroofError naming the bad value."""
     if values is None or isinstance(values, (str, bytes, dict)):
-        raise SpecroofError(f"{what} must be a positive integer or a list of them, got {values!r}")
+        raise SpecroofError(f"{what} must be a positive integer or a list of them, got {shown(values)}")
     try:
         array = np.atleast_1d(np.asarray(list(values) if not np.isscalar(values) else [values]))
-    except (TypeError, ValueError):
-        raise SpecroofError(f"{what} must be a positive integer or a list of them, got {values!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise SpecroofError(f"{what} must be a positive integer or a list of them, got {shown(values)}") from None
     if array.size == 0:
         raise SpecroofError(f"{what} needs at least one value")
     if array.ndim != 1:
         raise SpecroofError(f"{what} must be a flat list of integers")
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_):
-        raise SpecroofError(f"{what} must be positive integers, got {values!r}")
+        raise SpecroofError(f"{what} must be positive integers up to {MAX_AXIS_VALUE:,}, got {shown(values)}")
     with np.errstate(invalid="ignore"):
         bad = array[~np.isfinite(array) | (array <= 0) | (array != np.floor(array)) | (array > MAX_AXIS_VALUE)]
     if bad.size:
-        raise SpecroofError(f"{what} must be positive integers up to {MAX_AXIS_VALUE:,}, got {bad[0].item()!r}")
+        raise SpecroofError(f"{what} must be positive integers up to {MAX_AXIS_VALUE:,}, got {shown(bad[0].item())}")
     return array.astype(np.int64)
 
 

@@ -45,6 +45,10 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 """kind -> (required shape arguments, optional keyword arguments)."""
 
+MAX_KERNEL_POINTS = 2_000_000
+"""Most shape points one call prices: each carries a few dozen float intermediates (and an MoE
+point one per expert), so the cap keeps a call within a few GiB."""
+
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "fp8_block", "int8", "int4")
 INTEGER_ARGS = ("num_heads", "num_kv_heads", "head_dim", "num_gpus", "top_k", "num_experts")
 
@@ -79,16 +83,20 @@ def _arrays(kind: str, shape: dict[str, Any]) -> dict[str, np.ndarray]:
         raise SpecroofError(f"{kind}: missing {', '.join(missing)} (it takes {', '.join(required + optional)})")
     try:
         values = [np.asarray(shape[a], dtype=float) for a in required]
-    except (TypeError, ValueError):
-        raise SpecroofError(f"{kind}: shape arguments must be numbers or arrays of numbers") from None
+    except (TypeError, ValueError, OverflowError):
+        raise SpecroofError(f"{kind}: shape arguments must be numbers or arrays of numbers (each below 1e308)") from None
     try:
         values = np.broadcast_arrays(*values)
     except ValueError:
         raise SpecroofError(f"{kind}: shape arguments do not broadcast together: "
                             + ", ".join(f"{a} {np.shape(v)}" for a, v in zip(required, values))) from None
     out = dict(zip(required, values))
+    size = int(next(iter(out.values())).size)
+    if size > MAX_KERNEL_POINTS:
+        raise SpecroofError(f"{kind}: {size:,} shape points, more than the {MAX_KERNEL_POINTS:,} computed at once; "
+                            "split the call")
     for name, v in out.items():
-        if not np.all(np.isfinite(v)) or np.any(v < (0 if name == "kv_len" else 1)):
+        if not np.all(np.isfinite(v)) or np.any(v < 1):  # kv_len counts the new token itself
             raise SpecroofError(f"{kind}: {name} must be finite and >= 1")
         if name in INTEGER_ARGS and np.any(v != np.round(v)):
             raise SpecroofError(f"{kind}: {name} must be whole numbers")
@@ -105,12 +113,23 @@ def _scalars_each(arrays: dict[str, np.ndarray], names: tuple[str, ...]):
 
 def kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | ImplementationProfile | None = None,
                    dtype: str = "bf16", **shape: Any) -> np.ndarray:
+    """Microseconds of one call of a ``kind`` kernel (see :func:`_kernel_latency`), checked finite."""
+    from specroof.cost.finite import require_finite
+
+    us = _kernel_latency(kind, hardware, profile=profile, dtype=dtype, **shape)
+    require_finite(us, f"{kind} kernel latency (us)")
+    return us
+
+
+def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | ImplementationProfile | None = None,
+                    dtype: str = "bf16", **shape: Any) -> np.ndarray:
     """Microseconds of one call of a ``kind`` kernel on ``hardware`` under ``profile``.
 
     Same pricing functions as a step (:mod:`specroof.cost.pricing`), the engine's fitted kernel
     parameters when ``profile`` is ``vllm``, ``sglang`` or ``trtllm`` on a device NVIDIA's
     database measured. Shape arguments broadcast; the result has their broadcast shape.
     """
+    from specroof.cost.allreduce import check_domain
     from specroof.cost.pricing import price
 
     extra = {k: shape.pop(k) for k in ("kv_dtype", "distribution") if k in shape}
@@ -141,6 +160,7 @@ def kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Imp
         for ints, sel in _scalars_each(arrays, ("num_gpus",)):
             if ints["num_gpus"] < 2:
                 raise SpecroofError("allreduce: num_gpus must be >= 2")
+            check_domain(ints["num_gpus"], setup.hardware, "allreduce: num_gpus, all-reduce over")
             elements = arrays["message_bytes"].ravel()[sel] / setup.activation_bytes
             out[sel] = price(_op(AllreduceShape(elements, ints["num_gpus"])), setup).seconds * 1e6
         return out.reshape(size)

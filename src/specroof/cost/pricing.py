@@ -24,6 +24,7 @@ from specroof.cost.operation import (
     Operation,
 )
 from specroof.cost.roofline import Machine, gemm_time
+from specroof.cost.allreduce import allreduce_seconds, check_domain  # noqa: F401 (check_domain re-exported)
 from specroof.cost.setup import StepSetup
 
 MASK_BYTES_PER_ELEMENT = 3.0
@@ -107,7 +108,7 @@ def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     """
     if setup.profile.moe_kernel == "fused":
         return price_moe_fused(shape, setup)
-    active = setup.experts_touched(shape.tokens)
+    active = setup.routing.experts(shape.num_experts, shape.top_k, shape.tokens)  # the shape's own experts
     rows = shape.tokens * shape.top_k / active
     if setup.profile.moe_kernel == "grouped":
         return price_gemm(GemmShape(rows, shape.n, shape.k, groups=active), setup)
@@ -339,27 +340,10 @@ def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
 
 
 def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:
-    """A ring all-reduce: each device sends and receives 2 (p - 1) / p of the payload.
-
-    With a measured row for ``p`` GPUs in ``allreduce_fits`` it is the engine's custom
-    all-reduce instead, the faster of its two algorithms (the library switches by size):
-    one-shot, every GPU reads each of its p - 1 peers' whole buffers and reduces locally,
-    ``latency + (p - 1) bytes / oneshot``; two-shot, reduce-scatter then all-gather (one more
-    synchronization), ``latency + twoshot + 2 (p - 1) / p bytes / busbw``.
-    """
-    p = shape.devices
-    hw, prof = setup.hardware, setup.profile
+    """An all-reduce over ``shape.devices`` within one interconnect domain (:mod:`specroof.cost.allreduce`)."""
     payload = np.asarray(shape.elements, dtype=float) * setup.activation_bytes
-    fit = next((row for row in prof.allreduce_fits if int(row[0]) == int(p)), None)
-    if fit is not None:
-        _, latency, oneshot, twoshot, busbw = fit
-        one = (p - 1) * payload / (oneshot * 1e9)
-        two = twoshot * 1e-6 + 2 * (p - 1) / p * payload / (busbw * 1e9)
-        transfer_s = np.minimum(one, two)
-        return OpCost(np.zeros_like(payload), payload, transfer_s + latency * 1e-6, 1.0, 0.0, transfer_s)
-    link = max(hw.interconnect_gbps, 1.0) * 1e9 * prof.interconnect_efficiency
-    transfer_s = 2 * (p - 1) / p * payload / link
-    return OpCost(np.zeros_like(payload), payload, transfer_s + prof.allreduce_latency_us * 1e-6, 1.0, 0.0, transfer_s)
+    seconds, transfer_s = allreduce_seconds(int(shape.devices), payload, setup)
+    return OpCost(np.zeros_like(payload), payload, seconds, 1.0, 0.0, transfer_s)
 
 
 def price_host(shape: HostShape, setup: StepSetup) -> OpCost:

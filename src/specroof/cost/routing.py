@@ -40,6 +40,13 @@ from specroof.errors import SpecroofError
 
 ROUTINGS = ("uniform", "zipf", "power_law")
 
+MAX_EXPERTS = 65_536
+"""Most experts per layer priced: a step holds one number per expert and grid point (the largest
+published MoE models route over a few hundred experts: 384 in Kimi K2, 256 in DeepSeek-V3)."""
+
+MAX_EXPERT_POINTS = 50_000_000
+"""Most (grid point, expert) pairs priced at once: 400 MB per float array of them."""
+
 
 @dataclass(frozen=True)
 class MoERouting:
@@ -78,10 +85,12 @@ class MoERouting:
     def experts(self, num_experts: int, top_k: int, tokens: np.ndarray | float) -> np.ndarray:
         """Distinct experts per layer that ``tokens`` tokens touch (given, or expected)."""
         t = np.asarray(tokens, dtype=float)
+        _check_size(num_experts, 1)
         if self.experts_touched is not None:
             return np.minimum(self.experts_touched, t * top_k) + 0.0 * t
         if self.kind == "uniform" or self.skew == 0.0:
             return expected_active_experts(num_experts, top_k, t)
+        _check_size(num_experts, t.size)  # the laws below hold one number per (point, expert)
         if self.kind == "power_law":  # each expert's tokens arrive as a Poisson count
             return np.sum(1.0 - np.exp(-self.expert_loads(num_experts, top_k, t)), axis=-1)
         pi = np.array(zipf_inclusion(num_experts, top_k, float(self.skew)))
@@ -92,6 +101,7 @@ class MoERouting:
     def expert_loads(self, num_experts: int, top_k: int, tokens: np.ndarray | float) -> np.ndarray:
         """Expected tokens of each expert, shape ``tokens.shape + (num_experts,)``."""
         t = np.asarray(tokens, dtype=float)[..., None]
+        _check_size(num_experts, t.size)
         if self.kind == "power_law":
             w = np.arange(1, num_experts + 1, dtype=float) ** -self.skew
             return np.minimum(t * top_k * w / w.sum(), t)
@@ -102,6 +112,16 @@ class MoERouting:
     def describe(self) -> str:
         """The spec this routing parses from."""
         return "uniform" if self.kind == "uniform" else f"{self.kind}{':' if self.kind == 'zipf' else '_'}{self.skew:g}"
+
+
+def _check_size(num_experts: int, points: int) -> None:
+    """SpecroofError before an array of ``points x num_experts`` numbers too large to hold."""
+    if num_experts > MAX_EXPERTS:
+        raise SpecroofError(f"{num_experts:,} experts per layer: more than the {MAX_EXPERTS:,} specroof prices "
+                            "(published MoE models have a few hundred)")
+    if num_experts * points > MAX_EXPERT_POINTS:
+        raise SpecroofError(f"{points:,} grid points x {num_experts:,} experts: more than the {MAX_EXPERT_POINTS:,} "
+                            "(point, expert) pairs priced at once; use a smaller grid")
 
 
 def _parse(text: str | None) -> MoERouting:
@@ -137,28 +157,69 @@ def expected_active_experts(num_experts: int, per_token: int, tokens: np.ndarray
     return num_experts * (1.0 - (1.0 - per_token / num_experts) ** np.asarray(tokens, dtype=float))
 
 
+MAX_ZIPF_SPAN_DECADES = 300.0
+"""Largest spread of the zipf weights, in decades (``S log10 E``): beyond it the lightest
+expert's weight ``E^-S`` underflows a float and the race integral has no finite time grid."""
+
+_ZIPF_CHUNK = 4_000_000
+"""Numbers held per block of the time grid (experts x times x k): about 32 MB."""
+
+
 @lru_cache(maxsize=64)
 def zipf_inclusion(num_experts: int, top_k: int, skew: float, points: int = 1000) -> tuple[float, ...]:
     """P(expert e is among one token's top_k) when experts are drawn without replacement in
-    proportion to ``e^-skew`` (the exponential-race integral of the module docstring)."""
-    w = np.arange(1, num_experts + 1, dtype=float) ** -skew
-    w = w / w.sum()
+    proportion to ``e^-skew`` (the exponential-race integral of the module docstring).
+
+    The count of *other* experts arrived by time t is, for each e, the arrivals among the
+    experts before e combined with those after it: prefix and suffix distributions (truncated
+    at k) built in one pass each, so the cost is O(E x times x k), not O(E^2 x times x k).
+    """
+    _check_size(num_experts, 1)
     if top_k >= num_experts:
         return tuple(np.ones(num_experts))
+    if skew * np.log10(num_experts) > MAX_ZIPF_SPAN_DECADES:
+        limit = MAX_ZIPF_SPAN_DECADES / np.log10(num_experts)
+        raise SpecroofError(f"--moe-routing zipf:{skew:g} over {num_experts} experts: the weights e^-S span more than "
+                            f"1e{MAX_ZIPF_SPAN_DECADES:.0f}, beyond a float; give S <= {limit:.0f} (already at S = 10 "
+                            "nearly every token picks the same top experts)")
+    w = np.arange(1, num_experts + 1, dtype=float) ** -skew
+    w = w / w.sum()
     # Arrival times: the k-th of the race lands near t ~ k / (sum of the largest rates); the
     # grid reaches far past the slowest expert's time scale, log-spaced for the early arrivals.
     t = np.concatenate(([0.0], np.geomspace(1e-6 / w.max(), 60.0 * top_k / w.min(), points)))
-    arrived = 1.0 - np.exp(-np.outer(w, t))  # [E, G]: expert j arrived by t
-    # below[e, g, c]: P(exactly c of the experts other than e arrived by t_g), c < k.
-    below = np.zeros((num_experts, t.size, top_k))
-    below[:, :, 0] = 1.0
-    for j in range(num_experts):
-        q = arrived[j][None, :, None]
-        shifted = np.concatenate((np.zeros_like(below[:, :, :1]), below[:, :, :-1]), axis=2)
-        own = below[j].copy()  # expert j is not "other" for itself
-        below = below * (1.0 - q) + shifted * q
-        below[j] = own
-    fewer = below.sum(axis=2)  # P(fewer than k others arrived by t)
+    fewer = np.empty((num_experts, t.size))  # P(fewer than k experts other than e arrived by t)
+    step = max(1, _ZIPF_CHUNK // (num_experts * top_k))
+    for lo in range(0, t.size, step):
+        fewer[:, lo:lo + step] = _fewer_others(w, t[lo:lo + step], top_k)
     density = w[:, None] * np.exp(-np.outer(w, t))
     pi = np.trapezoid(density * fewer, t, axis=1)
+    if not np.all(np.isfinite(pi)):
+        raise SpecroofError(f"--moe-routing zipf:{skew:g} over {num_experts} experts gives no finite inclusion "
+                            "probabilities; use a smaller S")
     return tuple(float(p) for p in np.clip(pi, 0.0, 1.0))
+
+
+def _fewer_others(w: np.ndarray, t: np.ndarray, top_k: int) -> np.ndarray:
+    """[E, times]: P(fewer than ``top_k`` of the experts other than e arrived by each time)."""
+    arrived = 1.0 - np.exp(-np.outer(w, t))  # [E, G]: expert j arrived by t
+    none = np.zeros((t.size, top_k))
+    none[:, 0] = 1.0
+    prefix = np.empty((w.size, t.size, top_k))  # prefix[e]: arrivals among experts < e, c < k
+    count = none
+    for e in range(w.size):
+        prefix[e] = count
+        count = _one_more(count, arrived[e])
+    fewer = np.empty((w.size, t.size))
+    count = none  # arrivals among experts > e
+    for e in range(w.size - 1, -1, -1):
+        at_most = np.cumsum(count, axis=1)[:, ::-1]  # [G, a]: P(suffix count <= k - 1 - a)
+        fewer[e] = np.sum(prefix[e] * at_most, axis=1)  # sum over a + b < k
+        count = _one_more(count, arrived[e])
+    return fewer
+
+
+def _one_more(count: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """count [G, c < k]: P(c arrived); the same with one more expert, arrived with probability q [G]."""
+    out = count * (1.0 - q)[:, None]
+    out[:, 1:] += count[:, :-1] * q[:, None]
+    return out

@@ -18,7 +18,7 @@ from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtyp
 from specroof.cost.profile import ImplementationProfile, get_profile
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
-from specroof.errors import SpecroofError
+from specroof.errors import SpecroofError, shown
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.models.unmodelled import check_context, check_unmodelled
@@ -152,6 +152,10 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))
+    if tp > 1:
+        from specroof.cost.allreduce import check_domain
+
+        check_domain(int(tp), accel, "--tp: all-reduce over")
     base = get_profile(profile if profile is not None else accel.profile_base)
     base = engine_kernel_profile(base, accel, weights)
     if accel.profile_overrides and (profile is None or profile == accel.profile_base):
@@ -162,8 +166,8 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     if cuda_graph is not None:
         overrides["cuda_graph"] = cuda_graph
     if operators is not None:
-        if isinstance(operators, (str, bytes)) or not hasattr(operators, "__iter__"):
-            raise SpecroofError(f"operators must be a list of operation names, got {operators!r}")
+        if isinstance(operators, (str, bytes, dict)) or not hasattr(operators, "__iter__"):
+            raise SpecroofError(f"operators must be a list of operation names, got {shown(operators)}")
         overrides["operators"] = tuple(operators)
         if not overrides["operators"]:
             raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from specroof.cost.finite import require_finite
+
 from specroof.cost.engine_ops import verification_operations
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
 from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
@@ -191,6 +193,8 @@ def price_step(passes: list[Pass], grid: Grid) -> StepLatency:
         moved[op.name] = moved[op.name] + op.bytes if op.name in moved else op.bytes
         total = total + ms
     kernels = float(sum(np.max(op.kernels) for op in operations if op.operation.group != DRAFTING))
+    require_finite(total, "step latency (ms)", {"batch": grid.batch, "candidates": grid.candidates,
+                                                "seq_len": grid.seq_len}, positive=False)
     return StepLatency(
         model=first.model, hardware=first.hardware, profile=first.profile, dtype=first.activation_dtype,
         weight_dtype=first.weight_dtype, kv_dtype=first.kv_dtype, tp=first.tp,

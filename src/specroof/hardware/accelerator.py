@@ -29,6 +29,8 @@ class Accelerator:
     a dtype missing from it is not supported by the tensor cores.
     ``profile_base`` / ``profile_overrides`` come from a calibrated profile file and are
     applied on top of the implementation profile by the cost model.
+    ``interconnect_domain_gpus``: how many devices ``interconnect_gbps`` joins (an HGX board 8,
+    an NVL72 rack 72, NVLink-bridged pairs 2); 0 when not stated (one 8-device server assumed).
     """
 
     name: str
@@ -41,6 +43,7 @@ class Accelerator:
     l2_cache_mb: float = 0.0
     interconnect_gbps: float = 0.0
     interconnect: str = ""
+    interconnect_domain_gpus: int = 0
     tdp_w: float = 0.0
     sources: dict[str, str] = field(default_factory=dict)
     profile_base: str | None = None
@@ -77,13 +80,21 @@ class Accelerator:
         return self.memory_gb * 1e9
 
     @property
+    def domain_gpus(self) -> int:
+        """Devices one all-reduce can span at ``interconnect_gbps`` (8 when the file does not say)."""
+        return self.interconnect_domain_gpus or DEFAULT_DOMAIN_GPUS
+
+    @property
     def is_calibrated(self) -> bool:
         return bool(self.profile_overrides)
 
 
+DEFAULT_DOMAIN_GPUS = 8
+"""Devices assumed joined by the interconnect when a hardware file does not say: one 8-GPU server."""
+
 _REQUIRED = ("memory_gb", "memory_bandwidth_gbps", "sm_count", "peak_tflops")
 _DATASHEET = ("name", "display_name", "vendor", "memory_gb", "memory_bandwidth_gbps", "sm_count", "peak_tflops",
-              "l2_cache_mb", "interconnect_gbps", "interconnect", "tdp_w", "sources")
+              "l2_cache_mb", "interconnect_gbps", "interconnect", "interconnect_domain_gpus", "tdp_w", "sources")
 #: How many ``base`` links a hardware file may follow (a profile on a profile on a device...).
 MAX_BASE_CHAIN = 8
 

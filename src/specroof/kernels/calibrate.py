@@ -49,10 +49,10 @@ class KernelCalibration:
         return header + "\n" + tomli_w.dumps(data)
 
     def write(self, path: str | Path) -> None:
-        try:
-            Path(path).write_text(self.to_toml(), encoding="utf-8")
-        except OSError as exc:
-            raise SpecroofError(f"cannot write profile {path}: {exc.strerror or exc}") from None
+        """Write the profile atomically: a failed write leaves any previous file byte-identical."""
+        from specroof.datafiles import write_atomic
+
+        write_atomic(path, self.to_toml(), "profile")
 
     def rows(self) -> list[dict[str, Any]]:
         return [{"section": sec, "rows": s["rows"], "held-out MAPE %": s["mape_heldout_pct"],

@@ -102,19 +102,11 @@ class ModelConfig:
             object.__setattr__(self, f.name, getattr(checked, f.name))
 
     def check_tensor_parallel(self, tp: int) -> None:
-        """Refuse a tensor-parallel degree that does not split the query heads evenly.
+        """Refuse a tensor-parallel degree that does not split the heads, KV heads, MLP width
+        and (padded) vocabulary as engines require (:mod:`specroof.models.tensor_parallel`)."""
+        from specroof.models.tensor_parallel import check_tensor_parallel
 
-        Each device computes whole query heads; KV heads may be fewer than devices (they are
-        then replicated), so only the query heads must divide.
-        """
-        if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
-            raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
-        if self.num_heads % tp:
-            fits = [p for p in range(1, min(self.num_heads, 128) + 1) if self.num_heads % p == 0]
-            raise SpecroofError(
-                f"--tp {tp} does not divide the {self.num_heads} attention heads of {self.name}; "
-                f"use one of {', '.join(map(str, fits))}"
-            )
+        check_tensor_parallel(self, tp)
 
     @classmethod
     def from_hf_config(cls, config: dict[str, Any], name: str) -> "ModelConfig":

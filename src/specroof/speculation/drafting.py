@@ -144,6 +144,8 @@ class Drafting:
                                     f"not {chosen!r}; drop one of them")
         if chosen == "draft" and draft_model is None:
             raise SpecroofError("method 'draft' needs a draft model (--draft-model NAME, e.g. llama-68m)")
+        if tree is not None and not isinstance(tree, (str, TreeShape)):
+            raise SpecroofError(f"tree must be a spec string (e.g. '1,2,2') or a TreeShape, got {type(tree).__name__}")
         shape = TreeShape.parse(tree) if isinstance(tree, str) else (tree.checked() if tree is not None else None)
         return cls(
             method=chosen,

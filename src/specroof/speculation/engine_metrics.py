@@ -45,26 +45,24 @@ Acceptance is assumed independent of batch size and of context length: the engin
 average over whatever batches and contexts they served, and the curve is used at every batch
 size and sequence length of the study.
 
-The Prometheus text format is parsed here rather than with ``prometheus_client``'s parser: that
-package would be a new dependency for one function, and a small strict parser lets every
-malformed input end in a one-line SpecroofError naming the file and line.
+The Prometheus text format is read by the small strict parser of
+:mod:`specroof.speculation.prometheus_text` (not ``prometheus_client``'s: see there).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specroof.datafiles import read_text
+from specroof.datafiles import parse_json, read_text
 from specroof.errors import SpecroofError, suggest
 from specroof.speculation.acceptance import CurveAcceptance
+from specroof.speculation.prometheus_text import Sample, _clip, parse_prometheus_text  # noqa: F401 (re-exported)
 
 ASSUMPTION = ("acceptance is assumed independent of batch size and context length "
               "(the engine's counters average over the batches and contexts it served)")
@@ -89,22 +87,6 @@ _MAX_DRAFT_TOKENS = 4096
 _CONSISTENCY = 0.01
 """Relative slack between sum(per-position counters) and num_accepted_tokens: a scrape reads
 counters one by one, so a step observed mid-scrape can make them differ by a few tokens."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One sample line of a Prometheus text exposition."""
-
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    value: float
-    line: int
-
-    def label(self, key: str, default: str = "") -> str:
-        for k, v in self.labels:
-            if k == key:
-                return v
-        return default
 
 
 class EngineAcceptance(CurveAcceptance):
@@ -165,131 +147,6 @@ class EngineAcceptance(CurveAcceptance):
 
 
 # --------------------------------------------------------------------------------------------
-# Prometheus text exposition format
-# --------------------------------------------------------------------------------------------
-
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-_ESCAPES = {"\\": "\\", '"': '"', "n": "\n"}
-
-
-def parse_prometheus_text(text: str, where: str, keep: str = "") -> tuple[list[Sample], int]:
-    """Samples of a Prometheus (or OpenMetrics) text exposition, and the number of lines skipped.
-
-    Only samples whose name starts with ``keep`` are returned. A line that is not a valid
-    sample is an error when it concerns a kept metric and is skipped (and counted) otherwise,
-    so a scrape with one odd line from another exporter still reads, while garbage reads as
-    "no counters found". ``where`` names the file in errors.
-    """
-    samples: list[Sample] = []
-    skipped = 0
-    for line_no, raw in enumerate(text.split("\n"), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue  # blank, # HELP, # TYPE, # UNIT, # EOF and comments
-        try:
-            sample = _parse_sample(line, line_no)
-        except _BadLine as exc:
-            if keep and line.startswith(keep):
-                raise SpecroofError(f"{where}:{line_no}: cannot read sample {_clip(line)!r}: {exc}; "
-                                    "expect 'name{label=\"value\",...} number'") from None
-            skipped += 1
-            continue
-        if sample.name.startswith(keep):
-            samples.append(sample)
-    return samples, skipped
-
-
-class _BadLine(Exception):
-    pass
-
-
-def _parse_sample(line: str, line_no: int) -> Sample:
-    match = _NAME.match(line)
-    if not match:
-        raise _BadLine("no metric name at the start")
-    name = match.group(0)
-    if match.end() < len(line) and line[match.end()] not in " \t{":
-        raise _BadLine("the metric name runs into other characters")
-    pos = _skip_blanks(line, match.end())
-    labels: list[tuple[str, str]] = []
-    if pos < len(line) and line[pos] == "{":
-        labels, pos = _parse_labels(line, pos + 1)
-    fields = line[pos:].split()
-    if not fields:
-        raise _BadLine("no value")
-    value = _parse_value(fields[0])
-    if len(fields) > 1 and not fields[1].startswith("#"):  # an optional timestamp, then an exemplar
-        _parse_value(fields[1])
-        if len(fields) > 2 and not fields[2].startswith("#"):
-            raise _BadLine(f"unexpected {fields[2]!r} after the value and timestamp")
-    names = [k for k, _ in labels]
-    if len(set(names)) != len(names):
-        raise _BadLine("a label appears twice")
-    return Sample(name, tuple(sorted(labels)), value, line_no)
-
-
-def _skip_blanks(line: str, pos: int) -> int:
-    while pos < len(line) and line[pos] in " \t":
-        pos += 1
-    return pos
-
-
-def _parse_labels(line: str, pos: int) -> tuple[list[tuple[str, str]], int]:
-    labels: list[tuple[str, str]] = []
-    while True:
-        pos = _skip_blanks(line, pos)
-        if pos < len(line) and line[pos] == "}":
-            return labels, pos + 1
-        match = _LABEL_NAME.match(line, pos)
-        if not match:
-            raise _BadLine("bad label name")
-        key = match.group(0)
-        pos = _skip_blanks(line, match.end())
-        if pos >= len(line) or line[pos] != "=":
-            raise _BadLine(f"label {key!r} lacks '='")
-        pos = _skip_blanks(line, pos + 1)
-        if pos >= len(line) or line[pos] != '"':
-            raise _BadLine(f"label {key!r} value is not quoted")
-        pos += 1
-        chars: list[str] = []
-        while True:
-            if pos >= len(line):
-                raise _BadLine(f"label {key!r} value is not closed")
-            ch = line[pos]
-            if ch == "\\":
-                if pos + 1 >= len(line) or line[pos + 1] not in _ESCAPES:
-                    raise _BadLine(f"bad escape in label {key!r}")
-                chars.append(_ESCAPES[line[pos + 1]])
-                pos += 2
-            elif ch == '"':
-                pos += 1
-                break
-            else:
-                chars.append(ch)
-                pos += 1
-        labels.append((key, "".join(chars)))
-        pos = _skip_blanks(line, pos)
-        if pos < len(line) and line[pos] == ",":
-            pos += 1
-        elif pos < len(line) and line[pos] == "}":
-            return labels, pos + 1
-        else:
-            raise _BadLine("labels must be separated by ',' and closed by '}'")
-
-
-def _parse_value(text: str) -> float:
-    try:
-        return float(text)  # accepts NaN, +Inf, -Inf, exponents, as the format does
-    except ValueError:
-        raise _BadLine(f"{_clip(text)!r} is not a number") from None
-
-
-def _clip(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-# --------------------------------------------------------------------------------------------
 # vLLM
 # --------------------------------------------------------------------------------------------
 
@@ -337,8 +194,7 @@ def read_vllm_metrics(path: str | Path, model: str | None = None, spec: str | No
             raise SpecroofError(f"{where}:{s.line}: {base} with the same labels as line {seen[key]}; "
                                 "is this two scrapes in one file? keep one")
         seen[key] = s.line
-        if not math.isfinite(s.value) or s.value < 0:
-            raise SpecroofError(f"{where}:{s.line}: {s.name} is {s.value:g}; a counter is a finite number >= 0")
+        _check_counter(s, where)
         engines.add(s.label("engine"))
         if base == VLLM_PER_POS:
             position = s.label("position", "")
@@ -365,7 +221,7 @@ def read_vllm_metrics(path: str | Path, model: str | None = None, spec: str | No
                             "no more tokens can be accepted than were drafted")
     mean_draft = drafted / drafts
     counters: dict[str, Any] = {
-        "num_drafts": drafts, "num_draft_tokens": drafted, "num_accepted_tokens": accepted,
+        "num_drafts": int(drafts), "num_draft_tokens": int(drafted), "num_accepted_tokens": int(accepted),
         "mean_draft_length": mean_draft, "mean_acceptance_length": 1.0 + accepted / drafts,
         "draft_acceptance_rate": accepted / drafted,
     }
@@ -410,6 +266,25 @@ def read_vllm_metrics(path: str | Path, model: str | None = None, spec: str | No
     notes.append(f"no per-position counters: tau known only at n={k + 1} (linear from (1, 1) in between)")
     return EngineAcceptance([(1.0, 1.0), (float(k + 1), 1.0 + accepted / drafts)], spec, "vllm", counters,
                             notes=notes)
+
+
+_MAX_COUNT = 2 ** 53
+"""Largest counter value read: above it a float no longer holds every whole number, and no
+server counts that many events (2^53 tokens is 285 years at a million tokens per second)."""
+
+
+def _check_counter(sample: Sample, where: str) -> None:
+    """A counter counts events: a finite whole number >= 0, below 2^53."""
+    value, shown = sample.value, _clip(sample.text or repr(sample.value), 40)
+    literal = (sample.text or "").lower()
+    if math.isnan(value) or value < 0 or "inf" in literal:
+        raise SpecroofError(f"{where}:{sample.line}: {sample.name} is {shown}; a counter is a finite number >= 0")
+    if value > _MAX_COUNT:  # a long literal that overflows a float included
+        raise SpecroofError(f"{where}:{sample.line}: {sample.name} is {shown}; a counter is a finite whole number "
+                            "at most 2^53 (no server counts more events), so the file is corrupt")
+    if value != math.floor(value):
+        raise SpecroofError(f"{where}:{sample.line}: {sample.name} is {shown}; a counter counts events, so it is a "
+                            "whole number")
 
 
 def _counter_base(name: str) -> str:
@@ -473,11 +348,7 @@ def read_sglang(path: str | Path, num_draft_tokens: int | None = None, spec: str
 
 
 def _sglang_server_info(text: str, where: str) -> tuple[list[float], int | None, dict[str, Any], list[str]]:
-    try:
-        info = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        detail = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deep"
-        raise SpecroofError(f"{where}: is not valid JSON ({detail}); save SGLang's /get_server_info response") from None
+    info = parse_json(text, f"{where} (SGLang's /get_server_info response)")
     if not isinstance(info, dict):
         raise SpecroofError(f"{where}: expected a JSON object (SGLang's /get_server_info response)")
     states = info.get("internal_states")
@@ -502,7 +373,7 @@ def _sglang_server_info(text: str, where: str) -> tuple[list[float], int | None,
     counters: dict[str, Any] = {"avg_spec_accept_length": values if len(values) > 1 else values[0]}
     for key in ("speculative_algorithm", "speculative_num_steps", "speculative_eagle_topk"):
         if info.get(key) is not None:
-            counters[key] = info[key]
+            counters[key] = _server_setting(info[key], key, where)
     notes = ["server info JSON"]
     if len(values) > 1:
         notes.append(f"{len(values)} data-parallel ranks averaged with equal weight")
@@ -527,6 +398,16 @@ def _sglang_log(text: str, where: str) -> tuple[list[float], int | None, dict[st
     return values, None, counters, notes
 
 
+def _server_setting(value: Any, key: str, where: str) -> str | int:
+    """A server argument shown beside the curve: a short name or a small whole number."""
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_DRAFT_TOKENS:
+        return value
+    raise SpecroofError(f"{where}: {key} is {_clip(repr(value), 40)}; expect a short name or a whole number "
+                        f"in 0..{_MAX_DRAFT_TOKENS}")
+
+
 def _accept_length(value: Any, what: str) -> float:
     try:
         number = float(value) if not isinstance(value, bool) else math.nan
@@ -544,18 +425,37 @@ def _accept_length(value: Any, what: str) -> float:
 
 
 def split_file_arg(kind: str, args: str, extra: str) -> tuple[Path, str | None]:
-    """``FILE`` or ``FILE:EXTRA``: a path that exists whole wins, else the shortest existing prefix."""
-    if Path(args).is_file():
+    """``FILE`` or ``FILE:EXTRA``: a path that exists whole wins, else the shortest existing prefix.
+
+    Any existing path that is not a directory is taken (a FIFO or a device too), so that the
+    reader says what it is rather than "not found".
+    """
+    if _exists_not_dir(args):
         return Path(args), None
     for i, ch in enumerate(args):  # the first ':' after an existing file (a model name may hold ':')
-        if ch == ":" and Path(args[:i]).is_file():
+        if ch == ":" and _exists_not_dir(args[:i]):
             return Path(args[:i]), args[i + 1:].strip() or None
     file_part, sep, _ = args.rpartition(":")
     for candidate in (args, file_part if sep else ""):
-        if candidate and Path(candidate).is_dir():
+        if candidate and _is_dir(candidate):
             raise SpecroofError(f"{kind}:{args}: {candidate!r} is a directory; give a file ({kind}:FILE[:{extra}])")
     tried = f"{args!r}" + (f" (nor {file_part!r})" if sep and file_part else "")
     raise SpecroofError(f"{kind} file {tried} not found; give {kind}:FILE[:{extra}] with an existing file")
+
+
+def _exists_not_dir(path: str) -> bool:
+    try:
+        p = Path(path)
+        return p.exists() and not p.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
+def _is_dir(path: str) -> bool:
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def parse_vllm_metrics(args: str) -> EngineAcceptance:

@@ -199,6 +199,8 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     schedule switches k only for more, see :mod:`specroof.speculation.schedule`). Other options as for
     :func:`specroof.speedup` (dtype, weight_dtype, kv_dtype, attention, tp, profile, ...).
     """
+    if progress is not None and not callable(progress):
+        raise SpecroofError(f"progress must be a function of the cells done, got {type(progress).__name__}")
     if objective not in OBJECTIVES:
         raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
                             f"valid: {', '.join(OBJECTIVES)}")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from specroof.cost.capacity import warn_unfit
+from specroof.cost.finite import require_finite
 from specroof.cost.grid import Grid
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import StepLatency, latency_for_setup, price_step
@@ -153,8 +154,10 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     ar = grid.full(plain)
     if fit_warning:
         warn_unfit(step.fit)
+    ratio = tau_grid * ar / step.latency_ms
+    require_finite(ratio, "speedup", {"batch": grid.batch, "candidates": grid.candidates, "seq_len": grid.seq_len})
     return SpeedupResult(
-        step=step, setup=setup, acceptance=model_acc, drafting=drafting, speedup=tau_grid * ar / step.latency_ms,
+        step=step, setup=setup, acceptance=model_acc, drafting=drafting, speedup=ratio,
         acceptance_length=tau_grid, latency_ms=step.latency_ms, ar_latency_ms=ar,
         verify_ms=step.latency_ms - draft, draft_ms=draft, bound=bound,
     )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
 from specroof.web.queries import Explorer
 from specroof.web.view import format_cell, page_view
@@ -58,10 +59,7 @@ def write_report(params: Mapping[str, str], path: str | Path, settings: Mapping[
     plotly_js = plotly_js_path().read_text(encoding="utf-8")
     view = page_view(Explorer(max_points=10**7, max_plan_points=10**8), params)
     text = render(view, settings, plotly_js)
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SpecroofError(f"cannot write report {str(out)!r}: {exc.strerror or exc}") from None
+    write_atomic(out, text, "report")  # a failed write (a full disk) keeps the previous report whole
     return out
 
 

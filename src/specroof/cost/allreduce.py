@@ -1,0 +1,85 @@
+"""The time of an all-reduce over p devices, and the devices one interconnect domain joins.
+
+Tensor parallelism adds two all-reduces of the step's activations per layer. Within one
+domain (an NVSwitch board, a GB200 NVL72 rack, an NVLink-bridged pair, a server's PCIe) the
+devices talk at ``interconnect_gbps``; beyond it an all-reduce crosses PCIe or the network
+between nodes, which is not modelled, so it is refused (:func:`check_domain`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from specroof.errors import SpecroofError
+
+if TYPE_CHECKING:
+    from specroof.cost.setup import StepSetup
+    from specroof.hardware.accelerator import Accelerator
+
+
+def allreduce_seconds(p: int, payload: np.ndarray, setup: "StepSetup") -> tuple[np.ndarray, np.ndarray]:
+    """A ring all-reduce: each device sends and receives 2 (p - 1) / p of the payload.
+
+    With a measured row for ``p`` GPUs in ``allreduce_fits`` it is the engine's custom
+    all-reduce instead, the faster of its two algorithms (the library switches by size):
+    one-shot, every GPU reads each of its p - 1 peers' whole buffers and reduces locally,
+    ``latency + (p - 1) bytes / oneshot``; two-shot, reduce-scatter then all-gather (one more
+    synchronization), ``latency + twoshot + 2 (p - 1) / p bytes / busbw``.
+
+    Between measured group sizes the time is interpolated linearly in p between the two
+    measured neighbours; beyond the largest it is the ring's, but never below the largest
+    measured group's. So with no measured rows, or measured rows that grow with p, the cost
+    never falls as p grows. The engines' measured kernels do not always grow: their custom
+    all-reduce over 8 GPUs beats 4 by up to 14% at some sizes on H100/H200/B200, and over 4
+    beats 2 by up to 11% on A100 and 46% on GB200 (docs/hardening.md); those measurements
+    are kept, not overruled by a rule. Only groups within one interconnect domain are priced.
+    """
+    check_domain(p, setup.hardware, "all-reduce over")
+    measured = {int(row[0]): row for row in setup.profile.allreduce_fits}
+    below = [q for q in sorted(measured) if q < p]
+    above = [q for q in sorted(measured) if q > p]
+    if p in measured:
+        seconds, transfer_s = _allreduce_one(p, payload, setup, measured[p])
+    elif below and above:  # between two measured sizes: linear in p
+        (low_s, low_t), (high_s, high_t) = (_allreduce_one(q, payload, setup, measured[q]) for q in (below[-1], above[0]))
+        share = (p - below[-1]) / (above[0] - below[-1])
+        seconds, transfer_s = low_s + share * (high_s - low_s), low_t + share * (high_t - low_t)
+    else:
+        seconds, transfer_s = _allreduce_one(p, payload, setup, None)
+        if below:  # more devices than any measured group: never cheaper than the largest
+            floor_s, floor_t = _allreduce_one(below[-1], payload, setup, measured[below[-1]])
+            transfer_s = np.where(floor_s > seconds, floor_t, transfer_s)
+            seconds = np.maximum(seconds, floor_s)
+    return seconds, transfer_s
+
+
+def _allreduce_one(p: int, payload: np.ndarray, setup: "StepSetup", fit: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, transfer seconds) of one all-reduce over ``p`` devices: the measured custom
+    all-reduce of a fitted row, else a ring over the datasheet link."""
+    if fit is not None:
+        _, latency, oneshot, twoshot, busbw = fit
+        one = (p - 1) * payload / (oneshot * 1e9)
+        two = twoshot * 1e-6 + 2 * (p - 1) / p * payload / (busbw * 1e9)
+        transfer_s = np.minimum(one, two)
+        return transfer_s + latency * 1e-6, transfer_s
+    link = max(setup.hardware.interconnect_gbps, 1.0) * 1e9 * setup.profile.interconnect_efficiency
+    transfer_s = 2 * (p - 1) / p * payload / link
+    return transfer_s + setup.profile.allreduce_latency_us * 1e-6, transfer_s
+
+
+def check_domain(devices: int, hardware: "Accelerator", what: str) -> None:
+    """SpecroofError when ``devices`` exceed what one interconnect domain of ``hardware`` joins.
+
+    ``interconnect_gbps`` is the scale-up link (NVLink, Infinity Fabric, a PCIe switch); an
+    all-reduce over more devices crosses slower links (PCIe beyond a bridged pair, the network
+    between nodes, with a latency growing with the node count), which specroof does not model:
+    refused, not guessed.
+    """
+    domain = hardware.domain_gpus
+    if devices > domain:
+        said = "" if hardware.interconnect_domain_gpus else " (its hardware file states no interconnect_domain_gpus)"
+        raise SpecroofError(f"{what} {devices:,} devices: one {hardware.name} interconnect domain joins {domain}{said}; "
+                            "an all-reduce beyond it runs over slower links (PCIe or the network between nodes), "
+                            f"which specroof does not price; use at most {domain}")
