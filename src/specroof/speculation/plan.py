@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.bands.apply import step_domain
 from specroof.cost.memory import RUNTIME_RESERVE_BYTES, memory_footprint
 from specroof.cost.grid import grid_axis
 from specroof.errors import SpecroofError, suggest
@@ -82,6 +83,7 @@ class PlanResult:
     speedup_at_current: np.ndarray | None = None
     current_fits: np.ndarray | None = None
     caveat: str = ""  # the implementation profile's, to print beside the plan
+    domain: Any = None  # specroof.bands.Domain: where the error bands are looked up
 
     def __repr__(self) -> str:
         """A few lines (the arrays hold the whole sweep; use to_records() to see every cell)."""
@@ -114,6 +116,7 @@ class PlanResult:
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per (batch, seq_len) cell; None where nothing fits."""
         records = []
+        bands = iter(self.band_records())
         for i, b in enumerate(self.batch):
             for k, s in enumerate(self.seq_len):
                 n = int(self.best_candidates[i, k])
@@ -129,6 +132,7 @@ class PlanResult:
                     "ar_latency_ms": _num(self.ar_latency_ms[i, k]),
                     "memory_gb": _num(self.memory_gb[i, k]),
                     "fits": bool(self.fits[i, k]),
+                    **next(bands),
                 }
                 if self.current is not None:
                     record["speedup_at_current"] = _num(self.speedup_at_current[i, k])
@@ -136,6 +140,15 @@ class PlanResult:
                 record["note"] = self._note(i, k)
                 records.append(record)
         return records
+
+    def band_records(self) -> list[dict[str, Any]]:
+        """Per cell: error bands of speedup and latency_ms, ``validated``, ``validation_note``."""
+        from specroof.bands import band_arrays, record_fields
+
+        if self.domain is None:
+            return [{} for _ in range(self.batch.size * self.seq_len.size)]
+        return record_fields(band_arrays(self.domain, self.batch, {"speedup": self.speedup, "latency": self.latency_ms},
+                                         "speedup", self.best_candidates == 1))
 
     def _note(self, i: int, k: int) -> str:
         notes = []
@@ -257,7 +270,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         memory_gb=memory_at / 1e9, capacity_gb=accel.memory_bytes / 1e9, fits=any_fit,
         unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
         sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
-        caveat=first.step.profile.caveat,
+        caveat=first.step.profile.caveat, domain=step_domain(first.step, drafting.method),
     )
     if current is not None:
         result.current = current

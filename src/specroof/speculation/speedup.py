@@ -75,10 +75,25 @@ class SpeedupResult:
         records = self.step.to_records()
         flat = zip(self.ar_latency_ms.ravel(), self.draft_ms.ravel(), self.acceptance_length.ravel(),
                    self.speedup.ravel(), self.throughput.ravel())
-        for record, (ar, draft, tau, speed, tput) in zip(records, flat):
+        for record, (ar, draft, tau, speed, tput), band in zip(records, flat, self.band_records()):
             record.update(ar_latency_ms=float(ar), draft_ms=float(draft), acceptance_length=float(tau),
-                          speedup=float(speed), tokens_per_s=float(tput))
+                          speedup=float(speed), tokens_per_s=float(tput), **band)
         return records
+
+    def bands(self) -> dict[str, np.ndarray]:
+        """Grid arrays: the error bands of speedup and latency_ms (``speedup_low``, ...),
+        ``validated`` (of the speedup) and ``validation_note`` (:mod:`specroof.bands`)."""
+        from specroof.bands import band_arrays, step_domain
+
+        plain = np.broadcast_to((self.candidates == 1)[None, :, None], self.speedup.shape)
+        return band_arrays(step_domain(self.step, self.method), self.batch,
+                           {"speedup": self.speedup, "latency": self.latency_ms}, "speedup", plain)
+
+    def band_records(self) -> list[dict[str, Any]]:
+        """:meth:`bands` as one dict per grid point (the order of :meth:`to_records`)."""
+        from specroof.bands import record_fields
+
+        return record_fields(self.bands())
 
 
 def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
