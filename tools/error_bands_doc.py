@@ -130,8 +130,24 @@ def coverage_table(by_unit: dict, by_family: dict) -> list[str]:
     return lines
 
 
+def validated_list(bands: list[stats.Band]) -> list[str]:
+    """Where a record can be validated at all: the exact domains with held-out step evidence."""
+    where: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for b in bands:
+        if b.level == 0 and b.held_out and b.evidence == "step":
+            where.setdefault((b.quantity, b.key[:-1]), []).append(b.key[-1])
+    order = {label: i for i, label in enumerate(stats.BATCH_LABELS)}
+    lines = ["", "## Where a record can be validated", "",
+             "Every other domain (other engines, GPUs, methods, architecture families, tensor parallelism > 1, "
+             "batch ranges) has `validated: false` and a note.", ""]
+    for (quantity, key), batches in sorted(where.items()):
+        ranges = ", ".join(sorted(batches, key=order.get))
+        lines.append(f"- {quantity}: {' / '.join(key)}, batch {ranges}")
+    return lines
+
+
 def markdown(residuals: list[stats.Residual], bands: list[stats.Band], by_unit: dict, by_family: dict) -> str:
-    lines = [HEAD.rstrip(), ""] + validations_table(residuals)
+    lines = [HEAD.rstrip(), ""] + validations_table(residuals) + validated_list(bands)
     lines += domain_table(residuals, bands, "Bands of the exact domains with step evidence (level 0)",
                           lambda b: b.level == 0 and b.evidence == "step")
     lines += domain_table(residuals, bands, "Kernel-timing bands per engine and GPU (level 4: any method, "
