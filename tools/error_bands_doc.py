@@ -59,6 +59,13 @@ alone, from in-sample residuals, or from a fallback level leaves `validated` fal
 note says which. For `speedup` and `plan` records `validated` refers to the speedup band; for
 `latency` records to the latency band. Context length is not a domain key: the validations
 span 128 to ~2k tokens of context.
+
+**The file.** `src/specroof/bands/error_bands.csv` (shipped in the wheel; the package reads
+nothing else) has one row per quantity and domain at every fallback level: the domain keys
+(`*` = any), `n` residuals, `q_low` / `q_high`, the stated `coverage`, the `rule` used,
+`held_out`, `evidence` (step or kernel), the validations it comes from and the date it was
+made. Regenerate it after a change to the model or to a validation with
+`python tools/make_error_bands.py` from a source checkout (`--check` only compares).
 """
 
 
