@@ -20,7 +20,8 @@ REQUIRED_MODELS = ["llama-7b", "llama-13b", "llama-2-70b", "llama-3-8b", "mistra
                    "qwen2.5-7b", "vicuna-7b", "llama-68m"]
 REQUIRED_HARDWARE = ["a100-40gb-sxm", "a100-80gb-pcie", "a100-80gb-sxm", "a40", "a6000", "l4", "l40s",
                      "rtx-4090", "h100-pcie", "h100-sxm", "h200", "b200", "mi300x"]
-RECORD_KEYS = {"model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms", "ops_ms", "fits", "footprint_gb"}
+RECORD_KEYS = {"model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms", "ops_ms", "fits", "footprint_gb",
+               "latency_ms_low", "latency_ms_high", "validated", "validation_note"}  # error band: docs/error-bands.md
 TINY_CONFIG = {
     "hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 2,
     "num_attention_heads": 4, "vocab_size": 1000,

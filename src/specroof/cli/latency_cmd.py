@@ -24,9 +24,13 @@ def latency(fmt: str, **values: Any) -> None:
     """
     result = run_latency(values, MAX_OUTPUT_ROWS)  # one printed row per point
     records = rows = result.to_records()
+    from specroof.bands.apply import warn_unvalidated
+
+    warn_unvalidated(rows)
     title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
              f"profile {result.profile.name}: step latency (ms)")
-    columns = ["batch", "candidates", "seq_len", "latency_ms"] + [f"op_{op}_ms" for op in result.ops_ms]
+    columns = (["batch", "candidates", "seq_len", "latency_ms", "latency_ms_low", "latency_ms_high", "validated"]
+               + [f"op_{op}_ms" for op in result.ops_ms])
     if fmt == "table" and not physical_ms(result.profile):
         rows, columns = _normalized(rows, result, values)
         title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, profile "

@@ -68,7 +68,11 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
         click.echo(json.dumps(exported) if engine.lower() == "json" else exported)
         return
     rows = result.to_records()
-    columns = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup"]
+    from specroof.bands.apply import warn_unvalidated
+
+    warn_unvalidated(rows, "plan cells")
+    columns = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup",
+               "speedup_low", "speedup_high", "validated"]
     if current is not None:
         columns.append("speedup_at_current")
     columns += ["throughput", "latency_ms", "footprint_gb"]

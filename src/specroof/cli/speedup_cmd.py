@@ -55,11 +55,14 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
         reference_path = scenario_reference  # a scenario's published points are overlaid by default
 
     records = rows = result.to_records()
+    from specroof.bands.apply import warn_unvalidated
+
+    warn_unvalidated(rows)
     drafts = result.method != "none"
     columns = ["batch", "candidates", "seq_len", "acceptance_length", "latency_ms", "ar_latency_ms"]
     if drafts:
         columns.insert(5, "draft_ms")
-    columns.append("speedup")
+    columns += ["speedup", "speedup_low", "speedup_high", "validated"]
     if fmt == "table" and not physical_ms(result.step.profile):
         rows, columns = normalized_rows(rows, columns)
     if fmt == "table":

@@ -126,15 +126,19 @@ class StepLatency:
         return {"model": self.model.name, "hardware": self.hardware.name, "dtype": self.dtype}
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One dict per grid point: settings, grid coordinates, latency_ms and ops_ms."""
+        """One dict per grid point: settings, grid coordinates, latency_ms and ops_ms, and the
+        error band of latency_ms with ``validated`` (:mod:`specroof.bands`)."""
+        from specroof.bands import band_arrays, record_fields, step_domain
+
         head = self.describe()
+        bands = iter(record_fields(band_arrays(step_domain(self), self.batch, {"latency": self.latency_ms}, "latency")))
         records = []
         for i, b in enumerate(self.batch):
             for j, n in enumerate(self.candidates):
                 for k, s in enumerate(self.seq_len):
                     records.append({
                         **head, "batch": int(b), "candidates": int(n), "seq_len": int(s),
-                        "latency_ms": float(self.latency_ms[i, j, k]),
+                        "latency_ms": float(self.latency_ms[i, j, k]), **next(bands),
                         "ops_ms": {op: float(v[i, j, k]) for op, v in self.ops_ms.items()},
                         **self.fit.record((i, j, k)),
                     })

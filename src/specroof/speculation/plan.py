@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.bands.apply import step_domain
 from specroof.cost.capacity import DoesNotFitWarning, FitCheck, check_fit
 from specroof.cost.grid import Grid, grid_axis
 from specroof.cost.memory import RUNTIME_RESERVE_BYTES
@@ -95,6 +96,7 @@ class PlanResult:
     shape_max_tokens: np.ndarray | None = None  # the most the drafting shape yields at best n
     setup: StepSetup | None = None  # the target's resolved settings (tp, dtypes): the exports read them
     min_gain: float = DEFAULT_MIN_GAIN
+    domain: Any = None  # specroof.bands.Domain: where the error bands are looked up
 
     def __repr__(self) -> str:
         """A few lines (the arrays hold the whole sweep; use to_records() to see every cell)."""
@@ -128,6 +130,7 @@ class PlanResult:
         """One dict per (batch, seq_len) cell; None where nothing fits."""
         records = []
         source = acceptance_source(self.acceptance)
+        bands = iter(self.band_records())
         for i, b in enumerate(self.batch):
             for k, s in enumerate(self.seq_len):
                 n = int(self.best_candidates[i, k])
@@ -144,6 +147,7 @@ class PlanResult:
                     "ar_latency_ms": _num(self.ar_latency_ms[i, k]),
                     "footprint_gb": _num(self.memory_gb[i, k]),
                     "fits": bool(self.fits[i, k]),
+                    **next(bands),
                 }
                 if self.current is not None:
                     record["speedup_at_current"] = _num(self.speedup_at_current[i, k])
@@ -160,6 +164,15 @@ class PlanResult:
         claimed, tau = float(self.model_acceptance_length[i, k]), float(self.acceptance_length[i, k])
         return {"acceptance_bound": DRAFTING_SHAPE if tau < claimed - 1e-9 else ACCEPTANCE_MODEL,
                 "model_acceptance_length": _num(claimed), "shape_max_tokens": _num(self.shape_max_tokens[i, k])}
+
+    def band_records(self) -> list[dict[str, Any]]:
+        """Per cell: error bands of speedup and latency_ms, ``validated``, ``validation_note``."""
+        from specroof.bands import band_arrays, record_fields
+
+        if self.domain is None:
+            return [{} for _ in range(self.batch.size * self.seq_len.size)]
+        return record_fields(band_arrays(self.domain, self.batch, {"speedup": self.speedup, "latency": self.latency_ms},
+                                         "speedup", self.best_candidates == 1))
 
     def _note(self, i: int, k: int) -> str:
         notes = []
@@ -267,6 +280,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
         unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
         sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
         caveat=first.step.profile.caveat, setup=first.setup, min_gain=min_gain,
+        domain=step_domain(first.step, drafting.method),
         model_acceptance_length=pick(claimed), shape_max_tokens=pick(most),
     )
     _warn_nothing_fits(checks, any_fit)

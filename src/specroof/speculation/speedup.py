@@ -79,18 +79,20 @@ class SpeedupResult:
     def to_records(self) -> list[dict[str, Any]]:
         """latency()'s records (``ops_ms`` with the drafting operations, summing to the
         speculative step's ``latency_ms``) plus ar_latency_ms, draft_ms, acceptance_length,
-        speedup, tokens_per_s, acceptance_source (where tau came from), and the acceptance
-        bound: ``acceptance_bound`` (which side limited acceptance_length), ``model_acceptance_length`` (the acceptance model's own
-        claim) and ``shape_max_tokens`` (the most the drafting shape yields per step)."""
+        speedup, tokens_per_s, acceptance_source (where tau came from), the acceptance bound
+        (``acceptance_bound``: which side limited acceptance_length; ``model_acceptance_length``:
+        the acceptance model's own claim; ``shape_max_tokens``: the most the drafting shape
+        yields per step) and the error band (:meth:`band_records`)."""
         records = self.step.to_records()
         source = acceptance_source(self.acceptance)
         flat = zip(self.ar_latency_ms.ravel(), self.draft_ms.ravel(), self.acceptance_length.ravel(),
                    self.speedup.ravel(), self.throughput.ravel(), *self._bound_columns())
-        for record, (ar, draft, tau, speed, tput, side, claimed, most) in zip(records, flat):
+        for record, (ar, draft, tau, speed, tput, side, claimed, most), band in zip(records, flat,
+                                                                                   self.band_records()):
             record.update(ar_latency_ms=float(ar), draft_ms=float(draft), acceptance_length=float(tau),
                           speedup=float(speed), tokens_per_s=float(tput), acceptance_bound=str(side),
                           model_acceptance_length=float(claimed), shape_max_tokens=float(most),
-                          acceptance_source=source)
+                          acceptance_source=source, **band)
         return records
 
     def _bound_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,6 +105,21 @@ class SpeedupResult:
 
         return (full(bound.labels()), full(self.drafting.tokens_per_step(bound.claimed)),
                 full(self.drafting.tokens_per_step(bound.shape_max)))
+
+    def bands(self) -> dict[str, np.ndarray]:
+        """Grid arrays: the error bands of speedup and latency_ms (``speedup_low``, ...),
+        ``validated`` (of the speedup) and ``validation_note`` (:mod:`specroof.bands`)."""
+        from specroof.bands import band_arrays, step_domain
+
+        plain = np.broadcast_to((self.candidates == 1)[None, :, None], self.speedup.shape)
+        return band_arrays(step_domain(self.step, self.method), self.batch,
+                           {"speedup": self.speedup, "latency": self.latency_ms}, "speedup", plain)
+
+    def band_records(self) -> list[dict[str, Any]]:
+        """:meth:`bands` as one dict per grid point (the order of :meth:`to_records`)."""
+        from specroof.bands import record_fields
+
+        return record_fields(self.bands())
 
 
 def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,

@@ -90,6 +90,20 @@ def _one_line(y: float) -> dict[str, Any]:
             "line": {"dash": "dash", "color": "#444", "width": 1}}
 
 
+def _band_trace(name: str, candidates: list[int], bands: dict[str, np.ndarray], index: tuple,
+                color: str) -> dict[str, Any]:
+    """The error band of one series, shaded (docs/error-bands.md); hatched outside validated domains."""
+    low = [_num(v) for v in np.asarray(bands["speedup_low"][index], dtype=float)]
+    high = [_num(v) for v in np.asarray(bands["speedup_high"][index], dtype=float)]
+    validated = bool(np.all(bands["validated"][index]))
+    trace = {"type": "scatter", "mode": "lines", "name": f"band: {name}", "x": candidates + candidates[::-1],
+             "y": high + low[::-1], "fill": "toself", "fillcolor": color, "opacity": 0.18, "line": {"width": 0},
+             "hoverinfo": "skip", "showlegend": False}
+    if not validated:
+        trace.update(opacity=0.1, fillpattern={"shape": "/", "fgcolor": color})
+    return trace
+
+
 def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Speedup vs candidates, one line per batch size (or per seq_len with a single batch).
 
@@ -108,7 +122,9 @@ def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -
         where = f"seq_len {int(result.seq_len[0]):,}"
     traces = []
     fits = np.asarray(result.step.fit.fits)  # points that do not fit are greyed out
+    bands = result.bands()
     for (name, r, index, (key, value)), color in zip(series, _viridis(len(series))):
+        traces.append(_band_trace(name, candidates, bands, index, color))
         speed = np.asarray(r.speedup[index], dtype=float)
         ok = fits[index]
         tau = np.asarray(r.acceptance_length[index], dtype=float)
@@ -142,7 +158,7 @@ def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -
         traces.append({"type": "scatter", "mode": "markers", "name": "published (paper)", "x": [None], "y": [None],
                        "marker": {"symbol": "diamond", "size": 9, "color": "#bbb",
                                   "line": {"color": "black", "width": 1}}})
-    top = max([1.2] + [v for t in traces for v in t["y"] if v is not None])
+    top = max([1.2] + [v for t in traces if not t["name"].startswith("band: ") for v in t["y"] if v is not None])
     return {"data": traces, "layout": _layout(
         f"{_where(result)}: speedup vs candidates, {where}",
         subtitle(result) + ("" if fits.all() else "; grey points: do not fit (memory per device or context)"),
