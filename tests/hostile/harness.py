@@ -113,8 +113,13 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 
 
 def check_one_line(err: str, prefix: str, expect: str) -> None:
+    """One line with ``prefix`` on stderr, no traceback. Informational ``note:`` and ``warning:``
+    lines printed while the command worked (the default acceptance it named, an unvalidated
+    domain) may precede an ``error:`` line: they are not part of the refusal."""
     lines = err.splitlines()
     assert "Traceback" not in err, err
+    if prefix == "error: ":
+        lines = [line for line in lines if not line.startswith(("note: ", "warning: "))]
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
     assert lines[0].startswith(prefix), lines[0]
     if expect:
