@@ -62,9 +62,9 @@ def _shared_fields(section: str, gpu: str, engine: str) -> dict[str, Any]:
     return {k: shipped[k] for k in names if k in shipped}
 
 
-def by_axis(section: str, rows: np.ndarray, gpu: str, engine: str, axis: str) -> dict[str, Any] | None:
-    """Held-out stats with the values of ``axis`` left out whole (two folds, each predicted by a
-    fit on the other); None if a fold has too few rows or a single value."""
+def by_axis_predictions(section: str, rows: np.ndarray, gpu: str, engine: str, axis: str) -> np.ndarray | None:
+    """Each row's latency predicted by a fit that never saw its value of ``axis`` (two folds,
+    each predicted by a fit on the other); None if a fold has too few rows or a single value."""
     fold = folds(rows[axis])
     if len(np.unique(rows[axis])) < 2:
         return None
@@ -77,7 +77,13 @@ def by_axis(section: str, rows: np.ndarray, gpu: str, engine: str, axis: str) ->
             return None
         fields = fit_section(section, train, hw, fixed)
         pred[fold == f] = ph.predict(section, dict(fixed, **fields), test, hw)
-    return _stats(pred, rows["latency_us"])
+    return pred
+
+
+def by_axis(section: str, rows: np.ndarray, gpu: str, engine: str, axis: str) -> dict[str, Any] | None:
+    """Held-out stats with the values of ``axis`` left out whole (:func:`by_axis_predictions`)."""
+    pred = by_axis_predictions(section, rows, gpu, engine, axis)
+    return None if pred is None else _stats(pred, rows["latency_us"])
 
 
 def _section_fields(section: str) -> tuple[str, ...]:
