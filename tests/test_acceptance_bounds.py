@@ -269,7 +269,7 @@ def test_cli_warns_once_naming_model_shape_and_bound():
                            "steps=2,topk=8,tokens=16", "--acceptance", "chain:0.9", "--candidates", "1,16",
                            "--format", "csv"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("warning: acceptance")]
     assert len(lines) == 1
     assert "chain:0.9" in lines[0] and "steps=2,topk=8,tokens=16" in lines[0] and "at most 3 tokens" in lines[0]
     header, *rows = proc.stdout.strip().splitlines()

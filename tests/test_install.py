@@ -39,7 +39,7 @@ def test_package_never_reads_the_checkout():
     for path in PACKAGE.rglob("*.py"):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
-            if CHECKOUT_READ.search(code):
+            if CHECKOUT_READ.search(code) and "resources.files(" not in code:  # a package's own data is fine
                 offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not offenders, "the installed package must not read the checkout:\n" + "\n".join(offenders)
 

@@ -26,7 +26,7 @@ from specroof.models.architecture import ModelConfig, load_model
 
 GEMM_OPS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "lm_head")
 RECORD_KEYS = {"model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms", "ops_ms", "fits",
-               "footprint_gb"}
+               "footprint_gb", "latency_ms_low", "latency_ms_high", "validated", "validation_note"}  # docs/error-bands.md
 TINY_CONFIG = {
     "hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 2,
     "num_attention_heads": 4, "vocab_size": 1000,

@@ -105,7 +105,8 @@ def test_tau_is_at_most_n_and_non_decreasing(model, data):
        profile=st.sampled_from(["serving", "pytorch-sdpa", "medusa-appendix-g"]), graph=st.booleans(),
        dtype=st.sampled_from(["fp16", "bf16"]))
 def test_latency_is_finite_positive_monotone_and_the_sum_of_its_operators(model, hw, b, n, s, profile, graph, dtype):
-    result = specroof.latency(model, hw, b, n, s, profile=profile, cuda_graph=graph, dtype=dtype)
+    # allow_unmodelled: mistral-7b past its 4,096-token window is priced over the whole context
+    result = specroof.latency(model, hw, b, n, s, profile=profile, cuda_graph=graph, dtype=dtype, allow_unmodelled=True)
     lat = result.latency_ms
     assert lat.shape == (len(b), len(n), len(s))
     assert np.all(np.isfinite(lat)) and np.all(lat > 0)

@@ -84,7 +84,9 @@ def plan_rows(pg) -> list[dict[str, str]]:
 
 
 def chart_series(pg) -> list[str]:
-    return pg.evaluate("document.querySelector('[data-testid=speedup-chart]').data.map(t => t.name)")
+    """The speedup chart's lines (the shaded error bands, ``band: ...``, left out)."""
+    names = pg.evaluate("document.querySelector('[data-testid=speedup-chart]').data.map(t => t.name)")
+    return [n for n in names if not n.startswith("band: ")]
 
 
 def settle(pg, expected_query_part: str) -> None:

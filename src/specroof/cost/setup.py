@@ -7,6 +7,7 @@ builder and pricing function then reads it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtyp
 from specroof.cost.profile import ImplementationProfile, get_profile
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
-from specroof.errors import SpecroofError, shown
+from specroof.errors import SpecroofError, SpecroofWarning, shown
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.models.unmodelled import check_context, check_unmodelled
@@ -179,6 +180,10 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     check_unmodelled(f"model config {model_cfg.name!r}", model_cfg.unmodelled, allow_unmodelled, skewed)
     if model_cfg.is_moe:
         routing.check(model_cfg.name, model_cfg.num_experts, model_cfg.experts_per_token)
+        if routing.experts_touched is not None and prof.moe_kernel == "fused":
+            warnings.warn(SpecroofWarning(
+                f"--moe-experts-touched {routing.experts_touched:g} is not used under profile {prof.name!r}: its "
+                f"fused MoE kernel is priced from per-expert loads under --moe-routing {routing.kind}"), stacklevel=3)
     elif routing.experts_touched is not None:
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
     return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp), routing, allow_unmodelled)
