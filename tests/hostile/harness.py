@@ -118,7 +118,7 @@ def check_one_line(err: str, prefix: str, expect: str) -> None:
     domain) may precede an ``error:`` line: they are not part of the refusal."""
     lines = err.splitlines()
     assert "Traceback" not in err, err
-    if prefix == "error: ":
+    if prefix.startswith("error: "):
         lines = [line for line in lines if not line.startswith(("note: ", "warning: "))]
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
     assert lines[0].startswith(prefix), lines[0]

@@ -150,7 +150,10 @@ def memory_footprint(model: str | Path | ModelConfig | StepSetup, hardware: str 
     if not math.isfinite(reserve) or reserve < 0:
         raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
     grid = Grid.of(batch, candidates, seq_len)
-    return footprint(drafting.passes(setup, grid), grid, reserve)
+    passes = drafting.passes(setup, grid)
+    for one in passes:  # an attention window the model does not price (price_step checks its own)
+        one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))
+    return footprint(passes, grid, reserve)
 
 
 def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RESERVE_BYTES) -> MemoryFootprint:
@@ -160,7 +163,6 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
     kv = np.zeros(grid.shape)
     models: list[ModelConfig] = []
     for one in passes:
-        one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))  # window not priced
         if one.setup.model in models:  # another pass of a model already counted
             continue
         models.append(one.setup.model)
