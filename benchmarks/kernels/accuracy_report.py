@@ -35,6 +35,8 @@ SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gem
                  "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block")
 GPU_ORDER = ("h200_sxm", "h100_sxm", "b200_sxm", "gb200", "a100_sxm", "l40s")
 ENGINE_ORDER = ("trtllm", "vllm", "sglang")
+CELLS = tuple((g, e, s) for g in GPU_ORDER for e in ENGINE_ORDER for s in SECTION_ORDER)
+"""Every (GPU, engine, family) in the order the tables list them."""
 
 WHY = """\
 ## Where a target is missed, and why
@@ -116,18 +118,16 @@ def shape_section(stats: dict, shape: dict) -> list[str]:
               "context length; all-reduce message size; MoE hidden size / expert count.", "",
               "| GPU | engine | family | rows | random half (database) | axis 1 out | axis 2 out | GPU out |",
               "|---|---|---|---|---|---|---|---|"]
-    for gpu in GPU_ORDER:
-        for engine in ENGINE_ORDER:
-            for section in SECTION_ORDER:
-                entry = shape.get(f"{gpu}/{engine}/{section}")
-                if entry is None:
-                    continue
-                first, second = _axes(section)
-                rows = next(iter(entry.values()))["rows"]
-                cells = [f"{entry[k]['mape_pct']:.1f} ({entry[k]['bias_pct']:+.1f})" if k in entry else "–"
-                         for k in (first, second, "gpu_out")]
-                held = stats.get(f"{gpu}/{engine}/{section}", {}).get("mape_heldout_pct")
-                lines.append(f"| {gpu} | {engine} | {section} | {rows} | {_fmt(held)} | " + " | ".join(cells) + " |")
+    for gpu, engine, section in CELLS:
+        entry = shape.get(f"{gpu}/{engine}/{section}")
+        if entry is None:
+            continue
+        first, second = _axes(section)
+        rows = next(iter(entry.values()))["rows"]
+        cells = [f"{entry[k]['mape_pct']:.1f} ({entry[k]['bias_pct']:+.1f})" if k in entry else "–"
+                 for k in (first, second, "gpu_out")]
+        held = stats.get(f"{gpu}/{engine}/{section}", {}).get("mape_heldout_pct")
+        lines.append(f"| {gpu} | {engine} | {section} | {rows} | {_fmt(held)} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -183,31 +183,27 @@ def render(stats: dict, noise: dict, shape: dict) -> str:
               "selected rows; floor: the partner engine's MAPE on identical shapes (rows matched).", "",
               "| GPU | engine | family | rows | held-out | fit | median | worst | bias | floor | floor rows |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for gpu in GPU_ORDER:
-        for engine in ENGINE_ORDER:
-            for section in SECTION_ORDER:
-                s = stats.get(f"{gpu}/{engine}/{section}")
-                if s is None:
-                    continue
-                n = noise.get(f"{gpu}/{engine}/{section}", {})
-                lines.append(f"| {gpu} | {engine} | {section} | {s['rows']} | {_fmt(s['mape_heldout_pct'])} | "
-                             f"{_fmt(s['mape_fit_pct'])} | {_fmt(s['median_ape_pct'])} | {_fmt(s['worst_ape_pct'], 0)} | "
-                             f"{s['bias_pct']:+.1f} | {_fmt(n.get('mape_pct'))} | {n.get('rows', '–')} |")
+    for gpu, engine, section in CELLS:
+        s = stats.get(f"{gpu}/{engine}/{section}")
+        if s is None:
+            continue
+        n = noise.get(f"{gpu}/{engine}/{section}", {})
+        lines.append(f"| {gpu} | {engine} | {section} | {s['rows']} | {_fmt(s['mape_heldout_pct'])} | "
+                     f"{_fmt(s['mape_fit_pct'])} | {_fmt(s['median_ape_pct'])} | {_fmt(s['worst_ape_pct'], 0)} | "
+                     f"{s['bias_pct']:+.1f} | {_fmt(n.get('mape_pct'))} | {n.get('rows', '–')} |")
     lines += ["", "## GEMMs by M (held-out shapes)", "",
               "Percent: MAPE (bias) of the held-out half per M bin; M is the token count of the GEMM.", "",
               "| GPU | engine | precision | M 1-16 | M 17-128 | M 129-1024 | M 1025-8192 |", "|---|---|---|---|---|---|---|"]
-    for gpu in GPU_ORDER:
-        for engine in ENGINE_ORDER:
-            for section in SECTION_ORDER:
-                if not section.startswith("gemm"):
-                    continue
-                s = stats.get(f"{gpu}/{engine}/{section}")
-                if s is None or "heldout_by_m" not in s:
-                    continue
-                bins = s["heldout_by_m"]
-                cells = [f"{bins[b]['mape_pct']:.1f} ({bins[b]['bias_pct']:+.1f})" if b in bins else "–"
-                         for b in ("1-16", "17-128", "129-1024", "1025-8192")]
-                lines.append(f"| {gpu} | {engine} | {section[5:]} | " + " | ".join(cells) + " |")
+    for gpu, engine, section in CELLS:
+        if not section.startswith("gemm"):
+            continue
+        s = stats.get(f"{gpu}/{engine}/{section}")
+        if s is None or "heldout_by_m" not in s:
+            continue
+        bins = s["heldout_by_m"]
+        cells = [f"{bins[b]['mape_pct']:.1f} ({bins[b]['bias_pct']:+.1f})" if b in bins else "–"
+                 for b in ("1-16", "17-128", "129-1024", "1025-8192")]
+        lines.append(f"| {gpu} | {engine} | {section[5:]} | " + " | ".join(cells) + " |")
     lines += ["", "## The fitted fields (H200)", "",
               "What the shipped profiles hold, per engine (`src/specroof/cost/engine_kernels.toml`, 16-bit weights; "
               "efficiencies are fractions of the catalog datasheet peak / bandwidth; every field is documented in "
