@@ -20,6 +20,7 @@ from tests.support import run_specroof
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT / "data" / "validation" / "specdecode-bench-trace-acceptance.csv"
+PUBLISHED = ROOT / "benchmarks" / "acceptance" / "published-acceptance.csv"
 
 
 def test_every_method_has_a_default_with_a_source():
@@ -73,7 +74,52 @@ def test_speedup_takes_the_methods_default_and_names_it():
     assert eagle3.speedup[0, 1, 0] > given.speedup[0, 1, 0] * 1.3
 
 
-@pytest.mark.parametrize("method,spec", [("eagle", "log:0.477"), ("mtp", "log:0.477"), ("heads", "medusa:vicuna-7b")])
+def _published() -> dict[str, dict[str, dict[int, list[float]]]]:
+    lines = [line for line in PUBLISHED.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    out: dict[str, dict[str, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for row in csv.DictReader(lines):
+        out[row["method"]][row["model"]][int(row["k_draft_tokens"])].append(float(row["acceptance_length"]))
+    return out
+
+
+def test_published_curves_are_per_model_means_at_n_k_plus_1():
+    """EAGLE-1 and MTP: tau(K + 1) = mean over models of each model's mean over its settings."""
+    published = _published()
+    for method in ("eagle", "mtp"):
+        row = default_rows()[method]
+        assert row.measured and not row.spec and "measured:" in row.label
+        models = published[method]
+        expected = {k + 1: np.mean([np.mean(per_k[k]) for per_k in models.values()]) for k in next(iter(models.values()))}
+        assert dict(row.points).keys() == expected.keys()
+        for n, tau in row.points:
+            assert tau == pytest.approx(expected[n], abs=5e-5)
+    assert [n for n, _ in default_rows()["eagle"].points] == [3, 5]  # vLLM PR #16035: K = 2 and 4 only
+    assert [n for n, _ in default_rows()["mtp"].points] == list(range(2, 10))  # K = 1..8
+    assert set(published["mtp"]) == {"deepseek-v4-pro", "qwen3.5-397b-a17b-nvfp4", "glm-5.2-fp8"}
+
+
+def test_published_defaults_interpolate_and_hold_never_extrapolate():
+    eagle = default_acceptance("eagle")
+    tau = eagle.tau([1, 2, 3, 4, 5, 6, 64])
+    assert tau[0] == 1.0 and tau[2] == pytest.approx(1.89) and tau[4] == pytest.approx(2.08)
+    assert tau[1] == pytest.approx((1.0 + 1.89) / 2) and tau[3] == pytest.approx((1.89 + 2.08) / 2)  # linear between
+    assert tau[5] == tau[6] == tau[4]  # held at tau(5): no extrapolation past the largest measured K
+    mtp = default_acceptance("mtp")
+    held = mtp.tau([9, 10, 100])
+    assert held[0] == held[1] == held[2]
+    assert mtp.describe() == "default for mtp (measured)"
+    # DeepSeek-V3 MTP, K = 1, MT-Bench greedy: vLLM's regression baseline is 1.882 (tests/v1/spec_decode/
+    # test_acceptance_length.py); the cross-model default at n = 2 lies within 2% of it
+    assert mtp.tau([2])[0] == pytest.approx(1.882, rel=0.02)
+
+
+def test_draft_stays_not_measured():
+    row = default_rows()["draft"]
+    assert not row.measured and row.spec == "log:0.477" and row.label.startswith("NOT measured")
+    assert "NOT measured" in default_acceptance("draft").describe()
+
+
+@pytest.mark.parametrize("method,spec", [("draft", "log:0.477"), ("none", "log:0.477"), ("heads", "medusa:vicuna-7b")])
 def test_methods_without_a_curve_say_which_choice_they_got(method, spec):
     model = default_acceptance(method)
     assert spec in model.describe()

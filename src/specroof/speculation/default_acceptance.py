@@ -5,11 +5,12 @@ nor a scenario gives one, the method's row of ``speculation/data/default-accepta
 decides (built by ``benchmarks/acceptance/build_default_acceptance.py``):
 
 - a measured curve (EAGLE-3, n-gram: the SpecDecode-Bench Llama-3.1-8B traces, mean of four
-  datasets), held at its last measured value beyond its last n (a floor: the traces have
-  flattened there);
+  datasets; EAGLE-1 and MTP: published chain measurements, benchmarks/acceptance/
+  published-acceptance.csv), held at its last measured value beyond its last n (a floor for a
+  chain);
 - a model built from measured data (Medusa heads: the heads' top-k accuracies);
-- or, where no measurement is shipped (EAGLE-1, draft models, MTP, free candidates), the
-  Medusa paper's fit ``log:0.477``, labelled "NOT measured".
+- or, where no measurement is shipped (draft models, free candidates), the Medusa paper's fit
+  ``log:0.477``, labelled "NOT measured".
 
 The model is wrapped in :class:`DefaultAcceptance`, whose ``describe()`` names the choice, so
 every title, chart and export that prints the acceptance says it was a default and which,
