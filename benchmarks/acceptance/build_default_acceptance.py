@@ -66,6 +66,10 @@ HEADER = [
     "# neither --acceptance nor a scenario gives one. Built by benchmarks/acceptance/build_default_acceptance.py;",
     "# measured = yes rows are measurements (curve rows: tau at each n; spec rows: a model built from",
     "# measured data), measured = no rows are stated fallbacks. Every row names its source.",
+    "# Attribution: eagle3/ngram from the SpecDecode-Bench traces (no licence file; numbers cited, see",
+    "# data/validation/README.md); mtp averaged from SemiAnalysisAI/InferenceX golden_al_distribution",
+    "# (Apache-2.0; per-K means of the published values, nothing else changed); eagle from vLLM PR #16035",
+    "# (Apache-2.0 project; two numbers quoted from a comment); heads from the Medusa paper.",
 ]
 
 
