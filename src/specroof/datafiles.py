@@ -7,6 +7,7 @@ same way; and one place writes files, atomically, so a failed write never destro
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import stat
@@ -103,6 +104,12 @@ def decode_text(data: bytes, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecroofError(f"{what} is not a UTF-8 text file") from None
+
+
+def csv_records(text: str) -> list[dict[str, str]]:
+    """The rows of a CSV text as dicts by its header; ``#`` lines are comments, blank lines skipped
+    (the shipped data files start with a commented source and licence block)."""
+    return list(csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#")))
 
 
 def read_toml(path: Path | Any, what: str) -> dict[str, Any]:

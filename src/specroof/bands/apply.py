@@ -14,8 +14,6 @@ carries a one-line ``validation_note`` saying so.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from specroof.bands.stats import ANY, BATCH_LABELS, BATCH_STARTS, FALLBACK, KEYS, Band
-from specroof.datafiles import read_text
+from specroof.datafiles import csv_records, read_text
 from specroof.errors import SpecroofWarning
 
 BANDS_FILE = "error_bands.csv"
@@ -64,9 +62,8 @@ def step_domain(step: Any, method: str = "none") -> Domain:
 
 def parse_bands(text: str) -> dict[tuple[str, tuple[str, ...]], Band]:
     """{(quantity, key): Band} from the text of an error-band CSV (``#`` lines are comments)."""
-    rows = csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if not line.startswith("#"))))
     out = {}
-    for r in rows:
+    for r in csv_records(text):
         key = tuple(r[k] for k in KEYS)
         out[(r["quantity"], key)] = Band(r["quantity"], key, int(r["level"]), int(r["n"]), float(r["q_low"]),
                                          float(r["q_high"]), float(r["coverage"]), r["rule"],

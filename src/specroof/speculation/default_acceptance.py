@@ -19,8 +19,6 @@ and whose ``source`` is the row's source (JSON ``acceptance_source``).
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from specroof.datafiles import csv_records, read_text
 from specroof.errors import SpecroofError
 from specroof.speculation.acceptance import AcceptanceModel, CurveAcceptance
+from specroof.speculation.acceptance_spec import parse_acceptance
 
 _DATA = "default-acceptance.csv"
 
@@ -79,17 +79,13 @@ class DefaultAcceptance(AcceptanceModel):
         return getattr(self.inner, name)
 
 
-def _rows_text() -> str:
-    return (resources.files("specroof.speculation") / "data" / _DATA).read_text(encoding="utf-8")
-
-
 @lru_cache(maxsize=1)
 def default_rows() -> dict[str, DefaultRow]:
     """Method -> its default row, read once from the shipped CSV."""
-    lines = [line for line in _rows_text().splitlines() if line.strip() and not line.startswith("#")]
+    text = read_text(resources.files("specroof.speculation") / "data" / _DATA, _DATA)
     points: dict[str, list[tuple[int, float]]] = {}
     rows: dict[str, DefaultRow] = {}
-    for row in csv.DictReader(io.StringIO("\n".join(lines))):
+    for row in csv_records(text):
         method = row["method"]
         if row["candidates"]:
             points.setdefault(method, []).append((int(row["candidates"]), float(row["acceptance_length"])))
@@ -102,8 +98,6 @@ def default_rows() -> dict[str, DefaultRow]:
 
 def default_acceptance(method: str) -> DefaultAcceptance:
     """The default acceptance model of a drafting method (``eagle3``, ``heads``, ``none``...)."""
-    from specroof.speculation.acceptance_spec import parse_acceptance
-
     rows = default_rows()
     if method not in rows:
         raise SpecroofError(f"no default acceptance for method {method!r}; give --acceptance "
@@ -120,8 +114,6 @@ def default_acceptance(method: str) -> DefaultAcceptance:
 def resolve_acceptance(acceptance: str | AcceptanceModel | None, method: str,
                        max_depth: int | None = None) -> AcceptanceModel:
     """The given acceptance (a spec or a model), or the method's default when None."""
-    from specroof.speculation.acceptance_spec import parse_acceptance
-
     if acceptance is None:
         if max_depth is not None and not default_rows()[method].spec.startswith(("medusa:", "positional:")):
             raise SpecroofError("a max depth (--max-depth) applies only to tree acceptance models; give "
