@@ -167,3 +167,15 @@ def test_per_expert_load_spread_costs_tile_padding():
     weights_only = price_moe(MoEShape(np.array(16.0), 8, 2, 2 * 14336, 4096), setup)
     assert weights_only.seconds == pytest.approx(8 * price_gemm(GemmShape(np.array(4.0), 2 * 14336, 4096),
                                                                 setup).seconds, rel=0.01)
+
+
+def test_experts_touched_unused_by_a_fused_kernel_is_said_once():
+    """--moe-experts-touched means nothing to an engine profile's fused MoE kernel (it prices
+    per-expert loads under the router law): the user is told, once per command, even where the
+    step's setup is resolved more than once (plan resolves it per chunk)."""
+    proc = subprocess.run([CLI, "plan", "-m", "mixtral-8x7b", "-H", "h200", "--profile", "vllm", "--batch", "1,8",
+                           "--moe-experts-touched", "4", "--acceptance", "chain:0.8", "--method", "eagle",
+                           "--max-candidates", "4"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if "--moe-experts-touched 4 is not used" in line]
+    assert len(said) == 1, proc.stderr

@@ -91,6 +91,7 @@ def _run() -> None:
     from specroof.errors import SpecroofError
 
     warnings.showwarning = _show_warning
+    _WARNED.clear()
     try:
         cli.main(standalone_mode=False)
         sys.stdout.flush()
@@ -168,6 +169,14 @@ def _quiet_stdout() -> None:
         pass
 
 
+_WARNED: set[str] = set()
+"""The warnings this command has printed: each distinct one is printed once, whichever call
+site raised it (a setup resolved once per plan chunk would otherwise repeat its warning)."""
+
+
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
-    click.echo(f"warning: {message}", err=True)
+    text = f"warning: {message}"
+    if text not in _WARNED:
+        _WARNED.add(text)
+        click.echo(text, err=True)
