@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from specroof.cost.finite import require_finite
-
 from specroof.cost.engine_ops import verification_operations
+from specroof.cost.finite import require_finite
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
 from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
 from specroof.cost.pricing import price, price_launch
