@@ -14,8 +14,9 @@ import click
 
 from specroof.cli.common import emit, format_option, normalized_rows, parse_int_list, physical_ms, positive_flag
 from specroof.cli.options import model_options, resolve_settings, speculation_options
-from specroof.speculation.exports import ENGINES as EXPORT_ENGINES
 from specroof.errors import SpecroofError
+from specroof.speculation.exports import ENGINES as EXPORT_ENGINES
+from specroof.speculation.schedule import DEFAULT_MIN_GAIN
 
 PROGRESS_CELLS = 20
 
@@ -36,7 +37,7 @@ PROGRESS_CELLS = 20
               help="The candidate count you use today (n = k + 1 for k draft tokens): also report its speedup.")
 @click.option("--reserve-gb", type=float, default=None, metavar="GB",
               help="Memory kept free for CUDA context, workspaces and fragmentation. [default: 1 GiB]")
-@click.option("--min-gain", "min_gain", type=float, default=0.01, show_default=True, metavar="FRACTION",
+@click.option("--min-gain", "min_gain", type=float, default=DEFAULT_MIN_GAIN, show_default=True, metavar="FRACTION",
               help="Speculate, or switch k in an exported schedule, only for a speedup gain above this "
                    "(0.01 = 1%).")
 @click.option("--export", "engine", type=click.Choice(list(EXPORT_ENGINES), case_sensitive=False), default=None,
