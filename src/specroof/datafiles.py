@@ -106,10 +106,23 @@ def decode_text(data: bytes, what: str) -> str:
         raise SpecroofError(f"{what} is not a UTF-8 text file") from None
 
 
+def csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """Rows of CSV text, skipping blank lines and '#' comments, with 1-based line numbers."""
+    rows = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        rows.append((line_no, [cell.strip() for cell in next(csv.reader([stripped]))]))
+    return rows
+
+
 def csv_records(text: str) -> list[dict[str, str]]:
-    """The rows of a CSV text as dicts by its header; ``#`` lines are comments, blank lines skipped
-    (the shipped data files start with a commented source and licence block)."""
-    return list(csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#")))
+    """The rows of :func:`csv_rows` after the first, as dicts keyed by that first (header) row (the
+    shipped data files start with a commented source and licence block)."""
+    rows = csv_rows(text)
+    header = rows[0][1] if rows else []
+    return [dict(zip(header, cells)) for _, cells in rows[1:]]
 
 
 def read_toml(path: Path | Any, what: str) -> dict[str, Any]:

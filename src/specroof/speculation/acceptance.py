@@ -17,7 +17,6 @@ chain) and measured curves. The tree models (Medusa heads, positional acceptance
 
 from __future__ import annotations
 
-import csv
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specroof.datafiles import read_text
+from specroof.datafiles import csv_rows, read_text
 from specroof.errors import SpecroofError
 
 class AcceptanceModel(ABC):
@@ -283,18 +282,7 @@ def _check_curve(cands: np.ndarray, taus: np.ndarray, labels: list[str]) -> tupl
 
 def _read_csv_rows(path: Path, what: str) -> list[tuple[int, list[str]]]:
     """Non-blank, non-comment rows of a CSV file with their 1-based line numbers."""
-    return _csv_rows(read_text(path, f"{what} file {str(path)!r}"))
-
-
-def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    """Rows of CSV text, skipping blank lines and '#' comments, with 1-based line numbers."""
-    rows = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        rows.append((line_no, [cell.strip() for cell in next(csv.reader([stripped]))]))
-    return rows
+    return csv_rows(read_text(path, f"{what} file {str(path)!r}"))
 
 
 def _number(text: str, where: str, column: str) -> float:

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from specroof.datafiles import csv_rows
 from specroof.errors import SpecroofError, suggest
 from specroof.speculation.acceptance import (
     AcceptanceModel,
-    _csv_rows,
     _number,
     _read_csv_rows,
     as_candidates,
@@ -256,7 +256,7 @@ class MedusaTreeAcceptance(TreeAcceptance):
     @classmethod
     def bundled(cls, model: str, max_depth: int | None = None) -> "MedusaTreeAcceptance":
         """Medusa-1 head accuracies shipped with specroof (Vicuna 7B/13B/33B)."""
-        accuracies, chosen = _parse_medusa_rows(_csv_rows(_bundled_text()), f"bundled {BUNDLED_MEDUSA_FILE}", model)
+        accuracies, chosen = _parse_medusa_rows(csv_rows(_bundled_text()), f"bundled {BUNDLED_MEDUSA_FILE}", model)
         return cls(accuracies, max_depth=max_depth, name=chosen)
 
     def describe(self) -> str:
@@ -371,7 +371,7 @@ def _bundled_text() -> str:
 
 def bundled_medusa_models() -> list[str]:
     """Names usable as ``medusa:MODEL`` without a file (from the bundled accuracy table)."""
-    rows = _csv_rows(_bundled_text())
+    rows = csv_rows(_bundled_text())
     model_col = [c.lower() for c in rows[0][1]].index("model")
     return list(dict.fromkeys(row[model_col] for _, row in rows[1:]))
 

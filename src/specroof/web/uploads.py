@@ -22,6 +22,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from specroof.datafiles import csv_records, read_text
 from specroof.errors import SpecroofError
 
 MAX_UPLOAD_BYTES = 2_000_000
@@ -76,13 +77,10 @@ MAX_MEDUSA_MODELS = 64
 
 def _check_medusa(path: Path) -> None:
     """Every model of the file, each read as ``medusa:FILE:MODEL`` will read it."""
-    import csv
-
     from specroof.speculation.trees import MedusaTreeAcceptance
 
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        rows = [line for line in handle if not line.lstrip().startswith("#")]
-    models = sorted({(row.get("model") or "").strip() for row in csv.DictReader(rows)} - {""})
+    rows = csv_records(read_text(path, "the uploaded Medusa file"))
+    models = sorted({row.get("model", "") for row in rows} - {""})
     if len(models) > MAX_MEDUSA_MODELS:
         raise SpecroofError(f"the uploaded Medusa file holds {len(models):,} models, more than {MAX_MEDUSA_MODELS}")
     for model in models or [None]:
