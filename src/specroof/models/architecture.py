@@ -17,6 +17,7 @@ from typing import Any
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models import conflicts
+from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled, find_unmodelled
 
 _CATALOG = "specroof.models"
@@ -104,8 +105,6 @@ class ModelConfig:
     def check_tensor_parallel(self, tp: int) -> None:
         """Refuse a tensor-parallel degree that does not split the heads, KV heads, MLP width
         and (padded) vocabulary as engines require (:mod:`specroof.models.tensor_parallel`)."""
-        from specroof.models.tensor_parallel import check_tensor_parallel
-
         check_tensor_parallel(self, tp)
 
     @classmethod
