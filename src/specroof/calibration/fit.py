@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from specroof.calibration.measurements import Measurement, load_measurements, measurement_rows
+from specroof.checks import spec_of
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.drafting_ops import medusa_head_operations
 from specroof.cost.grid import Grid
@@ -40,18 +41,19 @@ class Parameter:
     upper: float
     meaning: str
 
+    @classmethod
+    def of(cls, name: str) -> "Parameter":
+        """The field's fit bounds and meaning, as the profile declares them."""
+        spec = spec_of(ImplementationProfile, name)
+        if spec.fit is None:
+            raise ValueError(f"profile field {name} declares no fit bounds")
+        return cls(name, *spec.fit, f"{spec.meaning} ({spec.unit})" if spec.unit else spec.meaning)
 
-PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("bandwidth_efficiency", 0.4, 1.0, "fraction of datasheet HBM bandwidth that GEMMs and attention stream at"),
-    Parameter("compute_efficiency", 0.2, 1.0, "fraction of dense tensor peak a full wave of GEMM tiles reaches"),
-    Parameter("gemm_fixed_us", 0.1, 40.0, "fixed latency per GEMM/attention kernel (prologue, DRAM latency, drain), us"),
-    Parameter("kernel_overhead_us", 0.1, 20.0, "GPU-side gap per kernel inside the step, us"),
-    Parameter("elementwise_efficiency", 0.05, 1.0, "fraction of HBM bandwidth elementwise kernels reach"),
-    Parameter("attention_cta_bandwidth_gbps", 1.0, 500.0, "bandwidth one thread block of the per-head attention kernel streams KV at, GB/s"),
-    Parameter("attention_compute_efficiency", 0.02, 1.0, "fraction of tensor peak the attention math reaches"),
-    Parameter("gemm_l2_spill_penalty", 0.001, 0.6, "GEMM compute slowdown when its activations spill out of L2 (fraction)"),
-)
-LAUNCH = Parameter("launch_overhead_us", 0.5, 200.0, "host time to launch one kernel eagerly, us")
+
+PARAMETERS: tuple[Parameter, ...] = tuple(Parameter.of(name) for name in (
+    "bandwidth_efficiency", "compute_efficiency", "gemm_fixed_us", "kernel_overhead_us", "elementwise_efficiency",
+    "attention_cta_bandwidth_gbps", "attention_compute_efficiency", "gemm_l2_spill_penalty"))
+LAUNCH = Parameter.of("launch_overhead_us")
 
 #: Discrete alternatives tried; each combination gets its own continuous fit.
 TILE_CHOICES: tuple[tuple[tuple[int, int], ...], ...] = (

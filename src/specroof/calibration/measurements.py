@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specroof.calibration.measurement_row import measurement_row
 from specroof.datafiles import read_text, write_atomic
 from specroof.errors import SpecroofError
 
@@ -95,11 +96,9 @@ class Measurement:
     @classmethod
     def from_dict(cls, obj: Any, where: str = "measurement") -> "Measurement":
         """Validate one JSON object; errors start with ``where`` (e.g. ``file.jsonl:3``)."""
-        from specroof.schemas import MeasurementRow, check
-
         if not isinstance(obj, dict):
             raise SpecroofError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-        row = check(MeasurementRow, obj, where, quote=True)
+        row = measurement_row(obj, where)
         return cls(
             model=row.model, hardware=row.hardware, dtype=row.dtype, batch=row.batch,
             candidates=row.candidates, seq_len=row.seq_len, latency_ms=row.latency_ms,

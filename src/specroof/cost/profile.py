@@ -5,16 +5,23 @@ attention keeps scores on chip, whether elementwise work is fused, whether the s
 graph, what fraction of peak bandwidth and FLOP/s kernels reach. Those assumptions live in an
 :class:`ImplementationProfile`. Named profiles are data (``cost/profiles.toml``); a calibrated
 hardware file overrides the fields it fitted; explicit options override both.
+
+Each field is declared once (:func:`specroof.checks.declare`): its check, unit, meaning and fit
+bounds. The schema of profile tables, the calibration's fit bounds, the kernel fit's bounds and
+``docs/fields.md`` are derived from those declarations.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from specroof.checks import BOOL, FRACTION, NAME, TEXT, Check, check, choice, declare, integer, number, schema
 from specroof.cost.operation import STEP_OPERATIONS
+from specroof.cost.profile_checks import (ALLREDUCE_FITS, ENGINE, GEMM_TILES, GRAPH_SIZES, KERNELS, MICROSECONDS,
+                                          OPERATIONS, OVERLAP, PASSES, TILE, normal_form)
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError, suggest
 
@@ -22,193 +29,165 @@ ATTENTION_KINDS = ("fused", "unfused")
 ATTENTION_KERNELS = ("split_kv", "per_head", "paged")
 MOE_KERNELS = ("grouped", "per_expert", "fused")
 DEFAULT_PROFILE = "serving"
+_KERNEL = choice(*ATTENTION_KERNELS)
 
 
 @dataclass(frozen=True)
 class ImplementationProfile:
-    """The assumptions behind the cost of a step. Units are in the field names.
+    """The assumptions behind the cost of a step: each field's unit and meaning is declared
+    with it (and tabled in ``docs/fields.md``). Groups: attention, GEMMs, the engines' fitted
+    kernels (``paged`` attention, fused MoE, measured all-reduce: src/specroof/cost/engine_kernels.toml),
+    elementwise work, mixture of experts, launches, structure, and what a serving engine adds
+    around the forward passes (0 / empty in the plain PyTorch profiles)."""
 
-    ``caveat``: what a user must know before quoting results of this profile (the CLI prints
-    it under every table).
-
-    Attention
-        attention: ``fused`` (flash-style, scores stay on chip) or ``unfused`` (Q K^T and
-            P V are batched GEMMs, the b*H*n*(s+n) score matrix goes through memory:
-            written, read and written by softmax, read again).
-        decode_attention_kernel / tree_attention_kernel: fused kernel used for one query
-            (n = 1) and for candidate trees (n > 1). ``split_kv`` splits the KV sequence
-            over enough thread blocks to fill the GPU (flash-decoding), so it streams KV at
-            full bandwidth. ``per_head`` runs one thread block per (sequence, query head,
-            block of ``attention_q_block`` queries) with no split (PyTorch's
-            memory-efficient SDPA kernel): at small batch few SMs work, each reaching only
-            ``attention_cta_bandwidth_gbps``, and blocks run in waves of
-            ``sm_count * attention_ctas_per_sm``.
-        attention_compute_efficiency: fraction of peak the attention math reaches.
-        attention_mask_kernels: kernels launched before each attention call of n > 1 queries
-            to turn the boolean tree mask into an additive one (PyTorch's SDPA:
-            ``logical_not`` and ``where``); 0 when the kernel takes the tree itself.
-        split_kv_combine: the ``split_kv`` kernel splits as FlashAttention-2 does
-            (PyTorch's flash SDPA): only when its blocks would not fill the GPU, and then a
-            second kernel combines the splits' partial outputs (fp32, written and read).
-        gqa_kv_expand: the implementation copies K and V to one head per query head before
-            the ``per_head`` kernel (``repeat_kv``, as Hugging Face transformers does when
-            a mask is passed and SDPA is not told ``enable_gqa``): that copy's traffic and
-            two kernels are added. Without it (``enable_gqa=True``) each (sequence, query
-            head) block reads its KV head in place: blocks per query head, no copy.
-    GEMMs
-        bandwidth_efficiency: fraction of datasheet memory bandwidth streaming kernels reach.
-        compute_efficiency: fraction of dense peak a full wave of GEMM tiles reaches.
-        gemm_tiles: candidate output tiles [rows, cols]; a GEMM's rows (tokens) are padded
-            to the tile and tiles run in waves over the SMs; the fastest tile is taken, as
-            cuBLAS heuristics do. This is what makes speedup curves step.
-        gemm_split_k: small GEMMs split the reduction over idle SMs (cuBLAS split-K).
-        gemm_tile_policy: ``fastest`` (autotuned: the quickest tile) or ``fill`` (the largest
-            tile that still fills the SMs, as shape-threshold heuristics pick), or ``rows``:
-            rows are padded to the first tile's row count and there is no wave quantization
-            (a library with many tile shapes and stream-K/persistent kernels, as cuBLAS on
-            Hopper: measured t(M+1)/t(M) medians of 1.02-1.07 at M = 128/256/512, see
-            docs/kernels-data.md 4.1).
-        gemm_overlap_q: how compute and memory time overlap in a GEMM:
-            ``(compute^q + memory^q)^(1/q)``; 0 means perfect overlap (the larger of the
-            two, the roofline), 1 none (they add). Measured: q = 2.5-3 on Hopper.
-        gemm_w8a8: fp8 weights run as fp8 x fp8 GEMMs (what serving engines do): the bf16
-            activations are first quantized by a separate kernel (``gemm_quantize_us`` per
-            call plus a read of the activations and a write of their fp8 copy).
-        gemm_fixed_us: fixed latency of a GEMM kernel (prologue, first loads at DRAM
-            latency, epilogue, last-wave drain), on top of the roofline time.
-        gemm_l2_spill_penalty: compute-time slowdown of a GEMM whose activations (in and
-            out) no longer fit in L2, times the fraction that spills. On the H200 the fitted
-            value is 0.07-0.09 in every held-out split: GEMMs of 2048+ tokens run ~10% below
-            the rate of 256-1792 tokens.
-    Engine kernels (``paged`` attention, fused MoE, measured all-reduce; fitted per GPU x
-    engine to NVIDIA's kernel database: src/specroof/cost/engine_kernels.toml)
-        attention_call_us / attention_prefill_call_us: fixed cost of one ``paged`` attention
-            call with one query per sequence / with more (launch, split-KV reduction).
-        attention_prefill_block_us: a prefill (queries over no cached prefix) runs the
-            context kernel: one thread block per (sequence, query head, ``attention_q_block``
-            queries), each costing this much SM time (Q load, O write, its diagonal tile;
-            spread over the SMs), and the causal score tiles on or below the diagonal are
-            computed whole (tiles of ``attention_q_block`` x ``attention_q_block``).
-        attention_seq_us / attention_kv_head_us / attention_q_head_us: work per sequence,
-            per (sequence, KV head) thread block, per (sequence, query head) (softmax,
-            output write): decode kernels pay these even on an empty cache.
-        attention_bandwidth_efficiency: fraction of datasheet bandwidth the KV stream
-            reaches (0: ``bandwidth_efficiency``).
-        attention_causal: count the causal half of the score square for queries > 1.
-        allreduce_fits: rows ``[gpus, latency_us, oneshot_gbps, twoshot_us, busbw_gbps]``:
-            measured custom all-reduce per GPU count, the faster of one-shot (read every
-            peer's buffer) and two-shot (reduce-scatter + all-gather); a GPU count not
-            listed uses the ring line (``allreduce_latency_us``, ``interconnect_efficiency``).
-        moe_kernel ``fused`` (fitted to measured engine kernels): one fused MoE layer:
-            routing, permute, grouped expert GEMMs with every expert's rows padded to
-            ``moe_tile_m``, un-permute; ``moe_fixed_us`` per layer, ``moe_compute_efficiency``
-            and ``moe_bandwidth_efficiency`` of peak and datasheet bandwidth; the experts'
-            loads follow the step's router law (``moe_routing``, :mod:`specroof.cost.routing`).
-    Elementwise work (norms, RoPE, residual adds, SiLU, KV-cache writes, copies)
-        elementwise_*_passes: traffic per token and layer, in passes over a tensor of the
-            hidden width / the q,k,v widths / the MLP intermediate width, each pass one
-            read or write of activation-dtype elements. ``final_passes``: once per step
-            (final norm).
-        elementwise_kernels_per_layer: kernels launched per layer for that work.
-        elementwise_efficiency: fraction of datasheet bandwidth those kernels reach.
-    Mixture of experts
-        moe_kernel: ``grouped``: one grouped GEMM kernel runs every touched expert (a fused
-            MoE kernel, as serving engines ship), routing work fused into it;
-            ``per_expert``: a loop over the touched experts, each its own gate+up and down
-            GEMM kernels plus the dispatch kernels below (``moe_dispatch``), as the plain
-            PyTorch harness runs it (``data/measurements/README.md``).
-        moe_dispatch_kernels_per_expert: ``per_expert`` only: elementwise kernels each touched
-            expert launches besides its GEMMs (token gather, SiLU, multiply, router-weight
-            gather, cast, scale, ``index_add_``).
-        moe_dispatch_kernels_per_layer: ``per_expert`` only: once per layer (router logits
-            cast to fp32, softmax, top-k, zeroed output).
-    Launches
-        cuda_graph: the step is replayed as a CUDA graph (decode in serving engines).
-        kernel_overhead_us: GPU-side gap per kernel (launch, teardown), paid in graphs too.
-        launch_overhead_us: host time to launch one kernel eagerly; an eager step takes
-            at least kernels x this (the GPU waits for Python).
-    Structure
-        fuse_qkv / fuse_gate_up: one GEMM for q,k,v (gate,up) or separate ones.
-        operators: which operators the step includes (the Medusa appendix used a subset).
-        softmax_passes: unfused attention only: passes of softmax over the score matrix
-            (each a read and a write; scale and mask as separate kernels add passes).
-        allreduce_latency_us / interconnect_efficiency: tensor-parallel all-reduces.
-    Engine (what a serving engine adds around the forward passes; 0 / empty in the plain
-    PyTorch profiles)
-        host_step_us: host time per engine step the GPU waits for (scheduler, input
-            preparation, output processing), paid by plain and speculative steps alike.
-        host_draft_pass_us: host time per drafting forward pass (its inputs and launch).
-        sampling_passes: logits processing and (rejection) sampling, in passes over the
-            fp32 logits of every verified token ``[T, V]`` (each a read or a write);
-            ``sampling_kernels`` kernels per step do it.
-        cuda_graph_sizes: the sizes the engine captures CUDA graphs for; a step is padded
-            up to the next one (beyond the largest it runs unpadded). ``cuda_graph_unit``:
-            ``tokens`` (vLLM captures by tokens per step) or ``batch`` (SGLang and
-            TensorRT-LLM capture by batch size; tokens = padded batch x tokens per sequence).
-    """
-
-    name: str = DEFAULT_PROFILE
-    description: str = ""
-    caveat: str = ""
-    attention: str = "fused"
-    decode_attention_kernel: str = "split_kv"
-    tree_attention_kernel: str = "split_kv"
-    attention_q_block: int = 128
-    attention_cta_bandwidth_gbps: float = 20.0
-    attention_ctas_per_sm: int = 1
-    attention_compute_efficiency: float = 0.5
-    gqa_kv_expand: bool = False
-    split_kv_combine: bool = False
-    attention_mask_kernels: float = 0.0
-    bandwidth_efficiency: float = 0.9
-    compute_efficiency: float = 0.75
-    gemm_tiles: tuple[tuple[int, int], ...] = ((64, 128), (128, 128), (128, 256))
-    gemm_split_k: bool = True
-    gemm_tile_policy: str = "fastest"
-    gemm_fixed_us: float = 4.0
-    gemm_l2_spill_penalty: float = 0.0
-    elementwise_hidden_passes: float = 8.0
-    elementwise_qkv_passes: float = 2.0
-    elementwise_intermediate_passes: float = 3.0
-    elementwise_final_passes: float = 3.0
-    elementwise_kernels_per_layer: int = 4
-    elementwise_efficiency: float = 0.8
-    moe_kernel: str = "grouped"
-    moe_dispatch_kernels_per_expert: float = 7.0
-    moe_dispatch_kernels_per_layer: float = 4.0
-    cuda_graph: bool = True
-    kernel_overhead_us: float = 1.5
-    launch_overhead_us: float = 10.0
-    fuse_qkv: bool = True
-    fuse_gate_up: bool = True
-    operators: tuple[str, ...] = STEP_OPERATIONS
-    softmax_passes: float = 2.0
-    allreduce_latency_us: float = 8.0
-    interconnect_efficiency: float = 0.7
-    host_step_us: float = 0.0
-    host_draft_pass_us: float = 0.0
-    sampling_passes: float = 0.0
-    sampling_kernels: int = 0
-    cuda_graph_sizes: tuple[int, ...] = ()
-    cuda_graph_unit: str = "tokens"
-    engine: str = ""
-    gemm_overlap_q: float = 0.0
-    gemm_w8a8: bool = False
-    gemm_quantize_us: float = 0.0
-    attention_call_us: float = 0.0
-    attention_prefill_call_us: float = 0.0
-    attention_prefill_block_us: float = 0.0
-    attention_seq_us: float = 0.0
-    attention_kv_head_us: float = 0.0
-    attention_q_head_us: float = 0.0
-    attention_bandwidth_efficiency: float = 0.0
-    attention_causal: bool = False
-    allreduce_fits: tuple[tuple[float, ...], ...] = ()
-    moe_fixed_us: float = 0.0
-    moe_compute_efficiency: float = 0.5
-    moe_bandwidth_efficiency: float = 0.8
-    moe_tile_m: int = 64
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    name: str = declare(DEFAULT_PROFILE, NAME, "", "the profile's name")
+    description: str = declare("", TEXT, "", "what the profile stands for, in one line")
+    caveat: str = declare("", TEXT, "", "what a user must know before quoting results of this profile "
+                          "(the CLI prints it under every table)")
+    # Attention
+    attention: str = declare("fused", choice(*ATTENTION_KINDS), "", "fused: flash-style, scores stay on chip; "
+                             "unfused: Q K^T and P V are batched GEMMs and the b*H*n*(s+n) score matrix goes "
+                             "through memory (written, read and written by softmax, read again)")
+    decode_attention_kernel: str = declare(
+        "split_kv", _KERNEL, "", "fused kernel for one query per sequence: split_kv splits the KV sequence over "
+        "enough thread blocks to fill the GPU (flash-decoding); per_head runs one block per (sequence, query "
+        "head, attention_q_block queries) with no split (PyTorch's memory-efficient SDPA); paged: the engines' "
+        "kernel, priced with the attention_*_us fields")
+    tree_attention_kernel: str = declare("split_kv", _KERNEL, "", "the same choice for candidate trees (n > 1)")
+    attention_q_block: int = declare(128, TILE, "queries", "queries per thread block of the per_head and "
+                                     "context attention kernels")
+    attention_cta_bandwidth_gbps: float = declare(
+        20.0, Check(number, gt=0, le=1e6), "GB/s", "bandwidth one thread block of the per_head attention kernel "
+        "streams KV at (at small batch few SMs work)", fit=(1.0, 500.0))
+    attention_ctas_per_sm: int = declare(1, Check(integer, ge=1, le=1024), "blocks",
+                                         "per_head blocks run in waves of sm_count x this")
+    attention_compute_efficiency: float = declare(0.5, FRACTION, "fraction", "fraction of tensor peak the "
+                                                  "attention math reaches", fit=(0.02, 1.0), kernel_fit=(0.02, 1.0))
+    gqa_kv_expand: bool = declare(False, BOOL, "", "K and V are copied to one head per query head before the "
+                                  "per_head kernel (repeat_kv, as transformers does when SDPA is not told "
+                                  "enable_gqa): that copy's traffic and two kernels are added")
+    split_kv_combine: bool = declare(False, BOOL, "", "split_kv splits as FlashAttention-2 does (PyTorch's flash "
+                                     "SDPA): only when its blocks would not fill the GPU, and then a second kernel "
+                                     "combines the splits' partial outputs (fp32, written and read)")
+    attention_mask_kernels: float = declare(0.0, PASSES, "kernels", "kernels launched before each attention call "
+                                            "of n > 1 queries to turn the boolean tree mask into an additive one "
+                                            "(PyTorch's SDPA: logical_not and where); 0 when the kernel takes the "
+                                            "tree itself")
+    # GEMMs
+    bandwidth_efficiency: float = declare(0.9, FRACTION, "fraction", "fraction of datasheet memory bandwidth that "
+                                          "GEMMs and attention stream at", fit=(0.4, 1.0), kernel_fit=(0.02, 1.0))
+    compute_efficiency: float = declare(0.75, FRACTION, "fraction", "fraction of dense tensor peak a full wave of "
+                                        "GEMM tiles reaches", fit=(0.2, 1.0), kernel_fit=(0.02, 1.0))
+    gemm_tiles: tuple[tuple[int, int], ...] = declare(
+        ((64, 128), (128, 128), (128, 256)), GEMM_TILES, "[rows, cols]", "candidate GEMM output tiles: a GEMM's "
+        "rows (tokens) are padded to the tile and tiles run in waves over the SMs; the fastest tile is taken, as "
+        "cuBLAS heuristics do (this is what makes speedup curves step)")
+    gemm_split_k: bool = declare(True, BOOL, "", "small GEMMs split the reduction over idle SMs (cuBLAS split-K)")
+    gemm_tile_policy: str = declare(
+        "fastest", choice("fastest", "fill", "rows"), "", "fastest: the quickest tile (autotuned); fill: the "
+        "largest tile that still fills the SMs (shape-threshold heuristics); rows: rows padded to the first tile's "
+        "rows and no wave quantization (many tile shapes and stream-K kernels, as cuBLAS on Hopper: measured "
+        "t(M+1)/t(M) medians of 1.02-1.07 at M = 128/256/512, docs/kernels-data.md 4.1)")
+    gemm_fixed_us: float = declare(4.0, MICROSECONDS, "us", "fixed latency per GEMM/attention kernel (prologue, "
+                                   "first loads at DRAM latency, epilogue, last-wave drain) on top of the roofline",
+                                   fit=(0.1, 40.0), kernel_fit=(1e-3, 60.0))
+    gemm_l2_spill_penalty: float = declare(
+        0.0, OVERLAP, "fraction", "GEMM compute slowdown when its activations (in and out) no longer fit in L2, "
+        "times the fraction that spills (H200: 0.07-0.09 in every held-out split)", fit=(0.001, 0.6))
+    # Elementwise work (norms, RoPE, residual adds, SiLU, KV-cache writes, copies)
+    elementwise_hidden_passes: float = declare(8.0, PASSES, "passes", "elementwise traffic per token and layer, in "
+                                               "passes (one read or write of activation-dtype elements) over a "
+                                               "tensor of the hidden width")
+    elementwise_qkv_passes: float = declare(2.0, PASSES, "passes", "the same over the q, k, v widths")
+    elementwise_intermediate_passes: float = declare(3.0, PASSES, "passes", "the same over the MLP intermediate width")
+    elementwise_final_passes: float = declare(3.0, PASSES, "passes", "passes over the hidden width once per step "
+                                              "(final norm)")
+    elementwise_kernels_per_layer: int = declare(4, KERNELS, "kernels", "kernels launched per layer for the "
+                                                 "elementwise work")
+    elementwise_efficiency: float = declare(0.8, FRACTION, "fraction", "fraction of datasheet bandwidth elementwise "
+                                            "kernels reach", fit=(0.05, 1.0))
+    # Mixture of experts
+    moe_kernel: str = declare(
+        "grouped", choice(*MOE_KERNELS), "", "grouped: one grouped-GEMM kernel runs every touched expert, routing "
+        "fused into it (serving engines); per_expert: a loop over the touched experts, each its own GEMMs plus "
+        "the dispatch kernels (the plain PyTorch harness); fused: the engines' fused MoE layer (routing, "
+        "permute, grouped GEMMs with rows padded to moe_tile_m, un-permute), priced with the moe_* fields")
+    moe_dispatch_kernels_per_expert: float = declare(
+        7.0, PASSES, "kernels", "per_expert only: elementwise kernels each touched expert launches besides its "
+        "GEMMs (token gather, SiLU, multiply, router-weight gather, cast, scale, index_add_)")
+    moe_dispatch_kernels_per_layer: float = declare(4.0, PASSES, "kernels", "per_expert only: kernels once per "
+                                                    "layer (router logits cast, softmax, top-k, zeroed output)")
+    # Launches
+    cuda_graph: bool = declare(True, BOOL, "", "the step is replayed as a CUDA graph (decode in serving engines)")
+    kernel_overhead_us: float = declare(1.5, MICROSECONDS, "us", "GPU-side gap per kernel inside the step "
+                                        "(launch, teardown), paid in graphs too", fit=(0.1, 20.0))
+    launch_overhead_us: float = declare(10.0, MICROSECONDS, "us", "host time to launch one kernel eagerly; an eager "
+                                        "step takes at least kernels x this", fit=(0.5, 200.0))
+    # Structure
+    fuse_qkv: bool = declare(True, BOOL, "", "one GEMM for q, k and v (else three)")
+    fuse_gate_up: bool = declare(True, BOOL, "", "one GEMM for gate and up (else two)")
+    operators: tuple[str, ...] = declare(STEP_OPERATIONS, OPERATIONS, "", "which operations the step includes "
+                                         "(the Medusa appendix used a subset)")
+    softmax_passes: float = declare(2.0, PASSES, "passes", "unfused attention only: passes of softmax over the "
+                                    "score matrix (each a read and a write; scale and mask kernels add passes)")
+    allreduce_latency_us: float = declare(8.0, MICROSECONDS, "us", "fixed latency of one tensor-parallel ring "
+                                          "all-reduce (GPU counts allreduce_fits does not list)")
+    interconnect_efficiency: float = declare(0.7, FRACTION, "fraction", "fraction of interconnect bandwidth a ring "
+                                             "all-reduce reaches")
+    # Engine
+    host_step_us: float = declare(0.0, MICROSECONDS, "us", "host time per engine step the GPU waits for (scheduler, "
+                                  "input preparation, output processing), paid by plain and speculative steps alike")
+    host_draft_pass_us: float = declare(0.0, MICROSECONDS, "us", "host time per drafting forward pass (its inputs "
+                                        "and launch)")
+    sampling_passes: float = declare(0.0, PASSES, "passes", "logits processing and (rejection) sampling, in passes "
+                                     "(a read or a write) over the fp32 logits of every verified token [T, V]")
+    sampling_kernels: int = declare(0, KERNELS, "kernels", "kernels per step that do the sampling")
+    cuda_graph_sizes: tuple[int, ...] = declare((), GRAPH_SIZES, "tokens or sequences", "sizes the engine "
+                                                "captures CUDA graphs for; a step is padded up to the next one "
+                                                "(beyond the largest it runs unpadded)")
+    cuda_graph_unit: str = declare("tokens", choice("tokens", "batch"), "", "tokens: vLLM captures by tokens per "
+                                   "step; batch: SGLang and TensorRT-LLM capture by batch size (tokens = padded "
+                                   "batch x tokens per sequence)")
+    engine: str = declare("", ENGINE, "", "the engine whose kernels fitted to NVIDIA's kernel database "
+                          "(cost/engine_kernels.toml) apply on a catalog device; empty: none")
+    gemm_overlap_q: float = declare(0.0, OVERLAP, "", "how compute and memory time overlap in a GEMM: "
+                                    "(compute^q + memory^q)^(1/q); 0 is perfect overlap (the roofline), 1 none "
+                                    "(they add); measured q = 2.5-3 on Hopper", kernel_fit=(1.0, 50.0))
+    gemm_w8a8: bool = declare(False, BOOL, "", "fp8 weights run as fp8 x fp8 GEMMs (as serving engines do): the "
+                              "bf16 activations are first quantized by a separate kernel")
+    gemm_quantize_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of that quantize kernel per call (plus "
+                                      "a read of the activations and a write of their fp8 copy)",
+                                      kernel_fit=(1e-3, 60.0))
+    attention_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed cost of one paged attention call with one "
+                                       "query per sequence (launch, split-KV reduction)", kernel_fit=(1e-3, 60.0))
+    attention_prefill_call_us: float = declare(0.0, MICROSECONDS, "us", "the same with more queries per sequence",
+                                               kernel_fit=(1e-3, 100.0))
+    attention_prefill_block_us: float = declare(
+        0.0, MICROSECONDS, "us", "SM time per context-kernel thread block (sequence, query head, attention_q_block "
+        "queries): Q load, O write, its diagonal tile; causal score tiles are computed whole",
+        kernel_fit=(1e-3, 100.0))
+    attention_seq_us: float = declare(0.0, MICROSECONDS, "us", "paged decode work per sequence, paid even on an "
+                                      "empty cache", kernel_fit=(1e-6, 5.0))
+    attention_kv_head_us: float = declare(0.0, MICROSECONDS, "us", "paged decode work per (sequence, KV head) "
+                                          "thread block", kernel_fit=(1e-6, 5.0))
+    attention_q_head_us: float = declare(0.0, MICROSECONDS, "us", "paged decode work per (sequence, query head): "
+                                         "softmax, output write", kernel_fit=(1e-6, 5.0))
+    attention_bandwidth_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the paged KV stream reaches "
+        "(0: bandwidth_efficiency)", kernel_fit=(0.05, 1.0))
+    attention_causal: bool = declare(False, BOOL, "", "count only the causal half of the score square for more "
+                                     "than one query")
+    allreduce_fits: tuple[tuple[float, ...], ...] = declare(
+        (), ALLREDUCE_FITS, "[gpus, us, GB/s, us, GB/s]", "measured custom all-reduce per GPU count, rows [gpus, "
+        "latency_us, oneshot_gbps, twoshot_us, busbw_gbps]: the faster of one-shot (read every peer's buffer) and "
+        "two-shot (reduce-scatter + all-gather); a GPU count not listed uses the ring line")
+    moe_fixed_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one fused MoE layer",
+                                  kernel_fit=(1e-3, 500.0))
+    moe_compute_efficiency: float = declare(0.5, FRACTION, "fraction", "fraction of tensor peak the fused MoE "
+                                            "layer's expert GEMMs reach", kernel_fit=(0.01, 1.0))
+    moe_bandwidth_efficiency: float = declare(0.8, FRACTION, "fraction", "fraction of datasheet bandwidth the fused "
+                                              "MoE layer reaches", kernel_fit=(0.02, 1.0))
+    moe_tile_m: int = declare(64, TILE, "rows", "rows each expert's tokens are padded to in the fused MoE kernel")
 
     def with_overrides(self, **overrides: Any) -> "ImplementationProfile":
         """A copy with fields replaced, validated; unknown names are an error."""
@@ -220,8 +199,6 @@ class ImplementationProfile:
             )
         cleaned = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
         if getattr(self, "_validated", False):  # only the new values need checking
-            from specroof.schemas import profile_fields
-
             result = replace(self, **profile_fields(cleaned, f"profile {self.name}"))
             object.__setattr__(result, "_validated", True)
             return result
@@ -234,8 +211,6 @@ class ImplementationProfile:
         non-negative; booleans must be booleans (the string "false" is an error, not true);
         at least one operator and one GEMM tile are needed.
         """
-        from specroof.schemas import profile_fields
-
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         checked = profile_fields(data, f"profile {self.name}" if isinstance(self.name, str) else "profile")
         changed = {k: v for k, v in checked.items() if v != data[k] or type(v) is not type(data[k])}
@@ -246,12 +221,17 @@ class ImplementationProfile:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("extra")
         data["gemm_tiles"] = [list(t) for t in self.gemm_tiles]
         data["operators"] = list(self.operators)
         data["cuda_graph_sizes"] = list(self.cuda_graph_sizes)
         data["allreduce_fits"] = [list(r) for r in self.allreduce_fits]
         return data
+
+
+def profile_fields(data: dict[str, Any], label: str = "profile") -> dict[str, Any]:
+    """``data`` (a subset of profile fields) checked and normalized; tiles and operators as tuples."""
+    checked = check(schema(ImplementationProfile, all_optional=True), data, label)
+    return normal_form({k: getattr(checked, k) for k in data})
 
 
 def _coerce(key: str, value: Any) -> Any:

@@ -9,16 +9,43 @@ so ``--hardware`` accepts either everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+import re
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specroof.checks import (
+    ANY, NAME, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, TEXT, Check, annotation, check,
+    check_fields, declare, pydantic, schema, schema_of,
+)
 from specroof.datafiles import looks_like_path, packaged_names, read_toml
 from specroof.errors import SpecroofError, suggest
 
 _PACKAGE = "specroof.hardware"
+_DTYPE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
+
+
+def _dtype_names(value: dict[str, float]) -> dict[str, float]:
+    for key, tflops in value.items():
+        if not _DTYPE_KEY.match(key):
+            raise ValueError(f"has a dtype name {key!r} that is not a dtype (fp16, bf16, fp8, int8, fp32...)")
+        if tflops > 1e6:
+            raise ValueError(f"{key} = {tflops:g} TFLOP/s is beyond any device (is it in FLOP/s?)")
+    return value
+
+
+def _peaks() -> Any:
+    from typing import Annotated
+
+    pd = pydantic()
+    return Annotated[dict[str, annotation(POSITIVE_FLOAT)], pd.AfterValidator(_dtype_names), pd.Field(min_length=1)]
+
+
+PEAKS = Check(build=_peaks)
+SOURCES = Check(build=lambda: dict[str, annotation(TEXT)])
+TABLE = Check(build=lambda: dict[str, Any])
 
 
 @dataclass(frozen=True)
@@ -33,31 +60,36 @@ class Accelerator:
     an NVL72 rack 72, NVLink-bridged pairs 2); 0 when not stated (one 8-device server assumed).
     """
 
-    name: str
-    display_name: str
-    memory_gb: float
-    memory_bandwidth_gbps: float
-    sm_count: int
-    peak_tflops: dict[str, float]
-    vendor: str = ""
-    l2_cache_mb: float = 0.0
-    interconnect_gbps: float = 0.0
-    interconnect: str = ""
-    interconnect_domain_gpus: int = 0
-    tdp_w: float = 0.0
-    sources: dict[str, str] = field(default_factory=dict)
-    profile_base: str | None = None
-    profile_overrides: dict[str, Any] = field(default_factory=dict)
-    calibrated_from: str = ""
+    name: str = declare(..., NAME, "", "the catalog name (the file's name)")
+    display_name: str = declare(..., NAME, "", "the name shown in tables")
+    memory_gb: float = declare(..., POSITIVE_FLOAT.within(le=1e6), "GB", "device memory capacity")
+    memory_bandwidth_gbps: float = declare(..., POSITIVE_FLOAT.within(le=1e6), "GB/s",
+                                           "datasheet memory bandwidth")
+    sm_count: int = declare(..., POSITIVE_INT.within(le=1_000_000), "SMs", "streaming multiprocessors (compute "
+                            "units): GEMM tiles and attention blocks run in waves over them")
+    peak_tflops: dict[str, float] = declare(..., PEAKS, "TFLOP/s", "dense tensor throughput per dtype (fp16, bf16, "
+                                            "fp8, int8, fp32); a dtype missing is not supported by the tensor cores")
+    vendor: str = declare("", TEXT, "", "who makes the device")
+    l2_cache_mb: float = declare(0.0, NON_NEGATIVE_FLOAT.within(le=1e6), "MB", "last-level cache size")
+    interconnect_gbps: float = declare(0.0, NON_NEGATIVE_FLOAT.within(le=1e6), "GB/s",
+                                       "device-to-device bandwidth per direction (NVLink, xGMI, PCIe)")
+    interconnect: str = declare("", TEXT, "", "the interconnect's name")
+    interconnect_domain_gpus: int = declare(0, NON_NEGATIVE_INT.within(le=100_000), "devices", "how many devices "
+                                            "interconnect_gbps joins; 0: not stated (one 8-device server assumed)")
+    tdp_w: float = declare(0.0, NON_NEGATIVE_FLOAT.within(le=1e6), "W", "thermal design power")
+    sources: dict[str, str] = declare({}, SOURCES, "", "where each figure comes from (datasheet URLs)")
+    profile_base: str | None = declare(None, NAME.or_none(), "", "a calibrated file's implementation profile "
+                                       "(checked when a step is priced: profiles live above devices)")
+    profile_overrides: dict[str, Any] = declare({}, TABLE, "", "a calibrated file's [profile] table of fitted "
+                                                "profile fields (checked when applied to the profile)")
+    calibrated_from: str = declare("", TEXT, "", "the measurements a calibrated file was fitted to")
 
     def __post_init__(self) -> None:
         """Check every field: finite, positive sizes and rates, known profile fields."""
-        from specroof.schemas import AcceleratorSpec, check
-
         label = f"accelerator {self.name!r}" if isinstance(self.name, str) else "Accelerator"
-        checked = check(AcceleratorSpec, {f.name: getattr(self, f.name) for f in fields(self)}, label)
-        for f in fields(self):  # integral floats become ints, ints become floats where declared
-            object.__setattr__(self, f.name, getattr(checked, f.name))
+        checked = check_fields(Accelerator, {f.name: getattr(self, f.name) for f in fields(self)}, label)
+        for key, value in checked.items():  # integral floats become ints, ints become floats where declared
+            object.__setattr__(self, key, value)
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak in FLOP/s for a compute dtype; SpecroofError if unsupported."""
@@ -99,18 +131,32 @@ _DATASHEET = ("name", "display_name", "vendor", "memory_gb", "memory_bandwidth_g
 MAX_BASE_CHAIN = 8
 
 
+@lru_cache(maxsize=1)
+def _file_schema() -> Any:
+    """Top-level keys of a hardware TOML: a catalog-style device or a calibrated profile.
+
+    Only which keys may appear, and the types of the links (``base``, ``profile_base``) and
+    tables, are checked here; the datasheet values are checked by the Accelerator's own
+    declarations once a ``base`` device has been merged in.
+    """
+    typed = {"name": NAME, "display_name": NAME, "vendor": TEXT, "interconnect": TEXT, "sources": SOURCES}
+    keys = {k: (typed.get(k, ANY).or_none(), None) for k in _DATASHEET}
+    keys.update({"base": (NAME.or_none(), None), "profile_base": (NAME.or_none(), None),
+                 "calibrated_from": (TEXT.or_none(), None), "profile": (TABLE.or_none(), None),
+                 "fit": (TABLE.or_none(), None)})
+    return schema_of("HardwareFile", keys)
+
+
 def _from_table(data: dict[str, Any], label: str) -> Accelerator:
     """A device from the datasheet keys of a hardware file (checked by the Accelerator itself)."""
-    from specroof.schemas import AcceleratorSpec, HardwareFile, check
-
-    check(HardwareFile, data, f"accelerator file {label}")
+    check(_file_schema(), data, f"accelerator file {label}")
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise SpecroofError(f"accelerator file {label} lacks {', '.join(missing)}")
     values = {k: data[k] for k in _DATASHEET if k in data}
     values.setdefault("name", label)
     values.setdefault("display_name", values["name"])
-    checked = check(AcceleratorSpec, values, f"accelerator file {label}")  # the message names the file
+    checked = check(schema(Accelerator), values, f"accelerator file {label}")  # the message names the file
     return Accelerator(**checked.model_dump())
 
 
@@ -164,12 +210,12 @@ def _load(hardware: "str | Path | Accelerator", chain: tuple[str, ...]) -> Accel
 
 
 def _from_file(data: dict[str, Any], label: str, chain: tuple[str, ...]) -> Accelerator:
-    """A catalog-style file, or a calibrated profile (``base`` + overrides + ``[profile]``)."""
-    from specroof.cost.profile import get_profile
-    from specroof.schemas import HardwareFile, check, profile_fields
+    """A catalog-style file, or a calibrated profile (``base`` + overrides + ``[profile]``).
 
-    meta = check(HardwareFile, data, f"hardware file {label}")
-    profile = meta.profile or {}
+    The ``[profile]`` fields and ``profile_base`` are kept as written: implementation profiles
+    live a floor above devices, and check them when a step is priced with this device.
+    """
+    meta = check(_file_schema(), data, f"hardware file {label}")
     if meta.base is not None:
         base = _load(meta.base, chain)
         merged = {k: getattr(base, k) for k in _DATASHEET}
@@ -177,11 +223,5 @@ def _from_file(data: dict[str, Any], label: str, chain: tuple[str, ...]) -> Acce
         accel = _from_table(merged, label)
     else:
         accel = _from_table(data, label)
-    if meta.profile_base is not None:
-        try:
-            get_profile(meta.profile_base)  # an unknown name fails here, with the list of profiles
-        except SpecroofError as exc:
-            raise SpecroofError(f"hardware file {label}: profile_base: {exc}") from None
-    overrides = profile_fields(profile, f"hardware file {label}: [profile]")
-    return replace(accel, profile_base=meta.profile_base, profile_overrides=overrides,
+    return replace(accel, profile_base=meta.profile_base, profile_overrides=dict(meta.profile or {}),
                    calibrated_from=meta.calibrated_from or "")

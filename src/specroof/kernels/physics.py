@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.checks import specs
 from specroof.cost.kernel_latency import kernel_latency
 from specroof.cost.profile import ImplementationProfile, get_profile
 
@@ -43,23 +44,23 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "moe_fp8_block": ("moe", "fp8_block", "fp8_block"),
 }
 
-_GEMM = {"compute_efficiency": (0.7, 0.02, 1.0), "bandwidth_efficiency": (0.8, 0.02, 1.0),
-         "gemm_fixed_us": (3.0, 1e-3, 60.0), "gemm_overlap_q": (3.0, 1.0, 50.0)}
-_GEMM_W8A8 = {"compute_efficiency": (0.6, 0.02, 1.0), "bandwidth_efficiency": (0.8, 0.02, 1.0),
-              "gemm_quantize_us": (3.0, 1e-3, 60.0), "gemm_overlap_q": (3.0, 1.0, 50.0)}
-_MOE = {"moe_compute_efficiency": (0.5, 0.01, 1.0), "moe_bandwidth_efficiency": (0.8, 0.02, 1.0),
-        "moe_fixed_us": (30.0, 1e-3, 500.0)}
-FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
+# section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
+_GEMM = {"compute_efficiency": 0.7, "bandwidth_efficiency": 0.8, "gemm_fixed_us": 3.0, "gemm_overlap_q": 3.0}
+_GEMM_W8A8 = {"compute_efficiency": 0.6, "bandwidth_efficiency": 0.8, "gemm_quantize_us": 3.0, "gemm_overlap_q": 3.0}
+_MOE = {"moe_compute_efficiency": 0.5, "moe_bandwidth_efficiency": 0.8, "moe_fixed_us": 30.0}
+_STARTS: dict[str, dict[str, float]] = {
     "gemm_bf16": _GEMM, "gemm_int8_wo": _GEMM, "gemm_int4_wo": _GEMM,
     "gemm_fp8": _GEMM_W8A8, "gemm_fp8_block": _GEMM_W8A8,
-    "decode_attention": {"attention_call_us": (8.0, 1e-3, 60.0), "attention_seq_us": (0.01, 1e-6, 5.0),
-                         "attention_kv_head_us": (0.02, 1e-6, 5.0), "attention_q_head_us": (0.001, 1e-6, 5.0),
-                         "attention_bandwidth_efficiency": (0.85, 0.05, 1.0)},
-    "context_attention": {"attention_prefill_call_us": (10.0, 1e-3, 100.0),
-                          "attention_prefill_block_us": (2.0, 1e-3, 100.0),
-                          "attention_compute_efficiency": (0.5, 0.02, 1.0)},
+    "decode_attention": {"attention_call_us": 8.0, "attention_seq_us": 0.01, "attention_kv_head_us": 0.02,
+                         "attention_q_head_us": 0.001, "attention_bandwidth_efficiency": 0.85},
+    "context_attention": {"attention_prefill_call_us": 10.0, "attention_prefill_block_us": 2.0,
+                          "attention_compute_efficiency": 0.5},
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
 }
+_SPECS = specs(ImplementationProfile)
+FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
+    section: {name: (start, *_SPECS[name].kernel_fit) for name, start in starts.items()}  # type: ignore[misc]
+    for section, starts in _STARTS.items()}
 """section -> {profile field: (start, lower bound, upper bound)}; all positive, fitted in log space."""
 
 DISCRETE: dict[str, tuple[str, tuple[int, ...]]] = {

@@ -8,19 +8,37 @@ there is one place where keys are interpreted.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specroof.checks import BOOL, NAME, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, check_fields, declare, integer
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
-from specroof.models import conflicts
+from specroof.models.hf import model_fields
 from specroof.models.tensor_parallel import check_tensor_parallel
-from specroof.models.unmodelled import Unmodelled, find_unmodelled
+from specroof.models.unmodelled import Unmodelled
 
 _CATALOG = "specroof.models"
+
+
+def shape_problem(model: "ModelConfig") -> str:
+    """What breaks the rules that tie heads and experts together, in words ('' if nothing)."""
+    if model.num_heads % model.num_kv_heads:
+        return (f"num_attention_heads {model.num_heads} is not divisible by num_key_value_heads "
+                f"{model.num_kv_heads}; grouped-query attention shares each KV head among a whole number of "
+                "query heads")
+    if model.num_experts:
+        if not 1 <= model.experts_per_token <= model.num_experts:
+            return (f"num_experts_per_tok must be between 1 and the {model.num_experts} experts, "
+                    f"got {model.experts_per_token}")
+        if model.moe_intermediate_size < 1:
+            return "a mixture of experts needs moe_intermediate_size >= 1"
+    elif model.experts_per_token or model.moe_intermediate_size:
+        return "experts_per_token and moe_intermediate_size apply only when num_experts > 0"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -39,22 +57,29 @@ class ModelConfig:
     the checkpoint, see :attr:`hf_repo`).
     """
 
-    name: str
-    hidden_size: int
-    intermediate_size: int
-    num_layers: int
-    num_heads: int
-    num_kv_heads: int
-    head_dim: int
-    vocab_size: int
-    tie_word_embeddings: bool = False
-    num_experts: int = 0
-    experts_per_token: int = 0
-    moe_intermediate_size: int = 0
-    mtp_layers: int = 0
-    max_position_embeddings: int | None = None
-    source: str = ""
-    unmodelled: tuple[Unmodelled, ...] = field(default=(), compare=False, hash=False)
+    name: str = declare(..., NAME, "", "the model's name (catalog name or the config's folder)")
+    hidden_size: int = declare(..., POSITIVE_INT, "elements", "width of the residual stream (hidden_size)")
+    intermediate_size: int = declare(..., POSITIVE_INT, "elements", "width of a dense MLP (intermediate_size)")
+    num_layers: int = declare(..., POSITIVE_INT, "layers", "decoder layers (num_hidden_layers)")
+    num_heads: int = declare(..., POSITIVE_INT, "heads", "query heads (num_attention_heads)")
+    num_kv_heads: int = declare(..., POSITIVE_INT, "heads", "key/value heads; fewer than num_heads is "
+                                "grouped-query attention (num_key_value_heads)")
+    head_dim: int = declare(..., POSITIVE_INT, "elements", "width of one attention head (head_dim, else "
+                            "hidden_size / num_heads)")
+    vocab_size: int = declare(..., POSITIVE_INT, "tokens", "vocabulary size: rows of the embedding and LM head")
+    tie_word_embeddings: bool = declare(False, BOOL, "", "the LM head reuses the embedding table")
+    num_experts: int = declare(0, NON_NEGATIVE_INT, "experts", "routed experts per layer; 0 is a dense model")
+    experts_per_token: int = declare(0, NON_NEGATIVE_INT, "experts", "experts each token is routed to "
+                                     "(num_experts_per_tok)")
+    moe_intermediate_size: int = declare(0, NON_NEGATIVE_INT, "elements", "MLP width of one expert")
+    mtp_layers: int = declare(0, Check(integer, ge=0, le=64), "layers", "multi-token-prediction modules shipped "
+                              "with the model (num_nextn_predict_layers)")
+    max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
+                                                  "the model was built for (None: the config does not say)")
+    source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
+    unmodelled: tuple[Unmodelled, ...] = declare((), Check(build=lambda: tuple[Any, ...]), "", "the config's keys "
+                                                 "that change the cost but are not modelled yet",
+                                                 compare=False, hash=False)
 
     @property
     def hf_repo(self) -> str | None:
@@ -95,12 +120,13 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         """Check every field (type, range, and the rules tying heads and experts together)."""
-        from specroof.schemas import ModelShape, check
-
         label = f"model config {self.name!r}" if isinstance(self.name, str) else "ModelConfig"
-        checked = check(ModelShape, {f.name: getattr(self, f.name) for f in fields(self)}, label)
-        for f in fields(self):  # integral floats become ints
-            object.__setattr__(self, f.name, getattr(checked, f.name))
+        checked = check_fields(ModelConfig, {f.name: getattr(self, f.name) for f in fields(self)}, label)
+        for key, value in checked.items():  # integral floats become ints
+            object.__setattr__(self, key, value)
+        problem = shape_problem(self)
+        if problem:
+            raise SpecroofError(f"{label}: {problem}")
 
     def check_tensor_parallel(self, tp: int) -> None:
         """Refuse a tensor-parallel degree that does not split the heads, KV heads, MLP width
@@ -109,58 +135,9 @@ class ModelConfig:
 
     @classmethod
     def from_hf_config(cls, config: dict[str, Any], name: str) -> "ModelConfig":
-        """Read the standard Hugging Face keys; raise SpecroofError naming the file and key."""
-        from specroof.schemas import HFConfig, check
-
-        label = f"model config {name!r}"
-        if not isinstance(config, dict):
-            raise SpecroofError(f"{label} is not a JSON object")
-        cfg = dict(config)
-        # Some multimodal / nested configs keep the language model under text_config.
-        if "hidden_size" not in cfg and isinstance(cfg.get("text_config"), dict):
-            cfg = {**cfg, **cfg["text_config"]}
-        conflicts.check_synonyms(cfg, label)
-        hf = check(HFConfig, cfg, label, hint=(
-            "; a Hugging Face config.json needs hidden_size, intermediate_size, num_hidden_layers, "
-            "num_attention_heads and vocab_size"))
-        given = hf.model_dump()
-        heads = hf.num_attention_heads
-        kv_heads = hf.num_key_value_heads if hf.num_key_value_heads is not None else heads
-        if hf.head_dim is not None:
-            head_dim = hf.head_dim
-        elif hf.hidden_size % heads:
-            raise SpecroofError(f"{label}: hidden_size {hf.hidden_size} is not divisible by "
-                                f"num_attention_heads {heads}; set head_dim explicitly")
-        else:
-            head_dim = hf.hidden_size // heads
-        if heads % kv_heads:
-            raise SpecroofError(f"{label}: num_attention_heads {heads} is not divisible by num_key_value_heads "
-                                f"{kv_heads}; grouped-query attention shares each KV head among a whole "
-                                "number of query heads")
-        experts = conflicts.first_given(given, conflicts.EXPERT_KEYS)[1] or 0
-        per_tok = conflicts.check_experts(given, label, experts)
-        moe_width = 0
-        if experts:
-            moe_width = hf.moe_intermediate_size or hf.intermediate_size or 0
-            if not moe_width:
-                raise SpecroofError(f"{label} is a mixture of experts but has neither "
-                                    "moe_intermediate_size nor intermediate_size")
-        intermediate = hf.intermediate_size
-        if intermediate is None:
-            if not experts:
-                raise SpecroofError(f"{label} is missing 'intermediate_size'; a Hugging Face config.json "
-                                    "needs hidden_size, intermediate_size, num_hidden_layers, "
-                                    "num_attention_heads and vocab_size")
-            intermediate = moe_width
-        mtp_layers = conflicts.check_mtp(given, label)
-        return cls(
-            name=name, hidden_size=hf.hidden_size, intermediate_size=intermediate,
-            num_layers=hf.num_hidden_layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
-            vocab_size=hf.vocab_size, tie_word_embeddings=hf.tie_word_embeddings, num_experts=experts,
-            experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=mtp_layers,
-            max_position_embeddings=hf.max_position_embeddings, source=hf.source,
-            unmodelled=find_unmodelled(cfg, label),
-        )
+        """Read the standard Hugging Face keys (:mod:`specroof.models.hf`); raise SpecroofError
+        naming the file and key."""
+        return cls(**model_fields(config, name))
 
 
 @lru_cache(maxsize=1)

@@ -25,16 +25,50 @@ Format::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specroof.checks import BOOL, NAME, TEXT, Check, annotation, check, choice, integer, pydantic, schema_of
 from specroof.datafiles import packaged_names, read_toml
 from specroof.errors import SpecroofError, suggest
 
 _SETTINGS = ("model", "hardware", "dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile",
              "tp", "acceptance", "method", "draft_model", "heads", "max_depth")
 _KNOWN = {"name", "description", "grid", "profile_overrides", "reference", *_SETTINGS}
+
+
+#: Most values one grid axis of a scenario may list.
+MAX_AXIS_VALUES = 100_000
+_AXES = ("batch", "candidates", "seq_len")
+
+
+def _axis() -> Any:
+    from typing import Annotated
+
+    value = annotation(Check(integer, ge=1, le=100_000_000))
+    return Annotated[list[value], pydantic().Field(min_length=1, max_length=MAX_AXIS_VALUES)]
+
+
+@lru_cache(maxsize=1)
+def _schema() -> Any:
+    """The keys of a scenario file. ``method`` is checked as a name only: the drafting methods
+    live floors above scenarios, and the method is checked where the scenario is used, as a
+    ``--method`` would be; ``profile_overrides`` likewise when applied to the profile."""
+    axis = Check(build=_axis, optional=True)
+    grid = schema_of("ScenarioGrid", {k: (axis, None) for k in _AXES})
+    names = {k: (NAME.or_none(), None) for k in ("name", "model", "hardware", "dtype", "weight_dtype", "kv_dtype",
+                                                  "profile", "acceptance", "method", "draft_model")}
+    return schema_of("ScenarioFile", {
+        **names, "description": (TEXT, ""), "reference": (TEXT, ""),
+        "attention": (choice("fused", "unfused").or_none(), None), "cuda_graph": (BOOL.or_none(), None),
+        "tp": (Check(integer, ge=1, le=4096, optional=True), None),
+        "heads": (Check(integer, ge=1, le=64, optional=True), None),
+        "max_depth": (Check(integer, ge=1, le=1024, optional=True), None),
+        "grid": (Check(build=lambda: grid), grid()),
+        "profile_overrides": (Check(build=lambda: dict[str, Any]), {}),
+    })
 
 
 @dataclass(frozen=True)
@@ -83,20 +117,18 @@ def load_scenario(scenario: str | Path) -> Scenario:
         text_source = resources.files(__name__) / f"{name}.toml"
         folder = resources.files(__name__)
     data = read_toml(text_source, f"scenario {scenario}")
-    from specroof.schemas import ScenarioFile, check
-
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise SpecroofError(f"scenario {name}: unknown key(s) {', '.join(unknown)}{suggest(unknown[0], _KNOWN)}")
     grid = data.get("grid", {})
-    if not isinstance(grid, dict) or set(grid) - {"batch", "candidates", "seq_len"}:
+    if not isinstance(grid, dict) or set(grid) - set(_AXES):
         raise SpecroofError(f"scenario {name}: [grid] may only set batch, candidates and seq_len")
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise SpecroofError(f"scenario {name}: grid.{key} must be a non-empty list of positive integers")
     if not isinstance(data.get("profile_overrides", {}), dict):
         raise SpecroofError(f"scenario {name}: [profile_overrides] must be a table")
-    checked = check(ScenarioFile, data, f"scenario {name}")
+    checked = check(_schema(), data, f"scenario {name}")
     settings = {k: getattr(checked, k) for k in _SETTINGS if k in data}
     grid_values = {k: list(getattr(checked.grid, k)) for k in grid}
     return Scenario(
