@@ -297,6 +297,9 @@ def _message(error: dict[str, Any], known: tuple[str, ...], quote: bool, hint: s
     for words, sign in (("greater than or equal to", ">="), ("less than or equal to", "<="),
                         ("greater than", ">"), ("less than", "<")):
         msg = msg.replace(f"must be {words} ", f"must be {sign} ")
+    if kind == "too_short":
+        least = (error.get("ctx") or {}).get("min_length", 1)
+        msg = f"must have at least {least} item{'s' if least != 1 else ''}"
     msg = {"list_type": "must be a list", "dict_type": "must be a table/object",
            "model_type": "must be a table/object"}.get(kind, msg)
     if not loc:

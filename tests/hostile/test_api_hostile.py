@@ -36,6 +36,10 @@ def device(**changes: Any) -> Accelerator:
     return Accelerator(**{**DEVICE, **changes})
 
 
+def priced_on(accel: Accelerator) -> Any:
+    return specroof.latency("llama-7b", accel)
+
+
 def lat(**options: Any) -> Any:
     return specroof.latency("llama-7b", "h200", **options)
 
@@ -70,9 +74,10 @@ API_CASES: list[ApiCase] = [
     ApiCase("device-peaks-none", lambda d: device(peak_tflops=None), "peak_tflops"),
     ApiCase("device-peak-negative", lambda d: device(peak_tflops={"fp16": -1.0}), "peak_tflops"),
     ApiCase("device-interconnect-negative", lambda d: device(interconnect_gbps=-5.0), "interconnect_gbps"),
-    ApiCase("device-overrides-bad", lambda d: device(profile_overrides={"compute_efficiency": 7}),
+    # a device's [profile] fields are checked when a step is priced with it (profiles sit above devices)
+    ApiCase("device-overrides-bad", lambda d: priced_on(device(profile_overrides={"compute_efficiency": 7})),
             "compute_efficiency"),
-    ApiCase("device-overrides-unknown", lambda d: device(profile_overrides={"speed": 7}), "speed"),
+    ApiCase("device-overrides-unknown", lambda d: priced_on(device(profile_overrides={"speed": 7})), "speed"),
     ApiCase("device-replace-bad", lambda d: dataclasses.replace(load_hardware("h200"), tdp_w=float("-inf")), "tdp_w"),
     # loaders given the wrong types
     ApiCase("load-model-none", lambda d: load_model(None), "model"),

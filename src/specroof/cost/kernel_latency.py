@@ -30,7 +30,7 @@ import numpy as np
 
 from specroof.cost.dtypes import KV_DTYPES, check_dtype
 from specroof.cost.operation import AllreduceShape, AttentionShape, GemmShape, MoEShape, OpInfo, Operation
-from specroof.cost.profile import ImplementationProfile, get_profile
+from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.routing import MoERouting
 from specroof.cost.setup import StepSetup, engine_kernel_profile, gemm_compute_dtype
 from specroof.errors import SpecroofError
@@ -62,10 +62,8 @@ def kernel_setup(hardware: str | Accelerator, profile: str | ImplementationProfi
     weights = "fp8" if variant == "fp8_block" else variant
     act = "fp16" if weights == "fp16" else "bf16"
     kv = check_dtype(kv_dtype or act, KV_DTYPES, "KV-cache dtype")
-    prof = engine_kernel_profile(get_profile(profile if profile is not None else accel.profile_base), accel,
-                                 weights, variant)
-    if accel.profile_overrides and (profile is None or profile == accel.profile_base):
-        prof = prof.with_overrides(**accel.profile_overrides)
+    prof = with_device_fields(engine_kernel_profile(device_base(accel, profile), accel, weights, variant), accel,
+                              profile)
     comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)
     return StepSetup(None, accel, prof, weights, act, kv, comp, 1)  # type: ignore[arg-type]

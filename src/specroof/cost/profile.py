@@ -234,6 +234,26 @@ def profile_fields(data: dict[str, Any], label: str = "profile") -> dict[str, An
     return normal_form({k: getattr(checked, k) for k in data})
 
 
+def device_base(accel: Any, profile: "str | ImplementationProfile | None") -> ImplementationProfile:
+    """The profile a step on ``accel`` starts from: ``profile``, else the one a calibrated
+    device file names (``profile_base``; checked here: profiles sit a floor above devices)."""
+    if profile is not None or accel.profile_base is None:
+        return get_profile(profile)
+    try:
+        return get_profile(accel.profile_base)
+    except SpecroofError as exc:
+        raise SpecroofError(f"{accel.where}: profile_base: {exc}") from None
+
+
+def with_device_fields(prof: ImplementationProfile, accel: Any,
+                       profile: "str | ImplementationProfile | None") -> ImplementationProfile:
+    """``prof`` with a calibrated device's ``[profile]`` fields, checked and named by its file;
+    only when the step uses the device's own profile (``profile`` None or its ``profile_base``)."""
+    if not accel.profile_overrides or not (profile is None or profile == accel.profile_base):
+        return prof
+    return prof.with_overrides(**profile_fields(dict(accel.profile_overrides), f"{accel.where}: [profile]"))
+
+
 def _coerce(key: str, value: Any) -> Any:
     """Lists from TOML become tuples; everything else is checked, not converted, by validated()."""
     if key in ("gemm_tiles", "operators", "cuda_graph_sizes") and isinstance(value, list):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
-from specroof.cost.profile import ImplementationProfile, get_profile
+from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
 from specroof.errors import SpecroofError, SpecroofWarning, shown
@@ -157,10 +157,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         from specroof.cost.allreduce import check_domain
 
         check_domain(int(tp), accel, "--tp: all-reduce over")
-    base = get_profile(profile if profile is not None else accel.profile_base)
-    base = engine_kernel_profile(base, accel, weights)
-    if accel.profile_overrides and (profile is None or profile == accel.profile_base):
-        base = base.with_overrides(**accel.profile_overrides)
+    base = with_device_fields(engine_kernel_profile(device_base(accel, profile), accel, weights), accel, profile)
     overrides = dict(profile_overrides)
     if attention is not None:
         overrides["attention"] = attention

@@ -83,6 +83,7 @@ class Accelerator:
     profile_overrides: dict[str, Any] = declare({}, TABLE, "", "a calibrated file's [profile] table of fitted "
                                                 "profile fields (checked when applied to the profile)")
     calibrated_from: str = declare("", TEXT, "", "the measurements a calibrated file was fitted to")
+    file: str = declare("", TEXT, "", "the hardware file the device was read from (empty: the catalog or Python)")
 
     def __post_init__(self) -> None:
         """Check every field: finite, positive sizes and rates, known profile fields."""
@@ -115,6 +116,11 @@ class Accelerator:
     def domain_gpus(self) -> int:
         """Devices one all-reduce can span at ``interconnect_gbps`` (8 when the file does not say)."""
         return self.interconnect_domain_gpus or DEFAULT_DOMAIN_GPUS
+
+    @property
+    def where(self) -> str:
+        """How messages name this device: its file, else its name."""
+        return f"hardware file {self.file}" if self.file else f"accelerator {self.name!r}"
 
     @property
     def is_calibrated(self) -> bool:
@@ -224,4 +230,4 @@ def _from_file(data: dict[str, Any], label: str, chain: tuple[str, ...]) -> Acce
     else:
         accel = _from_table(data, label)
     return replace(accel, profile_base=meta.profile_base, profile_overrides=dict(meta.profile or {}),
-                   calibrated_from=meta.calibrated_from or "")
+                   calibrated_from=meta.calibrated_from or "", file=label)
