@@ -113,7 +113,8 @@ class Check:
     """How one value is checked: a scalar checker and its range, or a fixed set of choices.
 
     ``build`` is for values that are not scalars (a list of tiles, a table of peaks): a
-    function returning the pydantic type, called only when a schema is built.
+    function returning the pydantic type, called only when a schema is built; ``words`` says
+    what it accepts, for the docs table.
     """
 
     scalar: Callable[[Any], Any] = anything
@@ -124,6 +125,7 @@ class Check:
     max_length: int | None = None
     optional: bool = False
     build: Callable[[], Any] | None = None
+    words: str = ""
 
     def within(self, **bounds: Any) -> "Check":
         """This check with other bounds (``le=1e6``...)."""
@@ -134,10 +136,10 @@ class Check:
 
     def describe(self) -> str:
         """The rule in words, for the docs table: ``number > 0, <= 1``."""
+        if self.words:
+            return self.words
         if self.choices:
             return " | ".join(self.choices)
-        if self.build is not None:
-            return "see meaning"
         kind = {number: "number", integer: "integer", boolean: "boolean", text: "string",
                 name: "name"}.get(self.scalar, "any")
         rules = [f"{sign} {bound:g}" for sign, bound in ((">", self.gt), (">=", self.ge), ("<=", self.le))
@@ -329,3 +331,27 @@ def check(model: Any, data: Any, label: str, *, quote: bool = False, hint: str =
         raise SpecroofError(f"{prefix}{_message(errors[0], tuple(model.model_fields), quote, hint)}{more}") from None
     except RecursionError:
         raise SpecroofError(f"{label or 'value'}: nested too deeply") from None
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def _cell(value: Any) -> str:
+    if value is ...:
+        return "required"
+    if isinstance(value, tuple) and len(value) > 4:
+        return f"{len(value)} items"
+    return f"`{value!r}`".replace("|", "\\|")
+
+
+def fields_markdown(cls: type) -> str:
+    """A markdown table of a declared dataclass: field, default, check, unit, meaning, fit bounds."""
+    defaults = {f.name: _default(f) for f in dataclasses.fields(cls)}
+    lines = ["| field | default | accepted | unit | meaning | fit bounds | kernel-fit bounds |",
+             "|---|---|---|---|---|---|---|"]
+    for key, spec in specs(cls).items():
+        bounds = [f"{lo:g} .. {hi:g}" if b else "" for b in (spec.fit, spec.kernel_fit) for lo, hi in [b or (0, 0)]]
+        cells = [f"`{key}`", _cell(defaults[key]), spec.check.describe().replace("|", "\\|"), spec.unit,
+                 spec.meaning.replace("|", "\\|"), *bounds]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

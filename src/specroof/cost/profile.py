@@ -20,8 +20,19 @@ from typing import Any
 
 from specroof.checks import BOOL, FRACTION, NAME, TEXT, Check, check, choice, declare, integer, number, schema
 from specroof.cost.operation import STEP_OPERATIONS
-from specroof.cost.profile_checks import (ALLREDUCE_FITS, ENGINE, GEMM_TILES, GRAPH_SIZES, KERNELS, MICROSECONDS,
-                                          OPERATIONS, OVERLAP, PASSES, TILE, normal_form)
+from specroof.cost.profile_checks import (
+    ALLREDUCE_FITS,
+    ENGINE,
+    GEMM_TILES,
+    GRAPH_SIZES,
+    KERNELS,
+    MICROSECONDS,
+    OPERATIONS,
+    OVERLAP,
+    PASSES,
+    TILE,
+    normal_form,
+)
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError, suggest
 

@@ -83,11 +83,11 @@ def engine_name(value: Any) -> Any:
     raise ValueError(f"must be one of {', '.join(engines)} (or empty), got {shown(value)}")
 
 
-GEMM_TILES = Check(build=_tiles)
-ALLREDUCE_FITS = Check(build=_allreduce_rows)
-GRAPH_SIZES = Check(build=_graph_sizes)
-OPERATIONS = Check(build=_operations)
-ENGINE = Check(engine_name)
+GEMM_TILES = Check(build=_tiles, words="list of 1-64 [rows, cols] pairs, each 1-65536")
+ALLREDUCE_FITS = Check(build=_allreduce_rows, words="list of up to 64 rows [gpus 2-4096, us, GB/s, us, GB/s]")
+GRAPH_SIZES = Check(build=_graph_sizes, words="list of sizes 1-1e8")
+OPERATIONS = Check(build=_operations, words="non-empty list of operation names (`specroof ops`)")
+ENGINE = Check(engine_name, words="an engine of cost/engine_kernels.toml, or empty")
 
 
 def normal_form(out: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from specroof.checks import (
-    ANY, NAME, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, TEXT, Check, annotation, check,
-    check_fields, declare, pydantic, schema, schema_of,
+    ANY,
+    NAME,
+    NON_NEGATIVE_FLOAT,
+    NON_NEGATIVE_INT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    TEXT,
+    Check,
+    annotation,
+    check,
+    check_fields,
+    declare,
+    pydantic,
+    schema,
+    schema_of,
 )
 from specroof.datafiles import looks_like_path, packaged_names, read_toml
 from specroof.errors import SpecroofError, suggest
@@ -43,9 +56,9 @@ def _peaks() -> Any:
     return Annotated[dict[str, annotation(POSITIVE_FLOAT)], pd.AfterValidator(_dtype_names), pd.Field(min_length=1)]
 
 
-PEAKS = Check(build=_peaks)
-SOURCES = Check(build=lambda: dict[str, annotation(TEXT)])
-TABLE = Check(build=lambda: dict[str, Any])
+PEAKS = Check(build=_peaks, words="table dtype -> TFLOP/s (> 0, <= 1e6), at least one")
+SOURCES = Check(build=lambda: dict[str, annotation(TEXT)], words="table of strings")
+TABLE = Check(build=lambda: dict[str, Any], words="table")
 
 
 @dataclass(frozen=True)

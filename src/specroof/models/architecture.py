@@ -77,9 +77,9 @@ class ModelConfig:
     max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
                                                   "the model was built for (None: the config does not say)")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
-    unmodelled: tuple[Unmodelled, ...] = declare((), Check(build=lambda: tuple[Any, ...]), "", "the config's keys "
-                                                 "that change the cost but are not modelled yet",
-                                                 compare=False, hash=False)
+    unmodelled: tuple[Unmodelled, ...] = declare(
+        (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
+        "the config's keys that change the cost but are not modelled yet", compare=False, hash=False)
 
     @property
     def hf_repo(self) -> str | None:
