@@ -145,3 +145,14 @@ def test_a_calibrated_files_profile_fields_are_checked_and_named_by_the_file(tmp
     plain = specroof.latency("llama-7b", "h200", profile="pytorch-sdpa")
     assert fitted.profile.bandwidth_efficiency == 0.3
     assert float(fitted.latency_ms.max()) > float(plain.latency_ms.max())  # the slower fitted field is applied
+
+
+def test_cli_help_of_profile_options_comes_from_the_declarations():
+    from hostile.harness import run_cli
+
+    code, out, _ = run_cli(["latency", "--help"])
+    out = " ".join(out.split())
+    assert code == 0
+    attention = spec_of(ImplementationProfile, "attention")
+    assert "[" + "|".join(attention.check.choices) + "]" in out
+    assert attention.meaning[1:40] in out and spec_of(ImplementationProfile, "cuda_graph").meaning[1:40] in out

@@ -8,13 +8,23 @@ from typing import Any
 
 import click
 
+from specroof.checks import specs
 from specroof.cli.common import parse_int_list
+from specroof.cost.profile import ImplementationProfile
 from specroof.errors import SpecroofError
 from specroof.speculation.drafting import METHODS, Drafting
 
 # Settings of a scenario that belong to speculation rather than to the cost of a step.
 DRAFTING_KEYS = ("method", "draft_model", "heads", "tree", "draft_vocab", "proposal_rate")
 _SPECULATION_KEYS = ("acceptance", "max_depth", *DRAFTING_KEYS)
+
+
+_PROFILE = specs(ImplementationProfile)  # the profile fields some options set: help and choices from there
+
+
+def _profile_help(field: str) -> str:
+    meaning = _PROFILE[field].meaning
+    return meaning[0].upper() + meaning[1:]
 
 
 def profile_help() -> str:
@@ -67,9 +77,9 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tp", type=int, default=None, help="Tensor-parallel devices. [default: 1]"),
         click.option("--profile", default=None, help=profile_help()),
         click.option("--cuda-graph/--eager", "cuda_graph", default=None,
-                     help="Step replayed as a CUDA graph, or launched eagerly from Python."),
-        click.option("--attention", type=click.Choice(["fused", "unfused"]), default=None,
-                     help="fused: flash-style; unfused: score matrix through memory."),
+                     help=f"{_profile_help('cuda_graph')}; --eager: launched eagerly from Python."),
+        click.option("--attention", type=click.Choice(_PROFILE["attention"].check.choices), default=None,
+                     help=_profile_help("attention") + "."),
         click.option("--kv-dtype", default=None, help="KV-cache dtype (fp16, bf16, fp8, int8). [default: dtype]"),
         click.option("--weight-dtype", default=None,
                      help="Weight dtype (fp16, bf16, fp8, int8, int4). [default: dtype]"),
