@@ -10,7 +10,7 @@ so ``--hardware`` accepts either everywhere.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -143,9 +143,12 @@ class Accelerator:
 DEFAULT_DOMAIN_GPUS = 8
 """Devices assumed joined by the interconnect when a hardware file does not say: one 8-GPU server."""
 
-_REQUIRED = ("memory_gb", "memory_bandwidth_gbps", "sm_count", "peak_tflops")
-_DATASHEET = ("name", "display_name", "vendor", "memory_gb", "memory_bandwidth_gbps", "sm_count", "peak_tflops",
-              "l2_cache_mb", "interconnect_gbps", "interconnect", "interconnect_domain_gpus", "tdp_w", "sources")
+_CALIBRATED = ("profile_base", "profile_overrides", "calibrated_from", "file")
+#: The datasheet keys of a hardware file: every declared field but what a calibrated file links.
+_DATASHEET = tuple(f.name for f in fields(Accelerator) if f.name not in _CALIBRATED)
+#: Keys a file must give (name and display name default to the file's name).
+_REQUIRED = tuple(f.name for f in fields(Accelerator) if f.default is MISSING and f.default_factory is MISSING
+                  and f.name not in ("name", "display_name"))
 #: How many ``base`` links a hardware file may follow (a profile on a profile on a device...).
 MAX_BASE_CHAIN = 8
 

@@ -34,11 +34,6 @@ from specroof.checks import BOOL, NAME, TEXT, Check, annotation, check, choice, 
 from specroof.datafiles import packaged_names, read_toml
 from specroof.errors import SpecroofError, suggest
 
-_SETTINGS = ("model", "hardware", "dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile",
-             "tp", "acceptance", "method", "draft_model", "heads", "max_depth")
-_KNOWN = {"name", "description", "grid", "profile_overrides", "reference", *_SETTINGS}
-
-
 #: Most values one grid axis of a scenario may list.
 MAX_AXIS_VALUES = 100_000
 _AXES = ("batch", "candidates", "seq_len")
@@ -52,23 +47,35 @@ def _axis() -> Any:
 
 
 @lru_cache(maxsize=1)
+def _grid() -> Any:
+    return schema_of("ScenarioGrid", {k: (Check(build=_axis, optional=True), None) for k in _AXES})
+
+
+_NAME = NAME.or_none()
+#: The keys of a scenario file: (check, default). ``method`` is checked as a name only: the
+#: drafting methods live floors above scenarios, and the method is checked where the scenario
+#: is used, as a ``--method`` would be; ``profile_overrides`` likewise when applied to the profile.
+_KEYS: dict[str, tuple[Check, Any]] = {
+    "name": (_NAME, None), "description": (TEXT, ""),
+    "model": (_NAME, None), "hardware": (_NAME, None), "dtype": (_NAME, None), "weight_dtype": (_NAME, None),
+    "kv_dtype": (_NAME, None), "attention": (choice("fused", "unfused").or_none(), None),
+    "cuda_graph": (BOOL.or_none(), None), "profile": (_NAME, None),
+    "tp": (Check(integer, ge=1, le=4096, optional=True), None), "acceptance": (_NAME, None),
+    "method": (_NAME, None), "draft_model": (_NAME, None),
+    "heads": (Check(integer, ge=1, le=64, optional=True), None),
+    "max_depth": (Check(integer, ge=1, le=1024, optional=True), None),
+    "grid": (Check(build=_grid), None), "reference": (TEXT, ""),
+    "profile_overrides": (Check(build=lambda: dict[str, Any]), None),
+}
+#: The keys that are options of speedup() (the study's settings).
+_SETTINGS = tuple(k for k in _KEYS if k not in ("name", "description", "grid", "reference", "profile_overrides"))
+_KNOWN = set(_KEYS)
+
+
+@lru_cache(maxsize=1)
 def _schema() -> Any:
-    """The keys of a scenario file. ``method`` is checked as a name only: the drafting methods
-    live floors above scenarios, and the method is checked where the scenario is used, as a
-    ``--method`` would be; ``profile_overrides`` likewise when applied to the profile."""
-    axis = Check(build=_axis, optional=True)
-    grid = schema_of("ScenarioGrid", {k: (axis, None) for k in _AXES})
-    names = {k: (NAME.or_none(), None) for k in ("name", "model", "hardware", "dtype", "weight_dtype", "kv_dtype",
-                                                  "profile", "acceptance", "method", "draft_model")}
-    return schema_of("ScenarioFile", {
-        **names, "description": (TEXT, ""), "reference": (TEXT, ""),
-        "attention": (choice("fused", "unfused").or_none(), None), "cuda_graph": (BOOL.or_none(), None),
-        "tp": (Check(integer, ge=1, le=4096, optional=True), None),
-        "heads": (Check(integer, ge=1, le=64, optional=True), None),
-        "max_depth": (Check(integer, ge=1, le=1024, optional=True), None),
-        "grid": (Check(build=lambda: grid), grid()),
-        "profile_overrides": (Check(build=lambda: dict[str, Any]), {}),
-    })
+    defaults = {"grid": _grid()(), "profile_overrides": {}}
+    return schema_of("ScenarioFile", {k: (c, defaults.get(k, d)) for k, (c, d) in _KEYS.items()})
 
 
 @dataclass(frozen=True)
