@@ -147,7 +147,6 @@ class Check:
         return kind + (" " + ", ".join(rules) if rules else "")
 
 
-NUMBER = Check(number, le=MAX_FLOAT)
 POSITIVE_FLOAT = Check(number, gt=0, le=MAX_FLOAT)
 NON_NEGATIVE_FLOAT = Check(number, ge=0, le=MAX_FLOAT)
 FRACTION = Check(number, gt=0, le=1)
