@@ -500,10 +500,11 @@ class ScenarioFile(_Schema):
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str | None) -> str | None:
-        from specroof.speculation.drafting import METHODS  # the drafting module owns the list
+        from specroof.speculation.methods import METHODS  # the methods' registry owns the names
 
         if value is not None and value not in METHODS:
-            raise ValueError(f"must be one of {', '.join(METHODS)}, got {value!r}{suggest(value, METHODS)}")
+            names = METHODS.names()
+            raise ValueError(f"must be one of {', '.join(names)}, got {value!r}{suggest(value, names)}")
         return value
 
 
