@@ -137,7 +137,7 @@ def drafting_options(func: Any) -> Any:
                      help=f"Draft model for --method {_takers('draft_model')}: catalog name (e.g. llama-3.2-1b) or a "
                           "config.json."),
         click.option("--method", type=RegistryChoice(METHODS), default=None,
-                     help="Drafting: " + "; ".join(f"{m.name}: {m.description}" for m in METHODS)
+                     help="Drafting: " + ", ".join(f"{m.name} ({m.description})" for m in METHODS)
                           + ". [default: none, or draft with --draft-model]"),
     ]
     for option in options:

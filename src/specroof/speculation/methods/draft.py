@@ -30,7 +30,7 @@ class DraftModel(PassMethod):
 
 DRAFT = METHODS.register(DraftModel(
     name="draft",
-    description="a draft model (--draft-model NAME), chained or as a tree",
+    description="a draft model, chained or as a tree",
     label="draft model",
     parameters=("draft_model", "tree"),
     required=("draft_model",),

@@ -41,13 +41,13 @@ class Eagle3Head(EagleHead):
 
 EAGLE = METHODS.register(EagleHead(
     name="eagle",
-    description="an EAGLE-1/2 head (one decoder layer on the target's hidden states)",
+    description="an EAGLE-1/2 head: one decoder layer on the target's hidden states",
     label="EAGLE head",
     parameters=("tree",),
 ))
 EAGLE3 = METHODS.register(Eagle3Head(
     name="eagle3",
-    description="an EAGLE-3 head (fused hidden states, own draft vocabulary: --draft-vocab)",
+    description="an EAGLE-3 head: fused hidden states, its own draft vocabulary",
     label="EAGLE-3 head",
     parameters=("tree", "draft_vocab"),
 ))

@@ -33,7 +33,7 @@ class MedusaHeads(Method):
 
 HEADS = METHODS.register(MedusaHeads(
     name="heads",
-    description="Medusa heads on the target's hidden states (--heads, default 5)",
+    description="Medusa heads on the verification's hidden states",
     label="Medusa heads",
     parameters=("heads",),
 ))

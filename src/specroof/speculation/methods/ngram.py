@@ -37,7 +37,7 @@ class NgramLookup(Method):
 
 NGRAM = METHODS.register(NgramLookup(
     name="ngram",
-    description="n-gram prompt lookup: free proposals (--proposal-rate: the share of sequences with a match)",
+    description="n-gram prompt lookup: free proposals",
     label="n-gram proposals",
     parameters=("proposal_rate",),
 ))

@@ -6,6 +6,6 @@ from specroof.speculation.methods.base import METHODS, Method
 
 NONE = METHODS.register(Method(
     name="none",
-    description="free candidates: drafting costs nothing (an upper bound)",
+    description="free candidates: drafting costs nothing, an upper bound",
     label="free drafts",
 ))
