@@ -51,7 +51,7 @@ class Drafting:
     @classmethod
     def of(cls, method: str | None = None, draft_model: str | Path | ModelConfig | None = None,
            heads: int | None = None, tree: str | TreeShape | None = None, draft_vocab: int | None = None,
-           proposal_rate: float | None = None) -> "Drafting":
+           proposal_rate: float | None = None) -> Drafting:
         """Settle and check a drafting choice.
 
         ``method`` defaults to ``draft`` when a draft model is given, else ``none``. A parameter
@@ -70,9 +70,9 @@ class Drafting:
         return cls(method=chosen, **settled)
 
     @classmethod
-    def resolve(cls, drafting: "Drafting | None", method: str | None = None,
+    def resolve(cls, drafting: Drafting | None, method: str | None = None,
                 draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
-                **parameters: Any) -> "Drafting":
+                **parameters: Any) -> Drafting:
         """An API's drafting arguments: a built ``drafting``, or the parts :meth:`of` builds one from."""
         if drafting is None:
             return cls.of(method, draft_model, heads, **parameters)

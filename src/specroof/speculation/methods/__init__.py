@@ -30,8 +30,14 @@ everywhere the built-in ones are.
 
 from __future__ import annotations
 
-# isort: off  (importing a member registers it: this order is the order --help lists them)
-from specroof.speculation.methods import none, heads, draft, eagle, mtp, ngram  # noqa: F401
+# Importing a member registers it: this order is the order --help and the catalog list them.
+# isort: off
+from specroof.speculation.methods import none  # noqa: F401
+from specroof.speculation.methods import heads  # noqa: F401
+from specroof.speculation.methods import draft  # noqa: F401
+from specroof.speculation.methods import eagle  # noqa: F401
+from specroof.speculation.methods import mtp  # noqa: F401
+from specroof.speculation.methods import ngram  # noqa: F401
 # isort: on
 from specroof.speculation.methods.base import METHODS, Choice, Method, PassMethod
 from specroof.speculation.methods.parameters import PARAMETERS, Parameter

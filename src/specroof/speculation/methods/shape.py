@@ -27,7 +27,7 @@ class TreeShape:
     tokens: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "TreeShape":
+    def parse(cls, text: str) -> TreeShape:
         """``steps=D,topk=K[,tokens=N]``."""
         fields: dict[str, int] = {}
         for part in str(text).split(","):
@@ -41,13 +41,13 @@ class TreeShape:
         return cls(fields["steps"], fields["topk"], fields.get("tokens")).checked()
 
     @classmethod
-    def of_paths(cls, paths: list[tuple[int, ...]]) -> "TreeShape":
+    def of_paths(cls, paths: list[tuple[int, ...]]) -> TreeShape:
         """The depth and widest branching of a tree given as rank paths (root: ``()``)."""
         depth = max((len(path) for path in paths), default=0)
         topk = max((max(path) + 1 for path in paths if path), default=1)
         return cls(max(depth, 1), max(topk, 1), len(paths))
 
-    def checked(self) -> "TreeShape":
+    def checked(self) -> TreeShape:
         for value, what, cap in ((self.steps, "steps", MAX_TREE_STEPS), (self.topk, "topk", MAX_TREE_TOPK)):
             if value < 1 or value > cap:
                 raise SpecroofError(f"tree {what} must be between 1 and {cap}, got {value}")
