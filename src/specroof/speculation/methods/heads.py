@@ -12,6 +12,7 @@ from specroof.cost.drafting_ops import medusa_head_operations
 from specroof.cost.grid import Grid
 from specroof.cost.operation import Operation
 from specroof.cost.setup import StepSetup
+from specroof.errors import SpecroofError
 from specroof.speculation.methods.base import METHODS, Choice, Method
 
 
@@ -26,9 +27,10 @@ class MedusaHeads(Method):
         return choice.heads, None
 
     def verification_extras(self, choice: Choice, setup: StepSetup, grid: Grid) -> list[Operation]:
+        if choice.heads is None:
+            raise SpecroofError("method 'heads' needs a number of heads; settle the choice with Drafting.of")
         speculating = (grid.n > 1).astype(float)  # plain decoding (n = 1) runs no heads
-        return [replace(op, count=op.count * speculating)
-                for op in medusa_head_operations(setup, grid, int(choice.heads or 0))]
+        return [replace(op, count=op.count * speculating) for op in medusa_head_operations(setup, grid, choice.heads)]
 
 
 HEADS = METHODS.register(MedusaHeads(
