@@ -135,3 +135,23 @@ def test_a_new_pass_method_does_not_fall_into_another_branch(toy):
     assert "draft:mtp_proj" in ops["toy"] and "draft:eagle_fc" not in ops["toy"]
     assert "draft:eagle_fc" in ops["eagle"] and "draft:eagle_fc" in ops["eagle3"]
     assert not METHODS.get("none").pass_based and isinstance(METHODS.get("none"), Method)
+
+
+def test_docs_table_is_the_registry():
+    from pathlib import Path
+
+    from specroof.speculation.methods.catalog import methods_markdown
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "drafting-methods.md").read_text(encoding="utf-8")
+    table = text.split("<!-- methods-table", 1)[1].split("-->\n", 1)[1].split("<!-- /methods-table -->", 1)[0]
+    assert table == methods_markdown()
+
+
+def test_catalog_lists_a_registered_method(toy):
+    from specroof.speculation.methods.catalog import method_catalog
+
+    record = {r["name"]: r for r in method_catalog()}["toy"]
+    assert record["pass_based"] and record["tree_capable"]
+    assert record["parameters"] == [{"name": "tree", "flag": "--tree", "required": False}]
+    assert {r["name"]: r for r in method_catalog()}["draft"]["parameters"][0] == {
+        "name": "draft_model", "flag": "--draft-model", "required": True}
