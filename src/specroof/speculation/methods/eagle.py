@@ -21,11 +21,13 @@ from specroof.speculation.methods.base import METHODS, Choice, PassMethod
 
 @dataclass(frozen=True)
 class EagleHead(PassMethod):
-    """An EAGLE head; its ``name`` (``eagle`` or ``eagle3``) is the version the builder prices."""
+    """An EAGLE head; ``version`` (``eagle`` or ``eagle3``) is the head the builder prices."""
+
+    version: str = "eagle"
 
     def draft_pass(self, choice: Choice, setup: StepSetup, grid: Grid, width: ArrayLike,
                    first: bool) -> tuple[StepSetup, list[Operation]]:
-        return eagle_operations(setup, self.name, grid, width, first, choice.draft_vocab)
+        return eagle_operations(setup, self.version, grid, width, first, choice.draft_vocab)
 
 
 @dataclass(frozen=True)
@@ -50,4 +52,5 @@ EAGLE3 = METHODS.register(Eagle3Head(
     description="an EAGLE-3 head: fused hidden states, its own draft vocabulary",
     label="EAGLE-3 head",
     parameters=("tree", "draft_vocab"),
+    version="eagle3",
 ))
