@@ -15,7 +15,7 @@ import pytest
 import specroof
 from specroof.errors import SpecroofError
 from specroof.speculation.default_acceptance import default_acceptance, default_rows
-from specroof.speculation.drafting import METHODS
+from specroof.speculation.methods import METHODS
 from tests.support import run_specroof
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ PUBLISHED = ROOT / "benchmarks" / "acceptance" / "published-acceptance.csv"
 
 def test_every_method_has_a_default_with_a_source():
     rows = default_rows()
-    assert set(rows) == set(METHODS)
+    assert set(rows) == set(METHODS.names())
     for row in rows.values():
         assert row.source and row.label
         assert bool(row.points) != bool(row.spec)  # a measured curve or a spec, never both

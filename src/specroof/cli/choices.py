@@ -21,6 +21,11 @@ class RegistryChoice(click.ParamType):
         self.registry = registry
         self.name = registry.what
 
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The member names registered now (what ``click.Choice.choices`` gives its readers)."""
+        return self.registry.names()
+
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "[" + "|".join(self.registry.names()) + "]"
 

@@ -9,13 +9,16 @@ from typing import Any
 import click
 
 from specroof.checks import specs
+from specroof.cli.choices import RegistryChoice
 from specroof.cli.common import parse_int_list
 from specroof.cost.profile import ImplementationProfile
 from specroof.errors import SpecroofError
-from specroof.speculation.drafting import METHODS, Drafting
+from specroof.speculation.drafting import Drafting
+from specroof.speculation.methods import METHODS, PARAMETERS
+from specroof.speculation.methods.parameters import DEFAULT_HEADS
 
 # Settings of a scenario that belong to speculation rather than to the cost of a step.
-DRAFTING_KEYS = ("method", "draft_model", "heads", "tree", "draft_vocab", "proposal_rate")
+DRAFTING_KEYS = ("method", *PARAMETERS)
 _SPECULATION_KEYS = ("acceptance", "max_depth", *DRAFTING_KEYS)
 
 
@@ -121,26 +124,31 @@ def parse_grid(values: dict[str, Any], defaults: dict[str, Any] | None = None) -
     return grid
 
 
+def _takers(parameter: str) -> str:
+    """The registered methods that take ``parameter`` ("draft, eagle, eagle3, mtp")."""
+    return ", ".join(m.name for m in METHODS if parameter in m.parameters)
+
+
 def drafting_options(func: Any) -> Any:
     """--method and its parameters: the drafting choice (settled by Drafting.of)."""
     options = [
         click.option("--proposal-rate", type=float, default=None, metavar="P",
-                     help="--method ngram: fraction of sequences that find a match and send a draft, in (0, 1]. "
-                          "[default: 1]"),
+                     help=f"--method {_takers('proposal_rate')}: fraction of sequences that find a match and send a "
+                          "draft, in (0, 1]. [default: 1]"),
         click.option("--draft-vocab", type=int, default=None, metavar="V",
-                     help="--method eagle3: the draft head's vocabulary. [default: 32000]"),
+                     help=f"--method {_takers('draft_vocab')}: the draft head's vocabulary. [default: 32000]"),
         click.option("--tree", default=None, metavar="steps=D,topk=K[,tokens=N]",
-                     help="Draft a tree (draft, eagle, eagle3, mtp), as SGLang's --speculative-num-steps / "
+                     help=f"Draft a tree ({_takers('tree')}), as SGLang's --speculative-num-steps / "
                           "-eagle-topk / -num-draft-tokens: D drafting passes, K branches, N tokens verified. "
                           "[default: a chain, or the acceptance model's own tree]"),
         click.option("--heads", type=int, default=None, metavar="N",
-                     help="Number of Medusa heads for --method heads. [default: 5]"),
+                     help=f"Number of Medusa heads for --method {_takers('heads')}. [default: {DEFAULT_HEADS}]"),
         click.option("--draft-model", default=None, metavar="NAME|FILE",
-                     help="Draft model for --method draft: catalog name (e.g. llama-3.2-1b) or a config.json."),
-        click.option("--method", type=click.Choice(list(METHODS)), default=None,
-                     help="Drafting: none (free candidates), heads (Medusa), draft (a draft model), eagle / eagle3 "
-                          "(an EAGLE head on the target's hidden states), mtp (the model's MTP module), ngram "
-                          "(prompt lookup). [default: none, or draft with --draft-model]"),
+                     help=f"Draft model for --method {_takers('draft_model')}: catalog name (e.g. llama-3.2-1b) or a "
+                          "config.json."),
+        click.option("--method", type=RegistryChoice(METHODS), default=None,
+                     help="Drafting: " + ", ".join(f"{m.name} ({m.description})" for m in METHODS)
+                          + ". [default: none, or draft with --draft-model]"),
     ]
     for option in options:
         func = option(func)

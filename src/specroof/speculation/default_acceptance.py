@@ -12,6 +12,10 @@ decides (built by ``benchmarks/acceptance/build_default_acceptance.py``):
 - or, where no measurement is shipped (draft models, free candidates), the Medusa paper's fit
   ``log:0.477``, labelled "NOT measured".
 
+A registered method without a row (a plug-in, a method added before its data) gets the
+``none`` row's model, labelled NOT measured, and one ``warning:`` saying so; an unknown
+method name is an error.
+
 The model is wrapped in :class:`DefaultAcceptance`, whose ``describe()`` names the choice, so
 every title, chart and export that prints the acceptance says it was a default and which,
 and whose ``source`` is the row's source (JSON ``acceptance_source``).
@@ -19,6 +23,7 @@ and whose ``source`` is the row's source (JSON ``acceptance_source``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -27,11 +32,14 @@ from typing import Any
 import numpy as np
 
 from specroof.datafiles import csv_records, read_text
-from specroof.errors import SpecroofError
+from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.speculation.acceptance import AcceptanceModel, CurveAcceptance
 from specroof.speculation.acceptance_spec import parse_acceptance
+from specroof.speculation.methods import METHODS
 
 _DATA = "default-acceptance.csv"
+FALLBACK_METHOD = "none"
+"""Whose row a registered method without a row of its own falls back to (with a warning)."""
 
 
 @dataclass(frozen=True)
@@ -96,18 +104,33 @@ def default_rows() -> dict[str, DefaultRow]:
     return rows
 
 
+def default_row(method: str) -> DefaultRow:
+    """A registered method's default row; a method without one gets the unmeasured fallback
+    (the ``none`` row's model, labelled NOT measured) and one ``warning:`` saying so."""
+    METHODS.get(method)  # an unknown name is an error listing the methods
+    rows = default_rows()
+    if method in rows:
+        return rows[method]
+    base = rows[FALLBACK_METHOD]
+    warnings.warn(SpecroofWarning(
+        f"no default acceptance is shipped for method {method!r} (speculation/data/{_DATA}): using "
+        f"{base.spec or 'the ' + FALLBACK_METHOD + ' curve'}, NOT measured for it; give --acceptance"), stacklevel=3)
+    return DefaultRow(method, base.points, base.spec, False,
+                      f"NOT measured: no default shipped for {method}, {FALLBACK_METHOD}'s: {base.label}", base.source)
+
+
 def default_acceptance(method: str) -> DefaultAcceptance:
     """The default acceptance model of a drafting method (``eagle3``, ``heads``, ``none``...)."""
-    rows = default_rows()
-    if method not in rows:
-        raise SpecroofError(f"no default acceptance for method {method!r}; give --acceptance "
-                            f"(methods with a default: {', '.join(rows)})")
-    row = rows[method]
+    return _model_of(default_row(method))
+
+
+def _model_of(row: DefaultRow, max_depth: int | None = None) -> DefaultAcceptance:
+    """A row's model: its measured curve, or its spec (with ``max_depth`` for a tree spec)."""
     if row.points:
-        inner: AcceptanceModel = CurveAcceptance(np.array(row.points, dtype=float), name=f"{method}-default")
+        inner: AcceptanceModel = CurveAcceptance(np.array(row.points, dtype=float), name=f"{row.method}-default")
         inner.max_candidates = None  # held at the last measured tau (np.interp holds the end value)
     else:
-        inner = parse_acceptance(row.spec)
+        inner = parse_acceptance(row.spec, max_depth)
     return DefaultAcceptance(inner, row)
 
 
@@ -115,13 +138,11 @@ def resolve_acceptance(acceptance: str | AcceptanceModel | None, method: str,
                        max_depth: int | None = None) -> AcceptanceModel:
     """The given acceptance (a spec or a model), or the method's default when None."""
     if acceptance is None:
-        if max_depth is not None and not default_rows()[method].spec.startswith(("medusa:", "positional:")):
+        row = default_row(method)
+        if max_depth is not None and not row.spec.startswith(("medusa:", "positional:")):
             raise SpecroofError("a max depth (--max-depth) applies only to tree acceptance models; give "
                                 "--acceptance medusa:... or positional:... with it")
-        model = default_acceptance(method)
-        if max_depth is not None:
-            model = DefaultAcceptance(parse_acceptance(default_rows()[method].spec, max_depth), model.row)
-        return model
+        return _model_of(row, max_depth)
     if isinstance(acceptance, AcceptanceModel):
         return acceptance
     return parse_acceptance(str(acceptance), max_depth)

@@ -1,0 +1,36 @@
+"""``mtp``: the model's own multi-token-prediction module (DeepSeek-V3, GLM-4.5, Qwen3-Next),
+chained; it needs a target that ships MTP layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specroof.cost.drafting_ops import mtp_operations
+from specroof.cost.grid import Grid
+from specroof.cost.operation import ArrayLike, Operation
+from specroof.cost.setup import StepSetup
+from specroof.errors import SpecroofError
+from specroof.models.architecture import ModelConfig
+from specroof.speculation.methods.base import METHODS, Choice, PassMethod
+
+
+@dataclass(frozen=True)
+class MtpModule(PassMethod):
+    """One decoder layer of the target (its MoE included) behind a ``[T, 2h] -> h`` projection."""
+
+    def check_target(self, choice: Choice, target: ModelConfig) -> None:
+        if target.mtp_layers < 1:
+            raise SpecroofError(f"method 'mtp' needs a model with MTP layers; {target.name} has none "
+                                "(its config.json has no num_nextn_predict_layers)")
+
+    def draft_pass(self, choice: Choice, setup: StepSetup, grid: Grid, width: ArrayLike,
+                   first: bool) -> tuple[StepSetup, list[Operation]]:
+        return mtp_operations(setup, grid, width)
+
+
+MTP = METHODS.register(MtpModule(
+    name="mtp",
+    description="the model's own multi-token-prediction module, chained",
+    label="MTP module",
+    parameters=("tree",),
+))
