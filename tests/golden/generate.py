@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import specroof
-from specroof.cost.memory import memory_footprint
+from specroof.speculation.footprint import memory_footprint
 from specroof.models.architecture import catalog_names
 
 HERE = Path(__file__).parent
