@@ -27,10 +27,7 @@ from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.bounds import AcceptanceBound, bound_acceptance, bound_warning
-from specroof.speculation.default_acceptance import (
-    acceptance_source,
-    resolve_acceptance,
-)
+from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape, trees_of
 from specroof.speculation.study import Study
 
