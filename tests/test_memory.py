@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from specroof import SpecroofError
 from specroof.cost.memory import RUNTIME_RESERVE_BYTES
-from specroof.speculation.footprint import fits, memory_footprint
 from specroof.cost.step import setup_step
 from specroof.models.architecture import load_model
+from specroof.speculation.footprint import fits, memory_footprint
 
 GIB = 2**30
 
