@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import click
+
 from specroof.app.parameters import DEFAULT_CANDIDATES
 from specroof.app.parsing import parse_int_list, positive_flag
 from specroof.app.settings import (
@@ -20,7 +22,14 @@ from specroof.app.settings import (
     parse_grid,
     resolve_settings,
 )
+from specroof.cost.step import latency
 from specroof.errors import SpecroofError
+from specroof.scenarios import load_scenario
+from specroof.speculation.breakdown import ops
+from specroof.speculation.default_acceptance import default_acceptance
+from specroof.speculation.explain import explain
+from specroof.speculation.plan import plan
+from specroof.speculation.speedup import speedup
 
 PROGRESS_CELLS = 20
 """A plan of more (batch, seq_len) cells than this shows a progress bar on a terminal."""
@@ -39,25 +48,21 @@ def check_grid_size(grid: dict[str, list[int]], max_points: int | None) -> None:
 def run_speedup(values: dict[str, Any], scenario: str | None, max_points: int | None = None
                 ) -> tuple[Any, str | None, Any]:
     """(SpeedupResult, scenario name, scenario reference CSV) for speedup's option values."""
-    from specroof.speculation.speedup import speedup as compute
-
     settings = resolve_settings(values, scenario, "speedup")
     grid = parse_grid(values, {"candidates": DEFAULT_CANDIDATES, **settings.grid})
     check_grid_size(grid, max_points)
-    result = compute(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
+    result = speedup(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
                      **settings.speculation(), **settings.step)
     return result, settings.scenario, settings.reference
 
 
 def run_latency(values: dict[str, Any], max_points: int | None = None) -> Any:
     """StepLatency for latency's option values."""
-    from specroof.cost.step import latency as compute
-
     if not values.get("model") or not values.get("hardware"):
         raise SpecroofError("latency needs --model and --hardware (see `specroof models`, `specroof hardware`)")
     grid = parse_grid(values)
     check_grid_size(grid, max_points)
-    return compute(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
+    return latency(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
                    **collect_step_options(values))
 
 
@@ -93,26 +98,20 @@ def run_plan(values: dict[str, Any], scenario: str | None, max_candidates: int =
 def _planned(model: str, hardware: str, batch: list[int], seq_len: list[int], kwargs: dict[str, Any],
              show_progress: bool) -> Any:
     """plan(...), with a progress bar on a terminal for a large plan when asked."""
-    from specroof.speculation.plan import plan as compute
-
     cells = len(batch) * len(seq_len)
     if not (show_progress and cells > PROGRESS_CELLS and sys.stderr.isatty()):
-        return compute(model, hardware, batch, seq_len, **kwargs)
-    import click
-
+        return plan(model, hardware, batch, seq_len, **kwargs)
     with click.progressbar(length=cells, label="planning", file=sys.stderr) as bar:
-        return compute(model, hardware, batch, seq_len, progress=bar.update, **kwargs)
+        return plan(model, hardware, batch, seq_len, progress=bar.update, **kwargs)
 
 
 def run_explain(values: dict[str, Any], scenario: str | None, batch: int, candidates: int, seq_len: int
                 ) -> tuple[Any, str]:
     """(Explanation, note on an assumed acceptance or '') for explain's option values."""
-    from specroof.speculation.explain import explain as compute
-
     for value, flag in ((batch, "--batch"), (candidates, "--candidates"), (seq_len, "--seq-len")):
         positive_flag(value, flag)
     settings = resolve_settings(values, scenario, "explain")
-    result = compute(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
+    result = explain(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
                      **settings.step)
     return result, acceptance_note(values, scenario, settings.drafting.method)
 
@@ -122,30 +121,22 @@ def acceptance_note(values: dict[str, Any], scenario: str | None, method: str = 
     if values.get("acceptance"):
         return ""
     if scenario is not None:
-        from specroof.scenarios import load_scenario
-
         if load_scenario(scenario).settings.get("acceptance"):
             return ""
-    from specroof.speculation.default_acceptance import default_acceptance
-
     return default_acceptance(method).assumption + "; not a measurement of this model: pass your own"
 
 
 def run_ops(values: dict[str, Any], batch: int, candidates: int, seq_len: int, acceptance: str | None = None) -> Any:
     """StepOperations for ops' option values."""
-    from specroof.speculation.breakdown import ops as compute
-
     if not values.get("model") or not values.get("hardware"):
         raise SpecroofError("ops needs --model and --hardware (see `specroof models`, `specroof hardware`)")
     drafting = {k: values.get(k) for k in DRAFTING_KEYS}
-    return compute(values["model"], values["hardware"], batch, candidates, seq_len, acceptance=acceptance,
+    return ops(values["model"], values["hardware"], batch, candidates, seq_len, acceptance=acceptance,
                    **drafting, **collect_step_options(values))
 
 
 def run_point_ops(values: dict[str, Any], scenario: str | None, batch: int, candidates: int, seq_len: int) -> Any:
     """The operations of one speculative step under speedup's option values (scenario included)."""
-    from specroof.speculation.breakdown import ops
-
     settings = resolve_settings(values, scenario, "speedup")
     return ops(settings.model, settings.hardware, batch, candidates, seq_len, drafting=settings.drafting,
                **settings.step)

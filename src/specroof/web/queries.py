@@ -20,8 +20,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from specroof.app import run
 from specroof.app.parameters import parameters
+from specroof.app.tables import jsonable
 from specroof.errors import SpecroofError, suggest
+from specroof.speculation.exports import export_table
+from specroof.web.guard import require_finite
 
 MAX_POINTS = 50_000
 """Largest speedup/latency grid (batch x candidates x seq_len) one request may ask for."""
@@ -177,39 +181,29 @@ class Explorer:
 
     # Result objects -------------------------------------------------------------------
     def speedup_result(self, q: Query) -> tuple[Any, str | None, Any]:
-        from specroof.app.run import run_speedup
-
-        return self.cache.get(q.key, lambda: run_speedup(q.option_values(), q.scenario, self.max_points))
+        return self.cache.get(q.key, lambda: run.run_speedup(q.option_values(), q.scenario, self.max_points))
 
     def plan_result(self, q: Query) -> tuple[Any, str | None, Any]:
-        from specroof.app.run import run_plan
-
         def compute() -> Any:
             values = q.option_values()
             extra = {k: values.pop(k) for k in _PLAN if k in values}
-            return run_plan(values, q.scenario, max_points=self.max_plan_points,
+            return run.run_plan(values, q.scenario, max_points=self.max_plan_points,
                             **{k: v for k, v in extra.items() if v is not None})
 
         return self.cache.get(q.key, compute)
 
     def latency_result(self, q: Query) -> Any:
-        from specroof.app.run import run_latency
-
-        return self.cache.get(q.key, lambda: run_latency(q.option_values(), self.max_points))
+        return self.cache.get(q.key, lambda: run.run_latency(q.option_values(), self.max_points))
 
     def explain_result(self, q: Query) -> tuple[Any, str]:
-        from specroof.app.run import run_explain
-
         values = q.option_values()
         point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
         if point["candidates"] is None:
             raise SpecroofError("explain needs --candidates N (verified tokens per sequence, e.g. 16)")
-        return self.cache.get(q.key, lambda: run_explain(values, q.scenario, point["batch"] or 1,
+        return self.cache.get(q.key, lambda: run.run_explain(values, q.scenario, point["batch"] or 1,
                                                          point["candidates"], point["seq_len"] or 1024))
 
     def ops_result(self, q: Query) -> Any:
-        from specroof.app.run import run_ops
-
         values = q.option_values()
         point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
         for key, default in (("batch", 1), ("candidates", 1), ("seq_len", 1024)):
@@ -217,17 +211,15 @@ class Explorer:
                 point[key] = default
             elif point[key] < 1:
                 raise SpecroofError(f"--{key.replace('_', '-')}: {point[key]} is not in the range x>=1")
-        return self.cache.get(q.key, lambda: run_ops(values, **point))
+        return self.cache.get(q.key, lambda: run.run_ops(values, **point))
 
     def point_ops(self, params: Mapping[str, str], batch: int, candidates: int, seq_len: int) -> Any:
         """The operations of one speculative step under the settings of a speedup query (scenario included)."""
-        from specroof.app.run import run_point_ops
-
         q = self.query("speedup", params)
         key = ("point_ops", q.key, batch, candidates, seq_len)
 
         def compute() -> Any:
-            return run_point_ops(q.option_values(), q.scenario, batch, candidates, seq_len)
+            return run.run_point_ops(q.option_values(), q.scenario, batch, candidates, seq_len)
 
         return self.cache.get(key, compute)
 
@@ -245,15 +237,10 @@ class Explorer:
         return _as_json(self.plan_result(self.query("plan", params))[0].to_records())
 
     def explain_dict(self, params: Mapping[str, str]) -> dict[str, Any]:
-        from specroof.app.tables import jsonable
-        from specroof.web.guard import require_finite
-
         result, note = self.explain_result(self.query("explain", params))
         return {**jsonable(require_finite(result.to_dict(), "the explanation")), "note": note}
 
     def export(self, params: Mapping[str, str], engine: str) -> Any:
-        from specroof.speculation.exports import export_table
-
         result = self.plan_result(self.query("plan", params))[0]
         return export_table(result, engine)
 
