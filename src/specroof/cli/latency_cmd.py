@@ -9,6 +9,7 @@ import click
 from specroof.app.parameters import command_options
 from specroof.app.run import run_latency
 from specroof.app.tables import physical_ms
+from specroof.bands.apply import warn_unvalidated
 from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit
 
 
@@ -24,8 +25,6 @@ def latency(fmt: str, **values: Any) -> None:
     """
     result = run_latency(values, MAX_OUTPUT_ROWS)  # one printed row per point
     records = rows = result.to_records()
-    from specroof.bands.apply import warn_unvalidated
-
     warn_unvalidated(rows)
     title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
              f"profile {result.profile.name}: step latency (ms)")

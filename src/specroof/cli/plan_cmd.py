@@ -14,6 +14,7 @@ import click
 from specroof.app.parameters import command_options
 from specroof.app.run import run_plan
 from specroof.app.tables import normalized_rows, physical_ms
+from specroof.bands.apply import warn_unvalidated
 from specroof.cli.common import emit, format_option
 from specroof.speculation.exports import ENGINES as EXPORT_ENGINES
 
@@ -49,8 +50,6 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
         click.echo(json.dumps(exported) if engine.lower() == "json" else exported)
         return
     rows = result.to_records()
-    from specroof.bands.apply import warn_unvalidated
-
     warn_unvalidated(rows, "plan cells")
     columns = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup",
                "speedup_low", "speedup_high", "validated"]

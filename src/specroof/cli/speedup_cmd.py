@@ -14,6 +14,7 @@ import click
 from specroof.app.parameters import command_options
 from specroof.app.run import run_speedup
 from specroof.app.tables import normalized_rows, physical_ms
+from specroof.bands.apply import warn_unvalidated
 from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit
 from specroof.errors import SpecroofError
 
@@ -53,8 +54,6 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
         reference_path = scenario_reference  # a scenario's published points are overlaid by default
 
     records = rows = result.to_records()
-    from specroof.bands.apply import warn_unvalidated
-
     warn_unvalidated(rows)
     drafts = result.method != "none"
     columns = ["batch", "candidates", "seq_len", "acceptance_length", "latency_ms", "ar_latency_ms"]
