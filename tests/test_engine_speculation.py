@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import specroof
-from specroof.cost.memory import memory_footprint
+from specroof.speculation.footprint import memory_footprint
 from specroof.errors import SpecroofError
 from specroof.speculation.exports import export_table
 from specroof.speculation.plan import plan

@@ -14,7 +14,7 @@ import pytest
 
 import specroof
 from specroof.cost.capacity import DoesNotFitWarning
-from specroof.cost.memory import memory_footprint
+from specroof.speculation.footprint import memory_footprint
 from specroof.models.architecture import load_model
 from specroof.speculation.exports import export_table
 from specroof.speculation.plan import batch_ranges, plan

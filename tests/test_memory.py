@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specroof import SpecroofError
-from specroof.cost.memory import RUNTIME_RESERVE_BYTES, fits, memory_footprint
+from specroof.cost.memory import RUNTIME_RESERVE_BYTES
 from specroof.cost.step import setup_step
 from specroof.models.architecture import load_model
+from specroof.speculation.footprint import fits, memory_footprint
 
 GIB = 2**30
 

@@ -15,7 +15,7 @@ import pytest
 
 import specroof
 from specroof import SpecroofError
-from specroof.cost.memory import memory_footprint
+from specroof.speculation.footprint import memory_footprint
 from specroof.scenarios import load_scenario
 from specroof.speculation import plan as plan_module
 from specroof.speculation.exports import export_table

@@ -6,7 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from specroof.cli.choices import RegistryChoice
+from specroof.app.choices import RegistryChoice
 from specroof.errors import SpecroofError
 from specroof.registry import Registry
 

@@ -93,7 +93,7 @@ def test_every_command_takes_the_flag(command):
 
 
 def test_memory_footprint_takes_the_keyword():
-    from specroof.cost.memory import memory_footprint
+    from specroof.speculation.footprint import memory_footprint
 
     with pytest.raises(SpecroofError, match="n_shared_experts"):
         memory_footprint(str(_config("glm-4.5-air")), "h200")

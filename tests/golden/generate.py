@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 import specroof
-from specroof.cost.memory import memory_footprint
 from specroof.models.architecture import catalog_names
+from specroof.speculation.footprint import memory_footprint
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden.json"

@@ -110,12 +110,12 @@ def test_web_only_errors_are_400_too(client, params, words):
 
 
 def test_an_internal_error_is_a_one_line_500_logged_with_its_traceback(client, monkeypatch, capsys):
-    import specroof.cli.speedup_cmd as speedup_cmd
+    import specroof.app.run as app_run
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom\nwith a second line")
 
-    monkeypatch.setattr(speedup_cmd, "run_speedup", broken)
+    monkeypatch.setattr(app_run, "run_speedup", broken)
     answer = client.get("/api/speedup", params={"model": "llama-7b", "hardware": "h200"})
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal error (RuntimeError), logged on the server's terminal"}

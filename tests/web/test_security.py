@@ -176,16 +176,16 @@ def test_a_repeated_upload_kind_is_refused(client):
 
 
 def nan_speedup(monkeypatch, value: float) -> None:
-    import specroof.cli.speedup_cmd as speedup_cmd
+    import specroof.app.run as app_run
 
-    real = speedup_cmd.run_speedup
+    real = app_run.run_speedup
 
     def poisoned(*args, **kwargs):
         result, label, reference = real(*args, **kwargs)
         result.speedup[0, -1, 0] = value
         return result, label, reference
 
-    monkeypatch.setattr(speedup_cmd, "run_speedup", poisoned)
+    monkeypatch.setattr(app_run, "run_speedup", poisoned)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])

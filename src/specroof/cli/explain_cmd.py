@@ -7,24 +7,19 @@ of ``specroof speedup``; a ``--scenario`` supplies defaults that explicit flags 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option, positive_flag
-from specroof.cli.options import model_options, resolve_settings, speculation_options
+from specroof.app.parameters import command_options
+from specroof.app.run import run_explain
+from specroof.app.tables import jsonable, physical_ms
+from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 
 
 @click.command()
-@speculation_options
-@model_options
-@click.option("--batch", type=int, default=1, show_default=True, metavar="B", help="Batch size.")
-@click.option("--candidates", type=int, default=None, metavar="N",
-              help="Candidate tokens verified per sequence, root included (required).")
-@click.option("--seq-len", "seq_len", type=int, default=1024, show_default=True, metavar="S",
-              help="Tokens already in the KV cache.")
+@command_options("explain")
 @format_option
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png",
               help="Also draw a waterfall chart from tau down to the predicted speedup.")
@@ -48,12 +43,12 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
         check_path(plot_path)
     result, assumed = run_explain(values, scenario, batch, candidates, seq_len)
     if fmt == "json":
-        click.echo(json.dumps(_jsonable(result.to_dict()), indent=1))
+        click.echo(json.dumps(jsonable(result.to_dict()), indent=1))
     elif fmt == "csv":
         context = {"batch": result.batch, "candidates": result.candidates, "seq_len": result.seq_len, **result.fit}
         emit([{**context, **c} for c in result.causes], "csv")
     else:
-        _explain_table(result, assumed, physical=_physical(values, scenario))
+        _explain_table(result, assumed, physical=physical_ms(result.profile))
     if assumed and fmt != "table":
         click.echo(f"note: {assumed}", err=True)
     if plot_path is not None:
@@ -61,55 +56,6 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
 
         path = waterfall_chart(result, plot_path)
         click.echo(f"wrote waterfall chart: {path}", err=True)
-
-
-def run_explain(values: dict[str, Any], scenario: str | None, batch: int, candidates: int, seq_len: int
-                ) -> tuple[Any, str]:
-    """(Explanation, note on an assumed acceptance or ''); shared with the web API."""
-    from specroof.speculation.explain import explain as compute
-
-    for value, flag in ((batch, "--batch"), (candidates, "--candidates"), (seq_len, "--seq-len")):
-        positive_flag(value, flag)
-    settings = resolve_settings(values, scenario, "explain")
-    result = compute(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
-                     **settings.step)
-    return result, acceptance_note(values, scenario, settings.drafting.method)
-
-
-def acceptance_note(values: dict[str, Any], scenario: str | None, method: str = "none") -> str:
-    """'' when the acceptance was chosen (flag or scenario), else what was assumed and why it matters."""
-    if values.get("acceptance"):
-        return ""
-    if scenario is not None:
-        from specroof.scenarios import load_scenario
-
-        if load_scenario(scenario).settings.get("acceptance"):
-            return ""
-    from specroof.speculation.default_acceptance import default_acceptance
-
-    return default_acceptance(method).assumption + "; not a measurement of this model: pass your own"
-
-
-def _jsonable(value: Any) -> Any:
-    """Standard JSON: non-finite floats become null, numpy scalars Python numbers."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _physical(values: dict[str, Any], scenario: str | None) -> bool:
-    """Whether the run's profile has physical milliseconds (else the table shows ratios)."""
-    from specroof.cli.common import physical_ms
-    from specroof.cost.step import setup_step
-
-    settings = resolve_settings(values, scenario, "explain")
-    return physical_ms(setup_step(settings.model, settings.hardware, **settings.step).profile)
 
 
 def _bounded(e: Any) -> str:

@@ -6,14 +6,15 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit, physical_ms
-from specroof.cli.options import collect_step_options, grid_options, model_options, parse_grid
-from specroof.errors import SpecroofError
+from specroof.app.parameters import command_options
+from specroof.app.run import run_latency
+from specroof.app.tables import physical_ms
+from specroof.bands.apply import warn_unvalidated
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit
 
 
 @click.command()
-@model_options
-@grid_options
+@command_options("latency")
 @format_option
 def latency(fmt: str, **values: Any) -> None:
     """Latency of one decoding (candidates 1) or verification step, with the operator split.
@@ -24,8 +25,6 @@ def latency(fmt: str, **values: Any) -> None:
     """
     result = run_latency(values, MAX_OUTPUT_ROWS)  # one printed row per point
     records = rows = result.to_records()
-    from specroof.bands.apply import warn_unvalidated
-
     warn_unvalidated(rows)
     title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
              f"profile {result.profile.name}: step latency (ms)")
@@ -55,16 +54,3 @@ def _normalized(rows: list[dict[str, Any]], result: Any, values: dict[str, Any])
                     "latency_x_plain": row["latency_ms"] / t,
                     **{f"{op}_x_plain": float(np.float64(ms) / t) for op, ms in row["ops_ms"].items()}})
     return out, ["batch", "candidates", "seq_len", "latency_x_plain"] + [f"{op}_x_plain" for op in result.ops_ms]
-
-
-def run_latency(values: dict[str, Any], max_points: int | None = None) -> Any:
-    """StepLatency for the command's option values; shared with the web API (``max_points``: its cap)."""
-    from specroof.cli.speedup_cmd import check_grid_size
-    from specroof.cost.step import latency as compute
-
-    if not values.get("model") or not values.get("hardware"):
-        raise SpecroofError("latency needs --model and --hardware (see `specroof models`, `specroof hardware`)")
-    grid = parse_grid(values)
-    check_grid_size(grid, max_points)
-    return compute(values["model"], values["hardware"], grid["batch"], grid["candidates"], grid["seq_len"],
-                   **collect_step_options(values))

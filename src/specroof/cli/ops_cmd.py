@@ -6,25 +6,16 @@ from typing import Any
 
 import click
 
+from specroof.app.parameters import command_options
+from specroof.app.run import run_ops
 from specroof.cli.common import emit, format_option
-from specroof.cli.options import DRAFTING_KEYS, collect_step_options, drafting_options, model_options
-from specroof.errors import SpecroofError
 
 COLUMNS = ["name", "group", "kind", "count", "flops", "bytes", "intensity", "bound", "time_ms", "share_pct"]
 
 
 @click.command()
-@drafting_options
-@model_options
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences in the batch.")
-@click.option("--candidates", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Candidate tokens verified per sequence (1 = plain decoding).")
-@click.option("--seq-len", "seq_len", type=click.IntRange(min=1), default=1024, show_default=True,
-              help="Tokens already in each sequence's KV cache.")
+@command_options("ops")
 @format_option
-@click.option("--acceptance", default=None, metavar="SPEC",
-              help="Only shapes drafting: a tree acceptance model (medusa, positional) makes tree drafters "
-                   "draft its best tree. [default: chains]")
 def ops(fmt: str, batch: int, candidates: int, seq_len: int, acceptance: str | None, **values: Any) -> None:
     """One step's operations: FLOPs, bytes, intensity, bound and time of each.
 
@@ -47,14 +38,3 @@ def ops(fmt: str, batch: int, candidates: int, seq_len: int, acceptance: str | N
         title += (f"\nDOES NOT FIT ({fit['footprint_gb']:.1f} GB needed per device; the warning says why): "
                   "priced anyway")
     emit(result.to_records(), fmt, table_columns=COLUMNS, title=title, caveat=step.profile.caveat)
-
-
-def run_ops(values: dict[str, Any], batch: int, candidates: int, seq_len: int, acceptance: str | None = None) -> Any:
-    """StepOperations for the command's option values; shared with the web API (``/api/ops``)."""
-    from specroof.speculation.breakdown import ops as compute
-
-    if not values.get("model") or not values.get("hardware"):
-        raise SpecroofError("ops needs --model and --hardware (see `specroof models`, `specroof hardware`)")
-    drafting = {k: values.get(k) for k in DRAFTING_KEYS}
-    return compute(values["model"], values["hardware"], batch, candidates, seq_len, acceptance=acceptance,
-                   **drafting, **collect_step_options(values))

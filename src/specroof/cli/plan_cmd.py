@@ -7,39 +7,20 @@ of ``specroof speedup``; a ``--scenario`` supplies defaults that explicit flags 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
 
-from specroof.cli.common import emit, format_option, normalized_rows, parse_int_list, physical_ms, positive_flag
-from specroof.cli.options import model_options, resolve_settings, speculation_options
-from specroof.errors import SpecroofError
+from specroof.app.parameters import command_options
+from specroof.app.run import run_plan
+from specroof.app.tables import normalized_rows, physical_ms
+from specroof.bands.apply import warn_unvalidated
+from specroof.cli.common import emit, format_option
 from specroof.speculation.exports import ENGINES as EXPORT_ENGINES
-from specroof.speculation.schedule import DEFAULT_MIN_GAIN
-
-PROGRESS_CELLS = 20
 
 
 @click.command()
-@speculation_options
-@model_options
-@click.option("--batch", default=None, metavar="LIST",
-              help="Batch sizes to plan for, e.g. 1,2,4 or 1..256 (powers of two) or 1:64:1. "
-                   "[default: the scenario's, else 1..64]")
-@click.option("--seq-len", "seq_len", default=None, metavar="LIST",
-              help="Tokens already in the KV cache, e.g. 1024 or 512,4096. [default: the scenario's, else 1024]")
-@click.option("--max-candidates", type=int, default=64, show_default=True, metavar="N",
-              help="Search every n from 1 (no speculation) to N (also capped by the acceptance model).")
-@click.option("--objective", type=click.Choice(["speedup", "throughput"]), default="speedup", show_default=True,
-              help="Maximize speedup over plain decoding, or tokens/s (b * tau / T_spec).")
-@click.option("--current", type=int, default=None, metavar="N",
-              help="The candidate count you use today (n = k + 1 for k draft tokens): also report its speedup.")
-@click.option("--reserve-gb", type=float, default=None, metavar="GB",
-              help="Memory kept free for CUDA context, workspaces and fragmentation. [default: 1 GiB]")
-@click.option("--min-gain", "min_gain", type=float, default=DEFAULT_MIN_GAIN, show_default=True, metavar="FRACTION",
-              help="Speculate, or switch k in an exported schedule, only for a speedup gain above this "
-                   "(0.01 = 1%).")
+@command_options("plan")
 @click.option("--export", "engine", type=click.Choice(list(EXPORT_ENGINES), case_sensitive=False), default=None,
               help="Print the plan as a batch-size schedule for an engine instead of the table: json gives "
                    "[[start_batch, end_batch, k], ...]; vllm, sglang and trtllm add their launch options.")
@@ -69,8 +50,6 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
         click.echo(json.dumps(exported) if engine.lower() == "json" else exported)
         return
     rows = result.to_records()
-    from specroof.bands.apply import warn_unvalidated
-
     warn_unvalidated(rows, "plan cells")
     columns = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup",
                "speedup_low", "speedup_high", "validated"]
@@ -82,46 +61,6 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
     if fmt == "table" and not physical_ms(profile):
         rows, columns = normalized_rows(rows, columns)
     emit(rows, fmt, table_columns=columns, title=_plan_title(result, label), caveat=result.caveat)
-
-
-def run_plan(values: dict[str, Any], scenario: str | None, max_candidates: int = 64, objective: str = "speedup",
-             current: int | None = None, reserve_gb: float | None = None, max_points: int | None = None,
-             show_progress: bool = False, min_gain: float | None = None) -> tuple[Any, str | None, Any]:
-    """(PlanResult, scenario name, implementation profile) for the command's option values; shared with the web API.
-
-    ``max_points`` caps batch x candidates searched x seq_len (the web explorer's limit).
-    """
-    from specroof.cost.setup import setup_step
-    from specroof.speculation.plan import plan as compute
-
-    positive_flag(max_candidates, "--max-candidates")
-    positive_flag(current, "--current")
-    if reserve_gb is not None and not (reserve_gb >= 0 and reserve_gb != float("inf")):
-        raise SpecroofError(f"--reserve-gb must be a non-negative number, got {reserve_gb}")
-    settings = resolve_settings(values, scenario, "plan")
-    model, hardware, grid, label, step = (settings.model, settings.hardware, settings.grid, settings.scenario,
-                                          settings.step)
-    batch = parse_int_list(values["batch"], "batch") if values.get("batch") else grid.get("batch", [1, 2, 4, 8, 16, 32, 64])
-    seq_len = parse_int_list(values["seq_len"], "seq-len") if values.get("seq_len") else grid.get("seq_len", [1024])
-    points = len(batch) * len(seq_len) * max(max_candidates, current or 1)
-    if max_points is not None and points > max_points:
-        raise SpecroofError(f"the plan searches {points:,} points (batch x 1..max candidates x seq_len), more "
-                            f"than the {max_points:,} allowed here; use fewer values")
-    kwargs: dict[str, Any] = {**settings.speculation(), **step, "max_candidates": max_candidates,
-                              "objective": objective, "current": current}
-    if reserve_gb is not None:
-        kwargs["reserve_bytes"] = reserve_gb * 1e9
-    if min_gain is not None:
-        kwargs["min_gain"] = min_gain
-    cells = len(batch) * len(seq_len)
-    if show_progress and cells > PROGRESS_CELLS and sys.stderr.isatty():
-        with click.progressbar(length=cells, label="planning", file=sys.stderr) as bar:
-            result = compute(model, hardware, batch, seq_len, progress=bar.update, **kwargs)
-    else:
-        result = compute(model, hardware, batch, seq_len, **kwargs)
-    profile = setup_step(model, hardware, **step).profile
-    return result, label, profile
-
 
 
 def _plan_title(result: Any, label: str | None) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.options import grid_options, model_options, speculation_options
+from specroof.app.settings import grid_options, model_options, speculation_options
 from specroof.errors import SpecroofError
 
 

@@ -11,19 +11,18 @@ from typing import Any
 
 import click
 
-from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit, normalized_rows, physical_ms
-from specroof.cli.options import grid_options, model_options, parse_grid, resolve_settings, speculation_options
+from specroof.app.parameters import command_options
+from specroof.app.run import run_speedup
+from specroof.app.tables import normalized_rows, physical_ms
+from specroof.bands.apply import warn_unvalidated
+from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit
 from specroof.errors import SpecroofError
 
 CHARTS = ("speedup", "heatmap", "figure21", "roofline")
-DEFAULT_CANDIDATES = [1, 16, 32, 64]
-"""Candidate grid when neither --candidates nor a scenario gives one (also the web API's)."""
 
 
 @click.command()
-@speculation_options
-@model_options
-@grid_options
+@command_options("speedup")
 @format_option
 @click.option("--plot", "plot_path", default=None, metavar="FILE.png|FILE.svg",
               help="Also draw a chart (see --chart) to this file.")
@@ -55,8 +54,6 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
         reference_path = scenario_reference  # a scenario's published points are overlaid by default
 
     records = rows = result.to_records()
-    from specroof.bands.apply import warn_unvalidated
-
     warn_unvalidated(rows)
     drafts = result.method != "none"
     columns = ["batch", "candidates", "seq_len", "acceptance_length", "latency_ms", "ar_latency_ms"]
@@ -74,37 +71,6 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if plot_path is not None:
         path = _plot(result, plot_path, chart, reference_path)
         click.echo(f"wrote {chart} chart: {path}", err=True)
-
-
-for _param in speedup.params:  # the shared grid option documents latency's default
-    if _param.name == "candidates":
-        _param.help = ("Candidate tokens verified per sequence (1 = plain decoding), e.g. 1,16,64. "
-                       f"[default: the scenario's, else {','.join(map(str, DEFAULT_CANDIDATES))}]")
-
-
-def run_speedup(values: dict[str, Any], scenario: str | None, max_points: int | None = None
-                ) -> tuple[Any, str | None, Any]:
-    """(SpeedupResult, scenario name, scenario reference CSV) for the command's option values.
-
-    The one path from options to a result, shared with the web API so both answer alike.
-    ``max_points`` caps the grid size (the web explorer's limit).
-    """
-    from specroof.speculation.speedup import speedup as compute
-
-    settings = resolve_settings(values, scenario, "speedup")
-    grid = parse_grid(values, {"candidates": DEFAULT_CANDIDATES, **settings.grid})
-    check_grid_size(grid, max_points)
-    result = compute(settings.model, settings.hardware, grid["batch"], grid["candidates"], grid["seq_len"],
-                     **settings.speculation(), **settings.step)
-    return result, settings.scenario, settings.reference
-
-
-def check_grid_size(grid: dict[str, list[int]], max_points: int | None) -> None:
-    """SpecroofError when batch x candidates x seq_len exceeds ``max_points`` (None: no cap)."""
-    points = len(grid["batch"]) * len(grid["candidates"]) * len(grid["seq_len"])
-    if max_points is not None and points > max_points:
-        raise SpecroofError(f"the grid has {points:,} points (batch x candidates x seq_len), more than the "
-                            f"{max_points:,} allowed here; use fewer values (e.g. a step: 1:1000:10)")
 
 
 def _title(result: Any, scenario: str | None) -> str:

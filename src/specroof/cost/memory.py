@@ -43,10 +43,7 @@ maximum, through :mod:`specroof.cost.capacity`.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,10 +52,8 @@ from specroof.cost.decoder_ops import embedding_bytes
 from specroof.cost.dtypes import BYTES
 from specroof.cost.grid import Grid
 from specroof.cost.operation import DRAFTING
-from specroof.cost.setup import StepSetup, setup_step
+from specroof.cost.setup import StepSetup
 from specroof.cost.step import Pass
-from specroof.errors import SpecroofError
-from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 
 RUNTIME_RESERVE_BYTES = float(2**30)
@@ -120,42 +115,6 @@ class MemoryFootprint:
         return records
 
 
-def memory_footprint(model: str | Path | ModelConfig | StepSetup, hardware: str | Path | Accelerator | None = None,
-                     batch: int | Iterable[int] = 1, candidates: int | Iterable[int] = 1,
-                     seq_len: int | Iterable[int] = 1024, *, method: str | None = None,
-                     draft_model: str | Path | ModelConfig | None = None, heads: int | None = None,
-                     drafting: Any = None, reserve_bytes: float = RUNTIME_RESERVE_BYTES,
-                     **options: Any) -> MemoryFootprint:
-    """Memory on one device over the grid (see the module docstring for what is counted).
-
-    ``model`` is a model (name, config.json path or ModelConfig, with ``hardware`` and the
-    cost-model ``options`` of :func:`specroof.latency`: ``dtype``, ``weight_dtype``,
-    ``kv_dtype``, ``attention``, ``tp``, ...) or an already resolved ``StepSetup`` (then
-    ``hardware`` and ``options`` must be left out). ``method``, ``draft_model`` and ``heads``
-    (or a built ``drafting``, :class:`specroof.speculation.drafting.Drafting`) add the
-    drafting's own memory, as in :func:`specroof.speedup`.
-    """
-    from specroof.speculation.drafting import Drafting
-
-    if isinstance(model, StepSetup):
-        if hardware is not None or options:
-            raise SpecroofError("memory_footprint: give either a StepSetup or a model with hardware and options")
-        setup = model
-    else:
-        if hardware is None:
-            raise SpecroofError("memory_footprint needs the hardware (e.g. 'h200')")
-        setup = setup_step(model, hardware, **options)
-    drafting = Drafting.resolve(drafting, method, draft_model, heads)
-    reserve = float(reserve_bytes)
-    if not math.isfinite(reserve) or reserve < 0:
-        raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
-    grid = Grid.of(batch, candidates, seq_len)
-    passes = drafting.passes(setup, grid)
-    for one in passes:  # an attention window the model does not price (price_step checks its own)
-        one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))
-    return footprint(passes, grid, reserve)
-
-
 def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RESERVE_BYTES) -> MemoryFootprint:
     """The memory of a step's passes: their operations' weights and activations, and the KV cache
     and embeddings of every model in them (the first pass is the target's verification)."""
@@ -181,16 +140,6 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
         activation_bytes=grid.full(activations).astype(float), reserve_bytes=float(reserve_bytes),
         capacity_bytes=passes[0].setup.hardware.memory_bytes,
     )
-
-
-def fits(model: str | Path | ModelConfig | StepSetup, hardware: str | Path | Accelerator | None = None,
-         batch: int | Iterable[int] = 1, candidates: int | Iterable[int] = 1,
-         seq_len: int | Iterable[int] = 1024, **kwargs: Any) -> np.ndarray:
-    """Boolean (batch, candidates, seq_len) array: does the step fit in the device's memory?
-
-    Same arguments as :func:`memory_footprint`.
-    """
-    return memory_footprint(model, hardware, batch, candidates, seq_len, **kwargs).fits
 
 
 def kv_cache_bytes(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarray) -> np.ndarray:

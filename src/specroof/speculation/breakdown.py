@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from specroof.cost.capacity import warn_unfit
-from specroof.cost.grid import Grid
-from specroof.cost.setup import setup_step
 from specroof.cost.step import StepLatency, price_step
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
-from specroof.speculation.acceptance_spec import parse_acceptance
-from specroof.speculation.drafting import Drafting, TreeShape, trees_of
+from specroof.speculation.drafting import Drafting, TreeShape
+from specroof.speculation.study import Study
 
 
 @dataclass
@@ -65,17 +63,22 @@ def ops(model: str | Path | ModelConfig, hardware: str | Path | Accelerator, bat
     for value, what in ((batch, "batch"), (candidates, "candidates"), (seq_len, "seq_len")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SpecroofError(f"ops needs one positive integer {what}, got {value!r}")
-    drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
-                                proposal_rate=proposal_rate)
-    if acceptance is not None and not isinstance(acceptance, AcceptanceModel):
-        acceptance = parse_acceptance(str(acceptance))
-    setup = setup_step(model, hardware, **options)
-    grid = Grid.of(batch, candidates, seq_len)
-    drafting.check(setup.model, grid.candidates)
-    step = price_step(drafting.passes(setup, grid, trees_of(acceptance, grid.candidates)), grid)
+    study = Study.of(model, hardware, batch, candidates, seq_len, acceptance=acceptance, method=method,
+                     draft_model=draft_model, heads=heads, drafting=drafting, tree=tree, draft_vocab=draft_vocab,
+                     proposal_rate=proposal_rate, default_acceptance=False, **options)
+    return ops_of(study)
+
+
+def ops_of(study: Study) -> StepOperations:
+    """:func:`ops` of a built one-point :class:`~specroof.speculation.study.Study` (its acceptance
+    shapes only the trees drafted; None: chains)."""
+    if study.grid.points != 1:
+        raise SpecroofError(f"ops prices one point; the study's grid has {study.grid.points:,}")
+    step = price_step(study.passes(), study.grid)
     warn_unfit(step.fit)
-    hw = setup.hardware
-    return StepOperations(step=step, drafting=drafting, batch=batch, candidates=candidates, seq_len=seq_len,
+    setup, hw = study.setup, study.setup.hardware
+    batch, candidates, seq_len = (int(axis[0]) for axis in (study.grid.batch, study.grid.candidates,
+                                                            study.grid.seq_len))
+    return StepOperations(step=step, drafting=study.drafting, batch=batch, candidates=candidates, seq_len=seq_len,
                           latency_ms=float(step.latency_ms[0, 0, 0]),
                           ridge_flops_per_byte=hw.peak_flops(setup.compute_dtype) / hw.memory_bandwidth)
-

@@ -42,7 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.operation import DRAFTING, GROUP_ORDER, LINEAR_GROUP, MOE_DISPATCH, op_info
+from specroof.cost.operation import (
+    DRAFTING,
+    GROUP_ORDER,
+    LINEAR_GROUP,
+    MOE_DISPATCH,
+    op_info,
+)
 from specroof.cost.setup import StepSetup
 from specroof.cost.step import StepLatency, latency_for_setup
 from specroof.errors import SpecroofError
@@ -50,7 +56,8 @@ from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.drafting import Drafting
-from specroof.speculation.speedup import speedup
+from specroof.speculation.speedup import speedup_of
+from specroof.speculation.study import Study
 
 
 @dataclass
@@ -78,6 +85,7 @@ class Explanation:
     acceptance_bound: str = ""  # "drafting shape" where the shape cut the model's tau (bounds.py)
     model_tau: float | None = None  # the acceptance model's own claim at these candidates
     fit: dict[str, Any] = field(default_factory=dict)  # fits, footprint_gb (specroof.cost.capacity)
+    profile: Any = field(default=None, repr=False)  # the ImplementationProfile the point was priced with
 
     @property
     def log_gap(self) -> float:
@@ -120,32 +128,63 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     for value, what in ((batch, "batch"), (candidates, "candidates"), (seq_len, "seq_len")):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise SpecroofError(f"explain needs one positive integer {what}, got {value!r}")
-    result = speedup(model, hardware, [batch], [candidates], [seq_len], acceptance=acceptance, method=method,
+    study = Study.of(model, hardware, [batch], [candidates], [seq_len], acceptance=acceptance, method=method,
                      draft_model=draft_model, heads=heads, max_depth=max_depth, drafting=drafting, **options)
-    spec_step = result.step
-    plain = latency_for_setup(result.setup, [batch], [1], [seq_len])
+    return explain_of(study)
 
-    def at(array: np.ndarray) -> float:
-        return float(np.asarray(array)[0, 0, 0])
 
-    t_spec, t_plain = at(result.latency_ms), at(result.ar_latency_ms)
-    tau, predicted = at(result.acceptance_length), at(result.speedup)
+def explain_of(study: Study) -> Explanation:
+    """:func:`explain` of a built one-point :class:`~specroof.speculation.study.Study`."""
+    if study.grid.points != 1:
+        raise SpecroofError(f"explain looks at one point; the study's grid has {study.grid.points:,}")
+    result = speedup_of(study)
+    spec_step, setup = result.step, result.setup
+    plain = latency_for_setup(setup, study.grid.with_candidates([1]))
+    t_spec, t_plain = _at(result.latency_ms), _at(result.ar_latency_ms)
+    tau, predicted = _at(result.acceptance_length), _at(result.speedup)
     hw = spec_step.hardware
-    ridge = hw.peak_flops(result.setup.compute_dtype) / hw.memory_bandwidth
-    matmuls = {op.name for op in spec_step.operations if op.operation.kind in ("gemm", "moe")}
+    ridge = hw.peak_flops(setup.compute_dtype) / hw.memory_bandwidth
+    batch, candidates, seq_len = (int(axis[0]) for axis in (study.grid.batch, study.grid.candidates,
+                                                            study.grid.seq_len))
+    return Explanation(
+        model=spec_step.model.name, hardware=hw.name, hardware_display=hw.display_name, method=result.method,
+        drafting=result.drafting.describe(),
+        acceptance=result.acceptance.describe(), batch=batch, candidates=candidates,
+        seq_len=seq_len, tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
+        verify_ms=_at(result.verify_ms), draft_ms=_at(result.draft_ms), ridge_flops_per_byte=ridge,
+        causes=_causes(_added(spec_step, plain, ridge), t_spec, t_plain, tau, predicted),
+        moe_tax=moe_tax(setup, spec_step, plain, _at(result.verify_ms)),
+        acceptance_bound=str(result.bound.labels()[0]),
+        model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
+        fit=spec_step.fit.record((0, 0, 0)), profile=setup.profile,
+    )
 
+
+def _at(array: Any) -> float:
+    """The value of a one-point grid array."""
+    return float(np.asarray(array)[0, 0, 0])
+
+
+def _added(spec_step: StepLatency, plain: StepLatency, ridge: float) -> list[tuple[str, float, dict[str, Any]]]:
+    """(operation, milliseconds it adds from the plain to the speculative step, its details:
+    both times, and for a linear-layer GEMM its intensity and bound at verification)."""
+    matmuls = {op.name for op in spec_step.operations if op.operation.kind in ("gemm", "moe")}
     added: list[tuple[str, float, dict[str, Any]]] = []
     for op in dict.fromkeys([*spec_step.ops_ms, *plain.ops_ms]):
-        spec_ms = at(spec_step.ops_ms[op]) if op in spec_step.ops_ms else 0.0
-        plain_ms = at(plain.ops_ms[op]) if op in plain.ops_ms else 0.0
+        spec_ms = _at(spec_step.ops_ms[op]) if op in spec_step.ops_ms else 0.0
+        plain_ms = _at(plain.ops_ms[op]) if op in plain.ops_ms else 0.0
         extra: dict[str, Any] = {"plain_ms": plain_ms, "spec_ms": spec_ms}
         if op in matmuls and op_info(op).group == LINEAR_GROUP:
-            flops, moved = at(spec_step.flops[op]), at(spec_step.bytes[op])
+            flops, moved = _at(spec_step.flops[op]), _at(spec_step.bytes[op])
             intensity = flops / moved if moved > 0 else math.inf
             extra.update(intensity=intensity, bound="compute" if intensity > ridge else "memory")
         added.append((op, spec_ms - plain_ms, extra))
-    draft = at(result.draft_ms)
+    return added
 
+
+def _causes(added: list[tuple[str, float, dict[str, Any]]], t_spec: float, t_plain: float, tau: float,
+            predicted: float) -> list[dict[str, Any]]:
+    """Each part's share of the log gap ln(T_spec / T_plain), in proportion to its added ms."""
     gap = math.log(t_spec / t_plain)
     total_added = sum(ms for _, ms, _ in added)
     points_total = tau - predicted
@@ -159,17 +198,7 @@ def explain(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
             "plain_ms": extra["plain_ms"], "spec_ms": extra["spec_ms"],
             "intensity": extra.get("intensity"), "bound": extra.get("bound"),
         })
-    return Explanation(
-        model=spec_step.model.name, hardware=hw.name, hardware_display=hw.display_name, method=result.method,
-        drafting=result.drafting.describe(),
-        acceptance=result.acceptance.describe(), batch=int(batch), candidates=int(candidates),
-        seq_len=int(seq_len), tau=tau, speedup=predicted, t_plain_ms=t_plain, t_spec_ms=t_spec,
-        verify_ms=at(result.verify_ms), draft_ms=draft, ridge_flops_per_byte=ridge, causes=causes,
-        moe_tax=moe_tax(result.setup, spec_step, plain, at(result.verify_ms)),
-        acceptance_bound=str(result.bound.labels()[0]),
-        model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
-        fit=spec_step.fit.record((0, 0, 0)),
-    )
+    return causes
 
 
 def moe_tax(setup: StepSetup, spec_step: StepLatency, plain_step: StepLatency,

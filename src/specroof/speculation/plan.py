@@ -23,10 +23,9 @@ each engine's options (see ``docs/plan.md``).
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +35,16 @@ from specroof.bands.apply import step_domain
 from specroof.cost.capacity import DoesNotFitWarning, FitCheck, check_fit
 from specroof.cost.grid import Grid, grid_axis
 from specroof.cost.memory import RUNTIME_RESERVE_BYTES
-from specroof.cost.setup import StepSetup
 from specroof.errors import SpecroofError, suggest
-from specroof.hardware.accelerator import Accelerator, load_hardware
-from specroof.models.architecture import ModelConfig, load_model
+from specroof.hardware.accelerator import Accelerator
+from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
-from specroof.speculation.bounds import ACCEPTANCE_MODEL, DRAFTING_SHAPE
-from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
+from specroof.speculation.default_acceptance import resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape
+from specroof.speculation.plan_result import PlanResult
 from specroof.speculation.schedule import DEFAULT_MIN_GAIN, check_min_gain, schedule
-from specroof.speculation.speedup import SpeedupResult, speedup
+from specroof.speculation.speedup import SpeedupResult, speedup_of
+from specroof.speculation.study import Study
 
 OBJECTIVES = ("speedup", "throughput")
 DEFAULT_MAX_CANDIDATES = 64
@@ -56,141 +55,47 @@ CHUNK_POINTS = 2_000_000
 """Grid points priced per speedup() call; larger plans are split along the batch axis."""
 
 
-@dataclass
-class PlanResult:
-    """The best candidate count per (batch, seq_len) cell, and the sweep it came from.
+@dataclass(frozen=True)
+class PlanSearch:
+    """What a plan searches and keeps, validated once (see :func:`plan` for each part).
 
-    Arrays of shape ``(len(batch), len(seq_len))``; where nothing fits, ``best_candidates``
-    is 0 and the float fields are NaN (``to_records`` turns them into None).
-    ``sweep`` holds the full speedup grid over ``candidates`` (1..limit) and ``fits_grid``
-    the memory check at every point of it.
+    ``limit``: n searched, 1..limit; ``priced``: the candidate counts priced (1..top, or those
+    an explicit tree verifies), ``top = max(limit, current)``.
     """
 
-    model: str
-    hardware: str
-    hardware_display: str
-    drafting: Drafting
-    acceptance: AcceptanceModel
     objective: str
     limit: int
-    batch: np.ndarray
-    seq_len: np.ndarray
-    candidates: np.ndarray
-    best_candidates: np.ndarray
-    speedup: np.ndarray
-    acceptance_length: np.ndarray
-    throughput: np.ndarray
-    latency_ms: np.ndarray
-    ar_latency_ms: np.ndarray
-    memory_gb: np.ndarray
-    capacity_gb: float
-    fits: np.ndarray
-    unconstrained_candidates: np.ndarray
-    sweep_speedup: np.ndarray
-    fits_grid: np.ndarray
-    current: int | None = None
-    speedup_at_current: np.ndarray | None = None
-    current_fits: np.ndarray | None = None
-    caveat: str = ""  # the implementation profile's, to print beside the plan
-    model_acceptance_length: np.ndarray | None = None  # the acceptance model's own tau at best n
-    shape_max_tokens: np.ndarray | None = None  # the most the drafting shape yields at best n
-    setup: StepSetup | None = None  # the target's resolved settings (tp, dtypes): the exports read them
-    min_gain: float = DEFAULT_MIN_GAIN
-    domain: Any = None  # specroof.bands.Domain: where the error bands are looked up
-
-    def __repr__(self) -> str:
-        """A few lines (the arrays hold the whole sweep; use to_records() to see every cell)."""
-        cells = ", ".join(f"b={int(b)}: n={int(n)}" for b, n in zip(self.batch[:8], self.best_candidates[:8, 0]))
-        more = ", ..." if self.batch.size > 8 else ""
-        return (f"PlanResult({self.model} on {self.hardware}, {self.method}, acceptance "
-                f"{self.acceptance.describe()}, objective {self.objective}, n in 1..{self.limit}, "
-                f"{self.batch.size} batch sizes x {self.seq_len.size} seq_len; best n at seq_len "
-                f"{int(self.seq_len[0])}: {cells}{more})")
+    priced: np.ndarray
+    current: int | None
+    reserve_bytes: float
+    min_gain: float
 
     @property
-    def method(self) -> str:
-        return self.drafting.method
+    def top(self) -> int:
+        return max(self.limit, self.current or 1)
 
-    @property
-    def draft_model(self) -> str | None:
-        """The draft model's name (method ``draft``)."""
-        return self.drafting.draft_model.name if self.drafting.draft_model is not None else None
-
-    @property
-    def heads(self) -> int | None:
-        """The number of Medusa heads (method ``heads``)."""
-        return self.drafting.heads
-
-    @property
-    def speculative_tokens(self) -> np.ndarray:
-        """k = n - 1 draft tokens per step (0: do not speculate; -1 where nothing fits)."""
-        return self.best_candidates - 1
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One dict per (batch, seq_len) cell; None where nothing fits."""
-        records = []
-        source = acceptance_source(self.acceptance)
-        bands = iter(self.band_records())
-        for i, b in enumerate(self.batch):
-            for k, s in enumerate(self.seq_len):
-                n = int(self.best_candidates[i, k])
-                ok = n > 0
-                record: dict[str, Any] = {
-                    "batch": int(b), "seq_len": int(s),
-                    "best_candidates": n if ok else None,
-                    "speculative_tokens": n - 1 if ok else None,
-                    "speedup": _num(self.speedup[i, k]) if ok else None,
-                    "acceptance_length": _num(self.acceptance_length[i, k]) if ok else None,
-                    **self._bound_fields(i, k, ok),
-                    "throughput": _num(self.throughput[i, k]) if ok else None,
-                    "latency_ms": _num(self.latency_ms[i, k]) if ok else None,
-                    "ar_latency_ms": _num(self.ar_latency_ms[i, k]),
-                    "footprint_gb": _num(self.memory_gb[i, k]),
-                    "fits": bool(self.fits[i, k]),
-                    **next(bands),
-                }
-                if self.current is not None:
-                    record["speedup_at_current"] = _num(self.speedup_at_current[i, k])
-                    record["current_fits"] = bool(self.current_fits[i, k])
-                record["acceptance_source"] = source
-                record["note"] = self._note(i, k)
-                records.append(record)
-        return records
-
-    def _bound_fields(self, i: int, k: int, ok: bool) -> dict[str, Any]:
-        """acceptance_bound, model_acceptance_length, shape_max_tokens of a cell (bounds.py)."""
-        if not ok or self.model_acceptance_length is None or self.shape_max_tokens is None:
-            return {"acceptance_bound": None, "model_acceptance_length": None, "shape_max_tokens": None}
-        claimed, tau = float(self.model_acceptance_length[i, k]), float(self.acceptance_length[i, k])
-        return {"acceptance_bound": DRAFTING_SHAPE if tau < claimed - 1e-9 else ACCEPTANCE_MODEL,
-                "model_acceptance_length": _num(claimed), "shape_max_tokens": _num(self.shape_max_tokens[i, k])}
-
-    def band_records(self) -> list[dict[str, Any]]:
-        """Per cell: error bands of speedup and latency_ms, ``validated``, ``validation_note``."""
-        from specroof.bands import band_arrays, record_fields
-
-        if self.domain is None:
-            return [{} for _ in range(self.batch.size * self.seq_len.size)]
-        return record_fields(band_arrays(self.domain, self.batch, {"speedup": self.speedup, "latency": self.latency_ms},
-                                         "speedup", self.best_candidates == 1))
-
-    def _note(self, i: int, k: int) -> str:
-        notes = []
-        n, free = int(self.best_candidates[i, k]), int(self.unconstrained_candidates[i, k])
-        if n == 0:
-            notes.append(f"does not fit even without speculation: {self.memory_gb[i, k]:.1f} GB needed per device "
-                         f"of {self.capacity_gb:.1f} GB, or a context beyond the model's maximum (the warning says "
-                         "which)")
-        elif free != n and free > 1:
-            notes.append(f"memory-limited: n={free} would be faster but does not fit")
-        if self.current is not None and not self.current_fits[i, k]:
-            notes.append(f"current n={self.current} does not fit in memory")
-        return "; ".join(notes)
-
-
-def _num(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+    @classmethod
+    def of(cls, acceptance: AcceptanceModel, drafting: Drafting, objective: str = "speedup",
+           max_candidates: int = DEFAULT_MAX_CANDIDATES, current: int | None = None,
+           reserve_bytes: float = RUNTIME_RESERVE_BYTES, min_gain: float = DEFAULT_MIN_GAIN) -> "PlanSearch":
+        """Check every part against the acceptance model and the drafting shape."""
+        _check_objective(objective)
+        limit_asked = _positive_int(max_candidates, "max candidates", MAX_PLAN_CANDIDATES)
+        min_gain = check_min_gain(min_gain)
+        limit = limit_asked if acceptance.max_candidates is None else min(limit_asked, int(acceptance.max_candidates))
+        if current is not None:
+            current = _positive_int(current, "current candidates", MAX_PLAN_CANDIDATES)
+            if acceptance.max_candidates is not None and current > acceptance.max_candidates:
+                raise SpecroofError(f"current n={current} is beyond what {acceptance.describe()} allows "
+                                    f"({acceptance.max_candidates} candidates)")
+        if (isinstance(reserve_bytes, bool) or not isinstance(reserve_bytes, (int, float, np.integer, np.floating))
+                or not 0 <= reserve_bytes < float("inf")):
+            raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
+        priced = _tree_candidates(drafting, np.arange(1, max(limit, current or 1) + 1))  # a tree verifies some n
+        if current is not None and current not in priced:
+            raise SpecroofError(f"current n={current} cannot verify the tree {drafting.tree.describe()}; "
+                                f"it verifies n in {', '.join(map(str, priced[1:]))} (or 1: no speculation)")
+        return cls(objective, limit, priced, current, float(reserve_bytes), min_gain)
 
 
 def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
@@ -214,96 +119,92 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     """
     if progress is not None and not callable(progress):
         raise SpecroofError(f"progress must be a function of the cells done, got {type(progress).__name__}")
-    if objective not in OBJECTIVES:
-        raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
-                            f"valid: {', '.join(OBJECTIVES)}")
-    limit_asked = _positive_int(max_candidates, "max candidates", MAX_PLAN_CANDIDATES)
-    min_gain = check_min_gain(min_gain)
+    _check_objective(objective)
+    _positive_int(max_candidates, "max candidates", MAX_PLAN_CANDIDATES)
+    check_min_gain(min_gain)
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                 proposal_rate=proposal_rate)
     acc = resolve_acceptance(acceptance, drafting.method, max_depth)  # None: the method's shipped default
-    limit = limit_asked if acc.max_candidates is None else min(limit_asked, int(acc.max_candidates))
-    if current is not None:
-        current = _positive_int(current, "current candidates", MAX_PLAN_CANDIDATES)
-        if acc.max_candidates is not None and current > acc.max_candidates:
-            raise SpecroofError(f"current n={current} is beyond what {acc.describe()} allows "
-                                f"({acc.max_candidates} candidates)")
-    if (isinstance(reserve_bytes, bool) or not isinstance(reserve_bytes, (int, float, np.integer, np.floating))
-            or not 0 <= reserve_bytes < float("inf")):
-        raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
+    search = PlanSearch.of(acc, drafting, objective, max_candidates, current, reserve_bytes, min_gain)
     b_axis = grid_axis(batch, "batch")
     s_axis = grid_axis(seq_len, "seq_len")
-    points = b_axis.size * max(limit, current or 1) * s_axis.size
+    points = b_axis.size * search.top * s_axis.size
     if points > MAX_PLAN_POINTS:
-        raise SpecroofError(f"a plan of {b_axis.size} batch sizes x {max(limit, current or 1)} candidate counts x "
+        raise SpecroofError(f"a plan of {b_axis.size} batch sizes x {search.top} candidate counts x "
                             f"{s_axis.size} contexts prices {points:,} points, more than {MAX_PLAN_POINTS:,}; "
                             "give fewer batch sizes or contexts, or a smaller --max-candidates")
-    model_cfg = load_model(model)
-    accel = load_hardware(hardware)
-    top = max(limit, current or 1)
-    n_axis = np.arange(1, top + 1)
-    priced = _tree_candidates(drafting, n_axis)  # an explicit tree verifies only some n
-    if current is not None and current not in priced:
-        raise SpecroofError(f"current n={current} cannot verify the tree {drafting.tree.describe()}; "
-                            f"it verifies n in {', '.join(map(str, priced[1:]))} (or 1: no speculation)")
-    spec_kwargs = dict(acceptance=acc, drafting=drafting, fit_warning=False, **options)
+    study = Study.on(model, hardware, Grid(b_axis, search.priced, s_axis), None, None, drafting, acc, **options)
+    return plan_of(study, search, progress)
 
-    first, grids, checks = _sweep(model_cfg, accel, b_axis, priced, s_axis, top, spec_kwargs, float(reserve_bytes),
-                                  progress)
-    speed, tput, spec_ms, tau, total, fit = (grids[k] for k in ("speed", "tput", "spec_ms", "tau", "total", "fit"))
-    plain_ms = grids["plain_ms"][:, :1, :]
-    claimed, most = (grids[k] for k in ("claimed", "shape_max"))
 
-    searched = slice(0, limit)
-    score = (speed if objective == "speedup" else tput)[:, searched, :]
-    fits_searched = fit[:, searched, :]
-    free_best = np.argmax(score, axis=1)  # (B, S), ignoring memory
-    gains = speed[:, searched, :] > 1.0 + min_gain  # speculate only for more than the minimum gain
-    gains[:, 0, :] = True
-    masked = np.where(fits_searched & gains, score, -np.inf)
-    best = np.argmax(masked, axis=1)
-    any_fit = fits_searched.any(axis=1)
-    best_n = np.where(any_fit, best + 1, 0)
-
-    def pick(grid: np.ndarray) -> np.ndarray:
-        values = np.take_along_axis(grid[:, searched, :], best[:, None, :], axis=1)[:, 0, :]
-        return np.where(any_fit, values, np.nan)
-
-    memory_at = np.where(any_fit, np.take_along_axis(total[:, searched, :], best[:, None, :], axis=1)[:, 0, :],
-                         total[:, 0, :])
+def plan_of(study: Study, search: PlanSearch, progress: Callable[[int], None] | None = None) -> PlanResult:
+    """:func:`plan` of a built :class:`~specroof.speculation.study.Study`: its setup, drafting,
+    acceptance, batch and seq_len axes, with the candidate counts ``search`` prices."""
+    if study.acceptance is None:
+        raise SpecroofError("a plan needs the study's acceptance model (Study.of resolves the method's default)")
+    grid = Grid(study.grid.batch, search.priced, study.grid.seq_len)
+    first, grids, checks = _sweep(study.with_grid(grid), search.top, search.reserve_bytes, progress)
+    picked = _pick(grids, search)
+    any_fit = picked["any_fit"]
+    setup, accel = study.setup, study.setup.hardware
     result = PlanResult(
-        model=model_cfg.name, hardware=accel.name, hardware_display=accel.display_name, drafting=drafting,
-        acceptance=acc, objective=objective, limit=limit, batch=b_axis, seq_len=s_axis,
-        candidates=n_axis[searched], best_candidates=best_n.astype(np.int64), speedup=pick(speed),
-        acceptance_length=pick(tau), throughput=pick(tput), latency_ms=pick(spec_ms), ar_latency_ms=plain_ms[:, 0, :],
-        memory_gb=memory_at / 1e9, capacity_gb=accel.memory_bytes / 1e9, fits=any_fit,
-        unconstrained_candidates=np.where(any_fit, free_best + 1, 0).astype(np.int64),
-        sweep_speedup=speed[:, searched, :], fits_grid=fits_searched,
-        caveat=first.step.profile.caveat, setup=first.setup, min_gain=min_gain,
-        domain=step_domain(first.step, drafting.method),
-        model_acceptance_length=pick(claimed), shape_max_tokens=pick(most),
+        model=setup.model.name, hardware=accel.name, hardware_display=accel.display_name, drafting=study.drafting,
+        acceptance=study.acceptance, objective=search.objective, limit=search.limit, batch=grid.batch,
+        seq_len=grid.seq_len, candidates=np.arange(1, search.limit + 1), best_candidates=picked["best_n"],
+        speedup=picked["speed"], acceptance_length=picked["tau"], throughput=picked["tput"],
+        latency_ms=picked["spec_ms"], ar_latency_ms=grids["plain_ms"][:, 0, :], memory_gb=picked["memory"] / 1e9,
+        capacity_gb=accel.memory_bytes / 1e9, fits=any_fit, unconstrained_candidates=picked["free_n"],
+        sweep_speedup=grids["speed"][:, :search.limit, :], fits_grid=grids["fit"][:, :search.limit, :],
+        caveat=first.step.profile.caveat, setup=first.setup, min_gain=search.min_gain,
+        domain=step_domain(first.step, study.drafting.method),
+        model_acceptance_length=picked["claimed"], shape_max_tokens=picked["shape_max"],
     )
     _warn_nothing_fits(checks, any_fit)
-    if current is not None:
-        result.current = current
-        result.speedup_at_current = speed[:, current - 1, :]
-        result.current_fits = fit[:, current - 1, :]
+    if search.current is not None:
+        result.current = search.current
+        result.speedup_at_current = grids["speed"][:, search.current - 1, :]
+        result.current_fits = grids["fit"][:, search.current - 1, :]
     return result
 
 
-def _sweep(model: ModelConfig, accel: Accelerator, b_axis: np.ndarray, priced: np.ndarray, s_axis: np.ndarray,
-           top: int, spec_kwargs: dict[str, Any], reserve_bytes: float, progress: Callable[[int], None] | None
+def _pick(grids: dict[str, np.ndarray], search: PlanSearch) -> dict[str, np.ndarray]:
+    """The best n of each (batch, seq_len) cell among those searched that fit and gain enough,
+    and every grid's value at it (NaN where nothing fits); also the best n ignoring memory."""
+    searched = slice(0, search.limit)
+    speed = grids["speed"][:, searched, :]
+    score = speed if search.objective == "speedup" else grids["tput"][:, searched, :]
+    fits_searched = grids["fit"][:, searched, :]
+    free_best = np.argmax(score, axis=1)  # (B, S), ignoring memory
+    gains = speed > 1.0 + search.min_gain  # speculate only for more than the minimum gain
+    gains[:, 0, :] = True
+    best = np.argmax(np.where(fits_searched & gains, score, -np.inf), axis=1)
+    any_fit = fits_searched.any(axis=1)
+
+    def at_best(grid: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(grid[:, searched, :], best[:, None, :], axis=1)[:, 0, :]
+
+    picked = {key: np.where(any_fit, at_best(grids[key]), np.nan)
+              for key in ("speed", "tput", "spec_ms", "tau", "claimed", "shape_max")}
+    picked.update(any_fit=any_fit, best_n=np.where(any_fit, best + 1, 0).astype(np.int64),
+                  free_n=np.where(any_fit, free_best + 1, 0).astype(np.int64),
+                  memory=np.where(any_fit, at_best(grids["total"]), grids["total"][:, 0, :]))
+    return picked
+
+
+def _sweep(study: Study, top: int, reserve_bytes: float, progress: Callable[[int], None] | None
            ) -> tuple[SpeedupResult, dict[str, np.ndarray], list[FitCheck]]:
-    """Speedup and fit of every (batch, priced n, seq_len), in chunks along the batch axis, as
-    (B, top, S) arrays over n = 1..top (an n the drafting cannot verify: speedup 0, no fit)."""
+    """Speedup and fit of every (batch, priced n, seq_len) of the study's grid, in chunks along
+    the batch axis, as (B, top, S) arrays over n = 1..top (an n the drafting cannot verify:
+    speedup 0, no fit). The study is resolved once; each chunk only prices."""
+    b_axis, priced, s_axis = study.grid.batch, study.grid.candidates, study.grid.seq_len
     step = max(1, CHUNK_POINTS // (priced.size * s_axis.size))
     parts: list[tuple[SpeedupResult, FitCheck]] = []
     for start in range(0, b_axis.size, step):
-        chunk = b_axis[start:start + step]
-        result = speedup(model, accel, chunk, priced, s_axis, **spec_kwargs)
-        parts.append((result, check_fit(result.step.passes, Grid(chunk, priced, s_axis), reserve_bytes)))
+        chunk = Grid(b_axis[start:start + step], priced, s_axis)
+        result = speedup_of(replace(study, grid=chunk), fit_warning=False)
+        parts.append((result, check_fit(result.step.passes, chunk, reserve_bytes)))
         if progress is not None:
-            progress(chunk.size * s_axis.size)
+            progress(chunk.batch.size * s_axis.size)
     columns = priced - 1  # where each priced n sits on the 1..top axis; the others cannot run
 
     def gather(arrays: list[np.ndarray], fill: float | bool) -> np.ndarray:
@@ -324,6 +225,12 @@ def _sweep(model: ModelConfig, accel: Accelerator, b_axis: np.ndarray, priced: n
     return parts[0][0], grids, [f for _, f in parts]
 
 
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise SpecroofError(f"unknown objective {objective!r}{suggest(str(objective), OBJECTIVES)}; "
+                            f"valid: {', '.join(OBJECTIVES)}")
+
+
 def _warn_nothing_fits(checks: list[FitCheck], any_fit: np.ndarray) -> None:
     """A warning naming the first (batch, seq_len) cell where not even plain decoding fits."""
     if any_fit.all():
@@ -335,7 +242,7 @@ def _warn_nothing_fits(checks: list[FitCheck], any_fit: np.ndarray) -> None:
             i, k = (int(x) for x in np.argwhere(~plain)[0])
             detail = fit.describe((i, 0, k))
             warnings.warn(DoesNotFitWarning(f"plan: {detail}; nothing is recommended for {cells:,} of "
-                                            f"{any_fit.size:,} (batch, seq_len) cells"), stacklevel=3)
+                                            f"{any_fit.size:,} (batch, seq_len) cells"), stacklevel=4)
             return
 
 

@@ -20,8 +20,7 @@ import numpy as np
 
 from specroof.cost.capacity import warn_unfit
 from specroof.cost.finite import require_finite
-from specroof.cost.grid import Grid
-from specroof.cost.setup import StepSetup, setup_step
+from specroof.cost.setup import StepSetup
 from specroof.cost.step import StepLatency, latency_for_setup, price_step
 from specroof.errors import SpecroofWarning
 from specroof.hardware.accelerator import Accelerator
@@ -30,6 +29,7 @@ from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.bounds import AcceptanceBound, bound_acceptance, bound_warning
 from specroof.speculation.default_acceptance import acceptance_source, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape, trees_of
+from specroof.speculation.study import Study
 
 
 @dataclass
@@ -150,16 +150,22 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     to the caller, as :func:`specroof.plan` does: it searches past the points that fit on
     purpose); ``result.step.fit`` holds the check.
     """
-    drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
-                                proposal_rate=proposal_rate)
-    model_acc = resolve_acceptance(acceptance, drafting.method, max_depth)
-    setup = setup_step(model, hardware, **options)
-    grid = Grid.of(batch, candidates, seq_len)
-    drafting.check(setup.model, grid.candidates)
+    study = Study.of(model, hardware, batch, candidates, seq_len, acceptance=acceptance, method=method,
+                     draft_model=draft_model, heads=heads, max_depth=max_depth, drafting=drafting, tree=tree,
+                     draft_vocab=draft_vocab, proposal_rate=proposal_rate, **options)
+    return speedup_of(study, fit_warning, stacklevel=3)
+
+
+def speedup_of(study: Study, fit_warning: bool = True, stacklevel: int = 2) -> SpeedupResult:
+    """:func:`speedup` of a built :class:`~specroof.speculation.study.Study` (its grid, drafting
+    and acceptance; an acceptance of None takes the method's shipped default). ``stacklevel``:
+    the frame the warnings name, as for :func:`warnings.warn` (2: the caller)."""
+    setup, grid, drafting = study.setup, study.grid, study.drafting
+    model_acc = study.acceptance or resolve_acceptance(None, drafting.method)
     bound = bound_acceptance(model_acc, drafting, grid.candidates)  # raises for budgets the model cannot serve
     message = bound_warning(bound, model_acc, drafting)
     if message:
-        warnings.warn(SpecroofWarning(message), stacklevel=2)
+        warnings.warn(SpecroofWarning(message), stacklevel=stacklevel)
     step = price_step(drafting.passes(setup, grid, trees_of(model_acc, grid.candidates)), grid)
     ones = np.flatnonzero(grid.candidates == 1)
     if ones.size:  # the grid already holds the plain step (drafting is zero at n = 1)
@@ -170,7 +176,7 @@ def speedup(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     tau_grid = grid.full(drafting.tokens_per_step(bound.tokens)[None, :, None]).astype(float)
     ar = grid.full(plain)
     if fit_warning:
-        warn_unfit(step.fit)
+        warn_unfit(step.fit, stacklevel=stacklevel + 1)
     ratio = tau_grid * ar / step.latency_ms
     require_finite(ratio, "speedup", {"batch": grid.batch, "candidates": grid.candidates, "seq_len": grid.seq_len})
     return SpeedupResult(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cli.common import physical_ms
+from specroof.app.tables import physical_ms
 from specroof.report.formats import signed
 
 _FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}

@@ -1,9 +1,10 @@
-"""Query parameters (strings, as in a URL) -> results, through the CLI's own functions.
+"""Query parameters (strings, as in a URL) -> results, through the commands' own functions.
 
 Every endpoint of the explorer answers with what the matching command prints with
-``--format json``: the parameters become the command's option values and go through
-``run_speedup`` / ``run_plan`` / ``run_explain`` of :mod:`specroof.cli`, so a query and a
-command line with the same settings cannot disagree. Bad input raises
+``--format json``: the parameters become the command's option values
+(:mod:`specroof.app.parameters`) and go through ``run_speedup`` / ``run_plan`` /
+``run_explain`` of :mod:`specroof.app.run`, as the command does, so a query and a command
+line with the same settings cannot disagree. Bad input raises
 :class:`~specroof.errors.SpecroofError` with the CLI's one-line message.
 
 Results are cached (least recently used) on the normalized parameters, and grids are capped
@@ -19,7 +20,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from specroof.app import run
+from specroof.app.parameters import parameters
+from specroof.app.tables import jsonable
 from specroof.errors import SpecroofError, suggest
+from specroof.speculation.exports import export_table
+from specroof.web.guard import require_finite
 
 MAX_POINTS = 50_000
 """Largest speedup/latency grid (batch x candidates x seq_len) one request may ask for."""
@@ -30,34 +36,10 @@ CACHE_BYTES = 128 * 2**20
 _PLAN = ("max_candidates", "objective", "current", "reserve_gb", "min_gain")
 """Options of plan that run_plan takes as its own arguments."""
 
-_COMMANDS = {  # API name -> (module, click command): the parameters are that command's options
-    "latency": ("specroof.cli.latency_cmd", "latency"),
-    "speedup": ("specroof.cli.speedup_cmd", "speedup"),
-    "plan": ("specroof.cli.plan_cmd", "plan"),
-    "explain": ("specroof.cli.explain_cmd", "explain"),
-    "ops": ("specroof.cli.ops_cmd", "ops"),
-}
-_NOT_PARAMETERS = {"fmt", "plot_path", "chart", "reference_path", "engine", "help"}
-"""Options about output (format, chart files, engine export), not about what is computed."""
 ALIASES = {"ops": "operators"}
 """URL names that differ from the option's own name (``--ops`` is stored as ``operators``)."""
 _UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml|prom|log))")
 """An upload token (see :mod:`specroof.web.uploads`), replaced by its file's path on the server."""
-
-
-def parameters(command: str) -> dict[str, Any]:
-    """The click options of ``command`` that a query may set, by name (e.g. ``seq_len``).
-
-    Read from the command itself, so the API takes exactly the command line's options, with
-    the same types, choices and ranges, and follows it when options are added.
-    """
-    import importlib
-
-    import click
-
-    module, attr = _COMMANDS[command]
-    cmd = getattr(importlib.import_module(module), attr)
-    return {p.name: p for p in cmd.params if isinstance(p, click.Option) and p.name not in _NOT_PARAMETERS}
 
 
 class Query:
@@ -185,7 +167,7 @@ def estimated_bytes(value: Any, seen: set[int] | None = None) -> int:
 
 
 class Explorer:
-    """The explorer's computations: one cache, the CLI's functions, JSON-ready records."""
+    """The explorer's computations: one cache, the commands' functions (:mod:`specroof.app.run`), JSON-ready records."""
 
     def __init__(self, uploads: Path | None = None, cache_bytes: int = CACHE_BYTES,
                  max_points: int = MAX_POINTS, max_plan_points: int = MAX_PLAN_POINTS) -> None:
@@ -199,39 +181,29 @@ class Explorer:
 
     # Result objects -------------------------------------------------------------------
     def speedup_result(self, q: Query) -> tuple[Any, str | None, Any]:
-        from specroof.cli.speedup_cmd import run_speedup
-
-        return self.cache.get(q.key, lambda: run_speedup(q.option_values(), q.scenario, self.max_points))
+        return self.cache.get(q.key, lambda: run.run_speedup(q.option_values(), q.scenario, self.max_points))
 
     def plan_result(self, q: Query) -> tuple[Any, str | None, Any]:
-        from specroof.cli.plan_cmd import run_plan
-
         def compute() -> Any:
             values = q.option_values()
             extra = {k: values.pop(k) for k in _PLAN if k in values}
-            return run_plan(values, q.scenario, max_points=self.max_plan_points,
+            return run.run_plan(values, q.scenario, max_points=self.max_plan_points,
                             **{k: v for k, v in extra.items() if v is not None})
 
         return self.cache.get(q.key, compute)
 
     def latency_result(self, q: Query) -> Any:
-        from specroof.cli.latency_cmd import run_latency
-
-        return self.cache.get(q.key, lambda: run_latency(q.option_values(), self.max_points))
+        return self.cache.get(q.key, lambda: run.run_latency(q.option_values(), self.max_points))
 
     def explain_result(self, q: Query) -> tuple[Any, str]:
-        from specroof.cli.explain_cmd import run_explain
-
         values = q.option_values()
         point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
         if point["candidates"] is None:
             raise SpecroofError("explain needs --candidates N (verified tokens per sequence, e.g. 16)")
-        return self.cache.get(q.key, lambda: run_explain(values, q.scenario, point["batch"] or 1,
+        return self.cache.get(q.key, lambda: run.run_explain(values, q.scenario, point["batch"] or 1,
                                                          point["candidates"], point["seq_len"] or 1024))
 
     def ops_result(self, q: Query) -> Any:
-        from specroof.cli.ops_cmd import run_ops
-
         values = q.option_values()
         point = {k: values.pop(k) for k in ("batch", "candidates", "seq_len")}
         for key, default in (("batch", 1), ("candidates", 1), ("seq_len", 1024)):
@@ -239,20 +211,15 @@ class Explorer:
                 point[key] = default
             elif point[key] < 1:
                 raise SpecroofError(f"--{key.replace('_', '-')}: {point[key]} is not in the range x>=1")
-        return self.cache.get(q.key, lambda: run_ops(values, **point))
+        return self.cache.get(q.key, lambda: run.run_ops(values, **point))
 
     def point_ops(self, params: Mapping[str, str], batch: int, candidates: int, seq_len: int) -> Any:
         """The operations of one speculative step under the settings of a speedup query (scenario included)."""
-        from specroof.cli.options import resolve_settings
-        from specroof.speculation.breakdown import ops
-
         q = self.query("speedup", params)
         key = ("point_ops", q.key, batch, candidates, seq_len)
 
         def compute() -> Any:
-            settings = resolve_settings(q.option_values(), q.scenario, "speedup")
-            return ops(settings.model, settings.hardware, batch, candidates, seq_len, drafting=settings.drafting,
-                       **settings.step)
+            return run.run_point_ops(q.option_values(), q.scenario, batch, candidates, seq_len)
 
         return self.cache.get(key, compute)
 
@@ -270,16 +237,10 @@ class Explorer:
         return _as_json(self.plan_result(self.query("plan", params))[0].to_records())
 
     def explain_dict(self, params: Mapping[str, str]) -> dict[str, Any]:
-        from specroof.cli.explain_cmd import _jsonable
-
-        from specroof.web.guard import require_finite
-
         result, note = self.explain_result(self.query("explain", params))
-        return {**_jsonable(require_finite(result.to_dict(), "the explanation")), "note": note}
+        return {**jsonable(require_finite(result.to_dict(), "the explanation")), "note": note}
 
     def export(self, params: Mapping[str, str], engine: str) -> Any:
-        from specroof.speculation.exports import export_table
-
         result = self.plan_result(self.query("plan", params))[0]
         return export_table(result, engine)
 

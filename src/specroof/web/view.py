@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from specroof.cli.common import normalized_rows, physical_ms
+from specroof.app.tables import normalized_rows, physical_ms
 from specroof.errors import SpecroofError
 from specroof.web import figures
 from specroof.web.guard import require_finite

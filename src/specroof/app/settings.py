@@ -1,4 +1,8 @@
-"""Click options for the cost-model settings, shared by latency, speedup and plan."""
+"""A study's settings: their flags (click options) and how flags, a scenario and defaults merge.
+
+The options are declared here, not in :mod:`specroof.cli`, because the explorer's queries
+(:mod:`specroof.web`) take the same settings under the same names, types and checks.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from typing import Any
 
 import click
 
+from specroof.app.choices import RegistryChoice
+from specroof.app.parsing import parse_int_list
 from specroof.checks import specs
-from specroof.cli.choices import RegistryChoice
-from specroof.cli.common import parse_int_list
 from specroof.cost.profile import ImplementationProfile
 from specroof.errors import SpecroofError
 from specroof.speculation.drafting import Drafting
@@ -52,15 +56,21 @@ def default_acceptance_help() -> str:
     return ", ".join(parts)
 
 
-def grid_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--batch, --candidates, --seq-len (comma lists, a..b powers of two, or start:stop:step)."""
-    func = click.option("--seq-len", "seq_len", default=None, metavar="LIST",
-                        help="Tokens already in the KV cache, e.g. 1024 or 128..8192. [default: 1024]")(func)
-    func = click.option("--candidates", default=None, metavar="LIST",
-                        help="Candidate tokens verified per sequence (1 = plain decoding), e.g. 1,16,64. [default: 1]")(func)
-    func = click.option("--batch", default=None, metavar="LIST",
-                        help="Batch sizes, e.g. 1,2,4 or 1..64. [default: 1]")(func)
-    return func
+def grid_options(func: Callable[..., Any] | None = None, candidates_default: str = "1") -> Any:
+    """--batch, --candidates, --seq-len (comma lists, a..b powers of two, or start:stop:step).
+
+    ``candidates_default``: what --candidates' help names as its default (speedup's differs).
+    """
+    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option("--seq-len", "seq_len", default=None, metavar="LIST",
+                            help="Tokens already in the KV cache, e.g. 1024 or 128..8192. [default: 1024]")(func)
+        func = click.option("--candidates", default=None, metavar="LIST",
+                            help="Candidate tokens verified per sequence (1 = plain decoding), e.g. 1,16,64. "
+                                 f"[default: {candidates_default}]")(func)
+        return click.option("--batch", default=None, metavar="LIST",
+                            help="Batch sizes, e.g. 1,2,4 or 1..64. [default: 1]")(func)
+
+    return apply if func is None else apply(func)
 
 
 def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
