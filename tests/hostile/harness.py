@@ -27,7 +27,6 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASUREMENTS = ROOT / "data" / "measurements" / "h200-llama-7b-calibration.jsonl"
-HEAD_MEASUREMENTS = ROOT / "data" / "measurements" / "h200-medusa-heads.jsonl"
 CALIBRATED = ROOT / "data" / "profiles" / "h200-pytorch-sdpa.toml"
 LLAMA_CONFIG = ROOT / "src" / "specroof" / "models" / "catalog" / "llama-7b.json"
 H200_FILE = ROOT / "src" / "specroof" / "hardware" / "catalog" / "h200.toml"
