@@ -207,7 +207,7 @@ def _without_shape_section(text: str) -> str:
 
 
 def test_accuracy_report_is_regenerated_from_committed_stats():
-    """docs/kernel-accuracy.md is what benchmarks/kernels/accuracy_report.py renders from the
+    """docs/kernel-accuracy.md is what tools/kernels/accuracy_report.py renders from the
     committed fit statistics; the shipped profiles agree with those statistics on the extract
     (tests/test_kernels_data.py), so the report describes what users get."""
     import importlib.util

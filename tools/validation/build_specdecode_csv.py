@@ -13,7 +13,7 @@ Everything this script adds to those numbers is a label stated on the project pa
 (https://specdecode-bench.github.io, repository SpecDecode-Bench/specdecode-bench.github.io,
 ``index.md``) or in a figure's legend/caption; what is not stated is left empty.
 
-Usage: ``python benchmarks/validation/build_specdecode_csv.py [--root .]``
+Usage: ``python tools/validation/build_specdecode_csv.py [--root .]``
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def main() -> None:
     target = args.root / "data/validation/specdecode-bench-h100.csv"
     with target.open("w", encoding="utf-8", newline="") as handle:
         handle.write("# SpecDecode-Bench end-to-end speedups on H100 (arXiv 2601.11580): throughput with SD / without SD.\n")
-        handle.write("# Built by benchmarks/validation/build_specdecode_csv.py; see data/validation/README.md. Check, never fit.\n")
+        handle.write("# Built by tools/validation/build_specdecode_csv.py; see data/validation/README.md. Check, never fit.\n")
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
