@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -13,14 +12,13 @@ import specroof
 from specroof import SpecroofError
 from specroof.cli import cli
 from specroof.scenarios import Scenario, load_scenario, scenario_names
+from tests.support import run_cli
 
 SHIPPED = ("medusa-appendix-g", "medusa-appendix-g-seq")
 
 
 def speedup_json(*args: str) -> list[dict]:
-    result = CliRunner().invoke(cli, ["speedup", *args, "--format", "json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return run_cli("speedup", *args, "--format", "json").json()
 
 
 def write(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
