@@ -1,6 +1,6 @@
 """``specroof.speedup`` and ``specroof speedup``: the speedup identity, drafting costs, CLI output.
 
-Expectations come from DESIGN.md ("speedup = tau * T_plain / T_spec", drafting adds to the
+Expectations come from the speedup identity ("speedup = tau * T_plain / T_spec", drafting adds to the
 speculative step) and are computed here from ``specroof.latency`` and hand-written formulas,
 never from speedup()'s own output.
 """
