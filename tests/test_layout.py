@@ -8,6 +8,7 @@ over 400 lines and no function over 60.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,19 @@ def test_no_long_file_or_function():
                 if (n := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(SRC.parent)}:{node.lineno} {node.name}(): {n} lines")
     assert not long, "\n".join(long)
+
+
+def test_the_package_never_reads_the_checkout():
+    """``Path(__file__).parents[k]`` stays inside src/specroof (an installed package has no
+    checkout around it: data it reads ships in the wheel)."""
+    outside = []
+    for path in MODULES.values():
+        depth = len(path.relative_to(SRC).parts) - 1  # folders between specroof/ and the file
+        for match in re.finditer(r"parents\[(\d+)\]|(?:\.parent){2,}", path.read_text(encoding="utf-8")):
+            up = int(match.group(1)) if match.group(1) else match.group(0).count(".parent") - 1
+            if up > depth:
+                outside.append(f"{path.relative_to(SRC.parent)}: {match.group(0)}")
+    assert not outside, "\n".join(outside)
 
 
 def test_the_rules_see_what_they_check():
