@@ -17,10 +17,13 @@ extract, the H200 measurements) get its folders from the fixtures below.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.support import CliRun, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT / "data"
@@ -32,6 +35,13 @@ settings.register_profile("explore", derandomize=False, database=None, print_blo
                           max_examples=int(os.environ.get("SPECROOF_HYPOTHESIS_EXAMPLES", "100")),
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("SPECROOF_HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def specroof_cli() -> Callable[..., CliRun]:
+    """Run ``specroof ARGS`` in-process as the console script does: ``specroof_cli("models")``
+    gives (code, stdout, stderr), and ``.json()`` the records of a ``--format json`` run."""
+    return run_cli
 
 
 @pytest.fixture(scope="session")

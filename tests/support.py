@@ -1,13 +1,50 @@
-"""Helpers shared by the tests that run the ``specroof`` console script."""
+"""The one way tests run the ``specroof`` command: in-process (:func:`run_cli`, also the
+``specroof_cli`` fixture of conftest.py) or as the installed console script (:func:`run_specroof`)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
+from click.testing import CliRunner
+
+
+class CliRun(NamedTuple):
+    """What ``specroof ARGS`` did: its exit code and what it printed."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """The records of a ``--format json`` run (which must have succeeded)."""
+        assert self.code == 0, self.stderr
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str) -> CliRun:
+    """``specroof ARGS`` in-process through the console script's entry point (:func:`specroof.cli.main`):
+    user errors are one ``error:`` line and exit code 2 as a user sees them, a bug keeps its
+    traceback (the exception propagates)."""
+    from specroof.cli import main
+
+    saved_argv, saved_showwarning = sys.argv, warnings.showwarning
+    with CliRunner().isolation() as (out, err, *_):
+        sys.argv = ["specroof", *args]
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.argv, warnings.showwarning = saved_argv, saved_showwarning
+        return CliRun(code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace"))
 
 
 def specroof_script() -> str:
@@ -21,5 +58,6 @@ def specroof_script() -> str:
     return found
 
 
-def run_specroof(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([specroof_script(), *args], capture_output=True, text=True, timeout=120)
+def run_specroof(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``specroof ARGS`` as a separate process (start-up, real file descriptors, signals)."""
+    return subprocess.run([specroof_script(), *args], capture_output=True, text=True, timeout=120, cwd=cwd)

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from specroof.cli import cli
 from specroof.errors import SpecroofError
 from specroof.speculation import (
     AcceptanceModel,
@@ -23,6 +21,7 @@ from specroof.speculation import (
     LogAcceptance,
     parse_acceptance,
 )
+from tests.support import run_cli
 
 
 @pytest.fixture
@@ -168,8 +167,9 @@ def test_parse_kinds_and_max_depth() -> None:
 
 
 def invoke(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["acceptance", *args], standalone_mode=False, catch_exceptions=False)
-    return result.output
+    run = run_cli("acceptance", *args)
+    assert run.code == 0, run.stderr
+    return run.stdout
 
 
 def test_cli_json_schema() -> None:
@@ -197,8 +197,9 @@ def test_cli_table_and_csv() -> None:
 
 
 def test_cli_show_tree_needs_tree_model() -> None:
-    with pytest.raises(SpecroofError, match="--show-tree needs a tree model"):
-        invoke("--acceptance", "log:0.4", "--show-tree")
+    run = run_cli("acceptance", "--acceptance", "log:0.4", "--show-tree")
+    assert run.code == 2 and run.stderr.startswith("error: --show-tree needs a tree model"), run.stderr
+    assert len(run.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize("spec", ["bogus:1", "medusa:vicuna-99b", "log:abc"])

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import specroof
-from specroof.cli import cli
 from specroof.errors import SpecroofWarning
-from specroof.models.architecture import ModelConfig, load_model
+from specroof.models.architecture import ModelConfig
 from specroof.speculation import (
     ChainAcceptance,
     CurveAcceptance,
@@ -249,16 +247,14 @@ def test_shapes_the_model_fits_are_left_alone():
     (["--method", "ngram", "--candidates", "1,3,12"], 12.0),
 ])
 @pytest.mark.parametrize("acceptance", ["chain:1", "log:1.44", "positional:0.7,0.3", "medusa:vicuna-7b"])
-def test_cli_json_records_within_the_shape(args, most, acceptance, tmp_path):
+def test_cli_json_records_within_the_shape(args, most, acceptance, tmp_path, specroof_cli):
     target = TARGET
     if "mtp" in args:
         target = str(tmp_path / "config.json")
         Path(target).write_text(json.dumps(_mtp_config()), encoding="utf-8")
     command = ["speedup", "-m", target, "-H", DEVICE, "--batch", "1,8", "--acceptance", acceptance,
                "--format", "json", *args]
-    result = CliRunner().invoke(cli, command)
-    assert result.exit_code == 0, result.output
-    for record in json.loads(result.stdout):
+    for record in specroof_cli(*command).json():
         assert record["acceptance_length"] <= min(most, record["candidates"]) + TOL
         assert record["acceptance_length"] <= record["shape_max_tokens"] + TOL
         assert record["acceptance_bound"] in (ACCEPTANCE_MODEL, DRAFTING_SHAPE)

@@ -8,18 +8,10 @@ A block that cannot run here carries ``<!-- docs-check: skip (reason) -->``.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.support import specroof_script
-
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "docs_commands.py"
-_spec = importlib.util.spec_from_file_location("docs_commands", TOOL)
-docs = sys.modules.setdefault("docs_commands", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(docs)
+from tools import docs_commands as docs
 
 BLOCKS = docs.all_blocks()
 

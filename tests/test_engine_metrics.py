@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from specroof.cli import cli
 from specroof.errors import SpecroofError
 from specroof.speculation import EngineAcceptance, parse_acceptance, read_sglang, read_vllm_metrics
 from specroof.speculation.engine_metrics import ASSUMPTION, parse_prometheus_text
+from tests.support import run_cli
 
 DATA = Path(__file__).parent / "data" / "engine-metrics"
 K3 = DATA / "vllm-eagle3-k3.prom"
@@ -290,8 +292,9 @@ def test_sglang_refusals_are_one_line_naming_the_file(tmp_path: Path, case: str)
 
 
 def invoke(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args), standalone_mode=False, catch_exceptions=False)
-    return result.stdout
+    run = run_cli(*args)
+    assert run.code == 0, run.stderr
+    return run.stdout
 
 
 def test_cli_from_table_states_counters_and_assumption() -> None:
@@ -318,13 +321,14 @@ def test_cli_from_json_and_csv() -> None:
     assert result.stdout.splitlines()[2] == "4,,,,3.0"
 
 
-def test_cli_from_rejects_other_options_and_kinds() -> None:
-    with pytest.raises(SpecroofError, match="drop --candidates"):
-        invoke("acceptance", "--from", f"vllm-metrics:{K3}", "--candidates", "1,2")
-    with pytest.raises(SpecroofError, match="--from reads engine metrics"):
-        invoke("acceptance", "--from", "log:0.4")
-    with pytest.raises(SpecroofError, match="either --acceptance SPEC .* or --from"):
-        invoke("acceptance")
+@pytest.mark.parametrize("args,message", [
+    (("--from", f"vllm-metrics:{K3}", "--candidates", "1,2"), "drop --candidates"),
+    (("--from", "log:0.4"), "--from reads engine metrics"),
+    ((), "either --acceptance SPEC .* or --from")])
+def test_cli_from_rejects_other_options_and_kinds(args, message) -> None:
+    run = run_cli("acceptance", *args)
+    assert run.code == 2 and len(run.stderr.splitlines()) == 1
+    assert re.search(message, run.stderr.removeprefix("error: ")), run.stderr
 
 
 def test_cli_acceptance_spec_with_engine_metrics() -> None:

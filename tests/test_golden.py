@@ -32,27 +32,18 @@ Fixes since 901fab1 (each regenerated the file):
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-HERE = Path(__file__).parent / "golden"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("golden_generate", HERE / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from golden import generate  # tests/golden/generate.py: the cases, also run as a script to regenerate
 
 
 @pytest.fixture(scope="module")
 def recorded_and_now():
-    recorded = json.loads((HERE / "golden.json").read_text(encoding="utf-8"))
-    return recorded, _generator().cases()
+    recorded = json.loads(generate.GOLDEN.read_text(encoding="utf-8"))
+    return recorded, generate.cases()
 
 
 def test_same_cases(recorded_and_now):

@@ -207,16 +207,14 @@ def _without_shape_section(text: str) -> str:
 
 
 def test_accuracy_report_is_regenerated_from_committed_stats():
-    """docs/kernel-accuracy.md is what benchmarks/kernels/accuracy_report.py renders from the
+    """docs/kernel-accuracy.md is what tools/kernels/accuracy_report.py renders from the
     committed fit statistics; the shipped profiles agree with those statistics on the extract
     (tests/test_kernels_data.py), so the report describes what users get."""
-    import importlib.util
     from pathlib import Path
 
+    from tools.kernels import accuracy_report as module
+
     repo = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("accuracy_report", repo / "benchmarks" / "kernels" / "accuracy_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     stats = json.loads(module.STATS.read_text())
     noise = json.loads(module.NOISE.read_text())
     # The held-out-by-shape section is recomputed from the extract by tests/test_kernel_heldout.py

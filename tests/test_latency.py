@@ -1,6 +1,6 @@
 """``specroof.latency``: properties over grids, dtypes, parallelism, and input validation.
 
-Expectations are derived by hand from DESIGN.md ("The cost of one step") and the profile's
+Expectations are derived by hand from the cost model (README.md, "How a step is costed") and the profile's
 documented parameters, never copied from the code's output.
 """
 

@@ -1,6 +1,6 @@
 """FLOPs and bytes of every operator of a step, against values computed by hand.
 
-The expected numbers come from DESIGN.md's table ("The cost of one step") and from the
+The expected numbers come from the cost model (README.md, "How a step is costed") and from the
 definition of the bytes a GEMM moves in ``roofline.gemm_time``: the weights it reads plus
 its activations, ``m * (k + n)`` elements of the activation dtype (rows in, rows out).
 Nothing here is copied from the code under test's output.
@@ -79,7 +79,7 @@ def test_down_projection(llama7b):
 
 
 def test_mlp_weights_are_three_h_i(llama7b):
-    """DESIGN.md: gate+up and down read 3 h i weights per layer."""
+    """Gate+up and down read 3 h i weights per layer."""
     act = FP16 * T * ((H_SIZE + 2 * INTER) + (INTER + H_SIZE))
     weights = one(llama7b.bytes["gate_up_proj"]) + one(llama7b.bytes["down_proj"]) - LAYERS * act
     assert weights == LAYERS * 3 * H_SIZE * INTER * FP16

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import specroof
-from specroof.cli import cli
 from specroof.cost.operation import GROUP_ORDER, KINDS, REGISTRY, STEP_OPERATIONS
 from specroof.errors import SpecroofError
 
@@ -69,12 +66,10 @@ def test_medusa_heads_price_with_the_profiles_tiles():
     assert by_name["medusa_block"]["time_ms"] == pytest.approx(by_name["o_proj"]["time_ms"] / layers, rel=1e-12)
 
 
-def test_cli_json_equals_api():
+def test_cli_json_equals_api(specroof_cli):
     args = ["ops", "-m", "llama-3-8b", "-H", "h200", "--batch", "8", "--candidates", "4", "--seq-len", "2048",
             "--format", "json"]
-    out = CliRunner().invoke(cli, args)
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.output) == specroof.ops("llama-3-8b", "h200", 8, 4, 2048).to_records()
+    assert specroof_cli(*args).json() == specroof.ops("llama-3-8b", "h200", 8, 4, 2048).to_records()
 
 
 def test_bad_point_is_an_error():

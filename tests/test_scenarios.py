@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import specroof
 from specroof import SpecroofError
-from specroof.cli import cli
 from specroof.scenarios import Scenario, load_scenario, scenario_names
+from tests.support import run_cli
 
 SHIPPED = ("medusa-appendix-g", "medusa-appendix-g-seq")
 
 
 def speedup_json(*args: str) -> list[dict]:
-    result = CliRunner().invoke(cli, ["speedup", *args, "--format", "json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return run_cli("speedup", *args, "--format", "json").json()
 
 
 def write(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
@@ -158,10 +154,10 @@ def test_scenario_profile_overrides_apply(tmp_path):
     assert [r["latency_ms"] for r in slow] == pytest.approx([r["latency_ms"] for r in expected], rel=1e-12)
 
 
-def test_scenario_without_model_needs_the_flag(tmp_path):
+def test_scenario_without_model_needs_the_flag(tmp_path, specroof_cli):
     path = write(tmp_path, 'hardware = "h200"\n[grid]\ncandidates = [1, 8]\n')
-    result = CliRunner().invoke(cli, ["speedup", "--scenario", str(path)])
-    assert isinstance(result.exception, SpecroofError) and "--model" in str(result.exception)
+    refused = specroof_cli("speedup", "--scenario", str(path))
+    assert refused.code == 2 and refused.stderr.startswith("error: ") and "--model" in refused.stderr
     rows = speedup_json("--scenario", str(path), "-m", "llama-7b")
     assert len(rows) == 2 and rows[0]["hardware"] == "h200"
 

@@ -1,6 +1,6 @@
 """``specroof.speedup`` and ``specroof speedup``: the speedup identity, drafting costs, CLI output.
 
-Expectations come from DESIGN.md ("speedup = tau * T_plain / T_spec", drafting adds to the
+Expectations come from the speedup identity ("speedup = tau * T_plain / T_spec", drafting adds to the
 speculative step) and are computed here from ``specroof.latency`` and hand-written formulas,
 never from speedup()'s own output.
 """
@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ from hypothesis import strategies as st
 import specroof
 from specroof import SpecroofError
 from specroof.cli import cli
+from tests.support import run_cli, run_specroof
 
 RECORD_KEYS = {"model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms", "ops_ms",
                "ar_latency_ms", "acceptance_length", "speedup"}
@@ -35,21 +34,9 @@ SETUPS = [
 METHODS = [("none", {}), ("heads", {"heads": 3}), ("draft", {"draft_model": "llama-68m"})]
 
 
-def specroof_cmd() -> list[str]:
-    """The installed console script next to this interpreter (else the same entry point via -c)."""
-    script = Path(sys.executable).with_name("specroof")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from specroof.cli import main; main()"]
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*specroof_cmd(), *args], capture_output=True, text=True, cwd=cwd, timeout=120)
-
-
 def invoke(*args: str) -> list[dict]:
     """Run ``specroof speedup ... --format json`` in-process and parse the records."""
-    result = CliRunner().invoke(cli, ["speedup", *args, "--format", "json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return run_cli("speedup", *args, "--format", "json").json()
 
 
 # --------------------------------------------------------------------------- the identity
@@ -202,7 +189,7 @@ def test_cli_user_errors_raise_specroof_error(args, message):
 
 
 def test_console_script_medusa_scenario_gives_56_points():
-    proc = run_cli("speedup", "--scenario", "medusa-appendix-g", "--format", "json")
+    proc = run_specroof("speedup", "--scenario", "medusa-appendix-g", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert len(rows) == 56
@@ -221,21 +208,21 @@ def _one_error_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def test_bad_inputs_exit_2_with_one_line(tmp_path):
-    line = _one_error_line(run_cli("speedup", "--scenario", "medusa-appendix-g-typo"))
+    line = _one_error_line(run_specroof("speedup", "--scenario", "medusa-appendix-g-typo"))
     assert "medusa-appendix-g" in line and "medusa-appendix-g-seq" in line
 
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    _one_error_line(run_cli("speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,4",
+    _one_error_line(run_specroof("speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,4",
                             "--acceptance", f"curve:{empty}"))
 
     accuracies = tmp_path / "heads.csv"
     accuracies.write_text("model,head,top1,top2\nmine,0,0.6,1.3\nmine,1,0.3,0.4\n")
-    line = _one_error_line(run_cli("speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,4",
+    line = _one_error_line(run_specroof("speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,4",
                                    "--acceptance", f"medusa:{accuracies}"))
     assert "1.3" in line
 
-    _one_error_line(run_cli("speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,4", "--method", "draft"))
+    _one_error_line(run_specroof("speedup", "-m", "llama-7b", "-H", "h200", "--candidates", "1,4", "--method", "draft"))
 
 
 def test_drafting_records_sum_to_latency():

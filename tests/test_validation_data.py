@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -287,13 +289,19 @@ def test_time_breakdown_fractions():
     assert max(number(r["sampling"]) for r in table) < 0.017
 
 
-def test_specdecode_csv_is_what_the_builder_makes():
-    # The committed table is derived only from the committed readings and trace table.
-    import importlib.util
+def test_specdecode_csv_is_what_the_builder_makes(tmp_path):
+    """The committed table is derived only from the committed readings and trace table: the
+    builder's --check passes on this checkout and fails on a copy whose table was edited."""
+    builder = ROOT / "tools" / "validation" / "build_specdecode_csv.py"
 
-    spec = importlib.util.spec_from_file_location("build_specdecode_csv",
-                                                  ROOT / "benchmarks" / "validation" / "build_specdecode_csv.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    built = [{k: str(v) for k, v in row.items()} for row in module.build(ROOT)]
-    assert built == SPECDECODE
+    def check(root: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(builder), "--root", str(root), "--check"],
+                              capture_output=True, text=True, timeout=300)
+
+    assert check(ROOT).returncode == 0, check(ROOT).stdout
+    shutil.copytree(ROOT / "data" / "validation", tmp_path / "data" / "validation")
+    table = tmp_path / "data" / "validation" / "specdecode-bench-h100.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    table.write_text("".join(lines[:-1]), encoding="utf-8")  # one published row lost
+    edited = check(tmp_path)
+    assert edited.returncode == 1 and "differs" in edited.stdout

@@ -27,7 +27,7 @@ every validated domain, a one-line `validation_note` (and the command prints one
    - the calibration held-out splits (`specroof.calibration.holdout`): step latency of the
      rows each split leaves out; and speedup, from the normalized latency `T(n) / T(1)` of its
      rows with n > 1 (at a known acceptance `speedup = tau T(1) / T(n)`, so `r = 1 / (1 + e) - 1`);
-   - the end-to-end check (`benchmarks/validation/compare_e2e.py`): the published speedups whose
+   - the end-to-end check (`tools/validation/compare_e2e.py`): the published speedups whose
      acceptance the authors' traces give, under the check's claim (host times independent of
      the source, i.e. at 0; the n-gram rows, whose proposal rates come from the authors'
      simulator, left out). The batch-ratio rows use a placeholder acceptance and are not

@@ -12,7 +12,7 @@ Validations used:
 - calibration held-out splits (``specroof.calibration.holdout.SPLITS`` through ``run_split``):
   step latency of the held-out rows; speedup from the normalized latency T(n)/T(1) of rows with
   n > 1 (at a known acceptance, speedup = tau T(1)/T(n), so its residual is 1/(1 + e) - 1);
-- the end-to-end check (``benchmarks/validation/compare_e2e.py``, ``compare()``): the speedups
+- the end-to-end check (``tools/validation/compare_e2e.py --json``, the claim): the speedups
   whose acceptance is known from the authors' traces. The batch-ratio rows are not speedup
   residuals (their acceptance is a placeholder) and are not used;
 - the kernel database held out by shape (:func:`specroof.kernels.heldout.by_axis_predictions`:
@@ -27,10 +27,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import importlib.util
 import io
+import json
+import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,7 @@ from specroof.bands.apply import COLUMNS, parse_bands
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src" / "specroof" / "bands" / "error_bands.csv"
 DOC = REPO / "docs" / "error-bands.md"
-E2E = REPO / "benchmarks" / "validation" / "compare_e2e.py"
+E2E = REPO / "tools" / "validation" / "compare_e2e.py"  # run as a script (--json)
 MEASUREMENTS = REPO / "data" / "measurements"  # this checkout's data: the package never reads it
 EXTRACT = REPO / "data" / "kernels" / "extract"
 KERNEL_SECTIONS = {"gemm_bf16": "dense", "decode_attention": "dense", "moe_bf16": "moe"}
@@ -77,14 +79,6 @@ def calibration_residuals() -> list[stats.Residual]:
     return out
 
 
-def _load_script(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def e2e_residuals() -> list[stats.Residual]:
     """The end-to-end speedups whose acceptance the traces give (one validation per method x dataset),
     under the check's claim (``compare()``'s default: vLLM host times at 0, the source-derived
@@ -93,16 +87,16 @@ def e2e_residuals() -> list[stats.Residual]:
     few percent lower than the claim's: the band is therefore conservative on the optimistic side."""
     from specroof.hardware.accelerator import load_hardware
 
-    module = _load_script(E2E)
-    rows, _ = module.compare()
-    gpu = load_hardware(module.HARDWARE).name
+    done = subprocess.run([sys.executable, str(E2E), "--json"], capture_output=True, text=True, check=True)
+    claim = json.loads(done.stdout)["independent"]
+    gpu = load_hardware(claim["hardware"]).name
     out = []
-    for r in rows:  # the claim: constants independent of the source; no simulator-derived rows
-        if not r.traced or r.method in module.SOURCE_DERIVED_METHODS:
+    for r in claim["rows"]:  # the claim: constants independent of the source; no simulator-derived rows
+        if not r["traced"] or r["method"] in claim["source_derived_methods"]:
             continue
         out.append(stats.Residual(
-            "speedup", "step", True, f"e2e: {r.method} {r.dataset}", module.ENGINE_PROFILE[r.engine.split("-")[0]],
-            r.method, _family(r.model), gpu, r.tp, r.batch, r.predicted / r.measured - 1))
+            "speedup", "step", True, f"e2e: {r['method']} {r['dataset']}", r["profile"], r["method"],
+            _family(r["model"]), gpu, r["tp"], r["batch"], r["predicted"] / r["measured"] - 1))
     return out
 
 
@@ -209,11 +203,21 @@ def coverage(residuals: list[stats.Residual], unit: Callable[[stats.Residual], s
     return {k: (v[0], v[1], float(np.median(v[2])) if v[2] else float("nan")) for k, v in sorted(counts.items())}
 
 
+def as_json(residuals: list[stats.Residual], doc: str) -> str:
+    """The residuals, the leave-one-validation-out coverage per validation, and the doc's text
+    (what tests/test_error_bands.py checks, running this script)."""
+    by_source = coverage(residuals, lambda r: r.source)
+    return json.dumps({"residuals": [asdict(r) for r in residuals], "doc": doc,
+                       "coverage_by_source": [[*key, *value] for key, value in by_source.items()]})
+
+
 def main() -> int:
+    from error_bands_doc import markdown  # tools/error_bands_doc.py, beside this script
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if the CSV or doc would change")
+    ap.add_argument("--json", action="store_true", help="write nothing; print the residuals, coverage and doc")
     args = ap.parse_args()
-    markdown = _load_script(Path(__file__).with_name("error_bands_doc.py")).markdown
 
     residuals = all_residuals()
     bands = stats.bands(residuals)
@@ -222,6 +226,9 @@ def main() -> int:
     date = datetime.date.today().isoformat()
     doc = markdown(residuals, bands, coverage(residuals, lambda r: r.source),
                    coverage(residuals, lambda r: r.source.split(":")[0]))
+    if args.json:
+        print(as_json(residuals, doc))
+        return 0
     if args.check:
         fresh = DOC.exists() and DOC.read_text(encoding="utf-8") == doc
         print("error bands up to date" if same and fresh else "error bands are stale: run tools/make_error_bands.py")

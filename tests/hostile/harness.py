@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import shutil
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
+from tests import support
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASUREMENTS = ROOT / "data" / "measurements" / "h200-llama-7b-calibration.jsonl"
-HEAD_MEASUREMENTS = ROOT / "data" / "measurements" / "h200-medusa-heads.jsonl"
 CALIBRATED = ROOT / "data" / "profiles" / "h200-pytorch-sdpa.toml"
 LLAMA_CONFIG = ROOT / "src" / "specroof" / "models" / "catalog" / "llama-7b.json"
 H200_FILE = ROOT / "src" / "specroof" / "hardware" / "catalog" / "h200.toml"
@@ -95,21 +93,7 @@ def hang_guard(seconds: int = HANG_SECONDS) -> Iterator[None]:
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
     """Run the real entry point in-process; (exit code, stdout, stderr)."""
-    from specroof.cli import main
-
-    runner = CliRunner()
-    saved = sys.argv
-    with runner.isolation() as streams:
-        sys.argv = ["specroof", *argv]
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            sys.argv = saved
-        out, err = streams[0].getvalue(), streams[1].getvalue()
-    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    return tuple(support.run_cli(*argv))
 
 
 def check_one_line(err: str, prefix: str, expect: str) -> None:

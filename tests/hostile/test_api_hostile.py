@@ -172,7 +172,7 @@ API_CASES: list[ApiCase] = [
         "/proc/x/y.jsonl", load_measurements("meas.jsonl")), "cannot write"),
     ApiCase("write-measurements-to-directory", lambda d: write_measurements(
         d, load_measurements("meas.jsonl")), "directory"),
-    # formerly known gaps (cost/grid.py, cost/setup.py, speculation/drafting.py), now refused
+    # None or absurd values where a grid axis, an operator list or a head count belongs: refused
     ApiCase("latency-batch-none", lambda d: lat(batch=None), "batch"),
     ApiCase("plan-seq-len-none", lambda d: specroof.plan("llama-7b", "h200", seq_len=None), "seq_len"),
     ApiCase("latency-operators-number", lambda d: lat(operators=5), "operators"),

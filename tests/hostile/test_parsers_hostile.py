@@ -238,7 +238,7 @@ def test_hostile_library_call(name: str, workspace: Path):
 
 
 def test_moe_kernel_query_prices_its_own_experts():
-    """It used to read the experts of a model the kernel query does not have (AttributeError)."""
+    """A MoE kernel query is priced with its own experts (it has no model to read them from)."""
     for profile in (None, "vllm", "pytorch-sdpa"):
         us = kernel("moe", **{**MOE, "num_tokens": [1, 16, 256]}, num_experts=8, profile=profile)
         assert np.all(np.isfinite(us)) and np.all(us > 0)

@@ -3,13 +3,13 @@ extra, httpx, playwright, chromium) is missing, so the core test run needs none 
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import pytest
-from click.testing import CliRunner
 
-from specroof.cli import cli
+from tests.support import run_cli  # the one in-process runner; the web tests import it from here
+
+__all__ = ["cli_json", "run_cli"]
 
 
 @pytest.fixture()
@@ -26,24 +26,6 @@ def client(tmp_path):
         yield c
 
 
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``specroof ARGS`` run in-process, errors as the console script shows them."""
-    from specroof.errors import SpecroofError
-
-    import click
-
-    runner = CliRunner()
-    result = runner.invoke(cli, list(args), standalone_mode=False)
-    if isinstance(result.exception, SpecroofError):
-        return 2, result.stdout, f"error: {result.exception}"
-    if isinstance(result.exception, click.ClickException):  # as specroof.cli.main prints it
-        return result.exception.exit_code, result.stdout, f"error: {result.exception.format_message()}"
-    if result.exception is not None:
-        raise result.exception
-    return 0, result.stdout, result.stderr
-
-
 def cli_json(*args: str):
-    code, out, err = run_cli(*args, "--format", "json")
-    assert code == 0, err
-    return json.loads(out)
+    """The records of ``specroof ARGS --format json`` run in-process (tests.support.run_cli)."""
+    return run_cli(*args, "--format", "json").json()

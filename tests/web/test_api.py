@@ -93,7 +93,7 @@ def test_bad_input_gets_400_with_the_cli_message(client, path, params, cli_args)
     assert answer.headers["content-type"].startswith("application/json")
     code, _, err = run_cli(*cli_args)
     assert code == 2
-    assert answer.json() == {"error": err.removeprefix("error: ")}
+    assert answer.json() == {"error": err.strip().removeprefix("error: ")}
     assert "\n" not in answer.json()["error"] and "Traceback" not in answer.text
 
 

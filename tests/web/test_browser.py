@@ -122,7 +122,7 @@ def test_explorer_draws_updates_and_copies(page, server):
     pg.select_option("[data-testid=method]", "none")
     settle(pg, "method=none")
     pg.wait_for_function("() => document.querySelector('[data-testid=export-text]').textContent.includes('ngram')")
-    assert "draft_model=" not in pg.url  # the draft model no longer applies
+    assert "draft_model=" not in pg.url  # the draft model does not apply to this method
     free_speedups = [r["speedup"] for r in plan_rows(pg)]
     assert all(float(f) >= float(d) for f, d in zip(free_speedups, draft_speedups))  # free drafts cost nothing
     assert free_speedups != draft_speedups

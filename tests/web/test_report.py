@@ -59,6 +59,6 @@ def test_report_loads_nothing_from_the_network(tmp_path):
 
 def test_report_errors_are_one_line(tmp_path):
     code, _, err = run_cli("report", "-m", "llama-7b", "-H", "h200", "-o", str(tmp_path / "study.pdf"))
-    assert code == 2 and err == f"error: report file '{tmp_path / 'study.pdf'}' must end in .html"
+    assert code == 2 and err == f"error: report file '{tmp_path / 'study.pdf'}' must end in .html\n"
     code, _, err = run_cli("report", "-m", "llama-7b", "-H", "h200", "-o", str(tmp_path / "nowhere" / "s.html"))
     assert code == 2 and "does not exist" in err

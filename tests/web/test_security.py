@@ -1,4 +1,4 @@
-"""The explorer stays local and cannot be probed (issue 22), through Starlette's test client.
+"""The explorer stays local and cannot be probed, through Starlette's test client.
 
 What a live server adds (real sockets, memory of a 50 MB upload, a browser on a foreign
 origin, ``serve --port 0``) is in ``tests/hostile/test_server_live.py``.

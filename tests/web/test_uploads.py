@@ -1,4 +1,4 @@
-"""Uploads of the explorer (issue 22): every kind checked at upload, bad ones removed, the size
+"""Uploads of the explorer: every kind checked at upload, bad ones removed, the size
 limit applied while reading, write failures said plainly, the folder gone at shutdown."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``data/kernels/extract/<gpu>-<engine>-<family>.csv`` holds a stratified sample of one table in
 the normalized schema (see :mod:`specroof.kernels.schema`); lines starting with ``#`` say
-where the rows came from. ``benchmarks/kernels/make_extract.py`` regenerates the files.
+where the rows came from. ``tools/kernels/make_extract.py`` regenerates the files.
 
 The extract is not shipped in the wheel (the package prices nothing from it; tests and the
 fitting scripts read it), so every reader takes its folder: ``data/kernels/extract`` of a

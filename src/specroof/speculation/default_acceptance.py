@@ -2,10 +2,10 @@
 
 ``speedup``, ``plan``, ``explain`` and the explorer need tau(n). When neither ``--acceptance``
 nor a scenario gives one, the method's row of ``speculation/data/default-acceptance.csv``
-decides (built by ``benchmarks/acceptance/build_default_acceptance.py``):
+decides (built by ``tools/acceptance/build_default_acceptance.py``):
 
 - a measured curve (EAGLE-3, n-gram: the SpecDecode-Bench Llama-3.1-8B traces, mean of four
-  datasets; EAGLE-1 and MTP: published chain measurements, benchmarks/acceptance/
+  datasets; EAGLE-1 and MTP: published chain measurements, tools/acceptance/
   published-acceptance.csv), held at its last measured value beyond its last n (a floor for a
   chain);
 - a model built from measured data (Medusa heads: the heads' top-k accuracies);

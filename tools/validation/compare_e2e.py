@@ -1,4 +1,4 @@
-"""Predicted vs published end-to-end speedups: ``python benchmarks/validation/compare_e2e.py``.
+"""Predicted vs published end-to-end speedups: ``python tools/validation/compare_e2e.py``.
 
 Checks specroof's speedup against the published engine measurements in ``data/validation/``
 (see its README). Costs come from the profiles' kernel parameters (fitted to NVIDIA's kernel
@@ -46,14 +46,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 import specroof
 from specroof.cost.profile import ImplementationProfile, get_profile
+from specroof.speculation.workload import Workload, workload_speedup
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "validation"
@@ -84,17 +86,9 @@ def read_rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(line for line in handle if not line.startswith("#")))
 
 
-@dataclass(frozen=True)
-class Workload:
-    """A dataset's requests as the traces record them (means over requests)."""
-
-    context_tokens: int  # token-weighted mean KV length of the decode steps
-    prompt_tokens: int
-    output_tokens: int
-
-
 def contexts() -> dict[str, Workload]:
-    return {r["dataset"]: Workload(int(r["context_tokens"]), int(r["prompt_mean"]), int(r["output_mean"]))
+    return {r["dataset"]: Workload(prompt_tokens=int(r["prompt_mean"]), output_tokens=int(r["output_mean"]),
+                                   context_tokens=int(r["context_tokens"]))
             for r in read_rows("specdecode-bench-trace-contexts.csv")}
 
 
@@ -138,44 +132,30 @@ def predict(row: Row, ctx: dict[str, Workload], prefill: bool = True, constants:
     placeholder chain (only ratios over batch are compared then).
 
     The benchmarks measure generated-token throughput over whole requests, prefill included:
-    where the traces give the workload, a batch of requests costs one prefill of its prompts
-    (the same with or without speculation) plus its decode steps (output / tau of them with
-    speculation), so the speedup is ``(P + out x T_plain) / (P + out / tau x T_spec)``.
+    where the traces give the workload, the request-level speedup of
+    :mod:`specroof.speculation.workload`; MT-bench (no trace): the decode steps' speedup.
     """
-    profile = engine_profile(row.engine, constants)
-    workload = ctx.get(row.dataset)
-    seq = workload.context_tokens if workload else MT_BENCH_CONTEXT
-    n = row.k + 1
-    options: dict = {"method": row.method, "dtype": "bf16", "tp": row.tp, "profile": profile}
+    options: dict = {"method": row.method, "dtype": "bf16", "tp": row.tp, "profile": engine_profile(row.engine, constants)}
     if row.method == "draft":
         options["draft_model"] = DRAFT_MODELS[row.model]
     tree = _tree_option(row.tree, row.k)
     if tree:
         options["tree"] = tree
     if row.traced:
-        acceptance = f"curve:{DATA / 'curves' / f'{row.model}-{row.method}-{row.dataset}.csv'}"
+        options["acceptance"] = f"curve:{DATA / 'curves' / f'{row.model}-{row.method}-{row.dataset}.csv'}"
     else:
-        acceptance = "chain:0.7"
+        options["acceptance"] = "chain:0.7"
     if row.method == "ngram":
         options["proposal_rate"] = NGRAM_PROPOSAL_RATE.get(row.dataset, 1.0)
-    result = specroof.speedup(row.model, HARDWARE, batch=[row.batch], candidates=[n], seq_len=seq,
-                              acceptance=acceptance, **options)
-    tau = float(result.acceptance_length[0, 0, 0])
-    if row.method == "ngram" and row.traced:  # the trace's tau already counts unmatched steps
-        tau = row.tau
-    t_spec, t_plain = float(result.latency_ms[0, 0, 0]), float(result.ar_latency_ms[0, 0, 0])
+    measured_tau = row.tau if row.method == "ngram" and row.traced else None  # the trace's tau counts unmatched steps
+    workload = ctx.get(row.dataset)
     if workload is None or not prefill:  # decode steps only
-        return tau * t_plain / t_spec
-    prefill_time = prefill_ms(row, workload, profile)
-    out = workload.output_tokens
-    return (prefill_time + out * t_plain) / (prefill_time + out / tau * t_spec)
-
-
-def prefill_ms(row: Row, workload: Workload, profile: str | ImplementationProfile) -> float:
-    """One forward over the batch's prompts (causal attention over the prompt itself)."""
-    step = specroof.latency(row.model, HARDWARE, batch=[row.batch], candidates=[workload.prompt_tokens],
-                            seq_len=[1], dtype="bf16", tp=row.tp, profile=profile)
-    return float(step.latency_ms[0, 0, 0])
+        seq = workload.context_tokens if workload else MT_BENCH_CONTEXT
+        result = specroof.speedup(row.model, HARDWARE, batch=[row.batch], candidates=[row.k + 1], seq_len=seq,
+                                  **options)
+        tau = float(result.acceptance_length[0, 0, 0]) if measured_tau is None else measured_tau
+        return tau * float(result.ar_latency_ms[0, 0, 0]) / float(result.latency_ms[0, 0, 0])
+    return workload_speedup(row.model, HARDWARE, workload, row.batch, row.k + 1, measured_tau, **options).speedup
 
 
 def published_rows() -> list[Row]:
@@ -239,7 +219,7 @@ def _stats(errors: np.ndarray) -> dict[str, float]:
 
 
 INTRO = """\
-Generated by `python benchmarks/validation/compare_e2e.py --write`; the test
+Generated by `python tools/validation/compare_e2e.py --write`; the test
 `tests/test_e2e_validation.py` recomputes it and gates the errors (levels and reasons:
 `tests/gates.toml`). What is fitted on what:
 
@@ -302,12 +282,31 @@ def markdown(claim: tuple[list[Row], list[dict]], derived: tuple[list[Row], list
     return "\n".join(lines) + "\n"
 
 
+def report(constants: str, compared: tuple[list[Row], list[dict]]) -> dict:
+    """``compare(constants)`` as data: the rows, the batch ratios (each naming its row by index),
+    the summary, and the vLLM profile's host times under these constants."""
+    rows, ratios = compared
+    profile = engine_profile("vllm", constants)
+    profile = get_profile(profile) if isinstance(profile, str) else profile
+    index = {id(r): i for i, r in enumerate(rows)}
+    return {"rows": [{**asdict(r), "traced": r.traced, "profile": ENGINE_PROFILE[r.engine.split("-")[0]]} for r in rows],
+            "ratios": [{**{k: v for k, v in x.items() if k != "row"}, "row": index[id(x["row"])]} for x in ratios],
+            "summary": summary(rows, ratios, claim=constants == CLAIM),
+            "vllm_host_us": {"step": profile.host_step_us, "draft_pass": profile.host_draft_pass_us},
+            "source_derived_methods": list(SOURCE_DERIVED_METHODS), "hardware": HARDWARE}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
+    parser.add_argument("--json", action="store_true", help="print both comparisons and the doc's text as JSON")
     args = parser.parse_args()
-    text = markdown(compare("independent"), compare("source-derived"))
-    if args.write:
+    claim, derived = compare("independent"), compare("source-derived")
+    text = markdown(claim, derived)
+    if args.json:
+        print(json.dumps({"independent": report("independent", claim), "source-derived": report("source-derived", derived),
+                          "markdown": text}))
+    elif args.write:
         DOC.write_text(text, encoding="utf-8")
         print(f"wrote {DOC}")
     else:

@@ -21,9 +21,9 @@ is its height over the bar's total height, again label-free.
 
 Needs PyMuPDF (``pip install pymupdf``; not a specroof dependency). Usage::
 
-    python benchmarks/validation/read_figures.py FIG1.pdf FIG2.pdf > readings.csv
-    python benchmarks/validation/read_figures.py --bars FIG3.pdf > figure3-readings.csv
-    python benchmarks/validation/read_figures.py --stack FIG4.pdf > time-breakdown.csv
+    python tools/validation/read_figures.py FIG1.pdf FIG2.pdf > readings.csv
+    python tools/validation/read_figures.py --bars FIG3.pdf > figure3-readings.csv
+    python tools/validation/read_figures.py --stack FIG4.pdf > time-breakdown.csv
 
 Output: one CSV row per marker: figure, panel, series, batch, speedup (4 decimals), and the
 largest residual of the panel's axis fit in value units (a check of the tick mapping); with

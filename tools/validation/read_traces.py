@@ -30,7 +30,7 @@ the field name itself says only "eagle" (see data/validation/README.md).
 
 Usage::
 
-    python benchmarks/validation/read_traces.py /path/to/simulator/data/llama3.1-8B \
+    python tools/validation/read_traces.py /path/to/simulator/data/llama3.1-8B \
         [--out data/validation] [--max-candidates 16]
 
 Writes ``<out>/specdecode-bench-trace-acceptance.csv`` and
@@ -154,7 +154,7 @@ def main() -> None:
             out = curves_dir / f"llama-3.1-8b-{method}-{dataset}.csv"
             with out.open("w", encoding="utf-8", newline="") as handle:
                 handle.write(f"# Llama-3.1-8B-Instruct + {method} chain on {dataset}: tokens per step vs candidates n = k + 1\n")
-                handle.write("# Derived by benchmarks/validation/read_traces.py from the SpecDecode-Bench simulator traces\n")
+                handle.write("# Derived by tools/validation/read_traces.py from the SpecDecode-Bench simulator traces\n")
                 handle.write(f"# {SOURCE} data/llama3.1-8B/combined_{suffix}.jsonl ({field}.acc_len, {len(traces)} requests)"
                              + (f" commit {args.commit}" if args.commit else "") + "\n")
                 handle.write("# pooled over all decode steps of all requests; sampling settings of the trace runs are not stated in the simulator repository\n")
@@ -167,7 +167,7 @@ def main() -> None:
         writer.writerows(summary_rows)
     with (args.out / "specdecode-bench-trace-contexts.csv").open("w", encoding="utf-8", newline="") as handle:
         handle.write("# Token-weighted mean KV length of each dataset's decode steps (prompt + position of every generated\n"
-                     "# token), from the SpecDecode-Bench traces; derived by benchmarks/validation/read_traces.py\n")
+                     "# token), from the SpecDecode-Bench traces; derived by tools/validation/read_traces.py\n")
         rows = [{"dataset": dataset, **decode_context(args.trace_dir / f"combined_{suffix}.jsonl"),
                  "source": f"{SOURCE} data/llama3.1-8B/combined_{suffix}.jsonl" + (f" @ {args.commit}" if args.commit else "")}
                 for suffix, dataset in DATASETS.items()]

@@ -1,6 +1,6 @@
 """Regenerate src/specroof/speculation/data/default-acceptance.csv from the measured traces.
 
-    python benchmarks/acceptance/build_default_acceptance.py [--check]
+    python tools/acceptance/build_default_acceptance.py [--check]
 
 The EAGLE-3 and n-gram rows are, per candidate count n, the mean over the four datasets of
 the acceptance length tau(n) that data/validation/specdecode-bench-trace-acceptance.csv
@@ -45,10 +45,10 @@ PUBLISHED_LABELS = {
 }
 PUBLISHED_SOURCES = {
     "eagle": "vLLM PR #16035 https://github.com/vllm-project/vllm/pull/16035 (ekagra-ranjan, 2025-04-09: k=2 Accpt "
-             "Len 1.89, k=4 Accpt Len 2.08), via benchmarks/acceptance/published-acceptance.csv",
+             "Len 1.89, k=4 Accpt Len 2.08), via tools/acceptance/published-acceptance.csv",
     "mtp": "https://github.com/SemiAnalysisAI/InferenceX @ 843c6254ff69b567f772f6a5fd97675af3d04431 "
            "golden_al_distribution/dsv4_mtp.yaml qwen3.5_mtp.yaml glm5.2_mtp.yaml (SPEED-Bench, arXiv 2604.09557), "
-           "via benchmarks/acceptance/published-acceptance.csv",
+           "via tools/acceptance/published-acceptance.csv",
 }
 CHOICES = [  # method, spec, measured, label, source
     ("heads", "medusa:vicuna-7b", "yes",
@@ -63,7 +63,7 @@ CHOICES = [  # method, spec, measured, label, source
 ]
 HEADER = [
     "# Default acceptance per drafting method: what speedup, plan, explain and the explorer use when",
-    "# neither --acceptance nor a scenario gives one. Built by benchmarks/acceptance/build_default_acceptance.py;",
+    "# neither --acceptance nor a scenario gives one. Built by tools/acceptance/build_default_acceptance.py;",
     "# measured = yes rows are measurements (curve rows: tau at each n; spec rows: a model built from",
     "# measured data), measured = no rows are stated fallbacks. Every row names its source.",
     "# Attribution: eagle3/ngram from the SpecDecode-Bench traces (no licence file; numbers cited, see",

@@ -13,13 +13,15 @@ Everything this script adds to those numbers is a label stated on the project pa
 (https://specdecode-bench.github.io, repository SpecDecode-Bench/specdecode-bench.github.io,
 ``index.md``) or in a figure's legend/caption; what is not stated is left empty.
 
-Usage: ``python benchmarks/validation/build_specdecode_csv.py [--root .]``
+Usage: ``python tools/validation/build_specdecode_csv.py [--root .]``
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
+import sys
 from pathlib import Path
 
 PAGE = "https://specdecode-bench.github.io (repo SpecDecode-Bench/specdecode-bench.github.io index.md)"
@@ -169,20 +171,35 @@ def _figure3(root: Path) -> list[dict]:
     return out
 
 
-def main() -> None:
+def render(rows: list[dict]) -> str:
+    """The committed file's text: its two comment lines, the header, the rows."""
+    buffer = io.StringIO()
+    buffer.write("# SpecDecode-Bench end-to-end speedups on H100 (arXiv 2601.11580): throughput with SD / without SD.\n")
+    buffer.write("# Built by tools/validation/build_specdecode_csv.py; see data/validation/README.md. Check, never fit.\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path("."))
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the committed table differs")
     args = parser.parse_args()
     rows = build(args.root)
     target = args.root / "data/validation/specdecode-bench-h100.csv"
+    text = render(rows)
+    if args.check:
+        with target.open(encoding="utf-8", newline="") as handle:
+            same = handle.read() == text
+        print(f"{target}: " + ("up to date" if same else "differs from the readings; rerun without --check"))
+        return 0 if same else 1
     with target.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("# SpecDecode-Bench end-to-end speedups on H100 (arXiv 2601.11580): throughput with SD / without SD.\n")
-        handle.write("# Built by benchmarks/validation/build_specdecode_csv.py; see data/validation/README.md. Check, never fit.\n")
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        handle.write(text)
     print(f"{target}: {len(rows)} rows")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

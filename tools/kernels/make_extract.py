@@ -5,7 +5,7 @@ Reads one table at a time from NVIDIA's database, keeps the rows that matter for
 inference, and writes a small seeded sample of them in specroof's normalized schema
 (microseconds, bytes, our dtype names). Deterministic: the same database gives the same files.
 
-    python benchmarks/kernels/make_extract.py [--out data/kernels/extract] [--root DATA_DIR]
+    python tools/kernels/make_extract.py [--out data/kernels/extract] [--root DATA_DIR]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ fixed kernel latency, softmax passes, tile shapes) are fitted to it here, the wa
 chosen values are written into the ``medusa-appendix-g`` table of src/specroof/cost/profiles.toml
 by hand, each with its meaning.
 
-Run: python benchmarks/fit_medusa_appendix.py [path/to/figure-22.csv]
+Run: python tools/fit_medusa_appendix.py [path/to/figure-22.csv]
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 # on an H200. Run from the repository root, in an environment where specroof and a CUDA build
 # of torch are installed (pip install -e '.[measure]'):
 #
-#     OUT=/some/folder bash benchmarks/gpu_measure_plan.sh
+#     OUT=/some/folder bash tools/gpu_measure_plan.sh
 #
 # Writes into $OUT (default: out/gpu-measure):
 #   <hw>-llama-7b-s1024.jsonl   llama-7b, batch 1,4,16,64 x candidates 1,16,64,112, seq_len 1024

@@ -1,4 +1,4 @@
-"""Print the README's held-out accuracy table: ``python benchmarks/holdout_table.py``.
+"""Print the README's held-out accuracy table: ``python tools/holdout_table.py``.
 
 Every split of ``specroof.calibration.holdout.SPLITS`` is calibrated on its training rows and
 validated on rows the fit never saw (about a minute on two cores).

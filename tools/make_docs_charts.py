@@ -4,7 +4,7 @@ Writes docs/figure22.png (with the paper's points), docs/figure21.png, docs/figu
 docs/heatmap.png and docs/roofline.png; prints the per-point error table and the summary
 in Markdown (paste into docs/medusa-appendix-g.md when the profile changes).
 
-Run: .venv/bin/python benchmarks/make_docs_charts.py [--table-only]
+Run: .venv/bin/python tools/make_docs_charts.py [--table-only]
 """
 
 from __future__ import annotations
