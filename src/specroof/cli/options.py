@@ -10,6 +10,7 @@ import click
 
 from specroof.cli.common import parse_int_list
 from specroof.errors import SpecroofError
+from specroof.speculation.acceptance_spec import spec_syntax
 from specroof.speculation.drafting import METHODS, Drafting
 
 # Settings of a scenario that belong to speculation rather than to the cost of a step.
@@ -144,8 +145,7 @@ def speculation_options(func: Any) -> Any:
         click.option("--max-depth", type=int, default=None, metavar="D",
                      help="Deepest tree level for tree acceptance models (medusa, positional)."),
         click.option("--acceptance", default=None, metavar="SPEC",
-                     help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., "
-                          "curve:FILE, vllm-metrics:FILE[:MODEL], sglang:FILE[:N] (see docs/engine-metrics.md). "
+                     help=f"{spec_syntax()} (see docs/engine-metrics.md). "
                           f"[default: the scenario's, else the method's: {default_acceptance_help()}; the output "
                           "names it]"),
         click.option("--scenario", default=None, metavar="NAME|FILE",

@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 
+from specroof.cli.choices import RegistryChoice
 from specroof.cli.common import emit, format_option, normalized_rows, parse_int_list, physical_ms, positive_flag
 from specroof.cli.options import model_options, resolve_settings, speculation_options
 from specroof.errors import SpecroofError
-from specroof.speculation.exports import ENGINES as EXPORT_ENGINES
+from specroof.speculation.engines import ENGINES
 from specroof.speculation.schedule import DEFAULT_MIN_GAIN
 
 PROGRESS_CELLS = 20
@@ -40,9 +41,9 @@ PROGRESS_CELLS = 20
 @click.option("--min-gain", "min_gain", type=float, default=DEFAULT_MIN_GAIN, show_default=True, metavar="FRACTION",
               help="Speculate, or switch k in an exported schedule, only for a speedup gain above this "
                    "(0.01 = 1%).")
-@click.option("--export", "engine", type=click.Choice(list(EXPORT_ENGINES), case_sensitive=False), default=None,
+@click.option("--export", "engine", type=RegistryChoice(ENGINES), default=None,
               help="Print the plan as a batch-size schedule for an engine instead of the table: json gives "
-                   "[[start_batch, end_batch, k], ...]; vllm, sglang and trtllm add their launch options.")
+                   "[[start_batch, end_batch, k], ...]; the engines add their launch options.")
 @format_option
 def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, current: int | None,
          reserve_gb: float | None, min_gain: float, engine: str | None, **values: Any) -> None:
@@ -65,8 +66,8 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
     result, label, profile = run_plan(values, scenario, max_candidates=max_candidates, objective=objective,
                              current=current, reserve_gb=reserve_gb, min_gain=min_gain, show_progress=True)
     if engine is not None:
-        exported = export_table(result, engine.lower())
-        click.echo(json.dumps(exported) if engine.lower() == "json" else exported)
+        exported = export_table(result, engine)
+        click.echo(exported if isinstance(exported, str) else json.dumps(exported))
         return
     rows = result.to_records()
     from specroof.bands.apply import warn_unvalidated
