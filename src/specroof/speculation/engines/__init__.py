@@ -10,11 +10,22 @@ reader, where it reports acceptance, is a :class:`MetricsReader` (``vllm-metrics
 
 from __future__ import annotations
 
-# isort: off  (importing a member registers it: this order is the order the CLI lists them)
+# Importing a member registers it: this order is the order the CLI and the explorer list them.
+# isort: off
 from specroof.speculation.engines import vllm, sglang, trtllm, schedule_json  # noqa: F401
 # isort: on
-from specroof.speculation.engines.engine import (ENGINES, Engine, ExportWriter, MetricsReader, Spelling,
-                                                 metrics_kinds, metrics_reader, metrics_readers, spelling, spellings_of)
+from specroof.speculation.engines.engine import (
+    ENGINES,
+    Engine,
+    ExportWriter,
+    MetricsReader,
+    Spelling,
+    metrics_kinds,
+    metrics_reader,
+    metrics_readers,
+    spelling,
+    spellings_of,
+)
 
-__all__ = ["ENGINES", "Engine", "ExportWriter", "MetricsReader", "Spelling", "metrics_kinds", "metrics_reader", "metrics_readers",
-           "spelling", "spellings_of"]
+__all__ = ["ENGINES", "Engine", "ExportWriter", "MetricsReader", "Spelling", "metrics_kinds", "metrics_reader",
+           "metrics_readers", "spelling", "spellings_of"]

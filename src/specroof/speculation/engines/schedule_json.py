@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from specroof.speculation.engines.engine import ENGINES, Engine
 
-SCHEDULE = ENGINES.register(Engine(
+ENGINES.register(Engine(
     name="json", display_name="Batch-size schedule (JSON)",
     description="the schedule [[start_batch, end_batch, k], ...] alone, for any engine or script",
     any_method=True))

@@ -13,8 +13,16 @@ from typing import TYPE_CHECKING
 from specroof.speculation.drafting import TreeShape
 from specroof.speculation.engines.engine import ENGINES, Engine, MetricsReader, Spelling, spellings_of
 from specroof.speculation.engines.sglang_metrics import parse_sglang
-from specroof.speculation.launch import (command, is_tree, max_batch_for, sglang_flags, static_choice, target_ref,
-                                         tree_at, weights_ref)
+from specroof.speculation.launch import (
+    command,
+    is_tree,
+    max_batch_for,
+    sglang_flags,
+    static_choice,
+    target_ref,
+    tree_at,
+    weights_ref,
+)
 
 if TYPE_CHECKING:
     from specroof.speculation.plan import PlanResult

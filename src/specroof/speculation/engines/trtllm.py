@@ -12,8 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from specroof.speculation.engines.engine import ENGINES, Engine, Spelling, spellings_of
-from specroof.speculation.launch import (command, is_tree, max_batch_for, static_choice, target_ref, trtllm_options,
-                                         weights_ref, yaml_str)
+from specroof.speculation.launch import (
+    command,
+    is_tree,
+    max_batch_for,
+    static_choice,
+    target_ref,
+    trtllm_options,
+    weights_ref,
+    yaml_str,
+)
 
 if TYPE_CHECKING:
     from specroof.speculation.plan import PlanResult
