@@ -23,7 +23,6 @@ from typing import Any
 
 from specroof.errors import SpecroofError
 from specroof.speculation.acceptance import CurveAcceptance
-from specroof.speculation.prometheus_text import parse_prometheus_text  # noqa: F401 (re-exported)
 
 ASSUMPTION = ("acceptance is assumed independent of batch size and context length "
               "(the engine's counters average over the batches and contexts it served)")
