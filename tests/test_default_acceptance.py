@@ -153,7 +153,7 @@ def test_the_medusa_scenario_keeps_the_medusa_fit():
 
 def test_help_lists_every_profile_and_engine():
     from specroof.cost.profile import profile_data, profile_names
-    from specroof.speculation.exports import ENGINES
+    from specroof.speculation.engines import ENGINES
 
     def unwrapped(command: str) -> str:  # click wraps at word and hyphen boundaries
         return re.sub(r"-\s+", "-", " ".join(run_specroof(command, "--help").stdout.split()))
@@ -164,6 +164,6 @@ def test_help_lists_every_profile_and_engine():
     engines = {f.get("engine") for f in profile_data().values() if f.get("engine")}
     assert all(f"engine {e}" in text for e in engines) and engines
     plan_help = unwrapped("plan")
-    assert all(e in plan_help for e in ENGINES)
+    assert all(e.name in plan_help for e in ENGINES)
     for method, row in default_rows().items():
         assert method in plan_help

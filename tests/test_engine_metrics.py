@@ -18,7 +18,8 @@ import specroof
 from specroof.cli import cli
 from specroof.errors import SpecroofError
 from specroof.speculation import EngineAcceptance, parse_acceptance, read_sglang, read_vllm_metrics
-from specroof.speculation.engine_metrics import ASSUMPTION, parse_prometheus_text
+from specroof.speculation.engine_metrics import ASSUMPTION
+from specroof.speculation.prometheus_text import parse_prometheus_text
 from tests.support import run_cli
 
 DATA = Path(__file__).parent / "data" / "engine-metrics"

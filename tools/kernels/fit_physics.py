@@ -38,11 +38,12 @@ from specroof.hardware.accelerator import load_hardware
 from specroof.kernels import physics as ph
 from specroof.kernels import selection as sel
 from specroof.kernels.extract import read_extract
+from specroof.kernels.schema import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 EXTRACT = REPO / "data" / "kernels" / "extract"  # the committed extract of this checkout
 GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm", "gb200", "l40s")
-ENGINES = ("trtllm", "vllm", "sglang")
+ENGINES = BACKENDS  # the kernel database's backends (specroof.kernels.schema)
 CATALOG = DATABASE_GPUS
 LLM = sel.LLM_WIDTH
 MAX_M = sel.MAX_M

@@ -17,6 +17,7 @@ from specroof.app.parsing import parse_int_list
 from specroof.checks import specs
 from specroof.cost.profile import ImplementationProfile
 from specroof.errors import SpecroofError
+from specroof.speculation.acceptance_spec import spec_syntax
 from specroof.speculation.drafting import Drafting
 from specroof.speculation.methods import METHODS, PARAMETERS
 from specroof.speculation.methods.parameters import DEFAULT_HEADS
@@ -172,8 +173,7 @@ def speculation_options(func: Any) -> Any:
         click.option("--max-depth", type=int, default=None, metavar="D",
                      help="Deepest tree level for tree acceptance models (medusa, positional)."),
         click.option("--acceptance", default=None, metavar="SPEC",
-                     help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., "
-                          "curve:FILE, vllm-metrics:FILE[:MODEL], sglang:FILE[:N] (see docs/engine-metrics.md). "
+                     help=f"{spec_syntax()} (see docs/engine-metrics.md). "
                           f"[default: the scenario's, else the method's: {default_acceptance_help()}; the output "
                           "names it]"),
         click.option("--scenario", default=None, metavar="NAME|FILE",

@@ -73,11 +73,12 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
 def _show_source(source: str, fmt: str) -> None:
     """The counters an engine-metrics source holds, per-position rates and tau(n)."""
     from specroof.speculation.acceptance_spec import parse_acceptance
-    from specroof.speculation.engine_metrics import ENGINE_KINDS, EngineAcceptance
+    from specroof.speculation.engine_metrics import EngineAcceptance
+    from specroof.speculation.engines import metrics_kinds
 
     kind = source.strip().partition(":")[0].strip().lower()
-    if kind not in ENGINE_KINDS:
-        raise SpecroofError(f"--from reads engine metrics ({', '.join(k + ':FILE' for k in ENGINE_KINDS)}), "
+    if kind not in metrics_kinds():
+        raise SpecroofError(f"--from reads engine metrics ({', '.join(k + ':FILE' for k in metrics_kinds())}), "
                             f"not {kind!r}; for other models use --acceptance {source}")
     model = parse_acceptance(source)
     assert isinstance(model, EngineAcceptance)

@@ -15,15 +15,16 @@ from specroof.app.parameters import command_options
 from specroof.app.run import run_plan
 from specroof.app.tables import normalized_rows, physical_ms
 from specroof.bands.apply import warn_unvalidated
+from specroof.app.choices import RegistryChoice
 from specroof.cli.common import emit, format_option
-from specroof.speculation.exports import ENGINES as EXPORT_ENGINES
+from specroof.speculation.engines import ENGINES
 
 
 @click.command()
 @command_options("plan")
-@click.option("--export", "engine", type=click.Choice(list(EXPORT_ENGINES), case_sensitive=False), default=None,
+@click.option("--export", "engine", type=RegistryChoice(ENGINES), default=None,
               help="Print the plan as a batch-size schedule for an engine instead of the table: json gives "
-                   "[[start_batch, end_batch, k], ...]; vllm, sglang and trtllm add their launch options.")
+                   "[[start_batch, end_batch, k], ...]; the engines add their launch options.")
 @format_option
 def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, current: int | None,
          reserve_gb: float | None, min_gain: float, engine: str | None, **values: Any) -> None:
@@ -46,8 +47,8 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
     result, label, profile = run_plan(values, scenario, max_candidates=max_candidates, objective=objective,
                              current=current, reserve_gb=reserve_gb, min_gain=min_gain, show_progress=True)
     if engine is not None:
-        exported = export_table(result, engine.lower())
-        click.echo(json.dumps(exported) if engine.lower() == "json" else exported)
+        exported = export_table(result, engine)
+        click.echo(exported if isinstance(exported, str) else json.dumps(exported))
         return
     rows = result.to_records()
     warn_unvalidated(rows, "plan cells")

@@ -79,7 +79,7 @@ def _tables(root: Path) -> list[Table]:
     for gpu_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for family, (sub, fname) in _TABLES.items():
             for engine_dir in sorted((gpu_dir / sub).glob("*")):
-                if engine_dir.name not in schema.ENGINES:
+                if engine_dir.name not in schema.BACKENDS:
                     continue
                 for vdir in sorted(engine_dir.iterdir()):
                     if (vdir / fname).is_file():

@@ -60,7 +60,12 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-ENGINES = ("trtllm", "vllm", "sglang")
+BACKENDS = ("trtllm", "vllm", "sglang")
+"""The kernel database's own backend folders (aiconfigurator-core's names: ``<gpu>/<backend>/<version>``).
+
+A vocabulary of the database, not of specroof's engines: the engines a plan is exported to are
+:data:`specroof.speculation.engines.ENGINES`, each naming its database backend, if any, as
+``Engine.kernel_backend`` (tests/test_engines.py checks every one is listed here)."""
 
 # Database spellings of precisions -> ours (catalog peak_tflops keys where one exists).
 DTYPE_NAMES = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float8": "fp8", "int8": "int8"}

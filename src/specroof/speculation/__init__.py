@@ -14,8 +14,10 @@ from specroof.speculation.acceptance import (
     CurveAcceptance,
     LogAcceptance,
 )
-from specroof.speculation.acceptance_spec import ACCEPTANCE_KINDS, parse_acceptance
-from specroof.speculation.engine_metrics import EngineAcceptance, read_sglang, read_vllm_metrics
+from specroof.speculation.acceptance_spec import acceptance_kinds, parse_acceptance
+from specroof.speculation.engine_metrics import EngineAcceptance
+from specroof.speculation.engines.sglang_metrics import read_sglang
+from specroof.speculation.engines.vllm_metrics import read_vllm_metrics
 from specroof.speculation.trees import (
     GreedyTree,
     MedusaTreeAcceptance,
@@ -25,7 +27,6 @@ from specroof.speculation.trees import (
 )
 
 __all__ = [
-    "ACCEPTANCE_KINDS",
     "AcceptanceModel",
     "ChainAcceptance",
     "CurveAcceptance",
@@ -35,6 +36,7 @@ __all__ = [
     "MedusaTreeAcceptance",
     "PositionalAcceptance",
     "TreeAcceptance",
+    "acceptance_kinds",
     "bundled_medusa_models",
     "parse_acceptance",
     "read_sglang",

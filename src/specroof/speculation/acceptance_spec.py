@@ -2,13 +2,14 @@
 command line, scenario files and the API: the one place that knows every acceptance kind.
 
 It imports both :mod:`specroof.speculation.acceptance` and :mod:`specroof.speculation.trees`,
-which do not import it, so the two model modules stay free of a cycle.
+which do not import it, so the two model modules stay free of a cycle. The kinds read from an
+engine's own metrics (``vllm-metrics``, ``sglang``) are the registered engines' metrics readers.
 """
 
 from __future__ import annotations
 
 from specroof.errors import SpecroofError, suggest
-from specroof.speculation import engine_metrics, trees
+from specroof.speculation import trees
 from specroof.speculation.acceptance import (
     AcceptanceModel,
     ChainAcceptance,
@@ -16,14 +17,22 @@ from specroof.speculation.acceptance import (
     LogAcceptance,
     _finite,
 )
+from specroof.speculation.engines.engine import metrics_reader, metrics_readers
 
-ACCEPTANCE_KINDS = ("log", "chain", "medusa", "positional", "curve", "vllm-metrics", "sglang")
-"""The ``KIND`` part of an acceptance spec, in the order they are documented."""
+MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve")
+"""The ``KIND`` part of an acceptance spec built here; the engines' metrics kinds follow them."""
 
-_SPEC_HELP = (
-    "log:A, chain:ALPHA, medusa:MODEL or medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
-    "vllm-metrics:FILE[:MODEL], sglang:FILE[:N]"
-)
+_MODEL_SYNTAX = "log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE"
+
+
+def acceptance_kinds() -> tuple[str, ...]:
+    """Every ``KIND`` of an acceptance spec, in the order they are documented."""
+    return MODEL_KINDS + tuple(reader.kind for reader in metrics_readers())
+
+
+def spec_syntax() -> str:
+    """Every acceptance spec's form, for help texts and errors."""
+    return ", ".join([_MODEL_SYNTAX, *(reader.syntax for reader in metrics_readers())])
 
 
 def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel:
@@ -34,12 +43,12 @@ def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel
     """
     kind, sep, args = str(spec).strip().partition(":")
     kind = kind.strip().lower()
-    if kind not in ACCEPTANCE_KINDS:
-        raise SpecroofError(f"unknown acceptance kind {kind!r}{suggest(kind, ACCEPTANCE_KINDS)}; "
-                            f"use one of {_SPEC_HELP}")
+    kinds = acceptance_kinds()
+    if kind not in kinds:
+        raise SpecroofError(f"unknown acceptance kind {kind!r}{suggest(kind, kinds)}; use one of {spec_syntax()}")
     args = args.strip()
     if not sep or not args:
-        raise SpecroofError(f"acceptance spec {spec!r} lacks its argument; use one of {_SPEC_HELP}")
+        raise SpecroofError(f"acceptance spec {spec!r} lacks its argument; use one of {spec_syntax()}")
     if max_depth is not None and kind not in ("medusa", "positional"):
         raise SpecroofError(f"a max depth (--max-depth) applies only to tree models (medusa, positional), "
                             f"not {kind}; drop it")
@@ -49,10 +58,9 @@ def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel
         return ChainAcceptance(_finite(args, "chain:ALPHA", "chain:0.8"))
     if kind == "curve":
         return CurveAcceptance.from_csv(args)
-    if kind == "vllm-metrics":
-        return engine_metrics.parse_vllm_metrics(args)
-    if kind == "sglang":
-        return engine_metrics.parse_sglang(args)
+    reader = metrics_reader(kind)
+    if reader is not None:
+        return reader.parse(args)
     if kind == "positional":
         p = [_finite(part, "positional:P1,P2,...", "positional:0.6,0.15")
              for part in args.split(",") if part.strip()]

@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from specroof.speculation.plan import PlanResult
+from specroof.speculation.drafting import TreeShape
+from specroof.speculation.engines.engine import Spelling
 from specroof.speculation.schedule import batch_scores
+
+if TYPE_CHECKING:  # annotations only: plan.py reaches the engines registry through the acceptance specs
+    from specroof.speculation.plan import PlanResult
 
 _VLLM_DTYPE = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32", "fp8": "auto"}
 _TORCH_DTYPE = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32", "fp8": "auto"}
@@ -82,6 +86,34 @@ def draft_ref(p: PlanResult) -> str:
     draft = p.drafting.draft_model
     repo = draft.hf_repo if draft is not None else None
     return repo or placeholder(f"HF id or path of {p.draft_model}")
+
+
+def weights_ref(p: PlanResult, spelling: Spelling) -> str | None:
+    """What the engine loads to draft ``spelling.method``: the draft model's id, a marked
+    placeholder for a separate checkpoint, or None (no weights, or weights in the target)."""
+    if spelling.weights in ("", "target"):
+        return None
+    if spelling.weights == "draft-model":
+        return draft_ref(p)
+    return placeholder(f"{spelling.weights} for {p.model}" if p.model else spelling.weights)
+
+
+def is_tree(p: PlanResult) -> bool:
+    """Whether the plan verifies token trees (an explicit --tree, or a tree acceptance model)."""
+    return p.drafting.tree is not None or p.acceptance.tree(1) is not None
+
+
+def tree_at(p: PlanResult, n: int) -> TreeShape:
+    """The tree verified at ``n``: the explicit one, the acceptance model's best, or a chain."""
+    if p.drafting.tree is not None:
+        return p.drafting.tree
+    paths = p.acceptance.tree(n)
+    return TreeShape.of_paths(paths) if paths is not None else TreeShape(max(n - 1, 1), 1, n)
+
+
+def static_choice(ranges: list[list[int]]) -> list[tuple[str, int]]:
+    """(label, k) per batch range, for engines that take one static setting per server."""
+    return [(f"batch {start}-{end}" if end != start else f"batch {start}", k) for start, end, k in ranges]
 
 
 def max_batch(ranges: list[list[int]]) -> int:

@@ -47,6 +47,7 @@ from starlette.staticfiles import StaticFiles
 
 from specroof.errors import SpecroofError
 from specroof.web.assets import plotly_js_path
+from specroof.web.catalog import catalog
 from specroof.web.guard import (LOOPBACK_NAMES, LocalOnly, check_no_paths, log_internal, require_finite, short,
                                  single_values)
 from specroof.web.queries import CACHE_BYTES, MAX_POINTS, Explorer
@@ -168,16 +169,3 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
     app.state.explorer = explorer
     app.state.uploads = uploads
     return app
-
-
-def catalog() -> dict[str, Any]:
-    from specroof.cost.profile import profile_names
-    from specroof.hardware.accelerator import catalog_names as hardware_names
-    from specroof.models.architecture import catalog_names as model_names
-    from specroof.scenarios import scenario_names
-
-    from specroof.web.queries import parameters
-
-    methods = list(parameters("speedup")["method"].type.choices)
-    return {"models": list(model_names()), "hardware": list(hardware_names()), "profiles": list(profile_names()),
-            "scenarios": list(scenario_names()), "methods": methods}

@@ -17,6 +17,7 @@ from typing import Any
 
 from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
+from specroof.speculation.engines import ENGINES
 from specroof.web.queries import Explorer
 from specroof.web.view import format_cell, page_view
 
@@ -116,9 +117,8 @@ def _plan_html(view: Mapping[str, Any]) -> list[str]:
                                     for c in plan["columns"]) + "</tr>" for r in plan["records"])
     out = [f"<h2>Plan: the best n per batch size (n in 1..{plan['limit']}, by {e(plan['objective'])})</h2>",
            f"<table data-testid='plan-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"]
-    for engine, label in (("vllm", "vLLM"), ("sglang", "SGLang"), ("trtllm", "TensorRT-LLM"),
-                          ("json", "Batch-size schedule (JSON)")):
-        out += [f"<h3>{label}</h3>", f"<pre>{e(view['exports'][engine])}</pre>"]
+    for engine in ENGINES:
+        out += [f"<h3>{e(engine.display_name)}</h3>", f"<pre>{e(view['exports'][engine.name])}</pre>"]
     return out
 
 

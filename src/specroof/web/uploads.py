@@ -57,18 +57,18 @@ def _check_curve(path: Path) -> None:
 
 
 def _check_metrics(path: Path) -> None:
-    from specroof.speculation.engine_metrics import read_vllm_metrics
+    from specroof.speculation.engines.vllm_metrics import read_vllm_metrics
 
     read_vllm_metrics(path)
 
 
 def _check_sglang(path: Path) -> None:
     """A server-info JSON states N; a log does not (the user adds ``:N``), so it is read at the largest N."""
-    from specroof.speculation import engine_metrics
+    from specroof.speculation.engines.sglang_metrics import MAX_DRAFT_TOKENS, read_sglang
 
     with open(path, "rb") as handle:
         is_json = handle.read(64).lstrip().startswith(b"{")
-    engine_metrics.read_sglang(path, None if is_json else engine_metrics._MAX_DRAFT_TOKENS)
+    read_sglang(path, None if is_json else MAX_DRAFT_TOKENS)
 
 
 MAX_MEDUSA_MODELS = 64

@@ -12,6 +12,7 @@ from typing import Any
 
 from specroof.app.tables import normalized_rows, physical_ms
 from specroof.errors import SpecroofError
+from specroof.speculation.engines import ENGINES, Engine
 from specroof.web import figures
 from specroof.web.guard import require_finite
 from specroof.web.queries import Explorer
@@ -19,7 +20,6 @@ from specroof.web.queries import Explorer
 VIEW_ONLY = ("max_candidates", "objective", "focus_batch", "focus_n")
 PLAN_COLUMNS = ["batch", "seq_len", "best_candidates", "speculative_tokens", "acceptance_length", "speedup",
                 "throughput", "latency_ms", "footprint_gb", "note"]
-ENGINES = ("vllm", "sglang", "trtllm", "json")
 COLUMN_FORMATS = {  # plan table: label with unit, and one number of decimals per column
     "batch": ("batch", 0), "seq_len": ("context (tokens)", 0), "best_candidates": ("best n", 0),
     "speculative_tokens": ("speculative tokens k", 0), "acceptance_length": ("τ (tokens/step)", 3),
@@ -49,10 +49,7 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
         records, columns = normalized_rows(records, columns)
     if not any(r.get("note") for r in records):
         columns.remove("note")
-    exports = {}
-    for engine in ENGINES:
-        exported = explorer.export(plan_params, engine)
-        exports[engine] = exported if isinstance(exported, str) else _json_text(exported)
+    exports = {engine.name: _export_text(explorer, plan_params, engine, plan.method) for engine in ENGINES}
 
     b, n = _focus(view, result, plan)
     s = int(result.seq_len[0])
@@ -106,10 +103,17 @@ def _focus(view: Mapping[str, str], result: Any, plan: Any) -> tuple[int, int]:
     return b, n
 
 
-def _json_text(value: Any) -> str:
+def _export_text(explorer: Explorer, plan_params: dict[str, str], engine: Engine, method: str) -> str:
+    """One engine's export as text. An engine without a spelling of the method says so in its tab
+    (the other engines' exports and the charts still show); any other error fails the view."""
     import json
 
-    return json.dumps(value)
+    try:
+        engine.spell(method)
+    except SpecroofError as exc:
+        return f"# {exc}"
+    exported = explorer.export(plan_params, engine.name)
+    return exported if isinstance(exported, str) else json.dumps(exported)
 
 
 def format_cell(value: Any, digits: int | None) -> str:

@@ -166,14 +166,11 @@ let timer = null;
 function scheduleRefresh() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
 
 async function init() {
-  const catalog = await (await fetch("/api/catalog")).json();
+  const catalog = await loadCatalog();  // catalog.js: fills the method select and the export tabs
   const fill = (select, names) => { for (const n of names) select.add(new Option(n, n)); };
   fill(form.scenario, catalog.scenarios);
   fill(form.hardware, catalog.hardware);
   fill(form.profile, catalog.profiles);
-  const METHOD_LABELS = { none: "none (free drafts)", heads: "heads (Medusa-style)", draft: "draft model",
-    eagle: "EAGLE head", eagle3: "EAGLE-3 head", mtp: "MTP module", ngram: "n-gram lookup" };
-  for (const m of catalog.methods) form.method.add(new Option(METHOD_LABELS[m] || m, m));
   document.getElementById("models").innerHTML = catalog.models.map((m) => `<option value="${m}">`).join("");
   document.getElementById("max-points").textContent = catalog.max_points.toLocaleString("en-US");
   writeState(stateFromUrl());

@@ -1,0 +1,66 @@
+"""vLLM: ``vllm serve`` with ``--speculative-config`` and a batch-size table of k; acceptance
+from its Prometheus counters (:mod:`specroof.speculation.engines.vllm_metrics`).
+
+``--speculative-config`` JSON: ``method`` (this engine's spellings in ``method_names.toml``),
+``model``, ``num_speculative_tokens``, and from v0.24 ``num_speculative_tokens_per_batch_size``
+``[[start_bs, end_bs, K], ...]`` (Dynamic Speculative Decoding), as the vLLM documentation and
+source state them (see ``docs/plan.md``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from specroof.speculation.engines.engine import ENGINES, Engine, MetricsReader, Spelling, spellings_of
+from specroof.speculation.engines.vllm_metrics import parse_vllm_metrics
+from specroof.speculation.launch import command, is_tree, target_ref, vllm_flags, weights_ref
+
+if TYPE_CHECKING:
+    from specroof.speculation.plan import PlanResult
+
+_DYNAMIC_K = [
+    "# vLLM: Dynamic Speculative Decoding (--speculative-config key num_speculative_tokens_per_batch_size,",
+    "# entries [start_bs, end_bs, K], first range starting at 1, every K <= num_speculative_tokens;",
+    "# batch sizes above the last range keep its K). Documented upstream from vLLM v0.24",
+    "# (docs/features/speculative_decoding/dynamic_speculative_decoding.md); tested there with EAGLE,",
+    "# EAGLE-3 and DFlash only, switched off when --data-parallel-size > 1. Older vLLM only had an",
+    "# on/off threshold (speculative_disable_by_batch_size, V0 engine, ignored since v0.10): there,",
+    "# set num_speculative_tokens to the k of your usual batch size instead.",
+    "# --compilation-config: CUDA graphs for every batch size x (k + 1) tokens of the schedule.",
+]
+
+
+def write(p: PlanResult, ranges: list[list[int]], spelling: Spelling) -> list[str]:
+    """``vllm serve`` with the schedule as ``num_speculative_tokens_per_batch_size``."""
+    k_max = max(k for _, _, k in ranges)
+    flags, lines = vllm_flags(p, ranges)
+    if k_max == 0:
+        return lines + [f"# Speculation never beats plain decoding by more than {100 * p.min_gain:g}% in this plan: "
+                        "launch vLLM without --speculative-config:", command("vllm", "serve", target_ref(p), *flags)]
+    if not spelling.supported:
+        return lines + [VLLM.refusal(spelling)]
+    config: dict[str, Any] = {"method": spelling.name}
+    model = weights_ref(p, spelling)
+    if model is not None:
+        config["model"] = model
+    config.update(spelling.config)
+    if spelling.note:
+        lines.append(f"# {spelling.note}")
+    config["num_speculative_tokens"] = k_max
+    config["num_speculative_tokens_per_batch_size"] = ranges
+    lines += [*_DYNAMIC_K, command("vllm", "serve", target_ref(p), *flags, "--speculative-config", json.dumps(config))]
+    if spelling.name == "medusa" and p.heads is not None and k_max > p.heads:
+        lines.append(f"# warning: vLLM's Medusa proposer drafts at most one token per head ({p.heads} heads), "
+                     f"but the plan asks for k={k_max}.")
+    if is_tree(p):
+        lines.append("# warning: this plan verifies token TREES of n nodes; vLLM's proposers verify one chain of "
+                     "num_speculative_tokens tokens, so k here is a tree size, not a chain length. Re-plan with a "
+                     "chain acceptance (chain:ALPHA or curve:FILE measured with chains) before using it in vLLM.")
+    return lines
+
+
+VLLM = ENGINES.register(Engine(
+    name="vllm", display_name="vLLM", description="vllm serve --speculative-config, with a batch-size table of k",
+    write=write, spellings=spellings_of("vllm"), profile="vllm", kernel_backend="vllm",
+    metrics=MetricsReader("vllm-metrics", "vllm-metrics:FILE[:MODEL]", parse_vllm_metrics)))
