@@ -7,7 +7,7 @@ all-reduce message sizes; MoE (hidden, inter, experts, topk)) at random into hal
 half and report MAPE on the other (held-out), then refit on all rows; those profile fields go to
 src/specroof/cost/engine_kernels.toml (what --profile vllm|sglang|trtllm uses on that GPU).
 The fit minimizes a robust (soft-L1) loss on log(pred / measured), parameters in log space
-within physical bounds (src/specroof/kernels/physics.py FIT_FIELDS).
+within physical bounds (src/specroof/calibration/kernels/physics.py FIT_FIELDS).
 
     python benchmarks/kernels/fit_physics.py --source db --json fit.json     # needs [kernels]
     python benchmarks/kernels/fit_physics.py --source db --gpu h200_sxm --json h200.json   # one GPU
@@ -17,7 +17,7 @@ within physical bounds (src/specroof/kernels/physics.py FIT_FIELDS).
     python benchmarks/kernels/fit_physics.py --source db --by-shape shape.json  # whole n / k values, GPUs left out
 
 The random half above leaves (n, k) pairs out, not values: every n, k and M value is seen in
-the fit. ``--by-shape`` scores the stricter splits of :mod:`specroof.kernels.heldout` (the
+the fit. ``--by-shape`` scores the stricter splits of :mod:`specroof.calibration.kernels.heldout` (the
 report and CI compute them from the extract).
 """
 
@@ -35,8 +35,8 @@ from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import load_hardware
-from specroof.kernels import physics as ph
-from specroof.kernels import selection as sel
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
 from specroof.kernels.extract import read_extract
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ class Source:
             return None
 
 
-# ---------------------------------------------------------------- selections: src/specroof/kernels/selection.py
+# ---------------------------------------------------------------- selections: src/specroof/calibration/kernels/selection.py
 
 select_gemm, select_decode, select_context = sel.select_gemm, sel.select_decode, sel.select_context
 select_allreduce, select_moe = sel.select_allreduce, sel.select_moe
@@ -84,7 +84,7 @@ select_allreduce, select_moe = sel.select_allreduce, sel.select_moe
 
 # ---------------------------------------------------------------- fitting
 
-from specroof.kernels.fitting import ENGINE_SECTION_ORDER, evaluate, write_profiles  # noqa: E402
+from specroof.calibration.kernels.fitting import ENGINE_SECTION_ORDER, evaluate, write_profiles  # noqa: E402
 
 
 def run(source, gpus, engines, sections):
@@ -196,7 +196,7 @@ def main():
                     help="only write --write / --stats from --json outputs of earlier runs (e.g. one per GPU)")
     args = ap.parse_args()
     if args.by_shape:
-        from specroof.kernels.heldout import heldout_report
+        from specroof.calibration.kernels.heldout import heldout_report
 
         src = Source(args.source, args.root)
         cells = [(g, e) for g in args.gpu or GPUS for e in args.engine or ENGINES]

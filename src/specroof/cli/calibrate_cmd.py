@@ -39,7 +39,7 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
         raise SpecroofError("give MEASUREMENTS (JSON-lines files) or --kernels GPU[:ENGINE[:VERSION]], not both or neither")
     if kernels is not None:
         from specroof.datafiles import check_writable, refuse_overwriting_inputs
-        from specroof.kernels.calibrate import calibrate_kernels
+        from specroof.calibration.kernels.calibrate import calibrate_kernels
 
         refuse_overwriting_inputs(output, {"--hardware file": hardware}, "-o/--output")
         check_writable(output, "profile")

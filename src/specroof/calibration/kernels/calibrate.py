@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from specroof.errors import SpecroofError
 from specroof.kernels import schema
-from specroof.kernels import selection as sel
+from specroof.calibration.kernels import selection as sel
 
 BF16_SECTIONS = ("gemm_bf16", "decode_attention", "context_attention", ALLREDUCE, "moe_bf16")
 DEFAULT_ENGINE = "vllm"
@@ -76,7 +76,7 @@ def calibrate_kernels(spec: str, hardware: str | None = None, root: str | None =
     from specroof.cost.engine_kernels import DATABASE_GPUS
     from specroof.hardware.accelerator import load_hardware
     from specroof.kernels import database
-    from specroof.kernels.fitting import evaluate
+    from specroof.calibration.kernels.fitting import evaluate
 
     gpu, engine, version = parse_spec(spec)
     present = listing if listing is not None else database.listing(root)
@@ -102,7 +102,7 @@ def calibrate_kernels(spec: str, hardware: str | None = None, root: str | None =
             version = None
     fields: dict[str, Any] = {}
     stats: dict[str, dict[str, Any]] = {}
-    from specroof.kernels import physics as ph
+    from specroof.calibration.kernels import physics as ph
 
     for section in BF16_SECTIONS:
         family = sel.SECTIONS[section][0]

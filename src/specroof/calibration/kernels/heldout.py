@@ -1,6 +1,6 @@
 """Kernel accuracy held out by shape and by GPU, recomputed from a kernel extract folder.
 
-The fit of :mod:`specroof.kernels.fitting` is scored three ways here, none of which lets the
+The fit of :mod:`specroof.calibration.kernels.fitting` is scored three ways here, none of which lets the
 fit see the rows it is scored on:
 
 - **by shape axis**: the distinct values of one shape axis (GEMM ``n`` or ``k``, attention
@@ -30,10 +30,10 @@ import numpy as np
 
 from specroof.cost.engine_kernels import DATABASE_GPUS, fitted_overrides
 from specroof.errors import SpecroofError
-from specroof.kernels import physics as ph
-from specroof.kernels import selection as sel
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
 from specroof.kernels.extract import read_extract
-from specroof.kernels.fitting import SHARED_FROM, _stats, fit_section
+from specroof.calibration.kernels.fitting import SHARED_FROM, _stats, fit_section
 from specroof.kernels.schema import ALLREDUCE
 
 AXES: dict[str, tuple[str, ...]] = {

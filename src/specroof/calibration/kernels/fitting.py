@@ -2,7 +2,7 @@
 
 Shared by ``benchmarks/kernels/fit_physics.py`` (which re-derives the shipped
 ``src/specroof/cost/engine_kernels.toml``) and ``specroof calibrate --kernels``. The fitted
-parameters are profile fields; predictions go through :func:`specroof.kernels.physics.predict`,
+parameters are profile fields; predictions go through :func:`specroof.calibration.kernels.physics.predict`,
 i.e. the cost model's pricing functions.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.kernels import physics as ph
+from specroof.calibration.kernels import physics as ph
 
 ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
                         "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block")
@@ -121,7 +121,7 @@ def evaluate(section: str, a: np.ndarray, hw, seed: int, fixed: dict[str, Any] |
     """Held-out on a random half of the distinct shapes, and the all-rows fit.
 
     The random half leaves out (n, k) pairs, not values: every n, k and M value is still seen
-    in the fit. :mod:`specroof.kernels.heldout` leaves out whole values of n or k, and whole
+    in the fit. :mod:`specroof.calibration.kernels.heldout` leaves out whole values of n or k, and whole
     GPUs. Returns (fields fitted on all rows, stats); GEMM stats are also split by M bins.
     """
     kind = ph.SECTION_KIND[section][0]
