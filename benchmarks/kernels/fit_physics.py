@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import load_hardware
 from specroof.calibration.kernels import physics as ph
 from specroof.calibration.kernels import selection as sel
+from specroof.calibration.kernels.fitting import ENGINE_SECTION_ORDER, fit_engine, write_profiles
 from specroof.kernels.extract import read_extract
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,45 +82,34 @@ select_gemm, select_decode, select_context = sel.select_gemm, sel.select_decode,
 select_allreduce, select_moe = sel.select_allreduce, sel.select_moe
 
 
-# ---------------------------------------------------------------- fitting
+# ---------------------------------------------------------------- fitting: specroof.calibration.kernels.fitting
 
-from specroof.calibration.kernels.fitting import ENGINE_SECTION_ORDER, evaluate, write_profiles  # noqa: E402
+def _print_fit(gpu, engine):
+    def report(name, fit):
+        p, stats = fit
+        print(f"{gpu:9s} {engine:6s} {name:18s} n={stats['rows']:6d} held-out {stats['mape_heldout_pct']:6.2f}% "
+              f"fit {stats['mape_fit_pct']:6.2f}% bias {stats['bias_pct']:+6.2f}% "
+              + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items()
+                         if k != "allreduce_fits"), flush=True)
+    return report
 
 
 def run(source, gpus, engines, sections):
-    """{(gpu, engine, section): (fields, stats)} for every section with data."""
+    """{(gpu, engine, section): (fields, stats)} for every section with data (the package's fit loop)."""
     results = {}
     for gpu in gpus:
         hw = accelerator(gpu)
         if hw is None:
             continue
         for engine in engines:
-            cache, fixed = {}, {}
-            for name in ENGINE_SECTION_ORDER:
-                if sections and name not in sections:
-                    continue
-                family = sel.SECTIONS[name][0]
-                if family not in cache:
-                    cache = {family: source.rows(gpu, engine, family)}  # one table in memory at a time
-                a = cache[family]
-                if a is None:
-                    continue
-                a = sel.select(name, a)
-                if len(a) < 8:
-                    continue
-                seed = zlib.crc32(f"{gpu}-{engine}-{name}".encode())
-                try:
-                    p, stats = evaluate(name, a, hw, seed, fixed)
-                except Exception as exc:  # a section that cannot be priced (e.g. no fp8 peak) is skipped
-                    print(f"{gpu} {engine} {name}: skipped ({exc})", flush=True)
-                    continue
-                fixed.update(p)
-                stats["table"] = source.versions.get((gpu, engine, family), "extract")
+            skipped = {}
+            fits = fit_engine(source.rows, gpu, engine, hw, sections or None, report=_print_fit(gpu, engine),
+                              skipped=skipped)
+            for name, reason in skipped.items():  # a section that cannot be priced (e.g. no fp8 peak)
+                print(f"{gpu} {engine} {name}: skipped ({reason})", flush=True)
+            for name, (p, stats) in fits.items():
+                stats["table"] = source.versions.get((gpu, engine, sel.SECTIONS[name][0]), "extract")
                 results[(gpu, engine, name)] = (p, stats)
-                print(f"{gpu:9s} {engine:6s} {name:18s} n={stats['rows']:6d} held-out {stats['mape_heldout_pct']:6.2f}% "
-                      f"fit {stats['mape_fit_pct']:6.2f}% bias {stats['bias_pct']:+6.2f}% "
-                      + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items()
-                                 if k != "allreduce_fits"), flush=True)
     return results
 
 

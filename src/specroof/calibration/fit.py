@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from specroof.calibration.measurements import Measurement, load_measurements, measurement_rows
+from specroof.calibration.profile_file import plain, profile_document, profile_text, write_profile
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.drafting_ops import medusa_head_operations
 from specroof.cost.grid import Grid
 from specroof.cost.setup import setup_step
 from specroof.cost.step import Pass, latency_for_setup, price_step
-from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import load_model
@@ -79,21 +79,19 @@ class Calibration:
     meanings: dict[str, str] = field(default_factory=dict)
     in_sample: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_toml(self) -> str:
-        """The profile file ``--hardware`` accepts: base device + [profile] overrides."""
-        import tomli_w
+    def document(self) -> dict[str, Any]:
+        """The profile file's tables: base device + [profile] overrides + [fit] errors."""
+        fit = {"points": self.points, "mape_latency_percent": round(100 * self.mape_latency, 3),
+               "rms_log_error": round(self.rms_log_error, 5), **self._mape_by_scope()}
+        return profile_document(self.hardware.name, self.base_profile, self.source, self.fitted, fit)
 
-        data: dict[str, Any] = {
-            "base": self.hardware.name,
-            "profile_base": self.base_profile,
-            "calibrated_from": self.source,
-            "profile": {k: _plain(v) for k, v in self.fitted.items()},
-            "fit": {"points": self.points, "mape_latency_percent": round(100 * self.mape_latency, 3),
-                    "rms_log_error": round(self.rms_log_error, 5), **self._mape_by_scope()},
-        }
-        header = "# Calibrated by `specroof calibrate`; use with --hardware THIS_FILE.\n"
-        notes = "".join(f"# {k}: {m}\n" for k, m in self.meanings.items())
-        return header + notes + "\n" + tomli_w.dumps(data)
+    def comments(self) -> list[str]:
+        return (["Calibrated by `specroof calibrate`; use with --hardware THIS_FILE."]
+                + [f"{k}: {m}" for k, m in self.meanings.items()])
+
+    def to_toml(self) -> str:
+        """The profile file ``--hardware`` accepts."""
+        return profile_text(self.comments(), self.document())
 
     def _mape_by_scope(self) -> dict[str, dict[str, float]]:
         """In-sample MAPE (percent) per file and per model, for the profile file's [fit] table."""
@@ -103,21 +101,11 @@ class Calibration:
         return out
 
     def write(self, path: str | Path) -> None:
-        write_atomic(path, self.to_toml(), "profile")
+        write_profile(path, self.comments(), self.document())
 
     def rows(self) -> list[dict[str, Any]]:
         """Fitted parameters with their meaning, for printing."""
-        return [{"parameter": k, "value": _plain(v), "meaning": self.meanings.get(k, "")} for k, v in self.fitted.items()]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(round(float(value), 6))
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+        return [{"parameter": k, "value": plain(v), "meaning": self.meanings.get(k, "")} for k, v in self.fitted.items()]
 
 
 MeasurementsArg = str | Path | Sequence[str | Path] | Sequence[Measurement] | Sequence[tuple[str, Measurement]]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from specroof.errors import SpecroofError
 from specroof.calibration.kernels import physics as ph
 from specroof.calibration.kernels import selection as sel
 from specroof.kernels.extract import read_extract
-from specroof.calibration.kernels.fitting import SHARED_FROM, _stats, fit_section
+from specroof.calibration.kernels.fitting import SHARED_FROM, RowSource, _stats, fit_section
 from specroof.kernels.schema import ALLREDUCE
 
 AXES: dict[str, tuple[str, ...]] = {
@@ -127,10 +127,6 @@ def leave_gpu_out(section: str, rows: np.ndarray, gpu: str, engine: str) -> dict
     if fields is None:
         return None
     return _stats(ph.predict(section, fields, rows, DATABASE_GPUS[gpu]), rows["latency_us"])
-
-
-RowSource = Callable[[str, str, str], "np.ndarray | None"]
-"""(gpu, engine, family) -> that table's rows, or None."""
 
 
 def extract_source(root: str | os.PathLike) -> RowSource:
