@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.calibration.fit import MeasurementSet, MeasurementsArg, load_sources
+from specroof.calibration.problem import MeasurementSet, MeasurementsArg, load_sources
 from specroof.calibration.measurements import Measurement
 from specroof.errors import SpecroofWarning
 from specroof.hardware.accelerator import Accelerator, load_hardware
