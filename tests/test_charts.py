@@ -238,3 +238,19 @@ def test_cli_unsupported_plot_extension_exits_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ") and ".xyz" in proc.stderr
     assert proc.stdout == "" and not target.exists()
+
+
+def test_no_package_module_draws_through_pyplot():
+    """Charts use the Figure API: pyplot keeps global figures and may open a window."""
+    import ast
+
+    package = Path(specroof.__file__).parent
+    users = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom) and node.module
+                else [])
+            if any(n.startswith("matplotlib.pyplot") for n in names):
+                users.append(path.relative_to(package).as_posix())
+    assert users == []

@@ -231,3 +231,19 @@ def test_shipped_profiles_reproduce_extract(gpu, engine, name, stats):
     assert abs(ape.mean() - stats["mape_extract_pct"]) < 0.05
     sampling = 3 * ape.std(ddof=1) / np.sqrt(len(ape))
     assert ape.mean() <= stats["mape_fit_pct"] + sampling + 1.0, (ape.mean(), stats["mape_fit_pct"], sampling)
+
+
+def test_kernels_package_is_data_only():
+    """specroof.kernels reads measured rows; pricing them (cost/) is calibration's, above it."""
+    import ast
+
+    import specroof.kernels
+
+    allowed = ("specroof.kernels", "specroof.errors", "specroof.datafiles")
+    for path in Path(specroof.kernels.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                if name.startswith("specroof"):
+                    assert name.startswith(allowed), (path.name, name)
