@@ -22,7 +22,7 @@ import numpy as np
 from specroof.calibration.measurements import Measurement
 from specroof.calibration.plausibility import warn_implausible
 from specroof.calibration.problem import MeasurementSet, MeasurementsArg, load_sources
-from specroof.calibration.profile_file import plain, profile_document, profile_text, write_profile
+from specroof.calibration.profile_file import plain, profile_document, write_profile
 from specroof.calibration.validate import validate
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import setup_step
@@ -86,10 +86,6 @@ class Calibration:
     def comments(self) -> list[str]:
         return (["Calibrated by `specroof calibrate`; use with --hardware THIS_FILE."]
                 + [f"{k}: {m}" for k, m in self.meanings.items()])
-
-    def to_toml(self) -> str:
-        """The profile file ``--hardware`` accepts."""
-        return profile_text(self.comments(), self.document())
 
     def _mape_by_scope(self) -> dict[str, dict[str, float]]:
         """In-sample MAPE (percent) per file and per model, for the profile file's [fit] table."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from specroof.calibration.kernels import physics as ph
 from specroof.calibration.kernels.fitting import RowSource, fit_engine
-from specroof.calibration.profile_file import profile_document, profile_text, write_profile
+from specroof.calibration.profile_file import profile_document, write_profile
 from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.cost.profile import get_profile
 from specroof.errors import SpecroofError, SpecroofWarning
@@ -53,9 +53,6 @@ class KernelCalibration:
     def comments() -> list[str]:
         return ["Calibrated by `specroof calibrate --kernels`; use with --hardware THIS_FILE.",
                 "Fitted at 16-bit weights only (fp8 / int weight fields are not written here)."]
-
-    def to_toml(self) -> str:
-        return profile_text(self.comments(), self.document())
 
     def write(self, path: str | Path) -> None:
         """Write the profile atomically: a failed write leaves any previous file byte-identical."""

@@ -118,13 +118,6 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
     return out
 
 
-def allreduce_rows(fields: dict[str, Any]) -> list[list[float]]:
-    """``allreduce_fits`` rows from per-GPU-count parameters ``latency_us_<g>gpu`` etc."""
-    counts = sorted({int(k.rsplit("_", 1)[1][:-3]) for k in fields if k.endswith("gpu")})
-    return [[g, fields[f"latency_us_{g}gpu"], fields[f"oneshot_gbps_{g}gpu"], fields[f"twoshot_us_{g}gpu"],
-             fields[f"busbw_gbps_{g}gpu"]] for g in counts]
-
-
 def mape(pred, meas):
     """Mean absolute percentage error, percent."""
     pred, meas = np.asarray(pred, float), np.asarray(meas, float)
