@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gates import failures, gates
-from specroof.kernels import heldout
+from specroof.calibration.kernels import heldout
 
 REPO = Path(__file__).resolve().parents[1]
 EXTRACT = REPO / "data" / "kernels" / "extract"

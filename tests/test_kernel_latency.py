@@ -16,7 +16,7 @@ from specroof.cost.pricing import price
 from specroof.cost.setup import setup_step
 from specroof.errors import SpecroofError
 from specroof.kernels import read_extract
-from specroof.kernels import selection as sel
+from specroof.calibration.kernels import selection as sel
 from tests.support import run_specroof
 
 
@@ -158,7 +158,7 @@ def _fake_db(extract):
 
 
 def test_calibrate_kernels_writes_a_usable_profile(tmp_path, kernel_extract):
-    from specroof.kernels.calibrate import calibrate_kernels
+    from specroof.calibration.kernels.calibrate import calibrate_kernels
 
     listing, loader = _fake_db(kernel_extract)
     result = calibrate_kernels("h100_sxm:trtllm", listing=listing, loader=loader)
@@ -183,7 +183,7 @@ def test_calibrate_kernels_writes_a_usable_profile(tmp_path, kernel_extract):
     ("h200_sxm::x", "GPU\\[:ENGINE"),
 ])
 def test_calibrate_kernels_bad_spec(spec, match, kernel_extract):
-    from specroof.kernels.calibrate import calibrate_kernels
+    from specroof.calibration.kernels.calibrate import calibrate_kernels
 
     listing, loader = _fake_db(kernel_extract)
     with pytest.raises(SpecroofError, match=match):

@@ -15,8 +15,8 @@ import pytest
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
 from specroof.kernels import FAMILIES, extract_listing, read_extract
-from specroof.kernels import physics as ph
-from specroof.kernels import selection as sel
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
 from specroof.kernels.extract import read_csv, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -184,12 +184,12 @@ def test_no_pandas_and_not_at_cli_startup():
             "assert 'pandas' not in sys.modules and 'pyarrow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
     code = ("import sys, specroof.cli; "
-            "loaded = [m for m in sys.modules if m.startswith('specroof.kernels') or m in ('pandas', 'pyarrow')]; "
+            "loaded = [m for m in sys.modules if m.startswith(('specroof.kernels', 'specroof.calibration.kernels')) or m in ('pandas', 'pyarrow')]; "
             "assert not loaded, loaded")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     code = ("import sys; from specroof.cli import main; "
             "sys.argv=['specroof','--help'];\ntry: main()\nexcept SystemExit: pass\n"
-            "assert not any(m.startswith('specroof.kernels') for m in sys.modules)")
+            "assert not any(m.startswith(('specroof.kernels', 'specroof.calibration.kernels')) for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
@@ -231,3 +231,19 @@ def test_shipped_profiles_reproduce_extract(gpu, engine, name, stats):
     assert abs(ape.mean() - stats["mape_extract_pct"]) < 0.05
     sampling = 3 * ape.std(ddof=1) / np.sqrt(len(ape))
     assert ape.mean() <= stats["mape_fit_pct"] + sampling + 1.0, (ape.mean(), stats["mape_fit_pct"], sampling)
+
+
+def test_kernels_package_is_data_only():
+    """specroof.kernels reads measured rows; pricing them (cost/) is calibration's, above it."""
+    import ast
+
+    import specroof.kernels
+
+    allowed = ("specroof.kernels", "specroof.errors", "specroof.datafiles")
+    for path in Path(specroof.kernels.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                if name.startswith("specroof"):
+                    assert name.startswith(allowed), (path.name, name)

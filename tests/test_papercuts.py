@@ -76,7 +76,8 @@ def test_validate_chart_names_model_device_and_profile(tmp_path):
 
     import matplotlib
 
-    from specroof.calibration.validate import plot_validation, validate
+    from specroof.calibration.validate import validate
+    from specroof.report.charts import plot_validation
 
     data = Path(__file__).resolve().parents[1] / "data/measurements/h200-llama-7b-calibration.jsonl"
     if not data.exists():

@@ -33,7 +33,7 @@ every validated domain, a one-line `validation_note` (and the command prints one
      simulator, left out). The batch-ratio rows use a placeholder acceptance and are not
      speedup residuals. The shipped `vllm` profile keeps the source-derived host times, which
      lower its speedups by a few percent, so these bands lean conservative for it;
-   - the kernel database, held out by shape (`specroof.kernels.heldout`: the values of the
+   - the kernel database, held out by shape (`specroof.calibration.kernels.heldout`: the values of the
      kind's first shape axis, GEMM n, attention heads, MoE hidden size, dealt into two folds,
      each priced by a fit on the other): bf16 GEMM and decode attention
      (family dense), bf16 MoE layers (family moe); the batch is the kernel's token count;

@@ -15,7 +15,7 @@ Validations used:
 - the end-to-end check (``tools/validation/compare_e2e.py --json``, the claim): the speedups
   whose acceptance is known from the authors' traces. The batch-ratio rows are not speedup
   residuals (their acceptance is a placeholder) and are not used;
-- the kernel database held out by shape (:func:`specroof.kernels.heldout.by_axis_predictions`:
+- the kernel database held out by shape (:func:`specroof.calibration.kernels.heldout.by_axis_predictions`:
   the values of the kind's first shape axis, GEMM ``n``, attention heads, MoE hidden size,
   dealt into two folds, each predicted by a fit on the other), on the committed extract: bf16 GEMM and decode attention (dense), bf16 MoE layers (moe);
 - the Medusa Appendix G reproduction (figure 22): in-sample, since the profile
@@ -105,10 +105,10 @@ def kernel_residuals() -> list[stats.Residual]:
     from specroof.cost.engine_kernels import DATABASE_GPUS
     from specroof.errors import SpecroofError
     from specroof.hardware.accelerator import load_hardware
-    from specroof.kernels import physics as ph
-    from specroof.kernels import selection as sel
+    from specroof.calibration.kernels import physics as ph
+    from specroof.calibration.kernels import selection as sel
     from specroof.kernels.extract import extract_listing, read_extract
-    from specroof.kernels.heldout import AXES, by_axis_predictions
+    from specroof.calibration.kernels.heldout import AXES, by_axis_predictions
 
     out = []
     for gpu, engines in sorted(extract_listing(EXTRACT).items()):

@@ -169,7 +169,7 @@ def test_report_on_a_full_device_keeps_the_old_report(workspace: Path, full_devi
 
 
 def test_kernel_profile_on_a_full_device_keeps_the_old_profile(workspace: Path, full_device):
-    from specroof.kernels.calibrate import KernelCalibration
+    from specroof.calibration.kernels.calibrate import KernelCalibration
 
     make_workspace(workspace, {})
     before = snapshot(workspace)
@@ -180,7 +180,7 @@ def test_kernel_profile_on_a_full_device_keeps_the_old_profile(workspace: Path, 
 
 
 def test_kernel_profile_is_written_by_rename(workspace: Path, monkeypatch):
-    from specroof.kernels.calibrate import KernelCalibration
+    from specroof.calibration.kernels.calibrate import KernelCalibration
 
     renames = []
     real = os.replace

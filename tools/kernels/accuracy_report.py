@@ -72,7 +72,7 @@ WHY = """\
 
 SHAPE_INTRO = """\
 Recomputed from the committed extract (`data/kernels/extract`) by
-`specroof.kernels.heldout.heldout_report`; `tests/test_kernel_heldout.py` recomputes the
+`specroof.calibration.kernels.heldout.heldout_report`; `tests/test_kernel_heldout.py` recomputes the
 target cells in CI and checks them against `tests/gates.toml` and this page. **by n / by k**
 (and the other axes): the distinct values of that axis are ranked and dealt into two folds;
 the fields fitted on one fold predict the other, so no predicted row's n (or k) was seen in
@@ -166,7 +166,7 @@ def render(stats: dict, noise: dict, shape: dict) -> str:
              "than two real engines agree.", "",
              "Rows selected: GEMM n, k in 2048..28672 and M <= 8192; attention head_dim 128, bf16 KV, full "
              "attention; all-reduce 2-8 GPUs, the CUDA-graph custom kernel; MoE tp = ep = 1, <= 8192 tokens, "
-             "balanced and power-law routing (src/specroof/kernels/selection.py).", "",
+             "balanced and power-law routing (src/specroof/calibration/kernels/selection.py).", "",
              "## Targets (issue 9): H200 and H100, fitted `vllm` and `trtllm` profiles, held-out MAPE %", "",
              "| kernel family | target | " + " | ".join(f"{g.split('_')[0].upper()} {e}" for g, e in TARGET_CELLS)
              + " | noise floor (same cells) | met |",
@@ -222,7 +222,7 @@ def render(stats: dict, noise: dict, shape: dict) -> str:
 
 def shape_report(extract: Path) -> dict:
     """Held out by shape and by GPU for every GPU x engine x family of the extract."""
-    from specroof.kernels.heldout import heldout_report
+    from specroof.calibration.kernels.heldout import heldout_report
 
     cells = [(g, e) for g in GPU_ORDER for e in ENGINE_ORDER]
     return heldout_report(extract, cells, list(SECTION_ORDER))

@@ -7,17 +7,17 @@ all-reduce message sizes; MoE (hidden, inter, experts, topk)) at random into hal
 half and report MAPE on the other (held-out), then refit on all rows; those profile fields go to
 src/specroof/cost/engine_kernels.toml (what --profile vllm|sglang|trtllm uses on that GPU).
 The fit minimizes a robust (soft-L1) loss on log(pred / measured), parameters in log space
-within physical bounds (src/specroof/kernels/physics.py FIT_FIELDS).
+within physical bounds (src/specroof/calibration/kernels/physics.py FIT_FIELDS).
 
-    python benchmarks/kernels/fit_physics.py --source db --json fit.json     # needs [kernels]
-    python benchmarks/kernels/fit_physics.py --source db --gpu h200_sxm --json h200.json   # one GPU
-    python benchmarks/kernels/fit_physics.py --merge *.json --write src/specroof/cost/engine_kernels.toml \
+    python tools/kernels/fit_physics.py --source db --json fit.json     # needs [kernels]
+    python tools/kernels/fit_physics.py --source db --gpu h200_sxm --json h200.json   # one GPU
+    python tools/kernels/fit_physics.py --merge *.json --write src/specroof/cost/engine_kernels.toml \
         --stats data/kernels/fit-stats.json
-    python benchmarks/kernels/fit_physics.py --source extract                 # the committed CSV extract
-    python benchmarks/kernels/fit_physics.py --source db --by-shape shape.json  # whole n / k values, GPUs left out
+    python tools/kernels/fit_physics.py --source extract                 # the committed CSV extract
+    python tools/kernels/fit_physics.py --source db --by-shape shape.json  # whole n / k values, GPUs left out
 
 The random half above leaves (n, k) pairs out, not values: every n, k and M value is seen in
-the fit. ``--by-shape`` scores the stricter splits of :mod:`specroof.kernels.heldout` (the
+the fit. ``--by-shape`` scores the stricter splits of :mod:`specroof.calibration.kernels.heldout` (the
 report and CI compute them from the extract).
 """
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,9 @@ from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import load_hardware
-from specroof.kernels import physics as ph
-from specroof.kernels import selection as sel
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
+from specroof.calibration.kernels.fitting import ENGINE_SECTION_ORDER, fit_engine, write_profiles
 from specroof.kernels.extract import read_extract
 from specroof.kernels.schema import BACKENDS
 
@@ -77,51 +77,40 @@ class Source:
             return None
 
 
-# ---------------------------------------------------------------- selections: src/specroof/kernels/selection.py
+# ---------------------------------------------------------------- selections: src/specroof/calibration/kernels/selection.py
 
 select_gemm, select_decode, select_context = sel.select_gemm, sel.select_decode, sel.select_context
 select_allreduce, select_moe = sel.select_allreduce, sel.select_moe
 
 
-# ---------------------------------------------------------------- fitting
+# ---------------------------------------------------------------- fitting: specroof.calibration.kernels.fitting
 
-from specroof.kernels.fitting import ENGINE_SECTION_ORDER, evaluate, write_profiles  # noqa: E402
+def _print_fit(gpu, engine):
+    def report(name, fit):
+        p, stats = fit
+        print(f"{gpu:9s} {engine:6s} {name:18s} n={stats['rows']:6d} held-out {stats['mape_heldout_pct']:6.2f}% "
+              f"fit {stats['mape_fit_pct']:6.2f}% bias {stats['bias_pct']:+6.2f}% "
+              + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items()
+                         if k != "allreduce_fits"), flush=True)
+    return report
 
 
 def run(source, gpus, engines, sections):
-    """{(gpu, engine, section): (fields, stats)} for every section with data."""
+    """{(gpu, engine, section): (fields, stats)} for every section with data (the package's fit loop)."""
     results = {}
     for gpu in gpus:
         hw = accelerator(gpu)
         if hw is None:
             continue
         for engine in engines:
-            cache, fixed = {}, {}
-            for name in ENGINE_SECTION_ORDER:
-                if sections and name not in sections:
-                    continue
-                family = sel.SECTIONS[name][0]
-                if family not in cache:
-                    cache = {family: source.rows(gpu, engine, family)}  # one table in memory at a time
-                a = cache[family]
-                if a is None:
-                    continue
-                a = sel.select(name, a)
-                if len(a) < 8:
-                    continue
-                seed = zlib.crc32(f"{gpu}-{engine}-{name}".encode())
-                try:
-                    p, stats = evaluate(name, a, hw, seed, fixed)
-                except Exception as exc:  # a section that cannot be priced (e.g. no fp8 peak) is skipped
-                    print(f"{gpu} {engine} {name}: skipped ({exc})", flush=True)
-                    continue
-                fixed.update(p)
-                stats["table"] = source.versions.get((gpu, engine, family), "extract")
+            skipped = {}
+            fits = fit_engine(source.rows, gpu, engine, hw, sections or None, report=_print_fit(gpu, engine),
+                              skipped=skipped)
+            for name, reason in skipped.items():  # a section that cannot be priced (e.g. no fp8 peak)
+                print(f"{gpu} {engine} {name}: skipped ({reason})", flush=True)
+            for name, (p, stats) in fits.items():
+                stats["table"] = source.versions.get((gpu, engine, sel.SECTIONS[name][0]), "extract")
                 results[(gpu, engine, name)] = (p, stats)
-                print(f"{gpu:9s} {engine:6s} {name:18s} n={stats['rows']:6d} held-out {stats['mape_heldout_pct']:6.2f}% "
-                      f"fit {stats['mape_fit_pct']:6.2f}% bias {stats['bias_pct']:+6.2f}% "
-                      + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items()
-                                 if k != "allreduce_fits"), flush=True)
     return results
 
 
@@ -197,7 +186,7 @@ def main():
                     help="only write --write / --stats from --json outputs of earlier runs (e.g. one per GPU)")
     args = ap.parse_args()
     if args.by_shape:
-        from specroof.kernels.heldout import heldout_report
+        from specroof.calibration.kernels.heldout import heldout_report
 
         src = Source(args.source, args.root)
         cells = [(g, e) for g in args.gpu or GPUS for e in args.engine or ENGINES]
@@ -222,7 +211,7 @@ def main():
             args.json.write_text(json.dumps({"/".join(k): {"params": p, "stats": s} for k, (p, s) in res.items()},
                                             indent=1))
     if args.write:
-        write_profiles(args.write, res, f"benchmarks/kernels/fit_physics.py --source {args.source}")
+        write_profiles(args.write, res, f"tools/kernels/fit_physics.py --source {args.source}")
     if args.stats:
         score_extract(res)
         args.stats.write_text(json.dumps({"/".join(k): s for k, (_, s) in sorted(res.items())}, indent=1) + "\n")

@@ -19,9 +19,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
+
 from specroof.calibration.measurements import Measurement
+from specroof.calibration.problem import experts_touched
+from specroof.cost.dtypes import BYTES
 from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.hardware.accelerator import Accelerator
+from specroof.models.architecture import load_model
 
 CONSTANT_SPREAD = 0.01
 """Distinct points whose latencies all lie within 1% of each other are called constant."""
@@ -61,8 +66,6 @@ def _constant(rows: Sequence[Measurement], accel: Accelerator) -> str:
 def step_floor_ms(m: Measurement, accel: Accelerator) -> float | None:
     """The least time any implementation can take for ``m`` on ``accel``'s datasheet (ms):
     its weights read once at the peak bandwidth, or its matrix FLOPs at the peak rate."""
-    from specroof.cost.dtypes import BYTES
-    from specroof.models.architecture import load_model
 
     try:
         model = load_model(m.model)
@@ -114,9 +117,6 @@ MAX_PAIRED_ROWS = 3000
 
 def _falling(rows: Sequence[Measurement], accel: Accelerator) -> str:
     """The worst pair where ``b`` does no less work than ``a`` on every axis yet is > 5% faster."""
-    import numpy as np
-
-    from specroof.calibration.fit import experts_touched
 
     groups: dict[tuple, list[Measurement]] = {}
     for m in rows:

@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from specroof.calibration.fit import MeasurementSet, MeasurementsArg, load_sources
+from specroof.calibration.problem import MeasurementSet, MeasurementsArg, load_sources
 from specroof.calibration.measurements import Measurement
-from specroof.datafiles import save_figure
 from specroof.errors import SpecroofWarning
 from specroof.hardware.accelerator import Accelerator, load_hardware
 
@@ -154,39 +153,3 @@ def _by_operation(data: MeasurementSet, predicted: np.ndarray, ops: list[dict[st
                      "bias_pct": float(np.mean(own)) if own.size else None,
                      "step_error_pct": float(np.mean(100 * (pred - meas) / step))})
     return rows
-
-
-def plot_validation(result: Validation, path: str | Path, title: str = "", hardware: str = "",
-                    profile: str = "") -> None:
-    """Predicted vs measured latency, log-log, one colour per model, +-5% band.
-
-    The title names the models, the device (``hardware``) and the implementation ``profile``.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 6), dpi=150)
-    models = sorted({p["model"] for p in result.points})
-    for model in models:
-        pts = [p for p in result.points if p["model"] == model]
-        ax.scatter([p["measured_ms"] for p in pts], [p["predicted_ms"] for p in pts], label=model, s=28, alpha=0.85)
-    values = [p["measured_ms"] for p in result.points] + [p["predicted_ms"] for p in result.points]
-    lo, hi = min(values) * 0.8, max(values) * 1.25
-    line = np.geomspace(lo, hi, 50)
-    ax.plot(line, line, color="black", lw=1)
-    ax.fill_between(line, line * 0.95, line * 1.05, color="grey", alpha=0.2, label="±5%")
-    ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="measured step latency (ms)",
-           ylabel="predicted step latency (ms)")
-    overall = result.overall
-    where = ", ".join(models) + (f" on {hardware}" if hardware else "") + (f", profile {profile}" if profile else "")
-    ax.set_title(title or f"{where}\npredicted vs measured step latency: MAPE {overall['mape_latency_pct']:.1f}%, "
-                 f"max {overall['max_error_pct']:.1f}%", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    try:
-        save_figure(fig, path, "chart")
-    finally:
-        plt.close(fig)

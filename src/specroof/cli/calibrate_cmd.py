@@ -39,7 +39,7 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
         raise SpecroofError("give MEASUREMENTS (JSON-lines files) or --kernels GPU[:ENGINE[:VERSION]], not both or neither")
     if kernels is not None:
         from specroof.datafiles import check_writable, refuse_overwriting_inputs
-        from specroof.kernels.calibrate import calibrate_kernels
+        from specroof.calibration.kernels.calibrate import calibrate_kernels
 
         refuse_overwriting_inputs(output, {"--hardware file": hardware}, "-o/--output")
         check_writable(output, "profile")
@@ -89,7 +89,7 @@ def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, 
              show_points: bool, fmt: str) -> None:
     """Report the prediction error against MEASUREMENTS (one or more files of one GPU): per
     model, per file, overall, and per operation where rows carry ops_ms."""
-    from specroof.calibration.validate import plot_validation, validate as run
+    from specroof.calibration.validate import validate as run
 
     if plot:
         from specroof.datafiles import refuse_overwriting_inputs
@@ -118,6 +118,7 @@ def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, 
              title="All points" if show_points else "Worst points")
     if plot:
         from specroof.hardware.accelerator import load_hardware
+        from specroof.report.charts import plot_validation
 
         accel = load_hardware(hardware)
         plot_validation(result, plot, hardware=accel.display_name,

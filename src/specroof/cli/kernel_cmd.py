@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from specroof.kernels.schema import ALLREDUCE
-
 import itertools
 import math
 from typing import Any
@@ -12,10 +10,6 @@ import click
 
 from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, parse_int_list
 from specroof.errors import SpecroofError
-
-SHAPE_OPTIONS = ("m", "n", "k", "batch", "kv_len", "seq_len", "num_heads", "num_kv_heads", "head_dim", "num_gpus",
-                 "message_bytes", "num_tokens", "hidden_size", "intermediate_size", "top_k", "num_experts")
-KIND_NAMES = ("gemm", "decode_attention", "context_attention", ALLREDUCE, "moe")
 
 
 def _shape_option(name: str):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,12 +50,10 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
     the whole step (median of --repeats, CUDA graph by default on CUDA) and each operator
     class on its own, and writes one JSON line per point (docs/measurement-format.md).
     """
-    from specroof.calibration.measure import SkippedPoint, check_device
+    from specroof.calibration.measure import check_device
     from specroof.calibration.measure import measure as run_measure
-    from specroof.calibration.measurements import Measurement, write_measurements
-    from specroof.models import load_model
-
     from specroof.datafiles import check_writable, refuse_overwriting_inputs
+    from specroof.models import load_model
 
     refuse_overwriting_inputs(output, {"model config": model}, "-o/--output")
     if output.parent.exists():  # measure creates missing folders
@@ -66,41 +66,49 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
     on_cpu = device.strip().lower() == "cpu"
     check_device(device)  # torch missing / no CUDA: fail before the progress bar starts
     cuda_graph = False if (no_cuda_graph or on_cpu) else None
-
-    with click.progressbar(length=total, label=f"measuring {cfg.name}", file=sys.stderr,
-                           show_pos=True) as bar:
-
-        done: list[Measurement] = []
-
-        def progress(b: int, n: int, s: int, row: object) -> None:
-            # Rewrite the file after every measured point, so an interrupted run keeps its rows.
-            if isinstance(row, Measurement):
-                done.append(row)
-                write_measurements(output, done)
-            bar.update(1)
-
+    with click.progressbar(length=total, label=f"measuring {cfg.name}", file=sys.stderr, show_pos=True) as bar:
         result = run_measure(
             model, batches, cands, seqs, device=device, dtype=dtype, repeats=repeats, warmup=warmup,
             cuda_graph=cuda_graph, eager_too=eager_too, ops=not no_ops, max_memory_gb=max_memory_gb,
-            hardware_name=hardware_name, gqa=gqa, progress=progress,
+            hardware_name=hardware_name, gqa=gqa, progress=_saving_progress(bar, output),
         )
+    _report(result, cfg.name, output)
+
+
+def _saving_progress(bar: Any, output: Path) -> Callable[..., None]:
+    """Advance the bar after every point; rewrite the file after every measured one, so an
+    interrupted run keeps its rows."""
+    from specroof.calibration.measurements import Measurement, write_measurements
+
+    done: list[Measurement] = []
+
+    def progress(b: int, n: int, s: int, row: object) -> None:
+        if isinstance(row, Measurement):
+            done.append(row)
+            write_measurements(output, done)
+        bar.update(1)
+
+    return progress
+
+
+def _report(result: Any, model_name: str, output: Path) -> None:
+    """Name the skipped points, write the rows and say where; an error if nothing was measured."""
+    from specroof.calibration.measurements import write_measurements
+    from specroof.errors import SpecroofError
+
     for point in result.skipped:
-        assert isinstance(point, SkippedPoint)
         click.echo(f"skipped {point.describe()}", err=True)
     rows = result.measurements
-    if rows:
-        write_measurements(output, rows)
-        first = rows[0]
-        mode = "CUDA graph" if first.cuda_graph else "eager"
-        click.echo(
-            f"wrote {len(rows)} measurement(s) of {cfg.name} on {first.hardware} "
-            f"({first.dtype}, {mode}) to {output}"
-            + (f"; {len(result.skipped)} point(s) skipped" if result.skipped else "")
-        )
-    else:
-        from specroof.errors import SpecroofError
-
+    if not rows:
         raise SpecroofError(
             f"no point could be measured ({len(result.skipped)} skipped, see above); "
             "lower --batch/--seq-len, pick a smaller model or dtype, or raise --max-memory-gb"
         )
+    write_measurements(output, rows)
+    first = rows[0]
+    mode = "CUDA graph" if first.cuda_graph else "eager"
+    click.echo(
+        f"wrote {len(rows)} measurement(s) of {model_name} on {first.hardware} "
+        f"({first.dtype}, {mode}) to {output}"
+        + (f"; {len(result.skipped)} point(s) skipped" if result.skipped else "")
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from specroof.errors import SpecroofError, suggest
-from specroof.kernels import schema
+import specroof.kernels.schema as schema
 
 
 def extract_root(root: str | os.PathLike) -> Path:

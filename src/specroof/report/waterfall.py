@@ -4,7 +4,7 @@ The first bar is the ideal speedup (tau: every candidate verified for free), eac
 bar the points of speedup one group of causes takes away (linear layers, attention, LM head,
 elementwise/overhead, drafting; see the explain module for how the gap is split), and the
 last bar the predicted speedup. A dashed line marks 1.0, where speculation stops paying.
-matplotlib is imported only here, and only when a chart is drawn.
+matplotlib is imported only when a chart is drawn, and only its Figure API (no ``pyplot``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from typing import Any
 
 from specroof.datafiles import check_writable, save_figure
 from specroof.errors import SpecroofError
+from specroof.report.charts.common import figure, styled
 from specroof.report.formats import signed
 
 SUFFIXES = (".png", ".svg", ".pdf")
+TOTAL_COLOR, LOSS_COLOR, GAIN_COLOR = "#4c72b0", "#c44e52", "#55a868"
 
 
 def check_path(path: str | Path) -> Path:
@@ -29,33 +31,34 @@ def check_path(path: str | Path) -> Path:
     return check_writable(out, "chart")
 
 
-def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None) -> Path:
-    """Draw the waterfall of one Explanation to ``path`` (.png, .svg or .pdf); returns the path."""
-    out = check_path(path)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def waterfall_bars(explanation: Any) -> tuple[list[str], list[float], list[float], list[str], list[str]]:
+    """(labels, bottoms, heights, colours, texts) of the bars: tau, each group's lost points, the speedup."""
     e = explanation
     groups = [g for g in e.groups() if g["added_ms"] != 0.0 or g["speedup_lost_points"] != 0.0]
     labels = ["ideal (tau)"] + [g["group"] for g in groups] + ["predicted"]
-    bottoms, heights, colors, texts = [0.0], [e.tau], ["#4c72b0"], [f"{e.tau:.2f}"]
+    bottoms, heights, colors, texts = [0.0], [e.tau], [TOTAL_COLOR], [f"{e.tau:.2f}"]
     level = e.tau
     for g in groups:
         lost = g["speedup_lost_points"]
-        new_level = level - lost
-        bottoms.append(min(level, new_level))
+        bottoms.append(min(level, level - lost))
         heights.append(abs(lost))
-        colors.append("#c44e52" if lost > 0 else "#55a868")
+        colors.append(LOSS_COLOR if lost > 0 else GAIN_COLOR)
         texts.append(f"{signed(-lost, 2)}\n{signed(g['added_ms'], 3)} ms")
-        level = new_level
+        level -= lost
     bottoms.append(0.0)
     heights.append(e.speedup)
-    colors.append("#4c72b0")
+    colors.append(TOTAL_COLOR)
     texts.append(f"{e.speedup:.2f}")
+    return labels, bottoms, heights, colors, texts
 
-    fig, ax = plt.subplots(figsize=(1.4 * len(labels) + 2.0, 4.5))
+
+@styled
+def waterfall_figure(explanation: Any, title: str | None = None) -> Any:
+    """The Figure of :func:`waterfall_chart`: axes 0 holds one bar per entry of :func:`waterfall_bars`."""
+    e = explanation
+    labels, bottoms, heights, colors, texts = waterfall_bars(e)
+    fig = figure(1.4 * len(labels) + 2.0, 4.5)
+    ax = fig.add_subplot()
     xs = range(len(labels))
     ax.bar(xs, heights, bottom=bottoms, color=colors, width=0.6)
     for x, bottom, height, text in zip(xs, bottoms, heights, texts):
@@ -68,9 +71,11 @@ def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None
     ax.set_title(title or (f"{e.model} on {e.hardware_display}: batch {e.batch}, n={e.candidates}, "
                            f"seq_len {e.seq_len}, acceptance {e.acceptance}\n"
                            "from tau to the predicted speedup: points lost per cause (step time added)"), fontsize=10)
-    fig.tight_layout()
-    try:
-        save_figure(fig, out, "chart", dpi=120)
-    finally:
-        plt.close(fig)
-    return out
+    return fig
+
+
+@styled
+def waterfall_chart(explanation: Any, path: str | Path, title: str | None = None) -> Path:
+    """Draw the waterfall of one Explanation to ``path`` (.png, .svg or .pdf); returns the path."""
+    out = check_path(path)
+    return save_figure(waterfall_figure(explanation, title), out, "chart", dpi=120, facecolor="white")

@@ -5,7 +5,7 @@ There is no second model here: :func:`predict` turns rows of the normalized sche
 shapes a step emits and price them with :mod:`specroof.cost.pricing`. The fitted parameters
 are profile fields (:class:`specroof.cost.profile.ImplementationProfile`); which fields each
 section fits, from where and within which physical bounds is :data:`FIT_FIELDS`.
-``benchmarks/kernels/fit_physics.py`` and ``specroof calibrate --kernels`` fit them.
+``tools/kernels/fit_physics.py`` and ``specroof calibrate --kernels`` fit them.
 """
 
 from __future__ import annotations
@@ -117,13 +117,6 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
                                   hidden_size=r["hidden"], intermediate_size=r["inter"], top_k=r["topk"],
                                   num_experts=r["num_experts"], distribution=str(dist))
     return out
-
-
-def allreduce_rows(fields: dict[str, Any]) -> list[list[float]]:
-    """``allreduce_fits`` rows from per-GPU-count parameters ``latency_us_<g>gpu`` etc."""
-    counts = sorted({int(k.rsplit("_", 1)[1][:-3]) for k in fields if k.endswith("gpu")})
-    return [[g, fields[f"latency_us_{g}gpu"], fields[f"oneshot_gbps_{g}gpu"], fields[f"twoshot_us_{g}gpu"],
-             fields[f"busbw_gbps_{g}gpu"]] for g in counts]
 
 
 def mape(pred, meas):

@@ -2,14 +2,14 @@
 
 A *section* is one kernel family at one precision, e.g. ``gemm_bf16`` or ``moe_fp8``; its
 selection picks the rows that matter for LLM inference, and :func:`predict` prices them with
-the cost model's pricing functions (:mod:`specroof.kernels.physics`).
+the cost model's pricing functions (:mod:`specroof.calibration.kernels.physics`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from specroof.kernels import physics as ph
+from specroof.calibration.kernels import physics as ph
 from specroof.kernels.schema import ALLREDUCE
 
 LLM_WIDTH = (2048, 28672)  # n and k of LLM projections

@@ -1,21 +1,27 @@
 """Fitting the engine profiles' kernel fields to measured rows, and writing them as profiles.
 
-Shared by ``benchmarks/kernels/fit_physics.py`` (which re-derives the shipped
-``src/specroof/cost/engine_kernels.toml``) and ``specroof calibrate --kernels``. The fitted
-parameters are profile fields; predictions go through :func:`specroof.kernels.physics.predict`,
-i.e. the cost model's pricing functions.
+One fit loop (:func:`fit_engine`) for both callers: the script that re-derives the shipped
+``src/specroof/cost/engine_kernels.toml`` (``fit_physics.py``) and ``specroof calibrate
+--kernels``. The fitted parameters are profile fields; predictions go through
+:func:`specroof.calibration.kernels.physics.predict`, i.e. the cost model's pricing functions.
 """
 
 from __future__ import annotations
 
 from specroof.kernels.schema import ALLREDUCE
 
+import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specroof.kernels import physics as ph
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
+from specroof.calibration.profile_file import write_profile
+from specroof.cost.engine_kernels import DATABASE_GPUS
+from specroof.errors import SpecroofError
 
 ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
                         "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block")
@@ -27,6 +33,14 @@ SHARED_FROM = {"gemm_fp8": ("gemm_fixed_us",), "gemm_fp8_block": ("gemm_fixed_us
 """Fields a section takes from an earlier one (held fixed, not refitted)."""
 
 M_BINS = ((1, 16), (17, 128), (129, 1024), (1025, 8192))
+MIN_ROWS = 8
+"""A section with fewer selected rows is not fitted."""
+
+RowSource = Callable[[str, str, str], "np.ndarray | None"]
+"""(gpu, engine, family) -> that table's rows, or None where there is no such table."""
+
+SectionFit = tuple[dict[str, Any], dict[str, Any]]
+"""(fitted profile fields, statistics) of one section."""
 
 
 def shape_keys(kind: str, a: np.ndarray) -> list[str]:
@@ -121,7 +135,7 @@ def evaluate(section: str, a: np.ndarray, hw, seed: int, fixed: dict[str, Any] |
     """Held-out on a random half of the distinct shapes, and the all-rows fit.
 
     The random half leaves out (n, k) pairs, not values: every n, k and M value is still seen
-    in the fit. :mod:`specroof.kernels.heldout` leaves out whole values of n or k, and whole
+    in the fit. :mod:`specroof.calibration.kernels.heldout` leaves out whole values of n or k, and whole
     GPUs. Returns (fields fitted on all rows, stats); GEMM stats are also split by M bins.
     """
     kind = ph.SECTION_KIND[section][0]
@@ -145,6 +159,47 @@ def evaluate(section: str, a: np.ndarray, hw, seed: int, fixed: dict[str, Any] |
                 bins[f"{lo}-{hi}"] = _stats(held_pred[s], held_rows["latency_us"][s])
         stats["heldout_by_m"] = bins
     return p, stats
+
+
+def section_seed(gpu: str, engine: str, section: str) -> int:
+    """The seed of a section's random split and thinning: fixed per (gpu, engine, section)."""
+    return zlib.crc32(f"{gpu}-{engine}-{section}".encode())
+
+
+def fit_engine(source: RowSource, gpu: str, engine: str, hardware: Any, sections: Iterable[str] | None = None,
+               max_rows: int | None = None, report: Callable[[str, SectionFit], None] | None = None,
+               skipped: dict[str, str] | None = None) -> dict[str, SectionFit]:
+    """Fit every section of one GPU x engine in :data:`ENGINE_SECTION_ORDER` (``sections``
+    limits which), each on the rows the selection keeps, later sections holding the fields
+    they share with earlier ones (:data:`SHARED_FROM`) at the earlier fit.
+
+    A section with no table or under :data:`MIN_ROWS` rows is left out; one that cannot be
+    priced (e.g. the device has no fp8 peak) too, with the reason in ``skipped``. Only one
+    kernel table is in memory at a time. ``report(section, (fields, stats))`` is called after
+    each fit.
+    """
+    wanted = set(ENGINE_SECTION_ORDER if sections is None else sections)
+    results: dict[str, SectionFit] = {}
+    fixed: dict[str, Any] = {}
+    family, table = None, None
+    for section in (s for s in ENGINE_SECTION_ORDER if s in wanted):
+        if sel.SECTIONS[section][0] != family:
+            family = sel.SECTIONS[section][0]
+            table = source(gpu, engine, family)
+        rows = None if table is None else sel.select(section, table)
+        if rows is None or len(rows) < MIN_ROWS:
+            continue
+        try:
+            fit = evaluate(section, rows, hardware, section_seed(gpu, engine, section), fixed, max_rows)
+        except SpecroofError as exc:
+            if skipped is not None:
+                skipped[section] = str(exc)
+            continue
+        fixed.update(fit[0])
+        results[section] = fit
+        if report is not None:
+            report(section, fit)
+    return results
 
 
 def _clean(v):
@@ -173,11 +228,8 @@ def profile_tables(res: dict[tuple[str, str, str], tuple[dict, dict]]) -> dict[s
 
 def write_profiles(path: str | Path, res, fitted_by: str, gpu_names: dict[str, str] | None = None,
                    data: str = "NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), see data/kernels/NOTICE") -> None:
-    """The fitted engine kernels as TOML: ``[<device>.<engine>.<precision>]`` profile fields."""
-    import tomli_w
-
-    from specroof.cost.engine_kernels import DATABASE_GPUS
-
+    """The fitted engine kernels as TOML: ``[<device>.<engine>.<precision>]`` profile fields,
+    written atomically (:func:`specroof.calibration.profile_file.write_profile`)."""
     names = DATABASE_GPUS if gpu_names is None else gpu_names
     doc: dict[str, Any] = {"about": {
         "data": data, "fitted_by": fitted_by,
@@ -185,18 +237,22 @@ def write_profiles(path: str | Path, res, fitted_by: str, gpu_names: dict[str, s
                 "engine: [bf16] applies always, [fp8] / [fp8_block] / [int8] / [int4] replace them for GEMMs and "
                 "MoE layers with weights of that precision; stats: held-out MAPE etc. (data/kernels/fit-stats.json)",
     }}
-    tables = profile_tables(res)
-    for (gpu, engine), entry in tables.items():
+    for (gpu, engine), entry in profile_tables(res).items():
         device = names.get(gpu, gpu)
-        versions = sorted({s["table"].split("/")[3] for (g, e, _), (_, s) in res.items()
-                           if g == gpu and e == engine and s.get("table", "").count("/") >= 3})
-        version = ", ".join(versions) or "?"
-        held = {sec: s["mape_heldout_pct"] for (g, e, sec), (_, s) in res.items() if g == gpu and e == engine}
-        node = {"database_gpu": gpu, "engine_version": version,
-                "caveat": f"profile {engine} on {device}: kernels fitted to NVIDIA's measured {engine} {version} "
-                          f"kernels ({gpu}, aiconfigurator-core 0.12.0); held-out MAPE per family in "
-                          "docs/kernel-accuracy.md",
-                "heldout_mape_pct": held}
+        node = _engine_node(res, gpu, engine, device)
         node.update(entry)
         doc.setdefault(device, {})[engine] = node
-    Path(path).write_text("# Generated by " + fitted_by + "; do not edit by hand.\n" + tomli_w.dumps(doc))
+    write_profile(path, [f"Generated by {fitted_by}; do not edit by hand."], doc, blank_line=False)
+
+
+def _engine_node(res, gpu: str, engine: str, device: str) -> dict[str, Any]:
+    """The header fields of one device x engine entry: versions fitted, caveat, held-out MAPE."""
+    versions = sorted({s["table"].split("/")[3] for (g, e, _), (_, s) in res.items()
+                       if g == gpu and e == engine and s.get("table", "").count("/") >= 3})
+    version = ", ".join(versions) or "?"
+    held = {sec: s["mape_heldout_pct"] for (g, e, sec), (_, s) in res.items() if g == gpu and e == engine}
+    return {"database_gpu": gpu, "engine_version": version,
+            "caveat": f"profile {engine} on {device}: kernels fitted to NVIDIA's measured {engine} {version} "
+                      f"kernels ({gpu}, aiconfigurator-core 0.12.0); held-out MAPE per family in "
+                      "docs/kernel-accuracy.md",
+            "heldout_mape_pct": held}

@@ -1,6 +1,6 @@
 """Kernel accuracy held out by shape and by GPU, recomputed from a kernel extract folder.
 
-The fit of :mod:`specroof.kernels.fitting` is scored three ways here, none of which lets the
+The fit of :mod:`specroof.calibration.kernels.fitting` is scored three ways here, none of which lets the
 fit see the rows it is scored on:
 
 - **by shape axis**: the distinct values of one shape axis (GEMM ``n`` or ``k``, attention
@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from specroof.cost.engine_kernels import DATABASE_GPUS, fitted_overrides
 from specroof.errors import SpecroofError
-from specroof.kernels import physics as ph
-from specroof.kernels import selection as sel
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
 from specroof.kernels.extract import read_extract
-from specroof.kernels.fitting import SHARED_FROM, _stats, fit_section
+from specroof.calibration.kernels.fitting import SHARED_FROM, RowSource, _stats, fit_section
 from specroof.kernels.schema import ALLREDUCE
 
 AXES: dict[str, tuple[str, ...]] = {
@@ -129,10 +129,6 @@ def leave_gpu_out(section: str, rows: np.ndarray, gpu: str, engine: str) -> dict
     return _stats(ph.predict(section, fields, rows, DATABASE_GPUS[gpu]), rows["latency_us"])
 
 
-RowSource = Callable[[str, str, str], "np.ndarray | None"]
-"""(gpu, engine, family) -> that table's rows, or None."""
-
-
 def extract_source(root: str | os.PathLike) -> RowSource:
     """Rows from the extract folder ``root`` (None where it has no such table)."""
     def rows(gpu: str, engine: str, family: str) -> np.ndarray | None:
@@ -155,7 +151,7 @@ def section_rows(source: RowSource, gpu: str, engine: str, section: str) -> np.n
 def heldout_report(root: str | os.PathLike | RowSource, cells: list[tuple[str, str]], sections: list[str],
                    gpu_out: bool = True) -> dict[str, dict[str, Any]]:
     """``{"gpu/engine/section": {"by_<axis>": stats, "gpu_out": stats}}`` over the extract folder
-    ``root`` (or any row source, e.g. the full database in benchmarks/kernels/fit_physics.py)."""
+    ``root`` (or any row source, e.g. the full database in tools/kernels/fit_physics.py)."""
     source = root if callable(root) else extract_source(root)
     out: dict[str, dict[str, Any]] = {}
     for gpu, engine in cells:
