@@ -10,6 +10,7 @@ import pytest
 
 import specroof
 from specroof.calibration.fit import LAUNCH, PARAMETERS
+from specroof.calibration.kernels.physics import FIT_FIELDS
 from specroof.checks import (
     FRACTION,
     NAME,
@@ -26,7 +27,6 @@ from specroof.checks import (
 from specroof.cost.profile import ImplementationProfile, get_profile, profile_fields
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
-from specroof.kernels.physics import FIT_FIELDS
 from specroof.models.architecture import ModelConfig
 from specroof.report.fields_doc import fields_document
 
