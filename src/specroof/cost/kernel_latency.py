@@ -21,20 +21,18 @@ Shape arguments broadcast as numpy arrays; the result is microseconds, one per p
 from __future__ import annotations
 
 from dataclasses import replace
-
-from specroof.kernels.schema import ALLREDUCE
-
 from typing import Any
 
 import numpy as np
 
 from specroof.cost.dtypes import KV_DTYPES, check_dtype
-from specroof.cost.operation import AllreduceShape, AttentionShape, GemmShape, MoEShape, OpInfo, Operation
+from specroof.cost.operation import AllreduceShape, AttentionShape, GemmShape, MoEShape, Operation, OpInfo
 from specroof.cost.profile import ImplementationProfile, get_profile
 from specroof.cost.routing import MoERouting
 from specroof.cost.setup import StepSetup, engine_kernel_profile, gemm_compute_dtype
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
+from specroof.kernels.schema import ALLREDUCE
 
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gemm": (("m", "n", "k"), ()),

@@ -7,21 +7,22 @@ grid:
 weights
     ``parameter_count x weight bytes / tp`` (embeddings and LM head included, tied weights
     counted once; every matrix, embeddings too, is assumed split over the ``tp`` devices as
-    vocabulary-parallel serving engines do). Read off the step's operation list: each
-    operation's resident weights times its count, plus the token embedding table of every
-    model in the step. Drafting adds its own: the draft model's operations and embeddings
+    vocabulary-parallel serving engines do). Read off the step's operation lists: each
+    operation's resident weights, the token embedding table (an operation that is held, not
+    timed) included. Drafting adds its own: the draft model's operations and embeddings
     (``method = "draft"``), or ``heads`` Medusa heads of ``h x h + h x V`` each
     (``method = "heads"``, the operations of :mod:`specroof.cost.drafting_ops`).
 KV cache
     ``batch x (seq_len + candidates)`` tokens per sequence, each holding
     ``2 x layers x kv_heads x head_dim`` values of the KV-cache dtype (``kv_heads`` per device:
-    ``ceil(K / tp)``, replicated when there are fewer KV heads than devices). A draft model
-    keeps its own cache of the same number of tokens.
+    ``ceil(K / tp)``, replicated when there are fewer KV heads than devices): the sum of the
+    operations' ``cache_bytes_per_token`` (each layer's attention). A draft model keeps its
+    own cache of the same number of tokens.
 activations
     An estimate of the largest tensors alive during the verification step of ``T = b x n``
     tokens, summed over the operations of one layer and the LM head (a conservative bound,
     since not all of them are alive at once), each operation stating what it leaves alive
-    (:mod:`specroof.cost.decoder_ops`): the residual stream and the normed input
+    (:mod:`specroof.cost.architectures`): the residual stream and the normed input
     (``2 x T x h``, elementwise), the q, k, v projections (``T x (q + 2 kv)`` width), the gated
     MLP's gate and up outputs (``T x 2i``), and the logits of every candidate in fp32
     (``T x V x 4`` bytes, as verification needs all of them), all in the activation dtype
@@ -46,15 +47,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specroof.cost.decoder_ops import embedding_bytes
-from specroof.cost.dtypes import BYTES
 from specroof.cost.grid import Grid
-from specroof.cost.operation import DRAFTING
+from specroof.cost.operation import DRAFTING, Operation
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import Pass
 from specroof.errors import SpecroofError
@@ -83,14 +83,11 @@ class MemoryFootprint:
     reserve_bytes: float
     capacity_bytes: float
 
-    @property
+    @cached_property
     def total_bytes(self) -> np.ndarray:
-        return (self.weights_bytes + self.draft_weights_bytes + self.reserve_bytes
-                + self.kv_cache_bytes + self.activation_bytes)
-
-    @property
-    def total_gb(self) -> np.ndarray:
-        return self.total_bytes / 1e9
+        total = self.kv_cache_bytes + self.activation_bytes
+        total += self.weights_bytes + self.draft_weights_bytes + self.reserve_bytes
+        return total
 
     @property
     def capacity_gb(self) -> float:
@@ -157,30 +154,37 @@ def memory_footprint(model: str | Path | ModelConfig | StepSetup, hardware: str 
 
 
 def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RESERVE_BYTES) -> MemoryFootprint:
-    """The memory of a step's passes: their operations' weights and activations, and the KV cache
-    and embeddings of every model in them (the first pass is the target's verification)."""
+    """The memory of a step's passes, read off their operation lists: resident weights (the
+    embedding tables included), the KV cache (each operation's bytes per token of context) and
+    the verification's activations. The first pass is the target's verification; a model run
+    by several passes (a drafter's first and later passes) is counted once."""
     weights, draft_weights = 0.0, 0.0
-    kv = np.zeros(grid.shape)
+    cache_per_token = 0.0
     models: list[ModelConfig] = []
     for one in passes:
         if one.setup.model in models:  # another pass of a model already counted
             continue
         models.append(one.setup.model)
-        resident = sum(op.weight_bytes for op in one.operations)
-        table = 0.0 if one.shares_embedding else embedding_bytes(one.setup)
         if one is passes[0]:
-            weights += sum(op.weight_bytes for op in one.operations if op.group != DRAFTING) + table
+            weights += sum(op.weight_bytes for op in one.operations if op.group != DRAFTING)
             draft_weights += sum(op.weight_bytes for op in one.operations if op.group == DRAFTING)
         else:
-            draft_weights += resident + table
-        kv = kv + kv_cache_bytes(one.setup, grid.b, grid.n, grid.s)
+            draft_weights += sum(op.weight_bytes for op in one.operations)
+        cache_per_token += cache_bytes_per_token(one.operations)
+    kv = grid.b * ((grid.s + grid.n) * cache_per_token)
     activations = sum(op.activation_bytes for op in passes[0].operations if op.group != DRAFTING)
     return MemoryFootprint(
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, weights_bytes=weights,
-        draft_weights_bytes=draft_weights, kv_cache_bytes=grid.full(kv).astype(float),
-        activation_bytes=grid.full(activations).astype(float), reserve_bytes=float(reserve_bytes),
+        draft_weights_bytes=draft_weights, kv_cache_bytes=grid.full(kv),
+        activation_bytes=grid.full(np.asarray(activations, dtype=float)), reserve_bytes=float(reserve_bytes),
         capacity_bytes=passes[0].setup.hardware.memory_bytes,
     )
+
+
+def cache_bytes_per_token(operations: list[Operation]) -> float:
+    """Bytes one token of context keeps on one device over a pass's operations (its KV cache;
+    an operation's instances at the grid point that runs the most)."""
+    return float(sum(np.max(op.cache_bytes_per_token * np.asarray(op.count, dtype=float)) for op in operations))
 
 
 def fits(model: str | Path | ModelConfig | StepSetup, hardware: str | Path | Accelerator | None = None,
@@ -191,10 +195,3 @@ def fits(model: str | Path | ModelConfig | StepSetup, hardware: str | Path | Acc
     Same arguments as :func:`memory_footprint`.
     """
     return memory_footprint(model, hardware, batch, candidates, seq_len, **kwargs).fits
-
-
-def kv_cache_bytes(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """KV cache of ``b`` sequences of ``s + n`` tokens on one device."""
-    m = setup.model
-    per_token = 2 * m.num_layers * setup.kv_heads * m.head_dim * BYTES[setup.kv_dtype]
-    return b * (s + n) * per_token

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specroof.cost.dtypes import BYTES
+from specroof.cost.allreduce import allreduce_seconds, check_domain  # noqa: F401 (check_domain re-exported)
+from specroof.cost.dtypes import BYTES, kv_token_bytes
 from specroof.cost.operation import (
     AllreduceShape,
     AttentionShape,
@@ -24,7 +25,6 @@ from specroof.cost.operation import (
     Operation,
 )
 from specroof.cost.roofline import Machine, gemm_time
-from specroof.cost.allreduce import allreduce_seconds, check_domain  # noqa: F401 (check_domain re-exported)
 from specroof.cost.setup import StepSetup
 
 MASK_BYTES_PER_ELEMENT = 3.0
@@ -182,11 +182,11 @@ def _attention_paged(a: AttentionShape, setup: StepSetup) -> OpCost:
     and reading Q / writing O, against the (causal, if ``attention_causal``) score FLOPs.
     """
     hw, prof = setup.hardware, setup.profile
-    d, kv_bytes = a.head_dim, BYTES[setup.kv_dtype]
+    d, token_bytes = a.head_dim, kv_token_bytes(a.kv_heads, a.head_dim, setup.kv_dtype)
     b = np.asarray(a.batch, dtype=float)
     n = np.asarray(a.queries, dtype=float)
-    kv_read = b * a.kv_heads * a.keys * d * 2 * kv_bytes
-    kv_write = b * a.kv_heads * n * d * 2 * kv_bytes
+    kv_read = b * a.keys * token_bytes
+    kv_write = b * n * token_bytes
     moved = kv_read + kv_write + 2 * b * n * a.q_heads * d * setup.activation_bytes
     pairs = causal_pairs(n, a.keys) if prof.attention_causal else n * np.asarray(a.keys, float)
     flops = 4.0 * b * a.q_heads * pairs * d
@@ -220,14 +220,18 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
     """Flash-style attention: KV read once, scores never leave the chip."""
     hw, prof = setup.hardware, setup.profile
     d = a.head_dim
-    kv_bytes = BYTES[setup.kv_dtype]
-    moved = a.batch * a.kv_heads * a.keys * d * 2 * kv_bytes + 2 * a.batch * a.queries * a.q_heads * d * setup.activation_bytes
-    flops = 4.0 * a.batch * a.q_heads * a.queries * a.keys * d
+    # Per sequence first (no batch axis), then times the batch once: the grid-sized arrays are
+    # the few the result holds.
+    batch = np.asarray(a.batch, dtype=float)
+    seq_bytes = a.keys * kv_token_bytes(a.kv_heads, d, setup.kv_dtype) + a.queries * (
+        2 * a.q_heads * d * setup.activation_bytes)
+    seq_flops = a.queries * a.keys * (4.0 * a.q_heads * d)
+    moved, flops = batch * seq_bytes, batch * seq_flops
     peak_sm = hw.peak_flops(setup.compute_dtype) / hw.sm_count * prof.attention_compute_efficiency
     bandwidth = hw.memory_bandwidth * prof.bandwidth_efficiency
     compute_s, memory_s = flops / (peak_sm * hw.sm_count), moved / bandwidth
-    split_kv = np.maximum(memory_s, compute_s)
     fixed = prof.gemm_fixed_us * 1e-6
+    split_kv = batch * np.maximum(seq_bytes / bandwidth, seq_flops / (peak_sm * hw.sm_count))
     kernel = np.where(a.queries > 1, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
     kernels: np.ndarray | float = 1.0
     if prof.split_kv_combine:  # the splits' partial outputs, written then combined by a second kernel
@@ -238,11 +242,12 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
         mask = np.where(a.queries > 1, prof.attention_mask_kernels, 0.0)
         moved, kernels = moved + mask * a.queries * a.keys * MASK_BYTES_PER_ELEMENT, kernels + mask
     if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
-        return OpCost(flops, moved, split_kv + fixed, kernels, compute_s, memory_s)
+        split_kv += fixed
+        return OpCost(flops, moved, split_kv, kernels, compute_s, memory_s)
     # per_head: one block per (sequence, query head, query block), no split of the KV sequence.
     q_block = prof.attention_q_block
     blocks = a.batch * a.q_heads * np.ceil(a.queries / q_block)
-    block_bytes = a.keys * d * 2 * kv_bytes
+    block_bytes = a.keys * kv_token_bytes(1, d, setup.kv_dtype)
     block_flops = 4.0 * np.minimum(a.queries, q_block) * a.keys * d
     # A block loads a KV tile, then computes on it: little overlap at one block per SM, so the
     # two times add.
@@ -253,7 +258,7 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
     # query head (repeat_kv), reading the cache and writing H heads' worth of it.
     expand_bytes, expand_s = 0.0, 0.0
     if prof.gqa_kv_expand and a.q_heads != a.kv_heads:
-        expand_bytes = np.where(kernel, a.batch * a.keys * d * 2 * kv_bytes * (a.kv_heads + a.q_heads), 0.0)
+        expand_bytes = np.where(kernel, a.batch * a.keys * kv_token_bytes(a.kv_heads + a.q_heads, d, setup.kv_dtype), 0.0)
         expand_s = expand_bytes / bandwidth + np.where(kernel, 2 * prof.kernel_overhead_us * 1e-6, 0.0)
     seconds = np.where(kernel, per_head, split_kv) + expand_s + fixed
     return OpCost(flops, moved + expand_bytes, seconds, kernels, compute_s, memory_s + expand_s)
