@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.grid import Grid
+from specroof.cost.grid import Grid, compact
 from specroof.cost.operation import DRAFTING, Operation
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.cost.step import Pass
@@ -70,7 +70,9 @@ class MemoryFootprint:
     """Bytes on one device at every (batch, candidates, seq_len) grid point.
 
     Array fields have shape ``(len(batch), len(candidates), len(seq_len))``; ``weights_bytes``,
-    ``draft_weights_bytes`` and ``reserve_bytes`` do not depend on the grid.
+    ``draft_weights_bytes`` and ``reserve_bytes`` do not depend on the grid, and the KV cache is
+    held per sequence, ``(1, len(candidates), len(seq_len))``: ``kv_cache_bytes`` multiplies
+    it by the batch when read.
     """
 
     batch: np.ndarray
@@ -78,25 +80,48 @@ class MemoryFootprint:
     seq_len: np.ndarray
     weights_bytes: float
     draft_weights_bytes: float
-    kv_cache_bytes: np.ndarray
+    kv_cache_per_sequence: np.ndarray
     activation_bytes: np.ndarray
     reserve_bytes: float
     capacity_bytes: float
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.batch.size, self.candidates.size, self.seq_len.size)
+
+    @cached_property
+    def kv_cache_bytes(self) -> np.ndarray:
+        """KV cache of the whole batch at each grid point (built on first read)."""
+        return self.batch.astype(float)[:, None, None] * self.kv_cache_per_sequence
+
+    @property
+    def fixed_bytes(self) -> float:
+        """What no grid axis changes: weights (the drafting's too) and the reserve."""
+        return self.weights_bytes + self.draft_weights_bytes + self.reserve_bytes
+
     @cached_property
     def total_bytes(self) -> np.ndarray:
         total = self.kv_cache_bytes + self.activation_bytes
-        total += self.weights_bytes + self.draft_weights_bytes + self.reserve_bytes
+        total += self.fixed_bytes
         return total
+
+    def total_at(self, index: tuple[int, int, int]) -> float:
+        """The total at one grid point (without building the whole grid's)."""
+        i, j, k = index
+        kv = float(self.batch[i]) * float(self.kv_cache_per_sequence[0, j, k])
+        return kv + float(self.activation_bytes[index]) + self.fixed_bytes
 
     @property
     def capacity_gb(self) -> float:
         return self.capacity_bytes / 1e9
 
-    @property
+    @cached_property
     def fits(self) -> np.ndarray:
-        """True where the footprint is within the device's memory."""
-        return self.total_bytes <= self.capacity_bytes
+        """True where the footprint is within the device's memory (the KV cache against what
+        the rest leaves: one grid-sized comparison)."""
+        room = (self.capacity_bytes - self.fixed_bytes) - compact(self.activation_bytes)
+        per_sequence = room / self.batch.astype(float)[:, None, None]
+        return np.broadcast_to(self.kv_cache_per_sequence <= per_sequence, self.shape)
 
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per grid point, sizes in GB."""
@@ -171,11 +196,11 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
         else:
             draft_weights += sum(op.weight_bytes for op in one.operations)
         cache_per_token += cache_bytes_per_token(one.operations)
-    kv = grid.b * ((grid.s + grid.n) * cache_per_token)
+    kv_per_sequence = np.broadcast_to((grid.s + grid.n) * cache_per_token, (1,) + grid.shape[1:])
     activations = sum(op.activation_bytes for op in passes[0].operations if op.group != DRAFTING)
     return MemoryFootprint(
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, weights_bytes=weights,
-        draft_weights_bytes=draft_weights, kv_cache_bytes=grid.full(kv),
+        draft_weights_bytes=draft_weights, kv_cache_per_sequence=kv_per_sequence,
         activation_bytes=grid.full(np.asarray(activations, dtype=float)), reserve_bytes=float(reserve_bytes),
         capacity_bytes=passes[0].setup.hardware.memory_bytes,
     )

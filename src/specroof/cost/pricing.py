@@ -9,7 +9,6 @@ drafting GEMM and a verification GEMM of the same shape cost the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from specroof.cost.operation import (
     MoEShape,
     Operation,
 )
+from specroof.cost.opcost import OpCost
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import StepSetup
 
@@ -35,23 +35,10 @@ SOFTMAX_FLOPS_PER_SCORE = 5.0
 the running sum (1) and the normalizing division (1)."""
 
 
-@dataclass
-class OpCost:
-    """FLOPs, bytes and seconds of one instance on the grid; ``compute_s`` and ``memory_s`` are
-    its roofline terms (the rest of ``seconds`` is fixed per-kernel overhead)."""
-
-    flops: np.ndarray | float
-    bytes: np.ndarray | float
-    seconds: np.ndarray | float
-    kernels: float
-    compute_s: np.ndarray | float = 0.0
-    memory_s: np.ndarray | float = 0.0
-
-
 def price(op: Operation, setup: StepSetup) -> OpCost:
     """One instance of ``op``, with the profile's per-kernel gap added."""
     cost = _PRICERS[type(op.shape)](op.shape, setup)
-    cost.seconds = cost.seconds + cost.kernels * setup.profile.kernel_overhead_us * 1e-6
+    cost.add_seconds(cost.kernels * (setup.profile.kernel_overhead_us * 1e-6))
     return cost
 
 
@@ -226,24 +213,29 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
     seq_bytes = a.keys * kv_token_bytes(a.kv_heads, d, setup.kv_dtype) + a.queries * (
         2 * a.q_heads * d * setup.activation_bytes)
     seq_flops = a.queries * a.keys * (4.0 * a.q_heads * d)
-    moved, flops = batch * seq_bytes, batch * seq_flops
     peak_sm = hw.peak_flops(setup.compute_dtype) / hw.sm_count * prof.attention_compute_efficiency
     bandwidth = hw.memory_bandwidth * prof.bandwidth_efficiency
-    compute_s, memory_s = flops / (peak_sm * hw.sm_count), moved / bandwidth
     fixed = prof.gemm_fixed_us * 1e-6
     split_kv = batch * np.maximum(seq_bytes / bandwidth, seq_flops / (peak_sm * hw.sm_count))
     kernel = np.where(a.queries > 1, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
     kernels: np.ndarray | float = 1.0
+    extra_bytes: np.ndarray | float = 0.0
     if prof.split_kv_combine:  # the splits' partial outputs, written then combined by a second kernel
         combine_bytes = np.where(kernel, 0.0, _combine_bytes(a, hw.sm_count))
         split_kv = split_kv + combine_bytes / bandwidth
-        moved, kernels = moved + combine_bytes, 1.0 + (combine_bytes > 0)
+        extra_bytes, kernels = combine_bytes, 1.0 + (combine_bytes > 0)
     if prof.attention_mask_kernels:  # the tree mask of n > 1 queries, converted before the call
         mask = np.where(a.queries > 1, prof.attention_mask_kernels, 0.0)
-        moved, kernels = moved + mask * a.queries * a.keys * MASK_BYTES_PER_ELEMENT, kernels + mask
+        extra_bytes, kernels = extra_bytes + mask * a.queries * a.keys * MASK_BYTES_PER_ELEMENT, kernels + mask
+
+    def detail() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        flops, moved = batch * seq_flops, batch * seq_bytes
+        return flops, moved + extra_bytes, flops / (peak_sm * hw.sm_count), moved / bandwidth
+
     if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
         split_kv += fixed
-        return OpCost(flops, moved, split_kv, kernels, compute_s, memory_s)
+        return OpCost.deferred(split_kv, kernels, detail)
+    flops, moved, compute_s, memory_s = detail()
     # per_head: one block per (sequence, query head, query block), no split of the KV sequence.
     q_block = prof.attention_q_block
     blocks = a.batch * a.q_heads * np.ceil(a.queries / q_block)
