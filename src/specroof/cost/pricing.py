@@ -14,6 +14,7 @@ import numpy as np
 
 from specroof.cost.allreduce import allreduce_seconds, check_domain  # noqa: F401 (check_domain re-exported)
 from specroof.cost.dtypes import BYTES, kv_token_bytes
+from specroof.cost.opcost import OpCost
 from specroof.cost.operation import (
     AllreduceShape,
     AttentionShape,
@@ -23,7 +24,6 @@ from specroof.cost.operation import (
     MoEShape,
     Operation,
 )
-from specroof.cost.opcost import OpCost
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import StepSetup
 
