@@ -15,11 +15,11 @@ import numpy as np
 from specroof.errors import SpecroofError
 
 if TYPE_CHECKING:
-    from specroof.cost.setup import StepSetup
+    from specroof.cost.setup import DeviceSetup
     from specroof.hardware.accelerator import Accelerator
 
 
-def allreduce_seconds(p: int, payload: np.ndarray, setup: "StepSetup") -> tuple[np.ndarray, np.ndarray]:
+def allreduce_seconds(p: int, payload: np.ndarray, setup: "DeviceSetup") -> tuple[np.ndarray, np.ndarray]:
     """A ring all-reduce: each device sends and receives 2 (p - 1) / p of the payload.
 
     With a measured row for ``p`` GPUs in ``allreduce_fits`` it is the engine's custom
@@ -55,7 +55,7 @@ def allreduce_seconds(p: int, payload: np.ndarray, setup: "StepSetup") -> tuple[
     return seconds, transfer_s
 
 
-def _allreduce_one(p: int, payload: np.ndarray, setup: "StepSetup", fit: Any) -> tuple[np.ndarray, np.ndarray]:
+def _allreduce_one(p: int, payload: np.ndarray, setup: "DeviceSetup", fit: Any) -> tuple[np.ndarray, np.ndarray]:
     """(seconds, transfer seconds) of one all-reduce over ``p`` devices: the measured custom
     all-reduce of a fitted row, else a ring over the datasheet link."""
     if fit is not None:

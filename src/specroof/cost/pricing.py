@@ -25,7 +25,7 @@ from specroof.cost.operation import (
     Operation,
 )
 from specroof.cost.roofline import Machine, gemm_time
-from specroof.cost.setup import StepSetup
+from specroof.cost.setup import DeviceSetup
 
 MASK_BYTES_PER_ELEMENT = 3.0
 """Per mask kernel and (query, key) element: a one-byte boolean read and a two-byte value written."""
@@ -35,14 +35,14 @@ SOFTMAX_FLOPS_PER_SCORE = 5.0
 the running sum (1) and the normalizing division (1)."""
 
 
-def price(op: Operation, setup: StepSetup) -> OpCost:
+def price(op: Operation, setup: DeviceSetup) -> OpCost:
     """One instance of ``op``, with the profile's per-kernel gap added."""
     cost = _PRICERS[type(op.shape)](op.shape, setup)
     cost.add_seconds(cost.kernels * (setup.profile.kernel_overhead_us * 1e-6))
     return cost
 
 
-def price_launch(setup: StepSetup, kernels: float, gpu_seconds: np.ndarray) -> np.ndarray:
+def price_launch(setup: DeviceSetup, kernels: float, gpu_seconds: np.ndarray) -> np.ndarray:
     """Seconds the GPU waits for an eager host to launch ``kernels`` kernels (0 under CUDA graphs).
 
     An eager pass takes at least kernels x ``launch_overhead_us``: what exceeds the GPU's own
@@ -53,7 +53,7 @@ def price_launch(setup: StepSetup, kernels: float, gpu_seconds: np.ndarray) -> n
     return np.maximum(kernels * setup.profile.launch_overhead_us * 1e-6 - gpu_seconds, 0.0)
 
 
-def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
+def price_gemm(shape: GemmShape, setup: DeviceSetup) -> OpCost:
     """Tiles in waves over the SMs, split-K, roofline against the weights' and activations' bytes.
 
     Under ``gemm_w8a8`` an fp8-weight GEMM runs fp8 x fp8: a separate kernel first quantizes
@@ -74,7 +74,7 @@ def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
     return OpCost(t.flops, t.bytes + quant_bytes, t.seconds + quant_s, 2.0, t.compute_s, t.memory_s + quant_s)
 
 
-def quantizes_activations(setup: StepSetup) -> bool:
+def quantizes_activations(setup: DeviceSetup) -> bool:
     """An fp8 x fp8 GEMM fed by 16/32-bit activations: a quantize kernel runs before it."""
     return (setup.profile.gemm_w8a8 and setup.weight_dtype == "fp8" and setup.compute_dtype == "fp8"
             and setup.activation_dtype != "fp8")
@@ -85,7 +85,7 @@ EXPERT_LOAD_QUANTILES = tuple(float(z) for z in (-1.5341, -0.8871, -0.4888, -0.1
 the per-expert token counts an MoE layer's experts get, in standard deviations from the mean."""
 
 
-def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
+def price_moe(shape: MoEShape, setup: DeviceSetup) -> OpCost:
     """The experts some token routes to (``setup.routing``), each over its share of the routed tokens.
 
     ``grouped`` (a grouped GEMM kernel): one kernel whose tiles cover every touched expert.
@@ -110,7 +110,7 @@ def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     return OpCost(total["flops"], total["bytes"], total["seconds"], active, total["compute_s"], total["memory_s"])
 
 
-def price_moe_fused(shape: MoEShape, setup: StepSetup) -> OpCost:
+def price_moe_fused(shape: MoEShape, setup: DeviceSetup) -> OpCost:
     """One half of a fused MoE layer (gate-up or down) as serving engines run it.
 
     Tokens are routed and permuted so each expert's rows are contiguous, then one grouped GEMM
@@ -134,7 +134,7 @@ def price_moe_fused(shape: MoEShape, setup: StepSetup) -> OpCost:
     return OpCost(flops, moved, seconds, 1.0, compute_s, memory_s)
 
 
-def price_attention(shape: AttentionShape, setup: StepSetup) -> OpCost:
+def price_attention(shape: AttentionShape, setup: DeviceSetup) -> OpCost:
     if setup.profile.attention == "unfused":
         return _attention_unfused(shape, setup)
     prof = setup.profile
@@ -157,7 +157,7 @@ def causal_pairs(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return n * (k - n) + n * (n + 1) / 2.0
 
 
-def _attention_paged(a: AttentionShape, setup: StepSetup) -> OpCost:
+def _attention_paged(a: AttentionShape, setup: DeviceSetup) -> OpCost:
     """A serving engine's paged attention kernel (FlashInfer, FlashAttention, TRT-LLM XQA/FMHA).
 
     t = call + batch x (seq + kv_heads x kv_head + q_heads x q_head) + max(compute, memory):
@@ -203,7 +203,7 @@ def _attention_paged(a: AttentionShape, setup: StepSetup) -> OpCost:
     return OpCost(flops, moved, seconds, 1.0, compute_s, memory_s)
 
 
-def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
+def _attention_fused(a: AttentionShape, setup: DeviceSetup) -> OpCost:
     """Flash-style attention: KV read once, scores never leave the chip."""
     hw, prof = setup.hardware, setup.profile
     d = a.head_dim
@@ -289,7 +289,7 @@ def fa2_num_splits(a: AttentionShape, sm_count: int, max_splits: int = 128) -> n
     return np.where(blocks >= 0.8 * sm_count, 1.0, splits)
 
 
-def _attention_unfused(a: AttentionShape, setup: StepSetup) -> OpCost:
+def _attention_unfused(a: AttentionShape, setup: DeviceSetup) -> OpCost:
     """Q K^T and P V as batched GEMMs with the score matrix in memory, softmax in between.
 
     Each (sequence, query head) is one problem of the batch: [n x d] x [d x (s+n)] then
@@ -328,7 +328,7 @@ def _attention_unfused(a: AttentionShape, setup: StepSetup) -> OpCost:
     )
 
 
-def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
+def price_elementwise(shape: ElementwiseShape, setup: DeviceSetup) -> OpCost:
     """Streams of activations at the elementwise kernels' share of bandwidth."""
     width = setup.activation_bytes if shape.bytes_per_element is None else shape.bytes_per_element
     moved = shape.elements * width
@@ -336,14 +336,14 @@ def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
     return OpCost(shape.elements, moved, memory_s, np.asarray(shape.kernels, dtype=float), 0.0, memory_s)
 
 
-def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:
+def price_allreduce(shape: AllreduceShape, setup: DeviceSetup) -> OpCost:
     """An all-reduce over ``shape.devices`` within one interconnect domain (:mod:`specroof.cost.allreduce`)."""
     payload = np.asarray(shape.elements, dtype=float) * setup.activation_bytes
     seconds, transfer_s = allreduce_seconds(int(shape.devices), payload, setup)
     return OpCost(np.zeros_like(payload), payload, seconds, 1.0, 0.0, transfer_s)
 
 
-def price_host(shape: HostShape, setup: StepSetup) -> OpCost:
+def price_host(shape: HostShape, setup: DeviceSetup) -> OpCost:
     """Host time the GPU waits for: no kernels, no traffic."""
     return OpCost(0.0, 0.0, shape.microseconds * 1e-6, 0.0)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,19 @@ from specroof.models.unmodelled import check_context, check_unmodelled
 
 
 @dataclass(frozen=True)
-class StepSetup:
-    """Everything fixed across the grid: model, device, dtypes, profile, parallelism, and for
-    MoE models how the router spreads tokens (``routing``: experts touched per layer).
-    ``allow_unmodelled``: price config keys that are not modelled yet, with a warning each
-    (:mod:`specroof.models.unmodelled`), instead of refusing them."""
+class DeviceSetup:
+    """What pricing reads: device, dtypes, implementation profile, parallelism, and for MoE
+    layers how the router spreads tokens (``routing``). No model: a kernel of given shapes
+    (:mod:`specroof.cost.kernel_latency`) is priced with this alone."""
 
-    model: ModelConfig
     hardware: Accelerator
     profile: ImplementationProfile
     weight_dtype: str
     activation_dtype: str
     kv_dtype: str
     compute_dtype: str
-    tp: int
+    tp: int = 1
     routing: MoERouting = MoERouting()
-    allow_unmodelled: bool = False
 
     @property
     def machine(self) -> Machine:
@@ -66,6 +63,17 @@ class StepSetup:
         """Bytes of one activation element."""
         return BYTES[self.activation_dtype]
 
+
+@dataclass(frozen=True)
+class StepSetup(DeviceSetup):
+    """Everything fixed across the grid: the device setup and the ``model`` (a keyword) whose
+    step the list builders describe. ``allow_unmodelled``: price config keys that are not
+    modelled yet, with a warning each (:mod:`specroof.models.unmodelled`), instead of refusing
+    them."""
+
+    model: ModelConfig = field(kw_only=True)
+    allow_unmodelled: bool = field(default=False, kw_only=True)
+
     @property
     def q_heads(self) -> int:
         """Query heads on one device under tensor parallelism."""
@@ -85,9 +93,7 @@ class StepSetup:
         """The same device, dtypes, profile and parallelism for another model (a draft model)."""
         if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
             check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
-        return StepSetup(model, self.hardware, self.profile, self.weight_dtype, self.activation_dtype,
-                         self.kv_dtype, self.compute_dtype, self.tp, self.routing.for_other_model(),
-                         self.allow_unmodelled)
+        return replace(self, model=model, routing=self.routing.for_other_model())
 
     def check_context(self, context_tokens: int) -> None:
         """Refuse (or warn about) a context beyond an attention window the model does not price."""
@@ -186,4 +192,5 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                 f"fused MoE kernel is priced from per-expert loads under --moe-routing {routing.kind}"), stacklevel=3)
     elif routing.experts_touched is not None:
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
-    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp), routing, allow_unmodelled)
+    return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
+                     allow_unmodelled=allow_unmodelled)
