@@ -39,7 +39,8 @@ class Pass:
     """A forward pass: its operations, the setup pricing them, and how often it runs per step
     (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes).
     ``shares_embedding``: its model reads the token embedding of the step's first pass (an
-    EAGLE head, an MTP module) rather than a table of its own."""
+    EAGLE head, an MTP module) rather than a table of its own. Informational: the builders of
+    such passes already leave the table off their lists, and memory reads only the lists."""
 
     setup: StepSetup
     operations: list[Operation]
