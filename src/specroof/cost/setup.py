@@ -167,17 +167,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     base = engine_kernel_profile(base, accel, weights)
     if accel.profile_overrides and (profile is None or profile == accel.profile_base):
         base = base.with_overrides(**accel.profile_overrides)
-    overrides = dict(profile_overrides)
-    if attention is not None:
-        overrides["attention"] = attention
-    if cuda_graph is not None:
-        overrides["cuda_graph"] = cuda_graph
-    if operators is not None:
-        if isinstance(operators, (str, bytes, dict)) or not hasattr(operators, "__iter__"):
-            raise SpecroofError(f"operators must be a list of operation names, got {shown(operators)}")
-        overrides["operators"] = tuple(operators)
-        if not overrides["operators"]:
-            raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
+    overrides = _explicit_overrides(profile_overrides, attention, cuda_graph, operators)
     prof = base.with_overrides(**overrides) if overrides else base
     comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
@@ -194,3 +184,20 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
     return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
                      allow_unmodelled=allow_unmodelled)
+
+
+def _explicit_overrides(profile_overrides: dict[str, Any], attention: str | None, cuda_graph: bool | None,
+                        operators: Sequence[str] | None) -> dict[str, Any]:
+    """The profile fields the caller set: keyword overrides and the named options."""
+    overrides = dict(profile_overrides)
+    if attention is not None:
+        overrides["attention"] = attention
+    if cuda_graph is not None:
+        overrides["cuda_graph"] = cuda_graph
+    if operators is not None:
+        if isinstance(operators, (str, bytes, dict)) or not hasattr(operators, "__iter__"):
+            raise SpecroofError(f"operators must be a list of operation names, got {shown(operators)}")
+        overrides["operators"] = tuple(operators)
+        if not overrides["operators"]:
+            raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
+    return overrides
