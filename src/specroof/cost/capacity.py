@@ -33,7 +33,7 @@ from specroof.cost.memory import RUNTIME_RESERVE_BYTES, MemoryFootprint, footpri
 from specroof.errors import SpecroofWarning
 
 if TYPE_CHECKING:
-    from specroof.cost.step import Pass
+    from specroof.cost.passes import Pass
 
 HINT = "more devices with --tp, a smaller --weight-dtype/--kv-dtype, or a smaller batch or context"
 

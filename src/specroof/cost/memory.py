@@ -55,8 +55,8 @@ import numpy as np
 
 from specroof.cost.grid import Grid, compact
 from specroof.cost.operation import DRAFTING, Operation
+from specroof.cost.passes import Pass
 from specroof.cost.setup import StepSetup, setup_step
-from specroof.cost.step import Pass
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.cost.allreduce import check_domain
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
 from specroof.cost.profile import ImplementationProfile, get_profile
 from specroof.cost.roofline import Machine
@@ -160,8 +161,6 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))
     if tp > 1:
-        from specroof.cost.allreduce import check_domain
-
         check_domain(int(tp), accel, "--tp: all-reduce over")
     base = get_profile(profile if profile is not None else accel.profile_base)
     base = engine_kernel_profile(base, accel, weights)

@@ -21,6 +21,7 @@ from specroof.cost.engine_ops import verification_operations
 from specroof.cost.finite import require_finite
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
 from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
+from specroof.cost.passes import Pass
 from specroof.cost.pricing import OpCost, price, price_launch
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import StepSetup, setup_step
@@ -32,20 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_AXIS_VALUE", "MAX_GRID_POINTS", "Pass", "PricedOperation", "StepLatency", "grid_axis",
            "latency", "latency_for_setup", "price_step", "setup_step"]
-
-
-@dataclass(frozen=True, eq=False)
-class Pass:
-    """A forward pass: its operations, the setup pricing them, and how often it runs per step
-    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes).
-    ``shares_embedding``: its model reads the token embedding of the step's first pass (an
-    EAGLE head, an MTP module) rather than a table of its own. Informational: the builders of
-    such passes already leave the table off their lists, and memory reads only the lists."""
-
-    setup: StepSetup
-    operations: list[Operation]
-    repeats: ArrayLike = 1.0
-    shares_embedding: bool = False
 
 
 @dataclass(eq=False)
