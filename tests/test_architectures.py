@@ -113,3 +113,12 @@ def test_no_builder_for_a_model_is_an_error(monkeypatch):
     monkeypatch.setattr(ARCHITECTURES, "_members", {})
     with pytest.raises(SpecroofError, match="no registered architecture builds it"):
         builder_for(load_model("llama-7b"))
+
+
+@pytest.mark.parametrize("name, tp", [("llama-3-8b", 1), ("mixtral-8x7b", 2), ("llama-2-70b", 2)])
+def test_fits_per_sequence_agrees_with_the_total(name, tp):
+    fp = memory_footprint(name, "h200", [1, 16, 64, 256], [1, 8], [1024, 32768, 120000], tp=tp)
+    np.testing.assert_array_equal(fp.fits, fp.total_bytes <= fp.capacity_bytes)
+    assert fp.fits.any() and not fp.fits.all()  # the grid straddles the device's memory
+    for index in [(0, 0, 0), (2, 1, 1), (3, 1, 2)]:
+        assert fp.total_at(index) == pytest.approx(float(fp.total_bytes[index]), rel=1e-15)
