@@ -34,7 +34,7 @@ def test_latency_fit_matches_the_memory_footprint_at_every_point():
         result = specroof.latency("llama-3-8b", "rtx-4090", batch, n, seq)
     fp = memory_footprint("llama-3-8b", "rtx-4090", batch, n, seq)
     np.testing.assert_array_equal(result.fit.fits, fp.fits)  # contexts within 8192: memory decides
-    np.testing.assert_allclose(result.fit.footprint_gb, fp.total_gb, rtol=1e-12)
+    np.testing.assert_allclose(result.fit.footprint_gb, fp.total_bytes / 1e9, rtol=1e-12)
     records = result.to_records()
     assert [r["fits"] for r in records] == fp.fits.ravel().tolist()
     assert records[0]["fits"] is True and records[-1]["fits"] is False

@@ -12,7 +12,7 @@ import pytest
 
 import specroof
 from specroof.speculation.explain import explain
-from specroof.cost.decoder_ops import decoder_operations
+from specroof.cost.architectures import model_operations as decoder_operations
 from specroof.cost.grid import Grid
 from specroof.cost.routing import MoERouting, expected_active_experts, zipf_inclusion
 from specroof.cost.setup import setup_step

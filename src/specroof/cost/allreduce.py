@@ -8,18 +8,29 @@ between nodes, which is not modelled, so it is refused (:func:`check_domain`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from specroof.errors import SpecroofError
 
 if TYPE_CHECKING:
-    from specroof.cost.setup import StepSetup
+    from specroof.cost.profile import ImplementationProfile
     from specroof.hardware.accelerator import Accelerator
 
 
-def allreduce_seconds(p: int, payload: np.ndarray, setup: "StepSetup") -> tuple[np.ndarray, np.ndarray]:
+class LinkSetup(Protocol):
+    """What an all-reduce's price reads: the device's links and the profile's fitted rows
+    (a :class:`specroof.cost.setup.DeviceSetup` is one)."""
+
+    @property
+    def hardware(self) -> "Accelerator": ...
+
+    @property
+    def profile(self) -> "ImplementationProfile": ...
+
+
+def allreduce_seconds(p: int, payload: np.ndarray, setup: LinkSetup) -> tuple[np.ndarray, np.ndarray]:
     """A ring all-reduce: each device sends and receives 2 (p - 1) / p of the payload.
 
     With a measured row for ``p`` GPUs in ``allreduce_fits`` it is the engine's custom
@@ -55,7 +66,7 @@ def allreduce_seconds(p: int, payload: np.ndarray, setup: "StepSetup") -> tuple[
     return seconds, transfer_s
 
 
-def _allreduce_one(p: int, payload: np.ndarray, setup: "StepSetup", fit: Any) -> tuple[np.ndarray, np.ndarray]:
+def _allreduce_one(p: int, payload: np.ndarray, setup: LinkSetup, fit: Any) -> tuple[np.ndarray, np.ndarray]:
     """(seconds, transfer seconds) of one all-reduce over ``p`` devices: the measured custom
     all-reduce of a fitted row, else a ring over the datasheet link."""
     if fit is not None:

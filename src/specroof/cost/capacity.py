@@ -33,7 +33,7 @@ from specroof.cost.memory import RUNTIME_RESERVE_BYTES, MemoryFootprint, footpri
 from specroof.errors import SpecroofWarning
 
 if TYPE_CHECKING:
-    from specroof.cost.step import Pass
+    from specroof.cost.passes import Pass
 
 HINT = "more devices with --tp, a smaller --weight-dtype/--kv-dtype, or a smaller batch or context"
 
@@ -69,7 +69,7 @@ class FitCheck:
     @property
     def fits_context(self) -> np.ndarray:
         limit = self.context_limit
-        shape = self.memory.kv_cache_bytes.shape
+        shape = self.memory.shape
         if limit is None:
             return np.ones(shape, dtype=bool)
         return np.broadcast_to(self.context_tokens <= limit[1], shape)
@@ -77,26 +77,29 @@ class FitCheck:
     @cached_property
     def fits(self) -> np.ndarray:
         """True where the step fits in memory and within the context of every model."""
+        limit = self.context_limit
+        if limit is None or np.all(self.context_tokens <= limit[1]):
+            return self.fits_memory
         return self.fits_memory & self.fits_context
 
     @property
     def footprint_gb(self) -> np.ndarray:
         """Memory needed on one device, GB (decimal, as the device's ``memory_gb``)."""
-        return self.memory.total_gb
+        return self.memory.total_bytes / 1e9
 
     def record(self, index: tuple[int, int, int]) -> dict[str, Any]:
         """The fields every record of a priced point carries: ``fits`` and ``footprint_gb``."""
-        return {"fits": bool(self.fits[index]), "footprint_gb": float(self.footprint_gb[index])}
+        return {"fits": bool(self.fits[index]), "footprint_gb": self.memory.total_at(index) / 1e9}
 
     def first_misfit(self) -> str | None:
         """One line naming the first grid point (batch, then n, then seq_len order) that does not
         fit, with the numbers; None when every point fits."""
-        bad = ~self.fits
-        if not bad.any():
+        fits = self.fits
+        count = fits.size - int(np.count_nonzero(fits))
+        if not count:
             return None
-        i, j, k = (int(x) for x in np.unravel_index(int(np.argmax(bad)), bad.shape))
-        count = int(bad.sum())
-        more = f"; {count:,} of {bad.size:,} points do not fit" if bad.size > 1 else ""
+        i, j, k = (int(x) for x in np.unravel_index(int(np.argmin(fits)), fits.shape))
+        more = f"; {count:,} of {fits.size:,} points do not fit" if fits.size > 1 else ""
         return f"{self.describe((i, j, k))}{more} ({HINT}); priced anyway"
 
     def describe(self, index: tuple[int, int, int]) -> str:
@@ -109,7 +112,7 @@ class FitCheck:
             parts = (("weights", m.weights_bytes + m.draft_weights_bytes), ("KV cache", m.kv_cache_bytes[i, j, k]),
                      ("activations", m.activation_bytes[i, j, k]), ("reserve", m.reserve_bytes))
             split = " + ".join(f"{name} {value / 1e9:.1f}" for name, value in parts)
-            reasons.append(f"needs {m.total_gb[i, j, k]:.1f} GB per device ({split}) against {m.capacity_gb:.1f} GB")
+            reasons.append(f"needs {m.total_at((i, j, k)) / 1e9:.1f} GB per device ({split}) against {m.capacity_gb:.1f} GB")
         if not self.fits_context[i, j, k]:
             model, most = self.context_limit  # type: ignore[misc]
             reasons.append(f"its context of {s + n:,} tokens (seq_len + n) is beyond {model}'s "

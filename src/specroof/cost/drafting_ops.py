@@ -34,11 +34,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from specroof.cost.decoder_ops import decoder_operations
+from specroof.cost.architectures import model_operations
 from specroof.cost.engine_ops import padded_tokens
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
     EAGLE_FC,
+    EMBEDDING,
     HOST_DRAFT_PASS,
     LM_HEAD,
     MEDUSA_BLOCK,
@@ -93,6 +94,12 @@ def _host(setup: StepSetup) -> list[Operation]:
     return [operation(HOST_DRAFT_PASS, HostShape(us))] if us else []
 
 
+def _without_embedding(ops: list[Operation]) -> list[Operation]:
+    """A drafter that reads the target's token embedding (EAGLE heads, MTP modules) holds no
+    table of its own."""
+    return [op for op in ops if op.info is not EMBEDDING]
+
+
 def draft_model_operations(target: StepSetup, draft: ModelConfig, grid: Grid,
                            width: ArrayLike = 1.0) -> tuple[StepSetup, list[Operation]]:
     """The draft model's setup and the operations of ONE of its passes over ``width`` tokens
@@ -100,7 +107,7 @@ def draft_model_operations(target: StepSetup, draft: ModelConfig, grid: Grid,
     setup = target.for_model(draft)
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
-    ops = decoder_operations(setup, pass_grid, tokens=tokens)
+    ops = model_operations(setup, pass_grid, tokens=tokens)
     return setup, [op.drafting(1.0) for op in ops + _host(setup)]
 
 
@@ -122,7 +129,7 @@ def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLi
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
     h = model.hidden_size
-    ops = decoder_operations(setup, pass_grid, tokens=tokens)
+    ops = _without_embedding(model_operations(setup, pass_grid, tokens=tokens))
     if version == "eagle3":
         # q, k, v read the embedding and the hidden state side by side: [T, 2h]
         ops = [replace(op, shape=replace(op.shape, k=2 * h), weight_bytes=op.weight_bytes * 2)
@@ -143,7 +150,7 @@ def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[Ste
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
     h = model.hidden_size
-    ops = decoder_operations(setup, pass_grid, tokens=tokens)
+    ops = _without_embedding(model_operations(setup, pass_grid, tokens=tokens))
     ops = [replace(op, weight_bytes=0.0) if op.info is LM_HEAD else op for op in ops]  # the shared head
     proj = operation(MTP_PROJ, GemmShape(tokens, h, 2 * h), 1.0, 2 * h * h * setup.weight_bytes)
     return setup, [op.drafting(1.0) for op in [proj] + ops + _host(setup)]

@@ -32,3 +32,10 @@ def compute_dtype(weight_dtype: str, activation_dtype: str) -> str:
     if activation_dtype == "fp8":
         return "fp8"
     return activation_dtype
+
+
+def kv_token_bytes(kv_heads: int, head_dim: int, kv_dtype: str) -> float:
+    """Bytes one token adds to one layer's KV cache: a key and a value of ``head_dim`` for each
+    of ``kv_heads`` heads. The one formula both the cache size (an attention operation's
+    ``cache_bytes_per_token``) and the attention kernels' cache traffic read."""
+    return 2.0 * kv_heads * head_dim * BYTES[kv_dtype]

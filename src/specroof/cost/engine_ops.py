@@ -1,6 +1,6 @@
 """What a serving engine adds to a forward pass: CUDA-graph padding, sampling, host time.
 
-The verification pass of a step is the model's operation list (:mod:`specroof.cost.decoder_ops`)
+The verification pass of a step is the model's operation list (:mod:`specroof.cost.architectures`)
 on the tokens the engine actually runs (padded up to its captured CUDA-graph sizes), plus
 logits processing and sampling over every verified token and the host time of an engine step.
 The plain PyTorch profiles have none of these (their fields are 0), so their steps are the
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from specroof.cost.decoder_ops import LOGITS_BYTES, decoder_operations
+from specroof.cost.architectures import model_operations
+from specroof.cost.architectures.decoder import LOGITS_BYTES
 from specroof.cost.grid import Grid
 from specroof.cost.operation import HOST_STEP, SAMPLING, ArrayLike, ElementwiseShape, HostShape, Operation, operation
 from specroof.cost.profile import ImplementationProfile
@@ -52,4 +53,4 @@ def verification_operations(setup: StepSetup, grid: Grid) -> list[Operation]:
     """The target's pass of one step: its operation list on the engine's padded tokens, then
     sampling of every verified token and the step's host time."""
     padded = padded_tokens(setup.profile, grid.b, grid.n)
-    return decoder_operations(setup, grid, tokens=padded) + engine_operations(setup, grid.tokens)
+    return model_operations(setup, grid, tokens=padded) + engine_operations(setup, grid.tokens)

@@ -98,3 +98,10 @@ class Grid:
     def full(self, array: np.ndarray | float) -> np.ndarray:
         """``array`` broadcast to the whole grid (a read-only view)."""
         return np.broadcast_to(array, self.shape)
+
+
+def compact(array: np.ndarray) -> np.ndarray:
+    """The smallest array that broadcasts back to ``array``: a broadcast view's repeated
+    (stride 0) axes taken once, so arithmetic on it stays at the size it was computed at."""
+    array = np.asarray(array)
+    return array[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in array.strides)]

@@ -21,20 +21,18 @@ Shape arguments broadcast as numpy arrays; the result is microseconds, one per p
 from __future__ import annotations
 
 from dataclasses import replace
-
-from specroof.kernels.schema import ALLREDUCE
-
 from typing import Any
 
 import numpy as np
 
 from specroof.cost.dtypes import KV_DTYPES, check_dtype
-from specroof.cost.operation import AllreduceShape, AttentionShape, GemmShape, MoEShape, OpInfo, Operation
+from specroof.cost.operation import AllreduceShape, AttentionShape, GemmShape, MoEShape, Operation, OpInfo
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.routing import MoERouting
-from specroof.cost.setup import StepSetup, engine_kernel_profile, gemm_compute_dtype
+from specroof.cost.setup import DeviceSetup, engine_kernel_profile, gemm_compute_dtype
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import Accelerator, load_hardware
+from specroof.kernels.schema import ALLREDUCE
 
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gemm": (("m", "n", "k"), ()),
@@ -54,8 +52,8 @@ INTEGER_ARGS = ("num_heads", "num_kv_heads", "head_dim", "num_gpus", "top_k", "n
 
 
 def kernel_setup(hardware: str | Accelerator, profile: str | ImplementationProfile | None = None,
-                 dtype: str = "bf16", kv_dtype: str | None = None) -> StepSetup:
-    """The StepSetup a kernel is priced under: device, profile (the engine's fitted kernels
+                 dtype: str = "bf16", kv_dtype: str | None = None) -> DeviceSetup:
+    """The DeviceSetup a kernel is priced under: device, profile (the engine's fitted kernels
     where shipped), weight precision; no model (kernel shapes are given explicitly)."""
     accel = load_hardware(hardware)
     variant = check_dtype(dtype, WEIGHT_DTYPES, "kernel dtype")
@@ -66,7 +64,7 @@ def kernel_setup(hardware: str | Accelerator, profile: str | ImplementationProfi
                               profile)
     comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)
-    return StepSetup(None, accel, prof, weights, act, kv, comp, 1)  # type: ignore[arg-type]
+    return DeviceSetup(accel, prof, weights, act, kv, comp)
 
 
 def _arrays(kind: str, shape: dict[str, Any]) -> dict[str, np.ndarray]:

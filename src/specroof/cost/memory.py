@@ -7,21 +7,22 @@ grid:
 weights
     ``parameter_count x weight bytes / tp`` (embeddings and LM head included, tied weights
     counted once; every matrix, embeddings too, is assumed split over the ``tp`` devices as
-    vocabulary-parallel serving engines do). Read off the step's operation list: each
-    operation's resident weights times its count, plus the token embedding table of every
-    model in the step. Drafting adds its own: the draft model's operations and embeddings
+    vocabulary-parallel serving engines do). Read off the step's operation lists: each
+    operation's resident weights, the token embedding table (an operation that is held, not
+    timed) included. Drafting adds its own: the draft model's operations and embeddings
     (``method = "draft"``), or ``heads`` Medusa heads of ``h x h + h x V`` each
     (``method = "heads"``, the operations of :mod:`specroof.cost.drafting_ops`).
 KV cache
     ``batch x (seq_len + candidates)`` tokens per sequence, each holding
     ``2 x layers x kv_heads x head_dim`` values of the KV-cache dtype (``kv_heads`` per device:
-    ``ceil(K / tp)``, replicated when there are fewer KV heads than devices). A draft model
-    keeps its own cache of the same number of tokens.
+    ``ceil(K / tp)``, replicated when there are fewer KV heads than devices): the sum of the
+    operations' ``cache_bytes_per_token`` (each layer's attention). A draft model keeps its
+    own cache of the same number of tokens.
 activations
     An estimate of the largest tensors alive during the verification step of ``T = b x n``
     tokens, summed over the operations of one layer and the LM head (a conservative bound,
     since not all of them are alive at once), each operation stating what it leaves alive
-    (:mod:`specroof.cost.decoder_ops`): the residual stream and the normed input
+    (:mod:`specroof.cost.architectures`): the residual stream and the normed input
     (``2 x T x h``, elementwise), the q, k, v projections (``T x (q + 2 kv)`` width), the gated
     MLP's gate and up outputs (``T x 2i``), and the logits of every candidate in fp32
     (``T x V x 4`` bytes, as verification needs all of them), all in the activation dtype
@@ -44,16 +45,14 @@ maximum, through :mod:`specroof.cost.capacity`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from specroof.cost.decoder_ops import embedding_bytes
-from specroof.cost.dtypes import BYTES
-from specroof.cost.grid import Grid
-from specroof.cost.operation import DRAFTING
-from specroof.cost.setup import StepSetup
-from specroof.cost.step import Pass
+from specroof.cost.grid import Grid, compact
+from specroof.cost.operation import DRAFTING, Operation
+from specroof.cost.passes import Pass
 from specroof.models.architecture import ModelConfig
 
 RUNTIME_RESERVE_BYTES = float(2**30)
@@ -65,7 +64,9 @@ class MemoryFootprint:
     """Bytes on one device at every (batch, candidates, seq_len) grid point.
 
     Array fields have shape ``(len(batch), len(candidates), len(seq_len))``; ``weights_bytes``,
-    ``draft_weights_bytes`` and ``reserve_bytes`` do not depend on the grid.
+    ``draft_weights_bytes`` and ``reserve_bytes`` do not depend on the grid, and the KV cache is
+    held per sequence, ``(1, len(candidates), len(seq_len))``: ``kv_cache_bytes`` multiplies
+    it by the batch when read.
     """
 
     batch: np.ndarray
@@ -73,28 +74,48 @@ class MemoryFootprint:
     seq_len: np.ndarray
     weights_bytes: float
     draft_weights_bytes: float
-    kv_cache_bytes: np.ndarray
+    kv_cache_per_sequence: np.ndarray
     activation_bytes: np.ndarray
     reserve_bytes: float
     capacity_bytes: float
 
     @property
-    def total_bytes(self) -> np.ndarray:
-        return (self.weights_bytes + self.draft_weights_bytes + self.reserve_bytes
-                + self.kv_cache_bytes + self.activation_bytes)
+    def shape(self) -> tuple[int, int, int]:
+        return (self.batch.size, self.candidates.size, self.seq_len.size)
+
+    @cached_property
+    def kv_cache_bytes(self) -> np.ndarray:
+        """KV cache of the whole batch at each grid point (built on first read)."""
+        return self.batch.astype(float)[:, None, None] * self.kv_cache_per_sequence
 
     @property
-    def total_gb(self) -> np.ndarray:
-        return self.total_bytes / 1e9
+    def fixed_bytes(self) -> float:
+        """What no grid axis changes: weights (the drafting's too) and the reserve."""
+        return self.weights_bytes + self.draft_weights_bytes + self.reserve_bytes
+
+    @cached_property
+    def total_bytes(self) -> np.ndarray:
+        total = self.kv_cache_bytes + self.activation_bytes
+        total += self.fixed_bytes
+        return total
+
+    def total_at(self, index: tuple[int, int, int]) -> float:
+        """The total at one grid point (without building the whole grid's)."""
+        i, j, k = index
+        kv = float(self.batch[i]) * float(self.kv_cache_per_sequence[0, j, k])
+        return kv + float(self.activation_bytes[index]) + self.fixed_bytes
 
     @property
     def capacity_gb(self) -> float:
         return self.capacity_bytes / 1e9
 
-    @property
+    @cached_property
     def fits(self) -> np.ndarray:
-        """True where the footprint is within the device's memory."""
-        return self.total_bytes <= self.capacity_bytes
+        """True where the footprint is within the device's memory (the KV cache against what
+        the rest leaves: one grid-sized comparison)."""
+        room = (self.capacity_bytes - self.fixed_bytes) - compact(self.activation_bytes)
+        per_sequence = room / self.batch.astype(float)[:, None, None]
+        return np.broadcast_to(self.kv_cache_per_sequence <= per_sequence, self.shape)
 
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per grid point, sizes in GB."""
@@ -116,34 +137,34 @@ class MemoryFootprint:
 
 
 def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RESERVE_BYTES) -> MemoryFootprint:
-    """The memory of a step's passes: their operations' weights and activations, and the KV cache
-    and embeddings of every model in them (the first pass is the target's verification)."""
+    """The memory of a step's passes, read off their operation lists: resident weights (the
+    embedding tables included), the KV cache (each operation's bytes per token of context) and
+    the verification's activations. The first pass is the target's verification; a model run
+    by several passes (a drafter's first and later passes) is counted once."""
     weights, draft_weights = 0.0, 0.0
-    kv = np.zeros(grid.shape)
+    cache_per_token = 0.0
     models: list[ModelConfig] = []
     for one in passes:
         if one.setup.model in models:  # another pass of a model already counted
             continue
         models.append(one.setup.model)
-        resident = sum(op.weight_bytes for op in one.operations)
-        table = 0.0 if one.shares_embedding else embedding_bytes(one.setup)
         if one is passes[0]:
-            weights += sum(op.weight_bytes for op in one.operations if op.group != DRAFTING) + table
+            weights += sum(op.weight_bytes for op in one.operations if op.group != DRAFTING)
             draft_weights += sum(op.weight_bytes for op in one.operations if op.group == DRAFTING)
         else:
-            draft_weights += resident + table
-        kv = kv + kv_cache_bytes(one.setup, grid.b, grid.n, grid.s)
+            draft_weights += sum(op.weight_bytes for op in one.operations)
+        cache_per_token += cache_bytes_per_token(one.operations)
+    kv_per_sequence = np.broadcast_to((grid.s + grid.n) * cache_per_token, (1,) + grid.shape[1:])
     activations = sum(op.activation_bytes for op in passes[0].operations if op.group != DRAFTING)
     return MemoryFootprint(
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, weights_bytes=weights,
-        draft_weights_bytes=draft_weights, kv_cache_bytes=grid.full(kv).astype(float),
-        activation_bytes=grid.full(activations).astype(float), reserve_bytes=float(reserve_bytes),
+        draft_weights_bytes=draft_weights, kv_cache_per_sequence=kv_per_sequence,
+        activation_bytes=grid.full(np.asarray(activations, dtype=float)), reserve_bytes=float(reserve_bytes),
         capacity_bytes=passes[0].setup.hardware.memory_bytes,
     )
 
 
-def kv_cache_bytes(setup: StepSetup, b: np.ndarray, n: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """KV cache of ``b`` sequences of ``s + n`` tokens on one device."""
-    m = setup.model
-    per_token = 2 * m.num_layers * setup.kv_heads * m.head_dim * BYTES[setup.kv_dtype]
-    return b * (s + n) * per_token
+def cache_bytes_per_token(operations: list[Operation]) -> float:
+    """Bytes one token of context keeps on one device over a pass's operations (its KV cache;
+    an operation's instances at the grid point that runs the most)."""
+    return float(sum(np.max(op.cache_bytes_per_token * np.asarray(op.count, dtype=float)) for op in operations))

@@ -8,12 +8,14 @@ reads a step reads this list:
 
 - pricing (:mod:`specroof.cost.pricing`): exactly one function per ``kind``;
 - latency and ``ops_ms`` (:mod:`specroof.cost.step`), ``specroof ops``, ``explain``;
-- the memory footprint (:mod:`specroof.cost.memory`): weights and activations;
+- the memory footprint (:mod:`specroof.cost.memory`): weights, activations and the KV cache
+  (each operation's ``cache_bytes_per_token``), the embedding table included (an operation
+  of the ``resident`` kind: held, not timed);
 - charts: groups and colours; calibration and the measurement harness: operation names.
 
-List builders (:mod:`specroof.cost.decoder_ops` for decoders, :mod:`specroof.cost.drafting_ops`
-for drafting) turn a model into its list. A new architecture is a new builder, not new
-branches in the pricing.
+List builders (:mod:`specroof.cost.architectures`, one per model family, and
+:mod:`specroof.cost.drafting_ops` for drafting) turn a model into its list. A new architecture
+is a new builder, not new branches in the pricing.
 
 Adding an operation: define its :class:`OpInfo` below and add it to :data:`REGISTRY` (its one
 home: the name is written nowhere else in the package except, for timed operations, the
@@ -29,7 +31,8 @@ import numpy as np
 
 ArrayLike = np.ndarray | float
 
-KINDS = ("gemm", "attention", "elementwise", "communication", "moe", "host")
+KINDS = ("gemm", "attention", "elementwise", "communication", "moe", "host", "resident")
+"""Pricing kinds; ``resident`` operations hold bytes (weights, a cache) but are not timed."""
 
 LINEAR_GROUP = "linear layers"
 ATTENTION_GROUP = "attention"
@@ -93,6 +96,8 @@ MTP_PROJ = OpInfo("mtp_proj", DRAFTING, "#ff9896", "<", "MTP module's projection
 MEDUSA_BLOCK = OpInfo("medusa_block", DRAFTING, "#17becf", "<", "Medusa heads' residual blocks [T, h] x [h, h]")
 MEDUSA_VOCAB = OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' vocabulary projections [T, h] x [h, V]")
 MEDUSA_ELEMENTWISE = OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add")
+EMBEDDING = OpInfo("embedding", LINEAR_GROUP, "#393b79", "H",
+                   "token embedding table: resident on the device; a step gathers only its T rows (not timed)")
 
 STEP_OPERATIONS = tuple(info.name for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
@@ -100,7 +105,8 @@ STEP_OPERATIONS = tuple(info.name for info in (
 
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
-    LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE)}
+    LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
+    EMBEDDING)}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
 
 
@@ -182,11 +188,18 @@ class LaunchShape:
     the same pass (priced from the whole pass: :func:`specroof.cost.pricing.price_launch`)."""
 
 
-Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape
+@dataclass(frozen=True, eq=False)
+class ResidentShape:
+    """Bytes held on the device that no timed kernel of the step stands for (the embedding
+    table: the measured harness starts from hidden states, so its row gather is not priced)."""
+
+
+Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape | ResidentShape
 
 SHAPE_KIND: dict[type, str] = {
     GemmShape: "gemm", AttentionShape: "attention", ElementwiseShape: "elementwise",
     AllreduceShape: "communication", MoEShape: "moe", HostShape: "host", LaunchShape: "host",
+    ResidentShape: "resident",
 }
 
 
@@ -199,6 +212,9 @@ class Operation:
     operation keeps resident on one device, all its instances together (whatever the grid:
     Medusa heads stay loaded at n = 1). ``activation_bytes``: the tensors one instance leaves
     alive for the memory estimate (see :mod:`specroof.cost.memory`).
+    ``cache_bytes_per_token``: what one token of context keeps in this operation's cache on
+    one device, per instance (attention: its layer's keys and values); the KV cache is the sum
+    over the list.
     """
 
     info: OpInfo
@@ -206,6 +222,7 @@ class Operation:
     count: ArrayLike = 1.0
     weight_bytes: float = 0.0
     activation_bytes: ArrayLike = 0.0
+    cache_bytes_per_token: float = 0.0
 
     @property
     def name(self) -> str:
@@ -220,14 +237,19 @@ class Operation:
         """The pricing kind, from the shape (so the two cannot disagree)."""
         return SHAPE_KIND[type(self.shape)]
 
+    @property
+    def timed(self) -> bool:
+        """Whether the step's time prices it (a ``resident`` operation only holds bytes)."""
+        return not isinstance(self.shape, ResidentShape)
+
     def drafting(self, passes: ArrayLike) -> "Operation":
         """This operation as part of ``passes`` drafting passes of a draft model."""
         return replace(self, info=self.info.drafting(), count=self.count * np.asarray(passes, dtype=float))
 
 
 def operation(info: OpInfo, shape: Shape, count: ArrayLike = 1.0, weight_bytes: float = 0.0,
-              activation_bytes: ArrayLike = 0.0) -> Operation:
+              activation_bytes: ArrayLike = 0.0, cache_bytes_per_token: float = 0.0) -> Operation:
     """An operation of a registered identity (ValueError for one missing from :data:`REGISTRY`)."""
     if REGISTRY.get(info.name) is not info:
         raise ValueError(f"operation {info.name!r} is not registered in specroof.cost.operation.REGISTRY")
-    return Operation(info, shape, count, weight_bytes, activation_bytes)
+    return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token)

@@ -9,11 +9,12 @@ drafting GEMM and a verification GEMM of the same shape cost the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from specroof.cost.dtypes import BYTES
+from specroof.cost.allreduce import allreduce_seconds, check_domain  # noqa: F401 (check_domain re-exported)
+from specroof.cost.dtypes import BYTES, kv_token_bytes
+from specroof.cost.opcost import OpCost
 from specroof.cost.operation import (
     AllreduceShape,
     AttentionShape,
@@ -24,8 +25,7 @@ from specroof.cost.operation import (
     Operation,
 )
 from specroof.cost.roofline import Machine, gemm_time
-from specroof.cost.allreduce import allreduce_seconds, check_domain  # noqa: F401 (check_domain re-exported)
-from specroof.cost.setup import StepSetup
+from specroof.cost.setup import DeviceSetup
 
 MASK_BYTES_PER_ELEMENT = 3.0
 """Per mask kernel and (query, key) element: a one-byte boolean read and a two-byte value written."""
@@ -35,27 +35,14 @@ SOFTMAX_FLOPS_PER_SCORE = 5.0
 the running sum (1) and the normalizing division (1)."""
 
 
-@dataclass
-class OpCost:
-    """FLOPs, bytes and seconds of one instance on the grid; ``compute_s`` and ``memory_s`` are
-    its roofline terms (the rest of ``seconds`` is fixed per-kernel overhead)."""
-
-    flops: np.ndarray | float
-    bytes: np.ndarray | float
-    seconds: np.ndarray | float
-    kernels: float
-    compute_s: np.ndarray | float = 0.0
-    memory_s: np.ndarray | float = 0.0
-
-
-def price(op: Operation, setup: StepSetup) -> OpCost:
+def price(op: Operation, setup: DeviceSetup) -> OpCost:
     """One instance of ``op``, with the profile's per-kernel gap added."""
     cost = _PRICERS[type(op.shape)](op.shape, setup)
-    cost.seconds = cost.seconds + cost.kernels * setup.profile.kernel_overhead_us * 1e-6
+    cost.add_seconds(cost.kernels * (setup.profile.kernel_overhead_us * 1e-6))
     return cost
 
 
-def price_launch(setup: StepSetup, kernels: float, gpu_seconds: np.ndarray) -> np.ndarray:
+def price_launch(setup: DeviceSetup, kernels: float, gpu_seconds: np.ndarray) -> np.ndarray:
     """Seconds the GPU waits for an eager host to launch ``kernels`` kernels (0 under CUDA graphs).
 
     An eager pass takes at least kernels x ``launch_overhead_us``: what exceeds the GPU's own
@@ -66,7 +53,7 @@ def price_launch(setup: StepSetup, kernels: float, gpu_seconds: np.ndarray) -> n
     return np.maximum(kernels * setup.profile.launch_overhead_us * 1e-6 - gpu_seconds, 0.0)
 
 
-def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
+def price_gemm(shape: GemmShape, setup: DeviceSetup) -> OpCost:
     """Tiles in waves over the SMs, split-K, roofline against the weights' and activations' bytes.
 
     Under ``gemm_w8a8`` an fp8-weight GEMM runs fp8 x fp8: a separate kernel first quantizes
@@ -87,7 +74,7 @@ def price_gemm(shape: GemmShape, setup: StepSetup) -> OpCost:
     return OpCost(t.flops, t.bytes + quant_bytes, t.seconds + quant_s, 2.0, t.compute_s, t.memory_s + quant_s)
 
 
-def quantizes_activations(setup: StepSetup) -> bool:
+def quantizes_activations(setup: DeviceSetup) -> bool:
     """An fp8 x fp8 GEMM fed by 16/32-bit activations: a quantize kernel runs before it."""
     return (setup.profile.gemm_w8a8 and setup.weight_dtype == "fp8" and setup.compute_dtype == "fp8"
             and setup.activation_dtype != "fp8")
@@ -98,7 +85,7 @@ EXPERT_LOAD_QUANTILES = tuple(float(z) for z in (-1.5341, -0.8871, -0.4888, -0.1
 the per-expert token counts an MoE layer's experts get, in standard deviations from the mean."""
 
 
-def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
+def price_moe(shape: MoEShape, setup: DeviceSetup) -> OpCost:
     """The experts some token routes to (``setup.routing``), each over its share of the routed tokens.
 
     ``grouped`` (a grouped GEMM kernel): one kernel whose tiles cover every touched expert.
@@ -123,7 +110,7 @@ def price_moe(shape: MoEShape, setup: StepSetup) -> OpCost:
     return OpCost(total["flops"], total["bytes"], total["seconds"], active, total["compute_s"], total["memory_s"])
 
 
-def price_moe_fused(shape: MoEShape, setup: StepSetup) -> OpCost:
+def price_moe_fused(shape: MoEShape, setup: DeviceSetup) -> OpCost:
     """One half of a fused MoE layer (gate-up or down) as serving engines run it.
 
     Tokens are routed and permuted so each expert's rows are contiguous, then one grouped GEMM
@@ -147,7 +134,7 @@ def price_moe_fused(shape: MoEShape, setup: StepSetup) -> OpCost:
     return OpCost(flops, moved, seconds, 1.0, compute_s, memory_s)
 
 
-def price_attention(shape: AttentionShape, setup: StepSetup) -> OpCost:
+def price_attention(shape: AttentionShape, setup: DeviceSetup) -> OpCost:
     if setup.profile.attention == "unfused":
         return _attention_unfused(shape, setup)
     prof = setup.profile
@@ -170,7 +157,7 @@ def causal_pairs(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return n * (k - n) + n * (n + 1) / 2.0
 
 
-def _attention_paged(a: AttentionShape, setup: StepSetup) -> OpCost:
+def _attention_paged(a: AttentionShape, setup: DeviceSetup) -> OpCost:
     """A serving engine's paged attention kernel (FlashInfer, FlashAttention, TRT-LLM XQA/FMHA).
 
     t = call + batch x (seq + kv_heads x kv_head + q_heads x q_head) + max(compute, memory):
@@ -182,11 +169,11 @@ def _attention_paged(a: AttentionShape, setup: StepSetup) -> OpCost:
     and reading Q / writing O, against the (causal, if ``attention_causal``) score FLOPs.
     """
     hw, prof = setup.hardware, setup.profile
-    d, kv_bytes = a.head_dim, BYTES[setup.kv_dtype]
+    d, token_bytes = a.head_dim, kv_token_bytes(a.kv_heads, a.head_dim, setup.kv_dtype)
     b = np.asarray(a.batch, dtype=float)
     n = np.asarray(a.queries, dtype=float)
-    kv_read = b * a.kv_heads * a.keys * d * 2 * kv_bytes
-    kv_write = b * a.kv_heads * n * d * 2 * kv_bytes
+    kv_read = b * a.keys * token_bytes
+    kv_write = b * n * token_bytes
     moved = kv_read + kv_write + 2 * b * n * a.q_heads * d * setup.activation_bytes
     pairs = causal_pairs(n, a.keys) if prof.attention_causal else n * np.asarray(a.keys, float)
     flops = 4.0 * b * a.q_heads * pairs * d
@@ -216,33 +203,43 @@ def _attention_paged(a: AttentionShape, setup: StepSetup) -> OpCost:
     return OpCost(flops, moved, seconds, 1.0, compute_s, memory_s)
 
 
-def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
+def _attention_fused(a: AttentionShape, setup: DeviceSetup) -> OpCost:
     """Flash-style attention: KV read once, scores never leave the chip."""
     hw, prof = setup.hardware, setup.profile
     d = a.head_dim
-    kv_bytes = BYTES[setup.kv_dtype]
-    moved = a.batch * a.kv_heads * a.keys * d * 2 * kv_bytes + 2 * a.batch * a.queries * a.q_heads * d * setup.activation_bytes
-    flops = 4.0 * a.batch * a.q_heads * a.queries * a.keys * d
+    # Per sequence first (no batch axis), then times the batch once: the grid-sized arrays are
+    # the few the result holds.
+    batch = np.asarray(a.batch, dtype=float)
+    seq_bytes = a.keys * kv_token_bytes(a.kv_heads, d, setup.kv_dtype) + a.queries * (
+        2 * a.q_heads * d * setup.activation_bytes)
+    seq_flops = a.queries * a.keys * (4.0 * a.q_heads * d)
     peak_sm = hw.peak_flops(setup.compute_dtype) / hw.sm_count * prof.attention_compute_efficiency
     bandwidth = hw.memory_bandwidth * prof.bandwidth_efficiency
-    compute_s, memory_s = flops / (peak_sm * hw.sm_count), moved / bandwidth
-    split_kv = np.maximum(memory_s, compute_s)
     fixed = prof.gemm_fixed_us * 1e-6
+    split_kv = batch * np.maximum(seq_bytes / bandwidth, seq_flops / (peak_sm * hw.sm_count))
     kernel = np.where(a.queries > 1, prof.tree_attention_kernel == "per_head", prof.decode_attention_kernel == "per_head")
     kernels: np.ndarray | float = 1.0
+    extra_bytes: np.ndarray | float = 0.0
     if prof.split_kv_combine:  # the splits' partial outputs, written then combined by a second kernel
         combine_bytes = np.where(kernel, 0.0, _combine_bytes(a, hw.sm_count))
         split_kv = split_kv + combine_bytes / bandwidth
-        moved, kernels = moved + combine_bytes, 1.0 + (combine_bytes > 0)
+        extra_bytes, kernels = combine_bytes, 1.0 + (combine_bytes > 0)
     if prof.attention_mask_kernels:  # the tree mask of n > 1 queries, converted before the call
         mask = np.where(a.queries > 1, prof.attention_mask_kernels, 0.0)
-        moved, kernels = moved + mask * a.queries * a.keys * MASK_BYTES_PER_ELEMENT, kernels + mask
+        extra_bytes, kernels = extra_bytes + mask * a.queries * a.keys * MASK_BYTES_PER_ELEMENT, kernels + mask
+
+    def detail() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        flops, moved = batch * seq_flops, batch * seq_bytes
+        return flops, moved + extra_bytes, flops / (peak_sm * hw.sm_count), moved / bandwidth
+
     if not kernel.any():  # every point runs split-KV: skip pricing the other kernel
-        return OpCost(flops, moved, split_kv + fixed, kernels, compute_s, memory_s)
+        split_kv += fixed
+        return OpCost.deferred(split_kv, kernels, detail)
+    flops, moved, compute_s, memory_s = detail()
     # per_head: one block per (sequence, query head, query block), no split of the KV sequence.
     q_block = prof.attention_q_block
     blocks = a.batch * a.q_heads * np.ceil(a.queries / q_block)
-    block_bytes = a.keys * d * 2 * kv_bytes
+    block_bytes = a.keys * kv_token_bytes(1, d, setup.kv_dtype)
     block_flops = 4.0 * np.minimum(a.queries, q_block) * a.keys * d
     # A block loads a KV tile, then computes on it: little overlap at one block per SM, so the
     # two times add.
@@ -253,7 +250,7 @@ def _attention_fused(a: AttentionShape, setup: StepSetup) -> OpCost:
     # query head (repeat_kv), reading the cache and writing H heads' worth of it.
     expand_bytes, expand_s = 0.0, 0.0
     if prof.gqa_kv_expand and a.q_heads != a.kv_heads:
-        expand_bytes = np.where(kernel, a.batch * a.keys * d * 2 * kv_bytes * (a.kv_heads + a.q_heads), 0.0)
+        expand_bytes = np.where(kernel, a.batch * a.keys * kv_token_bytes(a.kv_heads + a.q_heads, d, setup.kv_dtype), 0.0)
         expand_s = expand_bytes / bandwidth + np.where(kernel, 2 * prof.kernel_overhead_us * 1e-6, 0.0)
     seconds = np.where(kernel, per_head, split_kv) + expand_s + fixed
     return OpCost(flops, moved + expand_bytes, seconds, kernels, compute_s, memory_s + expand_s)
@@ -292,7 +289,7 @@ def fa2_num_splits(a: AttentionShape, sm_count: int, max_splits: int = 128) -> n
     return np.where(blocks >= 0.8 * sm_count, 1.0, splits)
 
 
-def _attention_unfused(a: AttentionShape, setup: StepSetup) -> OpCost:
+def _attention_unfused(a: AttentionShape, setup: DeviceSetup) -> OpCost:
     """Q K^T and P V as batched GEMMs with the score matrix in memory, softmax in between.
 
     Each (sequence, query head) is one problem of the batch: [n x d] x [d x (s+n)] then
@@ -331,7 +328,7 @@ def _attention_unfused(a: AttentionShape, setup: StepSetup) -> OpCost:
     )
 
 
-def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
+def price_elementwise(shape: ElementwiseShape, setup: DeviceSetup) -> OpCost:
     """Streams of activations at the elementwise kernels' share of bandwidth."""
     width = setup.activation_bytes if shape.bytes_per_element is None else shape.bytes_per_element
     moved = shape.elements * width
@@ -339,14 +336,14 @@ def price_elementwise(shape: ElementwiseShape, setup: StepSetup) -> OpCost:
     return OpCost(shape.elements, moved, memory_s, np.asarray(shape.kernels, dtype=float), 0.0, memory_s)
 
 
-def price_allreduce(shape: AllreduceShape, setup: StepSetup) -> OpCost:
+def price_allreduce(shape: AllreduceShape, setup: DeviceSetup) -> OpCost:
     """An all-reduce over ``shape.devices`` within one interconnect domain (:mod:`specroof.cost.allreduce`)."""
     payload = np.asarray(shape.elements, dtype=float) * setup.activation_bytes
     seconds, transfer_s = allreduce_seconds(int(shape.devices), payload, setup)
     return OpCost(np.zeros_like(payload), payload, seconds, 1.0, 0.0, transfer_s)
 
 
-def price_host(shape: HostShape, setup: StepSetup) -> OpCost:
+def price_host(shape: HostShape, setup: DeviceSetup) -> OpCost:
     """Host time the GPU waits for: no kernels, no traffic."""
     return OpCost(0.0, 0.0, shape.microseconds * 1e-6, 0.0)
 

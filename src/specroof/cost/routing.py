@@ -38,8 +38,6 @@ import numpy as np
 
 from specroof.errors import SpecroofError
 
-ROUTINGS = ("uniform", "zipf", "power_law")
-
 MAX_EXPERTS = 65_536
 """Most experts per layer priced: a step holds one number per expert and grid point (the largest
 published MoE models route over a few hundred experts: 384 in Kimi K2, 256 in DeepSeek-V3)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from specroof.cost.allreduce import check_domain
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.roofline import Machine
@@ -26,22 +27,19 @@ from specroof.models.unmodelled import check_context, check_unmodelled
 
 
 @dataclass(frozen=True)
-class StepSetup:
-    """Everything fixed across the grid: model, device, dtypes, profile, parallelism, and for
-    MoE models how the router spreads tokens (``routing``: experts touched per layer).
-    ``allow_unmodelled``: price config keys that are not modelled yet, with a warning each
-    (:mod:`specroof.models.unmodelled`), instead of refusing them."""
+class DeviceSetup:
+    """What pricing reads: device, dtypes, implementation profile, parallelism, and for MoE
+    layers how the router spreads tokens (``routing``). No model: a kernel of given shapes
+    (:mod:`specroof.cost.kernel_latency`) is priced with this alone."""
 
-    model: ModelConfig
     hardware: Accelerator
     profile: ImplementationProfile
     weight_dtype: str
     activation_dtype: str
     kv_dtype: str
     compute_dtype: str
-    tp: int
+    tp: int = 1
     routing: MoERouting = MoERouting()
-    allow_unmodelled: bool = False
 
     @property
     def machine(self) -> Machine:
@@ -66,6 +64,17 @@ class StepSetup:
         """Bytes of one activation element."""
         return BYTES[self.activation_dtype]
 
+
+@dataclass(frozen=True)
+class StepSetup(DeviceSetup):
+    """Everything fixed across the grid: the device setup and the ``model`` (a keyword) whose
+    step the list builders describe. ``allow_unmodelled``: price config keys that are not
+    modelled yet, with a warning each (:mod:`specroof.models.unmodelled`), instead of refusing
+    them."""
+
+    model: ModelConfig = field(kw_only=True)
+    allow_unmodelled: bool = field(default=False, kw_only=True)
+
     @property
     def q_heads(self) -> int:
         """Query heads on one device under tensor parallelism."""
@@ -85,9 +94,7 @@ class StepSetup:
         """The same device, dtypes, profile and parallelism for another model (a draft model)."""
         if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
             check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
-        return StepSetup(model, self.hardware, self.profile, self.weight_dtype, self.activation_dtype,
-                         self.kv_dtype, self.compute_dtype, self.tp, self.routing.for_other_model(),
-                         self.allow_unmodelled)
+        return replace(self, model=model, routing=self.routing.for_other_model())
 
     def check_context(self, context_tokens: int) -> None:
         """Refuse (or warn about) a context beyond an attention window the model does not price."""
@@ -154,21 +161,9 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))
     if tp > 1:
-        from specroof.cost.allreduce import check_domain
-
         check_domain(int(tp), accel, "--tp: all-reduce over")
     base = with_device_fields(engine_kernel_profile(device_base(accel, profile), accel, weights), accel, profile)
-    overrides = dict(profile_overrides)
-    if attention is not None:
-        overrides["attention"] = attention
-    if cuda_graph is not None:
-        overrides["cuda_graph"] = cuda_graph
-    if operators is not None:
-        if isinstance(operators, (str, bytes, dict)) or not hasattr(operators, "__iter__"):
-            raise SpecroofError(f"operators must be a list of operation names, got {shown(operators)}")
-        overrides["operators"] = tuple(operators)
-        if not overrides["operators"]:
-            raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
+    overrides = _explicit_overrides(profile_overrides, attention, cuda_graph, operators)
     prof = base.with_overrides(**overrides) if overrides else base
     comp = gemm_compute_dtype(prof, weights, act)
     accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
@@ -183,4 +178,22 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                 f"fused MoE kernel is priced from per-expert loads under --moe-routing {routing.kind}"), stacklevel=3)
     elif routing.experts_touched is not None:
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
-    return StepSetup(model_cfg, accel, prof, weights, act, kv, comp, int(tp), routing, allow_unmodelled)
+    return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
+                     allow_unmodelled=allow_unmodelled)
+
+
+def _explicit_overrides(profile_overrides: dict[str, Any], attention: str | None, cuda_graph: bool | None,
+                        operators: Sequence[str] | None) -> dict[str, Any]:
+    """The profile fields the caller set: keyword overrides and the named options."""
+    overrides = dict(profile_overrides)
+    if attention is not None:
+        overrides["attention"] = attention
+    if cuda_graph is not None:
+        overrides["cuda_graph"] = cuda_graph
+    if operators is not None:
+        if isinstance(operators, (str, bytes, dict)) or not hasattr(operators, "__iter__"):
+            raise SpecroofError(f"operators must be a list of operation names, got {shown(operators)}")
+        overrides["operators"] = tuple(operators)
+        if not overrides["operators"]:
+            raise SpecroofError("operators needs at least one operation name (e.g. qkv_proj,attention)")
+    return overrides

@@ -21,7 +21,8 @@ from specroof.cost.engine_ops import verification_operations
 from specroof.cost.finite import require_finite
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
 from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
-from specroof.cost.pricing import price, price_launch
+from specroof.cost.passes import Pass
+from specroof.cost.pricing import OpCost, price, price_launch
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import StepSetup, setup_step
 from specroof.hardware.accelerator import Accelerator
@@ -34,35 +35,65 @@ __all__ = ["MAX_AXIS_VALUE", "MAX_GRID_POINTS", "Pass", "PricedOperation", "Step
            "latency", "latency_for_setup", "price_step", "setup_step"]
 
 
-@dataclass(frozen=True, eq=False)
-class Pass:
-    """A forward pass: its operations, the setup pricing them, and how often it runs per step
-    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes).
-    ``shares_embedding``: its model reads the token embedding of the step's first pass (an
-    EAGLE head, an MTP module) rather than a table of its own."""
-
-    setup: StepSetup
-    operations: list[Operation]
-    repeats: ArrayLike = 1.0
-    shares_embedding: bool = False
-
-
 @dataclass(eq=False)
 class PricedOperation:
-    """One operation priced on the whole grid: totals over its instances and passes per step."""
+    """One operation priced on the whole grid: totals over its instances and passes per step.
+
+    The cost of one instance keeps the shape it was priced on (a GEMM's (B, N, 1), attention's
+    full grid) and ``scale`` is its instances per step (count x pass repeats); each total is that
+    product, computed on first use and handed out as a read-only view of the whole grid. A sweep
+    therefore multiplies out only the arrays something reads (latency: the seconds).
+    """
 
     operation: Operation
-    flops: np.ndarray
-    bytes: np.ndarray
-    seconds: np.ndarray
-    kernels: np.ndarray
-    compute_s: np.ndarray
-    memory_s: np.ndarray
-    instances: np.ndarray
+    cost: OpCost = field(repr=False)
+    scale: np.ndarray = field(repr=False)
+    grid_shape: tuple[int, int, int] = field(repr=False)
+
+    def _total(self, per_instance: ArrayLike) -> np.ndarray:
+        return np.broadcast_to(np.asarray(per_instance, dtype=float) * self.scale, self.grid_shape)
 
     @property
     def name(self) -> str:
         return self.operation.name
+
+    @cached_property
+    def seconds_ms(self) -> np.ndarray:
+        """Milliseconds per step in the shape it was priced on (broadcastable to the grid)."""
+        return np.asarray(self.cost.seconds, dtype=float) * (self.scale * 1e3)
+
+    @cached_property
+    def flops(self) -> np.ndarray:
+        return self._total(self.cost.flops)
+
+    @cached_property
+    def bytes(self) -> np.ndarray:
+        return self._total(self.cost.bytes)
+
+    @cached_property
+    def seconds(self) -> np.ndarray:
+        return self._total(self.cost.seconds)
+
+    @cached_property
+    def kernels(self) -> np.ndarray:
+        return self._total(self.cost.kernels)
+
+    @cached_property
+    def compute_s(self) -> np.ndarray:
+        return self._total(self.cost.compute_s)
+
+    @cached_property
+    def memory_s(self) -> np.ndarray:
+        return self._total(self.cost.memory_s)
+
+    @cached_property
+    def instances(self) -> np.ndarray:
+        return np.broadcast_to(self.scale, self.grid_shape)
+
+    @property
+    def most_kernels(self) -> float:
+        """The most kernels it launches at any grid point (read off the priced shape)."""
+        return float(np.max(np.asarray(self.cost.kernels, dtype=float) * self.scale))
 
     @property
     def bound(self) -> np.ndarray:
@@ -94,8 +125,6 @@ class StepLatency:
     seq_len: np.ndarray
     latency_ms: np.ndarray
     ops_ms: dict[str, np.ndarray]
-    flops: dict[str, np.ndarray] = field(repr=False)
-    bytes: dict[str, np.ndarray] = field(repr=False)
     kernels: float = 0.0
     operations: list[PricedOperation] = field(default_factory=list, repr=False)
     passes: list[Pass] = field(default_factory=list, repr=False)
@@ -110,6 +139,16 @@ class StepLatency:
     @property
     def shape(self) -> tuple[int, int, int]:
         return (len(self.batch), len(self.candidates), len(self.seq_len))
+
+    @cached_property
+    def flops(self) -> dict[str, np.ndarray]:
+        """FLOPs per step by operation name (summed when it is not needed: on first use)."""
+        return _by_name(self.operations, "flops")
+
+    @cached_property
+    def bytes(self) -> dict[str, np.ndarray]:
+        """Bytes moved per step by operation name."""
+        return _by_name(self.operations, "bytes")
 
     @property
     def drafting_ms(self) -> np.ndarray:
@@ -145,38 +184,58 @@ class StepLatency:
 
 
 def priced_operations(setup: StepSetup, operations: list[Operation]) -> list[Operation]:
-    """The operations the profile prices: decoder operations outside its ``operators`` are left out."""
+    """The operations the profile prices: decoder operations outside its ``operators`` are left
+    out, and so are those that only hold bytes (the embedding table)."""
     chosen = setup.profile.operators
-    return [op for op in operations if op.info.base_name not in STEP_OPERATIONS or op.info.base_name in chosen]
+    return [op for op in operations
+            if op.timed and (op.info.base_name not in STEP_OPERATIONS or op.info.base_name in chosen)]
 
 
 def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:
-    """Every operation of one pass, and its launch wait when eager, scaled by its repeats."""
-    shape = grid.shape
+    """Every operation of one pass, and its launch wait when eager, scaled by its repeats.
+
+    Each is priced once on its own shape (no loop over grid points); the totals broadcast
+    to the grid only where read."""
     repeats = np.asarray(one.repeats, dtype=float)
     priced: list[PricedOperation] = []
-    gpu = np.zeros(shape)
-    kernels = 0.0
     for op in priced_operations(one.setup, one.operations):
-        cost = price(op, one.setup)
-        count = np.asarray(op.count, dtype=float)
-        gpu = gpu + cost.seconds * count
-        kernels = kernels + cost.kernels * count
-        priced.append(PricedOperation(
-            op, grid.full(cost.flops * count * repeats), grid.full(cost.bytes * count * repeats),
-            grid.full(cost.seconds * count * repeats), grid.full(cost.kernels * count * repeats),
-            grid.full(cost.compute_s * count * repeats), grid.full(cost.memory_s * count * repeats),
-            grid.full(count * repeats),
-        ))
+        scale = np.asarray(op.count, dtype=float) * repeats
+        priced.append(PricedOperation(op, price(op, one.setup), scale, grid.shape))
     if not one.setup.profile.cuda_graph:
-        wait = price_launch(one.setup, kernels, gpu)
-        launch = LAUNCH
-        if priced and priced[0].operation.group == DRAFTING:
-            launch = launch.drafting()
-        zero = grid.full(0.0)
-        priced.append(PricedOperation(Operation(launch, LaunchShape()), zero, zero, grid.full(wait * repeats),
-                                      zero, zero, zero, grid.full(repeats)))
+        gpu: ArrayLike = 0.0
+        kernels: ArrayLike = 0.0
+        for op in priced:
+            count = np.asarray(op.operation.count, dtype=float)
+            gpu = gpu + np.asarray(op.cost.seconds, dtype=float) * count
+            kernels = kernels + np.asarray(op.cost.kernels, dtype=float) * count
+        wait = price_launch(one.setup, kernels, np.asarray(gpu, dtype=float))
+        launch = LAUNCH.drafting() if priced and priced[0].operation.group == DRAFTING else LAUNCH
+        priced.append(PricedOperation(Operation(launch, LaunchShape()), OpCost(0.0, 0.0, wait, 0.0), repeats,
+                                      grid.shape))
     return priced
+
+
+def _by_name(operations: list[PricedOperation], what: str) -> dict[str, np.ndarray]:
+    """Totals of ``what`` summed over the operations of each name, in step order."""
+    out: dict[str, np.ndarray] = {}
+    for op in operations:
+        value = getattr(op, what)
+        out[op.name] = out[op.name] + value if op.name in out else value
+    return out
+
+
+def _sum_ms(operations: list[PricedOperation], grid: Grid) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Milliseconds by name and in total. Sums run on the shapes the operations were priced on
+    (smallest first), so only the operations that vary over the whole grid cost a full pass."""
+    by_name: dict[str, np.ndarray] = {}
+    for op in operations:
+        ms = op.seconds_ms
+        by_name[op.name] = by_name[op.name] + ms if op.name in by_name else ms
+    total: np.ndarray = np.zeros((1, 1, 1))
+    for ms in sorted(by_name.values(), key=np.size):
+        total = total + ms
+    full = total if total.shape == grid.shape else np.broadcast_to(total, grid.shape).copy()
+    return {name: grid.full(ms) for name, ms in by_name.items()}, full
 
 
 def price_step(passes: list[Pass], grid: Grid) -> StepLatency:
@@ -185,24 +244,15 @@ def price_step(passes: list[Pass], grid: Grid) -> StepLatency:
     for one in passes:  # an attention window the model does not price: exact only within it
         one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))
     operations = [op for one in passes for op in _price_pass(one, grid)]
-    ops_ms: dict[str, np.ndarray] = {}
-    flops: dict[str, np.ndarray] = {}
-    moved: dict[str, np.ndarray] = {}
-    total = np.zeros(grid.shape)
-    for op in operations:
-        ms = op.seconds * 1e3
-        ops_ms[op.name] = ops_ms[op.name] + ms if op.name in ops_ms else ms
-        flops[op.name] = flops[op.name] + op.flops if op.name in flops else op.flops
-        moved[op.name] = moved[op.name] + op.bytes if op.name in moved else op.bytes
-        total = total + ms
-    kernels = float(sum(np.max(op.kernels) for op in operations if op.operation.group != DRAFTING))
+    ops_ms, total = _sum_ms(operations, grid)
+    kernels = float(sum(op.most_kernels for op in operations if op.operation.group != DRAFTING))
     require_finite(total, "step latency (ms)", {"batch": grid.batch, "candidates": grid.candidates,
                                                 "seq_len": grid.seq_len}, positive=False)
     return StepLatency(
         model=first.model, hardware=first.hardware, profile=first.profile, dtype=first.activation_dtype,
         weight_dtype=first.weight_dtype, kv_dtype=first.kv_dtype, tp=first.tp,
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, latency_ms=total, ops_ms=ops_ms,
-        flops=flops, bytes=moved, kernels=kernels, operations=operations, passes=passes,
+        kernels=kernels, operations=operations, passes=passes,
     )
 
 

@@ -1,0 +1,26 @@
+"""A forward pass of a step: its operation list, the setup pricing it, how often it runs.
+
+Its own module so that what reads passes (memory, the fit check) does not import the
+pricing of a step (:mod:`specroof.cost.step`), which reads them too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specroof.cost.operation import ArrayLike, Operation
+from specroof.cost.setup import StepSetup
+
+
+@dataclass(frozen=True, eq=False)
+class Pass:
+    """A forward pass: its operations, the setup pricing them, and how often it runs per step
+    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes).
+    ``shares_embedding``: its model reads the token embedding of the step's first pass (an
+    EAGLE head, an MTP module) rather than a table of its own. Informational: the builders of
+    such passes already leave the table off their lists, and memory reads only the lists."""
+
+    setup: StepSetup
+    operations: list[Operation]
+    repeats: ArrayLike = 1.0
+    shares_embedding: bool = False
