@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gates import failures, gates
 from specroof.calibration.fit import calibrate
 from specroof.calibration.holdout import SPLITS, run_split
 from specroof.calibration.measurements import Measurement, load_measurements
@@ -22,8 +23,6 @@ from specroof.calibration.validate import validate
 from specroof.cost.step import latency
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import load_hardware
-
-from gates import failures, gates
 
 SHARED = Path(__file__).resolve().parents[1] / "data" / "measurements" / "h200-llama-7b-calibration.jsonl"
 CLI = str(Path(sys.executable).parent / "specroof")

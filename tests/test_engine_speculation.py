@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import specroof
-from specroof.speculation.footprint import memory_footprint
 from specroof.errors import SpecroofError
 from specroof.speculation.exports import export_table
+from specroof.speculation.footprint import memory_footprint
 from specroof.speculation.plan import plan
 from support import run_specroof
 

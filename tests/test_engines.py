@@ -17,9 +17,9 @@ from specroof.cli import cli
 from specroof.cost.profile import profile_data
 from specroof.errors import SpecroofError
 from specroof.kernels.schema import BACKENDS
-from specroof.speculation.methods import METHODS
 from specroof.speculation.engines import ENGINES, Engine, MetricsReader, Spelling, metrics_kinds, spelling
 from specroof.speculation.exports import export_table
+from specroof.speculation.methods import METHODS
 from specroof.speculation.plan import plan
 
 

@@ -14,9 +14,9 @@ import pytest
 
 import specroof
 from specroof.cost.capacity import DoesNotFitWarning
-from specroof.speculation.footprint import memory_footprint
 from specroof.models.architecture import load_model
 from specroof.speculation.exports import export_table
+from specroof.speculation.footprint import memory_footprint
 from specroof.speculation.plan import batch_ranges, plan
 from support import specroof_script
 

@@ -18,6 +18,7 @@ import tomli_w
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from hostile.harness import CALIBRATED, H200_FILE, LLAMA_CONFIG, MEASUREMENTS, hang_guard
 from specroof.calibration.measurements import Measurement, load_measurements
 from specroof.cli.common import parse_int_list
 from specroof.errors import SpecroofError
@@ -27,7 +28,6 @@ from specroof.scenarios import load_scenario
 from specroof.speculation.acceptance import CurveAcceptance
 from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.trees import MedusaTreeAcceptance
-from hostile.harness import CALIBRATED, H200_FILE, LLAMA_CONFIG, MEASUREMENTS, hang_guard
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,6 @@ from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.hardware.accelerator import catalog_names, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
 from specroof.models.tensor_parallel import padded_vocab, tp_conflicts
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,11 +4,11 @@ atomic profile writer every calibrated file goes through (calibration/profile_fi
 from __future__ import annotations
 
 import os
-import tomllib
 import warnings
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from specroof.calibration.kernels import fitting
 from specroof.calibration.kernels.calibrate import BF16_SECTIONS, calibrate_kernels

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import specroof
+from specroof.calibration.kernels import selection as sel
 from specroof.cost.engine_kernels import DATABASE_GPUS, fitted_pairs
 from specroof.cost.kernel_latency import kernel_setup
 from specroof.cost.operation import GemmShape, Operation
@@ -16,7 +17,6 @@ from specroof.cost.pricing import price
 from specroof.cost.setup import setup_step
 from specroof.errors import SpecroofError
 from specroof.kernels import read_extract
-from specroof.calibration.kernels import selection as sel
 from tests.support import run_specroof
 
 

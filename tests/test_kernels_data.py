@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
 from specroof.kernels import FAMILIES, extract_listing, read_extract
-from specroof.calibration.kernels import physics as ph
-from specroof.calibration.kernels import selection as sel
 from specroof.kernels.extract import read_csv, write_csv
 
 REPO = Path(__file__).resolve().parents[1]

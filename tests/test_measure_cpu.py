@@ -76,7 +76,8 @@ def test_hardware_slug_and_dtype_defaults():
 
 torch = pytest.importorskip("torch")
 
-from specroof.calibration.harness.torch_decoder import Decoder as _Decoder, Point as _Point  # noqa: E402
+from specroof.calibration.harness.torch_decoder import Decoder as _Decoder  # noqa: E402
+from specroof.calibration.harness.torch_decoder import Point as _Point
 from specroof.calibration.measure import measure  # noqa: E402
 
 

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 import specroof
-from specroof.scenarios import load_scenario
-
 from gates import failures, gates
+from specroof.scenarios import load_scenario
 
 REFERENCE = Path(__file__).resolve().parents[1] / "src" / "specroof" / "scenarios" / "reference"
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import specroof
-from specroof.speculation.explain import explain
 from specroof.cost.architectures import model_operations as decoder_operations
 from specroof.cost.grid import Grid
 from specroof.cost.routing import MoERouting, expected_active_experts, zipf_inclusion
 from specroof.cost.setup import setup_step
 from specroof.errors import SpecroofError
+from specroof.speculation.explain import explain
 
 CLI = str(Path(sys.executable).parent / "specroof")
 

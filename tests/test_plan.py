@@ -9,21 +9,21 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import specroof
 from specroof import SpecroofError
-from specroof.speculation.footprint import memory_footprint
+from specroof.cost.capacity import DoesNotFitWarning
+from specroof.models.architecture import load_model
 from specroof.scenarios import load_scenario
 from specroof.speculation import plan as plan_module
 from specroof.speculation.exports import export_table
+from specroof.speculation.footprint import memory_footprint
 from specroof.speculation.plan import plan
 from specroof.speculation.schedule import DEFAULT_MIN_GAIN
-from specroof.cost.capacity import DoesNotFitWarning
-from specroof.models.architecture import load_model
-from dataclasses import replace
 from support import specroof_script
 
 MEDUSA = load_scenario("medusa-appendix-g")

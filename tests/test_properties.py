@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import specroof
+from hostile.harness import hang_guard, run_cli
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import catalog_names as hardware_names
-from specroof.models.architecture import ModelConfig, catalog_names as model_names
+from specroof.models.architecture import ModelConfig
+from specroof.models.architecture import catalog_names as model_names
 from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance
-from specroof.errors import SpecroofError
 from specroof.speculation.plan import batch_ranges, plan
 from specroof.speculation.trees import MedusaTreeAcceptance, PositionalAcceptance
-from hostile.harness import hang_guard, run_cli
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FAST = settings(max_examples=300, deadline=None)

@@ -102,13 +102,13 @@ def e2e_residuals() -> list[stats.Residual]:
 
 def kernel_residuals() -> list[stats.Residual]:
     """Kernel times of the shapes each engine profile's fit did not see (per GPU x engine)."""
+    from specroof.calibration.kernels import physics as ph
+    from specroof.calibration.kernels import selection as sel
+    from specroof.calibration.kernels.heldout import AXES, by_axis_predictions
     from specroof.cost.engine_kernels import DATABASE_GPUS
     from specroof.errors import SpecroofError
     from specroof.hardware.accelerator import load_hardware
-    from specroof.calibration.kernels import physics as ph
-    from specroof.calibration.kernels import selection as sel
     from specroof.kernels.extract import extract_listing, read_extract
-    from specroof.calibration.kernels.heldout import AXES, by_axis_predictions
 
     out = []
     for gpu, engines in sorted(extract_listing(EXTRACT).items()):

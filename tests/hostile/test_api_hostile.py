@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import specroof
+from hostile.harness import ApiCase, hang_guard, make_workspace, snapshot
 from specroof.calibration.measurements import Measurement, load_measurements, write_measurements
 from specroof.cost.profile import ImplementationProfile, get_profile
 from specroof.errors import SpecroofError
@@ -20,7 +21,6 @@ from specroof.scenarios import load_scenario
 from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance
 from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.trees import MedusaTreeAcceptance, PositionalAcceptance
-from hostile.harness import ApiCase, hang_guard, make_workspace, snapshot
 
 LLAMA = dict(name="m", hidden_size=4096, intermediate_size=11008, num_layers=32, num_heads=32, num_kv_heads=32,
              head_dim=128, vocab_size=32000)

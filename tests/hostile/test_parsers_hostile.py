@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import specroof
-from hostile.cases_parsers import DIGITS, PARSER_CASES, prom
+from hostile.cases_parsers import PARSER_CASES, prom
 from hostile.harness import CliCase, check_one_line, hang_guard, make_workspace, run_cli, snapshot
 from specroof.errors import SpecroofError
 

@@ -14,7 +14,14 @@ pytest.importorskip("httpx")
 
 from specroof.web.app import create_app  # noqa: E402
 from tests.web.test_security import (  # noqa: E402
-    BASE, CURVE, LLAMA_68M, METRICS, ROOT, assert_short_error, files_in, make_client,
+    BASE,
+    CURVE,
+    LLAMA_68M,
+    METRICS,
+    ROOT,
+    assert_short_error,
+    files_in,
+    make_client,
 )
 
 

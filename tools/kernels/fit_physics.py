@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels import selection as sel
+from specroof.calibration.kernels.fitting import ENGINE_SECTION_ORDER, fit_engine, write_profiles
 from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import load_hardware
-from specroof.calibration.kernels import physics as ph
-from specroof.calibration.kernels import selection as sel
-from specroof.calibration.kernels.fitting import ENGINE_SECTION_ORDER, fit_engine, write_profiles
 from specroof.kernels.extract import read_extract
 from specroof.kernels.schema import BACKENDS
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from specroof.calibration.measurements import Measurement
 from specroof.calibration.plausibility import warn_implausible
-from specroof.calibration.problem import MeasurementSet, MeasurementsArg, load_sources
+from specroof.calibration.problem import MeasurementsArg, MeasurementSet, load_sources
 from specroof.calibration.profile_file import plain, profile_document, write_profile
 from specroof.calibration.validate import validate
 from specroof.checks import spec_of

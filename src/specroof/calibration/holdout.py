@@ -10,9 +10,9 @@ and the CI gate (``tests/test_calibration.py``) come from :data:`SPLITS` through
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-import os
 from pathlib import Path
 
 from specroof.calibration.fit import calibrate, load_sources

@@ -29,12 +29,16 @@ from specroof.calibration.harness.devices import (
     as_int_list,
     check_device,
     default_memory_limit,
-    device_name as name_of_device,
-    gqa_mode as choose_gqa_mode,
     hardware_slug,
     import_torch,
     normalize_dtype,
     resolve_device,
+)
+from specroof.calibration.harness.devices import (
+    device_name as name_of_device,
+)
+from specroof.calibration.harness.devices import (
+    gqa_mode as choose_gqa_mode,
 )
 from specroof.calibration.harness.memory_guard import GB, allocated_weight_bytes, estimate_memory, format_gb
 from specroof.calibration.harness.timing import round_ms, time_ms

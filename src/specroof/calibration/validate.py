@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from specroof.calibration.problem import MeasurementSet, MeasurementsArg, load_sources
 from specroof.calibration.measurements import Measurement
+from specroof.calibration.problem import MeasurementsArg, MeasurementSet, load_sources
 from specroof.errors import SpecroofWarning
 from specroof.hardware.accelerator import Accelerator, load_hardware
 

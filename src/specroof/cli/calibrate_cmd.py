@@ -38,8 +38,8 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
     if bool(measurements) == (kernels is not None):
         raise SpecroofError("give MEASUREMENTS (JSON-lines files) or --kernels GPU[:ENGINE[:VERSION]], not both or neither")
     if kernels is not None:
-        from specroof.datafiles import check_writable, refuse_overwriting_inputs
         from specroof.calibration.kernels.calibrate import calibrate_kernels
+        from specroof.datafiles import check_writable, refuse_overwriting_inputs
 
         refuse_overwriting_inputs(output, {"--hardware file": hardware}, "-o/--output")
         check_writable(output, "profile")
@@ -50,7 +50,8 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
         emit(result.rows(), fmt, title=(f"Kernels of {result.engine} {result.version} on {result.gpu} fitted for "
                                         f"{result.hardware} (held-out MAPE per section), written to {output}"))
         return
-    from specroof.calibration.fit import calibrate as fit, load_sources
+    from specroof.calibration.fit import calibrate as fit
+    from specroof.calibration.fit import load_sources
     from specroof.datafiles import check_writable, refuse_overwriting_inputs
     from specroof.hardware.accelerator import load_hardware
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
+from specroof.app.choices import RegistryChoice
 from specroof.app.parameters import command_options
 from specroof.app.run import run_plan
 from specroof.app.tables import normalized_rows, physical_ms
 from specroof.bands.apply import warn_unvalidated
-from specroof.app.choices import RegistryChoice
 from specroof.cli.common import emit, format_option
 from specroof.speculation.engines import ENGINES
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from specroof.errors import SpecroofError, suggest
 import specroof.kernels.schema as schema
+from specroof.errors import SpecroofError, suggest
 
 INSTALL_HINT = "pip install 'specroof[kernels]'"
 

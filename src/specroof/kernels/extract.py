@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from specroof.errors import SpecroofError, suggest
 import specroof.kernels.schema as schema
+from specroof.errors import SpecroofError, suggest
 
 
 def extract_root(root: str | os.PathLike) -> Path:

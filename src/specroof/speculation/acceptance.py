@@ -27,6 +27,7 @@ import numpy as np
 from specroof.datafiles import csv_rows, read_text
 from specroof.errors import SpecroofError
 
+
 class AcceptanceModel(ABC):
     """Tokens per speculative step as a function of the candidate budget ``n``.
 

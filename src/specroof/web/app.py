@@ -48,8 +48,15 @@ from starlette.staticfiles import StaticFiles
 from specroof.errors import SpecroofError
 from specroof.web.assets import plotly_js_path
 from specroof.web.catalog import catalog
-from specroof.web.guard import (LOOPBACK_NAMES, LocalOnly, check_no_paths, log_internal, require_finite, short,
-                                 single_values)
+from specroof.web.guard import (
+    LOOPBACK_NAMES,
+    LocalOnly,
+    check_no_paths,
+    log_internal,
+    require_finite,
+    short,
+    single_values,
+)
 from specroof.web.queries import CACHE_BYTES, MAX_POINTS, Explorer
 from specroof.web.uploads import Uploads
 from specroof.web.view import page_view

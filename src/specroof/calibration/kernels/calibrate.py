@@ -10,9 +10,10 @@ The fit is the one that derives the shipped profiles (:func:`.fitting.fit_engine
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

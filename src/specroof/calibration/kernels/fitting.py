@@ -8,8 +8,6 @@ One fit loop (:func:`fit_engine`) for both callers: the script that re-derives t
 
 from __future__ import annotations
 
-from specroof.kernels.schema import ALLREDUCE
-
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,6 +20,7 @@ from specroof.calibration.kernels import selection as sel
 from specroof.calibration.profile_file import write_profile
 from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.errors import SpecroofError
+from specroof.kernels.schema import ALLREDUCE
 
 ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
                         "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block")

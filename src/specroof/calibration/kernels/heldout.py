@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.engine_kernels import DATABASE_GPUS, fitted_overrides
-from specroof.errors import SpecroofError
 from specroof.calibration.kernels import physics as ph
 from specroof.calibration.kernels import selection as sel
-from specroof.kernels.extract import read_extract
 from specroof.calibration.kernels.fitting import SHARED_FROM, RowSource, _stats, fit_section
+from specroof.cost.engine_kernels import DATABASE_GPUS, fitted_overrides
+from specroof.errors import SpecroofError
+from specroof.kernels.extract import read_extract
 from specroof.kernels.schema import ALLREDUCE
 
 AXES: dict[str, tuple[str, ...]] = {

@@ -10,8 +10,6 @@ section fits, from where and within which physical bounds is :data:`FIT_FIELDS`.
 
 from __future__ import annotations
 
-from specroof.kernels.schema import ALLREDUCE
-
 from typing import Any
 
 import numpy as np
@@ -19,6 +17,7 @@ import numpy as np
 from specroof.checks import specs
 from specroof.cost.kernel_latency import kernel_latency
 from specroof.cost.profile import ImplementationProfile, get_profile
+from specroof.kernels.schema import ALLREDUCE
 
 ENGINE_STRUCTURE: dict[str, Any] = {
     "gemm_tile_policy": "rows",
