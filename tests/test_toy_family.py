@@ -60,7 +60,8 @@ def _invoke(*args: str):
         return CliRunner().invoke(cli, list(args))
 
 
-def test_the_toy_method_is_priced(toys):
+@pytest.mark.usefixtures("toys")
+def test_the_toy_method_is_priced():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = specroof.speedup("llama-3.1-8b", "h100-sxm", [1, 8], [1, 3], 1024, method="onelayer",
@@ -68,21 +69,24 @@ def test_the_toy_method_is_priced(toys):
     assert (result.draft_ms[:, 1] > 0).all() and (result.draft_ms[:, 0] == 0).all()
 
 
-def test_the_toy_engine_exports_the_toy_methods_plan(toys):
+@pytest.mark.usefixtures("toys")
+def test_the_toy_engine_exports_the_toy_methods_plan():
     out = _invoke("plan", *ARGS, "--batch", "1,8", "--max-candidates", "4", "--export", "toyserve")
     assert out.exit_code == 0, out.output
     last = out.output.strip().splitlines()[-1]
     assert last.startswith("toyserve serve llama-3.1-8b --spec ONE_LAYER --k ")
 
 
-def test_both_are_cli_choices(toys):
+@pytest.mark.usefixtures("toys")
+def test_both_are_cli_choices():
     assert "onelayer" in _invoke("speedup", "--help").output
     assert "toyserve" in _invoke("plan", "--help").output
     engine_refused = _invoke("plan", *ARGS, "--batch", "1", "--export", "toyserve2")
     assert engine_refused.exit_code == 2 and "toyserve" in engine_refused.output  # listed among the choices
 
 
-def test_both_are_in_the_catalog(toys):
+@pytest.mark.usefixtures("toys")
+def test_both_are_in_the_catalog():
     pytest.importorskip("httpx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -7,7 +7,7 @@ A name that is really dead is deleted, never added here.
 # Python's module protocol (PEP 562): specroof/__init__.py exports lazily.
 __getattr__
 __dir__
-# click calls these on our Group and ParamType subclasses (cli/__init__.py, cli/choices.py),
+# click calls these on our Group and ParamType subclasses (cli/__init__.py, app/choices.py),
 # and reads an option's help text (cli/speedup_cmd.py sets it after the decorator).
 _.get_command
 _.format_commands
@@ -38,3 +38,9 @@ full_device
 # http.server and uvicorn call or read these on the test servers' subclasses.
 _.log_message
 _.should_exit
+# A method module binds the member it registers to a module name for readers; the package reads
+# every member through METHODS (speculation/methods/).
+EAGLE
+MTP
+NGRAM
+NONE

@@ -29,18 +29,18 @@ GEMM, DECODE_ATTENTION, CONTEXT_ATTENTION, ALLREDUCE, MOE = (
     "gemm", "decode_attention", "context_attention", "allreduce", "moe")
 
 FAMILIES: dict[str, list[tuple[str, str]]] = {
-    "gemm": [
+    GEMM: [
         ("kernel", "U128"), ("dtype", "U16"),
         ("m", "i8"), ("n", "i8"), ("k", "i8"),
         ("latency_us", "f8"),
     ],
-    "decode_attention": [
+    DECODE_ATTENTION: [
         ("kernel", "U128"), ("batch", "i8"), ("kv_len", "i8"),
         ("num_heads", "i8"), ("num_kv_heads", "i8"), ("head_dim", "i8"),
         ("kv_dtype", "U16"), ("window", "i8"),
         ("latency_us", "f8"),
     ],
-    "context_attention": [
+    CONTEXT_ATTENTION: [
         ("kernel", "U128"), ("batch", "i8"), ("seq_len", "i8"), ("prefix", "i8"),
         ("num_heads", "i8"), ("num_kv_heads", "i8"), ("head_dim", "i8"),
         ("kv_dtype", "U16"), ("window", "i8"),

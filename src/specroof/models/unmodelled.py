@@ -88,10 +88,6 @@ def _one(value: Any, cfg: dict[str, Any]) -> bool:
     return _absent(value) or value == 1
 
 
-def _never(value: Any, cfg: dict[str, Any]) -> bool:
-    return False
-
-
 def window_of(cfg: dict[str, Any]) -> int | None:
     """The attention window or chunk in tokens that this config's windowed layers use, if any."""
     if cfg.get("use_sliding_window") is False:

@@ -42,8 +42,7 @@ from specroof.speculation.drafting import Drafting
 
 ACCEPTANCE_MODEL = "acceptance model"
 DRAFTING_SHAPE = "drafting shape"
-BOUNDED_BY = (ACCEPTANCE_MODEL, DRAFTING_SHAPE)
-"""Values of a record's ``acceptance_bound``: which side limited its acceptance length."""
+"""The values of a record's ``acceptance_bound``: which side limited its acceptance length."""
 
 _TOL = 1e-9
 

@@ -71,10 +71,6 @@ class Method:
     def tree_capable(self) -> bool:
         return "tree" in self.parameters
 
-    @property
-    def needs_draft_model(self) -> bool:
-        return "draft_model" in self.required
-
     def check_target(self, choice: Choice, target: ModelConfig) -> None:
         """Refuse a target the method cannot draft for (no MTP layers, a smaller vocabulary)."""
 
