@@ -48,7 +48,7 @@ def _viridis(count: int) -> list[str]:
     out = []
     for x in (np.linspace(0.0, 0.85, count) if count > 1 else [0.3]):
         pos = x * (len(stops) - 1)
-        lo = int(math.floor(pos))
+        lo = math.floor(pos)
         hi = min(lo + 1, len(stops) - 1)
         t = pos - lo
         rgb = [round(a + (b - a) * t) for a, b in zip(stops[lo], stops[hi])]
