@@ -19,10 +19,10 @@ from specroof import SpecroofError
 from specroof.cost.architectures import ARCHITECTURES, Architecture, builder_for, model_operations, parameter_count
 from specroof.cost.architectures.dense import dense_operations
 from specroof.cost.grid import Grid
-from specroof.cost.memory import memory_footprint
 from specroof.cost.operation import ATTENTION, EMBEDDING
 from specroof.cost.step import setup_step
 from specroof.models.architecture import catalog_names, load_model
+from specroof.speculation.footprint import memory_footprint
 
 GRID = Grid.of([1, 8], [1, 4], [512, 2048])
 

@@ -231,7 +231,53 @@ def test_heatmap_click_explains_that_point(page, server):
     settle(pg, "focus_n=6")
     title = "document.querySelector('[data-testid=waterfall-chart]').layout.title.text"
     pg.wait_for_function(f"() => {title}.includes('batch 16, n = 6,')")
-    roofline = pg.evaluate("document.querySelector('[data-testid=roofline-chart]').layout.title.text")
-    assert "batch 16, n = 6 (96 tokens)" in roofline
+    roofline = "document.querySelector('[data-testid=roofline-chart]').layout.title.text"
+    pg.wait_for_function(f"() => {roofline}.includes('batch 16, n = 6 (96 tokens)')")  # drawn a frame later
     assert pg.input_value("[data-testid=focus-batch]") == "16"
+    assert pg.errors == []
+
+
+FETCH_ANSWER = """async () => {  // the server's answer to the state in the address bar
+  window.expected = await (await fetch("/api/view" + location.search)).json();
+}"""
+DRAWN_IS_ANSWER = """() => ["speedup", "heatmap", "waterfall", "roofline"].every((name) => {
+  const drawn = document.getElementById(name + "-chart");
+  const want = window.expected.figures[name];
+  return drawn.layout && drawn.layout.title.text === want.layout.title.text
+    && JSON.stringify(drawn.data.map((t) => t.y)) === JSON.stringify(want.data.map((t) => t.y));
+})"""
+
+
+def drawn_is_answer(pg) -> None:
+    """Wait until every chart shows the server's answer to the page's current state."""
+    pg.evaluate(FETCH_ANSWER)
+    pg.wait_for_function(DRAWN_IS_ANSWER)
+
+
+def test_a_menu_change_asks_once_and_a_burst_draws_its_last_state(page, server):
+    """A menu choice sends one request; after a burst of changes (menus and typing, faster than
+    the answers), every chart shows the answer to the last state, not an older one."""
+    pg = page
+    pg.goto(server + "/?model=llama-3-8b&hardware=h200&method=none&acceptance=chain:0.8&batch=1,4")
+    pg.wait_for_selector("[data-testid=plan-table] tbody tr")
+    drawn_is_answer(pg)
+    views: list[str] = []
+    pg.on("request", lambda r: views.append(r.url) if "/api/view?" in r.url else None)
+    pg.select_option("[data-testid=hardware]", "a100-80gb-sxm")
+    settle(pg, "hardware=a100-80gb-sxm")
+    assert len(views) == 1
+
+    pg.evaluate("""() => {
+      const form = document.getElementById("settings");
+      for (const hw of ["b200", "h200", "a100-80gb-sxm", "h200"]) {
+        form.hardware.value = hw;
+        form.hardware.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    }""")
+    pg.fill("[data-testid=seq-len]", "")
+    pg.type("[data-testid=seq-len]", "2048")
+    settle(pg, "seq_len=2048")
+    assert "hardware=h200" in pg.url
+    drawn_is_answer(pg)
+    assert "seq_len 2,048" in pg.evaluate("document.getElementById('heatmap-chart').layout.title.text")
     assert pg.errors == []

@@ -91,88 +91,108 @@ def create_app(upload_dir: str | Path | None = None, max_points: int = MAX_POINT
     """The application. ``hosts``/``port``: the names and port requests must be addressed to
     (``port`` None: any); ``upload_dir``: where uploads go while the app runs (a fresh temporary
     folder by default), removed at shutdown."""
-    import anyio
-    from anyio import to_thread
-
+    plotly_js = plotly_js_path()  # missing plotly: said now, not at the first page load
     uploads = Uploads(upload_dir)
     explorer = Explorer(uploads=None, max_points=max_points, cache_bytes=cache_bytes)
-    plotly_js = plotly_js_path()
-    limiter: dict[str, Any] = {}
+    app = Starlette(routes=_routes(explorer), lifespan=_lifespan,
+                    middleware=[Middleware(LocalOnly, hosts=hosts, port=port)],
+                    exception_handlers={SpecroofError: _user_error, HTTPException: _http_error,
+                                        ClientDisconnect: _disconnected, Exception: _bug})
+    app.state.explorer = explorer
+    app.state.uploads = uploads
+    app.state.plotly_js = plotly_js
+    return app
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        explorer.uploads = uploads.open()
-        limiter["compute"] = anyio.CapacityLimiter(COMPUTE_THREADS)
-        try:
-            yield
-        finally:
-            explorer.uploads = None
-            uploads.close()
 
-    def api(compute: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            query = single_values(request.query_params.multi_items())
-            check_no_paths(query)
-            def answer() -> Response:  # rendered in the worker too: a large answer never stalls the server
-                return StrictJSON(compute(query))
-
-            return await to_thread.run_sync(answer, limiter=limiter.get("compute"))
-        return endpoint
-
+def _routes(explorer: Explorer) -> list[Route | Mount]:
+    """Every endpoint: the pages' API over ``explorer``, the upload, the page and its scripts."""
     def export(query: dict[str, str]) -> dict[str, Any]:
         engine = query.pop("engine", "vllm")
         return {"engine": engine, "export": explorer.export(query, engine)}
 
-    async def catalog_api(request: Request) -> Response:
-        single_values(request.query_params.multi_items())
-        return StrictJSON({**catalog(), "max_points": explorer.max_points, "max_upload_bytes": uploads.max_bytes,
-                           "cache_bytes": explorer.cache.max_bytes})
-
-    async def upload_api(request: Request) -> Response:
-        query = single_values(request.query_params.multi_items())
-        unknown = sorted(set(query) - {"kind"})
-        if unknown:
-            raise SpecroofError(f"unknown parameter {unknown[0]!r} for upload; valid: kind")
-        answer = await uploads.store(query.get("kind", "model"), request.stream(), request.headers.get("content-length"))
-        return StrictJSON(answer)
-
-    def index(request: Request) -> Response:
-        return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
-
-    def plotly(request: Request) -> Response:
-        return FileResponse(plotly_js, media_type="application/javascript",
-                            headers={"Cache-Control": "max-age=86400"})
-
-    async def user_error(request: Request, exc: Exception) -> Response:
-        return StrictJSON({"error": short(uploads.hide(str(exc)))}, status_code=400)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return StrictJSON({"error": short(str(exc.detail))}, status_code=exc.status_code)
-
-    async def disconnected(request: Request, exc: Exception) -> Response:
-        return StrictJSON({"error": "the client disconnected before the request's body was read"}, status_code=400)
-
-    async def bug(request: Request, exc: Exception) -> Response:
-        log_internal(f"internal error on {request.url.path}", exc)
-        return StrictJSON({"error": f"internal error ({type(exc).__name__}), logged on the server's terminal"},
-                          status_code=500)
-
-    routes = [
-        Route("/", index),
-        *(Route(f"/api/{name}", api(fn)) for name, fn in (
+    return [
+        Route("/", _index),
+        *(Route(f"/api/{name}", _api(fn)) for name, fn in (
             ("speedup", explorer.speedup_records), ("plan", explorer.plan_records),
             ("latency", explorer.latency_records), ("ops", explorer.ops_records),
             ("explain", explorer.explain_dict), ("export", export),
             ("view", lambda query: page_view(explorer, query)))),
-        Route("/api/catalog", catalog_api),
-        Route("/api/upload", upload_api, methods=["POST"]),
-        Route("/static/plotly.min.js", plotly),
+        Route("/api/catalog", _catalog_api),
+        Route("/api/upload", _upload_api, methods=["POST"]),
+        Route("/static/plotly.min.js", _plotly),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(LocalOnly, hosts=hosts, port=port)],
-                    exception_handlers={SpecroofError: user_error, HTTPException: http_error,
-                                        ClientDisconnect: disconnected, Exception: bug})
-    app.state.explorer = explorer
-    app.state.uploads = uploads
-    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Uploads open (a folder) while the app runs; COMPUTE_THREADS computations at once."""
+    import anyio
+
+    app.state.explorer.uploads = app.state.uploads.open()
+    app.state.compute = anyio.CapacityLimiter(COMPUTE_THREADS)
+    try:
+        yield
+    finally:
+        app.state.explorer.uploads = None
+        app.state.uploads.close()
+
+
+def _api(compute: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
+    """A GET endpoint answering ``compute(query)`` as strict JSON, computed in a worker thread."""
+    async def endpoint(request: Request) -> Response:
+        from anyio import to_thread
+
+        query = single_values(request.query_params.multi_items())
+        check_no_paths(query)
+
+        def answer() -> Response:  # rendered in the worker too: a large answer never stalls the server
+            return StrictJSON(compute(query))
+
+        return await to_thread.run_sync(answer, limiter=getattr(request.app.state, "compute", None))
+    return endpoint
+
+
+async def _catalog_api(request: Request) -> Response:
+    single_values(request.query_params.multi_items())
+    explorer, uploads = request.app.state.explorer, request.app.state.uploads
+    return StrictJSON({**catalog(), "max_points": explorer.max_points, "max_upload_bytes": uploads.max_bytes,
+                       "cache_bytes": explorer.cache.max_bytes})
+
+
+async def _upload_api(request: Request) -> Response:
+    query = single_values(request.query_params.multi_items())
+    unknown = sorted(set(query) - {"kind"})
+    if unknown:
+        raise SpecroofError(f"unknown parameter {unknown[0]!r} for upload; valid: kind")
+    uploads = request.app.state.uploads
+    answer = await uploads.store(query.get("kind", "model"), request.stream(), request.headers.get("content-length"))
+    return StrictJSON(answer)
+
+
+def _index(request: Request) -> Response:
+    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+
+
+def _plotly(request: Request) -> Response:
+    return FileResponse(request.app.state.plotly_js, media_type="application/javascript",
+                        headers={"Cache-Control": "max-age=86400"})
+
+
+async def _user_error(request: Request, exc: Exception) -> Response:
+    return StrictJSON({"error": short(request.app.state.uploads.hide(str(exc)))}, status_code=400)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return StrictJSON({"error": short(str(exc.detail))}, status_code=exc.status_code)
+
+
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    return StrictJSON({"error": "the client disconnected before the request's body was read"}, status_code=400)
+
+
+async def _bug(request: Request, exc: Exception) -> Response:
+    log_internal(f"internal error on {request.url.path}", exc)
+    return StrictJSON({"error": f"internal error ({type(exc).__name__}), logged on the server's terminal"},
+                      status_code=500)

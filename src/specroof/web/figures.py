@@ -48,7 +48,7 @@ def _viridis(count: int) -> list[str]:
     out = []
     for x in (np.linspace(0.0, 0.85, count) if count > 1 else [0.3]):
         pos = x * (len(stops) - 1)
-        lo = int(math.floor(pos))
+        lo = math.floor(pos)
         hi = min(lo + 1, len(stops) - 1)
         t = pos - lo
         rgb = [round(a + (b - a) * t) for a, b in zip(stops[lo], stops[hi])]
@@ -104,64 +104,95 @@ def _band_trace(name: str, candidates: list[int], bands: dict[str, np.ndarray], 
     return trace
 
 
+MAX_SERIES = 16
+"""Lines the speedup chart draws at most: beyond that (e.g. 256 batch sizes) the lines can no
+longer be told apart and drawing them takes the browser seconds; evenly spaced ones are drawn,
+the first and last included, and the subtitle says how many of how many (the heatmap has all)."""
+
+
+def drawn_series(count: int) -> list[int]:
+    """Indices of the series the speedup chart draws: all, or MAX_SERIES evenly spaced ones."""
+    if count <= MAX_SERIES:
+        return list(range(count))
+    return sorted({int(i) for i in np.round(np.linspace(0, count - 1, MAX_SERIES))})
+
+
+def _speedup_series(result: Any) -> tuple[list[tuple[str, tuple, tuple[str, int]]], str, str]:
+    """(name, index into the result, (reference column, value)) per drawn line, the fixed axis, and a
+    note when only some series are drawn."""
+    by_seq = len(result.batch) == 1 and len(result.seq_len) > 1
+    if by_seq:
+        axis, label, where = result.seq_len, "seq_len", f"batch {int(result.batch[0])}"
+        series = [(f"seq_len {int(s):,}", (0, slice(None), k), ("seq_len", int(s))) for k, s in enumerate(axis)]
+    else:
+        axis, label, where = result.batch, "batch", f"seq_len {int(result.seq_len[0]):,}"
+        series = [(f"batch {int(b)}", (i, slice(None), 0), ("batch", int(b))) for i, b in enumerate(axis)]
+    drawn = drawn_series(len(series))
+    note = "" if len(drawn) == len(series) else f"; {len(drawn)} of {len(series)} {label} values drawn"
+    return [series[i] for i in drawn], where, note
+
+
+def _speedup_line(result: Any, name: str, index: tuple, color: str, normalized: bool) -> dict[str, Any]:
+    """One series' speedup vs n, greyed where it does not fit; hover: tau and the step time."""
+    speed = np.asarray(result.speedup[index], dtype=float)
+    ok = np.asarray(result.step.fit.fits)[index]
+    tau = np.asarray(result.acceptance_length[index], dtype=float)
+    spec = np.asarray(result.latency_ms[index], dtype=float)
+    plain = np.asarray(result.ar_latency_ms[index], dtype=float)
+    if normalized:
+        extra, hover = (spec / plain).round(4).tolist(), "T_spec / T_plain %{customdata[1]:.3f}"
+    else:
+        extra, hover = spec.round(4).tolist(), "step %{customdata[1]:.3f} ms"
+    return {
+        "type": "scatter", "mode": "lines+markers", "name": name, "x": [int(c) for c in result.candidates],
+        "y": [_num(v) for v in speed], "customdata": [[_num(t), e] for t, e in zip(tau, extra)],
+        "line": {"color": color, "width": 2.5},
+        "marker": {"size": 6, "color": [color if f else _UNFIT for f in ok]},
+        "text": ["" if f else "DOES NOT FIT (memory or context)" for f in ok],
+        "hovertemplate": f"{name}<br>n = %{{x}}<br>speedup %{{y:.3f}}×<br>τ(n) %{{customdata[0]:.3f}} "
+                         f"tokens/step<br>{hover}<br>%{{text}}<extra></extra>",
+    }
+
+
+def _published_points(reference: list[dict[str, Any]], name: str, key: str, value: int,
+                      color: str) -> list[dict[str, Any]]:
+    """The paper's points of one series, as diamonds in its colour (none if it has none)."""
+    pts = [(float(row["candidates"]), float(row["speedup"])) for row in reference
+           if row.get(key) not in (None, "") and int(float(row[key])) == value]
+    if not pts:
+        return []
+    return [{"type": "scatter", "mode": "markers", "name": f"{name}, published",
+             "x": [p[0] for p in pts], "y": [p[1] for p in pts], "showlegend": False,
+             "marker": {"symbol": "diamond", "size": 9, "color": color, "line": {"color": "black", "width": 1}},
+             "hovertemplate": f"{name}, published<br>n = %{{x}}<br>speedup %{{y:.3f}}×<extra></extra>"}]
+
+
+_PUBLISHED_LEGEND = {"type": "scatter", "mode": "markers", "name": "published (paper)", "x": [None], "y": [None],
+                     "marker": {"symbol": "diamond", "size": 9, "color": "#bbb", "line": {"color": "black", "width": 1}}}
+
+
 def speedup_figure(result: Any, reference: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Speedup vs candidates, one line per batch size (or per seq_len with a single batch).
 
     ``reference``: published points (rows with candidates, speedup, batch) drawn as diamonds.
     """
     candidates = [int(c) for c in result.candidates]
-    by_seq = len(result.batch) == 1 and len(result.seq_len) > 1
+    series, where, drawn_note = _speedup_series(result)
     normalized = not physical_ms(result.step.profile)
-    if by_seq:
-        series = [(f"seq_len {int(s):,}", result, (0, slice(None), k), ("seq_len", int(s)))
-                  for k, s in enumerate(result.seq_len)]
-        where = f"batch {int(result.batch[0])}"
-    else:
-        series = [(f"batch {int(b)}", result, (i, slice(None), 0), ("batch", int(b)))
-                  for i, b in enumerate(result.batch)]
-        where = f"seq_len {int(result.seq_len[0]):,}"
-    traces = []
     fits = np.asarray(result.step.fit.fits)  # points that do not fit are greyed out
     bands = result.bands()
-    for (name, r, index, (key, value)), color in zip(series, _viridis(len(series))):
+    traces = []
+    for (name, index, (key, value)), color in zip(series, _viridis(len(series))):
         traces.append(_band_trace(name, candidates, bands, index, color))
-        speed = np.asarray(r.speedup[index], dtype=float)
-        ok = fits[index]
-        tau = np.asarray(r.acceptance_length[index], dtype=float)
-        spec = np.asarray(r.latency_ms[index], dtype=float)
-        plain = np.asarray(r.ar_latency_ms[index], dtype=float)
-        if normalized:
-            extra = (spec / plain).round(4).tolist()
-            hover = "T_spec / T_plain %{customdata[1]:.3f}"
-        else:
-            extra = spec.round(4).tolist()
-            hover = "step %{customdata[1]:.3f} ms"
-        traces.append({
-            "type": "scatter", "mode": "lines+markers", "name": name, "x": candidates,
-            "y": [_num(v) for v in speed], "customdata": [[_num(t), e] for t, e in zip(tau, extra)],
-            "line": {"color": color, "width": 2.5},
-            "marker": {"size": 6, "color": [color if f else _UNFIT for f in ok]},
-            "text": ["" if f else "DOES NOT FIT (memory or context)" for f in ok],
-            "hovertemplate": f"{name}<br>n = %{{x}}<br>speedup %{{y:.3f}}×<br>τ(n) %{{customdata[0]:.3f}} "
-                             f"tokens/step<br>{hover}<br>%{{text}}<extra></extra>",
-        })
-        if reference:
-            pts = [(float(row["candidates"]), float(row["speedup"])) for row in reference
-                   if row.get(key) not in (None, "") and int(float(row[key])) == value]
-            if pts:
-                traces.append({"type": "scatter", "mode": "markers", "name": f"{name}, published",
-                               "x": [p[0] for p in pts], "y": [p[1] for p in pts], "showlegend": False,
-                               "marker": {"symbol": "diamond", "size": 9, "color": color,
-                                          "line": {"color": "black", "width": 1}},
-                               "hovertemplate": f"{name}, published<br>n = %{{x}}<br>speedup %{{y:.3f}}×<extra></extra>"})
+        traces.append(_speedup_line(result, name, index, color, normalized))
+        traces += _published_points(reference or [], name, key, value, color)
     if reference:
-        traces.append({"type": "scatter", "mode": "markers", "name": "published (paper)", "x": [None], "y": [None],
-                       "marker": {"symbol": "diamond", "size": 9, "color": "#bbb",
-                                  "line": {"color": "black", "width": 1}}})
+        traces.append(dict(_PUBLISHED_LEGEND))
     top = max([1.2] + [v for t in traces if not t["name"].startswith("band: ") for v in t["y"] if v is not None])
     return {"data": traces, "layout": _layout(
         f"{_where(result)}: speedup vs candidates, {where}",
-        subtitle(result) + ("" if fits.all() else "; grey points: do not fit (memory per device or context)"),
+        subtitle(result) + drawn_note
+        + ("" if fits.all() else "; grey points: do not fit (memory per device or context)"),
         {"title": {"text": "candidate tokens verified per sequence, n"}, "rangemode": "tozero"},
         {"title": {"text": "speedup over plain decoding (×)"}, "range": [0, top * 1.08]},
         shapes=[_one_line(1.0)], legend={"title": {"text": "series"}},
@@ -186,28 +217,53 @@ def heatmap_figure(result: Any) -> dict[str, Any]:
             "zmin": lo, "zmax": hi, "colorscale": scale, "xgap": 1, "ygap": 1,
             "colorbar": {"title": {"text": "speedup (×)", "side": "right"}},
             "hovertemplate": "batch %{y}, n = %{x}<br>speedup %{z:.3f}×<extra></extra>"}
-    if data.size <= 400:
+    if data.size <= SHAPE_CELLS:
         heat["texttemplate"] = "%{z:.2f}"
         heat["textfont"] = {"size": 11 if data.size <= 120 else 9}
-    # The best n of each batch: an outline around its cell (shapes, so it frames the number
-    # rather than covering it), and invisible markers that carry the hover text.
     marks = {"type": "scatter", "mode": "markers", "name": "best n for the batch",
              "x": [candidates[c] for c in best], "y": batches, "showlegend": False,
              "marker": {"symbol": "square", "size": 18, "opacity": 0},
              "hovertemplate": "best for batch %{y}: n = %{x}<extra></extra>"}
-    outlines = [{"type": "rect", "xref": "x", "yref": "y", "x0": int(c) - 0.46, "x1": int(c) + 0.46,
-                 "y0": r - 0.44, "y1": r + 0.44, "line": {"color": "black", "width": 3}}
-                for r, c in enumerate(best) if fits[r].any()]
-    outlines += [{"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": r - 0.5,
-                  "y1": r + 0.5, "fillcolor": _UNFIT, "opacity": 0.8, "line": {"width": 0}}
-                 for r, c in zip(*np.nonzero(~fits))]  # greyed out: does not fit
+    if data.size <= SHAPE_CELLS:
+        traces, outlines, best_is = [heat, marks], _cell_shapes(best, fits), "outlined"
+    else:
+        marks["x"] = [candidates[c] if fits[r].any() else None for r, c in enumerate(best)]
+        marks["marker"] = {"symbol": "square-open", "size": 5, "color": "black", "line": {"width": 1.5}}
+        traces, outlines, best_is = [heat, marks] + _unfit_overlay(candidates, batches, fits), [], "squares"
     unfit = "; grey: does not fit" if not fits.all() else ""
-    return {"data": [heat, marks], "layout": _layout(
+    return {"data": traces, "layout": _layout(
         f"{_where(result)}: speedup, seq_len {int(result.seq_len[0]):,}",
-        f"{subtitle(result)}; outlined: the best n of each batch size that fits{unfit}",
+        f"{subtitle(result)}; {best_is}: the best n of each batch size that fits{unfit}",
         {"title": {"text": "candidate tokens verified per sequence, n"}, "type": "category"},
         {"title": {"text": "batch size"}, "type": "category", "autorange": "reversed"},
         shapes=outlines)}
+
+
+SHAPE_CELLS = 400
+"""Heatmap cells up to which the best n is framed and unfit cells greyed by shapes (an SVG
+element each, framing the printed number); above, a marker per batch and one grey overlay
+trace do it, as shapes by the thousand take the browser seconds to draw."""
+
+
+def _cell_shapes(best: np.ndarray, fits: np.ndarray) -> list[dict[str, Any]]:
+    """An outline around each batch's best cell (framing its number rather than covering it), and a
+    grey rectangle over each cell that does not fit."""
+    outlines = [{"type": "rect", "xref": "x", "yref": "y", "x0": int(c) - 0.46, "x1": int(c) + 0.46,
+                 "y0": r - 0.44, "y1": r + 0.44, "line": {"color": "black", "width": 3}}
+                for r, c in enumerate(best) if fits[r].any()]
+    return outlines + [{"type": "rect", "xref": "x", "yref": "y", "x0": c - 0.5, "x1": c + 0.5, "y0": r - 0.5,
+                        "y1": r + 0.5, "fillcolor": _UNFIT, "opacity": 0.8, "line": {"width": 0}}
+                       for r, c in zip(*np.nonzero(~fits))]
+
+
+def _unfit_overlay(candidates: list[str], batches: list[str], fits: np.ndarray) -> list[dict[str, Any]]:
+    """The cells that do not fit, grey, as one heatmap trace over the speedup (none if all fit)."""
+    if fits.all():
+        return []
+    z = [[None if f else 1 for f in row] for row in fits]
+    return [{"type": "heatmap", "name": "does not fit", "x": candidates, "y": batches, "z": z, "opacity": 0.8,
+             "colorscale": [[0, _UNFIT], [1, _UNFIT]], "showscale": False, "xgap": 1, "ygap": 1,
+             "hovertemplate": "batch %{y}, n = %{x}: does not fit<extra></extra>"}]
 
 
 def waterfall_figure(explanation: Any, normalized: bool = False) -> dict[str, Any]:

@@ -10,9 +10,14 @@ const form = document.getElementById("settings");
 const fields = Array.from(form.querySelectorAll("[name]"));
 const PLOT_CONFIG = { displaylogo: false, responsive: true,
   toImageButtonOptions: { format: "png", scale: 2 }, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+const CHARTS = ["speedup", "heatmap", "waterfall", "roofline"];
+const TYPING_DEBOUNCE_MS = 40;  // a typed field's request waits this long for the next keystroke
 let engine = "vllm";
 let exports = {};
 let requestId = 0;
+let inFlight = null;  // the AbortController of the request on its way, if any
+let undrawn = {};  // chart name -> the newest figure not yet drawn
+let drawScheduled = false;  // a drawNextChart is waiting for the next frame
 
 function readState() {
   const state = {};
@@ -55,15 +60,19 @@ async function refresh() {
   history.replaceState(null, "", qs ? "?" + qs : window.location.pathname);
   document.getElementById("api-link").href = "/api/speedup?" + query(apiParams(state));
   const id = ++requestId;
+  if (inFlight) inFlight.abort();  // one request per change: the older one's answer would be drawn over
+  const controller = inFlight = new AbortController();
   document.body.classList.add("busy");
-  let answer, body;
+  let body;
   try {
-    answer = await fetch("/api/view?" + qs);
+    const answer = await fetch("/api/view?" + qs, { signal: controller.signal });
     body = await answer.json();
   } catch (err) {
+    if (err.name === "AbortError") return;
     body = { error: "the specroof server did not answer (" + err + ")" };
   }
   if (id !== requestId) return;  // a newer state is on its way
+  inFlight = null;
   document.body.classList.remove("busy");
   const banner = document.getElementById("error");
   if (body.error) {
@@ -86,15 +95,47 @@ function render(view) {
   document.getElementById("subtitle").textContent = view.subtitle;
   setNote("note", view.note ? "Acceptance " + view.note + "." : "");
   setNote("caveat", view.caveat ? "Caveat: " + view.caveat + "." : "");
-  for (const name of ["speedup", "heatmap", "waterfall", "roofline"]) {
-    const fig = view.figures[name];
-    Plotly.react(name + "-chart", fig.data, fig.layout, PLOT_CONFIG);
-  }
+  for (const name of CHARTS) undrawn[name] = view.figures[name];
+  drawNextChart();  // the first chart on screen now, the others one per frame, each after a paint
   renderPlan(view.plan);
   exports = view.exports;
   showExport();
   document.getElementById("cache").textContent =
     `result cache: ${view.cache.hits} hits, ${view.cache.misses} computed`;
+}
+
+function onScreen(name) {
+  const box = document.getElementById(name + "-chart").getBoundingClientRect();
+  return box.bottom > 0 && box.top < window.innerHeight;
+}
+
+function drawCharts(which) {
+  for (const name of CHARTS) if (undrawn[name] && which(name)) drawChart(name);
+}
+
+function drawNextChart() {  // one chart (on screen first), then yields so input and paint are not held up
+  const name = CHARTS.find((n) => undrawn[n] && onScreen(n)) || CHARTS.find((n) => undrawn[n]);
+  if (!name) return;
+  drawChart(name);
+  if (drawScheduled) return;  // one chain of draws at a time, whatever the number of answers
+  drawScheduled = true;
+  requestAnimationFrame(() => setTimeout(() => { drawScheduled = false; drawNextChart(); }, 0));
+}
+
+function drawChart(name) {
+  const fig = undrawn[name];
+  delete undrawn[name];
+  const el = document.getElementById(name + "-chart");
+  Plotly.react(el, fig.data, fig.layout, PLOT_CONFIG);
+  if (name === "heatmap" && !el.dataset.clickable) {
+    el.dataset.clickable = "yes";
+    el.on("plotly_click", (ev) => {  // explain the clicked cell
+      const p = ev.points[0];
+      form.focus_batch.value = p.y;
+      form.focus_n.value = p.x;
+      refresh();
+    });
+  }
 }
 
 function setNote(id, text) {
@@ -163,7 +204,13 @@ async function upload(input) {
 }
 
 let timer = null;
-function scheduleRefresh() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
+function scheduleRefresh(target) {
+  // A menu choice is one change: asked at once. A keystroke may have others right behind
+  // it: a short wait, so typing "2048" quickly asks once, not four times.
+  clearTimeout(timer);
+  if (target.tagName === "INPUT") timer = setTimeout(refresh, TYPING_DEBOUNCE_MS);
+  else refresh();
+}
 
 async function init() {
   const catalog = await loadCatalog();  // catalog.js: fills the method select and the export tabs
@@ -181,7 +228,7 @@ async function init() {
       // a scenario fixes a whole study: start from its settings, then let fields override them
       writeState({ scenario: ev.target.value });
     }
-    scheduleRefresh();
+    scheduleRefresh(ev.target);
   });
   form.addEventListener("change", (ev) => { if (ev.target.type === "file") upload(ev.target); });
   for (const b of document.querySelectorAll("[data-engine]")) {
@@ -189,16 +236,8 @@ async function init() {
   }
   document.getElementById("copy").addEventListener("click", copyExport);
   document.getElementById("reset").addEventListener("click", () => { writeState(EXAMPLE); refresh(); });
-  refresh().then(() => {
-    const heat = document.getElementById("heatmap-chart");
-    if (!heat.on) return;
-    heat.on("plotly_click", (ev) => {
-      const p = ev.points[0];
-      form.focus_batch.value = p.y;
-      form.focus_n.value = p.x;
-      refresh();
-    });
-  });
+  window.addEventListener("scroll", () => requestAnimationFrame(() => drawCharts(onScreen)), { passive: true });
+  refresh();
   window.addEventListener("popstate", () => { writeState(stateFromUrl()); refresh(); });
 }
 
