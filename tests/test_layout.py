@@ -11,14 +11,11 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src" / "specroof"
 FLOORS = {"errors": 0, "registry": 0, "datafiles": 0, "checks": 0, "models": 1, "hardware": 1, "kernels": 1,
           "bands": 1, "scenarios": 1, "cost": 2, "speculation": 3, "calibration": 4, "report": 5, "app": 6,
           "web": 7, "cli": 8, "__main__": 8, "": 9}  # "": specroof/__init__.py, the public API, may import anything
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 60
-PENDING = "fixed on the helper branches fields, cost, methods, engines, app, kcal and explorer, once merged"
 
 
 def _name(path: Path) -> str:
@@ -66,7 +63,6 @@ def _cycle_from(graph: dict[str, set[str]], start: str) -> list[str]:
     return []
 
 
-@pytest.mark.xfail(strict=False, reason=f"upward imports on main: {PENDING}")
 def test_no_import_goes_up_a_floor():
     unplaced = [f"{m}: on no floor (add it to FLOORS and to README's Layout)" for m in MODULES if floor(m) is None]
     upward = [f"{m} (floor {floor(m)}) -> {t} (floor {floor(t)})" for m, targets in GRAPH.items()
@@ -74,13 +70,11 @@ def test_no_import_goes_up_a_floor():
     assert not unplaced + upward, "\n".join(unplaced + upward)
 
 
-@pytest.mark.xfail(strict=False, reason=f"import cycles on main: {PENDING}")
 def test_no_import_cycle():
     cycles = {frozenset(c): " -> ".join(c) for m in GRAPH if (c := _cycle_from(GRAPH, m))}
     assert not cycles, "\n".join(sorted(cycles.values()))
 
 
-@pytest.mark.xfail(strict=False, reason=f"long files and functions on main: {PENDING}")
 def test_no_long_file_or_function():
     long = [f"{MODULES[m].relative_to(SRC.parent)}: {n} lines" for m in MODULES
             if (n := len(MODULES[m].read_text(encoding="utf-8").splitlines())) > MAX_FILE_LINES]

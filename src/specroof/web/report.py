@@ -127,6 +127,7 @@ def _list(values: list[int]) -> str:
 
 
 def _version() -> str:
-    from specroof import __version__
+    """The installed specroof's version (its package metadata: web/ sits below the public API)."""
+    from importlib.metadata import version
 
-    return __version__
+    return version("specroof")
