@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "specroof"
-FLOORS = {"errors": 0, "registry": 0, "datafiles": 0, "checks": 0, "models": 1, "hardware": 1, "kernels": 1,
+FLOORS = {"errors": 0, "registry": 0, "datafiles": 0, "input_guard": 0, "checks": 0, "models": 1, "hardware": 1, "kernels": 1,
           "bands": 1, "scenarios": 1, "cost": 2, "speculation": 3, "calibration": 4, "report": 5, "app": 6,
           "web": 7, "cli": 8, "__main__": 8, "": 9}  # "": specroof/__init__.py, the public API, may import anything
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 60
@@ -86,6 +86,34 @@ def test_no_long_file_or_function():
     assert not long, "\n".join(long)
 
 
+LAZY_ALLOWED = {"specroof.web"}
+"""Package modules a function may import: only those that need an optional extra ([web]: Starlette,
+plotly), so that the commands that do not use them run on the core install."""
+
+
+def _lazy_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of each import of a specroof module inside a function."""
+    found = []
+    for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("specroof")):
+                    found.append((node.lineno, "." * node.level + (node.module or "")))
+                elif isinstance(node, ast.Import):
+                    found += [(node.lineno, a.name) for a in node.names if a.name.startswith("specroof")]
+    return found
+
+
+def test_lazy_imports_are_for_optional_extras_only():
+    """A function-level import hides an edge from the reader and postpones a cycle to run time;
+    it is kept only where a module needs an optional extra (heavy third-party modules are
+    imported lazily inside the package modules themselves, e.g. torch in calibration/harness)."""
+    lazy = [f"{path.relative_to(SRC.parent)}:{line} imports {target}" for path in MODULES.values()
+            for line, target in _lazy_imports(path)
+            if not any(target == a or target.startswith(a + ".") for a in LAZY_ALLOWED)]
+    assert not lazy, "\n".join(lazy)
+
+
 def test_the_package_never_reads_the_checkout():
     """``Path(__file__).parents[k]`` stays inside src/specroof (an installed package has no
     checkout around it: data it reads ships in the wheel)."""
@@ -106,4 +134,5 @@ def test_the_rules_see_what_they_check():
     assert len(MODULES) > 50 and sum(map(len, GRAPH.values())) > 100
     assert _cycle_from({"a": {"b"}, "b": {"c"}, "c": {"a"}}, "a") == ["a", "b", "c", "a"]
     assert _cycle_from({"a": {"b"}, "b": {"c"}, "c": set()}, "a") == []
+    assert any(target.startswith("specroof.web") for _, target in _lazy_imports(MODULES["specroof.cli.serve_cmd"]))
     assert floor("specroof.cost.grid") == 2 and floor("specroof") == 9 and floor("specroof.nowhere") is None

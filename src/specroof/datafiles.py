@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from specroof.errors import SpecroofError
+from specroof.input_guard import remember_input, was_read
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,24 +35,6 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 _BOMS = ((b"\xef\xbb\xbf", "a UTF-8 byte-order mark (BOM); save it as UTF-8 without a BOM"),
          (b"\xff\xfe", "a UTF-16 byte-order mark (BOM): it is UTF-16, not a UTF-8 text file; save it as UTF-8"),
          (b"\xfe\xff", "a UTF-16 byte-order mark (BOM): it is UTF-16, not a UTF-8 text file; save it as UTF-8"))
-
-#: Real paths of the files read since :func:`guard_inputs` was called (None: not recording).
-#: The command line records them, so that no output of a command can land on one of its inputs,
-#: whatever name or link leads there.
-_inputs_read: set[str] | None = None
-
-
-def guard_inputs(on: bool = True) -> None:
-    """From now on, remember every file read and refuse to write onto any of them (``on``), or
-    stop (and forget them)."""
-    global _inputs_read
-    _inputs_read = set() if on else None
-
-
-def _remember_input(path: Path) -> None:
-    if _inputs_read is not None:
-        _inputs_read.add(os.path.realpath(path))
-
 
 def _file_kind(mode: int) -> str:
     """What a path that is not a regular file is, in words."""
@@ -77,7 +60,7 @@ def read_text(path: Path | Any, what: str, limit: int = MAX_FILE_BYTES) -> str:
             mode = None  # missing or unreadable: open() below reports it
         if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
             raise SpecroofError(f"{what} is not a regular file ({_file_kind(mode)}); give a data file")
-        _remember_input(path)
+        remember_input(path)
     try:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
@@ -186,7 +169,7 @@ def same_file(a: str | Path, b: str | Path) -> bool:
 
 def _refuse_writing_an_input(path: Path, what: str) -> None:
     """SpecroofError when ``path`` (its link target) is a file this command has read."""
-    if _inputs_read is not None and os.path.realpath(path) in _inputs_read:
+    if was_read(path):
         where = "" if os.path.realpath(path) == os.path.abspath(path) else \
             f" (a link to {os.path.realpath(path)!r})"
         raise SpecroofError(f"cannot write {what} {str(path)!r}{where}: it is one of this command's input files, "

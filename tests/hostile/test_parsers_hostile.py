@@ -94,15 +94,15 @@ def test_no_output_lands_on_an_input_through_a_link(argv: list[str], link: str, 
 
 def test_inputs_read_by_the_command_are_refused_whatever_the_path(workspace: Path, tmp_path: Path):
     """The last guard: the write itself refuses any file the command read (a link, ``..``, any name)."""
-    from specroof import datafiles
+    from specroof import datafiles, input_guard
 
     make_workspace(workspace, {})
     (workspace / "sub").mkdir()
     _link(workspace, "sub/alias.jsonl", "../meas.jsonl")
     before = snapshot(workspace)
-    saved = datafiles._inputs_read
+    saved = input_guard._read
     try:
-        datafiles.guard_inputs()
+        input_guard.guard_inputs()
         datafiles.read_text(workspace / "meas.jsonl", "measurements")
         for path in ("sub/alias.jsonl", "sub/../meas.jsonl", str(workspace / "meas.jsonl")):
             with pytest.raises(SpecroofError, match="input files"):
@@ -110,7 +110,7 @@ def test_inputs_read_by_the_command_are_refused_whatever_the_path(workspace: Pat
             with pytest.raises(SpecroofError, match="input files"):
                 datafiles.check_writable(path, "profile")
     finally:
-        datafiles._inputs_read = saved
+        input_guard._read = saved
     assert snapshot(workspace) == before
 
 

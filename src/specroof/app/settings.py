@@ -15,9 +15,11 @@ import click
 from specroof.app.choices import RegistryChoice
 from specroof.app.parsing import parse_int_list
 from specroof.checks import specs
-from specroof.cost.profile import ImplementationProfile
+from specroof.cost.profile import DEFAULT_PROFILE, ImplementationProfile, profile_data
 from specroof.errors import SpecroofError
+from specroof.scenarios import load_scenario
 from specroof.speculation.acceptance_spec import spec_syntax
+from specroof.speculation.default_acceptance import default_rows
 from specroof.speculation.drafting import Drafting
 from specroof.speculation.methods import METHODS, PARAMETERS
 from specroof.speculation.methods.parameters import DEFAULT_HEADS
@@ -37,8 +39,6 @@ def _profile_help(field: str) -> str:
 
 def profile_help() -> str:
     """--profile's help: every profile in cost/profiles.toml, with the engine each one models."""
-    from specroof.cost.profile import DEFAULT_PROFILE, profile_data
-
     names = []
     for name, fields in profile_data().items():
         engine = fields.get("engine") if isinstance(fields, dict) else None
@@ -48,8 +48,6 @@ def profile_help() -> str:
 
 def default_acceptance_help() -> str:
     """Each method's shipped default acceptance, as speculation/data/default-acceptance.csv says."""
-    from specroof.speculation.default_acceptance import default_rows
-
     parts = []
     for method, row in default_rows().items():
         what = "measured curve" if row.points else row.spec
@@ -218,8 +216,6 @@ def resolve_settings(values: dict[str, Any], scenario: str | None, command: str)
     label = None
     reference = None
     if scenario is not None:
-        from specroof.scenarios import load_scenario
-
         loaded = load_scenario(scenario)
         settings = {**loaded.profile_overrides, **loaded.settings}
         grid, label, reference = dict(loaded.grid), loaded.name, loaded.reference_file()

@@ -12,6 +12,9 @@ import sys
 
 import click
 
+from specroof.errors import SpecroofError
+from specroof.input_guard import guard_inputs
+
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "latency": ("specroof.cli.latency_cmd", "latency", "Latency of one decoding/verification step, per operator."),
     "models": ("specroof.cli.catalog_cmd", "models", "List the model catalog."),
@@ -66,8 +69,6 @@ def cli() -> None:
 
 def main() -> None:
     """Entry point: run the command with its outputs kept off its inputs (see :func:`_run`)."""
-    from specroof.datafiles import guard_inputs
-
     guard_inputs(True)  # no output of this command may land on a file it read
     try:
         _run()
@@ -87,8 +88,6 @@ def _run() -> None:
 
     # click >= 8.2 raises this for a bare `specroof`; older versions print the help themselves.
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
-
-    from specroof.errors import SpecroofError
 
     warnings.showwarning = _show_warning
     _WARNED.clear()

@@ -9,6 +9,9 @@ import click
 
 from specroof.cli.common import emit, format_option, parse_int_list
 from specroof.errors import SpecroofError
+from specroof.speculation.acceptance_spec import parse_acceptance
+from specroof.speculation.engine_metrics import EngineAcceptance
+from specroof.speculation.engines import metrics_kinds
 
 
 @click.command("acceptance")
@@ -34,8 +37,6 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
     With --from, what an engine's own metrics say instead (acceptance is then assumed
     independent of batch size and context length).
     """
-    from specroof.speculation import parse_acceptance
-
     if (spec is None) == (source is None):
         raise SpecroofError("give either --acceptance SPEC (tau at --candidates) or --from SOURCE "
                             "(what an engine's metrics give), not both or neither")
@@ -72,10 +73,6 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
 
 def _show_source(source: str, fmt: str) -> None:
     """The counters an engine-metrics source holds, per-position rates and tau(n)."""
-    from specroof.speculation.acceptance_spec import parse_acceptance
-    from specroof.speculation.engine_metrics import EngineAcceptance
-    from specroof.speculation.engines import metrics_kinds
-
     kind = source.strip().partition(":")[0].strip().lower()
     if kind not in metrics_kinds():
         raise SpecroofError(f"--from reads engine metrics ({', '.join(k + ':FILE' for k in metrics_kinds())}), "

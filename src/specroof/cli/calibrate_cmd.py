@@ -6,7 +6,15 @@ import sys
 
 import click
 
+from specroof.calibration.fit import calibrate as fit
+from specroof.calibration.fit import load_sources
+from specroof.calibration.kernels.calibrate import calibrate_kernels
+from specroof.calibration.validate import validate as run
 from specroof.cli.common import emit, format_option
+from specroof.datafiles import check_writable, refuse_overwriting_inputs
+from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import load_hardware
+from specroof.report.charts import check_chart_path, plot_validation
 
 
 @click.command()
@@ -33,14 +41,9 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
           --hardware h200 -o h200-calibrated.toml
       specroof calibrate --kernels h200_sxm:trtllm -o h200-trtllm.toml
     """
-    from specroof.errors import SpecroofError
-
     if bool(measurements) == (kernels is not None):
         raise SpecroofError("give MEASUREMENTS (JSON-lines files) or --kernels GPU[:ENGINE[:VERSION]], not both or neither")
     if kernels is not None:
-        from specroof.calibration.kernels.calibrate import calibrate_kernels
-        from specroof.datafiles import check_writable, refuse_overwriting_inputs
-
         refuse_overwriting_inputs(output, {"--hardware file": hardware}, "-o/--output")
         check_writable(output, "profile")
         if sys.stderr.isatty():
@@ -50,10 +53,6 @@ def calibrate(measurements: tuple[str, ...], hardware: str | None, profile: str,
         emit(result.rows(), fmt, title=(f"Kernels of {result.engine} {result.version} on {result.gpu} fitted for "
                                         f"{result.hardware} (held-out MAPE per section), written to {output}"))
         return
-    from specroof.calibration.fit import calibrate as fit
-    from specroof.calibration.fit import load_sources
-    from specroof.datafiles import check_writable, refuse_overwriting_inputs
-    from specroof.hardware.accelerator import load_hardware
 
     # Before the fit: a typo in -o must not cost the fit, and must never destroy an input.
     refuse_overwriting_inputs(output, {**_inputs(measurements), "--hardware file": hardware}, "-o/--output")
@@ -90,12 +89,7 @@ def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, 
              show_points: bool, fmt: str) -> None:
     """Report the prediction error against MEASUREMENTS (one or more files of one GPU): per
     model, per file, overall, and per operation where rows carry ops_ms."""
-    from specroof.calibration.validate import validate as run
-
     if plot:
-        from specroof.datafiles import refuse_overwriting_inputs
-        from specroof.report.charts import check_chart_path
-
         check_chart_path(plot)
         refuse_overwriting_inputs(plot, {**_inputs(measurements), "--hardware file": hardware}, "--plot")
     result = run(list(measurements), hardware, profile)
@@ -118,9 +112,6 @@ def validate(measurements: tuple[str, ...], hardware: str, profile: str | None, 
         emit(result.points if show_points else result.worst(), "table",
              title="All points" if show_points else "Worst points")
     if plot:
-        from specroof.hardware.accelerator import load_hardware
-        from specroof.report.charts import plot_validation
-
         accel = load_hardware(hardware)
         plot_validation(result, plot, hardware=accel.display_name,
                         profile=profile or accel.profile_base or "serving")

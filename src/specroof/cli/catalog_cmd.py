@@ -7,16 +7,18 @@ from typing import Any
 import click
 
 from specroof.cli.common import emit, format_option
+from specroof.hardware.accelerator import catalog_names as hardware_names
+from specroof.hardware.accelerator import load_hardware
+from specroof.models.architecture import catalog_names as model_names
+from specroof.models.architecture import load_model
 
 
 @click.command()
 @format_option
 def models(fmt: str) -> None:
     """List the model catalog (any Hugging Face config.json also works as --model)."""
-    from specroof.models.architecture import catalog_names, load_model
-
     rows = []
-    for name in catalog_names():
+    for name in model_names():
         m = load_model(name)
         count = m.parameter_count()
         params: Any = _human_count(count) if fmt == "table" else float(f"{count / 1e9:.4g}")
@@ -39,10 +41,8 @@ def _human_count(count: float) -> str:
 @format_option
 def hardware(fmt: str) -> None:
     """List the accelerator catalog (dense peaks; any .toml profile also works as --hardware)."""
-    from specroof.hardware.accelerator import catalog_names, load_hardware
-
     rows = []
-    for name in catalog_names():
+    for name in hardware_names():
         a = load_hardware(name)
         rows.append({
             "name": name, "device": a.display_name, "memory_gb": a.memory_gb,

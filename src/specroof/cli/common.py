@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from specroof.app.parsing import MAX_OUTPUT_ROWS, parse_int_list, positive_flag
+from specroof.report.formats import render
 
 __all__ = ["FORMATS", "MAX_OUTPUT_ROWS", "emit", "format_option", "mark_unfit", "parse_int_list", "positive_flag"]
 
@@ -25,8 +26,6 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, table_columns: Sequence[str] 
 
     A ``caveat`` (the implementation profile's) goes to stderr, so machine formats stay clean.
     """
-    from specroof.report.formats import render
-
     click.echo(render(rows, fmt, table_columns=table_columns, title=title))
     if caveat:
         click.echo(f"note: {caveat}", err=True)

@@ -16,6 +16,7 @@ from specroof.app.run import run_explain
 from specroof.app.tables import jsonable, physical_ms
 from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
+from specroof.report.waterfall import check_path, waterfall_chart
 
 
 @click.command()
@@ -38,8 +39,6 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
     if candidates is None:
         raise SpecroofError("explain needs --candidates N (verified tokens per sequence, e.g. 16)")
     if plot_path is not None:
-        from specroof.report.waterfall import check_path
-
         check_path(plot_path)
     result, assumed = run_explain(values, scenario, batch, candidates, seq_len)
     if fmt == "json":
@@ -52,8 +51,6 @@ def explain(fmt: str, scenario: str | None, batch: int, candidates: int | None, 
     if assumed and fmt != "table":
         click.echo(f"note: {assumed}", err=True)
     if plot_path is not None:
-        from specroof.report.waterfall import waterfall_chart
-
         path = waterfall_chart(result, plot_path)
         click.echo(f"wrote waterfall chart: {path}", err=True)
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, parse_int_list
+from specroof.cost.kernel_latency import KINDS, kernel_latency, kernel_setup
 from specroof.errors import SpecroofError
 
 
@@ -55,8 +56,6 @@ def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: 
     allreduce          --num-gpus --message-bytes
     moe                --num-tokens --hidden-size --intermediate-size --top-k --num-experts [--distribution]
     """
-    from specroof.cost.kernel_latency import KINDS, kernel_latency, kernel_setup
-
     if kind not in KINDS:
         raise SpecroofError(f"unknown kernel kind {kind!r}; valid: {', '.join(KINDS)}")
     required, _ = KINDS[kind]

@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
+from specroof.calibration.measure import check_device
+from specroof.calibration.measure import measure as run_measure
+from specroof.calibration.measurements import Measurement, write_measurements
 from specroof.cli.common import parse_int_list
+from specroof.datafiles import check_writable, refuse_overwriting_inputs
+from specroof.errors import SpecroofError
+from specroof.models import load_model
 
 
 @click.command("measure")
@@ -50,11 +56,6 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
     the whole step (median of --repeats, CUDA graph by default on CUDA) and each operator
     class on its own, and writes one JSON line per point (docs/measurement-format.md).
     """
-    from specroof.calibration.measure import check_device
-    from specroof.calibration.measure import measure as run_measure
-    from specroof.datafiles import check_writable, refuse_overwriting_inputs
-    from specroof.models import load_model
-
     refuse_overwriting_inputs(output, {"model config": model}, "-o/--output")
     if output.parent.exists():  # measure creates missing folders
         check_writable(output, "measurement file")
@@ -78,8 +79,6 @@ def measure(model: str, batch: str, candidates: str, seq_len: str, dtype: str | 
 def _saving_progress(bar: Any, output: Path) -> Callable[..., None]:
     """Advance the bar after every point; rewrite the file after every measured one, so an
     interrupted run keeps its rows."""
-    from specroof.calibration.measurements import Measurement, write_measurements
-
     done: list[Measurement] = []
 
     def progress(b: int, n: int, s: int, row: object) -> None:
@@ -93,9 +92,6 @@ def _saving_progress(bar: Any, output: Path) -> Callable[..., None]:
 
 def _report(result: Any, model_name: str, output: Path) -> None:
     """Name the skipped points, write the rows and say where; an error if nothing was measured."""
-    from specroof.calibration.measurements import write_measurements
-    from specroof.errors import SpecroofError
-
     for point in result.skipped:
         click.echo(f"skipped {point.describe()}", err=True)
     rows = result.measurements

@@ -18,6 +18,7 @@ from specroof.app.tables import normalized_rows, physical_ms
 from specroof.bands.apply import warn_unvalidated
 from specroof.cli.common import emit, format_option
 from specroof.speculation.engines import ENGINES
+from specroof.speculation.exports import export_table
 
 
 @click.command()
@@ -42,8 +43,6 @@ def plan(fmt: str, scenario: str | None, max_candidates: int, objective: str, cu
       specroof plan -m llama-3-8b -H h200 --batch 1..64 --acceptance chain:0.8 \\
           --method draft --draft-model llama-3.2-1b --export vllm
     """
-    from specroof.speculation.exports import export_table
-
     result, label, profile = run_plan(values, scenario, max_candidates=max_candidates, objective=objective,
                              current=current, reserve_gb=reserve_gb, min_gain=min_gain, show_progress=True)
     if engine is not None:

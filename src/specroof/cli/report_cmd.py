@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from specroof.app.settings import grid_options, model_options, speculation_options
+from specroof.datafiles import refuse_overwriting_inputs
 from specroof.errors import SpecroofError
 
 
@@ -38,7 +39,6 @@ def report(scenario: str | None, max_candidates: int | None, focus_batch: int | 
                         (focus_n, "--explain-candidates")):
         if value is not None and value < 1:
             raise SpecroofError(f"{flag} must be a positive integer, got {value}")
-    from specroof.datafiles import refuse_overwriting_inputs
     from specroof.web.report import write_report
 
     # Before the work: the report must never land on an input, by its name or through a link.

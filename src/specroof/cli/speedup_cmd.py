@@ -17,6 +17,8 @@ from specroof.app.tables import normalized_rows, physical_ms
 from specroof.bands.apply import warn_unvalidated
 from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit
 from specroof.errors import SpecroofError
+from specroof.report import charts
+from specroof.report.charts import check_chart_path
 
 CHARTS = ("speedup", "heatmap", "figure21", "roofline")
 
@@ -44,8 +46,6 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
           --acceptance chain:0.8 --draft-model llama-68m --plot speedup.png
     """
     if plot_path is not None:
-        from specroof.report.charts import check_chart_path
-
         check_chart_path(plot_path)  # before the work, so a typo fails fast
     elif reference_path is not None:
         raise SpecroofError("--reference overlays points on a chart; add --plot FILE.png")
@@ -83,8 +83,6 @@ def _title(result: Any, scenario: str | None) -> str:
 
 
 def _plot(result: Any, path: str, chart: str, reference_path: str | None) -> Path:
-    from specroof.report import charts
-
     if reference_path is not None and chart != "speedup":
         raise SpecroofError("--reference applies to --chart speedup only")
     if chart == "speedup":

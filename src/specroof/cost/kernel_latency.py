@@ -25,8 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from specroof.cost.allreduce import check_domain
 from specroof.cost.dtypes import KV_DTYPES, check_dtype
+from specroof.cost.finite import require_finite
 from specroof.cost.operation import AllreduceShape, AttentionShape, GemmShape, MoEShape, Operation, OpInfo
+from specroof.cost.pricing import price
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.routing import MoERouting
 from specroof.cost.setup import DeviceSetup, engine_kernel_profile, gemm_compute_dtype
@@ -110,8 +113,6 @@ def _scalars_each(arrays: dict[str, np.ndarray], names: tuple[str, ...]):
 def kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | ImplementationProfile | None = None,
                    dtype: str = "bf16", **shape: Any) -> np.ndarray:
     """Microseconds of one call of a ``kind`` kernel (see :func:`_kernel_latency`), checked finite."""
-    from specroof.cost.finite import require_finite
-
     us = _kernel_latency(kind, hardware, profile=profile, dtype=dtype, **shape)
     require_finite(us, f"{kind} kernel latency (us)")
     return us
@@ -125,9 +126,6 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
     parameters when ``profile`` is ``vllm``, ``sglang`` or ``trtllm`` on a device NVIDIA's
     database measured. Shape arguments broadcast; the result has their broadcast shape.
     """
-    from specroof.cost.allreduce import check_domain
-    from specroof.cost.pricing import price
-
     extra = {k: shape.pop(k) for k in ("kv_dtype", "distribution") if k in shape}
     arrays = _arrays(kind, shape)
     if "kv_dtype" in extra and kind not in ("decode_attention", "context_attention"):

@@ -17,6 +17,7 @@ import numpy as np
 
 from specroof.cost.allreduce import check_domain
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
+from specroof.cost.engine_kernels import fitted_overrides
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
@@ -122,7 +123,6 @@ def engine_kernel_profile(profile: ImplementationProfile, accel: Accelerator, we
     unchanged (its caveat says it keeps the priors)."""
     if not profile.engine or accel.is_calibrated:
         return profile
-    from specroof.cost.engine_kernels import fitted_overrides
 
     overrides = fitted_overrides(accel.name, profile.engine, variant or weights)
     if not overrides:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from specroof.bands import band_arrays, record_fields, step_domain
+from specroof.cost.capacity import check_fit, warn_unfit
 from specroof.cost.engine_ops import verification_operations
 from specroof.cost.finite import require_finite
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
@@ -132,8 +134,6 @@ class StepLatency:
     @cached_property
     def fit(self) -> "FitCheck":
         """Does each grid point fit (memory per device, context)? See :mod:`specroof.cost.capacity`."""
-        from specroof.cost.capacity import check_fit
-
         return check_fit(self.passes, Grid(self.batch, self.candidates, self.seq_len))
 
     @property
@@ -166,8 +166,6 @@ class StepLatency:
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per grid point: settings, grid coordinates, latency_ms and ops_ms, and the
         error band of latency_ms with ``validated`` (:mod:`specroof.bands`)."""
-        from specroof.bands import band_arrays, record_fields, step_domain
-
         head = self.describe()
         bands = iter(record_fields(band_arrays(step_domain(self), self.batch, {"latency": self.latency_ms}, "latency")))
         records = []
@@ -270,8 +268,6 @@ def latency(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     the first grid point that does not fit (memory per device, or context beyond the model's
     maximum); ``result.fit`` holds the check at every point.
     """
-    from specroof.cost.capacity import warn_unfit
-
     setup = setup_step(model, hardware, **options)
     result = latency_for_setup(setup, batch, candidates, seq_len)
     warn_unfit(result.fit)

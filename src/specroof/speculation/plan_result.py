@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.bands import band_arrays, record_fields
 from specroof.cost.setup import StepSetup
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.bounds import ACCEPTANCE_MODEL, DRAFTING_SHAPE
@@ -130,8 +131,6 @@ class PlanResult:
 
     def band_records(self) -> list[dict[str, Any]]:
         """Per cell: error bands of speedup and latency_ms, ``validated``, ``validation_note``."""
-        from specroof.bands import band_arrays, record_fields
-
         if self.domain is None:
             return [{} for _ in range(self.batch.size * self.seq_len.size)]
         return record_fields(band_arrays(self.domain, self.batch, {"speedup": self.speedup, "latency": self.latency_ms},

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.bands import band_arrays, record_fields, step_domain
 from specroof.cost.capacity import warn_unfit
 from specroof.cost.finite import require_finite
 from specroof.cost.setup import StepSetup
@@ -109,16 +110,12 @@ class SpeedupResult:
     def bands(self) -> dict[str, np.ndarray]:
         """Grid arrays: the error bands of speedup and latency_ms (``speedup_low``, ...),
         ``validated`` (of the speedup) and ``validation_note`` (:mod:`specroof.bands`)."""
-        from specroof.bands import band_arrays, step_domain
-
         plain = np.broadcast_to((self.candidates == 1)[None, :, None], self.speedup.shape)
         return band_arrays(step_domain(self.step, self.method), self.batch,
                            {"speedup": self.speedup, "latency": self.latency_ms}, "speedup", plain)
 
     def band_records(self) -> list[dict[str, Any]]:
         """:meth:`bands` as one dict per grid point (the order of :meth:`to_records`)."""
-        from specroof.bands import record_fields
-
         return record_fields(self.bands())
 
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from specroof.cost.profile import profile_names
+from specroof.hardware.accelerator import catalog_names as hardware_names
+from specroof.models.architecture import catalog_names as model_names
+from specroof.scenarios import scenario_names
 from specroof.speculation.engines import ENGINES, Engine
 from specroof.speculation.methods.catalog import method_catalog
 
 
 def catalog() -> dict[str, Any]:
     """The explorer's choices: methods, engines, models, hardware, profiles, scenarios."""
-    from specroof.cost.profile import profile_names
-    from specroof.hardware.accelerator import catalog_names as hardware_names
-    from specroof.models.architecture import catalog_names as model_names
-    from specroof.scenarios import scenario_names
-
     return {"models": list(model_names()), "hardware": list(hardware_names()), "profiles": list(profile_names()),
             "scenarios": list(scenario_names()), "methods": method_catalog(),
             "engines": [_engine(e) for e in ENGINES]}

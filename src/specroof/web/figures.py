@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from specroof.app.tables import physical_ms
+from specroof.cost.dtypes import compute_dtype
+from specroof.cost.operation import op_info
 from specroof.report.formats import signed
 
 _FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
@@ -28,8 +30,6 @@ _PLOTLY_SYMBOLS = {"o": "circle", "s": "square", "^": "triangle-up", "v": "trian
 def op_style(name: str) -> tuple[str, str]:
     """(colour, plotly symbol) of an operation, from its one home (specroof.cost.operation)."""
     try:
-        from specroof.cost.operation import op_info
-
         info = op_info(name)
     except (ImportError, KeyError):
         return "#888", "circle"
@@ -304,8 +304,6 @@ def roofline_figure(point: Any) -> dict[str, Any]:
     TFLOP/s (FLOPs over the operation's modelled time); operations without FLOPs (all-reduce,
     host waits) have no place on a roofline and are left out.
     """
-    from specroof.cost.dtypes import compute_dtype
-
     step = point.step
     hw, prof = step.hardware, step.profile
     comp = compute_dtype(step.weight_dtype, step.dtype)

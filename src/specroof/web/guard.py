@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from specroof.errors import SpecroofError
+from specroof.speculation.trees import bundled_medusa_models
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 """The names a browser on this machine uses for a server bound to a loopback address."""
@@ -149,8 +150,6 @@ def _check_acceptance(text: str) -> None:
     if _token(args, suffix, extra=True):
         return
     if kind == "medusa" and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", args) and ".csv" not in args.lower():
-        from specroof.speculation.trees import bundled_medusa_models
-
         if args in bundled_medusa_models():
             return
     raise SpecroofError(f"acceptance {kind}: {NO_PATHS}; upload the file and give {kind}:upload:<id>{suffix}"

@@ -18,6 +18,7 @@ from typing import Any
 from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
 from specroof.speculation.engines import ENGINES
+from specroof.web.assets import plotly_js_path
 from specroof.web.queries import Explorer
 from specroof.web.view import format_cell, page_view
 
@@ -50,8 +51,6 @@ def write_report(params: Mapping[str, str], path: str | Path, settings: Mapping[
 
     ``settings``: what the user asked for, shown at the top of the report.
     """
-    from specroof.web.assets import plotly_js_path
-
     out = Path(path)
     if out.suffix.lower() not in (".html", ".htm"):
         raise SpecroofError(f"report file {str(out)!r} must end in .html")

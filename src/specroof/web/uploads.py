@@ -22,8 +22,15 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from specroof.datafiles import csv_records, read_text
+from specroof.datafiles import csv_records, looks_like_path, read_text, read_toml
 from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import load_hardware
+from specroof.models.architecture import load_model
+from specroof.speculation.acceptance import CurveAcceptance
+from specroof.speculation.engines.sglang_metrics import MAX_DRAFT_TOKENS, read_sglang
+from specroof.speculation.engines.vllm_metrics import read_vllm_metrics
+from specroof.speculation.trees import MedusaTreeAcceptance
+from specroof.web.guard import log_internal
 
 MAX_UPLOAD_BYTES = 2_000_000
 """Largest file one upload may hold (a config.json is a few kB; a metrics scrape tens of kB)."""
@@ -33,16 +40,11 @@ _FULL_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _check_model(path: Path) -> None:
-    from specroof.models.architecture import load_model
-
     load_model(path)
 
 
 def _check_hardware(path: Path) -> None:
     """A catalog-style device or a calibrated profile, whose ``base`` names a catalog device."""
-    from specroof.datafiles import looks_like_path, read_toml
-    from specroof.hardware.accelerator import load_hardware
-
     base = read_toml(path, "the uploaded hardware file").get("base")
     if isinstance(base, str) and (looks_like_path(base, ".toml") or "\\" in base):
         raise SpecroofError("the uploaded hardware file's base names a file; on the explorer, base must name a "
@@ -51,21 +53,15 @@ def _check_hardware(path: Path) -> None:
 
 
 def _check_curve(path: Path) -> None:
-    from specroof.speculation.acceptance import CurveAcceptance
-
     CurveAcceptance.from_csv(path)
 
 
 def _check_metrics(path: Path) -> None:
-    from specroof.speculation.engines.vllm_metrics import read_vllm_metrics
-
     read_vllm_metrics(path)
 
 
 def _check_sglang(path: Path) -> None:
     """A server-info JSON states N; a log does not (the user adds ``:N``), so it is read at the largest N."""
-    from specroof.speculation.engines.sglang_metrics import MAX_DRAFT_TOKENS, read_sglang
-
     with open(path, "rb") as handle:
         is_json = handle.read(64).lstrip().startswith(b"{")
     read_sglang(path, None if is_json else MAX_DRAFT_TOKENS)
@@ -77,8 +73,6 @@ MAX_MEDUSA_MODELS = 64
 
 def _check_medusa(path: Path) -> None:
     """Every model of the file, each read as ``medusa:FILE:MODEL`` will read it."""
-    from specroof.speculation.trees import MedusaTreeAcceptance
-
     rows = csv_records(read_text(path, "the uploaded Medusa file"))
     models = sorted({row.get("model", "") for row in rows} - {""})
     if len(models) > MAX_MEDUSA_MODELS:
@@ -190,7 +184,6 @@ def _write_failure(exc: OSError) -> HTTPException:
     reason = exc.strerror or type(exc).__name__
     if exc.errno in _FULL_DISK:
         return HTTPException(507, f"cannot store the upload: {reason} on the server's disk")
-    from specroof.web.guard import log_internal
 
     log_internal(f"cannot store an upload: {reason}", exc)
     return HTTPException(500, f"cannot store the upload on the server: {reason} (logged)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from specroof.app.tables import normalized_rows, physical_ms
 from specroof.errors import SpecroofError
+from specroof.report.charts import read_reference_csv
 from specroof.speculation.engines import ENGINES, Engine
 from specroof.web import figures
 from specroof.web.guard import require_finite
@@ -59,8 +60,6 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
 
     reference = None
     if reference_path is not None and len(result.seq_len) == 1:
-        from specroof.report.charts import read_reference_csv
-
         reference = [r for r in read_reference_csv(reference_path)
                      if not r.get("seq_len") or int(float(r["seq_len"])) == s]
     return {
