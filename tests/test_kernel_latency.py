@@ -43,9 +43,9 @@ def test_engine_profiles_use_fitted_kernels_where_shipped():
         assert set(pairs[device]) == {"vllm", "sglang", "trtllm"}, device
     fitted = kernel_setup("h200", "vllm").profile
     assert fitted.gemm_tile_policy == "rows" and fitted.decode_attention_kernel == "paged"
-    assert "fitted to NVIDIA's measured vllm" in fitted.caveat and "SpecDecode-Bench" in fitted.caveat
+    assert "fitted to NVIDIA's measured vllm" in fitted.caveats and "SpecDecode-Bench" in fitted.caveats
     prior = kernel_setup("rtx-4090", "vllm").profile
-    assert prior.gemm_tile_policy == "fastest" and "kernel priors" in prior.caveat
+    assert prior.gemm_tile_policy == "fastest" and "kernel priors" in prior.caveats
     assert kernel_setup("h200", "serving").profile.gemm_tile_policy == "fastest"
 
 
@@ -168,7 +168,7 @@ def test_calibrate_kernels_writes_a_usable_profile(tmp_path, kernel_extract):
     assert all(s["mape_heldout_pct"] < 40 for s in result.stats.values())
     setup = kernel_setup(str(out))
     assert setup.profile.engine == "trtllm" and setup.profile.gemm_tile_policy == "rows"
-    assert "calibrated" in setup.profile.caveat
+    assert "calibrated" in setup.profile.caveats
     rows = sel.select("gemm_bf16", read_extract("h100_sxm", "trtllm", "gemm", kernel_extract))
     t = specroof.kernel_latency("gemm", str(out), m=rows["m"], n=rows["n"], k=rows["k"])
     assert np.mean(np.abs(t - rows["latency_us"]) / rows["latency_us"]) < 0.12

@@ -87,4 +87,4 @@ def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: 
     rows = [dict(zip(required, c), latency_us=float(t)) for c, t in zip(combos, us)]
     setup = kernel_setup(hardware, profile, dtype)
     emit(rows, fmt, title=f"{kind} on {setup.hardware.name}, profile {setup.profile.name}, {dtype}",
-         caveat=setup.profile.caveat)
+         caveat=setup.profile.caveats)

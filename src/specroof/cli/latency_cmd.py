@@ -37,7 +37,7 @@ def latency(fmt: str, **values: Any) -> None:
                  "milliseconds are not physical)")
     if fmt == "table":
         rows, columns = mark_unfit(records, rows, columns)
-    emit(rows, fmt, table_columns=columns, title=title, caveat=result.profile.caveat)
+    emit(rows, fmt, table_columns=columns, title=title, caveat=result.profile.caveats)
 
 
 def _normalized(rows: list[dict[str, Any]], result: Any, values: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:

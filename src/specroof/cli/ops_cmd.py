@@ -37,4 +37,4 @@ def ops(fmt: str, batch: int, candidates: int, seq_len: int, acceptance: str | N
     if not fit["fits"]:
         title += (f"\nDOES NOT FIT ({fit['footprint_gb']:.1f} GB needed per device; the warning says why): "
                   "priced anyway")
-    emit(result.to_records(), fmt, table_columns=COLUMNS, title=title, caveat=step.profile.caveat)
+    emit(result.to_records(), fmt, table_columns=COLUMNS, title=title, caveat=step.profile.caveats)

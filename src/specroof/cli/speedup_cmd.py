@@ -65,7 +65,7 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if fmt == "table":
         rows, columns = mark_unfit(records, rows, columns)
     # An engine-metrics acceptance (vllm-metrics:, sglang:) states its assumption with the profile's caveat.
-    caveat = "; ".join(c for c in (result.step.profile.caveat, getattr(result.acceptance, "assumption", "")) if c)
+    caveat = "; ".join(c for c in (result.step.profile.caveats, getattr(result.acceptance, "assumption", "")) if c)
     emit(rows, fmt, table_columns=columns, title=_title(result, scenario_label), caveat=caveat)
 
     if plot_path is not None:

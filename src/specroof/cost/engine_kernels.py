@@ -55,5 +55,5 @@ def fitted_overrides(hardware: str, engine: str, precision: str) -> dict[str, An
         if isinstance(table, dict):
             out.update({k: v for k, v in table.items() if k not in META_KEYS and not isinstance(v, dict)})
     if "caveat" in entry:
-        out["caveat"] = entry["caveat"]
+        out["kernels_caveat"] = entry["caveat"]  # the fit replaces where the kernels come from, nothing else
     return out

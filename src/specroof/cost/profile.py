@@ -53,8 +53,10 @@ class ImplementationProfile:
 
     name: str = declare(DEFAULT_PROFILE, NAME, "", "the profile's name")
     description: str = declare("", TEXT, "", "what the profile stands for, in one line")
-    caveat: str = declare("", TEXT, "", "what a user must know before quoting results of this profile "
-                          "(the CLI prints it under every table)")
+    kernels_caveat: str = declare("", TEXT, "", "where the kernel parameters come from (datasheet priors, or "
+                                  "the fit that replaced them: fitting replaces this field only)")
+    caveat: str = declare("", TEXT, "", "what else a user must know before quoting results of this profile "
+                          "(host time, reproduced ratios)")
     # Attention
     attention: str = declare("fused", choice(*ATTENTION_KINDS), "", "fused: flash-style, scores stay on chip; "
                              "unfused: Q K^T and P V are batched GEMMs and the b*H*n*(s+n) score matrix goes "
@@ -199,6 +201,11 @@ class ImplementationProfile:
     moe_bandwidth_efficiency: float = declare(0.8, FRACTION, "fraction", "fraction of datasheet bandwidth the fused "
                                               "MoE layer reaches", kernel_fit=(0.02, 1.0))
     moe_tile_m: int = declare(64, TILE, "rows", "rows each expert's tokens are padded to in the fused MoE kernel")
+
+    @property
+    def caveats(self) -> str:
+        """What the CLI prints under every table: where the kernels come from, then the rest."""
+        return "; ".join(text for text in (self.kernels_caveat, self.caveat) if text)
 
     def with_overrides(self, **overrides: Any) -> "ImplementationProfile":
         """A copy with fields replaced, validated; unknown names are an error."""

@@ -127,10 +127,6 @@ def engine_kernel_profile(profile: ImplementationProfile, accel: Accelerator, we
     overrides = fitted_overrides(accel.name, profile.engine, variant or weights)
     if not overrides:
         return profile
-    # The engine's own caveat: "<kernel priors ...>; <what else to know>"; the fitted caveat
-    # replaces its first clause.
-    rest = profile.caveat.split("; ", 1)[1] if "; " in profile.caveat else ""
-    overrides["caveat"] = "; ".join(x for x in (overrides.get("caveat", ""), rest) if x)
     return profile.with_overrides(**overrides)
 
 

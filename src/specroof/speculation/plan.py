@@ -155,7 +155,7 @@ def plan_of(study: Study, search: PlanSearch, progress: Callable[[int], None] | 
         latency_ms=picked["spec_ms"], ar_latency_ms=grids["plain_ms"][:, 0, :], memory_gb=picked["memory"] / 1e9,
         capacity_gb=accel.memory_bytes / 1e9, fits=any_fit, unconstrained_candidates=picked["free_n"],
         sweep_speedup=grids["speed"][:, :search.limit, :], fits_grid=grids["fit"][:, :search.limit, :],
-        caveat=first.step.profile.caveat, setup=first.setup, min_gain=search.min_gain,
+        caveat=first.step.profile.caveats, setup=first.setup, min_gain=search.min_gain,
         domain=step_domain(first.step, study.drafting.method),
         model_acceptance_length=picked["claimed"], shape_max_tokens=picked["shape_max"],
     )

@@ -66,7 +66,7 @@ def page_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
         "title": f"{'[' + label + '] ' if label else ''}{result.step.model.name} on "
                  f"{result.step.hardware.display_name}",
         "subtitle": figures.subtitle(result),
-        "caveat": profile.caveat,
+        "caveat": profile.caveats,
         "note": note,
         "physical_ms": physical,
         "focus": {"batch": b, "candidates": n, "seq_len": s},

@@ -109,9 +109,10 @@ def calibrated_fields(fitted: dict[str, Any], gpu: str, engine: str, version: st
     """The profile fields to write: the engine structure, the fitted kernels and a caveat that
     keeps what the engine profile's own caveat adds after its first clause (host time)."""
     out = dict(ph.ENGINE_STRUCTURE, **fitted)
-    rest = get_profile(engine).caveat.split("; ", 1)[1:]
-    out["caveat"] = "; ".join([f"profile {engine} with kernels calibrated by `specroof calibrate --kernels` to "
-                               f"NVIDIA's {gpu} {engine} {version or 'current'} tables (16-bit weights)"] + rest)
+    out["kernels_caveat"] = (f"profile {engine} with kernels calibrated by `specroof calibrate --kernels` to "
+                             f"NVIDIA's {gpu} {engine} {version or 'current'} tables (16-bit weights)")
+    if get_profile(engine).caveat:
+        out["caveat"] = get_profile(engine).caveat
     if isinstance(out.get("gemm_tiles"), (int, float)):
         out["gemm_tiles"] = [[int(out["gemm_tiles"]), 128]]
     return out
