@@ -15,12 +15,10 @@ from specroof.cost.setup import StepSetup
 @dataclass(frozen=True, eq=False)
 class Pass:
     """A forward pass: its operations, the setup pricing them, and how often it runs per step
-    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes).
-    ``shares_embedding``: its model reads the token embedding of the step's first pass (an
-    EAGLE head, an MTP module) rather than a table of its own. Informational: the builders of
-    such passes already leave the table off their lists, and memory reads only the lists."""
+    (``repeats`` may vary over the grid: a draft model runs ``n - 1`` passes). A drafter that
+    reads the target's embedding table (an EAGLE head, an MTP module) has no table on its list:
+    memory reads only the lists."""
 
     setup: StepSetup
     operations: list[Operation]
     repeats: ArrayLike = 1.0
-    shares_embedding: bool = False

@@ -108,12 +108,10 @@ class PassMethod(Method, ABC):
 
     ``first_reads_verified``: the first pass runs over every token the target just verified
     (EAGLE and MTP read the target's hidden states, vLLM's ``EagleProposer.propose``); False:
-    over one new token (a draft model). ``shares_embedding``: the drafter reads the target's
-    embedding table rather than keeping its own.
+    over one new token (a draft model).
     """
 
     first_reads_verified: bool = True
-    shares_embedding: bool = True
 
     @property
     def pass_based(self) -> bool:
@@ -142,14 +140,13 @@ class PassMethod(Method, ABC):
         steps = np.where(n > 1, steps, 0.0)
         first_width = n if self.first_reads_verified else np.ones_like(n)
         column = (1, -1, 1)
-        shared = self.shares_embedding
         first_setup, first = self.draft_pass(choice, setup, grid, first_width, True)
         if np.array_equal(first_width, width):  # every pass alike (a draft model's chain)
-            return [Pass(first_setup, first, repeats=steps.reshape(column), shares_embedding=shared)]
+            return [Pass(first_setup, first, repeats=steps.reshape(column))]
         later_setup, later = self.draft_pass(choice, setup, grid, width, False)
         return [
-            Pass(first_setup, first, repeats=np.minimum(steps, 1.0).reshape(column), shares_embedding=shared),
-            Pass(later_setup, later, repeats=np.maximum(steps - 1.0, 0.0).reshape(column), shares_embedding=shared),
+            Pass(first_setup, first, repeats=np.minimum(steps, 1.0).reshape(column)),
+            Pass(later_setup, later, repeats=np.maximum(steps - 1.0, 0.0).reshape(column)),
         ]
 
 

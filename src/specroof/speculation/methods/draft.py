@@ -35,5 +35,4 @@ DRAFT = METHODS.register(DraftModel(
     parameters=("draft_model", "tree"),
     required=("draft_model",),
     first_reads_verified=False,
-    shares_embedding=False,
 ))
