@@ -152,7 +152,7 @@ def plan_of(study: Study, search: PlanSearch, progress: Callable[[int], None] | 
         acceptance=study.acceptance, objective=search.objective, limit=search.limit, batch=grid.batch,
         seq_len=grid.seq_len, candidates=np.arange(1, search.limit + 1), best_candidates=picked["best_n"],
         speedup=picked["speed"], acceptance_length=picked["tau"], throughput=picked["tput"],
-        latency_ms=picked["spec_ms"], ar_latency_ms=grids["plain_ms"][:, 0, :], memory_gb=picked["memory"] / 1e9,
+        latency_ms=picked["spec_ms"], ar_latency_ms=grids["plain_ms"][:, 0, :], footprint_gb=picked["memory"] / 1e9,
         capacity_gb=accel.memory_bytes / 1e9, fits=any_fit, unconstrained_candidates=picked["free_n"],
         sweep_speedup=grids["speed"][:, :search.limit, :], fits_grid=grids["fit"][:, :search.limit, :],
         caveat=first.step.profile.caveats, setup=first.setup, min_gain=search.min_gain,

@@ -46,7 +46,7 @@ class PlanResult:
     throughput: np.ndarray
     latency_ms: np.ndarray
     ar_latency_ms: np.ndarray
-    memory_gb: np.ndarray
+    footprint_gb: np.ndarray
     capacity_gb: float
     fits: np.ndarray
     unconstrained_candidates: np.ndarray
@@ -109,7 +109,7 @@ class PlanResult:
                     "throughput": _num(self.throughput[i, k]) if ok else None,
                     "latency_ms": _num(self.latency_ms[i, k]) if ok else None,
                     "ar_latency_ms": _num(self.ar_latency_ms[i, k]),
-                    "footprint_gb": _num(self.memory_gb[i, k]),
+                    "footprint_gb": _num(self.footprint_gb[i, k]),
                     "fits": bool(self.fits[i, k]),
                     **next(bands),
                 }
@@ -140,7 +140,7 @@ class PlanResult:
         notes = []
         n, free = int(self.best_candidates[i, k]), int(self.unconstrained_candidates[i, k])
         if n == 0:
-            notes.append(f"does not fit even without speculation: {self.memory_gb[i, k]:.1f} GB needed per device "
+            notes.append(f"does not fit even without speculation: {self.footprint_gb[i, k]:.1f} GB needed per device "
                          f"of {self.capacity_gb:.1f} GB, or a context beyond the model's maximum (the warning says "
                          "which)")
         elif free != n and free > 1:
