@@ -147,6 +147,21 @@ def test_a_calibrated_files_profile_fields_are_checked_and_named_by_the_file(tmp
     assert float(fitted.latency_ms.max()) > float(plain.latency_ms.max())  # the slower fitted field is applied
 
 
+def test_a_calibrated_files_profile_section_is_checked_even_when_another_profile_is_chosen(tmp_path):
+    """The [profile] table and profile_base apply only to the device's own profile, but a broken
+    one is refused whatever --profile says: a file is never passed over in silence."""
+    path = tmp_path / "prof.toml"
+    path.write_text('base = "h200"\n[profile]\nbogus_field = 3\n')
+    with pytest.raises(SpecroofError, match=r"prof.toml: \[profile\]: unknown key bogus_field"):
+        specroof.latency("llama-7b", load_hardware(str(path)), profile="vllm")
+    path.write_text('base = "h200"\nprofile_base = "nope"\n')
+    with pytest.raises(SpecroofError, match=r"prof.toml: profile_base: unknown implementation profile 'nope'"):
+        specroof.latency("llama-7b", load_hardware(str(path)), profile="vllm")
+    path.write_text('base = "h200"\nprofile_base = "pytorch-sdpa"\n[profile]\nbandwidth_efficiency = 0.3\n')
+    other = specroof.latency("llama-7b", load_hardware(str(path)), profile="serving")
+    assert other.profile.bandwidth_efficiency == specroof.latency("llama-7b", "h200").profile.bandwidth_efficiency
+
+
 def test_cli_help_of_profile_options_comes_from_the_declarations():
     from hostile.harness import run_cli
 

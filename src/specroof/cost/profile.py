@@ -254,22 +254,28 @@ def profile_fields(data: dict[str, Any], label: str = "profile") -> dict[str, An
 
 def device_base(accel: Any, profile: "str | ImplementationProfile | None") -> ImplementationProfile:
     """The profile a step on ``accel`` starts from: ``profile``, else the one a calibrated
-    device file names (``profile_base``; checked here: profiles sit a floor above devices)."""
-    if profile is not None or accel.profile_base is None:
-        return get_profile(profile)
-    try:
-        return get_profile(accel.profile_base)
-    except SpecroofError as exc:
-        raise SpecroofError(f"{accel.where}: profile_base: {exc}") from None
+    device file names (``profile_base``; checked here, used or not: profiles sit a floor above
+    devices, and a broken file is never passed over in silence)."""
+    own = None
+    if accel.profile_base is not None:
+        try:
+            own = get_profile(accel.profile_base)
+        except SpecroofError as exc:
+            raise SpecroofError(f"{accel.where}: profile_base: {exc}") from None
+    return get_profile(profile) if profile is not None or own is None else own
 
 
 def with_device_fields(prof: ImplementationProfile, accel: Any,
                        profile: "str | ImplementationProfile | None") -> ImplementationProfile:
     """``prof`` with a calibrated device's ``[profile]`` fields, checked and named by its file;
-    only when the step uses the device's own profile (``profile`` None or its ``profile_base``)."""
-    if not accel.profile_overrides or not (profile is None or profile == accel.profile_base):
+    applied only when the step uses the device's own profile (``profile`` None or its
+    ``profile_base``), checked always."""
+    if not accel.profile_overrides:
         return prof
-    return prof.with_overrides(**profile_fields(dict(accel.profile_overrides), f"{accel.where}: [profile]"))
+    fields = profile_fields(dict(accel.profile_overrides), f"{accel.where}: [profile]")
+    if not (profile is None or profile == accel.profile_base):
+        return prof
+    return prof.with_overrides(**fields)
 
 
 def _coerce(key: str, value: Any) -> Any:
