@@ -414,3 +414,15 @@ def test_api_speedup_eagle3_with_vllm_metrics_on_the_vllm_profile() -> None:
     assert tau[0, :, 0] == pytest.approx([1.0, 1.74, 2.27, 2.63])
     assert tau[1, :, 0] == pytest.approx(tau[0, :, 0])  # the same at batch 32: the stated assumption
     assert np.all(np.asarray(result.speedup)[:, 3, 0] > 1.0)
+
+
+def test_each_reader_says_what_its_n_counts(tmp_path):
+    """vLLM counts the positions of a chain; SGLang's N counts tree nodes, unless its server info
+    says topk 1 (a chain). The reader says so; nothing downstream compares engine names."""
+    assert read_vllm_metrics(K3).counts == "positions"
+    assert read_sglang(DATA / "sglang-server-info.json").counts == "positions"  # topk 1
+    tree = json.loads((DATA / "sglang-server-info.json").read_text())
+    tree["speculative_eagle_topk"] = 4
+    (tmp_path / "tree.json").write_text(json.dumps(tree))
+    assert read_sglang(tmp_path / "tree.json").counts == "nodes"
+    assert read_sglang(DATA / "sglang-decode.log", 4).counts == "nodes"  # a log does not say topk

@@ -42,14 +42,14 @@ class EngineAcceptance(CurveAcceptance):
 
     def __init__(self, points: Sequence[tuple[float, float]], spec: str, engine: str,
                  counters: dict[str, Any], position_rates: Sequence[float] | None = None,
-                 position_counts: Sequence[float] | None = None, notes: Sequence[str] = ()) -> None:
+                 position_counts: Sequence[float] | None = None, notes: Sequence[str] = (),
+                 counts: str = "positions") -> None:
         super().__init__(points, name=spec)
         self.spec = spec
         self.engine = engine
-        # vLLM counts accepted positions of a chain; SGLang's N is the nodes of the tree it served
-        # (a chain when its server info says topk 1).
-        chain = engine != "sglang" or dict(counters).get("speculative_eagle_topk") == 1
-        self.counts = "positions" if chain else "nodes"
+        if counts not in ("positions", "nodes"):
+            raise ValueError(f"counts must be 'positions' (of a chain) or 'nodes' (of a tree), got {counts!r}")
+        self.counts = counts  # what the engine's n counts: said by its reader, which knows its counters
         self.counters = dict(counters)
         self.position_rates = None if position_rates is None else [float(p) for p in position_rates]
         self.position_counts = None if position_counts is None else [float(c) for c in position_counts]

@@ -70,7 +70,10 @@ def read_sglang(path: str | Path, num_draft_tokens: int | None = None, spec: str
                             "N is --speculative-num-draft-tokens (root included)")
     counters.update({"num_draft_tokens": n, "mean_acceptance_length": tau})
     notes.append(f"tau known only at n={n} (linear from (1, 1) in between)")
-    return EngineAcceptance([(1.0, 1.0), (float(n), min(tau, float(n)))], spec, "sglang", counters, notes=notes)
+    # SGLang's N counts the nodes of the tree it served: a chain's positions when its server info says topk 1.
+    counts = "positions" if counters.get("speculative_eagle_topk") == 1 else "nodes"
+    return EngineAcceptance([(1.0, 1.0), (float(n), min(tau, float(n)))], spec, "sglang", counters, notes=notes,
+                            counts=counts)
 
 
 def _sglang_server_info(text: str, where: str) -> tuple[list[float], int | None, dict[str, Any], list[str]]:
