@@ -174,3 +174,18 @@ def test_medusa_profile_caveat_is_printed_on_stderr_only():
     plain = subprocess.run([specroof_script(), "latency", "-m", "llama-7b", "-H", "h200"],
                            capture_output=True, text=True, timeout=120)
     assert plain.returncode == 0 and "note:" not in plain.stderr
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('method = "lookahed"\n', "scenario bad: method 'lookahed' is not a drafting method; choose one of none"),
+    ('[profile_overrides]\ncompute_efficiency = 3\n',
+     "scenario bad: profile_overrides: compute_efficiency must be <= 1, got 3"),
+])
+def test_a_scenarios_method_and_profile_overrides_are_named_by_the_scenario(tmp_path, body, message):
+    """Checked where they are used (scenarios/ sits below methods and profiles), named by the
+    scenario, and refused even when a flag replaces them."""
+    path = tmp_path / "bad.toml"
+    path.write_text(f'name = "bad"\nmodel = "llama-7b"\nhardware = "h200"\n{body}', encoding="utf-8")
+    for extra in ([], ["--method", "none"]):
+        result = run_cli("speedup", "--scenario", str(path), *extra)
+        assert result.code == 2 and result.stderr.strip().splitlines()[-1].startswith(f"error: {message}")

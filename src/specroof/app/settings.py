@@ -15,8 +15,8 @@ import click
 from specroof.app.choices import RegistryChoice
 from specroof.app.parsing import parse_int_list
 from specroof.checks import specs
-from specroof.cost.profile import DEFAULT_PROFILE, ImplementationProfile, profile_data
-from specroof.errors import SpecroofError
+from specroof.cost.profile import DEFAULT_PROFILE, ImplementationProfile, profile_data, profile_fields
+from specroof.errors import SpecroofError, suggest
 from specroof.scenarios import load_scenario
 from specroof.speculation.acceptance_spec import spec_syntax
 from specroof.speculation.default_acceptance import default_rows
@@ -205,6 +205,15 @@ class Settings:
         return out
 
 
+def _check_scenario(name: str, method: Any, profile_overrides: dict[str, Any]) -> None:
+    """What a scenario file names from floors above it (scenarios/ cannot know the methods or
+    the profile fields), checked here and named by the scenario, even when a flag replaces it."""
+    if method is not None and method not in METHODS:
+        raise SpecroofError(f"scenario {name}: method {method!r} is not a drafting method"
+                            f"{suggest(str(method), METHODS.names())}; choose one of {', '.join(METHODS.names())}")
+    profile_fields(dict(profile_overrides), f"scenario {name}: profile_overrides")
+
+
 def resolve_settings(values: dict[str, Any], scenario: str | None, command: str) -> Settings:
     """Merge the flags of ``command`` with a scenario's settings and the defaults.
 
@@ -217,6 +226,7 @@ def resolve_settings(values: dict[str, Any], scenario: str | None, command: str)
     reference = None
     if scenario is not None:
         loaded = load_scenario(scenario)
+        _check_scenario(loaded.name, loaded.settings.get("method"), loaded.profile_overrides)
         settings = {**loaded.profile_overrides, **loaded.settings}
         grid, label, reference = dict(loaded.grid), loaded.name, loaded.reference_file()
     model = values.get("model") or settings.pop("model", None)
