@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -61,3 +62,19 @@ def specroof_script() -> str:
 def run_specroof(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``specroof ARGS`` as a separate process (start-up, real file descriptors, signals)."""
     return subprocess.run([specroof_script(), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def kernels_per_operation(r) -> np.ndarray:
+    """Kernels each priced operation launches at every grid point: (operations, b, n, s)."""
+    return np.stack([np.asarray(op.kernels, dtype=float) for op in r.operations])
+
+
+def assert_non_decreasing_unless_a_kernel_drops(r, tolerance=1e-9):
+    """Between neighbours where no operation launches fewer kernels, latency never decreases."""
+    scale = float(np.max(r.latency_ms))
+    kernels = kernels_per_operation(r)
+    for ax in range(3):
+        steps = np.diff(r.latency_ms, axis=ax)
+        kept = np.all(np.diff(kernels, axis=ax + 1) >= 0, axis=0)
+        if steps.size and kept.any():
+            assert steps[kept].min() >= -tolerance * scale, f"latency decreases along axis {ax}, no kernel dropped"

@@ -23,6 +23,7 @@ from specroof.cost.step import MAX_GRID_POINTS
 from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.hardware.accelerator import load_hardware
 from specroof.models.architecture import ModelConfig, load_model
+from tests.support import assert_non_decreasing_unless_a_kernel_drops
 
 GEMM_OPS = ("qkv_proj", "o_proj", "gate_up_proj", "down_proj", "lm_head")
 RECORD_KEYS = {"model", "hardware", "dtype", "batch", "candidates", "seq_len", "latency_ms", "ops_ms", "fits",
@@ -84,22 +85,6 @@ def assert_non_decreasing(latency_ms, tolerance=1e-9):
 
 
 # --------------------------------------------------------------------------- monotonicity
-
-
-def kernels_per_operation(r) -> np.ndarray:
-    """Kernels each priced operation launches at every grid point: (operations, b, n, s)."""
-    return np.stack([np.asarray(op.kernels, dtype=float) for op in r.operations])
-
-
-def assert_non_decreasing_unless_a_kernel_drops(r, tolerance=1e-9):
-    """Between neighbours where no operation launches fewer kernels, latency never decreases."""
-    scale = float(np.max(r.latency_ms))
-    kernels = kernels_per_operation(r)
-    for ax in range(3):
-        steps = np.diff(r.latency_ms, axis=ax)
-        kept = np.all(np.diff(kernels, axis=ax + 1) >= 0, axis=0)
-        if steps.size and kept.any():
-            assert steps[kept].min() >= -tolerance * scale, f"latency decreases along axis {ax}, no kernel dropped"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import specroof
@@ -28,6 +28,7 @@ from specroof.models.architecture import catalog_names as model_names
 from specroof.speculation.acceptance import ChainAcceptance, CurveAcceptance, LogAcceptance
 from specroof.speculation.plan import batch_ranges, plan
 from specroof.speculation.trees import MedusaTreeAcceptance, PositionalAcceptance
+from tests.support import assert_non_decreasing_unless_a_kernel_drops
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FAST = settings(max_examples=300, deadline=None)
@@ -104,17 +105,21 @@ def test_tau_is_at_most_n_and_non_decreasing(model, data):
 @given(model=small_models() | dense_models, hw=hardware, b=axis(1, 96), n=axis(1, 96), s=axis(1, 16384),
        profile=st.sampled_from(["serving", "pytorch-sdpa", "medusa-appendix-g"]), graph=st.booleans(),
        dtype=st.sampled_from(["fp16", "bf16"]))
+@example(model="llama-7b", hw="a100-40gb-sxm", b=[1, 2], n=[1], s=[128], profile="pytorch-sdpa", graph=False,
+         dtype="fp16")  # eager, launch-bound: the split-KV combine kernel goes at batch 2
 def test_latency_is_finite_positive_monotone_and_the_sum_of_its_operators(model, hw, b, n, s, profile, graph, dtype):
     # allow_unmodelled: mistral-7b past its 4,096-token window is priced over the whole context
     result = specroof.latency(model, hw, b, n, s, profile=profile, cuda_graph=graph, dtype=dtype, allow_unmodelled=True)
     lat = result.latency_ms
     assert lat.shape == (len(b), len(n), len(s))
     assert np.all(np.isfinite(lat)) and np.all(lat > 0)
-    scale = float(lat.max())
+    # Latency may fall where an eager step launches fewer kernels (FlashAttention-2's split-KV
+    # combine kernel goes once the batch fills the SMs: tests/test_latency.py pins the case);
+    # elsewhere it never falls, and the work never does.
+    assert_non_decreasing_unless_a_kernel_drops(result)
+    flops = sum(result.flops.values())
     for ax in range(3):
-        steps = np.diff(lat, axis=ax)
-        if steps.size:
-            assert steps.min() >= -1e-9 * scale, f"latency falls along axis {ax}"
+        assert np.diff(flops, axis=ax).min(initial=0.0) >= 0, f"FLOPs fall along axis {ax}"
     total = sum(result.ops_ms.values())
     np.testing.assert_allclose(total, lat, rtol=1e-9, atol=0)
 
