@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 
@@ -62,3 +63,17 @@ def test_report_errors_are_one_line(tmp_path):
     assert code == 2 and err == f"error: report file '{tmp_path / 'study.pdf'}' must end in .html\n"
     code, _, err = run_cli("report", "-m", "llama-7b", "-H", "h200", "-o", str(tmp_path / "nowhere" / "s.html"))
     assert code == 2 and "does not exist" in err
+
+
+def test_without_the_web_extra_the_report_is_one_error_line(tmp_path, monkeypatch):
+    """On the core install (no Starlette, no plotly) ``specroof report`` says which extra it
+    needs, exit 2, no traceback, no file."""
+    for name in ["starlette", *[m for m in sys.modules if m.startswith("starlette.")]]:
+        monkeypatch.setitem(sys.modules, name, None)  # what a core install's import finds
+    for name in [m for m in sys.modules if m.startswith("specroof.web")]:
+        monkeypatch.delitem(sys.modules, name)
+    out = tmp_path / "r.html"
+    result = run_cli("report", "--scenario", "medusa-appendix-g", "-o", str(out))
+    assert result.code == 2 and not out.exists()
+    assert result.stderr.strip() == "error: specroof report needs the web extra (starlette is missing): " \
+                                    "pip install 'specroof[web]'"

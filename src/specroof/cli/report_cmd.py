@@ -39,7 +39,12 @@ def report(scenario: str | None, max_candidates: int | None, focus_batch: int | 
                         (focus_n, "--explain-candidates")):
         if value is not None and value < 1:
             raise SpecroofError(f"{flag} must be a positive integer, got {value}")
-    from specroof.web.report import write_report
+    try:
+        from specroof.web.report import write_report
+    except ModuleNotFoundError as exc:  # Starlette (the explorer's queries) or plotly: the web extra
+        missing = (exc.name or "a module").split(".")[0]
+        raise SpecroofError(f"specroof report needs the web extra ({missing} is missing): "
+                            "pip install 'specroof[web]'") from None
 
     # Before the work: the report must never land on an input, by its name or through a link.
     refuse_overwriting_inputs(output, _named_files({"scenario": scenario, **values}), "-o/--output")
