@@ -64,6 +64,14 @@ def run_specroof(*args: str, cwd: Path | None = None) -> subprocess.CompletedPro
     return subprocess.run([specroof_script(), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
+def tool_json(script: Path, timeout_s: float) -> Any:
+    """What a tool in tools/ prints with ``--json``, run as the script it is (tests never import
+    a script by path); a failing run fails the test with the tool's stderr."""
+    done = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=timeout_s)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def kernels_per_operation(r) -> np.ndarray:
     """Kernels each priced operation launches at every grid point: (operations, b, n, s)."""
     return np.stack([np.asarray(op.kernels, dtype=float) for op in r.operations])

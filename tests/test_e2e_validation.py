@@ -9,14 +9,12 @@ the predictions worse fails; the other tests check that the comparison itself is
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gates import failures, gates
+from tests.support import tool_json
 
 SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "validation" / "compare_e2e.py"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "validation-e2e.md"
@@ -27,9 +25,7 @@ DERIVED_GATES = gates("e2e-source-derived")
 @pytest.fixture(scope="module")
 def output() -> dict:
     """The script's own output (``--json``): both comparisons and the doc's text."""
-    done = subprocess.run([sys.executable, str(SCRIPT), "--json"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return tool_json(SCRIPT, timeout_s=600)
 
 
 @pytest.fixture(scope="module")

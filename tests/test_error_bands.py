@@ -22,6 +22,7 @@ import specroof
 from specroof.bands import apply, stats
 from specroof.bands.apply import Domain, find, parse_bands, shipped_bands
 from specroof.web.figures import speedup_figure
+from tests.support import tool_json
 
 REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / "tools" / "make_error_bands.py"
@@ -31,9 +32,7 @@ CLI = str(Path(sys.executable).parent / "specroof")
 @pytest.fixture(scope="module")
 def tool() -> dict:
     """The tool's own output (``--json``): every validation's residuals, their coverage, the doc."""
-    done = subprocess.run([sys.executable, str(TOOL), "--json"], capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return tool_json(TOOL, timeout_s=900)
 
 
 @pytest.fixture(scope="module")
