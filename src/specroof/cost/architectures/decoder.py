@@ -63,6 +63,17 @@ class MlpBlock:
 MlpBuilder = Callable[[StepSetup, ArrayLike, int], MlpBlock]
 """(setup, tokens, layers) -> the MLP block of that many layers."""
 
+AttentionBuilder = Callable[[StepSetup, Grid, ArrayLike, int], list[Operation]]
+"""(setup, grid, tokens, layers) -> the attention block (projections, attention, output
+projection) of that many layers."""
+
+
+def layer_attention(setup: StepSetup, num_layers: int) -> list[tuple[AttentionBuilder, int]]:
+    """Which attention block the model's layers run: (builder, layer count) pairs that add up
+    to ``num_layers``. One entry per kind of layer (full attention, a window, a linear
+    recurrence); a model whose layers are all alike has one."""
+    return [(attention_operations, num_layers)]
+
 
 def decoder_step(setup: StepSetup, grid: Grid, tokens: ArrayLike | None, layers: int | None,
                  mlp: MlpBuilder) -> list[Operation]:
@@ -73,8 +84,10 @@ def decoder_step(setup: StepSetup, grid: Grid, tokens: ArrayLike | None, layers:
     num_layers = setup.model.num_layers if layers is None else layers
     tokens = grid.tokens if tokens is None else tokens
     block = mlp(setup, tokens, num_layers)
-    return ([embedding_operation(setup)] + attention_operations(setup, grid, tokens, num_layers)
-            + block.operations + closing_operations(setup, tokens, num_layers, block))
+    attention = [op for build, count in layer_attention(setup, num_layers) if count
+                 for op in build(setup, grid, tokens, count)]
+    return ([embedding_operation(setup)] + attention + block.operations
+            + closing_operations(setup, tokens, num_layers, block))
 
 
 def embedding_operation(setup: StepSetup) -> Operation:
