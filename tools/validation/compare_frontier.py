@@ -1,0 +1,298 @@
+"""Predicted vs published speedups on frontier models: ``python tools/validation/compare_frontier.py``.
+
+Prices every row of ``data/validation/frontier-published.csv`` (sources, columns and
+transcription rules: section 4 of ``data/validation/README.md``; dev/test split:
+``docs/validation-frontier.md``) through :func:`specroof.speedup` and reports per-row errors,
+and MAPE and bias per split, per split and engine, per split and method. ``--write`` writes
+``docs/validation-frontier-results.md``; ``--json`` prints the rows, the summaries and that text.
+
+What each row is priced with, and nothing else:
+
+- its model (catalog name), GPU, layout (``tp``; ``ep``, ``dp_attention`` and ``draft_tp``
+  passed only where the source states them), engine profile, activation ``dtype`` and
+  ``weight_dtype``, method, ``k + 1`` candidates, tree, batch and ``context_tokens``;
+- its **stated acceptance length** tau, never fitted and never replaced: the predicted
+  speedup of the decode steps is ``tau * T_plain / T_spec``, with ``T_spec`` the step with its
+  drafting, as in ``compare_e2e.py``. The pricer needs an acceptance model to build the drafting
+  passes (``PLACEHOLDER_ACCEPTANCE``); its own tau is discarded (and so are the warnings about
+  it), and the step time of a fixed drafting shape does not depend on it: every row is priced
+  under a second placeholder too, and refused if the two step times differ;
+- n-gram: every step is priced as verifying ``k + 1`` tokens (proposal rate 1), since no
+  source states how often a match is found; the stated tau averages all steps, matched or not.
+
+The speedup compared is that of the decode steps: the rows' metrics are per-user tokens/s, time
+per output token, or output throughput of short-prompt benchmarks; the Llama-4-Scout n-gram
+rows measure end-to-end runtime (prefill included) and say so. Where the source gives the
+plain run's absolute rate, its time per output token is compared with specroof's plain step.
+
+A row that cannot be priced is a result, not a crash: it is listed as refused with the reason
+(the model is not in the catalog, a config key is not modelled yet, the layout is not
+supported, the source does not state the GPU, the batch, the context or the acceptance).
+``MODEL_STANDIN`` names the one model priced under another catalog entry while the catalog
+lacks it, and every such row says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from split_frontier import DATA, ROOT, problems, read_lock, read_table, LOCK
+
+import specroof
+from specroof.errors import SpecroofError
+from specroof.models.architecture import catalog_names
+
+DOC = ROOT / "docs" / "validation-frontier-results.md"
+PLACEHOLDER_ACCEPTANCE = "chain:0.5"
+CROSS_CHECK_ACCEPTANCE = "chain:0.9"
+NGRAM_PROPOSAL_RATE = 1.0
+MODEL_STANDIN = {"llama-3.3-70b": "llama-3.1-70b"}
+"""Llama-3.3-70B-Instruct's config.json has Llama-3.1-70B's shape (80 layers, hidden 8192, 64
+heads, 8 KV heads, intermediate 28672, vocab 128256, llama3 RoPE): litgpt's config table
+(Lightning-AI/litgpt ``litgpt/config.py``, entry "Llama-3.3-70B-Instruct", citing
+https://huggingface.co/meta-llama/Llama-3.3-70B-Instruct/blob/main/config.json). Used only while
+the catalog has no ``llama-3.3-70b``."""
+TIME_METRICS = {"tpot_ms"}
+RATE_METRICS = {"tokens_per_s_per_user", "output_throughput"}
+
+
+class Refused(Exception):
+    """A row specroof cannot price today; the message says why."""
+
+
+@dataclass
+class Priced:
+    """One published row and what specroof says about it (``refused`` set: not priced)."""
+
+    row_id: str
+    split: str
+    source_id: str
+    model: str
+    engine: str
+    method: str
+    gpu: str
+    batch: int | None
+    k: int
+    measured_speedup: float
+    acceptance_length: float | None
+    config: str = ""
+    predicted_speedup: float = math.nan
+    plain_ms: float = math.nan
+    spec_ms: float = math.nan
+    measured_plain_tpot_ms: float | None = None
+    refused: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> float:
+        return self.predicted_speedup / self.measured_speedup - 1
+
+    @property
+    def plain_tpot_error(self) -> float | None:
+        if self.refused or self.measured_plain_tpot_ms is None:
+            return None
+        return self.plain_ms / self.measured_plain_tpot_ms - 1
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.strip() else None
+
+
+def _float(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def measured_plain_tpot_ms(row: dict[str, str]) -> float | None:
+    """The plain run's time per output token as the source gives it (None: not given)."""
+    base, batch = _float(row["baseline"]), _int(row["batch"])
+    if base is None or row["metric"] not in TIME_METRICS | RATE_METRICS:
+        return None
+    if row["metric"] in TIME_METRICS:
+        return base
+    per_user = base if row["metric"] == "tokens_per_s_per_user" else base / (batch or 1)
+    return 1000.0 / per_user
+
+
+def model_config(name: str) -> tuple[str, str]:
+    """The catalog entry to price ``name`` with, and a note when it is a stand-in."""
+    names = catalog_names()
+    if name in names:
+        return name, ""
+    standin = MODEL_STANDIN.get(name)
+    if standin in names:
+        return standin, f"priced as {standin} (same config.json shape; the catalog has no {name})"
+    raise Refused(f"unknown model {name!r}: not in the catalog")
+
+
+def options(row: dict[str, str]) -> dict:
+    """:func:`specroof.speedup` keywords for the row's stated setup (layout keys only where stated)."""
+    opts: dict = {"method": row["method"], "dtype": row["dtype"], "tp": int(row["tp"]), "profile": row["engine"],
+                  "acceptance": PLACEHOLDER_ACCEPTANCE}
+    if row["weight_dtype"]:
+        opts["weight_dtype"] = row["weight_dtype"]
+    if row["tree"] != "chain":
+        opts["tree"] = row["tree"]
+    if row["method"] == "ngram":
+        opts["proposal_rate"] = NGRAM_PROPOSAL_RATE
+    if (_int(row["ep"]) or 1) > 1:
+        opts["ep"] = int(row["ep"])
+    if row["dp_attention"] == "true":
+        opts["dp_attention"] = True
+    if row["draft_tp"]:
+        opts["draft_tp"] = int(row["draft_tp"])
+    return opts
+
+
+def stated_inputs(row: dict[str, str]) -> tuple[int, int, float]:
+    """Batch, context and tau, or :class:`Refused` naming what the source does not state."""
+    missing = [what for what, key in (("the GPU", "gpu"), ("a batch size", "batch"),
+                                      ("the context length", "context_tokens"),
+                                      ("an acceptance length", "acceptance_length")) if not row[key].strip()]
+    if missing:
+        extra = " (it fixes a request rate)" if row["request_rate_qps"] and not row["batch"] else ""
+        raise Refused(f"the source does not state {', '.join(missing)}{extra}")
+    return int(row["batch"]), int(row["context_tokens"]), float(row["acceptance_length"])
+
+
+def _about_placeholder(caught: warnings.WarningMessage) -> bool:
+    """A warning on the placeholder's own tokens per step (discarded: the stated tau is used)."""
+    text = str(caught.message)
+    return any(text.startswith(f"acceptance {spec} ") for spec in (PLACEHOLDER_ACCEPTANCE, CROSS_CHECK_ACCEPTANCE))
+
+
+def price(row: dict[str, str]) -> Priced:
+    """The row priced with its own setup and stated tau; a refusal keeps the reason."""
+    out = Priced(row["row_id"], row["split"], row["source_id"], row["model"], row["engine"], row["method"], row["gpu"],
+                 _int(row["batch"]), int(row["k"]), float(row["speedup"]), _float(row["acceptance_length"]),
+                 measured_plain_tpot_ms=measured_plain_tpot_ms(row))
+    try:
+        batch, context, tau = stated_inputs(row)
+        out.config, note = model_config(row["model"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = specroof.speedup(out.config, row["gpu"], batch=[batch], candidates=[out.k + 1],
+                                      seq_len=[context], **options(row))
+            check = specroof.speedup(out.config, row["gpu"], batch=[batch], candidates=[out.k + 1],
+                                     seq_len=[context], **{**options(row), "acceptance": CROSS_CHECK_ACCEPTANCE})
+        if not np.isclose(result.latency_ms[0, 0, 0], check.latency_ms[0, 0, 0], rtol=1e-9):
+            raise Refused("the step time depends on the placeholder acceptance: the stated tau cannot be applied")
+        out.warnings = [note] * bool(note) + sorted({str(w.message) for w in caught if not _about_placeholder(w)})
+    except Refused as refusal:
+        out.refused = str(refusal)
+        return out
+    except SpecroofError as error:
+        out.refused = str(error).split("\n")[0]
+        return out
+    out.plain_ms = float(result.ar_latency_ms[0, 0, 0])
+    out.spec_ms = float(result.latency_ms[0, 0, 0])
+    out.predicted_speedup = tau * out.plain_ms / out.spec_ms
+    return out
+
+
+def stats(errors: list[float]) -> dict[str, float]:
+    values = np.asarray(errors, dtype=float)
+    if not values.size:
+        return {"points": 0}
+    return {"points": int(values.size), "mape_pct": float(100 * np.mean(np.abs(values))),
+            "bias_pct": float(100 * np.mean(values)), "worst_pct": float(100 * values[np.argmax(np.abs(values))])}
+
+
+def summary(priced: list[Priced]) -> dict[str, dict]:
+    """Speedup error per split, split x engine, split x method (priced rows only), the plain
+    step's time-per-token error per split, and how many rows each split refused."""
+    out: dict[str, dict] = {}
+    ok = [p for p in priced if not p.refused]
+    for split in sorted({p.split for p in priced}):
+        mine = [p for p in ok if p.split == split]
+        out[f"{split}: speedup"] = stats([p.error for p in mine])
+        for key in ("engine", "method"):
+            for value in sorted({getattr(p, key) for p in mine}):
+                out[f"{split}: speedup, {key} {value}"] = stats([p.error for p in mine if getattr(p, key) == value])
+        out[f"{split}: plain time per token"] = stats([e for p in mine if (e := p.plain_tpot_error) is not None])
+        out[f"{split}: refused"] = {"points": sum(1 for p in priced if p.split == split and p.refused)}
+    return out
+
+
+def compare(path: Path = DATA, lock_path: Path = LOCK) -> list[Priced]:
+    """Every row priced; refuses to score a file whose split disagrees with its rule or lock."""
+    _, _, rows = read_table(path)
+    found = problems(rows, read_lock(lock_path))
+    if found or any(not r["split"] for r in rows):
+        raise SystemExit("error: the dev/test split is not intact (run tools/validation/split_frontier.py): "
+                         + "; ".join(found or ["a row has no split"]))
+    return [price(r) for r in rows]
+
+
+INTRO = """\
+Generated by `python tools/validation/compare_frontier.py --write` from
+`data/validation/frontier-published.csv` (sources: `data/validation/README.md` section 4; the
+dev/test split and how each set may be used: `docs/validation-frontier.md`). Each row is priced
+with its own stated acceptance length (never fitted) and stated layout; kernel costs come from
+the engine profiles. A refused row is a result: specroof cannot price it yet, and says why.
+Error = predicted / measured - 1.
+"""
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None or math.isnan(value) else f"{100 * value:+.1f}%"
+
+
+def _summary_lines(table: dict[str, dict]) -> list[str]:
+    lines = ["| check | points | MAPE | bias | worst |", "|---|---|---|---|---|"]
+    for name, s in table.items():
+        if "mape_pct" in s:
+            lines.append(f"| {name} | {s['points']} | {s['mape_pct']:.1f}% | {s['bias_pct']:+.1f}% | {s['worst_pct']:+.1f}% |")
+        else:
+            lines.append(f"| {name} | {s['points']} | | | |")
+    return lines
+
+
+def markdown(priced: list[Priced]) -> str:
+    lines = ["# Frontier models: predicted vs published (results)", "", INTRO, "## Summary", ""]
+    lines += _summary_lines(summary(priced))
+    lines += ["", "## Priced rows", "",
+              "| split | row | model (priced as) | GPU | engine | method | batch | k | tau | measured | predicted | error "
+              "| plain ms/token: specroof | error | warnings |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in (p for p in priced if not p.refused):
+        lines.append(f"| {p.split} | {p.row_id} | {p.model} ({p.config}) | {p.gpu} | {p.engine} | {p.method} | {p.batch} | "
+                     f"{p.k} | {p.acceptance_length:.2f} | {p.measured_speedup:.3f} | {p.predicted_speedup:.3f} | "
+                     f"{_pct(p.error)} | {p.plain_ms:.2f} | {_pct(p.plain_tpot_error)} | {'; '.join(p.warnings).replace('|', '/')} |")
+    lines += ["", "## Refused rows", "", "| split | row | model | why |", "|---|---|---|---|"]
+    for p in (p for p in priced if p.refused):
+        lines.append(f"| {p.split} | {p.row_id} | {p.model} | {p.refused.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
+def report(priced: list[Priced]) -> dict:
+    rows = [{**asdict(p), "error": None if p.refused else p.error, "plain_tpot_error": p.plain_tpot_error}
+            for p in priced]
+    return {"rows": rows, "summary": summary(priced), "placeholder_acceptance": PLACEHOLDER_ACCEPTANCE,
+            "model_standin": MODEL_STANDIN, "markdown": markdown(priced)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="the measurements CSV")
+    parser.add_argument("--lock", type=Path, default=LOCK, help="the split lock file")
+    parser.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
+    parser.add_argument("--json", action="store_true", help="print the rows, the summaries and the doc's text as JSON")
+    args = parser.parse_args()
+    priced = compare(args.data, args.lock)
+    if args.json:
+        print(json.dumps(report(priced)))
+    elif args.write:
+        DOC.write_text(markdown(priced), encoding="utf-8")
+        print(f"wrote {DOC}")
+    else:
+        print(markdown(priced))
+
+
+if __name__ == "__main__":
+    main()
