@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from split_frontier import DATA, ROOT, problems, read_lock, read_table, LOCK
+from split_frontier import DATA, LOCK, ROOT, problems, read_lock, read_table
 
 import specroof
 from specroof.errors import SpecroofError
