@@ -67,6 +67,8 @@ def test_row_is_sourced_and_sane(row):
         ratio = base / spec if row["metric"] == "tpot_ms" else spec / base
         assert ratio == pytest.approx(speedup, rel=0.01)
     assert bool(row["batch"]) != bool(row["request_rate_qps"])
+    for layout in ("tp", "ep", "dp_attention", "draft_tp"):
+        assert row[layout] == "" or int(row[layout]) >= 1
     if row["input_tokens"] and row["output_tokens"]:
         assert int(row["context_tokens"]) == int(row["input_tokens"]) + int(row["output_tokens"]) // 2
 

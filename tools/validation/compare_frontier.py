@@ -142,8 +142,8 @@ def options(row: dict[str, str]) -> dict:
         opts["proposal_rate"] = NGRAM_PROPOSAL_RATE
     if (_int(row["ep"]) or 1) > 1:
         opts["ep"] = int(row["ep"])
-    if row["dp_attention"] == "true":
-        opts["dp_attention"] = True
+    if (_int(row["dp_attention"]) or 1) > 1:
+        opts["dp_attention"] = int(row["dp_attention"])
     if row["draft_tp"]:
         opts["draft_tp"] = int(row["draft_tp"])
     return opts
