@@ -165,3 +165,10 @@ def test_summary_is_recomputed_from_the_rows(output):
 def test_the_doc_is_the_scripts_output(output):
     assert DOC.read_text(encoding="utf-8") == output["markdown"], \
         "docs/validation-frontier-results.md is stale: run python tools/validation/compare_frontier.py --write"
+
+
+def test_split_option_shows_one_set_only():
+    dev = tool_json(COMPARE, "--split", "dev")
+    assert {r["split"] for r in dev["rows"]} == {"dev"}
+    assert [r["row_id"] for r in dev["rows"]] == [r["row_id"] for r in ROWS if r["split"] == "dev"]
+    assert not any(key.startswith("test:") for key in dev["summary"])

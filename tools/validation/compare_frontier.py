@@ -4,7 +4,8 @@ Prices every row of ``data/validation/frontier-published.csv`` (sources, columns
 transcription rules: section 4 of ``data/validation/README.md``; dev/test split:
 ``docs/validation-frontier.md``) through :func:`specroof.speedup` and reports per-row errors,
 and MAPE and bias per split, per split and engine, per split and method. ``--write`` writes
-``docs/validation-frontier-results.md``; ``--json`` prints the rows, the summaries and that text.
+``docs/validation-frontier-results.md``; ``--json`` prints the rows, the summaries and that text;
+``--split dev`` shows the development set only (what may be looked at while choosing structure).
 
 What each row is priced with, and nothing else:
 
@@ -283,8 +284,12 @@ def main() -> None:
     parser.add_argument("--lock", type=Path, default=LOCK, help="the split lock file")
     parser.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
     parser.add_argument("--json", action="store_true", help="print the rows, the summaries and the doc's text as JSON")
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="all",
+                        help="show one set only (while choosing structure, look at dev only); --write needs all")
     args = parser.parse_args()
-    priced = compare(args.data, args.lock)
+    if args.write and args.split != "all":
+        raise SystemExit("error: --write writes the whole comparison; drop --split")
+    priced = [p for p in compare(args.data, args.lock) if args.split in ("all", p.split)]
     if args.json:
         print(json.dumps(report(priced)))
     elif args.write:
