@@ -58,16 +58,18 @@ def test_row_is_sourced_and_sane(row):
     assert row["method"] in METHODS and row["metric"] in METRICS
     assert row["split"] in ("dev", "test")
     assert row["gpu"] == "" or row["gpu"] in hardware_names()
-    k, speedup = int(row["k"]), float(row["speedup"])
-    assert k >= 1 and 0.3 < speedup < 6
+    speedup = float(row["speedup"])
+    assert 0.3 < speedup < 6
+    assert row["k"] == "" or int(row["k"]) >= 1
+    assert row["tree"] in ("", "chain") or row["tree"].startswith("steps=")
     if row["acceptance_length"]:
-        assert 1 <= float(row["acceptance_length"]) <= k + 1
+        assert 1 <= float(row["acceptance_length"]) <= int(row["k"]) + 1
     if row["baseline"] and row["speculative"]:
         base, spec = float(row["baseline"]), float(row["speculative"])
         ratio = base / spec if row["metric"] == "tpot_ms" else spec / base
         assert ratio == pytest.approx(speedup, rel=0.01)
     assert bool(row["batch"]) != bool(row["request_rate_qps"])
-    for layout in ("tp", "ep", "dp_attention", "draft_tp"):
+    for layout in ("tp", "ep", "dp_attention", "draft_tp", "gpus"):
         assert row[layout] == "" or int(row[layout]) >= 1
     if row["input_tokens"] and row["output_tokens"]:
         assert int(row["context_tokens"]) == int(row["input_tokens"]) + int(row["output_tokens"]) // 2
@@ -100,7 +102,8 @@ def test_appended_rows_keep_every_split_and_unknown_models_are_refused(tmp_path)
     shutil.copy(DATA, data)
     shutil.copy(LOCK, lock)
     known = {**ROWS[0], "row_id": "appended-known-source", "split": ""}
-    new = {**ROWS[-1], "row_id": "appended-new-source", "source_id": "a-source-not-seen-before",
+    priced_row = next(r for r in ROWS if r["model"] == "llama-3.3-70b")
+    new = {**priced_row, "row_id": "appended-new-source", "source_id": "a-source-not-seen-before",
            "model": "no-such-model", "split": ""}
     _append(data, [known, new])
     run(SPLIT, "--write", "--data", str(data), "--lock", str(lock))
@@ -111,6 +114,7 @@ def test_appended_rows_keep_every_split_and_unknown_models_are_refused(tmp_path)
     assert lock.read_text(encoding="utf-8").startswith(LOCK.read_text(encoding="utf-8"))
     priced = {r["row_id"]: r for r in tool_json(COMPARE, "--data", str(data), "--lock", str(lock))["rows"]}
     assert "unknown model 'no-such-model'" in priced["appended-new-source"]["refused"]
+    assert "does not state" not in priced["appended-new-source"]["refused"]
 
 
 def test_a_changed_split_is_refused(tmp_path):
@@ -138,6 +142,7 @@ def test_every_row_is_priced_or_refused_with_a_reason(output):
     by_id = {r["row_id"]: r for r in rows}
     assert "request rate" in by_id["vllm-pr12755-dsr1-mtp1-qps1"]["refused"]
     assert "acceptance length" in by_id["trtllm-blog2-dsr1-mtp3"]["refused"]
+    assert "draft length" in by_id["sglang-docs-dsv3-mtp-bs1"]["refused"]
 
 
 def test_the_stated_acceptance_is_what_is_applied(output):

@@ -79,7 +79,7 @@ class Priced:
     method: str
     gpu: str
     batch: int | None
-    k: int
+    k: int | None
     measured_speedup: float
     acceptance_length: float | None
     config: str = ""
@@ -137,7 +137,7 @@ def options(row: dict[str, str]) -> dict:
                   "acceptance": PLACEHOLDER_ACCEPTANCE}
     if row["weight_dtype"]:
         opts["weight_dtype"] = row["weight_dtype"]
-    if row["tree"] != "chain":
+    if row["tree"] not in ("chain", ""):
         opts["tree"] = row["tree"]
     if row["method"] == "ngram":
         opts["proposal_rate"] = NGRAM_PROPOSAL_RATE
@@ -150,15 +150,29 @@ def options(row: dict[str, str]) -> dict:
     return opts
 
 
-def stated_inputs(row: dict[str, str]) -> tuple[int, int, float]:
-    """Batch, context and tau, or :class:`Refused` naming what the source does not state."""
-    missing = [what for what, key in (("the GPU", "gpu"), ("a batch size", "batch"),
+def unstated(row: dict[str, str]) -> str:
+    """What pricing needs that the source does not state ('' when nothing is missing)."""
+    missing = [what for what, key in (("the GPU", "gpu"), ("a batch size", "batch"), ("the draft length", "k"),
                                       ("the context length", "context_tokens"),
                                       ("an acceptance length", "acceptance_length")) if not row[key].strip()]
-    if missing:
-        extra = " (it fixes a request rate)" if row["request_rate_qps"] and not row["batch"] else ""
-        raise Refused(f"the source does not state {', '.join(missing)}{extra}")
-    return int(row["batch"]), int(row["context_tokens"]), float(row["acceptance_length"])
+    if not missing:
+        return ""
+    extra = " (it fixes a request rate)" if row["request_rate_qps"] and not row["batch"] else ""
+    return f"the source does not state {', '.join(missing)}{extra}"
+
+
+def priceable(row: dict[str, str]) -> tuple[str, str]:
+    """The catalog entry to price with and its note, or :class:`Refused` with every reason at once
+    (the model's absence may pass with the frontier builders; what the source omits stays)."""
+    reasons = [unstated(row)]
+    try:
+        config, note = model_config(row["model"])
+    except Refused as refusal:
+        reasons.insert(0, str(refusal))
+    reasons = [r for r in reasons if r]
+    if reasons:
+        raise Refused("; ".join(reasons))
+    return config, note
 
 
 def _about_placeholder(caught: warnings.WarningMessage) -> bool:
@@ -170,17 +184,16 @@ def _about_placeholder(caught: warnings.WarningMessage) -> bool:
 def price(row: dict[str, str]) -> Priced:
     """The row priced with its own setup and stated tau; a refusal keeps the reason."""
     out = Priced(row["row_id"], row["split"], row["source_id"], row["model"], row["engine"], row["method"], row["gpu"],
-                 _int(row["batch"]), int(row["k"]), float(row["speedup"]), _float(row["acceptance_length"]),
+                 _int(row["batch"]), _int(row["k"]), float(row["speedup"]), _float(row["acceptance_length"]),
                  measured_plain_tpot_ms=measured_plain_tpot_ms(row))
     try:
-        batch, context, tau = stated_inputs(row)
-        out.config, note = model_config(row["model"])
+        out.config, note = priceable(row)
+        grid = {"batch": [int(row["batch"])], "candidates": [int(row["k"]) + 1], "seq_len": [int(row["context_tokens"])]}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = specroof.speedup(out.config, row["gpu"], batch=[batch], candidates=[out.k + 1],
-                                      seq_len=[context], **options(row))
-            check = specroof.speedup(out.config, row["gpu"], batch=[batch], candidates=[out.k + 1],
-                                     seq_len=[context], **{**options(row), "acceptance": CROSS_CHECK_ACCEPTANCE})
+            result = specroof.speedup(out.config, row["gpu"], **grid, **options(row))
+            check = specroof.speedup(out.config, row["gpu"], **grid,
+                                     **{**options(row), "acceptance": CROSS_CHECK_ACCEPTANCE})
         if not np.isclose(result.latency_ms[0, 0, 0], check.latency_ms[0, 0, 0], rtol=1e-9):
             raise Refused("the step time depends on the placeholder acceptance: the stated tau cannot be applied")
         out.warnings = [note] * bool(note) + sorted({str(w.message) for w in caught if not _about_placeholder(w)})
@@ -192,7 +205,7 @@ def price(row: dict[str, str]) -> Priced:
         return out
     out.plain_ms = float(result.ar_latency_ms[0, 0, 0])
     out.spec_ms = float(result.latency_ms[0, 0, 0])
-    out.predicted_speedup = tau * out.plain_ms / out.spec_ms
+    out.predicted_speedup = float(row["acceptance_length"]) * out.plain_ms / out.spec_ms
     return out
 
 
