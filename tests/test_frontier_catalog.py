@@ -31,9 +31,12 @@ FRONTIER = ("deepseek-v3", "deepseek-r1", "deepseek-v3.2", "kimi-k2", "qwen3-30b
             "qwen3-next-80b-a3b", "gpt-oss-20b", "gpt-oss-120b", "llama-4-scout", "llama-4-maverick",
             "glm-4.5", "glm-4.6", "llama-3.3-70b", "llama-3.1-405b")
 """The models issue 18 asks the catalog for."""
+ALSO = ("qwen3.5-35b-a3b", "qwen3.5-397b-a17b", "mimo-7b")
+"""Further MTP models the issue names (Qwen3.5, MiMo)."""
 
 NEEDS_ALLOW = {"deepseek-v3", "deepseek-r1", "deepseek-v3.2", "kimi-k2", "qwen3-next-80b-a3b", "gpt-oss-20b",
-               "gpt-oss-120b", "llama-4-scout", "llama-4-maverick", "glm-4.5", "glm-4.6"}
+               "gpt-oss-120b", "llama-4-scout", "llama-4-maverick", "glm-4.5", "glm-4.6", "qwen3.5-35b-a3b",
+               "qwen3.5-397b-a17b"}
 """Entries priced only with allow_unmodelled=True today (keys whose builders are not in yet).
 When a builder lands, its models leave this set: test_needs_allow_is_not_stale says which."""
 
@@ -53,7 +56,7 @@ def _ops(name: str, allow: bool, **options) -> tuple:
 # --------------------------------------------------------------------------- entries
 
 
-@pytest.mark.parametrize("name", FRONTIER)
+@pytest.mark.parametrize("name", FRONTIER + ALSO)
 def test_entry_is_a_sourced_published_config(name):
     raw = _raw(name)
     assert name in catalog_names()
@@ -64,7 +67,7 @@ def test_entry_is_a_sourced_published_config(name):
     assert load_model(name).hf_repo == raw["_source"].split("huggingface.co/")[1].rsplit("/blob/", 1)[0]
 
 
-@pytest.mark.parametrize("name", FRONTIER)
+@pytest.mark.parametrize("name", FRONTIER + ALSO)
 def test_entry_prices(name):
     """Every entry builds its operation list: on its own where every key is priced, with
     allow_unmodelled (one warning per ignored key) where it is in NEEDS_ALLOW."""
@@ -169,7 +172,7 @@ def test_every_checkpoint_row_has_sources():
         assert head.draft_vocab <= load_model(head.model).vocab_size
 
 
-@pytest.mark.parametrize("name", FRONTIER)
+@pytest.mark.parametrize("name", FRONTIER + ALSO)
 def test_mtp_rows_agree_with_the_configs(name):
     """A checkpoint that ships MTP layers is listed with them; the count is the config's when
     the config states one (Qwen3-Next's does not: the table gives it)."""

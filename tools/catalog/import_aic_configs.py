@@ -35,6 +35,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "llama-4-maverick": ("meta-llama--Llama-4-Maverick-17B-128E-Instruct",
                          "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),
     "llama-3.1-405b": ("meta-llama--Meta-Llama-3.1-405B", "meta-llama/Llama-3.1-405B"),
+    # MTP models the issue also names (Qwen3.5, MiMo)
+    "qwen3.5-35b-a3b": ("Qwen--Qwen3.5-35B-A3B", "Qwen/Qwen3.5-35B-A3B"),
+    "qwen3.5-397b-a17b": ("Qwen--Qwen3.5-397B-A17B", "Qwen/Qwen3.5-397B-A17B"),
+    "mimo-7b": ("XiaomiMiMo--MiMo-7B-Base", "XiaomiMiMo/MiMo-7B-Base"),
 }
 
 _NOTE = ("keys and values copied unchanged from NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), "
