@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -139,8 +140,22 @@ def test_parameter_count_matches_the_card(name):
         pytest.skip(f"{name}: not all keys priced yet ({', '.join(f.key for f in load_model(name).unmodelled)})")
     setup, ops = _ops(name, False)
     counted_b = parameter_count(ops, setup.weight_bytes) / 1e9
-    assert abs(counted_b - card.total_params_b) <= 0.02 * card.total_params_b + card.rounding_b, \
+    assert abs(counted_b - card.total_params_b) <= 0.02 * card.total_params_b + card.total_rounding_b, \
         (name, counted_b, card.total_params_b)
+
+
+@pytest.mark.parametrize("name", sorted(cards()))
+def test_active_parameters_match_the_card(name):
+    """The weights one token reads: the same model with only the k experts it is routed to
+    (the router's k x h instead of E x h is far below the card's rounding)."""
+    card, model = cards()[name], load_model(name)
+    if card.active_params_b is None or model.unmodelled:
+        pytest.skip(f"{name}: no active count stated, or not all keys priced yet")
+    active = replace(model, num_experts=model.experts_per_token) if model.is_moe else model
+    setup = setup_step(active, "h200")
+    counted_b = parameter_count(model_operations(setup, GRID), setup.weight_bytes) / 1e9
+    assert abs(counted_b - card.active_params_b) <= 0.02 * card.active_params_b + card.active_rounding_b, \
+        (name, counted_b, card.active_params_b)
 
 
 @pytest.mark.parametrize("name, card_b", [("llama-3.3-70b", 70), ("llama-3.1-405b", 405),
@@ -156,7 +171,8 @@ def test_every_card_has_a_source_and_a_catalog_model():
     assert set(FRONTIER) <= set(cards())
     for card in cards().values():
         assert card.model in catalog_names() and card.source
-        assert card.total_params_b is None or card.rounding_b > 0
+        assert card.total_params_b is None or card.total_rounding_b > 0
+        assert card.active_params_b is None or card.active_rounding_b > 0
 
 
 # --------------------------------------------------------------------------- drafting checkpoints

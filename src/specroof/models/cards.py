@@ -2,7 +2,9 @@
 
 A card's count is a check on the model's shapes, never an input to pricing: ``specroof
 models`` shows it beside the count read off the configuration, and the tests require the two to
-agree within 2% (plus the card's own rounding) for every model whose keys are all priced.
+agree within 2% (plus the card's own rounding) for every model whose keys are all priced, for
+the total and for the active parameters (the weights one token reads: the routed experts it
+picks, not all of them).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ FILE = "cards.csv"
 
 @dataclass(frozen=True)
 class Card:
-    """What one model card states: total and active parameters (billions; None: not stated)."""
+    """What one model card states: total and active parameters (billions; None: not stated), each
+    with its rounding (half a unit of the last digit stated)."""
 
     model: str
     total_params_b: float | None
+    total_rounding_b: float
     active_params_b: float | None
-    rounding_b: float
+    active_rounding_b: float
     covers: str
     source: str
 
@@ -48,9 +52,10 @@ def cards() -> dict[str, Card]:
     out = {}
     for row in rows:
         name = row["model"]
-        out[name] = Card(name, _number(row["total_params_b"], f"{name} total_params_b"),
-                         _number(row["active_params_b"], f"{name} active_params_b"),
-                         _number(row["rounding_b"], f"{name} rounding_b") or 0.0, row["covers"], row["source"])
+        numbers = {key: _number(row[key], f"{name} {key}") for key in
+                   ("total_params_b", "total_rounding_b", "active_params_b", "active_rounding_b")}
+        out[name] = Card(name, numbers["total_params_b"], numbers["total_rounding_b"] or 0.0,
+                         numbers["active_params_b"], numbers["active_rounding_b"] or 0.0, row["covers"], row["source"])
         if not out[name].source:
             raise SpecroofError(f"{FILE}: {name} has no source")
     return out
