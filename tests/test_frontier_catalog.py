@@ -302,3 +302,15 @@ def test_models_drafting_lists_each_head_with_its_vocabulary(specroof_cli):
     assert all(r["source"] for r in rows)
     mtp = {r["model"] for r in rows if r["method"] == "mtp"}
     assert {"deepseek-v3", "deepseek-r1", "deepseek-v3.2", "glm-4.5", "glm-4.6", "qwen3-next-80b-a3b"} <= mtp
+
+
+def test_export_names_the_published_head(specroof_cli):
+    """plan --export writes the head whose vocabulary it priced, not a placeholder."""
+    args = ("plan", "-m", "llama-3.3-70b", "-H", "h200", "--tp", "4", "--method", "eagle3", "--acceptance",
+            "chain:0.8", "--batch", "1,8", "--export", "vllm")
+    run = specroof_cli(*args)
+    assert run.code == 0, run.stderr
+    assert '"model": "yuhuili/EAGLE3-LLaMA3.3-Instruct-70B"' in run.stdout
+    other = specroof_cli(*args, "--draft-vocab", "16000")  # no published head drafts over 16,000 tokens
+    assert other.code == 0, other.stderr
+    assert "yuhuili" not in other.stdout and '"model": "<EAGLE-3 head checkpoint for llama-3.3-70b>"' in other.stdout

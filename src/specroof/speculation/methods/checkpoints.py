@@ -95,6 +95,15 @@ def published_heads(model: ModelConfig) -> tuple[HeadRow, ...]:
     return tuple(h for h in checkpoints().eagle3 if _same_checkpoint(model, h.model))
 
 
+def priced_head(model: ModelConfig, draft_vocab: int | None) -> HeadRow | None:
+    """The published head an EAGLE-3 choice drafts with: the first listed one without
+    ``--draft-vocab``, else the first whose vocabulary is the given one (None: no such head)."""
+    heads = published_heads(model)
+    if draft_vocab is None:
+        return heads[0] if heads else None
+    return next((h for h in heads if h.draft_vocab == draft_vocab), None)
+
+
 def mtp_layers(model: ModelConfig) -> int:
     """MTP layers the checkpoint ships: the config's count, or the table's where the config has none."""
     listed = [r.layers for r in checkpoints().mtp if _same_checkpoint(model, r.model)]

@@ -20,7 +20,7 @@ from specroof.cost.setup import StepSetup
 from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.methods.base import METHODS, Choice, PassMethod
-from specroof.speculation.methods.checkpoints import published_heads
+from specroof.speculation.methods.checkpoints import priced_head, published_heads
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class Eagle3Head(EagleHead):
     def draft_vocab(self, choice: Choice, target: ModelConfig) -> int:
         if choice.draft_vocab is not None:
             return choice.draft_vocab
-        heads = published_heads(target)
-        return heads[0].draft_vocab if heads else EAGLE3_DRAFT_VOCAB
+        head = priced_head(target, None)
+        return head.draft_vocab if head else EAGLE3_DRAFT_VOCAB
 
     def check_target(self, choice: Choice, target: ModelConfig) -> None:
         vocab = self.draft_vocab(choice, target)
