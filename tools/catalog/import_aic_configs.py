@@ -43,7 +43,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
 
 _NOTE = ("keys and values copied unchanged from NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), "
          "aiconfigurator_core/model_configs/{stem}_config.json, NVIDIA's copy of this checkpoint's "
-         "config.json (see models/catalog/NOTICE); not compared key by key with the Hugging Face page here")
+         "config.json (see models/catalog/NOTICE), which can leave out keys that do not shape inference "
+         "(DeepSeek-V3's copy lacks the training-only aux_loss_alpha and seq_aux of the published file); "
+         "not compared key by key with the Hugging Face page here")
 _NESTED = ("; the copy holds the language model under text_config and leaves out the vision_config and a few "
            "text keys of the published file (no_rope_layers among them: transformers' Llama4TextConfig then "
            "makes every 4th layer a global NoPE layer, no_rope_layer_interval = 4, the pattern Scout's published "
