@@ -316,3 +316,15 @@ def test_export_names_the_published_head(specroof_cli):
     other = specroof_cli(*args, "--draft-vocab", "16000")  # no published head drafts over 16,000 tokens
     assert other.code == 0, other.stderr
     assert "yuhuili" not in other.stdout and '"model": "<EAGLE-3 head checkpoint for llama-3.3-70b>"' in other.stdout
+
+
+def test_each_checkpoint_is_one_catalog_entry():
+    """Rows match a model by its _source repository, so no two entries may share one."""
+    repos = [load_model(name).hf_repo.lower() for name in catalog_names() if load_model(name).hf_repo]
+    assert len(repos) == len(set(repos))
+
+
+def test_a_users_copy_named_like_the_entry_gets_no_head():
+    raw = {k: v for k, v in _raw("llama-3.3-70b").items() if not k.startswith("_")}
+    mine = ModelConfig.from_hf_config(raw, "llama-3.3-70b")  # same name, no _source
+    assert ckpt.published_heads(mine) == () and ckpt.drafting_options(mine) == ["ngram"]
