@@ -145,7 +145,8 @@ def drafting_options(func: Any) -> Any:
                      help=f"--method {_takers('proposal_rate')}: fraction of sequences that find a match and send a "
                           "draft, in (0, 1]. [default: 1]"),
         click.option("--draft-vocab", type=int, default=None, metavar="V",
-                     help=f"--method {_takers('draft_vocab')}: the draft head's vocabulary. [default: 32000]"),
+                     help=f"--method {_takers('draft_vocab')}: the draft head's vocabulary. [default: the first "
+                          "published head's for a catalog model (specroof models --drafting), else 32000]"),
         click.option("--tree", default=None, metavar="steps=D,topk=K[,tokens=N]",
                      help=f"Draft a tree ({_takers('tree')}), as SGLang's --speculative-num-steps / "
                           "-eagle-topk / -num-draft-tokens: D drafting passes, K branches, N tokens verified. "

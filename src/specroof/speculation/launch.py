@@ -35,6 +35,7 @@ import numpy as np
 
 from specroof.speculation.drafting import TreeShape
 from specroof.speculation.engines.engine import Spelling
+from specroof.speculation.methods.checkpoints import priced_head
 from specroof.speculation.schedule import batch_scores
 
 if TYPE_CHECKING:  # annotations only: plan.py reaches the engines registry through the acceptance specs
@@ -95,6 +96,9 @@ def weights_ref(p: PlanResult, spelling: Spelling) -> str | None:
         return None
     if spelling.weights == "draft-model":
         return draft_ref(p)
+    head = priced_head(p.setup.model, p.drafting.draft_vocab) if p.drafting.method == "eagle3" and p.setup else None
+    if head is not None:  # the published head whose vocabulary the plan priced
+        return head.repo
     return placeholder(f"{spelling.weights} for {p.model}" if p.model else spelling.weights)
 
 

@@ -12,6 +12,7 @@ from specroof.cost.setup import StepSetup
 from specroof.errors import SpecroofError
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.methods.base import METHODS, Choice, PassMethod
+from specroof.speculation.methods.checkpoints import mtp_layers
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class MtpModule(PassMethod):
     """One decoder layer of the target (its MoE included) behind a ``[T, 2h] -> h`` projection."""
 
     def check_target(self, choice: Choice, target: ModelConfig) -> None:
-        if target.mtp_layers < 1:
+        if mtp_layers(target) < 1:  # the config's count, or checkpoints.toml's where the config has none
             raise SpecroofError(f"method 'mtp' needs a model with MTP layers; {target.name} has none "
                                 "(its config.json has no num_nextn_predict_layers)")
 
