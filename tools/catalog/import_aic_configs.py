@@ -15,11 +15,22 @@ are written by hand with their sources in ``_source_note``; this script never to
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
 
 CATALOG = Path(__file__).resolve().parents[2] / "src" / "specroof" / "models" / "catalog"
-DEFAULT_ROOT = Path("/work/aic/x/aiconfigurator_core/model_configs")
+
+
+def installed_model_configs() -> Path | None:
+    """``model_configs/`` of the installed aiconfigurator-core (``pip install 'specroof[kernels]'``),
+    found without importing it; None when it is not installed."""
+    spec = importlib.util.find_spec("aiconfigurator_core")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations))) / "model_configs"
+    return root if root.is_dir() else None
+
 
 #: catalog name -> (file stem in model_configs/, Hugging Face repository of the checkpoint)
 ENTRIES: dict[str, tuple[str, str]] = {
@@ -61,8 +72,11 @@ def entry(stem: str, repo: str, root: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="aiconfigurator_core/model_configs")
+    parser.add_argument("--root", type=Path, default=installed_model_configs(),
+                        help="aiconfigurator_core/model_configs (default: the installed [kernels] extra's)")
     args = parser.parse_args()
+    if args.root is None:
+        parser.error("aiconfigurator-core is not installed: pip install 'specroof[kernels]', or pass --root")
     for name, (stem, repo) in ENTRIES.items():
         out = CATALOG / f"{name}.json"
         out.write_text(json.dumps(entry(stem, repo, args.root), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
