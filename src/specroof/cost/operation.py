@@ -186,13 +186,15 @@ class AllreduceShape:
 @dataclass(frozen=True, eq=False)
 class MoEShape:
     """``tokens`` tokens each routed to ``top_k`` of ``num_experts`` experts, whose weights are
-    [k x n]; only the experts some token routes to are read and computed."""
+    [k x n]; only the experts some token routes to are read and computed. ``groups``: (expert
+    groups, groups each token keeps) of a grouped router (:mod:`specroof.cost.routing`)."""
 
     tokens: ArrayLike
     num_experts: int
     top_k: int
     n: int
     k: int
+    groups: tuple[int, int] = (1, 1)
 
 
 @dataclass(frozen=True, eq=False)

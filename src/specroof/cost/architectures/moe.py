@@ -103,8 +103,10 @@ def routed_experts(setup: StepSetup, tokens: ArrayLike, num_layers: int) -> list
     ops = [operation(MOE_ROUTER, GemmShape(tokens, e, h), layers, e * h * wb)]
     if setup.profile.moe_kernel == "per_expert":
         ops.append(_moe_dispatch(setup, tokens, layers))
-    ops += [operation(GATE_UP_PROJ, MoEShape(tokens, e, k, 2 * width, h), layers, e * 2 * width * h * wb, live),
-            operation(DOWN_PROJ, MoEShape(tokens, e, k, h, width), layers, e * width * h * wb)]
+    groups = (m.expert_groups, m.expert_groups_per_token)
+    ops += [operation(GATE_UP_PROJ, MoEShape(tokens, e, k, 2 * width, h, groups), layers, e * 2 * width * h * wb,
+                      live),
+            operation(DOWN_PROJ, MoEShape(tokens, e, k, h, width, groups), layers, e * width * h * wb)]
     return ops
 
 
