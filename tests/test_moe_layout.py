@@ -225,3 +225,15 @@ def test_explain_counts_experts_per_moe_layer():
         assert tax[key] == pytest.approx(experts * (1 - (1 - k / experts) ** tokens))
     assert "shared_gate_up_proj" not in tax["expert_ops"]  # every token runs them: no tax
     assert np.isfinite(tax["tax_ms"]) and tax["tax_ms"] > 0
+
+
+def test_grouped_routing_reaches_the_price(tmp_path):
+    """Under a skewed router the group limit changes the experts a step reads (cost/routing.py);
+    under the uniform law it changes nothing (symmetry)."""
+    flat = _write(tmp_path, "deepseek-v3", n_group=1, topk_group=1)
+    kwargs = dict(tp=8, batch=[16], seq_len=[512], allow_unmodelled=True)
+    skewed = [specroof.latency(path, "h200", moe_routing="zipf:1.0", **kwargs).ops_ms["gate_up_proj"]
+              for path in (_config("deepseek-v3"), flat)]
+    assert skewed[0].item() > skewed[1].item()  # the grouped draw wakes more experts
+    uniform = [specroof.latency(path, "h200", **kwargs).ops_ms["gate_up_proj"] for path in (_config("deepseek-v3"), flat)]
+    assert uniform[0].item() == uniform[1].item()
