@@ -237,3 +237,15 @@ def test_grouped_routing_reaches_the_price(tmp_path):
     assert skewed[0].item() > skewed[1].item()  # the grouped draw wakes more experts
     uniform = [specroof.latency(path, "h200", **kwargs).ops_ms["gate_up_proj"] for path in (_config("deepseek-v3"), flat)]
     assert uniform[0].item() == uniform[1].item()
+
+
+def test_every_shipped_mtp_module_is_held(tmp_path):
+    """Two modules (num_nextn_predict_layers 2): twice the weights and KV cache, the same time."""
+    one, two = (setup_step(path, "h200", tp=8, allow_unmodelled=True)
+                for path in (_config("glm-4.5"), _write(tmp_path, "glm-4.5", num_nextn_predict_layers=2)))
+    (_, ops_one), (_, ops_two) = mtp_operations(one, GRID, 1.0), mtp_operations(two, GRID, 1.0)
+    assert sum(op.weight_bytes for op in ops_two) == 2 * sum(op.weight_bytes for op in ops_one)
+    assert sum(op.cache_bytes_per_token for op in ops_two) == 2 * sum(op.cache_bytes_per_token for op in ops_one)
+    times = [specroof.speedup(cfg, "h200", tp=8, method="mtp", candidates=[3], acceptance="log:0.5").draft_ms
+             for cfg in (_config("glm-4.5"), _write(tmp_path, "glm-4.5", num_nextn_predict_layers=2))]
+    np.testing.assert_allclose(times[0], times[1])

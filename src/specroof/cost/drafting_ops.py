@@ -174,14 +174,19 @@ def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[Ste
     (:func:`mtp_model`), a final norm and the LM head. Embedding and LM head are the target's
     ("shared with the main model", the report's words; vLLM's ``EagleProposer.load_model`` shares
     them when the checkpoint's copies are equal): no weights of their own. One module reused
-    K times is K passes of this list (:mod:`specroof.speculation.methods.mtp`)."""
+    K times is K passes of this list (:mod:`specroof.speculation.methods.mtp`). A model that ships
+    several modules (``num_nextn_predict_layers`` > 1) holds every one of them, each with its own
+    KV cache (vLLM's ``DeepSeekMultiTokenPredictor`` loads them all and runs module ``i mod n`` at
+    pass ``i``): weights and cache are those of ``n`` modules, each pass the time of one."""
+    modules = max(target.model.mtp_layers, 1)
     model = mtp_model(target.model)
     setup = target.for_model(model)
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
-    h, wb = model.hidden_size, setup.weight_bytes
+    h, wb = model.hidden_size, setup.weight_bytes * modules  # every module's weights are held
     ops = _without_embedding(model_operations(setup, pass_grid, tokens=tokens))
-    ops = [replace(op, weight_bytes=0.0) if op.info is LM_HEAD else op for op in ops]  # the shared head
+    ops = [replace(op, weight_bytes=0.0 if op.info is LM_HEAD else op.weight_bytes * modules,  # the shared head
+                   cache_bytes_per_token=op.cache_bytes_per_token * modules) for op in ops]
     inputs = operation(MTP_INPUT, ElementwiseShape(MTP_INPUT_PASSES * tokens * h, MTP_INPUT_KERNELS), 1.0,
                        2 * h * wb, 2 * tokens * h * setup.activation_bytes)
     proj = operation(MTP_PROJ, GemmShape(tokens, h, 2 * h), 1.0, 2 * h * h * wb)
