@@ -249,3 +249,9 @@ def test_every_shipped_mtp_module_is_held(tmp_path):
     times = [specroof.speedup(cfg, "h200", tp=8, method="mtp", candidates=[3], acceptance="log:0.5").draft_ms
              for cfg in (_config("glm-4.5"), _write(tmp_path, "glm-4.5", num_nextn_predict_layers=2))]
     np.testing.assert_allclose(times[0], times[1])
+
+
+def test_eagle_head_of_a_layered_moe_target_is_one_dense_layer():
+    result = specroof.speedup("glm-4.5-air", "h200", tp=4, method="eagle3", candidates=[3], acceptance="log:0.5")
+    assert result.speedup.min() > 0
+    assert not any(name.startswith("draft:shared") or name.startswith("draft:dense") for name in result.step.ops_ms)

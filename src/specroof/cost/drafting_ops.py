@@ -113,13 +113,18 @@ def draft_model_operations(target: StepSetup, draft: ModelConfig, grid: Grid,
     return setup, [op.drafting(1.0) for op in ops + _host(setup)]
 
 
+DENSE_LAYOUT = dict(shared_experts=0, shared_expert_intermediate_size=0, dense_layers=0, expert_groups=1,
+                    expert_groups_per_token=1)
+"""The MoE layout fields of a dense model (an EAGLE head of an MoE target is one dense layer)."""
+
+
 def eagle_model(target: ModelConfig, version: str, draft_vocab: int | None = None) -> ModelConfig:
     """The draft decoder of an EAGLE head: one dense layer at the target's width."""
     vocab = target.vocab_size if version == "eagle" else (draft_vocab or EAGLE3_DRAFT_VOCAB)
     intermediate = target.intermediate_size if not target.is_moe else target.moe_intermediate_size
     return replace(target, name=f"{target.name} {version.upper()} head", num_layers=1, vocab_size=vocab,
                    tie_word_embeddings=False, num_experts=0, experts_per_token=0, moe_intermediate_size=0,
-                   intermediate_size=intermediate, mtp_layers=0)
+                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT)
 
 
 def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLike, first: bool,
