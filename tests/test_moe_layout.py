@@ -264,3 +264,26 @@ def test_eagle_head_of_a_layered_moe_target_is_one_dense_layer():
     result = specroof.speedup("glm-4.5-air", "h200", tp=4, method="eagle3", candidates=[3], acceptance="log:0.5")
     assert result.speedup.min() > 0
     assert not any(name.startswith("draft:shared") or name.startswith("draft:dense") for name in result.step.ops_ms)
+
+
+def test_tensor_parallelism_must_split_the_shared_experts(tmp_path):
+    path = _write(tmp_path, "glm-4.5-air", shared_expert_intermediate_size=1004)  # one shared expert, 1004 wide
+    assert load_model(path).shared_expert_intermediate_size == 1004
+    with pytest.raises(SpecroofError, match="shared-expert width 1004"):
+        setup_step(path, "h200", tp=8)
+
+
+@pytest.mark.parametrize("fields, words", [
+    (dict(num_experts=4, experts_per_token=2, moe_intermediate_size=8, shared_experts=5,
+          shared_expert_intermediate_size=8), "5 shared experts is more than the 4 routed experts"),
+    (dict(num_experts=4, experts_per_token=2, moe_intermediate_size=8, dense_layers=3), "3 dense layers"),
+    (dict(num_experts=8, experts_per_token=2, moe_intermediate_size=8, expert_groups=4,
+          expert_groups_per_token=5), "4 expert groups with 5 per token"),
+    (dict(shared_experts=1, shared_expert_intermediate_size=8), "apply only when num_experts > 0"),
+])
+def test_python_model_configs_are_checked_too(fields, words):
+    from specroof.models.architecture import ModelConfig
+
+    with pytest.raises(SpecroofError, match=words):
+        ModelConfig(name="tiny", hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=4,
+                    head_dim=16, vocab_size=100, **fields)
