@@ -22,6 +22,8 @@ Router scaling (``routed_scaling_factor``) multiplies the experts' combined outp
 constant inside the combine: no weights, no extra kernel, so no operation changes. The router
 of a grouped model (``n_group``/``topk_group``) costs the same GEMM; the grouping changes which
 experts a batch touches (:mod:`specroof.cost.routing`), priced through the expert operations.
+Some engines fuse the shared experts into the routed kernel as experts every token picks (SGLang
+PR #4918, vLLM PR #15502): the same bytes and FLOPs in one launch fewer; priced unfused here.
 Qwen's shared experts also have a one-column sigmoid gate ``[h, 1]`` (h weights per layer,
 under 0.01% of the layer): not priced.
 """
