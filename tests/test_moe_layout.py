@@ -114,6 +114,14 @@ def test_inconsistent_layouts_get_one_error_naming_the_keys(tmp_path, changes, n
     assert named in str(info.value) and "\n" not in str(info.value)
 
 
+def test_shared_experts_without_routed_ones_are_refused(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+                                "vocab_size": 100, "intermediate_size": 256, "n_shared_experts": 2}), encoding="utf-8")
+    with pytest.raises(SpecroofError, match="n_shared_experts = 2 but no routed experts"):
+        load_model(str(path))
+
+
 def test_cli_says_one_error_line(tmp_path):
     out = run_specroof("latency", "-m", _write(tmp_path, "glm-4.5", n_shared_experts=161), "-H", "h200")
     assert out.returncode == 2 and out.stderr.startswith("error: ") and "Traceback" not in out.stderr

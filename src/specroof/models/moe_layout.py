@@ -139,8 +139,13 @@ def expert_groups(cfg: dict[str, Any], label: str, experts: int, per_token: int)
 
 def moe_fields(cfg: dict[str, Any], label: str, layers: int, experts: int, per_token: int,
                expert_width: int) -> dict[str, Any]:
-    """The ModelConfig fields of the MoE layout (none for a dense model: their defaults)."""
+    """The ModelConfig fields of the MoE layout (none for a dense model: their defaults; a dense
+    model's layout keys change nothing, except shared experts, which would be an MLP unpriced)."""
     if not experts:
+        shared = [k for k in (*SHARED_COUNT_KEYS, SHARED_WIDTH_KEY) if _int(cfg, k, label)]
+        if shared:
+            raise SpecroofError(f"{label}: {shared[0]} = {cfg[shared[0]]!r} but no routed experts "
+                                "(num_experts / n_routed_experts); shared experts belong to a mixture of experts")
         return {}
     count, width = shared_experts(cfg, label, experts, expert_width)
     groups, chosen = expert_groups(cfg, label, experts, per_token)
