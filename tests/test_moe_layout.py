@@ -88,6 +88,7 @@ def test_llama4_dense_layers_are_intermediate_size_mlp_wide(tmp_path):
     ({"mlp_only_layers": [0, 5], "decoder_sparse_step": 2}, 5),  # MoE: (i + 1) % 2 == 0, not 5 -> 1, 3, 7
     ({"moe_layers": [2, 3]}, 6),
     ({"interleave_moe_layer_step": 4}, 6),  # MoE: 3, 7
+    ({"expert_layer_period": 2, "expert_layer_offset": 1}, 4),  # Jamba: 1, 3, 5, 7
     ({"first_k_dense_replace": 0, "mlp_only_layers": [], "decoder_sparse_step": 1, "moe_layer_freq": 1}, 0),
 ])
 def test_dense_layer_rules_counted_by_hand(tmp_path, keys, dense):

@@ -17,7 +17,8 @@ Hugging Face code (transformers 4.57 ``modeling_*.py``, or the checkpoint's remo
   make layer ``i`` MoE when ``i >= first_k_dense_replace and i % moe_layer_freq == 0``;
   Qwen-MoE when ``i not in mlp_only_layers and (i + 1) % decoder_sparse_step == 0``; Llama-4
   when ``i in moe_layers``, by default ``range(interleave_moe_layer_step - 1, L, step)``, and
-  its dense layers are ``intermediate_size_mlp`` wide (``Llama4TextMLP``). A config that gives
+  its dense layers are ``intermediate_size_mlp`` wide (``Llama4TextMLP``); Jamba when
+  ``i % expert_layer_period == expert_layer_offset`` (default offset 1). A config that gives
   keys of several families is read conjunctively: a layer is MoE only if every rule says so.
 - grouped routing (DeepSeek-V3 ``noaux_tc``: ``n_group`` groups, each token picks
   ``topk_group`` of them, then its top-k experts within): :mod:`specroof.cost.routing`.
@@ -111,6 +112,10 @@ def moe_layer_indices(cfg: dict[str, Any], label: str, layers: int) -> set[int]:
     sparse_step = _int(cfg, "decoder_sparse_step", label, least=1)
     if sparse_step is not None:
         moe = {i for i in moe if (i + 1) % sparse_step == 0}
+    period = _int(cfg, "expert_layer_period", label, least=1)
+    if period is not None:  # Jamba: JambaConfig.layers_num_experts, offset 1 by default
+        offset = _int(cfg, "expert_layer_offset", label)
+        moe = {i for i in moe if i % period == (1 if offset is None else offset)}
     listed = _layer_list(cfg, "moe_layers", label, layers)
     step = _int(cfg, "interleave_moe_layer_step", label, least=1)
     if listed is None and step is not None:

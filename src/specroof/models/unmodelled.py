@@ -162,6 +162,8 @@ UNMODELLED: dict[str, KeyRule] = {
     "full_attention_interval": KeyRule(*_LINEAR, _one),
     "hybrid_override_pattern": KeyRule(*_LINEAR, _absent),
     "attn_layer_period": KeyRule(*_LINEAR, _one),
+    "moe_num_experts": KeyRule("routed experts under ERNIE-4.5's spelling", "the model is priced as dense: "
+                               "its experts, shared experts and MoE layers are left out", _absent),  # --- MoE
     "index_topk": KeyRule(*_DSA, _absent),
     "index_n_heads": KeyRule(*_DSA, _absent),
     "index_head_dim": KeyRule(*_DSA, _absent),
