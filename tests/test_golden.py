@@ -31,7 +31,8 @@ Fixes since 901fab1 (each regenerated the file):
 - GLM-4.5-Air's dense first layer (``first_k_dense_replace = 1``: a 10,944-wide gated MLP, as
   ``dense_gate_up_proj``/``dense_down_proj``) and its shared expert in the 45 MoE layers
   (``shared_gate_up_proj``/``shared_down_proj``) are priced; before, every layer was 128 routed
-  experts and nothing else. Only the ``glm-4.5-air`` cases changed.
+  experts and nothing else; under ``pytorch-sdpa`` its dense layer launches SiLU and the
+  multiply once (per expert only in MoE layers). Only the ``glm-4.5-air`` cases changed.
 """
 
 from __future__ import annotations

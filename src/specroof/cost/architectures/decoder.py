@@ -59,7 +59,7 @@ class MlpBlock:
 
     operations: list[Operation]
     routed: int = 1
-    own_kernels: int = 0
+    own_kernels: float = 0
     intermediate_width: float | None = None
 
 

@@ -86,8 +86,8 @@ def moe_mlp(setup: StepSetup, tokens: ArrayLike, num_layers: int) -> MlpBlock:
     k = m.experts_per_token
     per_expert = setup.profile.moe_kernel == "per_expert"
     width = (moe * (k * setup.mlp_width + shared_width) + dense * dense_width) / num_layers
-    return MlpBlock(ops, routed=k, own_kernels=MLP_ACTIVATION_KERNELS if per_expert else 0,
-                    intermediate_width=width)
+    own = MLP_ACTIVATION_KERNELS * moe / num_layers if per_expert else 0  # MoE layers only, averaged
+    return MlpBlock(ops, routed=k, own_kernels=own, intermediate_width=width)
 
 
 def _per_device(setup: StepSetup, width: int) -> int:
