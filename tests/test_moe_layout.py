@@ -296,3 +296,17 @@ def test_python_model_configs_are_checked_too(fields, words):
     with pytest.raises(SpecroofError, match=words):
         ModelConfig(name="tiny", hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=4,
                     head_dim=16, vocab_size=100, **fields)
+
+
+def test_explain_line_says_plain_versus_verify_per_moe_layer():
+    from specroof.speculation.moe_explain import moe_tax_line
+
+    e = specroof.explain(_config("glm-4.5"), "h200", batch=4, candidates=4, tp=8, acceptance="log:0.5")
+    line = moe_tax_line(e.moe_tax, 16)
+    assert f"{e.moe_tax['experts_verify']:.2f} of 160 routed experts woken in each of 89 MoE layers" in line
+    assert f"vs {e.moe_tax['experts_plain']:.2f} for the plain step" in line
+    assert "the shared expert runs for every token either way" in line
+    out = run_specroof("explain", "-m", _config("glm-4.5"), "-H", "h200", "--tp", "8", "--batch", "4",
+                       "--candidates", "4", "--acceptance", "log:0.5")
+    assert out.returncode == 0, out.stderr
+    assert line in out.stdout
