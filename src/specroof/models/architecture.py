@@ -68,9 +68,10 @@ class ModelConfig:
     """Shapes of a Llama-style decoder (optionally mixture-of-experts).
 
     Only shapes matter for latency: weight values never change the time of a step.
-    ``num_experts == 0`` means a dense model; otherwise every layer's MLP is replaced by
-    ``num_experts`` experts of width ``moe_intermediate_size`` of which ``experts_per_token``
-    are routed to per token. ``mtp_layers``: multi-token-prediction modules shipped with the
+    ``num_experts == 0`` means a dense model; otherwise every layer's MLP but the
+    ``dense_layers`` is replaced by ``num_experts`` experts of width ``moe_intermediate_size`` of
+    which ``experts_per_token`` are routed to per token, beside ``shared_experts`` that every
+    token runs (:mod:`specroof.models.moe_layout`). ``mtp_layers``: multi-token-prediction modules shipped with the
     model (DeepSeek-V3, GLM-4.5, Qwen3-Next: ``num_nextn_predict_layers``), 0 for none.
     ``unmodelled``: the config's keys that change the cost but are not modelled yet
     (:mod:`specroof.models.unmodelled`); pricing refuses them unless allowed.
