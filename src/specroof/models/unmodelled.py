@@ -164,6 +164,8 @@ UNMODELLED: dict[str, KeyRule] = {
     "attn_layer_period": KeyRule(*_LINEAR, _one),
     "moe_num_experts": KeyRule("routed experts under ERNIE-4.5's spelling", "the model is priced as dense: "
                                "its experts, shared experts and MoE layers are left out", _absent),  # --- MoE
+    "mtp_use_dedicated_embeddings": KeyRule("an MTP module with its own embedding table (Qwen3.5)", "the module "
+                                            "is priced with the target's shared embedding", _absent),  # --- MoE
     "index_topk": KeyRule(*_DSA, _absent),
     "index_n_heads": KeyRule(*_DSA, _absent),
     "index_head_dim": KeyRule(*_DSA, _absent),
