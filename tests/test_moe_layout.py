@@ -115,6 +115,15 @@ def test_inconsistent_layouts_get_one_error_naming_the_keys(tmp_path, changes, n
     assert named in str(info.value) and "\n" not in str(info.value)
 
 
+def test_an_absurd_layer_count_is_refused_not_enumerated(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"hidden_size": 64, "num_hidden_layers": 10**9, "num_attention_heads": 4,
+                                "vocab_size": 100, "intermediate_size": 256, "num_local_experts": 8,
+                                "num_experts_per_tok": 2}), encoding="utf-8")
+    with pytest.raises(SpecroofError, match="num_hidden_layers = 1,000,000,000 is more MoE layers"):
+        load_model(str(path))
+
+
 def test_shared_experts_without_routed_ones_are_refused(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,

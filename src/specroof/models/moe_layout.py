@@ -41,6 +41,9 @@ SHARED_COUNT_KEYS = ("n_shared_experts", "num_shared_experts")
 """Two spellings of the shared-expert count (DeepSeek/GLM/Kimi; Bailing, Kimi-K3)."""
 SHARED_WIDTH_KEY = "shared_expert_intermediate_size"
 """Qwen's width of its (one) shared expert."""
+MAX_LAID_OUT_LAYERS = 100_000
+"""Most layers of an MoE model laid out one by one (published models have at most a few
+hundred); a larger count is refused rather than enumerated."""
 IMPLIED_SHARED = frozenset({"llama4_text", "llama4"})
 """``model_type`` values whose MoE layers carry one shared expert of the routed width with no key."""
 
@@ -96,6 +99,9 @@ def shared_experts(cfg: dict[str, Any], label: str, experts: int, expert_width: 
 
 def moe_layer_indices(cfg: dict[str, Any], label: str, layers: int) -> set[int]:
     """The layers whose MLP is a mixture of experts (every rule the config gives holds)."""
+    if layers > MAX_LAID_OUT_LAYERS:
+        raise SpecroofError(f"{label}: num_hidden_layers = {layers:,} is more MoE layers than specroof lays out "
+                            f"(at most {MAX_LAID_OUT_LAYERS:,}; published models have a few hundred)")
     moe = set(range(layers))
     first_dense = _int(cfg, "first_k_dense_replace", label)
     if first_dense is not None:
