@@ -108,6 +108,7 @@ def test_dense_layer_rules_counted_by_hand(tmp_path, keys, dense):
     ({"mlp_only_layers": [70]}, "mlp_only_layers names layer 70, but num_hidden_layers = 61"),
     ({"decoder_sparse_step": 0}, "decoder_sparse_step must be at least 1"),
     ({"num_shared_experts": 2}, "n_shared_experts = 1 and num_shared_experts = 2 disagree"),
+    ({"expert_layer_period": 2, "expert_layer_offset": 2}, "expert_layer_offset = 2 must be smaller"),
 ])
 def test_inconsistent_layouts_get_one_error_naming_the_keys(tmp_path, changes, named):
     with pytest.raises(SpecroofError) as info:

@@ -121,7 +121,11 @@ def moe_layer_indices(cfg: dict[str, Any], label: str, layers: int) -> set[int]:
     period = _int(cfg, "expert_layer_period", label, least=1)
     if period is not None:  # Jamba: JambaConfig.layers_num_experts, offset 1 by default
         offset = _int(cfg, "expert_layer_offset", label)
-        moe = {i for i in moe if i % period == (1 if offset is None else offset)}
+        offset = 1 if offset is None else offset
+        if offset >= period:
+            raise SpecroofError(f"{label}: expert_layer_offset = {offset} must be smaller than expert_layer_period = "
+                                f"{period} (no layer would be MoE)")
+        moe = {i for i in moe if i % period == offset}
     listed = _layer_list(cfg, "moe_layers", label, layers)
     step = _int(cfg, "interleave_moe_layer_step", label, least=1)
     if listed is None and step is not None:
