@@ -28,6 +28,11 @@ Fixes since 901fab1 (each regenerated the file):
 - Tokens per step never exceed what the drafting shape yields: 5 Medusa heads draft 5 levels,
   so ``chain:0.8`` counts 6 positions at n = 64, not 64. Only the ``speedup`` of the
   ``speedup/*/heads/*`` cases at n = 64 changed.
+- GLM-4.5-Air's dense first layer (``first_k_dense_replace = 1``: a 10,944-wide gated MLP, as
+  ``dense_gate_up_proj``/``dense_down_proj``) and its shared expert in the 45 MoE layers
+  (``shared_gate_up_proj``/``shared_down_proj``) are priced; before, every layer was 128 routed
+  experts and nothing else; under ``pytorch-sdpa`` its dense layer launches SiLU and the
+  multiply once (per expert only in MoE layers). Only the ``glm-4.5-air`` cases changed.
 """
 
 from __future__ import annotations

@@ -24,21 +24,29 @@ CONFIGS = Path(__file__).parent / "data" / "configs"
 # config -> keys the refusal must name (every one that changes the cost and is not modelled)
 EXPECTED = {
     "deepseek-v3": {"kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
-                    "n_shared_experts", "first_k_dense_replace", "quantization_config"},
+                    "quantization_config"},
     "gpt-oss-120b": {"model_type", "quantization_config", "layer_types", "sliding_window"},
     "qwen3-next-80b-a3b": {"full_attention_interval", "linear_conv_kernel_dim", "linear_key_head_dim",
-                           "linear_num_key_heads", "linear_num_value_heads", "linear_value_head_dim",
-                           "shared_expert_intermediate_size"},
-    "glm-4.5-air": {"first_k_dense_replace", "n_shared_experts"},
-    "llama-4-scout": {"model_type", "attention_chunk_size"},
+                           "linear_num_key_heads", "linear_num_value_heads", "linear_value_head_dim"},
+    "llama-4-scout": {"attention_chunk_size"},
     "gemma-3-1b": {"sliding_window", "sliding_window_pattern"},
 }
 # Context long enough to pass every window of these configs (Llama-4's 8,192-token chunks).
 LONG = 16384
+# The example refusal of the flag tests: GLM-4.5-Air (modelled now: dense first layer, shared
+# expert) with Nemotron-H's shared-expert width key, which nobody models (non-gated experts).
+REFUSED_KEY = "moe_shared_expert_intermediate_size"
 
 
 def _config(name: str) -> Path:
     return CONFIGS / f"{name}.json"
+
+
+def _refused(tmp_path: Path, **extra) -> Path:
+    data = {**json.loads(_config("glm-4.5-air").read_text(encoding="utf-8")), REFUSED_KEY: 1408, **extra}
+    path = tmp_path / "refused.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
 
 
 def test_every_config_names_its_published_source():
@@ -84,20 +92,20 @@ def test_cli_refuses_then_prices_with_warnings():
 
 @pytest.mark.parametrize("command", [["latency"], ["speedup"], ["plan", "--batch", "1"], ["ops"],
                                      ["explain", "--candidates", "4"]])
-def test_every_command_takes_the_flag(command):
-    args = [*command, "-m", str(_config("glm-4.5-air")), "-H", "h200"]
+def test_every_command_takes_the_flag(command, tmp_path):
+    args = [*command, "-m", str(_refused(tmp_path)), "-H", "h200"]
     assert run_specroof(*args).returncode == 2
     out = run_specroof(*args, "--allow-unmodelled")
     assert out.returncode == 0, out.stderr
-    assert "ignoring n_shared_experts" in out.stderr
+    assert f"ignoring {REFUSED_KEY}" in out.stderr
 
 
-def test_memory_footprint_takes_the_keyword():
+def test_memory_footprint_takes_the_keyword(tmp_path):
     from specroof.speculation.footprint import memory_footprint
 
-    with pytest.raises(SpecroofError, match="n_shared_experts"):
-        memory_footprint(str(_config("glm-4.5-air")), "h200")
-    assert memory_footprint(str(_config("glm-4.5-air")), "h200", allow_unmodelled=True).total_bytes.min() > 0
+    with pytest.raises(SpecroofError, match=REFUSED_KEY):
+        memory_footprint(str(_refused(tmp_path)), "h200")
+    assert memory_footprint(str(_refused(tmp_path)), "h200", allow_unmodelled=True).total_bytes.min() > 0
 
 
 def test_window_is_exact_within_it_and_refused_beyond():
@@ -112,21 +120,26 @@ def test_window_is_exact_within_it_and_refused_beyond():
     assert priced.latency_ms.min() > inside.latency_ms.min()
 
 
-def test_catalog_entry_that_accepts_its_keys_warns_on_every_use():
+def test_config_that_accepts_its_keys_warns_on_every_use(tmp_path):
+    accepting = _refused(tmp_path, _specroof_allow_unmodelled=[REFUSED_KEY])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        specroof.latency("glm-4.5-air", "h200")
+        specroof.latency(str(accepting), "h200")
     keys = {str(w.message).split("ignoring ", 1)[1].split(" = ")[0] for w in caught
             if issubclass(w.category, SpecroofWarning) and "ignoring" in str(w.message)}
-    assert keys == {"first_k_dense_replace", "n_shared_experts"}
+    assert keys == {REFUSED_KEY}
+
+
+def test_glm_45_air_is_modelled_whole():
+    """Its dense first layer and shared expert are priced (cost/architectures/moe.py): nothing left."""
+    assert load_model(str(_config("glm-4.5-air"))).unmodelled == ()
+    assert load_model("glm-4.5-air").unmodelled == ()
 
 
 @pytest.mark.parametrize("harmless", [
     {"sliding_window": None}, {"use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28},
-    {"sliding_window": 32768, "max_position_embeddings": 32768}, {"n_shared_experts": 0},
-    {"first_k_dense_replace": 0}, {"mlp_only_layers": []}, {"decoder_sparse_step": 1}, {"moe_layer_freq": 1},
-    {"layer_types": ["full_attention"] * 4}, {"kv_lora_rank": None}, {"n_group": 1, "topk_group": 1},
-    {"n_group": 8, "topk_group": 8},
+    {"sliding_window": 32768, "max_position_embeddings": 32768},
+    {"layer_types": ["full_attention"] * 4}, {"kv_lora_rank": None},
     {"quantization_config": None},
 ])
 def test_values_that_provably_change_nothing_pass_silently(harmless):
@@ -140,20 +153,17 @@ def test_every_table_key_is_found_when_it_matters(key):
     cfg = {"max_position_embeddings": 8192, key: value}
     if key in ("use_sliding_window", "max_window_layers", "sliding_window_pattern"):
         cfg["sliding_window"] = 512
-    if key == "topk_group":
-        cfg.update(n_group=8, topk_group=4)
     assert key in {f.key for f in find_unmodelled(cfg)}
 
 
-def test_grouped_routing_matters_only_under_a_skewed_router():
-    """Uniform routing: each token picks each expert with probability k/E whatever the groups."""
-    config = str(_config("deepseek-v3"))
+def test_grouped_routing_is_read_not_refused():
+    """n_group / topk_group are priced by the router law (cost/routing.py), skewed or not."""
+    found = {f.key for f in load_model(str(_config("deepseek-v3"))).unmodelled}
+    assert not found & {"n_group", "topk_group"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        specroof.latency(config, "h200", allow_unmodelled=True)
-    assert not any("n_group" in str(w.message) for w in caught)
-    with pytest.raises(SpecroofError, match=r"n_group = 8, topk_group = 4 \(grouped routing"):
-        specroof.latency(config, "h200", moe_routing="zipf:1.0")
+        specroof.latency(str(_config("deepseek-v3")), "h200", moe_routing="zipf:1.0", allow_unmodelled=True)
+    assert not any("n_group" in str(w.message) or "topk_group" in str(w.message) for w in caught)
 
 
 def test_python_model_configs_have_nothing_unmodelled():
@@ -225,11 +235,11 @@ def test_explorer_api_refuses_then_allows(tmp_path):
 
     with TestClient(create_app(upload_dir=tmp_path / "uploads"), raise_server_exceptions=False,
                     base_url="http://127.0.0.1") as client:
-        upload = client.post("/api/upload?kind=model", content=_config("glm-4.5-air").read_bytes())
+        upload = client.post("/api/upload?kind=model", content=_refused(tmp_path).read_bytes())
         assert upload.status_code == 200, upload.text
         model = upload.json()["token"]
         params = {"model": model, "hardware": "h200", "candidates": "1,4"}
         refused = client.get("/api/speedup", params=params)
-        assert refused.status_code == 400 and "n_shared_experts" in refused.text
+        assert refused.status_code == 400 and REFUSED_KEY in refused.text
         allowed = client.get("/api/speedup", params={**params, "allow_unmodelled": "true"})
         assert allowed.status_code == 200, allowed.text

@@ -17,6 +17,7 @@ from specroof.app.tables import jsonable, physical_ms
 from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 from specroof.report.waterfall import check_path, waterfall_chart
+from specroof.speculation.moe_explain import moe_tax_line
 
 
 @click.command()
@@ -78,10 +79,7 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
                     "priced anyway")
     if e.moe_tax:
         tax = e.moe_tax
-        head.append(f"MoE verification tax: {tax['experts_verify']:.2f} experts per layer woken by the "
-                    f"{e.batch * e.candidates} verified tokens vs {tax['experts_plain']:.2f} for the plain step: "
-                    f"+{tax['tax_ms']:.3f} ms in {', '.join(tax['expert_ops'])} "
-                    f"({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
+        head.append(moe_tax_line(tax, e.batch * e.candidates))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

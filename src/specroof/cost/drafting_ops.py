@@ -18,8 +18,9 @@ in ``ops_ms``, ``specroof ops``, ``explain`` and the charts under the ``drafting
   (embedding and hidden state), and it has its own LM head over a reduced draft vocabulary
   (32000 tokens in the released heads).
 - MTP modules (DeepSeek-V3, GLM-4.5, Qwen3-Next) are a full decoder layer of the target
-  (its MoE included) behind a projection ``[T, 2h] -> h`` of the normed embedding and
-  hidden state, predicting with the target's shared LM head.
+  (its MoE and shared experts included, never a dense-MLP layer) behind a projection
+  ``[T, 2h] -> h`` of the normed embedding and hidden state, predicting with the target's
+  shared LM head (:func:`mtp_operations`).
 
 A pass processes ``width`` tokens per sequence: 1 for a chain's later passes, the tree's
 branching for a tree's, and for the first EAGLE/MTP pass every token the target just
@@ -30,7 +31,7 @@ how many passes a step runs is the speculative step's rule (:mod:`specroof.specu
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
@@ -45,6 +46,7 @@ from specroof.cost.operation import (
     MEDUSA_BLOCK,
     MEDUSA_ELEMENTWISE,
     MEDUSA_VOCAB,
+    MTP_INPUT,
     MTP_PROJ,
     QKV_PROJ,
     ArrayLike,
@@ -111,13 +113,18 @@ def draft_model_operations(target: StepSetup, draft: ModelConfig, grid: Grid,
     return setup, [op.drafting(1.0) for op in ops + _host(setup)]
 
 
+DENSE_LAYOUT = dict(shared_experts=0, shared_expert_intermediate_size=0, dense_layers=0, expert_groups=1,
+                    expert_groups_per_token=1)
+"""The MoE layout fields of a dense model (an EAGLE head of an MoE target is one dense layer)."""
+
+
 def eagle_model(target: ModelConfig, version: str, draft_vocab: int | None = None) -> ModelConfig:
     """The draft decoder of an EAGLE head: one dense layer at the target's width."""
     vocab = target.vocab_size if version == "eagle" else (draft_vocab or EAGLE3_DRAFT_VOCAB)
     intermediate = target.intermediate_size if not target.is_moe else target.moe_intermediate_size
     return replace(target, name=f"{target.name} {version.upper()} head", num_layers=1, vocab_size=vocab,
                    tie_word_embeddings=False, num_experts=0, experts_per_token=0, moe_intermediate_size=0,
-                   intermediate_size=intermediate, mtp_layers=0)
+                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT)
 
 
 def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLike, first: bool,
@@ -143,14 +150,49 @@ def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLi
     return setup, [op.drafting(1.0) for op in fc + ops + _host(setup)]
 
 
+MTP_INPUT_PASSES = 8.0
+"""Per token, passes over a hidden-width row at the MTP module's input (vLLM
+``DeepSeekMultiTokenPredictorLayer.forward``, v0.10; SGLang ``deepseek_nextn.py`` likewise): enorm
+and hnorm each read and write one row (4), ``torch.cat`` reads both and writes the pair (4)."""
+MTP_INPUT_KERNELS = 3.0
+"""enorm, hnorm and the concatenation: one kernel each."""
+MODULE_LAYER_COUNTS = ("dense_layers", "window_layers", "linear_layers")
+"""Layer-kind counts of a target that its MTP module does not inherit: the module is one
+full-attention MoE layer (DeepSeek-V3's layer 61, GLM-4.5's layer 92, Qwen3-Next's
+full-attention MTP layer). Those of them a ModelConfig declares are set to 0."""
+
+
+def mtp_model(target: ModelConfig) -> ModelConfig:
+    """The MTP module as a model: one decoder layer of the target's kind (its MoE, never a
+    dense MLP layer; full attention), no MTP layers of its own."""
+    declared = {f.name for f in fields(target)}
+    zero = {name: 0 for name in MODULE_LAYER_COUNTS if name in declared}
+    return replace(target, name=f"{target.name} MTP module", num_layers=1, mtp_layers=0, **zero)
+
+
 def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[StepSetup, list[Operation]]:
-    """One pass of a multi-token-prediction module over ``width`` tokens per sequence."""
-    model = replace(target.model, name=f"{target.model.name} MTP module", num_layers=1, mtp_layers=0)
+    """One pass of a multi-token-prediction module over ``width`` tokens per sequence.
+
+    DeepSeek-V3 (arXiv 2412.19437, section 2.2), GLM-4.5 and Qwen3-Next ship modules alike: the
+    token embedding and the target's hidden state, each RMS-normed (enorm, hnorm), concatenated
+    and projected ``[T, 2h] x [2h, h]`` (eh_proj), then one decoder layer of the target
+    (:func:`mtp_model`), a final norm and the LM head. Embedding and LM head are the target's
+    ("shared with the main model", the report's words; vLLM's ``EagleProposer.load_model`` shares
+    them when the checkpoint's copies are equal): no weights of their own. One module reused
+    K times is K passes of this list (:mod:`specroof.speculation.methods.mtp`). A model that ships
+    several modules (``num_nextn_predict_layers`` > 1) holds every one of them, each with its own
+    KV cache (vLLM's ``DeepSeekMultiTokenPredictor`` loads them all and runs module ``i mod n`` at
+    pass ``i``): weights and cache are those of ``n`` modules, each pass the time of one."""
+    modules = max(target.model.mtp_layers, 1)
+    model = mtp_model(target.model)
     setup = target.for_model(model)
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
-    h = model.hidden_size
+    h, wb = model.hidden_size, setup.weight_bytes * modules  # every module's weights are held
     ops = _without_embedding(model_operations(setup, pass_grid, tokens=tokens))
-    ops = [replace(op, weight_bytes=0.0) if op.info is LM_HEAD else op for op in ops]  # the shared head
-    proj = operation(MTP_PROJ, GemmShape(tokens, h, 2 * h), 1.0, 2 * h * h * setup.weight_bytes)
-    return setup, [op.drafting(1.0) for op in [proj] + ops + _host(setup)]
+    ops = [replace(op, weight_bytes=0.0 if op.info is LM_HEAD else op.weight_bytes * modules,  # the shared head
+                   cache_bytes_per_token=op.cache_bytes_per_token * modules) for op in ops]
+    inputs = operation(MTP_INPUT, ElementwiseShape(MTP_INPUT_PASSES * tokens * h, MTP_INPUT_KERNELS), 1.0,
+                       2 * h * wb, 2 * tokens * h * setup.activation_bytes)
+    proj = operation(MTP_PROJ, GemmShape(tokens, h, 2 * h), 1.0, 2 * h * h * wb)
+    return setup, [op.drafting(1.0) for op in [inputs, proj] + ops + _host(setup)]

@@ -93,9 +93,20 @@ HOST_DRAFT_PASS = OpInfo("host_draft_pass", DRAFTING, "#c49c94", "8", "host time
 EAGLE_FC = OpInfo("eagle_fc", DRAFTING, "#98df8a", "<",
                   "EAGLE's fusion of the target's hidden states (and token embedding) to the draft width")
 MTP_PROJ = OpInfo("mtp_proj", DRAFTING, "#ff9896", "<", "MTP module's projection [T, 2h] x [2h, h]")
+MTP_INPUT = OpInfo("mtp_input", DRAFTING, "#e7969c", "x",
+                  "MTP module's input: RMSNorms of the token embedding (enorm) and hidden state (hnorm), concatenated")
 MEDUSA_BLOCK = OpInfo("medusa_block", DRAFTING, "#17becf", "<", "Medusa heads' residual blocks [T, h] x [h, h]")
 MEDUSA_VOCAB = OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' vocabulary projections [T, h] x [h, V]")
 MEDUSA_ELEMENTWISE = OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add")
+# --- MoE: shared experts and the dense-MLP layers of an MoE model (cost/architectures/moe.py)
+SHARED_GATE_UP_PROJ = OpInfo("shared_gate_up_proj", LINEAR_GROUP, "#c5b0d5", "D",
+                             "gate and up projections of an MoE layer's always-active shared experts")
+SHARED_DOWN_PROJ = OpInfo("shared_down_proj", LINEAR_GROUP, "#f7b6d2", "v",
+                          "down projection of an MoE layer's always-active shared experts")
+DENSE_GATE_UP_PROJ = OpInfo("dense_gate_up_proj", LINEAR_GROUP, "#ad494a", "D",
+                            "gate and up projections of an MoE model's dense-MLP layers (first_k_dense_replace...)")
+DENSE_DOWN_PROJ = OpInfo("dense_down_proj", LINEAR_GROUP, "#7b4173", "v",
+                         "down projection of an MoE model's dense-MLP layers")
 EMBEDDING = OpInfo("embedding", LINEAR_GROUP, "#393b79", "H",
                    "token embedding table: resident on the device; a step gathers only its T rows (not timed)")
 
@@ -103,10 +114,19 @@ STEP_OPERATIONS = tuple(info.name for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
 """The operations of a decoder step in step order: what a profile's ``operators`` selects from."""
 
+SELECTED_AS: dict[str, str] = {
+    "shared_gate_up_proj": "gate_up_proj", "dense_gate_up_proj": "gate_up_proj",  # --- MoE
+    "shared_down_proj": "down_proj", "dense_down_proj": "down_proj",
+}
+"""Operations a profile's ``operators`` selects under another step operation's name: an MoE
+model's shared experts and dense-MLP layers are gate-up and down projections too."""
+
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
     LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
-    EMBEDDING)}
+    EMBEDDING,
+    SHARED_GATE_UP_PROJ, SHARED_DOWN_PROJ, DENSE_GATE_UP_PROJ, DENSE_DOWN_PROJ, MTP_INPUT,  # --- MoE
+)}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
 
 
@@ -166,13 +186,15 @@ class AllreduceShape:
 @dataclass(frozen=True, eq=False)
 class MoEShape:
     """``tokens`` tokens each routed to ``top_k`` of ``num_experts`` experts, whose weights are
-    [k x n]; only the experts some token routes to are read and computed."""
+    [k x n]; only the experts some token routes to are read and computed. ``groups``: (expert
+    groups, groups each token keeps) of a grouped router (:mod:`specroof.cost.routing`)."""
 
     tokens: ArrayLike
     num_experts: int
     top_k: int
     n: int
     k: int
+    groups: tuple[int, int] = (1, 1)
 
 
 @dataclass(frozen=True, eq=False)

@@ -95,7 +95,7 @@ def price_moe(shape: MoEShape, setup: DeviceSetup) -> OpCost:
     """
     if setup.profile.moe_kernel == "fused":
         return price_moe_fused(shape, setup)
-    active = setup.routing.experts(shape.num_experts, shape.top_k, shape.tokens)  # the shape's own experts
+    active = setup.routing.experts(shape.num_experts, shape.top_k, shape.tokens, shape.groups)  # the shape's own
     rows = shape.tokens * shape.top_k / active
     if setup.profile.moe_kernel == "grouped":
         return price_gemm(GemmShape(rows, shape.n, shape.k, groups=active), setup)
@@ -121,7 +121,7 @@ def price_moe_fused(shape: MoEShape, setup: DeviceSetup) -> OpCost:
     evenly between its two halves.
     """
     hw, prof = setup.hardware, setup.profile
-    loads = setup.routing.expert_loads(shape.num_experts, shape.top_k, shape.tokens)
+    loads = setup.routing.expert_loads(shape.num_experts, shape.top_k, shape.tokens, shape.groups)
     tile = float(prof.moe_tile_m)
     rows = np.sum(np.where(loads >= 1, np.ceil(loads / tile) * tile, (1.0 - np.exp(-loads)) * tile), axis=-1)
     touched = np.sum(1.0 - np.exp(-loads), axis=-1)

@@ -25,6 +25,21 @@ to, so the cost of a step depends on that number (``experts touched``), not on `
   name for uniform): expert ``r`` receives a share ``r^-a / sum r^-a`` of the ``T x top_k``
   assignments, at most ``T`` tokens (a token picks an expert once).
 
+Grouped routing (DeepSeek-V3's ``n_group`` = G groups of E/G experts, each token keeping
+``topk_group`` = g of them and picking its top-k within: ``groups = (G, g)``) changes which
+experts a batch touches only under a skewed law. Under ``uniform`` every expert is alike, so by
+symmetry each is still among a token's k with probability k/E and nothing changes. Under
+``zipf:S`` a token picks in two stages: g groups without replacement, each in proportion to the
+summed weight of its experts (the chance that the token's favourite expert lies in it), then its
+k experts without replacement among the chosen groups' experts, in proportion to their weights.
+The zipf ranks are dealt round-robin over the groups (rank r in group r mod G: each group holds
+an equal share of popular and unpopular experts, the placement group-limited routing is trained
+towards). Then ``pi_e = sum over group sets C containing e's group of P(C) x pi_e|C``, with
+``P(C)`` from the sequential draw (a dynamic programme over subsets) and ``pi_e|C`` the
+exponential-race inclusion over C's experts; tokens stay independent, so ``E[touched] =
+sum_e 1 - (1 - pi_e)^T`` as before. ``power_law`` states each expert's share of the assignments
+directly (a measured outcome, whatever the router did), so grouping does not enter it.
+
 :meth:`MoERouting.expert_loads` gives the expected tokens of every expert, which a fused MoE
 kernel pads to its tiles; :meth:`MoERouting.experts` the distinct experts a step reads.
 """
@@ -80,8 +95,10 @@ class MoERouting:
         """The routing another model (a draft model) gets: the same router law, no given count."""
         return MoERouting(None, self.kind, self.skew)
 
-    def experts(self, num_experts: int, top_k: int, tokens: np.ndarray | float) -> np.ndarray:
-        """Distinct experts per layer that ``tokens`` tokens touch (given, or expected)."""
+    def experts(self, num_experts: int, top_k: int, tokens: np.ndarray | float,
+                groups: tuple[int, int] = (1, 1)) -> np.ndarray:
+        """Distinct experts per layer that ``tokens`` tokens touch (given, or expected);
+        ``groups``: (expert groups, groups per token) of a grouped router."""
         t = np.asarray(tokens, dtype=float)
         _check_size(num_experts, 1)
         if self.experts_touched is not None:
@@ -91,12 +108,12 @@ class MoERouting:
         _check_size(num_experts, t.size)  # the laws below hold one number per (point, expert)
         if self.kind == "power_law":  # each expert's tokens arrive as a Poisson count
             return np.sum(1.0 - np.exp(-self.expert_loads(num_experts, top_k, t)), axis=-1)
-        pi = np.array(zipf_inclusion(num_experts, top_k, float(self.skew)))
+        pi = np.array(inclusion(num_experts, top_k, float(self.skew), groups))
         miss = np.power.outer(1.0 - pi, t)  # [E, *tokens.shape]
         return np.sum(1.0 - miss, axis=0)
 
-
-    def expert_loads(self, num_experts: int, top_k: int, tokens: np.ndarray | float) -> np.ndarray:
+    def expert_loads(self, num_experts: int, top_k: int, tokens: np.ndarray | float,
+                     groups: tuple[int, int] = (1, 1)) -> np.ndarray:
         """Expected tokens of each expert, shape ``tokens.shape + (num_experts,)``."""
         t = np.asarray(tokens, dtype=float)[..., None]
         _check_size(num_experts, t.size)
@@ -104,7 +121,7 @@ class MoERouting:
             w = np.arange(1, num_experts + 1, dtype=float) ** -self.skew
             return np.minimum(t * top_k * w / w.sum(), t)
         if self.kind == "zipf" and self.skew:
-            return t * np.array(zipf_inclusion(num_experts, top_k, float(self.skew)))
+            return t * np.array(inclusion(num_experts, top_k, float(self.skew), groups))
         return np.broadcast_to(t * top_k / num_experts, t.shape[:-1] + (num_experts,))
 
     def describe(self) -> str:
@@ -181,20 +198,27 @@ def zipf_inclusion(num_experts: int, top_k: int, skew: float, points: int = 1000
                             f"1e{MAX_ZIPF_SPAN_DECADES:.0f}, beyond a float; give S <= {limit:.0f} (already at S = 10 "
                             "nearly every token picks the same top experts)")
     w = np.arange(1, num_experts + 1, dtype=float) ** -skew
-    w = w / w.sum()
-    # Arrival times: the k-th of the race lands near t ~ k / (sum of the largest rates); the
-    # grid reaches far past the slowest expert's time scale, log-spaced for the early arrivals.
-    t = np.concatenate(([0.0], np.geomspace(1e-6 / w.max(), 60.0 * top_k / w.min(), points)))
-    fewer = np.empty((num_experts, t.size))  # P(fewer than k experts other than e arrived by t)
-    step = max(1, _ZIPF_CHUNK // (num_experts * top_k))
-    for lo in range(0, t.size, step):
-        fewer[:, lo:lo + step] = _fewer_others(w, t[lo:lo + step], top_k)
-    density = w[:, None] * np.exp(-np.outer(w, t))
-    pi = np.trapezoid(density * fewer, t, axis=1)
+    pi = race_inclusion(w / w.sum(), top_k, points)
     if not np.all(np.isfinite(pi)):
         raise SpecroofError(f"--moe-routing zipf:{skew:g} over {num_experts} experts gives no finite inclusion "
                             "probabilities; use a smaller S")
-    return tuple(float(p) for p in np.clip(pi, 0.0, 1.0))
+    return tuple(float(p) for p in pi)
+
+
+def race_inclusion(w: np.ndarray, top_k: int, points: int = 1000) -> np.ndarray:
+    """P(expert e is among the first ``top_k`` of an exponential race with rates ``w``
+    (normalized weights): weighted sampling without replacement."""
+    if top_k >= w.size:
+        return np.ones(w.size)
+    # Arrival times: the k-th of the race lands near t ~ k / (sum of the largest rates); the
+    # grid reaches far past the slowest expert's time scale, log-spaced for the early arrivals.
+    t = np.concatenate(([0.0], np.geomspace(1e-6 / w.max(), 60.0 * top_k / w.min(), points)))
+    fewer = np.empty((w.size, t.size))  # P(fewer than k experts other than e arrived by t)
+    step = max(1, _ZIPF_CHUNK // (w.size * top_k))
+    for lo in range(0, t.size, step):
+        fewer[:, lo:lo + step] = _fewer_others(w, t[lo:lo + step], top_k)
+    density = w[:, None] * np.exp(-np.outer(w, t))
+    return np.clip(np.trapezoid(density * fewer, t, axis=1), 0.0, 1.0)
 
 
 def _fewer_others(w: np.ndarray, t: np.ndarray, top_k: int) -> np.ndarray:
@@ -221,3 +245,52 @@ def _one_more(count: np.ndarray, q: np.ndarray) -> np.ndarray:
     out = count * (1.0 - q)[:, None]
     out[:, 1:] += count[:, :-1] * q[:, None]
     return out
+
+
+MAX_GROUP_SETS = 20_000
+"""Most sets of expert groups a token can keep that the grouped law enumerates (DeepSeek-V3:
+C(8, 4) = 70; every published grouped router has at most 8 groups)."""
+
+
+@lru_cache(maxsize=64)
+def inclusion(num_experts: int, top_k: int, skew: float, groups: tuple[int, int] = (1, 1)) -> tuple[float, ...]:
+    """P(expert e is among one token's top_k) under ``zipf:skew``, grouped or not (``groups``:
+    G groups, g kept per token; the two-stage draw of the module docstring)."""
+    count, kept = groups
+    if count <= 1 or kept >= count:
+        return zipf_inclusion(num_experts, top_k, skew)
+    if num_experts % count or top_k > kept * (num_experts // count):
+        raise SpecroofError(f"{count} expert groups keeping {kept} per token cannot route top-{top_k} of "
+                            f"{num_experts} experts")
+    zipf_inclusion(num_experts, top_k, skew)  # the same range checks as the ungrouped law
+    w = np.arange(1, num_experts + 1, dtype=float) ** -skew
+    w = w / w.sum()
+    member = np.arange(num_experts) % count  # rank r in group r mod G
+    group_weight = np.bincount(member, weights=w, minlength=count)
+    pi = np.zeros(num_experts)
+    for chosen, p_set in group_sets(group_weight, kept).items():
+        inside = np.isin(member, chosen)
+        pi[inside] += p_set * race_inclusion(w[inside] / w[inside].sum(), top_k)
+    return tuple(float(p) for p in pi)
+
+
+def group_sets(weights: np.ndarray, kept: int) -> dict[tuple[int, ...], float]:
+    """P(a token keeps exactly this set of groups) when it draws ``kept`` groups one by one
+    without replacement in proportion to ``weights`` (normalized): a dynamic programme over the
+    sets drawn so far, P(A + j) += P(A) w_j / (1 - w(A))."""
+    from math import comb
+
+    if comb(weights.size, kept) > MAX_GROUP_SETS:
+        raise SpecroofError(f"{weights.size} expert groups keeping {kept} per token: more than the "
+                            f"{MAX_GROUP_SETS:,} group sets specroof enumerates")
+    drawn: dict[tuple[int, ...], float] = {(): 1.0}
+    for _ in range(kept):
+        nxt: dict[tuple[int, ...], float] = {}
+        for chosen, p in drawn.items():
+            left = 1.0 - float(weights[list(chosen)].sum())
+            for j in range(weights.size):
+                if j not in chosen:
+                    key = tuple(sorted((*chosen, j)))
+                    nxt[key] = nxt.get(key, 0.0) + p * float(weights[j]) / left
+        drawn = nxt
+    return drawn

@@ -105,7 +105,8 @@ class StepSetup(DeviceSetup):
     def experts_touched(self, tokens) -> np.ndarray:
         """Distinct experts per layer that ``tokens`` tokens read (MoE models)."""
         m = self.model
-        return self.routing.experts(m.num_experts, m.experts_per_token, tokens)
+        return self.routing.experts(m.num_experts, m.experts_per_token, tokens,
+                                    (m.expert_groups, m.expert_groups_per_token))
 
 
 def gemm_compute_dtype(profile: ImplementationProfile, weights: str, activations: str) -> str:

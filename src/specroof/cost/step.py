@@ -22,7 +22,7 @@ from specroof.cost.capacity import check_fit, warn_unfit
 from specroof.cost.engine_ops import verification_operations
 from specroof.cost.finite import require_finite
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
-from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
+from specroof.cost.operation import DRAFTING, LAUNCH, SELECTED_AS, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
 from specroof.cost.passes import Pass
 from specroof.cost.pricing import OpCost, price, price_launch
 from specroof.cost.profile import ImplementationProfile
@@ -185,8 +185,9 @@ def priced_operations(setup: StepSetup, operations: list[Operation]) -> list[Ope
     """The operations the profile prices: decoder operations outside its ``operators`` are left
     out, and so are those that only hold bytes (the embedding table)."""
     chosen = setup.profile.operators
-    return [op for op in operations
-            if op.timed and (op.info.base_name not in STEP_OPERATIONS or op.info.base_name in chosen)]
+    selected = [SELECTED_AS.get(op.info.base_name, op.info.base_name) for op in operations]
+    return [op for op, name in zip(operations, selected)
+            if op.timed and (name not in STEP_OPERATIONS or name in chosen)]
 
 
 def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:

@@ -36,8 +36,30 @@ def shape_problem(model: "ModelConfig") -> str:
                     f"got {model.experts_per_token}")
         if model.moe_intermediate_size < 1:
             return "a mixture of experts needs moe_intermediate_size >= 1"
-    elif model.experts_per_token or model.moe_intermediate_size:
+        return moe_layout_problem(model)
+    if model.experts_per_token or model.moe_intermediate_size:
         return "experts_per_token and moe_intermediate_size apply only when num_experts > 0"
+    if model.shared_experts or model.dense_layers or model.expert_groups > 1 or model.expert_groups_per_token > 1:
+        return "shared experts, dense layers and expert groups apply only when num_experts > 0"
+    return ""
+
+
+def moe_layout_problem(model: "ModelConfig") -> str:
+    """What breaks the MoE layout (shared experts, dense layers, expert groups), '' if nothing."""
+    if model.shared_experts > model.num_experts:
+        return (f"{model.shared_experts} shared experts is more than the {model.num_experts} routed experts; "
+                "a config with more always-active experts than routed ones is not a mixture of experts")
+    if bool(model.shared_experts) != bool(model.shared_expert_intermediate_size):
+        return "shared_experts and shared_expert_intermediate_size must both be set or both be 0"
+    if model.dense_layers > model.num_layers:
+        return f"{model.dense_layers} dense layers is more than the {model.num_layers} layers"
+    groups, chosen = model.expert_groups, model.expert_groups_per_token
+    if chosen > groups or model.num_experts % groups:
+        return (f"{groups} expert groups with {chosen} per token: groups must divide the {model.num_experts} "
+                "experts and a token cannot pick more groups than there are")
+    if chosen * (model.num_experts // groups) < model.experts_per_token:
+        return (f"{chosen} groups of {model.num_experts // groups} experts hold fewer than the "
+                f"{model.experts_per_token} experts each token picks")
     return ""
 
 
@@ -46,9 +68,10 @@ class ModelConfig:
     """Shapes of a Llama-style decoder (optionally mixture-of-experts).
 
     Only shapes matter for latency: weight values never change the time of a step.
-    ``num_experts == 0`` means a dense model; otherwise every layer's MLP is replaced by
-    ``num_experts`` experts of width ``moe_intermediate_size`` of which ``experts_per_token``
-    are routed to per token. ``mtp_layers``: multi-token-prediction modules shipped with the
+    ``num_experts == 0`` means a dense model; otherwise every layer's MLP but the
+    ``dense_layers`` is replaced by ``num_experts`` experts of width ``moe_intermediate_size`` of
+    which ``experts_per_token`` are routed to per token, beside ``shared_experts`` that every
+    token runs (:mod:`specroof.models.moe_layout`). ``mtp_layers``: multi-token-prediction modules shipped with the
     model (DeepSeek-V3, GLM-4.5, Qwen3-Next: ``num_nextn_predict_layers``), 0 for none.
     ``unmodelled``: the config's keys that change the cost but are not modelled yet
     (:mod:`specroof.models.unmodelled`); pricing refuses them unless allowed.
@@ -72,6 +95,18 @@ class ModelConfig:
     experts_per_token: int = declare(0, NON_NEGATIVE_INT, "experts", "experts each token is routed to "
                                      "(num_experts_per_tok)")
     moe_intermediate_size: int = declare(0, NON_NEGATIVE_INT, "elements", "MLP width of one expert")
+    # --- MoE: shared experts, dense layers, grouped routing (specroof.models.moe_layout)
+    shared_experts: int = declare(0, NON_NEGATIVE_INT, "experts", "always-active shared experts per MoE layer "
+                                  "(n_shared_experts; 1 for Qwen's shared_expert_intermediate_size and Llama-4)")
+    shared_expert_intermediate_size: int = declare(0, NON_NEGATIVE_INT, "elements", "MLP width of ONE shared "
+                                                   "expert")
+    dense_layers: int = declare(0, NON_NEGATIVE_INT, "layers", "layers of an MoE model whose MLP is dense "
+                                "(intermediate_size wide) instead of experts (first_k_dense_replace, "
+                                "mlp_only_layers, decoder_sparse_step, moe_layer_freq, interleave_moe_layer_step)")
+    expert_groups: int = declare(1, POSITIVE_INT, "groups", "groups the routed experts are split into for "
+                                 "group-limited routing (n_group; 1: not grouped)")
+    expert_groups_per_token: int = declare(1, POSITIVE_INT, "groups", "expert groups each token picks its "
+                                           "experts within (topk_group)")
     mtp_layers: int = declare(0, Check(integer, ge=0, le=64), "layers", "multi-token-prediction modules shipped "
                               "with the model (num_nextn_predict_layers)")
     max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
@@ -103,6 +138,11 @@ class ModelConfig:
         return self.num_kv_heads * self.head_dim
 
     @property
+    def moe_layers(self) -> int:
+        """Layers whose MLP is a mixture of experts (all layers but the dense ones; 0 if dense)."""
+        return self.num_layers - self.dense_layers if self.is_moe else 0
+
+    @property
     def mlp_width(self) -> int:
         """Intermediate width of one MLP (one expert's, for MoE)."""
         return self.moe_intermediate_size if self.is_moe else self.intermediate_size
@@ -111,12 +151,19 @@ class ModelConfig:
         """Number of weights, embeddings and LM head included (tied weights counted once)."""
         h = self.hidden_size
         attn = h * (self.q_dim + 2 * self.kv_dim) + self.q_dim * h
-        experts = max(self.num_experts, 1)
-        mlp = experts * 3 * h * self.mlp_width + (h * self.num_experts if self.is_moe else 0)
-        per_layer = attn + mlp + 2 * h
+        per_layer = attn + 2 * h
         embed = self.vocab_size * h
         head = 0 if self.tie_word_embeddings else self.vocab_size * h
-        return self.num_layers * per_layer + embed + head + h
+        return self.num_layers * per_layer + self.mlp_parameter_count() + embed + head + h
+
+    def mlp_parameter_count(self) -> int:
+        """Weights of every layer's MLP: dense layers' gated MLPs, MoE layers' router, routed
+        and shared experts (each a gated MLP: 3 matrices)."""
+        h = self.hidden_size
+        dense = (self.num_layers - self.moe_layers) * 3 * h * self.intermediate_size
+        shared = self.shared_experts * 3 * h * self.shared_expert_intermediate_size
+        moe = self.num_experts * (3 * h * self.moe_intermediate_size + h) + shared
+        return dense + self.moe_layers * moe
 
     def __post_init__(self) -> None:
         """Check every field (type, range, and the rules tying heads and experts together)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from specroof.checks import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, annotation, check, pydantic
 from specroof.errors import SpecroofError
-from specroof.models import conflicts
+from specroof.models import conflicts, moe_layout
 from specroof.models.unmodelled import find_unmodelled
 
 _NEEDS = ("; a Hugging Face config.json needs hidden_size, intermediate_size, num_hidden_layers, "
@@ -111,6 +111,7 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
     experts = conflicts.first_given(hf, conflicts.EXPERT_KEYS)[1] or 0
     per_tok = conflicts.check_experts(hf, label, experts)
     intermediate, moe_width = _widths(hf, label, experts)
+    intermediate = moe_layout.dense_width(cfg, label) or intermediate  # --- MoE: Llama-4's dense layers
     return dict(
         name=name, hidden_size=hf["hidden_size"], intermediate_size=intermediate,
         num_layers=hf["num_hidden_layers"], num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
@@ -118,4 +119,5 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
         experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=conflicts.check_mtp(hf, label),
         max_position_embeddings=hf["max_position_embeddings"], source=hf["source"],
         unmodelled=find_unmodelled(cfg, label),
+        **moe_layout.moe_fields(cfg, label, hf["num_hidden_layers"], experts, per_tok, moe_width),  # --- MoE
     )

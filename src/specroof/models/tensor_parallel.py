@@ -44,8 +44,10 @@ def tp_conflicts(model: Any, tp: int) -> list[str]:
     if kv % tp and tp % kv:
         sizes.append(f"{kv} KV heads (one must divide the other)")
     widths = {"intermediate size": model.mlp_width}
-    if model.is_moe and model.intermediate_size and model.intermediate_size != model.mlp_width:
-        widths["dense intermediate size"] = model.intermediate_size
+    if model.is_moe and model.dense_layers and model.intermediate_size != model.mlp_width:
+        widths["dense intermediate size"] = model.intermediate_size  # the dense-MLP layers'
+    if model.is_moe and model.shared_experts:  # one MLP of all shared experts, split like the others
+        widths["shared-expert width"] = model.shared_experts * model.shared_expert_intermediate_size
     for label, width in widths.items():
         if width % tp:
             sizes.append(f"{label} {width}")

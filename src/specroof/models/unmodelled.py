@@ -129,12 +129,6 @@ def _only_windows(key: str, value: Any) -> bool:
             and set(value) <= _ATTENTION_LAYER_TYPES | _WINDOW_LAYER_TYPES)
 
 
-def _no_grouping(value: Any, cfg: dict[str, Any]) -> bool:
-    """Grouped routing that restricts nothing: one group, or every group allowed."""
-    groups, allowed = cfg.get("n_group"), cfg.get("topk_group")
-    return not isinstance(groups, int) or groups <= 1 or (isinstance(allowed, int) and allowed >= groups)
-
-
 def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
     return _absent(value) or (value == cfg.get("head_dim") and not cfg.get("kv_lora_rank"))
 
@@ -143,9 +137,8 @@ def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
 
 _MLA = ("multi-head latent attention", "the KV cache (one latent per token, not per head), the attention "
         "reads and the low-rank q/kv projections are priced as plain attention with head_dim")
-_SHARED = ("always-active shared expert", "its weights and FLOPs are left out of every MoE layer")
-_LAYOUT = ("which layers are mixture-of-experts", "every layer is priced as MoE, so the dense layers' MLP "
-           "is mispriced")
+_SHARED = ("always-active shared expert", "its weights and FLOPs are left out of every MoE layer (Nemotron-H's "
+           "non-gated shared experts are not modelled)")
 _WINDOW = ("attention window", "attention reads and the KV cache are priced over the whole context")
 _LINEAR = ("linear-attention / state-space layers", "they are priced as attention layers with a KV cache, "
            "not a fixed recurrent state and a chunked scan")
@@ -158,16 +151,7 @@ UNMODELLED: dict[str, KeyRule] = {
     "qk_rope_head_dim": KeyRule(*_MLA, _absent),
     "qk_nope_head_dim": KeyRule(*_MLA, _absent),
     "v_head_dim": KeyRule(*_MLA, _same_as_head_dim),
-    "n_shared_experts": KeyRule(*_SHARED, _absent),
-    "num_shared_experts": KeyRule(*_SHARED, _absent),
-    "shared_expert_intermediate_size": KeyRule(*_SHARED, _absent),
     "moe_shared_expert_intermediate_size": KeyRule(*_SHARED, _absent),
-    "first_k_dense_replace": KeyRule(*_LAYOUT, _absent),
-    "moe_layer_freq": KeyRule(*_LAYOUT, _one),
-    "mlp_only_layers": KeyRule(*_LAYOUT, _absent),
-    "decoder_sparse_step": KeyRule(*_LAYOUT, _one),
-    "interleave_moe_layer_step": KeyRule(*_LAYOUT, _one),
-    "moe_layers": KeyRule(*_LAYOUT, _absent),
     "sliding_window": KeyRule(*_WINDOW, _window_harmless, window=True),
     "attention_chunk_size": KeyRule("chunked attention", _WINDOW[1], _window_harmless, window=True),
     "use_sliding_window": KeyRule(*_WINDOW, _window_harmless, window=True),
@@ -178,13 +162,13 @@ UNMODELLED: dict[str, KeyRule] = {
     "full_attention_interval": KeyRule(*_LINEAR, _one),
     "hybrid_override_pattern": KeyRule(*_LINEAR, _absent),
     "attn_layer_period": KeyRule(*_LINEAR, _one),
+    "moe_num_experts": KeyRule("routed experts under ERNIE-4.5's spelling", "the model is priced as dense: "
+                               "its experts, shared experts and MoE layers are left out", _absent),  # --- MoE
+    "mtp_use_dedicated_embeddings": KeyRule("an MTP module with its own embedding table (Qwen3.5)", "the module "
+                                            "is priced with the target's shared embedding", _absent),  # --- MoE
     "index_topk": KeyRule(*_DSA, _absent),
     "index_n_heads": KeyRule(*_DSA, _absent),
     "index_head_dim": KeyRule(*_DSA, _absent),
-    "n_group": KeyRule("grouped routing", "the skewed router law picks experts without the group limit",
-                       _no_grouping, skewed_routing_only=True),
-    "topk_group": KeyRule("grouped routing", "the skewed router law picks experts without the group limit",
-                          _no_grouping, skewed_routing_only=True),
     "quantization_config": KeyRule("the checkpoint's quantization", "weights are priced at --weight-dtype "
                                    "(default: --dtype), not at the checkpoint's format; set --weight-dtype "
                                    "to match", _absent),
@@ -193,7 +177,6 @@ UNMODELLED: dict[str, KeyRule] = {
 """Key -> rule. Delete a key's row when its builder lands; nothing else lists these keys."""
 
 _IMPLIED = {
-    "llama4_text": "one shared expert per MoE layer (implied by the architecture, no key) is left out",
     "gpt_oss": "attention sinks (one learned logit per head, implied by the architecture) are left out",
 }
 """model_type -> a cost the architecture implies without any key."""

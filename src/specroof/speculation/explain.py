@@ -203,8 +203,9 @@ def _causes(added: list[tuple[str, float, dict[str, Any]]], t_spec: float, t_pla
 
 def moe_tax(setup: StepSetup, spec_step: StepLatency, plain_step: StepLatency,
             verify_ms: float) -> dict[str, Any] | None:
-    """The MoE verification tax of one point (None for a dense model): experts per layer at the
-    plain step (``batch`` tokens) and at verification (``batch x candidates``), the expert
+    """The MoE verification tax of one point (None for a dense model): routed experts per MoE
+    layer at the plain step (``batch`` tokens) and at verification (``batch x candidates``), the
+    MoE layers they are woken in, the shared experts every token runs anyway (no tax), the expert
     operations, and the milliseconds they grow by from ``plain_step`` to ``spec_step`` (one
     grid point each), also as a share of the verification step's ``verify_ms``."""
     if not setup.model.is_moe:
@@ -218,6 +219,8 @@ def moe_tax(setup: StepSetup, spec_step: StepLatency, plain_step: StepLatency,
         return float(np.asarray(step.ops_ms[name])[0, 0, 0]) if name in step.ops_ms else 0.0
 
     tax_ms = sum(ms(spec_step, name) - ms(plain_step, name) for name in names)
+    m = setup.model
     return {"experts_plain": float(setup.experts_touched(batch)),
             "experts_verify": float(setup.experts_touched(batch * candidates)),
+            "moe_layers": m.moe_layers, "routed_experts": m.num_experts, "shared_experts": m.shared_experts,
             "expert_ops": names, "tax_ms": tax_ms, "tax_share_of_verify": tax_ms / verify_ms}

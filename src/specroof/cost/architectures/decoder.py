@@ -53,11 +53,14 @@ class MlpBlock:
     elementwise work needs from it. ``routed``: copies of each token the MLP runs (1; an MoE
     layer's top-k). ``own_kernels``: per-layer elementwise kernels the MLP launches itself (an
     MoE run per expert launches SiLU and the multiply per expert), taken off the profile's
-    per-layer count."""
+    per-layer count. ``intermediate_width``: intermediate elements per token and layer that SiLU
+    and the multiply touch, averaged over the layers (None: the setup's MLP width x ``routed``;
+    an MoE model with shared experts or dense layers gives its own)."""
 
     operations: list[Operation]
     routed: int = 1
-    own_kernels: int = 0
+    own_kernels: float = 0
+    intermediate_width: float | None = None
 
 
 MlpBuilder = Callable[[StepSetup, ArrayLike, int], MlpBlock]
@@ -124,8 +127,9 @@ def closing_operations(setup: StepSetup, tokens: ArrayLike, num_layers: int, blo
     m, prof = setup.model, setup.profile
     h = m.hidden_size
     qkv_width = (setup.q_heads + 2 * setup.kv_heads) * m.head_dim
+    width = setup.mlp_width * block.routed if block.intermediate_width is None else block.intermediate_width
     per_token_layer = (prof.elementwise_hidden_passes * h + prof.elementwise_qkv_passes * qkv_width
-                       + prof.elementwise_intermediate_passes * setup.mlp_width * block.routed)
+                       + prof.elementwise_intermediate_passes * width)
     elements = tokens * (num_layers * per_token_layer + prof.elementwise_final_passes * h)
     per_layer_kernels = prof.elementwise_kernels_per_layer
     if block.own_kernels and per_layer_kernels >= block.own_kernels:
