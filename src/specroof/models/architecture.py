@@ -20,6 +20,7 @@ from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
+from specroof.models.windows import window_problem
 
 _CATALOG = "specroof.models"
 
@@ -38,7 +39,9 @@ def shape_problem(model: "ModelConfig") -> str:
             return "a mixture of experts needs moe_intermediate_size >= 1"
     elif model.experts_per_token or model.moe_intermediate_size:
         return "experts_per_token and moe_intermediate_size apply only when num_experts > 0"
-    return ""
+    # --- windows
+    return window_problem(model.num_layers, model.window_layers, model.attention_window, model.window_kind,
+                          model.max_position_embeddings)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,15 @@ class ModelConfig:
                               "with the model (num_nextn_predict_layers)")
     max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
                                                   "the model was built for (None: the config does not say)")
+    # --- windows (models/windows.py): sliding and chunked attention, attention sinks
+    window_layers: int = declare(0, NON_NEGATIVE_INT, "layers", "layers that attend within a window "
+                                 "(layer_types, sliding_window_pattern, max_window_layers, no_rope_layers)")
+    attention_window: int = declare(0, NON_NEGATIVE_INT, "tokens", "keys a windowed layer's query sees: the "
+                                    "sliding window or the chunk (sliding_window, attention_chunk_size); 0: none")
+    window_kind: str = declare("", Check(choices=("", "sliding", "chunked")), "", "sliding (the last W tokens) or "
+                               "chunked (the query's own chunk of W tokens); '' without windowed layers")
+    attention_sinks: bool = declare(False, BOOL, "", "one learned sink logit per query head joins every "
+                                    "softmax (gpt-oss)")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
@@ -113,7 +125,8 @@ class ModelConfig:
         attn = h * (self.q_dim + 2 * self.kv_dim) + self.q_dim * h
         experts = max(self.num_experts, 1)
         mlp = experts * 3 * h * self.mlp_width + (h * self.num_experts if self.is_moe else 0)
-        per_layer = attn + mlp + 2 * h
+        sinks = self.num_heads if self.attention_sinks else 0  # --- windows: one sink logit per head
+        per_layer = attn + mlp + 2 * h + sinks
         embed = self.vocab_size * h
         head = 0 if self.tie_word_embeddings else self.vocab_size * h
         return self.num_layers * per_layer + embed + head + h

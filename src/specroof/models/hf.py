@@ -15,6 +15,7 @@ from specroof.checks import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, a
 from specroof.errors import SpecroofError
 from specroof.models import conflicts
 from specroof.models.unmodelled import find_unmodelled
+from specroof.models.windows import window_fields
 
 _NEEDS = ("; a Hugging Face config.json needs hidden_size, intermediate_size, num_hidden_layers, "
           "num_attention_heads and vocab_size")
@@ -118,4 +119,5 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
         experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=conflicts.check_mtp(hf, label),
         max_position_embeddings=hf["max_position_embeddings"], source=hf["source"],
         unmodelled=find_unmodelled(cfg, label),
+        **window_fields(cfg, label, hf["num_hidden_layers"], hf["max_position_embeddings"]),  # --- windows
     )

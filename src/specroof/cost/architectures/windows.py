@@ -1,0 +1,102 @@
+"""Attention within a window (sliding or chunked layers), and attention sinks.
+
+A windowed layer runs the same projections as a full-attention layer; only its attention
+kernel reads fewer keys and its cache holds fewer tokens. A verification step feeds ``n`` new
+tokens at positions ``s .. s + n - 1`` of each sequence (``s`` cached). With window ``W``:
+
+sliding (query ``p`` sees ``(p - W, p]``)
+    the ``n`` queries read the union of their windows, ``min(s + n, W + n - 1)`` keys: exactly
+    the whole context while ``s < W``, and flat beyond. Each query near the window's edge sees
+    ``W`` keys; the kernel's tile on that trailing edge is computed whole, like the causal
+    tile on the diagonal, so the score FLOPs are priced as a causal block over those keys.
+chunked (query ``p`` sees its chunk, ``floor(p / W) W .. p``)
+    the queries read from the first query's chunk start: ``(s mod W) + n`` keys. The time
+    saws between ``n`` and ``W + n - 1`` as a generation crosses chunks (priced at the point's
+    own ``s``: a grid point is one context, not an average over a generation).
+
+KV cache: engines free what falls out of the window. vLLM v1's ``SlidingWindowManager``
+(``vllm/v1/core/single_type_kv_cache_manager.py``, ``get_num_skipped_tokens`` /
+``remove_skipped_blocks``: blocks wholly before ``num_computed_tokens - sliding_window + 1``
+go back to the pool) and ``ChunkedLocalAttentionManager`` (blocks before the current chunk);
+SGLang keeps windowed layers in a separate, smaller pool (``SWAKVPool``,
+``--swa-full-tokens-ratio``) and evicts tokens outside the window. So a windowed layer holds
+at most ``W + n - 1`` tokens per sequence (``cache_tokens_max``): the window of the first
+verified token plus the ``n`` being verified. For chunked layers that is the peak, at a
+chunk's end (memory must hold the worst step). Partly filled paged blocks at the window's
+trailing edge (up to one block, 16 tokens in vLLM) are not counted.
+
+Attention sinks (gpt-oss): one learned logit per query head joins each softmax's denominator.
+The kernels start the online softmax's running maximum and sum from it (FlashAttention-3's
+and FlashInfer's ``sinks`` argument), so it adds one exponential per (query, head): no
+memory traffic, far below the score FLOPs, and not priced in time. Its weights (one value per
+head and layer) are held with the attention operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from specroof.cost.grid import Grid
+from specroof.cost.operation import ATTENTION, WINDOW_ATTENTION, ArrayLike, AttentionShape, Operation
+from specroof.cost.setup import StepSetup
+
+Builder = Callable[[StepSetup, Grid, ArrayLike, int], list[Operation]]
+"""(setup, grid, tokens, layers) -> an attention block (decoder.AttentionBuilder)."""
+
+
+def window_layer_count(setup: StepSetup, num_layers: int) -> int:
+    """The model's windowed layers, when the step runs all of its layers; a drafter built with
+    its own layer count (an MTP module) is full attention."""
+    model = setup.model
+    return model.window_layers if num_layers == model.num_layers else 0
+
+
+def window_keys(kind: str, window: int, s: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Keys the ``n`` queries of a sequence read in one windowed layer at context ``s``."""
+    if kind == "chunked":
+        return np.mod(s, window) + n
+    return np.minimum(s + n, window + n - 1.0)
+
+
+def cache_tokens_max(window: int, n: np.ndarray) -> np.ndarray:
+    """The most tokens a windowed layer's cache holds per sequence: the window of the first
+    verified token and the ``n`` being verified."""
+    return window + n - 1.0
+
+
+def full_block(full: Builder) -> Builder:
+    """``full``'s attention block, with the model's sinks (if any) held by its attention."""
+    def build(setup: StepSetup, grid: Grid, tokens: ArrayLike, layers: int) -> list[Operation]:
+        return [with_sinks(op, setup, layers) for op in full(setup, grid, tokens, layers)]
+    return build
+
+
+def window_block(full: Builder) -> Builder:
+    """The attention block of ``layers`` windowed layers: ``full``'s projections, and its
+    attention reading at most the window (:data:`WINDOW_ATTENTION`, cache capped)."""
+    def build(setup: StepSetup, grid: Grid, tokens: ArrayLike, layers: int) -> list[Operation]:
+        return [with_sinks(windowed(op, setup, grid), setup, layers) for op in full(setup, grid, tokens, layers)]
+    return build
+
+
+def windowed(op: Operation, setup: StepSetup, grid: Grid) -> Operation:
+    """An attention operation over the model's window; any other operation unchanged."""
+    if op.info is not ATTENTION or not isinstance(op.shape, AttentionShape):
+        return op
+    m = setup.model
+    keys = window_keys(m.window_kind, m.attention_window, grid.s, grid.n)
+    full_keys = np.asarray(op.shape.keys, dtype=float)
+    scores = np.asarray(op.activation_bytes, dtype=float) * keys / full_keys  # unfused scores: [n x keys]
+    return replace(op, info=WINDOW_ATTENTION, shape=replace(op.shape, keys=keys), activation_bytes=scores,
+                   cache_tokens_max=cache_tokens_max(m.attention_window, grid.n))
+
+
+def with_sinks(op: Operation, setup: StepSetup, layers: int) -> Operation:
+    """The attention operation holding its layers' sink logits (one per query head on this
+    device, in the weight dtype); unchanged without sinks."""
+    if not setup.model.attention_sinks or op.info not in (ATTENTION, WINDOW_ATTENTION):
+        return op
+    return replace(op, weight_bytes=op.weight_bytes + layers * setup.q_heads * setup.weight_bytes)
