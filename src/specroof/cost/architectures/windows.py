@@ -10,9 +10,12 @@ sliding (query ``p`` sees ``(p - W, p]``)
     ``W`` keys; the kernel's tile on that trailing edge is computed whole, like the causal
     tile on the diagonal, so the score FLOPs are priced as a causal block over those keys.
 chunked (query ``p`` sees its chunk, ``floor(p / W) W .. p``)
-    the queries read from the first query's chunk start: ``(s mod W) + n`` keys. The time
-    saws between ``n`` and ``W + n - 1`` as a generation crosses chunks (priced at the point's
-    own ``s``: a grid point is one context, not an average over a generation).
+    the queries read from the first query's chunk start, ``(s mod W) + n`` keys: a sawtooth
+    between ``n`` and ``W + n - 1`` as a generation crosses chunks. Priced at its top,
+    ``min(s + n, W + n - 1)`` as for a sliding window: exact within the first chunk, and
+    beyond it the most a step reads (a generation's steps read about half of that on average).
+    The exact value at one ``s`` would make round contexts (16,384 = 2 chunks) look cheapest,
+    and latency fall with context, which no plan over a generation sees.
 
 KV cache: engines free what falls out of the window. vLLM v1's ``SlidingWindowManager``
 (``vllm/v1/core/single_type_kv_cache_manager.py``, ``get_num_skipped_tokens`` /
@@ -54,11 +57,16 @@ def window_layer_count(setup: StepSetup, num_layers: int) -> int:
     return model.window_layers if num_layers == model.num_layers else 0
 
 
-def window_keys(kind: str, window: int, s: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Keys the ``n`` queries of a sequence read in one windowed layer at context ``s``."""
-    if kind == "chunked":
-        return np.mod(s, window) + n
+def window_keys(window: int, s: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Keys the ``n`` queries of a sequence read in one windowed layer at context ``s``
+    (chunked: the most, at a chunk's last step; :func:`chunk_keys` is the exact sawtooth)."""
     return np.minimum(s + n, window + n - 1.0)
+
+
+def chunk_keys(window: int, s: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Keys the ``n`` queries at context ``s`` read in a chunked layer, exactly: from the first
+    query's chunk start (explain reports it next to the priced bound)."""
+    return np.mod(s, window) + n
 
 
 def cache_tokens_max(window: int, n: np.ndarray) -> np.ndarray:
@@ -87,7 +95,7 @@ def windowed(op: Operation, setup: StepSetup, grid: Grid) -> Operation:
     if op.info is not ATTENTION or not isinstance(op.shape, AttentionShape):
         return op
     m = setup.model
-    keys = window_keys(m.window_kind, m.attention_window, grid.s, grid.n)
+    keys = window_keys(m.attention_window, grid.s, grid.n)
     full_keys = np.asarray(op.shape.keys, dtype=float)
     scores = np.asarray(op.activation_bytes, dtype=float) * keys / full_keys  # unfused scores: [n x keys]
     return replace(op, info=WINDOW_ATTENTION, shape=replace(op.shape, keys=keys), activation_bytes=scores,
