@@ -175,3 +175,30 @@ def test_profile_operators_choose_window_attention_with_attention():
     assert set(r.ops_ms) >= {"window_attention"}
     r = specroof.latency("mistral-7b", "h200", seq_len=[8192], operators=["qkv_proj"])
     assert "window_attention" not in r.ops_ms
+
+
+# ------------------------------------------------------------------ explain
+
+
+def test_explain_reports_the_window_cap():
+    from specroof.speculation.explain import explain
+
+    beyond = _quiet(explain, str(CONFIGS / "gpt-oss-120b.json"), "h200", batch=8, candidates=4, seq_len=8192,
+                    acceptance="chain:0.7", allow_unmodelled=True)
+    cap = beyond.window_cap
+    assert (cap["window_layers"], cap["window_tokens"], cap["keys_windowed"], cap["keys_full"]) == (18, 128, 131, 8196)
+    assert cap["capped"] and beyond.summary()["window_cap"] is cap
+    added = {c["cause"]: c["added_ms"] for c in beyond.causes}
+    assert cap["window_added_ms"] == pytest.approx(added["window_attention"])
+    within = _quiet(explain, str(CONFIGS / "gpt-oss-120b.json"), "h200", candidates=4, seq_len=100,
+                    acceptance="chain:0.7", allow_unmodelled=True)
+    assert not within.window_cap["capped"] and within.window_cap["keys_windowed"] == 104
+    assert explain("llama-3-8b", "h200", candidates=4, acceptance="chain:0.7").window_cap is None
+
+
+def test_explain_cli_prints_one_window_cap_line():
+    out = run_specroof("explain", "-m", str(CONFIGS / "gemma-3-1b.json"), "-H", "h200", "--candidates", "4",
+                       "--seq-len", "4096", "--acceptance", "chain:0.7")
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.startswith("window cap: ")]
+    assert len(lines) == 1 and "22 of 26 layers" in lines[0] and "sliding window of 512 tokens" in lines[0]
