@@ -17,6 +17,7 @@ from specroof.app.tables import jsonable, physical_ms
 from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 from specroof.report.waterfall import check_path, waterfall_chart
+from specroof.speculation.window_cap import describe as describe_window_cap
 
 
 @click.command()
@@ -83,9 +84,7 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
                     f"+{tax['tax_ms']:.3f} ms in {', '.join(tax['expert_ops'])} "
                     f"({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
     if e.window_cap:
-        from specroof.speculation.window_cap import describe  # the CLI's start-up stays light
-
-        head.append(describe(e.window_cap))
+        head.append(describe_window_cap(e.window_cap))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain
