@@ -202,3 +202,16 @@ def test_explain_cli_prints_one_window_cap_line():
     assert out.returncode == 0, out.stderr
     lines = [line for line in out.stdout.splitlines() if line.startswith("window cap: ")]
     assert len(lines) == 1 and "22 of 26 layers" in lines[0] and "sliding window of 512 tokens" in lines[0]
+
+
+def test_ops_lists_each_projection_once_over_both_kinds_of_layer():
+    from specroof.cost.architectures import model_operations
+    from specroof.cost.grid import Grid
+    from specroof.cost.setup import setup_step
+
+    setup = _quiet(setup_step, str(CONFIGS / "gpt-oss-120b.json"), "h200", allow_unmodelled=True)
+    ops = model_operations(setup, Grid.of([2], [4], [4096]))
+    names = [op.name for op in ops]
+    assert len(names) == len(set(names))
+    counts = {op.name: float(op.count) for op in ops}
+    assert (counts["qkv_proj"], counts["o_proj"], counts["attention"], counts["window_attention"]) == (36, 36, 18, 18)

@@ -38,7 +38,7 @@ head and layer) are held with the attention operation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
@@ -108,3 +108,29 @@ def with_sinks(op: Operation, setup: StepSetup, layers: int) -> Operation:
     if not setup.model.attention_sinks or op.info not in (ATTENTION, WINDOW_ATTENTION):
         return op
     return replace(op, weight_bytes=op.weight_bytes + layers * setup.q_heads * setup.weight_bytes)
+
+
+def combine(blocks: list[list[Operation]]) -> list[Operation]:
+    """The attention blocks of all kinds of layer as one list: an operation of a later block
+    that an earlier one already runs on the same shape (a windowed layer's q/k/v and output
+    projections) is added to it (instances and weights), so ``ops`` shows it once."""
+    out = list(blocks[0]) if blocks else []
+    for block in blocks[1:]:
+        for op in block:
+            same = next((i for i, have in enumerate(out) if _alike(have, op)), None)
+            if same is None:
+                out.append(op)
+            else:
+                have = out[same]
+                out[same] = replace(have, count=have.count + op.count, weight_bytes=have.weight_bytes + op.weight_bytes)
+    return out
+
+
+def _alike(a: Operation, b: Operation) -> bool:
+    """The same operation on the same shape, holding the same bytes per instance."""
+    if a.info is not b.info or type(a.shape) is not type(b.shape):
+        return False
+    values = [(getattr(a.shape, f.name), getattr(b.shape, f.name)) for f in fields(a.shape)]
+    values += [(a.activation_bytes, b.activation_bytes), (a.cache_bytes_per_token, b.cache_bytes_per_token)]
+    return (a.cache_tokens_max is None and b.cache_tokens_max is None
+            and all(np.array_equal(x, y) for x, y in values))
