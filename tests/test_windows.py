@@ -215,3 +215,24 @@ def test_ops_lists_each_projection_once_over_both_kinds_of_layer():
     assert len(names) == len(set(names))
     counts = {op.name: float(op.count) for op in ops}
     assert (counts["qkv_proj"], counts["o_proj"], counts["attention"], counts["window_attention"]) == (36, 36, 18, 18)
+
+
+@pytest.mark.parametrize("method", ["eagle3", "eagle"])
+def test_drafters_of_a_windowed_target_are_full_attention(method):
+    """gpt-oss EAGLE-3 (the published heads are Llama layers): the one-layer drafter has no window."""
+    from specroof.cost.drafting_ops import eagle_model
+
+    target = _quiet(load_model, str(CONFIGS / "gpt-oss-120b.json"))
+    head = eagle_model(target, method)
+    assert (head.num_layers, head.window_layers, head.attention_sinks) == (1, 0, False)
+    result = _quiet(specroof.speedup, str(CONFIGS / "gpt-oss-120b.json"), "h200", candidates=[1, 4],
+                    seq_len=[8192], method=method, acceptance="chain:0.7", allow_unmodelled=True)
+    assert np.all(result.speedup > 0)
+
+
+def test_mtp_module_of_a_windowed_model_is_full_attention(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**BASE, "sliding_window": 1024, "num_nextn_predict_layers": 1}), encoding="utf-8")
+    result = specroof.speedup(str(path), "h200", candidates=[1, 3], seq_len=[8192], method="mtp",
+                              acceptance="chain:0.7")
+    assert np.all(result.speedup > 0)

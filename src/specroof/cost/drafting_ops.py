@@ -56,6 +56,7 @@ from specroof.cost.operation import (
 )
 from specroof.cost.setup import StepSetup
 from specroof.models.architecture import ModelConfig
+from specroof.models.windows import FULL_ATTENTION
 
 MEDUSA_ELEMENTWISE_PASSES = 5.0
 """Per head, over its [T, h] activations: SiLU reads the block's GEMM output and writes its
@@ -117,7 +118,7 @@ def eagle_model(target: ModelConfig, version: str, draft_vocab: int | None = Non
     intermediate = target.intermediate_size if not target.is_moe else target.moe_intermediate_size
     return replace(target, name=f"{target.name} {version.upper()} head", num_layers=1, vocab_size=vocab,
                    tie_word_embeddings=False, num_experts=0, experts_per_token=0, moe_intermediate_size=0,
-                   intermediate_size=intermediate, mtp_layers=0)
+                   intermediate_size=intermediate, mtp_layers=0, **FULL_ATTENTION)
 
 
 def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLike, first: bool,
@@ -145,7 +146,8 @@ def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLi
 
 def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[StepSetup, list[Operation]]:
     """One pass of a multi-token-prediction module over ``width`` tokens per sequence."""
-    model = replace(target.model, name=f"{target.model.name} MTP module", num_layers=1, mtp_layers=0)
+    model = replace(target.model, name=f"{target.model.name} MTP module", num_layers=1, mtp_layers=0,
+                    **FULL_ATTENTION)
     setup = target.for_model(model)
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)

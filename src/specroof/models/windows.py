@@ -46,6 +46,10 @@ LLAMA4_NO_ROPE_INTERVAL = 4
 SINK_MODEL_TYPES = frozenset({"gpt_oss"})
 """model_types whose attention carries one learned sink logit per head (GptOssAttention.sinks)."""
 SIZE_KEY = {"sliding": "sliding_window", "chunked": "attention_chunk_size"}
+FULL_ATTENTION = {"window_layers": 0, "attention_window": 0, "window_kind": "", "attention_sinks": False}
+"""The window fields of a model whose layers all attend over the whole context: a drafter
+derived from a windowed target (an EAGLE-3 head, an MTP module) is a plain decoder layer
+(the published gpt-oss EAGLE-3 heads are Llama layers: full attention, no sinks)."""
 
 
 def window_size(cfg: dict[str, Any], key: str, label: str) -> int | None:
