@@ -66,6 +66,8 @@ def test_gemma3_loads_without_unmodelled_keys():
     ({"attention_chunk_size": 1024, "no_rope_layers": [1, 0, 1, 0, 1, 0, 1, 0]}, 4),
     ({"sliding_window": None}, 0),
     ({"sliding_window": 4096.0}, 8),  # an integral float is a whole number
+    ({"layer_types": ["sliding_attention", "full_attention"] * 4, "sliding_window": 512}, 4),
+    ({"layer_types": ["sliding_attention"] * 8, "sliding_window": 512, "use_sliding_window": False}, 0),
 ])
 def test_which_layers_slide(tmp_path, extra, windowed):
     assert _load(tmp_path, **extra).window_layers == windowed

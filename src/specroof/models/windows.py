@@ -13,7 +13,8 @@ chunked
 Which layers are windowed, as the Hugging Face configuration classes derive ``layer_types``
 (transformers 4.5x, ``configuration_<model>.py``), in this order:
 
-1. ``layer_types`` as published (gpt-oss, and any config that writes it out);
+1. ``layer_types`` as published (gpt-oss, and any config that writes it out), its sliding
+   layers full under ``use_sliding_window: false`` (Qwen2Config then drops the window);
 2. ``use_sliding_window: false``, or no window size: no layer;
 3. ``max_window_layers`` (Qwen2 family): layers ``i >= max_window_layers`` slide;
 4. ``sliding_window_pattern`` ``P`` (or the class default: Gemma-2 2, Gemma-3 6, Cohere2 4):
@@ -101,7 +102,10 @@ def layer_kinds(cfg: dict[str, Any], count: int, label: str) -> list[str]:
         if len(types) != count or not all(isinstance(t, str) for t in types):
             raise SpecroofError(f"{label}: layer_types must name one type for each of the num_hidden_layers = "
                                 f"{count} layers, got {len(types)} entries")
-        return [WINDOW_TYPES.get(t, "full" if t in FULL_TYPES else "other") for t in types]
+        kinds = [WINDOW_TYPES.get(t, "full" if t in FULL_TYPES else "other") for t in types]
+        if cfg.get("use_sliding_window") is False:  # Qwen2Config: no window at all, whatever the types say
+            kinds = ["full" if k == "sliding" else k for k in kinds]
+        return kinds
     if cfg.get("use_sliding_window") is False:
         return ["full"] * count
     if window_size(cfg, "sliding_window", label):
