@@ -267,4 +267,5 @@ def operation(info: OpInfo, shape: Shape, count: ArrayLike = 1.0, weight_bytes: 
     """An operation of a registered identity (ValueError for one missing from :data:`REGISTRY`)."""
     if REGISTRY.get(info.name) is not info:
         raise ValueError(f"operation {info.name!r} is not registered in specroof.cost.operation.REGISTRY")
-    return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token, cache_tokens_max)
+    return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token,
+                     cache_tokens_max=cache_tokens_max)

@@ -42,8 +42,8 @@ class KeyRule:
     """One unmodelled key: what it changes, what is mispriced if ignored, when it is harmless.
 
     ``harmless(value, config)`` is True when the value provably leaves the cost unchanged.
-    ``skewed_routing_only`` marks
-    keys that change the cost only under a skewed router law (``--moe-routing zipf:S``).
+    ``skewed_routing_only`` marks keys that change the cost only under a skewed router law
+    (``--moe-routing zipf:S``).
     """
 
     changes: str
