@@ -33,6 +33,10 @@ Fixes since 901fab1 (each regenerated the file):
   (``shared_gate_up_proj``/``shared_down_proj``) are priced; before, every layer was 128 routed
   experts and nothing else; under ``pytorch-sdpa`` its dense layer launches SiLU and the
   multiply once (per expert only in MoE layers). Only the ``glm-4.5-air`` cases changed.
+- Sliding-window layers read at most the window (``min(s + n, W + n - 1)`` keys) and cache at
+  most ``W + n - 1`` tokens (:mod:`specroof.cost.architectures.windows`); their attention is
+  the ``window_attention`` operation. Only the Mistral-7B cases changed (its 4,096-token window
+  on every layer), at seq_len 4096, by at most 0.07% of the step and 1.2% of attention.
 """
 
 from __future__ import annotations

@@ -59,7 +59,22 @@ def sample_gemm(a, rng):
 
 def sample_decode(a, rng):
     base = (a["head_dim"] == 128) & (a["window"] == 0)
-    return np.concatenate([pick(a[base & (a["kv_dtype"] == kv)], n, rng) for kv, n in ATTN_ROWS.items()])
+    full = [pick(a[base & (a["kv_dtype"] == kv)], n, rng) for kv, n in ATTN_ROWS.items()]
+    return np.concatenate(full + sample_window(a))
+
+
+# --- windows: windowed decode rows (gpt-oss shapes, head_dim 64) and full-attention rows of the
+# same head width, appended with their own seed so the rows above stay the same.
+WINDOW_ROWS = {"per_window": 30, "full_hd64": 45}
+
+
+def sample_window(a):
+    """30 rows per window size (the tables hold mostly gpt-oss's 128) and 45 full head-64 rows."""
+    rng = np.random.default_rng(zlib.crc32(b"decode_attention-window"))
+    bf16 = a["kv_dtype"] == "bf16"
+    windows = np.unique(a["window"][bf16 & (a["window"] > 0)])
+    return [pick(a[bf16 & (a["window"] == w)], WINDOW_ROWS["per_window"], rng) for w in windows] + [
+        pick(a[bf16 & (a["window"] == 0) & (a["head_dim"] == 64)], WINDOW_ROWS["full_hd64"], rng)]
 
 
 def sample_context(a, rng):

@@ -77,7 +77,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--allow-unmodelled", "allow_unmodelled", is_flag=True, default=None,
                      help="Price a config.json whose keys are not all modelled yet (MLA, shared experts, "
-                          "windows, linear attention...): one warning per ignored key instead of an error."),
+                          "linear attention...): one warning per ignored key instead of an error."),
         click.option("--moe-routing", default=None, metavar="uniform|zipf:S",
                      help="MoE router law for the expected experts touched: uniform, or zipf:S (expert e "
                           "preferred as e^-S). [default: uniform]"),

@@ -18,6 +18,7 @@ from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 from specroof.report.waterfall import check_path, waterfall_chart
 from specroof.speculation.moe_explain import moe_tax_line
+from specroof.speculation.window_cap import describe as describe_window_cap
 
 
 @click.command()
@@ -80,6 +81,8 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
     if e.moe_tax:
         tax = e.moe_tax
         head.append(moe_tax_line(tax, e.batch * e.candidates))
+    if e.window_cap:
+        head.append(describe_window_cap(e.window_cap))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

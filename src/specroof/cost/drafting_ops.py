@@ -58,6 +58,7 @@ from specroof.cost.operation import (
 )
 from specroof.cost.setup import StepSetup
 from specroof.models.architecture import ModelConfig
+from specroof.models.windows import FULL_ATTENTION
 
 MEDUSA_ELEMENTWISE_PASSES = 5.0
 """Per head, over its [T, h] activations: SiLU reads the block's GEMM output and writes its
@@ -124,7 +125,7 @@ def eagle_model(target: ModelConfig, version: str, draft_vocab: int | None = Non
     intermediate = target.intermediate_size if not target.is_moe else target.moe_intermediate_size
     return replace(target, name=f"{target.name} {version.upper()} head", num_layers=1, vocab_size=vocab,
                    tie_word_embeddings=False, num_experts=0, experts_per_token=0, moe_intermediate_size=0,
-                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT)
+                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT, **FULL_ATTENTION)
 
 
 def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLike, first: bool,

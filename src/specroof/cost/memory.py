@@ -17,7 +17,9 @@ KV cache
     ``2 x layers x kv_heads x head_dim`` values of the KV-cache dtype (``kv_heads`` per device:
     ``ceil(K / tp)``, replicated when there are fewer KV heads than devices): the sum of the
     operations' ``cache_bytes_per_token`` (each layer's attention). A draft model keeps its
-    own cache of the same number of tokens.
+    own cache of the same number of tokens. A windowed layer's cache holds at most its
+    operation's ``cache_tokens_max`` tokens (:mod:`specroof.cost.architectures.windows`: the
+    window and the tokens being verified), as engines free what falls out of the window.
 activations
     An estimate of the largest tensors alive during the verification step of ``T = b x n``
     tokens, summed over the operations of one layer and the LM head (a conservative bound,
@@ -142,7 +144,7 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
     the verification's activations. The first pass is the target's verification; a model run
     by several passes (a drafter's first and later passes) is counted once."""
     weights, draft_weights = 0.0, 0.0
-    cache_per_token = 0.0
+    kv_per_sequence: np.ndarray | float = 0.0
     models: list[ModelConfig] = []
     for one in passes:
         if one.setup.model in models:  # another pass of a model already counted
@@ -153,8 +155,8 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
             draft_weights += sum(op.weight_bytes for op in one.operations if op.group == DRAFTING)
         else:
             draft_weights += sum(op.weight_bytes for op in one.operations)
-        cache_per_token += cache_bytes_per_token(one.operations)
-    kv_per_sequence = np.broadcast_to((grid.s + grid.n) * cache_per_token, (1,) + grid.shape[1:])
+        kv_per_sequence = kv_per_sequence + cache_bytes_per_sequence(one.operations, grid)
+    kv_per_sequence = np.broadcast_to(kv_per_sequence, (1,) + grid.shape[1:])
     activations = sum(op.activation_bytes for op in passes[0].operations if op.group != DRAFTING)
     return MemoryFootprint(
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, weights_bytes=weights,
@@ -162,6 +164,18 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
         activation_bytes=grid.full(np.asarray(activations, dtype=float)), reserve_bytes=float(reserve_bytes),
         capacity_bytes=passes[0].setup.hardware.memory_bytes,
     )
+
+
+def cache_bytes_per_sequence(operations: list[Operation], grid: Grid) -> np.ndarray:
+    """Bytes one sequence's cache holds on one device at each (candidates, seq_len) point: the
+    ``seq_len + n`` tokens of context, or at most an operation's ``cache_tokens_max``."""
+    context = grid.s + grid.n
+    capped: np.ndarray | float = 0.0
+    for op in operations:
+        if op.cache_tokens_max is not None and op.cache_bytes_per_token:
+            capped = capped + np.minimum(context, op.cache_tokens_max) * cache_bytes_per_token([op])
+    uncapped = cache_bytes_per_token([op for op in operations if op.cache_tokens_max is None])
+    return context * uncapped + capped
 
 
 def cache_bytes_per_token(operations: list[Operation]) -> float:

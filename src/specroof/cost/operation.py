@@ -74,6 +74,8 @@ class OpInfo:
 # times alone, in the measurement harness).
 QKV_PROJ = OpInfo("qkv_proj", LINEAR_GROUP, "#1f77b4", "o", "fused (or separate) q, k, v projections")
 ATTENTION = OpInfo("attention", ATTENTION_GROUP, "#ff7f0e", "s", "attention of the new tokens over the KV cache")
+WINDOW_ATTENTION = OpInfo("window_attention", ATTENTION_GROUP, "#fdae6b", "s",  # --- windows
+                          "attention of the new tokens over at most the window (sliding or chunked layers)")
 O_PROJ = OpInfo("o_proj", LINEAR_GROUP, "#2ca02c", "^", "attention output projection")
 MOE_ROUTER = OpInfo("moe_router", LINEAR_GROUP, "#8c564b", "P", "router logits of a mixture-of-experts layer")
 MOE_DISPATCH = OpInfo("moe_dispatch", OVERHEAD_GROUP, "#aec7e8", "d",
@@ -114,20 +116,28 @@ STEP_OPERATIONS = tuple(info.name for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
 """The operations of a decoder step in step order: what a profile's ``operators`` selects from."""
 
-SELECTED_AS: dict[str, str] = {
-    "shared_gate_up_proj": "gate_up_proj", "dense_gate_up_proj": "gate_up_proj",  # --- MoE
-    "shared_down_proj": "down_proj", "dense_down_proj": "down_proj",
-}
-"""Operations a profile's ``operators`` selects under another step operation's name: an MoE
-model's shared experts and dense-MLP layers are gate-up and down projections too."""
-
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
     LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
-    EMBEDDING,
+    EMBEDDING, WINDOW_ATTENTION,
     SHARED_GATE_UP_PROJ, SHARED_DOWN_PROJ, DENSE_GATE_UP_PROJ, DENSE_DOWN_PROJ, MTP_INPUT,  # --- MoE
 )}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
+
+
+SELECTED_WITH: dict[str, str] = {
+    WINDOW_ATTENTION.name: ATTENTION.name,
+    SHARED_GATE_UP_PROJ.name: GATE_UP_PROJ.name, DENSE_GATE_UP_PROJ.name: GATE_UP_PROJ.name,  # --- MoE
+    SHARED_DOWN_PROJ.name: DOWN_PROJ.name, DENSE_DOWN_PROJ.name: DOWN_PROJ.name,
+}
+"""Operations a profile's ``operators`` chooses under another step operation's name: a windowed
+layer's attention is attention; an MoE model's shared experts and dense-MLP layers are gate-up
+and down projections too."""
+
+
+def selector(name: str) -> str:
+    """The step operation whose presence in a profile's ``operators`` prices ``name``."""
+    return SELECTED_WITH.get(name, name)
 
 
 def op_info(name: str) -> OpInfo:
@@ -236,7 +246,8 @@ class Operation:
     alive for the memory estimate (see :mod:`specroof.cost.memory`).
     ``cache_bytes_per_token``: what one token of context keeps in this operation's cache on
     one device, per instance (attention: its layer's keys and values); the KV cache is the sum
-    over the list.
+    over the list. ``cache_tokens_max``: the most context tokens that cache holds per sequence
+    (a windowed layer: the window and the tokens being verified; None: every token).
     """
 
     info: OpInfo
@@ -245,6 +256,7 @@ class Operation:
     weight_bytes: float = 0.0
     activation_bytes: ArrayLike = 0.0
     cache_bytes_per_token: float = 0.0
+    cache_tokens_max: ArrayLike | None = None
 
     @property
     def name(self) -> str:
@@ -270,8 +282,10 @@ class Operation:
 
 
 def operation(info: OpInfo, shape: Shape, count: ArrayLike = 1.0, weight_bytes: float = 0.0,
-              activation_bytes: ArrayLike = 0.0, cache_bytes_per_token: float = 0.0) -> Operation:
+              activation_bytes: ArrayLike = 0.0, cache_bytes_per_token: float = 0.0,
+              cache_tokens_max: ArrayLike | None = None) -> Operation:
     """An operation of a registered identity (ValueError for one missing from :data:`REGISTRY`)."""
     if REGISTRY.get(info.name) is not info:
         raise ValueError(f"operation {info.name!r} is not registered in specroof.cost.operation.REGISTRY")
-    return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token)
+    return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token,
+                     cache_tokens_max=cache_tokens_max)

@@ -24,7 +24,7 @@ from specroof.cost.routing import MoERouting
 from specroof.errors import SpecroofError, SpecroofWarning, shown
 from specroof.hardware.accelerator import Accelerator, load_hardware
 from specroof.models.architecture import ModelConfig, load_model
-from specroof.models.unmodelled import check_context, check_unmodelled
+from specroof.models.unmodelled import check_unmodelled
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,6 @@ class StepSetup(DeviceSetup):
         if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
             check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
         return replace(self, model=model, routing=self.routing.for_other_model())
-
-    def check_context(self, context_tokens: int) -> None:
-        """Refuse (or warn about) a context beyond an attention window the model does not price."""
-        check_context(f"model config {self.model.name!r}", self.model.unmodelled, context_tokens,
-                      self.allow_unmodelled)
 
     def experts_touched(self, tokens) -> np.ndarray:
         """Distinct experts per layer that ``tokens`` tokens read (MoE models)."""

@@ -22,7 +22,7 @@ from specroof.cost.capacity import check_fit, warn_unfit
 from specroof.cost.engine_ops import verification_operations
 from specroof.cost.finite import require_finite
 from specroof.cost.grid import MAX_AXIS_VALUE, MAX_GRID_POINTS, Grid, grid_axis
-from specroof.cost.operation import DRAFTING, LAUNCH, SELECTED_AS, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation
+from specroof.cost.operation import DRAFTING, LAUNCH, STEP_OPERATIONS, ArrayLike, LaunchShape, Operation, selector
 from specroof.cost.passes import Pass
 from specroof.cost.pricing import OpCost, price, price_launch
 from specroof.cost.profile import ImplementationProfile
@@ -185,9 +185,9 @@ def priced_operations(setup: StepSetup, operations: list[Operation]) -> list[Ope
     """The operations the profile prices: decoder operations outside its ``operators`` are left
     out, and so are those that only hold bytes (the embedding table)."""
     chosen = setup.profile.operators
-    selected = [SELECTED_AS.get(op.info.base_name, op.info.base_name) for op in operations]
-    return [op for op, name in zip(operations, selected)
-            if op.timed and (name not in STEP_OPERATIONS or name in chosen)]
+    return [op for op in operations
+            if op.timed and (selector(op.info.base_name) not in STEP_OPERATIONS
+                             or selector(op.info.base_name) in chosen)]
 
 
 def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:
@@ -240,8 +240,6 @@ def _sum_ms(operations: list[PricedOperation], grid: Grid) -> tuple[dict[str, np
 def price_step(passes: list[Pass], grid: Grid) -> StepLatency:
     """Price every pass of a step over ``grid``; the first pass's setup describes the result."""
     first = passes[0].setup
-    for one in passes:  # an attention window the model does not price: exact only within it
-        one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))
     operations = [op for one in passes for op in _price_pass(one, grid)]
     ops_ms, total = _sum_ms(operations, grid)
     kernels = float(sum(op.most_kernels for op in operations if op.operation.group != DRAFTING))

@@ -20,16 +20,24 @@ from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
+from specroof.models.windows import window_problem
 
 _CATALOG = "specroof.models"
 
 
 def shape_problem(model: "ModelConfig") -> str:
-    """What breaks the rules that tie heads and experts together, in words ('' if nothing)."""
+    """What breaks the rules that tie heads, experts and layers together, in words ('' if nothing)."""
     if model.num_heads % model.num_kv_heads:
         return (f"num_attention_heads {model.num_heads} is not divisible by num_key_value_heads "
                 f"{model.num_kv_heads}; grouped-query attention shares each KV head among a whole number of "
                 "query heads")
+    # --- windows
+    return expert_problem(model) or window_problem(model.num_layers, model.window_layers, model.attention_window,
+                                                   model.window_kind, model.max_position_embeddings)
+
+
+def expert_problem(model: "ModelConfig") -> str:
+    """What breaks the experts' rules (routed, shared, dense layers, groups), '' if nothing."""
     if model.num_experts:
         if not 1 <= model.experts_per_token <= model.num_experts:
             return (f"num_experts_per_tok must be between 1 and the {model.num_experts} experts, "
@@ -111,6 +119,15 @@ class ModelConfig:
                               "with the model (num_nextn_predict_layers)")
     max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
                                                   "the model was built for (None: the config does not say)")
+    # --- windows (models/windows.py): sliding and chunked attention, attention sinks
+    window_layers: int = declare(0, NON_NEGATIVE_INT, "layers", "layers that attend within a window "
+                                 "(layer_types, sliding_window_pattern, max_window_layers, no_rope_layers)")
+    attention_window: int = declare(0, NON_NEGATIVE_INT, "tokens", "keys a windowed layer's query sees: the "
+                                    "sliding window or the chunk (sliding_window, attention_chunk_size); 0: none")
+    window_kind: str = declare("", Check(choices=("", "sliding", "chunked")), "", "sliding (the last W tokens) or "
+                               "chunked (the query's own chunk of W tokens); '' without windowed layers")
+    attention_sinks: bool = declare(False, BOOL, "", "one learned sink logit per query head joins every "
+                                    "softmax (gpt-oss)")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
@@ -151,7 +168,8 @@ class ModelConfig:
         """Number of weights, embeddings and LM head included (tied weights counted once)."""
         h = self.hidden_size
         attn = h * (self.q_dim + 2 * self.kv_dim) + self.q_dim * h
-        per_layer = attn + 2 * h
+        sinks = self.num_heads if self.attention_sinks else 0  # --- windows: one sink logit per head
+        per_layer = attn + 2 * h + sinks
         embed = self.vocab_size * h
         head = 0 if self.tie_word_embeddings else self.vocab_size * h
         return self.num_layers * per_layer + self.mlp_parameter_count() + embed + head + h

@@ -15,6 +15,7 @@ from specroof.checks import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, a
 from specroof.errors import SpecroofError
 from specroof.models import conflicts, moe_layout
 from specroof.models.unmodelled import find_unmodelled
+from specroof.models.windows import window_fields
 
 _NEEDS = ("; a Hugging Face config.json needs hidden_size, intermediate_size, num_hidden_layers, "
           "num_attention_heads and vocab_size")
@@ -120,4 +121,5 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
         max_position_embeddings=hf["max_position_embeddings"], source=hf["source"],
         unmodelled=find_unmodelled(cfg, label),
         **moe_layout.moe_fields(cfg, label, hf["num_hidden_layers"], experts, per_tok, moe_width),  # --- MoE
+        **window_fields(cfg, label, hf["num_hidden_layers"], hf["max_position_embeddings"]),  # --- windows
     )

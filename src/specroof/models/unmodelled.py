@@ -10,14 +10,13 @@ would misprice) or, with ``allow_unmodelled=True`` (CLI ``--allow-unmodelled``),
 ``UNMODELLED`` is the one table of these keys. When a builder for a key lands (the
 frontier-models work), delete the key's row here: nothing else lists it. Each row says what
 the key changes, what would be mispriced, and when its value provably changes nothing
-(``null``, ``false``, ``0``, an empty list, a window at least the model's maximum context):
+(``null``, ``false``, ``0``, an empty list):
 such values are accepted without a word.
 
-Window keys (``sliding_window``, ``attention_chunk_size`` and the keys that say which layers
-use them) are exact for any context that fits the window: a query attends to at most
-``seq_len + candidates`` tokens, and when that is within the window the windowed layer reads
-exactly what a full-attention layer reads. So a window finding carries ``exact_up_to_tokens``
-and is checked against the requested contexts (:func:`check_context`), not at load time.
+Window keys (``sliding_window``, ``attention_chunk_size``, ``use_sliding_window``,
+``max_window_layers``, ``sliding_window_pattern``, ``no_rope_layers`` and the window types of
+``layer_types``) are modelled (:mod:`specroof.models.windows`), and so are gpt-oss's attention
+sinks; ``layer_types`` stays here only for types that are not attention over a window.
 
 A catalog entry (or a user's file) may accept named keys itself with
 ``"_specroof_allow_unmodelled": ["key", ...]``: those keys are then priced without them and
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specroof.errors import SpecroofError, SpecroofWarning
+from specroof.models.windows import FULL_TYPES, WINDOW_TYPES
 
 ALLOW_KEY = "_specroof_allow_unmodelled"
 """A config's own list of unmodelled keys it accepts being priced without (warned on use)."""
@@ -42,15 +42,13 @@ class KeyRule:
     """One unmodelled key: what it changes, what is mispriced if ignored, when it is harmless.
 
     ``harmless(value, config)`` is True when the value provably leaves the cost unchanged.
-    ``window`` marks keys that are exact up to a number of context tokens (see the module
-    docstring); ``window_of(config)`` then gives that number. ``skewed_routing_only`` marks
-    keys that change the cost only under a skewed router law (``--moe-routing zipf:S``).
+    ``skewed_routing_only`` marks keys that change the cost only under a skewed router law
+    (``--moe-routing zipf:S``).
     """
 
     changes: str
     mispriced: str
     harmless: Callable[[Any, dict[str, Any]], bool]
-    window: bool = False
     skewed_routing_only: bool = False
 
 
@@ -62,14 +60,11 @@ class Unmodelled:
     value: Any
     changes: str
     mispriced: str
-    exact_up_to_tokens: int | None = None
     accepted: bool = False
     skewed_routing_only: bool = False
 
     def describe(self) -> str:
-        shown = _show(self.value)
-        exact = f"; exact while seq_len + candidates <= {self.exact_up_to_tokens}" if self.exact_up_to_tokens else ""
-        return f"{self.key} = {shown} ({self.changes}: {self.mispriced}{exact})"
+        return f"{self.key} = {_show(self.value)} ({self.changes}: {self.mispriced})"
 
 
 def _show(value: Any) -> str:
@@ -88,45 +83,12 @@ def _one(value: Any, cfg: dict[str, Any]) -> bool:
     return _absent(value) or value == 1
 
 
-def window_of(cfg: dict[str, Any]) -> int | None:
-    """The attention window or chunk in tokens that this config's windowed layers use, if any."""
-    if cfg.get("use_sliding_window") is False:
-        return None
-    for key in ("sliding_window", "attention_chunk_size"):
-        value = cfg.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return None
-
-
-def _window_harmless(value: Any, cfg: dict[str, Any]) -> bool:
-    """No window in effect, or a window at least the model's maximum context."""
-    if _absent(value) or cfg.get("use_sliding_window") is False:
-        return True
-    window = window_of(cfg)
-    if window is None:  # a pattern or flag with no window size: nothing is windowed
-        return True
-    longest = cfg.get("max_position_embeddings")
-    return isinstance(longest, int) and window >= longest
-
-
-_ATTENTION_LAYER_TYPES = {"full_attention", "attention", "global", "full"}
-_WINDOW_LAYER_TYPES = {"sliding_attention", "chunked_attention", "local", "sliding", "local_attention"}
-
-
 def _layer_types_harmless(value: Any, cfg: dict[str, Any]) -> bool:
+    """Every type is full or windowed attention (both modelled: :mod:`specroof.models.windows`)."""
     if _absent(value):
         return True
-    kinds = set(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else {None}
-    if kinds <= _ATTENTION_LAYER_TYPES:
-        return True
-    return kinds <= _ATTENTION_LAYER_TYPES | _WINDOW_LAYER_TYPES and _window_harmless(True, cfg)
-
-
-def _only_windows(key: str, value: Any) -> bool:
-    """``layer_types`` that mix only full and windowed attention: exact within the window."""
-    return (key == "layer_types" and isinstance(value, list) and all(isinstance(v, str) for v in value)
-            and set(value) <= _ATTENTION_LAYER_TYPES | _WINDOW_LAYER_TYPES)
+    return isinstance(value, list) and all(isinstance(v, str) and (v in FULL_TYPES or v in WINDOW_TYPES)
+                                           for v in value)
 
 
 def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
@@ -139,7 +101,6 @@ _MLA = ("multi-head latent attention", "the KV cache (one latent per token, not 
         "reads and the low-rank q/kv projections are priced as plain attention with head_dim")
 _SHARED = ("always-active shared expert", "its weights and FLOPs are left out of every MoE layer (Nemotron-H's "
            "non-gated shared experts are not modelled)")
-_WINDOW = ("attention window", "attention reads and the KV cache are priced over the whole context")
 _LINEAR = ("linear-attention / state-space layers", "they are priced as attention layers with a KV cache, "
            "not a fixed recurrent state and a chunked scan")
 _DSA = ("sparse attention over indexer-selected tokens", "attention is priced over the whole context and "
@@ -152,11 +113,6 @@ UNMODELLED: dict[str, KeyRule] = {
     "qk_nope_head_dim": KeyRule(*_MLA, _absent),
     "v_head_dim": KeyRule(*_MLA, _same_as_head_dim),
     "moe_shared_expert_intermediate_size": KeyRule(*_SHARED, _absent),
-    "sliding_window": KeyRule(*_WINDOW, _window_harmless, window=True),
-    "attention_chunk_size": KeyRule("chunked attention", _WINDOW[1], _window_harmless, window=True),
-    "use_sliding_window": KeyRule(*_WINDOW, _window_harmless, window=True),
-    "max_window_layers": KeyRule(*_WINDOW, _window_harmless, window=True),
-    "sliding_window_pattern": KeyRule(*_WINDOW, _window_harmless, window=True),
     "layer_types": KeyRule("per-layer attention types", "every layer is priced as full attention",
                            _layer_types_harmless),
     "full_attention_interval": KeyRule(*_LINEAR, _one),
@@ -177,7 +133,6 @@ UNMODELLED: dict[str, KeyRule] = {
 """Key -> rule. Delete a key's row when its builder lands; nothing else lists these keys."""
 
 _IMPLIED = {
-    "gpt_oss": "attention sinks (one learned logit per head, implied by the architecture) are left out",
 }
 """model_type -> a cost the architecture implies without any key."""
 
@@ -193,19 +148,9 @@ def _rule_for(key: str) -> KeyRule | None:
     return None
 
 
-_WINDOW_SIZES = ("sliding_window", "attention_chunk_size")
-
-
 def find_unmodelled(cfg: dict[str, Any], label: str = "model config") -> tuple[Unmodelled, ...]:
     """Every key of ``cfg`` (a config with any ``text_config`` merged in) whose value changes the
     cost but is not modelled, in the file's order."""
-    cfg = dict(cfg)
-    for key in _WINDOW_SIZES:  # a window that is not a size would silently count as none
-        value = cfg.get(key)
-        if isinstance(value, float) and value.is_integer():
-            cfg[key] = value = int(value)  # integral floats are integers, as everywhere in a config
-        if value not in (None, False) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise SpecroofError(f"{label}: {key} must be a positive whole number of tokens or null, got {value!r}")
     accepted = cfg.get(ALLOW_KEY) or []
     if not isinstance(accepted, list) or not all(isinstance(k, str) for k in accepted):
         raise SpecroofError(f"{label}: {ALLOW_KEY} must be a list of key names, got {accepted!r}")
@@ -215,9 +160,7 @@ def find_unmodelled(cfg: dict[str, Any], label: str = "model config") -> tuple[U
         if rule is None or rule.harmless(value, cfg):
             continue
         mispriced = _IMPLIED[value] if key == "model_type" else rule.mispriced
-        window = window_of(cfg) if rule.window or _only_windows(key, value) else None
-        found.append(Unmodelled(key, value, rule.changes, mispriced, window, key in accepted,
-                                rule.skewed_routing_only))
+        found.append(Unmodelled(key, value, rule.changes, mispriced, key in accepted, rule.skewed_routing_only))
     return tuple(found)
 
 
@@ -231,45 +174,18 @@ def describe_all(found: list[Unmodelled]) -> str:
 
 
 def check_unmodelled(label: str, found: tuple[Unmodelled, ...], allow: bool, skewed_routing: bool = False) -> None:
-    """Refuse the context-independent findings in one error, or warn once per key when allowed.
-
-    Window findings are left to :func:`check_context`, which knows the requested contexts;
-    the error names them too, so one message lists every key. Grouped-routing keys count
+    """Refuse the findings in one error, or warn once per key when allowed. Grouped-routing keys count
     only under a skewed router law: under uniform routing each token still picks each expert
     with probability k/E, so the expected experts a step reads does not change.
     """
-    fixed = [f for f in found if f.exact_up_to_tokens is None and (skewed_routing or not f.skewed_routing_only)]
+    fixed = [f for f in found if skewed_routing or not f.skewed_routing_only]
     refused = [f for f in fixed if not (allow or f.accepted)]
     if refused:
-        windows = [f for f in found if f.exact_up_to_tokens is not None]
-        also = (f"; exact only while seq_len + candidates <= {windows[0].exact_up_to_tokens:,}: "
-                f"{', '.join(f.key for f in windows)}") if windows else ""
         raise SpecroofError(
             f"{label} has {'a key' if len(refused) == 1 else f'{len(refused)} keys'} that specroof does not "
-            f"model yet: {describe_all(refused)}{also}. Pass --allow-unmodelled (allow_unmodelled=True) to "
+            f"model yet: {describe_all(refused)}. Pass --allow-unmodelled (allow_unmodelled=True) to "
             "price it without them (one warning per key)")
     for f in fixed:
-        _warn(label, f)
-
-
-def check_context(label: str, found: tuple[Unmodelled, ...], context_tokens: int, allow: bool) -> None:
-    """Window findings against the longest requested context (``seq_len + candidates``).
-
-    Within the window the price is exact and nothing is said; beyond it, an error (or one
-    warning per key when allowed).
-    """
-    beyond = [f for f in found if f.exact_up_to_tokens is not None and context_tokens > f.exact_up_to_tokens]
-    if not beyond:
-        return
-    refused = [f for f in beyond if not (allow or f.accepted)]
-    if refused:
-        window = refused[0].exact_up_to_tokens
-        raise SpecroofError(
-            f"{label}: contexts up to {context_tokens:,} tokens (seq_len + candidates) exceed its attention "
-            f"window of {window:,} tokens, which specroof does not model yet: {describe_all(refused)}. Keep "
-            f"seq_len + candidates <= {window:,} (exact), or pass --allow-unmodelled (allow_unmodelled=True) "
-            "to price the whole context")
-    for f in beyond:
         _warn(label, f)
 
 

@@ -58,11 +58,7 @@ def footprint_of(study: Study, reserve_bytes: float = RUNTIME_RESERVE_BYTES) -> 
     reserve = float(reserve_bytes)
     if not math.isfinite(reserve) or reserve < 0:
         raise SpecroofError(f"memory reserve must be a non-negative number of bytes, got {reserve_bytes!r}")
-    grid = study.grid
-    passes = study.passes()
-    for one in passes:  # an attention window the model does not price (price_step checks its own)
-        one.setup.check_context(int(grid.seq_len.max() + grid.candidates.max()))
-    return footprint(passes, grid, reserve)
+    return footprint(study.passes(), study.grid, reserve)
 
 
 def fits(model: str | Path | ModelConfig | StepSetup, hardware: str | Path | Accelerator | None = None,

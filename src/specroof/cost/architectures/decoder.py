@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from specroof.cost.architectures.windows import combine, full_block, window_block, window_layer_count
 from specroof.cost.dtypes import kv_token_bytes
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
@@ -75,7 +76,9 @@ def layer_attention(setup: StepSetup, num_layers: int) -> list[tuple[AttentionBu
     """Which attention block the model's layers run: (builder, layer count) pairs that add up
     to ``num_layers``. One entry per kind of layer (full attention, a window, a linear
     recurrence); a model whose layers are all alike has one."""
-    return [(attention_operations, num_layers)]
+    full: AttentionBuilder = attention_operations
+    windowed = window_layer_count(setup, num_layers)  # --- windows: sliding / chunked layers
+    return [(full_block(full), num_layers - windowed), (window_block(full), windowed)]
 
 
 def decoder_step(setup: StepSetup, grid: Grid, tokens: ArrayLike | None, layers: int | None,
@@ -87,8 +90,8 @@ def decoder_step(setup: StepSetup, grid: Grid, tokens: ArrayLike | None, layers:
     num_layers = setup.model.num_layers if layers is None else layers
     tokens = grid.tokens if tokens is None else tokens
     block = mlp(setup, tokens, num_layers)
-    attention = [op for build, count in layer_attention(setup, num_layers) if count
-                 for op in build(setup, grid, tokens, count)]
+    attention = combine([build(setup, grid, tokens, count) for build, count in layer_attention(setup, num_layers)
+                         if count])  # one row per operation and shape over every kind of layer
     return ([embedding_operation(setup)] + attention + block.operations
             + closing_operations(setup, tokens, num_layers, block))
 
