@@ -128,13 +128,9 @@ UNMODELLED: dict[str, KeyRule] = {
     "quantization_config": KeyRule("the checkpoint's quantization", "weights are priced at --weight-dtype "
                                    "(default: --dtype), not at the checkpoint's format; set --weight-dtype "
                                    "to match", _absent),
-    "model_type": KeyRule("architecture", "", lambda v, cfg: not isinstance(v, str) or v not in _IMPLIED),
 }
 """Key -> rule. Delete a key's row when its builder lands; nothing else lists these keys."""
 
-_IMPLIED = {
-}
-"""model_type -> a cost the architecture implies without any key."""
 
 _LINEAR_PREFIXES = ("linear_", "mamba_", "ssm_")
 """Keys of linear-attention and state-space layers (Qwen3-Next, Kimi Linear, Mamba-2)."""
@@ -159,7 +155,7 @@ def find_unmodelled(cfg: dict[str, Any], label: str = "model config") -> tuple[U
         rule = _rule_for(key)
         if rule is None or rule.harmless(value, cfg):
             continue
-        mispriced = _IMPLIED[value] if key == "model_type" else rule.mispriced
+        mispriced = rule.mispriced
         found.append(Unmodelled(key, value, rule.changes, mispriced, key in accepted, rule.skewed_routing_only))
     return tuple(found)
 
