@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from specroof.cost.architectures.base import ARCHITECTURES, Architecture
 from specroof.cost.architectures.decoder import MlpBlock, decoder_step
+from specroof.cost.architectures.expert_parallel import expert_parallel
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
     DOWN_PROJ,
@@ -55,6 +56,7 @@ def moe_mlp(setup: StepSetup, tokens: ArrayLike, num_layers: int) -> MlpBlock:
         ops.append(_moe_dispatch(setup, tokens, layers))
     ops += [operation(GATE_UP_PROJ, MoEShape(tokens, e, k, 2 * width, h), layers, e * 2 * width * h * wb, live),
             operation(DOWN_PROJ, MoEShape(tokens, e, k, h, width), layers, e * width * h * wb)]
+    ops = expert_parallel(setup, tokens, num_layers, ops)  # --- parallel: experts split over --ep ranks
     return MlpBlock(ops, routed=k, own_kernels=MLP_ACTIVATION_KERNELS if per_expert else 0)
 
 

@@ -1,0 +1,84 @@
+"""An MoE layer under expert parallelism: each GPU runs its ``E / ep`` experts on the tokens
+routed to them, and the busiest GPU sets the time.
+
+:func:`expert_parallel` rewrites an MoE block built for plain tensor parallelism
+(:func:`specroof.cost.architectures.moe.moe_mlp`) for ``ep > 1`` (:mod:`specroof.cost.parallel`)::
+
+    moe_router        [T / dp, h] x [h, E]         each attention group routes its own tokens
+    moe_dispatch_a2a  T / dp tokens x top_k        to the experts' ranks (dp > 1 only)
+    gate_up_proj      E / ep experts of width 2 i / (tp / ep), over the busiest rank's tokens
+    down_proj         likewise
+    moe_combine_a2a   the outputs back to their tokens' ranks (dp > 1 only)
+
+The expert GEMMs are priced as one rank's layer: ``E / ep`` experts fed the routed copies the
+busiest rank expects (:func:`specroof.cost.parallel.max_rank_copies`), spread over its experts
+by the same router law. Their resident weights are one GPU's: ``E / ep`` experts at
+``1 / (tp / ep)`` of their width.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from specroof.cost.operation import (
+    MOE_COMBINE_A2A,
+    MOE_DISPATCH_A2A,
+    MOE_ROUTER,
+    AllToAllShape,
+    ArrayLike,
+    MoEShape,
+    Operation,
+    OpInfo,
+    operation,
+)
+from specroof.cost.parallel import max_rank_copies
+from specroof.cost.setup import StepSetup
+
+
+def expert_parallel(setup: StepSetup, tokens: ArrayLike, num_layers: int, ops: list[Operation]) -> list[Operation]:
+    """``ops`` (an MoE block of ``num_layers`` layers) as one GPU of ``ep`` expert ranks runs it;
+    unchanged when ``ep = 1``."""
+    if setup.ep == 1:
+        return ops
+    m, dp = setup.model, setup.dp_attention
+    local = m.num_experts // setup.ep
+    widths = (setup.mlp_width, math.ceil(m.mlp_width / (setup.tp // setup.ep)))  # one expert's, under TP and EP
+    copies = max_rank_copies(setup, tokens)  # routed copies the busiest rank receives
+    out: list[Operation] = []
+    for op in ops:
+        if op.info is MOE_ROUTER and dp > 1:
+            op = replace(op, shape=replace(op.shape, m=tokens / dp))
+        elif isinstance(op.shape, MoEShape) and op.shape.num_experts == m.num_experts:
+            if dp > 1 and not any(isinstance(o.shape, MoEShape) for o in out):  # before the first expert GEMM
+                out.append(_a2a(MOE_DISPATCH_A2A, setup, tokens, num_layers))
+            op = _shard(op, local, copies, widths, m.hidden_size)
+        out.append(op)
+    if dp > 1:
+        out.append(_a2a(MOE_COMBINE_A2A, setup, tokens, num_layers))
+    return out
+
+
+def _a2a(info: OpInfo, setup: StepSetup, tokens: ArrayLike, num_layers: int) -> Operation:
+    """One all-to-all per MoE layer, each rank sending its attention group's tokens."""
+    m = setup.model
+    phase = "dispatch" if info is MOE_DISPATCH_A2A else "combine"
+    shape = AllToAllShape(np.asarray(tokens, dtype=float) / setup.dp_attention, m.hidden_size, m.experts_per_token,
+                          setup.ep, phase)
+    return operation(info, shape, float(num_layers))
+
+
+def _shard(op: Operation, local: int, copies: np.ndarray, widths: tuple[int, int], hidden: int) -> Operation:
+    """One expert GEMM as one rank runs it: its ``local`` experts fed ``copies`` routed tokens,
+    each expert at the width ``tp / ep`` GPUs leave it (``widths``: under TP, under EP)."""
+    s = op.shape
+    width_tp, width_ep = widths
+    n = s.n if s.n == hidden else s.n // width_tp * width_ep
+    k = s.k if s.k == hidden else s.k // width_tp * width_ep
+    top_k = min(s.top_k, local)
+    share = local / s.num_experts
+    return replace(op, shape=MoEShape(copies / top_k, local, top_k, n, k),
+                   weight_bytes=op.weight_bytes * share * (n * k) / (s.n * s.k),
+                   activation_bytes=op.activation_bytes * share)
