@@ -37,12 +37,14 @@ def _named(ops, name):
 def test_a2a_time_grows_with_tokens_and_payload_is_the_remote_share():
     setup = setup_step(MOE, "h200", tp=8, ep=8, dp_attention=8, profile="sglang")
     tokens = np.array([1.0, 8.0, 64.0, 128.0, 512.0, 4096.0])
-    shape = AllToAllShape(tokens, 4096, 2, 8, "dispatch")
+    shape = AllToAllShape(tokens, 4096, 2, 8, 8, "dispatch")
     seconds = np.asarray(price_all_to_all(shape, setup).seconds)
     assert np.all(np.diff(seconds[tokens <= LOW_LATENCY_MAX_TOKENS]) > 0)
     assert np.all(np.diff(seconds[tokens > LOW_LATENCY_MAX_TOKENS]) > 0)
     assert seconds[-1] > 10 * seconds[0]
-    np.testing.assert_allclose(a2a_payload_bytes(shape), tokens * 2 * 4096 * 2 * 7 / 8)
+    np.testing.assert_allclose(a2a_payload_bytes(shape, "low_latency"), tokens * 2 * 4096 * 2 * 7 / 8)
+    # normal mode: once per other rank holding one of the token's 2 experts (one expert per rank)
+    np.testing.assert_allclose(a2a_payload_bytes(shape, "normal"), tokens * 7 * (2 / 8) * 4096 * 2)
 
 
 def test_dp_attention_with_ep_sends_tokens_by_all_to_all_instead_of_the_mlp_allreduce():

@@ -183,11 +183,13 @@ class MoEShape:
 @dataclass(frozen=True, eq=False)
 class AllToAllShape:
     """One expert-parallel all-to-all (``phase`` dispatch or combine) over ``ranks`` GPUs: each
-    rank sends ``tokens`` tokens of ``hidden`` values to the ranks of their ``top_k`` experts."""
+    rank sends ``tokens`` tokens of ``hidden`` values to the ranks of their ``top_k`` of
+    ``experts`` experts."""
 
     tokens: ArrayLike
     hidden: int
     top_k: int
+    experts: int
     ranks: int
     phase: str
 

@@ -66,7 +66,7 @@ def _a2a(info: OpInfo, setup: StepSetup, tokens: ArrayLike, num_layers: int) -> 
     m = setup.model
     phase = "dispatch" if info is MOE_DISPATCH_A2A else "combine"
     shape = AllToAllShape(np.asarray(tokens, dtype=float) / setup.dp_attention, m.hidden_size, m.experts_per_token,
-                          setup.ep, phase)
+                          m.num_experts, setup.ep, phase)
     return operation(info, shape, float(num_layers))
 
 
