@@ -13,17 +13,34 @@ accuracy to docs/kernel-accuracy-a2a.md. Deterministic: the same extract gives t
 from __future__ import annotations
 
 import argparse
+import zlib
 from pathlib import Path
 
+import numpy as np
 import tomli_w
 
 from specroof.calibration.kernels import a2a as fit
+from specroof.cost.pricing_comm import LOW_LATENCY_MAX_TOKENS
 from specroof.kernels.extract import write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTRACT = ROOT / "data" / "kernels" / "extract"
 GPUS, ENGINES = fit.GPUS, fit.ENGINES
 MAX_TOKENS = fit.NORMAL_MAX_TOKENS
+ROWS_MAX = 560
+"""Rows per extract file (the extract's files stay under 600 lines)."""
+
+
+def sample(rows: np.ndarray, name: str) -> np.ndarray:
+    """Every low-latency row; the normal rows above the low-latency range (the only ones the
+    normal kernels price), a seeded sample of them if the file would pass ROWS_MAX."""
+    low = rows[rows["mode"] == "low_latency"]
+    normal = rows[(rows["mode"] != "low_latency") & (rows["num_tokens"] > LOW_LATENCY_MAX_TOKENS)]
+    room = ROWS_MAX - len(low)
+    if len(normal) > room:
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        normal = normal[np.sort(rng.choice(len(normal), room, replace=False))]
+    return np.concatenate([low, normal])
 
 
 def extract(root: str | None) -> None:
@@ -35,7 +52,7 @@ def extract(root: str | None) -> None:
             if not versions:
                 continue
             rows = load_a2a(gpu, engine, versions[-1], root)
-            rows = rows[rows["num_tokens"] <= MAX_TOKENS]
+            rows = sample(rows[rows["num_tokens"] <= MAX_TOKENS], f"{gpu}-{engine}-a2a")
             path = EXTRACT / f"{gpu}-{engine}-a2a.csv"
             write_csv(path, "a2a", rows, [
                 "Sampled from NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), see data/kernels/NOTICE",

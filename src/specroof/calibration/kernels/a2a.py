@@ -21,6 +21,8 @@ import numpy as np
 from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.cost.operation import AllToAllShape
 from specroof.cost.pricing_comm import LOW_LATENCY_MAX_TOKENS, a2a_payload_bytes
+from specroof.hardware.accelerator import load_hardware
+from specroof.kernels.extract import read_csv
 
 NORMAL_MAX_TOKENS = 16_384
 """Largest tokens per rank fitted for the normal kernels (a long prefill chunk per rank)."""
@@ -101,9 +103,6 @@ def fit_extract(extract_dir: str | os.PathLike) -> tuple[dict, list[list]]:
     """Fit every (GPU, engine, mode, phase) of the committed extract's ``*-a2a.csv`` files:
     ``({device: {engine: {mode: {phase: [floor_us, GB/s]}}}}, report rows [gpu, engine, mode,
     phase, rows, floor_us, GB/s, MAPE, held-out-shape MAPE, held-out-GPU MAPE])``."""
-    from specroof.hardware.accelerator import load_hardware
-    from specroof.kernels.extract import read_csv
-
     folder = Path(extract_dir)
     data = {g: {e: read_csv(folder / f"{g}-{e}-a2a.csv", "a2a") for e in ENGINES
                 if (folder / f"{g}-{e}-a2a.csv").is_file()} for g in GPUS}
