@@ -195,3 +195,25 @@ def test_cli_ops_lists_the_all_to_all():
                           "--batch", "64", "--format", "csv"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "moe_dispatch_a2a" in out.stdout and "moe_combine_a2a" in out.stdout
+
+
+# ----------------------------------------------------------------------------- explain
+
+
+def test_explain_says_how_the_all_to_all_grows_with_the_verified_tokens():
+    e = specroof.explain(MOE, "h200", batch=32, candidates=4, tp=8, ep=8, dp_attention=8, profile="sglang")
+    growth = e.all_to_all
+    assert growth["tokens_per_rank_plain"] == 4 and growth["tokens_per_rank_verify"] == 16
+    assert growth["a2a_verify_ms"] > growth["a2a_plain_ms"] > 0
+    added = sum(c["added_ms"] for c in e.causes if c["cause"] in ("moe_dispatch_a2a", "moe_combine_a2a"))
+    assert growth["a2a_added_ms"] == pytest.approx(added)  # the line and the table agree
+    assert growth["busiest_rank_copies"] >= growth["balanced_rank_copies"] == 32 * 4 * 2 / 8
+    assert specroof.explain(MOE, "h200", batch=32, candidates=4, tp=8).all_to_all is None
+
+
+def test_cli_explain_prints_the_expert_parallel_line():
+    out = subprocess.run([CLI, "explain", "-m", MOE, "-H", "h200", "--tp", "8", "--ep", "8", "--dp-attention", "8",
+                          "--batch", "32", "--candidates", "4"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("expert parallelism over 8 GPUs"))
+    assert "all-to-all" in line and "tokens per rank" in line

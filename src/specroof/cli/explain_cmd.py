@@ -17,6 +17,7 @@ from specroof.app.tables import jsonable, physical_ms
 from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 from specroof.report.waterfall import check_path, waterfall_chart
+from specroof.speculation.explain_parallel import all_to_all_line
 
 
 @click.command()
@@ -82,6 +83,8 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
                     f"{e.batch * e.candidates} verified tokens vs {tax['experts_plain']:.2f} for the plain step: "
                     f"+{tax['tax_ms']:.3f} ms in {', '.join(tax['expert_ops'])} "
                     f"({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
+    if e.all_to_all:  # --- parallel
+        head.append(all_to_all_line(e.all_to_all))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain
