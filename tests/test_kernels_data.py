@@ -24,7 +24,7 @@ EXTRACT = REPO / "data" / "kernels" / "extract"
 CATALOG = REPO / "src" / "specroof" / "hardware" / "catalog"
 REQUIRED_GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm")
 ENGINES = ("trtllm", "vllm", "sglang")
-NOT_ON_A100 = {"a2a"}  # the database measures DeepEP all-to-all on Hopper and Blackwell only
+NOT_ON_A100 = {"a2a", "moe_ep"}  # expert-parallel kernels: extracted on Hopper and Blackwell only
 
 
 def all_files():

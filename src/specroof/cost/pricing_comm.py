@@ -15,7 +15,7 @@ each row ``hidden`` values of 2 bytes. One call costs
 
 with ``floor_us`` (synchronization, launch, the notify round) and ``GB/s`` fitted per (GPU,
 engine, mode, phase) to NVIDIA's measured DeepEP and ``moe_a2a`` kernels
-(``a2a_kernels.toml``, made by ``tools/kernels/fit_a2a.py``: :mod:`specroof.calibration.kernels.a2a`).
+(``a2a_kernels.toml``, made by ``tools/kernels/fit_parallel.py``: :mod:`specroof.calibration.kernels.a2a`).
 The measured tables are one-node groups only (8 GPUs, 4 on GB200), so the rank dependence is
 the physics above, not fitted. Low-latency dispatch sends fp8 values in DeepEP; the fit's GB/s
 is per 16-bit byte of the formula, so that saving is inside the fitted rate.

@@ -61,7 +61,15 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("distribution", "U24"),
         ("latency_us", "f8"),
     ],
-    # --- parallel: expert-parallel all-to-all (kernels/a2a_tables.py)
+    # --- parallel: MoE layers sharded by expert parallelism (ep > 1 rows of the moe tables, with the
+    # ep = 1 row of each shape) and the expert-parallel all-to-all (kernels/a2a_tables.py)
+    "moe_ep": [
+        ("kernel", "U128"), ("dtype", "U16"),
+        ("num_tokens", "i8"), ("hidden", "i8"), ("inter", "i8"),
+        ("topk", "i8"), ("num_experts", "i8"), ("tp", "i8"), ("ep", "i8"),
+        ("distribution", "U24"),
+        ("latency_us", "f8"),
+    ],
     "a2a": [
         ("kernel", "U32"), ("mode", "U16"), ("phase", "U16"), ("ranks", "i8"),
         ("hidden", "i8"), ("topk", "i8"), ("num_experts", "i8"), ("num_tokens", "i8"),

@@ -71,3 +71,35 @@ def test_normal_mode_sends_a_token_once_per_rank():
     missed = np.prod([(224 - i) / (256 - i) for i in range(8)])
     assert share == pytest.approx(1 - missed)
     assert 7 * share < 8 * 7 / 8  # fewer rows than low-latency's one per expert
+
+
+# ----------------------------------------------------------------------------- MoE under EP
+
+SHARD_EP8_MAX_PCT = 32.0
+"""Worst (GPU, engine) at ep <= 8 of the shard's t(ep)/t(1) error: 30.1% (h200 sglang, ep 8)."""
+SHARD_MEDIAN_PCT = 20.0
+"""Median over the 72 (GPU, engine, ep) rows, ep 2..64: 18.4%."""
+
+
+@pytest.fixture(scope="module")
+def shard_errors():
+    from specroof.calibration.kernels.expert_parallel import ratio_errors
+    from specroof.cost.engine_kernels import DATABASE_GPUS
+    from specroof.cost.kernel_latency import kernel_setup
+    from specroof.kernels.extract import read_extract
+
+    out = {}
+    for gpu in fit.GPUS:
+        for engine in fit.ENGINES:
+            rows = read_extract(gpu, engine, "moe_ep", EXTRACT)
+            for ep, r in ratio_errors(rows, kernel_setup(DATABASE_GPUS[gpu], engine)).items():
+                out[(gpu, engine, ep)] = r
+    return out
+
+
+def test_ep_shard_against_measured_moe_layers_no_fit_saw(shard_errors):
+    assert len(shard_errors) == 72  # 4 GPUs x 3 engines x ep 2..64
+    small = [r["balanced_mape"] for (_, _, ep), r in shard_errors.items() if ep <= 8]
+    assert max(small) <= SHARD_EP8_MAX_PCT
+    assert np.median([r["balanced_mape"] for r in shard_errors.values()]) <= SHARD_MEDIAN_PCT
+    assert all(r["rows"] >= 30 for r in shard_errors.values())
