@@ -217,3 +217,33 @@ def test_cli_explain_prints_the_expert_parallel_line():
     assert out.returncode == 0, out.stderr
     line = next(x for x in out.stdout.splitlines() if x.startswith("expert parallelism over 8 GPUs"))
     assert "all-to-all" in line and "tokens per rank" in line
+
+
+# ----------------------------------------------------------------------------- exported launch commands
+
+
+def test_exports_spell_the_layout_in_each_engine():
+    from specroof.speculation.exports import export_table
+
+    p = specroof.plan(MOE, "h200", batch=[1, 8], seq_len=[1024], max_candidates=8, tp=8, ep=8, dp_attention=8,
+                      profile="sglang")
+    vllm = export_table(p, "vllm")
+    assert "--tensor-parallel-size 1 " in vllm and "--data-parallel-size 8 --enable-expert-parallel" in vllm
+    sglang = export_table(p, "sglang")
+    assert "--tp-size 8 " in sglang and "--ep-size 8 --enable-dp-attention --dp 8 --moe-a2a-backend deepep" in sglang
+    trtllm = export_table(p, "trtllm")
+    assert "moe_expert_parallel_size: 8" in trtllm and "enable_attention_dp: true" in trtllm
+    plain = export_table(specroof.plan(MOE, "h200", batch=[1], seq_len=[1024], max_candidates=8, tp=8), "sglang")
+    assert "--ep-size" not in plain and "--enable-dp-attention" not in plain
+
+
+def test_vllm_export_gives_the_draft_its_own_tp():
+    import json
+    import re
+
+    from specroof.speculation.exports import export_table
+
+    p = specroof.plan("llama-2-70b", "h200", batch=[1], seq_len=[1024], max_candidates=6, tp=8, draft_tp=1,
+                      draft_model="llama-7b", acceptance="chain:0.8")
+    config = json.loads(re.search(r"--speculative-config '(.*)'", export_table(p, "vllm")).group(1))
+    assert config["draft_tensor_parallel_size"] == 1
