@@ -233,6 +233,7 @@ def test_exports_spell_the_layout_in_each_engine():
     assert "--tp-size 8 " in sglang and "--ep-size 8 --enable-dp-attention --dp 8 --moe-a2a-backend deepep" in sglang
     trtllm = export_table(p, "trtllm")
     assert "moe_expert_parallel_size: 8" in trtllm and "enable_attention_dp: true" in trtllm
+    assert "x 8 (tensor parallel, experts over 8, attention data-parallel in 8 groups)" in sglang
     plain = export_table(specroof.plan(MOE, "h200", batch=[1], seq_len=[1024], max_candidates=8, tp=8), "sglang")
     assert "--ep-size" not in plain and "--enable-dp-attention" not in plain
 

@@ -17,6 +17,18 @@ from __future__ import annotations
 from typing import Any
 
 
+def layout_label(s: Any) -> str:
+    """The layout in words for an export's header ("tensor parallel" for plain TP)."""
+    parts = ["tensor parallel"]
+    if s.ep > 1:
+        parts.append(f"experts over {s.ep}")
+    if s.dp_attention > 1:
+        parts.append(f"attention data-parallel in {s.dp_attention} groups")
+    if s.draft_tp:
+        parts.append(f"draft at tp {s.draft_tp}")
+    return ", ".join(parts)
+
+
 def vllm_layout(s: Any, notes: list[str]) -> list[str]:
     """Flags after ``--tensor-parallel-size tp / dp``."""
     flags = ["--data-parallel-size", str(s.dp_attention)] if s.dp_attention > 1 else []
