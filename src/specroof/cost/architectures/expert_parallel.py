@@ -18,12 +18,12 @@ by the same router law. Their resident weights are one GPU's: ``E / ep`` experts
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 
 from specroof.cost.operation import (
+    DOWN_PROJ,
     MOE_COMBINE_A2A,
     MOE_DISPATCH_A2A,
     MOE_ROUTER,
@@ -45,7 +45,6 @@ def expert_parallel(setup: StepSetup, tokens: ArrayLike, num_layers: int, ops: l
         return ops
     m, dp = setup.model, setup.dp_attention
     local = m.num_experts // setup.ep
-    widths = (setup.mlp_width, math.ceil(m.mlp_width / (setup.tp // setup.ep)))  # one expert's, under TP and EP
     copies = max_rank_copies(setup, tokens)  # routed copies the busiest rank receives
     out: list[Operation] = []
     for op in ops:
@@ -54,7 +53,7 @@ def expert_parallel(setup: StepSetup, tokens: ArrayLike, num_layers: int, ops: l
         elif isinstance(op.shape, MoEShape) and op.shape.num_experts == m.num_experts:
             if dp > 1 and not any(isinstance(o.shape, MoEShape) for o in out):  # before the first expert GEMM
                 out.append(_a2a(MOE_DISPATCH_A2A, setup, tokens, num_layers))
-            op = _shard(op, local, copies, widths, m.hidden_size)
+            op = _shard(op, local, copies, setup.ep)
         out.append(op)
     if dp > 1:
         out.append(_a2a(MOE_COMBINE_A2A, setup, tokens, num_layers))
@@ -70,15 +69,13 @@ def _a2a(info: OpInfo, setup: StepSetup, tokens: ArrayLike, num_layers: int) -> 
     return operation(info, shape, float(num_layers))
 
 
-def _shard(op: Operation, local: int, copies: np.ndarray, widths: tuple[int, int], hidden: int) -> Operation:
+def _shard(op: Operation, local: int, copies: np.ndarray, widen: int) -> Operation:
     """One expert GEMM as one rank runs it: its ``local`` experts fed ``copies`` routed tokens,
-    each expert at the width ``tp / ep`` GPUs leave it (``widths``: under TP, under EP)."""
+    each expert ``widen`` (= ep) times as wide as under plain tensor parallelism (it is split
+    over ``tp / ep`` GPUs instead of ``tp``; engines require widths divisible by ``tp``)."""
     s = op.shape
-    width_tp, width_ep = widths
-    n = s.n if s.n == hidden else s.n // width_tp * width_ep
-    k = s.k if s.k == hidden else s.k // width_tp * width_ep
+    n, k = (s.n, s.k * widen) if op.info is DOWN_PROJ else (s.n * widen, s.k)
     top_k = min(s.top_k, local)
     share = local / s.num_experts
     return replace(op, shape=MoEShape(copies / top_k, local, top_k, n, k),
-                   weight_bytes=op.weight_bytes * share * (n * k) / (s.n * s.k),
-                   activation_bytes=op.activation_bytes * share)
+                   weight_bytes=op.weight_bytes * share * widen, activation_bytes=op.activation_bytes * share)
