@@ -18,7 +18,7 @@ by the same router law. Their resident weights are one GPU's: ``E / ep`` experts
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 
 import numpy as np
 
@@ -77,5 +77,12 @@ def _shard(op: Operation, local: int, copies: np.ndarray, widen: int) -> Operati
     n, k = (s.n, s.k * widen) if op.info is DOWN_PROJ else (s.n * widen, s.k)
     top_k = min(s.top_k, local)
     share = local / s.num_experts
-    return replace(op, shape=MoEShape(copies / top_k, local, top_k, n, k),
+    return replace(op, shape=_local_shape(s, tokens=copies / top_k, num_experts=local, top_k=top_k, n=n, k=k),
                    weight_bytes=op.weight_bytes * share * widen, activation_bytes=op.activation_bytes * share)
+
+
+def _local_shape(shape: MoEShape, **local: object) -> MoEShape:
+    """``shape`` with the rank's own values; any other field (e.g. grouped routing, which
+    describes the whole layer's experts) back to its default, as one rank's experts have none."""
+    rest = {f.name: f.default for f in fields(shape) if f.name not in local and f.default is not MISSING}
+    return replace(shape, **local, **rest)
