@@ -248,3 +248,8 @@ def test_vllm_export_gives_the_draft_its_own_tp():
                       draft_model="llama-7b", acceptance="chain:0.8")
     config = json.loads(re.search(r"--speculative-config '(.*)'", export_table(p, "vllm")).group(1))
     assert config["draft_tensor_parallel_size"] == 1
+
+
+def test_dp_attention_on_a_dense_model_is_refused_with_the_replica_advice():
+    with pytest.raises(SpecroofError, match="is dense.*price one with --tp 2"):
+        setup_step("llama-2-70b", "h200", tp=8, dp_attention=4)

@@ -39,6 +39,10 @@ def check_layout(model: "ModelConfig", accel: "Accelerator", tp: int, ep: Any = 
             raise SpecroofError(f"--ep {ep} must divide the --tp {tp} devices (each expert is split over tp / ep "
                                 "of them)")
         check_domain(ep, accel, "--ep: all-to-all over")
+    if dp > 1 and not model.is_moe:
+        raise SpecroofError(f"--dp-attention {dp}: {model.name} is dense, and data-parallel attention shares an MLP "
+                            f"across the groups only in mixture-of-experts models; a dense model in {dp} data-parallel "
+                            f"groups is {dp} replicas: price one with --tp {max(tp // dp, 1)} and 1/{dp} of the batch")
     if tp % dp:
         raise SpecroofError(f"--dp-attention {dp} must divide the --tp {tp} devices (each attention group runs on "
                             "tp / dp of them)")
