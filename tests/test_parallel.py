@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import specroof
 from specroof.cost.architectures import model_operations
@@ -253,3 +255,18 @@ def test_vllm_export_gives_the_draft_its_own_tp():
 def test_dp_attention_on_a_dense_model_is_refused_with_the_replica_advice():
     with pytest.raises(SpecroofError, match="is dense.*price one with --tp 2"):
         setup_step("llama-2-70b", "h200", tp=8, dp_attention=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([(8, 2), (16, 8), (64, 6), (128, 8), (256, 8)]), st.sampled_from([2, 4, 8, 16]),
+       st.integers(1, 5000))
+def test_busiest_rank_is_between_the_mean_and_what_a_rank_can_receive(experts_topk, ep, tokens):
+    from dataclasses import replace
+
+    e, k = experts_topk
+    if e % ep:
+        return
+    setup = replace(setup_step(MOE, "h200", tp=8), ep=ep, model=replace(setup_step(MOE, "h200").model,
+                                                                          num_experts=e, experts_per_token=k))
+    busiest = float(max_rank_copies(setup, float(tokens)))
+    assert tokens * k / ep - 1e-9 <= busiest <= tokens * min(k, e // ep) + 1e-9

@@ -115,7 +115,7 @@ def max_rank_copies(setup: "StepSetup", tokens: ArrayLike) -> np.ndarray:
     experts' counts, taken as Poisson (a sum of many rare, nearly independent picks; it
     slightly overstates the spread of top-k picks without replacement, so the imbalance errs
     high). The busiest rank expects ``E[max_r N_r]`` copies, never fewer than the mean
-    ``T top_k / ep``.
+    ``T top_k / ep`` nor more than a rank can get, ``T min(top_k, E / ep)``.
     """
     m, ep = setup.model, setup.ep
     t = np.asarray(tokens, dtype=float)
@@ -126,4 +126,5 @@ def max_rank_copies(setup: "StepSetup", tokens: ArrayLike) -> np.ndarray:
     onehot[np.arange(m.num_experts), rank_of] = 1.0
     rank_means = loads @ onehot  # [U, ep]
     busiest = np.array([max(expected_max_poisson(row), float(np.max(row))) for row in rank_means])
-    return busiest[inverse].reshape(t.shape)
+    most = values * min(m.experts_per_token, m.num_experts // ep)  # a token reaches each expert once
+    return np.minimum(busiest, most)[inverse].reshape(t.shape)
