@@ -270,3 +270,25 @@ def test_busiest_rank_is_between_the_mean_and_what_a_rank_can_receive(experts_to
                                                                           num_experts=e, experts_per_token=k))
     busiest = float(max_rank_copies(setup, float(tokens)))
     assert tokens * k / ep - 1e-9 <= busiest <= tokens * min(k, e // ep) + 1e-9
+
+
+def test_explorer_takes_the_layout_like_the_cli(tmp_path):
+    pytest.importorskip("starlette")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    from specroof.web.app import create_app
+    from tests.support import run_cli
+
+    params = {"model": MOE, "hardware": "h200", "tp": "8", "ep": "8", "dp_attention": "8", "batch": "1,8",
+              "candidates": "1,4"}
+    with TestClient(create_app(upload_dir=tmp_path), base_url="http://127.0.0.1") as client:
+        answer = client.get("/api/speedup", params=params)
+        assert answer.status_code == 200, answer.text
+        cli = run_cli("speedup", *[p for k, v in params.items() for p in (f"--{k.replace('_', '-')}", v)],
+                      "--format", "json").json()
+        assert answer.json() == cli
+        bad = client.get("/api/speedup", params={**params, "ep": "3"})
+        assert bad.status_code == 400 and bad.json()["error"].startswith("--ep 3 does not divide")
