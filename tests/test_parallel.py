@@ -292,3 +292,16 @@ def test_explorer_takes_the_layout_like_the_cli(tmp_path):
         assert answer.json() == cli
         bad = client.get("/api/speedup", params={**params, "ep": "3"})
         assert bad.status_code == 400 and bad.json()["error"].startswith("--ep 3 does not divide")
+
+
+def test_an_unmeasured_all_to_all_is_said_once():
+    from specroof.errors import SpecroofWarning
+
+    with pytest.warns(SpecroofWarning, match="no measured vllm kernels on a100-80gb-sxm"):
+        setup_step(MOE, "a100-80gb-sxm", tp=8, ep=8, dp_attention=8, profile="vllm")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        setup_step(MOE, "h200", tp=8, ep=8, dp_attention=8, profile="vllm")  # measured: silent
+        setup_step(MOE, "a100-80gb-sxm", tp=8, ep=8, profile="vllm")  # no all-to-all: silent

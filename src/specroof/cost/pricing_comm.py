@@ -34,16 +34,13 @@ datasheet line prices it: the profile's ``allreduce_latency_us`` and the interco
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from importlib import resources
-from typing import Any
 
 import numpy as np
 
+from specroof.cost.a2a_data import a2a_fits
 from specroof.cost.opcost import OpCost
 from specroof.cost.operation import AllToAllShape
 from specroof.cost.setup import DeviceSetup
-from specroof.datafiles import read_toml
 
 LOW_LATENCY_MAX_TOKENS = 128
 """Most tokens per rank a low-latency dispatch carries: SGLang's default
@@ -54,14 +51,7 @@ VALUE_BYTES = 2.0
 
 MODES = ("low_latency", "normal")
 
-
-@lru_cache(maxsize=1)
-def a2a_fits() -> dict[str, Any]:
-    """``{device: {engine: {mode: {phase: [floor_us, gbps]}}}}`` shipped in a2a_kernels.toml."""
-    path = resources.files("specroof.cost") / "a2a_kernels.toml"
-    if not path.is_file():
-        return {}
-    return {k: v for k, v in read_toml(path, "a2a_kernels.toml").items() if k != "about"}
+__all__ = ["a2a_fits", "a2a_line", "a2a_payload_bytes", "other_rank_share", "price_all_to_all"]
 
 
 def a2a_line(setup: DeviceSetup, mode: str, phase: str) -> tuple[float, float]:
