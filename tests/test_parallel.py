@@ -168,7 +168,7 @@ def test_draft_model_runs_at_its_own_tp():
 
 @pytest.mark.parametrize("options, words", [
     ({"tp": 8, "ep": 3}, "does not divide mixtral-8x7b's 8 routed experts"),
-    ({"tp": 2, "ep": 4}, "must divide the --tp 2 devices"),
+    ({"tp": 2, "ep": 4}, "--ep 4 must divide --tp 2: the experts are spread over the 2 devices"),
     ({"tp": 8, "dp_attention": 3}, "--dp-attention 3 must divide"),
     ({"tp": 8, "ep": 4, "dp_attention": 8}, "--ep must equal --tp 8"),
     ({"tp": 8, "draft_tp": 3}, "--draft-tp 3 must divide"),

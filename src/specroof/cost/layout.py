@@ -36,8 +36,8 @@ def check_layout(model: "ModelConfig", accel: "Accelerator", tp: int, ep: Any = 
             raise SpecroofError(f"--ep {ep} does not divide {model.name}'s {model.num_experts} routed experts; "
                                 "each rank must hold the same number of experts")
         if tp % ep:
-            raise SpecroofError(f"--ep {ep} must divide the --tp {tp} devices (each expert is split over tp / ep "
-                                "of them)")
+            raise SpecroofError(f"--ep {ep} must divide --tp {tp}: the experts are spread over the {tp} devices, "
+                                "each expert split over tp / ep of them (give --tp the GPU count)")
         check_domain(ep, accel, "--ep: all-to-all over")
     if dp > 1 and not model.is_moe:
         raise SpecroofError(f"--dp-attention {dp}: {model.name} is dense, and data-parallel attention shares an MLP "
