@@ -305,3 +305,8 @@ def test_an_unmeasured_all_to_all_is_said_once():
         warnings.simplefilter("error")
         setup_step(MOE, "h200", tp=8, ep=8, dp_attention=8, profile="vllm")  # measured: silent
         setup_step(MOE, "a100-80gb-sxm", tp=8, ep=8, profile="vllm")  # no all-to-all: silent
+
+
+def test_a_given_expert_count_and_ep_are_refused_together():
+    with pytest.raises(SpecroofError, match="give one of the two"):
+        setup_step(MOE, "h200", tp=8, ep=8, moe_experts_touched=6)

@@ -24,9 +24,14 @@ def _positive(value: Any, flag: str, least: int = 1) -> int:
 
 
 def check_layout(model: "ModelConfig", accel: "Accelerator", tp: int, ep: Any = 1, dp_attention: Any = 1,
-                 draft_tp: Any = 0) -> dict[str, int]:
-    """The layout fields of a StepSetup, each checked with one error line naming its option."""
+                 draft_tp: Any = 0, experts_touched: float | None = None) -> dict[str, int]:
+    """The layout fields of a StepSetup, each checked with one error line naming its option.
+    ``experts_touched``: a given count of experts per layer (--moe-experts-touched)."""
     ep, dp = _positive(ep, "--ep"), _positive(dp_attention, "--dp-attention")
+    if ep > 1 and experts_touched is not None:
+        raise SpecroofError(f"--moe-experts-touched counts the experts a step reads over the whole layer; under --ep "
+                            f"{ep} each GPU's share follows from --moe-routing (the busiest rank's load): give one "
+                            "of the two")
     draft_tp = _positive(draft_tp, "--draft-tp", least=0)
     if ep > 1:
         if not model.is_moe:

@@ -182,7 +182,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                 f"fused MoE kernel is priced from per-expert loads under --moe-routing {routing.kind}"), stacklevel=3)
     elif routing.experts_touched is not None:
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
-    layout = check_layout(model_cfg, accel, int(tp), ep, dp_attention, draft_tp)
+    layout = check_layout(model_cfg, accel, int(tp), ep, dp_attention, draft_tp, routing.experts_touched)
     warn_unmeasured(accel.name, prof.engine, layout["ep"] > 1 and layout["dp_attention"] > 1)
     return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
                      allow_unmodelled=allow_unmodelled, **layout)
