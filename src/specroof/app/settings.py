@@ -87,6 +87,14 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ops", "operators", default=None, metavar="LIST",
                      help="Only these operators (e.g. qkv_proj,attention,gate_up_proj,down_proj)."),
         click.option("--tp", type=int, default=None, help="Tensor-parallel devices. [default: 1]"),
+        # --- parallel: the layout over the --tp devices (cost/parallel.py)
+        click.option("--ep", type=int, default=None, metavar="N",
+                     help="Expert parallelism: routed experts split over N of the --tp devices. [default: 1]"),
+        click.option("--dp-attention", "dp_attention", type=int, default=None, metavar="D",
+                     help="Data-parallel attention in D groups of tp/D devices, each serving batch/D sequences "
+                          "(SGLang --enable-dp-attention --dp D). [default: 1]"),
+        click.option("--draft-tp", "draft_tp", type=int, default=None, metavar="N",
+                     help="The draft model or head at its own tensor parallelism. [default: the target's]"),
         click.option("--profile", default=None, help=profile_help()),
         click.option("--cuda-graph/--eager", "cuda_graph", default=None,
                      help=f"{_profile_help('cuda_graph')}; --eager: launched eagerly from Python."),
@@ -109,7 +117,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def collect_step_options(values: dict[str, Any]) -> dict[str, Any]:
     """The cost-model keyword options given on the command line (None = not given)."""
     keys = ("dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile", "tp",
-            "moe_experts_touched", "moe_routing", "allow_unmodelled")
+            "moe_experts_touched", "moe_routing", "allow_unmodelled", "ep", "dp_attention", "draft_tp")
     options = {k: values[k] for k in keys if values.get(k) is not None}
     if values.get("operators") is not None:
         options["operators"] = [op.strip() for op in values["operators"].split(",") if op.strip()]

@@ -17,6 +17,7 @@ from specroof.app.tables import jsonable, physical_ms
 from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 from specroof.report.waterfall import check_path, waterfall_chart
+from specroof.speculation.explain_parallel import all_to_all_line
 from specroof.speculation.moe_explain import moe_tax_line
 from specroof.speculation.window_cap import describe as describe_window_cap
 
@@ -83,6 +84,8 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
         head.append(moe_tax_line(tax, e.batch * e.candidates))
     if e.window_cap:
         head.append(describe_window_cap(e.window_cap))
+    if e.all_to_all:  # --- parallel
+        head.append(all_to_all_line(e.all_to_all))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

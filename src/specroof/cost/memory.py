@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from specroof.cost.grid import Grid, compact
+from specroof.cost.layout import rank_sequences
 from specroof.cost.operation import DRAFTING, Operation
 from specroof.cost.passes import Pass
 from specroof.models.architecture import ModelConfig
@@ -80,6 +81,13 @@ class MemoryFootprint:
     activation_bytes: np.ndarray
     reserve_bytes: float
     capacity_bytes: float
+    kv_sequences: np.ndarray | None = None  # --- parallel: sequences one device caches (None: the batch)
+
+    @property
+    def sequences(self) -> np.ndarray:
+        """Sequences whose KV cache one device holds: the batch, or under data-parallel attention
+        the busiest group's ``ceil(batch / dp)`` (:mod:`specroof.cost.parallel`)."""
+        return self.batch if self.kv_sequences is None else self.kv_sequences
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -88,7 +96,7 @@ class MemoryFootprint:
     @cached_property
     def kv_cache_bytes(self) -> np.ndarray:
         """KV cache of the whole batch at each grid point (built on first read)."""
-        return self.batch.astype(float)[:, None, None] * self.kv_cache_per_sequence
+        return self.sequences.astype(float)[:, None, None] * self.kv_cache_per_sequence
 
     @property
     def fixed_bytes(self) -> float:
@@ -104,7 +112,7 @@ class MemoryFootprint:
     def total_at(self, index: tuple[int, int, int]) -> float:
         """The total at one grid point (without building the whole grid's)."""
         i, j, k = index
-        kv = float(self.batch[i]) * float(self.kv_cache_per_sequence[0, j, k])
+        kv = float(self.sequences[i]) * float(self.kv_cache_per_sequence[0, j, k])
         return kv + float(self.activation_bytes[index]) + self.fixed_bytes
 
     @property
@@ -116,7 +124,7 @@ class MemoryFootprint:
         """True where the footprint is within the device's memory (the KV cache against what
         the rest leaves: one grid-sized comparison)."""
         room = (self.capacity_bytes - self.fixed_bytes) - compact(self.activation_bytes)
-        per_sequence = room / self.batch.astype(float)[:, None, None]
+        per_sequence = room / self.sequences.astype(float)[:, None, None]
         return np.broadcast_to(self.kv_cache_per_sequence <= per_sequence, self.shape)
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -163,6 +171,7 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
         draft_weights_bytes=draft_weights, kv_cache_per_sequence=kv_per_sequence,
         activation_bytes=grid.full(np.asarray(activations, dtype=float)), reserve_bytes=float(reserve_bytes),
         capacity_bytes=passes[0].setup.hardware.memory_bytes,
+        kv_sequences=rank_sequences(grid.batch, passes[0].setup.dp_attention),
     )
 
 

@@ -111,6 +111,11 @@ DENSE_DOWN_PROJ = OpInfo("dense_down_proj", LINEAR_GROUP, "#7b4173", "v",
                          "down projection of an MoE model's dense-MLP layers")
 EMBEDDING = OpInfo("embedding", LINEAR_GROUP, "#393b79", "H",
                    "token embedding table: resident on the device; a step gathers only its T rows (not timed)")
+# --- parallel: expert parallelism's all-to-all (cost/architectures/expert_parallel.py, cost/pricing_comm.py)
+MOE_DISPATCH_A2A = OpInfo("moe_dispatch_a2a", OVERHEAD_GROUP, "#5254a3", "<",
+                          "expert parallelism: all-to-all sending each token's hidden state to its experts' ranks")
+MOE_COMBINE_A2A = OpInfo("moe_combine_a2a", OVERHEAD_GROUP, "#6b6ecf", ">",
+                         "expert parallelism: all-to-all returning the expert outputs to their tokens' ranks")
 
 STEP_OPERATIONS = tuple(info.name for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
@@ -119,7 +124,7 @@ STEP_OPERATIONS = tuple(info.name for info in (
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
     LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
-    EMBEDDING, WINDOW_ATTENTION,
+    EMBEDDING, WINDOW_ATTENTION, MOE_DISPATCH_A2A, MOE_COMBINE_A2A,
     SHARED_GATE_UP_PROJ, SHARED_DOWN_PROJ, DENSE_GATE_UP_PROJ, DENSE_DOWN_PROJ, MTP_INPUT,  # --- MoE
 )}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
@@ -208,6 +213,20 @@ class MoEShape:
 
 
 @dataclass(frozen=True, eq=False)
+class AllToAllShape:
+    """One expert-parallel all-to-all (``phase`` dispatch or combine) over ``ranks`` GPUs: each
+    rank sends ``tokens`` tokens of ``hidden`` values to the ranks of their ``top_k`` of
+    ``experts`` experts."""
+
+    tokens: ArrayLike
+    hidden: int
+    top_k: int
+    experts: int
+    ranks: int
+    phase: str
+
+
+@dataclass(frozen=True, eq=False)
 class HostShape:
     """Host time the GPU waits for: ``microseconds`` per instance."""
 
@@ -226,12 +245,13 @@ class ResidentShape:
     table: the measured harness starts from hidden states, so its row gather is not priced)."""
 
 
-Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape | ResidentShape
+Shape = (GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape
+         | ResidentShape | AllToAllShape)
 
 SHAPE_KIND: dict[type, str] = {
     GemmShape: "gemm", AttentionShape: "attention", ElementwiseShape: "elementwise",
     AllreduceShape: "communication", MoEShape: "moe", HostShape: "host", LaunchShape: "host",
-    ResidentShape: "resident",
+    ResidentShape: "resident", AllToAllShape: "communication",
 }
 
 

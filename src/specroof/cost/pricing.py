@@ -17,6 +17,7 @@ from specroof.cost.dtypes import BYTES, kv_token_bytes
 from specroof.cost.opcost import OpCost
 from specroof.cost.operation import (
     AllreduceShape,
+    AllToAllShape,
     AttentionShape,
     ElementwiseShape,
     GemmShape,
@@ -24,6 +25,7 @@ from specroof.cost.operation import (
     MoEShape,
     Operation,
 )
+from specroof.cost.pricing_comm import price_all_to_all
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import DeviceSetup
 
@@ -351,5 +353,6 @@ def price_host(shape: HostShape, setup: DeviceSetup) -> OpCost:
 _PRICERS: dict[type, Callable[..., OpCost]] = {
     GemmShape: price_gemm, MoEShape: price_moe, AttentionShape: price_attention,
     ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce, HostShape: price_host,
+    AllToAllShape: price_all_to_all,
 }
 """A launch wait (LaunchShape) is not here: it depends on its whole pass (price_launch)."""

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from specroof.cost.a2a_data import warn_unmeasured
 from specroof.cost.allreduce import check_domain
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
 from specroof.cost.engine_kernels import fitted_overrides
+from specroof.cost.layout import check_layout, drafter_layout
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
@@ -75,6 +77,10 @@ class StepSetup(DeviceSetup):
 
     model: ModelConfig = field(kw_only=True)
     allow_unmodelled: bool = field(default=False, kw_only=True)
+    # --- parallel: expert parallelism, data-parallel attention, the drafter's own TP (cost/parallel.py)
+    ep: int = field(default=1, kw_only=True)
+    dp_attention: int = field(default=1, kw_only=True)
+    draft_tp: int = field(default=0, kw_only=True)
 
     @property
     def q_heads(self) -> int:
@@ -95,7 +101,7 @@ class StepSetup(DeviceSetup):
         """The same device, dtypes, profile and parallelism for another model (a draft model)."""
         if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
             check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
-        return replace(self, model=model, routing=self.routing.for_other_model())
+        return replace(self, model=model, routing=self.routing.for_other_model(), **drafter_layout(self, model))
 
     def experts_touched(self, tokens) -> np.ndarray:
         """Distinct experts per layer that ``tokens`` tokens read (MoE models)."""
@@ -131,7 +137,8 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                cuda_graph: bool | None = None, profile: str | ImplementationProfile | None = None,
                tp: int = 1, operators: Sequence[str] | None = None,
                moe_experts_touched: float | None = None, moe_routing: str | MoERouting | None = None,
-               allow_unmodelled: bool = False, **profile_overrides: Any) -> StepSetup:
+               allow_unmodelled: bool = False, ep: int = 1, dp_attention: int = 1, draft_tp: int = 0,
+               **profile_overrides: Any) -> StepSetup:
     """Resolve names, dtypes and the implementation profile into a StepSetup.
 
     Profile precedence: the named ``profile`` (else the calibrated file's base, else
@@ -139,7 +146,8 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     ``moe_experts_touched`` (distinct experts per layer a step reads) and ``moe_routing``
     (``uniform`` or ``zipf:S``) describe the router of an MoE model (:mod:`specroof.cost.routing`).
     ``allow_unmodelled``: price a config whose keys are not all modelled (one warning per key)
-    instead of refusing it.
+    instead of refusing it. ``ep``, ``dp_attention``, ``draft_tp``: the layout over the ``tp``
+    devices (:mod:`specroof.cost.parallel`).
     """
     model_cfg = load_model(model)
     if not isinstance(allow_unmodelled, bool):
@@ -170,8 +178,10 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                 f"fused MoE kernel is priced from per-expert loads under --moe-routing {routing.kind}"), stacklevel=3)
     elif routing.experts_touched is not None:
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
+    layout = check_layout(model_cfg, accel, int(tp), ep, dp_attention, draft_tp, routing.experts_touched)
+    warn_unmeasured(accel.name, prof.engine, layout["ep"] > 1 and layout["dp_attention"] > 1)
     return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
-                     allow_unmodelled=allow_unmodelled)
+                     allow_unmodelled=allow_unmodelled, **layout)
 
 
 def _explicit_overrides(profile_overrides: dict[str, Any], attention: str | None, cuda_graph: bool | None,

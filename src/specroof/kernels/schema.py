@@ -18,6 +18,9 @@ bytes as the field name says. ``kernel`` is the database's ``kernel_source`` str
   ``num_tokens`` tokens, ``num_experts`` experts of width ``inter``, ``topk`` routed each;
   ``tp``/``ep`` are the MoE tensor/expert parallel sizes the shard was priced for, and
   ``distribution`` the routing (``balanced``, ``power_law_1.01``, ``power_law_1.2``).
+- a2a: one expert-parallel all-to-all call (``phase`` dispatch or combine, ``mode``
+  ``low_latency`` or ``normal``) over ``ranks`` GPUs, each rank sending ``num_tokens`` tokens of
+  ``hidden`` values to ``topk`` of ``num_experts`` experts (16-bit activations).
 """
 
 from __future__ import annotations
@@ -56,6 +59,20 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("num_tokens", "i8"), ("hidden", "i8"), ("inter", "i8"),
         ("topk", "i8"), ("num_experts", "i8"), ("tp", "i8"), ("ep", "i8"),
         ("distribution", "U24"),
+        ("latency_us", "f8"),
+    ],
+    # --- parallel: MoE layers sharded by expert parallelism (ep > 1 rows of the moe tables, with the
+    # ep = 1 row of each shape) and the expert-parallel all-to-all (kernels/a2a_tables.py)
+    "moe_ep": [
+        ("kernel", "U128"), ("dtype", "U16"),
+        ("num_tokens", "i8"), ("hidden", "i8"), ("inter", "i8"),
+        ("topk", "i8"), ("num_experts", "i8"), ("tp", "i8"), ("ep", "i8"),
+        ("distribution", "U24"),
+        ("latency_us", "f8"),
+    ],
+    "a2a": [
+        ("kernel", "U32"), ("mode", "U16"), ("phase", "U16"), ("ranks", "i8"),
+        ("hidden", "i8"), ("topk", "i8"), ("num_experts", "i8"), ("num_tokens", "i8"),
         ("latency_us", "f8"),
     ],
 }

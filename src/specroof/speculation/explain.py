@@ -56,6 +56,7 @@ from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.drafting import Drafting
+from specroof.speculation.explain_parallel import all_to_all_growth
 from specroof.speculation.speedup import speedup_of
 from specroof.speculation.study import Study
 from specroof.speculation.window_cap import window_cap
@@ -88,6 +89,7 @@ class Explanation:
     model_tau: float | None = None  # the acceptance model's own claim at these candidates
     fit: dict[str, Any] = field(default_factory=dict)  # fits, footprint_gb (specroof.cost.capacity)
     profile: Any = field(default=None, repr=False)  # the ImplementationProfile the point was priced with
+    all_to_all: dict[str, Any] | None = None  # --- parallel: expert-parallel growth (explain_parallel.py)
 
     @property
     def log_gap(self) -> float:
@@ -112,6 +114,7 @@ class Explanation:
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
             "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax, "window_cap": self.window_cap,
             "acceptance_bound": self.acceptance_bound, "model_tau": self.model_tau, **self.fit,
+            "all_to_all": self.all_to_all,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +163,7 @@ def explain_of(study: Study) -> Explanation:
         acceptance_bound=str(result.bound.labels()[0]),
         model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
         fit=spec_step.fit.record((0, 0, 0)), profile=setup.profile,
+        all_to_all=all_to_all_growth(setup, spec_step, plain, _at(result.verify_ms)),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from specroof.errors import SpecroofError
 from specroof.speculation.engines import ENGINES
 from specroof.speculation.launch import comment_safe, max_batch
+from specroof.speculation.launch_parallel import layout_label
 from specroof.speculation.plan import PlanResult, batch_ranges
 
 
@@ -43,7 +44,7 @@ def _header(p: PlanResult, ranges: list[list[int]], seq_len: int | None) -> list
         context = (f"seq_len {', '.join(map(str, p.seq_len))} (per batch size, the n with the best "
                    "geometric-mean speedup over them)")
     s = p.setup
-    lines = [f"# specroof plan: {p.model} on {p.hardware_display} x {s.tp} (tensor parallel), "
+    lines = [f"# specroof plan: {p.model} on {p.hardware_display} x {s.tp} ({layout_label(s)}), "
              f"{s.activation_dtype} activations, {s.weight_dtype} weights, {s.kv_dtype} KV cache, acceptance "
              f"{p.acceptance.describe()}, {p.drafting.describe()}, {context}",
              f"# planned batch sizes: {', '.join(map(str, p.batch))}; between two of them the smaller one's k applies;",

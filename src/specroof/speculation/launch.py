@@ -35,6 +35,7 @@ import numpy as np
 
 from specroof.speculation.drafting import TreeShape
 from specroof.speculation.engines.engine import Spelling
+from specroof.speculation.launch_parallel import sglang_layout, trtllm_layout, vllm_layout
 from specroof.speculation.methods.checkpoints import priced_head
 from specroof.speculation.schedule import batch_scores
 
@@ -152,7 +153,8 @@ def vllm_capture_sizes(ranges: list[list[int]]) -> list[int]:
 def vllm_flags(p: PlanResult, ranges: list[list[int]]) -> tuple[list[str], list[str]]:
     """(flags, notes): parallelism, dtypes, batch cap and capture sizes for ``vllm serve``."""
     s, notes = p.setup, []
-    flags = ["--tensor-parallel-size", str(s.tp), "--dtype", _VLLM_DTYPE[s.activation_dtype]]
+    flags = ["--tensor-parallel-size", str(s.tp // s.dp_attention), "--dtype", _VLLM_DTYPE[s.activation_dtype]]
+    flags += vllm_layout(s, notes)  # --- parallel
     flags += _weight_flags(s.weight_dtype, notes, "vLLM")
     if s.kv_dtype == "fp8":
         flags += ["--kv-cache-dtype", "fp8"]
@@ -169,6 +171,7 @@ def sglang_flags(p: PlanResult, batch_cap: int) -> tuple[list[str], list[str]]:
     """(flags, notes) for ``sglang.launch_server``: parallelism, dtypes, batch cap, graph batch."""
     s, notes = p.setup, []
     flags = ["--tp-size", str(s.tp), "--dtype", _VLLM_DTYPE[s.activation_dtype]]
+    flags += sglang_layout(s, notes)  # --- parallel
     flags += _weight_flags(s.weight_dtype, notes, "SGLang")
     if s.kv_dtype == "fp8":
         flags += ["--kv-cache-dtype", "fp8_e4m3"]
@@ -182,6 +185,7 @@ def trtllm_options(p: PlanResult, batch_cap: int) -> tuple[list[str], list[str]]
     lines = [f"tensor_parallel_size: {s.tp}", f"dtype: {_TORCH_DTYPE[s.activation_dtype]}",
              f"max_batch_size: {batch_cap}", "cuda_graph_config:", "  enable_padding: true",
              f"  max_batch_size: {batch_cap}"]
+    lines += trtllm_layout(s, notes)  # --- parallel
     if s.kv_dtype == "fp8":
         lines += ["kv_cache_config:", "  dtype: fp8"]
     if s.weight_dtype not in ("fp16", "bf16", "fp32"):

@@ -26,14 +26,12 @@ from specroof.cost.architectures.windows import combine, full_block, window_bloc
 from specroof.cost.dtypes import kv_token_bytes
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
-    ALLREDUCE,
     ATTENTION,
     ELEMENTWISE,
     EMBEDDING,
     LM_HEAD,
     O_PROJ,
     QKV_PROJ,
-    AllreduceShape,
     ArrayLike,
     AttentionShape,
     ElementwiseShape,
@@ -42,6 +40,7 @@ from specroof.cost.operation import (
     ResidentShape,
     operation,
 )
+from specroof.cost.parallel import attention_rank, attention_tp, layer_communication
 from specroof.cost.setup import StepSetup
 
 LOGITS_BYTES = 4.0
@@ -90,8 +89,8 @@ def decoder_step(setup: StepSetup, grid: Grid, tokens: ArrayLike | None, layers:
     num_layers = setup.model.num_layers if layers is None else layers
     tokens = grid.tokens if tokens is None else tokens
     block = mlp(setup, tokens, num_layers)
-    attention = combine([build(setup, grid, tokens, count) for build, count in layer_attention(setup, num_layers)
-                         if count])  # one row per operation and shape over every kind of layer
+    attention = combine([build(*attention_rank(setup, grid, tokens), count)  # --- parallel: DP attention
+                         for build, count in layer_attention(setup, num_layers) if count])  # one row per operation and shape
     return ([embedding_operation(setup)] + attention + block.operations
             + closing_operations(setup, tokens, num_layers, block))
 
@@ -100,7 +99,7 @@ def embedding_operation(setup: StepSetup) -> Operation:
     """The token embedding table on one device: resident, though a step gathers only T of its
     rows (no operation prices that gather; the measured harness starts from hidden states)."""
     m = setup.model
-    return operation(EMBEDDING, ResidentShape(), 1.0, m.vocab_size * m.hidden_size * setup.weight_bytes / setup.tp)
+    return operation(EMBEDDING, ResidentShape(), 1.0, m.vocab_size * m.hidden_size * setup.weight_bytes / attention_tp(setup))
 
 
 def attention_operations(setup: StepSetup, grid: Grid, tokens: ArrayLike, num_layers: int) -> list[Operation]:
@@ -141,8 +140,7 @@ def closing_operations(setup: StepSetup, tokens: ArrayLike, num_layers: int, blo
     norms = (2 * num_layers + 1) * h * setup.weight_bytes  # two RMSNorms per layer and the final one
     act = setup.activation_bytes
     ops = [operation(ELEMENTWISE, ElementwiseShape(elements, float(kernels)), 1.0, norms, 2 * tokens * h * act)]
-    if setup.tp > 1:  # after attention and after the MLP
-        ops.append(operation(ALLREDUCE, AllreduceShape(tokens * h, setup.tp), 2.0 * num_layers))
+    ops += layer_communication(setup, tokens, num_layers, block.operations)  # after attention and after the MLP
     vocab = -(-m.vocab_size // setup.tp)
     head_weights = 0.0 if m.tie_word_embeddings else vocab * h * setup.weight_bytes  # tied: the embedding table
     ops.append(operation(LM_HEAD, GemmShape(tokens, vocab, h), 1.0, head_weights,

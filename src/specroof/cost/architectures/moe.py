@@ -33,6 +33,7 @@ from __future__ import annotations
 from specroof.cost.architectures.base import ARCHITECTURES, Architecture
 from specroof.cost.architectures.decoder import MlpBlock, decoder_step
 from specroof.cost.architectures.dense import gated_mlp_operations
+from specroof.cost.architectures.expert_parallel import expert_parallel
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
     DENSE_DOWN_PROJ,
@@ -109,7 +110,7 @@ def routed_experts(setup: StepSetup, tokens: ArrayLike, num_layers: int) -> list
     ops += [operation(GATE_UP_PROJ, MoEShape(tokens, e, k, 2 * width, h, groups), layers, e * 2 * width * h * wb,
                       live),
             operation(DOWN_PROJ, MoEShape(tokens, e, k, h, width, groups), layers, e * width * h * wb)]
-    return ops
+    return expert_parallel(setup, tokens, num_layers, ops)  # --- parallel: experts split over --ep ranks
 
 
 def _moe_dispatch(setup: StepSetup, tokens: ArrayLike, layers: float) -> Operation:

@@ -48,6 +48,8 @@ def write(p: PlanResult, ranges: list[list[int]], spelling: Spelling) -> list[st
     if spelling.note:
         lines.append(f"# {spelling.note}")
     config["num_speculative_tokens"] = k_max
+    if p.setup.draft_tp:  # --- parallel: the draft at its own TP
+        config["draft_tensor_parallel_size"] = p.setup.draft_tp
     config["num_speculative_tokens_per_batch_size"] = ranges
     lines += [*_DYNAMIC_K, command("vllm", "serve", target_ref(p), *flags, "--speculative-config", json.dumps(config))]
     if spelling.name == "medusa" and p.heads is not None and k_max > p.heads:

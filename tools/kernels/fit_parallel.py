@@ -1,0 +1,177 @@
+"""Expert-parallel kernels: extract them from NVIDIA's database, fit and report.
+
+    python tools/kernels/fit_parallel.py extract [--root DATA_DIR]   # needs aiconfigurator-core + pandas
+    python tools/kernels/fit_parallel.py fit                          # numpy only, from the committed extract
+
+``extract`` writes data/kernels/extract/<gpu>-<engine>-a2a.csv (the newest version of each
+engine's DeepEP tables, single node; see specroof.kernels.a2a_tables) and <gpu>-<engine>-moe_ep.csv
+(MoE layers at ep = 1..64 for a seeded sample of shapes: bf16, moe_tp 1, balanced routing).
+``fit`` fits the line of specroof.cost.pricing_comm per (GPU, engine, mode, phase) on that
+extract (specroof.calibration.kernels.a2a), writes src/specroof/cost/a2a_kernels.toml, and
+writes docs/kernel-accuracy-parallel.md: the all-to-all fit held out by shape and by GPU, and the
+expert-parallel MoE shard checked against the ep > 1 rows no fit saw
+(specroof.calibration.kernels.expert_parallel). Deterministic: the same extract gives the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import zlib
+from pathlib import Path
+
+import numpy as np
+import tomli_w
+
+from specroof.calibration.kernels import a2a as fit
+from specroof.cost.engine_kernels import DATABASE_GPUS
+from specroof.cost.pricing_comm import LOW_LATENCY_MAX_TOKENS
+from specroof.kernels.extract import write_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTRACT = ROOT / "data" / "kernels" / "extract"
+GPUS, ENGINES = fit.GPUS, fit.ENGINES
+MAX_TOKENS = fit.NORMAL_MAX_TOKENS
+MOE_EP_SHAPES, MOE_EP_MAX, MOE_EP_MAX_TOKENS = 60, 64, 4096
+"""Shapes sampled per (GPU, engine) for the expert-parallel MoE check, the largest ep and tokens kept."""
+ROWS_MAX = 560
+"""Rows per extract file (the extract's files stay under 600 lines)."""
+
+
+def sample(rows: np.ndarray, name: str) -> np.ndarray:
+    """Every low-latency row; the normal rows above the low-latency range (the only ones the
+    normal kernels price), a seeded sample of them if the file would pass ROWS_MAX."""
+    low = rows[rows["mode"] == "low_latency"]
+    normal = rows[(rows["mode"] != "low_latency") & (rows["num_tokens"] > LOW_LATENCY_MAX_TOKENS)]
+    room = ROWS_MAX - len(low)
+    if len(normal) > room:
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        normal = normal[np.sort(rng.choice(len(normal), room, replace=False))]
+    return np.concatenate([low, normal])
+
+
+def sample_moe_ep(rows: np.ndarray, name: str) -> np.ndarray:
+    """Every ep <= MOE_EP_MAX row of MOE_EP_SHAPES seeded shapes that were measured at ep = 1."""
+    keep = rows[(rows["dtype"] == "bf16") & (rows["tp"] == 1) & (rows["distribution"] == "balanced")
+                & (rows["num_tokens"] <= MOE_EP_MAX_TOKENS) & (rows["ep"] <= MOE_EP_MAX)]
+    key = np.array([hash_shape(r) for r in keep])
+    shapes = np.unique(key[keep["ep"] == 1])
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    chosen = shapes[rng.permutation(len(shapes))[:MOE_EP_SHAPES]]
+    counts = np.array([np.count_nonzero(key == c) for c in chosen])
+    chosen = chosen[np.cumsum(counts) <= ROWS_MAX]  # the extract's files stay under 600 lines
+    return keep[np.isin(key, chosen)]
+
+
+def hash_shape(r) -> str:
+    return "/".join(str(int(r[k])) for k in ("num_experts", "topk", "num_tokens", "hidden", "inter"))
+
+
+def extract_moe_ep(root: str | None) -> None:
+    from specroof.kernels import database as db
+
+    for gpu in GPUS:
+        for engine in ENGINES:
+            table = db.find_table(gpu, engine, "moe", root=root)
+            rows = sample_moe_ep(db.load(gpu, engine, "moe", table.version, root), f"{gpu}-{engine}-moe_ep")
+            path = EXTRACT / f"{gpu}-{engine}-moe_ep.csv"
+            rel = table.path.relative_to(db.data_root(root))
+            write_csv(path, "moe_ep", rows, [
+                "Sampled from NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), see data/kernels/NOTICE",
+                f"source: aiconfigurator_core/systems/data/{rel.as_posix()} (version {table.version})",
+                "bf16, moe_tp 1, balanced routing; every ep <= 64 of seeded shapes measured at ep = 1; latency ms -> us",
+            ])
+            print(f"{path.name}: {len(rows)} rows")
+
+
+def extract(root: str | None) -> None:
+    from specroof.kernels.a2a_tables import a2a_versions, load_a2a
+
+    for gpu in GPUS:
+        for engine in ENGINES:
+            versions = a2a_versions(gpu, engine, root)
+            if not versions:
+                continue
+            rows = load_a2a(gpu, engine, versions[-1], root)
+            rows = sample(rows[rows["num_tokens"] <= MAX_TOKENS], f"{gpu}-{engine}-a2a")
+            path = EXTRACT / f"{gpu}-{engine}-a2a.csv"
+            write_csv(path, "a2a", rows, [
+                "Sampled from NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), see data/kernels/NOTICE",
+                f"source: aiconfigurator_core/systems/data/{gpu}/comm/{engine}/{versions[-1]}/ DeepEP tables "
+                "(wideep_deepep_ll/normal_perf.parquet or moe_a2a_perf.parquet), single node",
+                "columns renamed to specroof's schema (specroof.kernels.a2a_tables); latency in us",
+            ])
+            print(f"{path.name}: {len(rows)} rows")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
+def moe_ep_report() -> list[str]:
+    """Markdown rows: per (GPU, engine, ep), the shard's ratio error under both load models."""
+    from specroof.calibration.kernels.expert_parallel import ratio_errors
+    from specroof.cost.kernel_latency import kernel_setup
+    from specroof.kernels.extract import read_extract
+
+    lines = []
+    for gpu in GPUS:
+        for engine in ENGINES:
+            rows = read_extract(gpu, engine, "moe_ep", EXTRACT)
+            for ep, r in ratio_errors(rows, kernel_setup(DATABASE_GPUS[gpu], engine)).items():
+                lines.append(f"| {gpu} | {engine} | {ep} | {r['rows']} | {r['balanced_mape']:.1f} | "
+                             f"{r['balanced_bias']:+.1f} | {r['busiest_mape']:.1f} |")
+    return lines
+
+
+def write(fits: dict, report: list[list], moe_ep: list[str]) -> None:
+    about = {"source": "NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0) DeepEP / moe_a2a tables, via "
+                       "data/kernels/extract/*-a2a.csv", "made_by": "python tools/kernels/fit_parallel.py fit",
+             "row": "[floor_us, GB/s] of seconds = floor_us + payload / GB/s (specroof.cost.pricing_comm)"}
+    text = tomli_w.dumps({"about": about, **fits})
+    (ROOT / "src" / "specroof" / "cost" / "a2a_kernels.toml").write_text(
+        "# Generated by tools/kernels/fit_parallel.py fit; do not edit.\n" + text)
+    lines = ["# Kernel accuracy: expert parallelism", "", "## All-to-all (dispatch, combine)", "",
+             "Generated by `python tools/kernels/fit_parallel.py fit` from `data/kernels/extract/*-a2a.csv` (NVIDIA",
+             "aiconfigurator-core 0.12.0). Per (GPU, engine, mode, phase): the fitted line `floor_us + payload / GB/s`",
+             "(payload per rank as specroof.cost.pricing_comm says: top_k copies in low-latency mode, one per",
+             "destination rank in normal mode; low-latency fitted on <= 128",
+             f"tokens per rank, normal on 129..{MAX_TOKENS}), its mean absolute percentage error in sample, held out",
+             "by shape (each hidden size left out of the fit in turn) and held out by GPU (predicted from the other",
+             "GPUs' fit). A table whose time does not resolve a rate within the link's datasheet bandwidth gets",
+             "that bandwidth and a fitted floor. Gates: tests/test_a2a_fit.py.", "",
+             "| GPU | engine | mode | phase | rows | floor us | GB/s | MAPE % | held-out shape % | held-out GPU % |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for g, e, m, p, n, floor, gbps, err, shape, other in report:
+        lines.append(f"| {g} | {e} | {m} | {p} | {n} | {floor:.1f} | {gbps:.1f} | {err:.1f} | {_pct(shape)} "
+                     f"| {_pct(other)} |")
+    lines += ["", "## MoE layers under expert parallelism (held out: no fit saw ep > 1)", "",
+              "One GPU's fused MoE layer at `moe_ep_size` ep, as a ratio to the same shape at ep = 1 (so the",
+              "MoE kernel fit's own error cancels), priced by specroof's shard (`E / ep` experts) against the",
+              "measured ratio. The tables' `balanced` routing assigns tokens round-robin (aiconfigurator's",
+              "`balanced_logits`): every rank gets exactly the mean load, so the shard is checked at the mean",
+              "(bias: median signed error, negative = predicted faster). The last column prices the busiest",
+              "rank of a random router instead (what specroof adds for real routers; these rows cannot check it).",
+              "",
+              "| GPU | engine | ep | rows | shard MAPE % | shard bias % | busiest-rank MAPE % |",
+              "|---|---|---:|---:|---:|---:|---:|", *moe_ep]
+    (ROOT / "docs" / "kernel-accuracy-parallel.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("step", choices=("extract", "fit"))
+    ap.add_argument("--root", default=None, help="aiconfigurator_core/systems/data (default: the installed one)")
+    args = ap.parse_args()
+    if args.step == "extract":
+        extract(args.root)
+        extract_moe_ep(args.root)
+    else:
+        fits, report = fit.fit_extract(EXTRACT)
+        write(fits, report, moe_ep_report())
+        for row in report:
+            print(*row[:5], f"floor {row[5]:.1f} us, {row[6]:.1f} GB/s, MAPE {row[7]:.1f}%, "
+                  f"held-out shape {_pct(row[8])}%, GPU {_pct(row[9])}%")
+
+
+if __name__ == "__main__":
+    main()
