@@ -17,7 +17,10 @@ KV cache
     ``2 x layers x kv_heads x head_dim`` values of the KV-cache dtype (``kv_heads`` per device:
     ``ceil(K / tp)``, replicated when there are fewer KV heads than devices): the sum of the
     operations' ``cache_bytes_per_token`` (each layer's attention). A draft model keeps its
-    own cache of the same number of tokens.
+    own cache of the same number of tokens. A linear-attention layer keeps no KV cache but a
+    fixed state per sequence (its recurrent state, its conv window and, verifying n
+    candidates, n - 1 rollback checkpoints: :mod:`specroof.cost.architectures.linear`), the
+    operations' ``state_bytes_per_sequence``, whatever the context.
 activations
     An estimate of the largest tensors alive during the verification step of ``T = b x n``
     tokens, summed over the operations of one layer and the LM head (a conservative bound,
@@ -143,6 +146,7 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
     by several passes (a drafter's first and later passes) is counted once."""
     weights, draft_weights = 0.0, 0.0
     cache_per_token = 0.0
+    state_per_sequence: np.ndarray | float = 0.0
     models: list[ModelConfig] = []
     for one in passes:
         if one.setup.model in models:  # another pass of a model already counted
@@ -154,7 +158,8 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
         else:
             draft_weights += sum(op.weight_bytes for op in one.operations)
         cache_per_token += cache_bytes_per_token(one.operations)
-    kv_per_sequence = np.broadcast_to((grid.s + grid.n) * cache_per_token, (1,) + grid.shape[1:])
+        state_per_sequence = state_per_sequence + state_bytes_per_sequence(one.operations)  # --- linear attention
+    kv_per_sequence = np.broadcast_to((grid.s + grid.n) * cache_per_token + state_per_sequence, (1,) + grid.shape[1:])
     activations = sum(op.activation_bytes for op in passes[0].operations if op.group != DRAFTING)
     return MemoryFootprint(
         batch=grid.batch, candidates=grid.candidates, seq_len=grid.seq_len, weights_bytes=weights,
@@ -162,6 +167,13 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
         activation_bytes=grid.full(np.asarray(activations, dtype=float)), reserve_bytes=float(reserve_bytes),
         capacity_bytes=passes[0].setup.hardware.memory_bytes,
     )
+
+
+def state_bytes_per_sequence(operations: list[Operation]) -> np.ndarray | float:
+    """Bytes one sequence keeps on one device whatever its context: linear-attention layers'
+    recurrent states and their rollback checkpoints (an array over the grid's candidates)."""
+    return sum((np.asarray(op.state_bytes_per_sequence, dtype=float) * np.asarray(op.count, dtype=float)
+                for op in operations), np.zeros(()))
 
 
 def cache_bytes_per_token(operations: list[Operation]) -> float:

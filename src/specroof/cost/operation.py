@@ -98,6 +98,19 @@ MEDUSA_VOCAB = OpInfo("medusa_vocab", DRAFTING, "#9edae5", ">", "Medusa heads' v
 MEDUSA_ELEMENTWISE = OpInfo("medusa_elementwise", DRAFTING, "#dbdb8d", "x", "Medusa heads' SiLU and residual add")
 EMBEDDING = OpInfo("embedding", LINEAR_GROUP, "#393b79", "H",
                    "token embedding table: resident on the device; a step gathers only its T rows (not timed)")
+# --- linear attention (cost/architectures/linear.py builds them, cost/pricing_linear.py prices the scan)
+LINEAR_IN_PROJ = OpInfo("linear_in_proj", LINEAR_GROUP, "#6b6ecf", "o",
+                        "linear-attention input projections (q, k, v, gates; one GEMM over their widths)")
+LINEAR_CONV = OpInfo("linear_conv1d", OVERHEAD_GROUP, "#9c9ede", "x",
+                     "linear-attention short causal convolution over q, k, v (reads and updates its window)")
+LINEAR_SCAN = OpInfo("linear_scan", ATTENTION_GROUP, "#e7969c", "s",
+                     "linear-attention recurrence: a chunked scan of the new tokens through each sequence's state")
+LINEAR_ROLLBACK = OpInfo("linear_rollback", ATTENTION_GROUP, "#de9ed6", "d",
+                         "linear-attention state checkpoints, one per extra candidate, kept to roll a rejected "
+                         "suffix back")
+LINEAR_NORM = OpInfo("linear_gated_norm", OVERHEAD_GROUP, "#cedb9c", "X", "linear-attention gated RMSNorm of the output")
+LINEAR_OUT_PROJ = OpInfo("linear_out_proj", LINEAR_GROUP, "#637939", "^", "linear-attention output projection")
+LINEAR_OPERATIONS = (LINEAR_IN_PROJ, LINEAR_CONV, LINEAR_SCAN, LINEAR_ROLLBACK, LINEAR_NORM, LINEAR_OUT_PROJ)
 
 STEP_OPERATIONS = tuple(info.name for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
@@ -106,7 +119,7 @@ STEP_OPERATIONS = tuple(info.name for info in (
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
     LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
-    EMBEDDING)}
+    EMBEDDING, *LINEAR_OPERATIONS)}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
 
 
@@ -194,12 +207,28 @@ class ResidentShape:
     table: the measured harness starts from hidden states, so its row gather is not priced)."""
 
 
-Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape | ResidentShape
+@dataclass(frozen=True, eq=False)
+class LinearScanShape:
+    """``batch`` sequences each feeding ``queries`` tokens through ``heads`` recurrent states of
+    ``key_dim x value_dim`` (stored ``state_bytes`` per element), in chunks of ``chunk`` tokens;
+    ``key_heads`` heads of queries and keys are shared among them (0: as many as ``heads``)."""
+
+    batch: ArrayLike
+    queries: ArrayLike
+    heads: int
+    key_dim: int
+    value_dim: int
+    state_bytes: float
+    chunk: int = 64
+    key_heads: int = 0
+
+
+Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape | ResidentShape | LinearScanShape
 
 SHAPE_KIND: dict[type, str] = {
     GemmShape: "gemm", AttentionShape: "attention", ElementwiseShape: "elementwise",
     AllreduceShape: "communication", MoEShape: "moe", HostShape: "host", LaunchShape: "host",
-    ResidentShape: "resident",
+    ResidentShape: "resident", LinearScanShape: "attention",
 }
 
 
@@ -214,7 +243,9 @@ class Operation:
     alive for the memory estimate (see :mod:`specroof.cost.memory`).
     ``cache_bytes_per_token``: what one token of context keeps in this operation's cache on
     one device, per instance (attention: its layer's keys and values); the KV cache is the sum
-    over the list.
+    over the list. ``state_bytes_per_sequence``: what one sequence keeps in this operation's
+    fixed-size state on one device, per instance, whatever its context (a linear-attention
+    layer's recurrent state; an array over the grid when it follows the candidates).
     """
 
     info: OpInfo
@@ -223,6 +254,7 @@ class Operation:
     weight_bytes: float = 0.0
     activation_bytes: ArrayLike = 0.0
     cache_bytes_per_token: float = 0.0
+    state_bytes_per_sequence: ArrayLike = 0.0
 
     @property
     def name(self) -> str:
@@ -248,8 +280,10 @@ class Operation:
 
 
 def operation(info: OpInfo, shape: Shape, count: ArrayLike = 1.0, weight_bytes: float = 0.0,
-              activation_bytes: ArrayLike = 0.0, cache_bytes_per_token: float = 0.0) -> Operation:
+              activation_bytes: ArrayLike = 0.0, cache_bytes_per_token: float = 0.0,
+              state_bytes_per_sequence: ArrayLike = 0.0) -> Operation:
     """An operation of a registered identity (ValueError for one missing from :data:`REGISTRY`)."""
     if REGISTRY.get(info.name) is not info:
         raise ValueError(f"operation {info.name!r} is not registered in specroof.cost.operation.REGISTRY")
-    return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token)
+    return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token,
+                     state_bytes_per_sequence=state_bytes_per_sequence)

@@ -24,6 +24,7 @@ from specroof.cost.operation import (
     MoEShape,
     Operation,
 )
+from specroof.cost.pricing_linear import LinearScanShape, price_linear_scan
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import DeviceSetup
 
@@ -351,5 +352,6 @@ def price_host(shape: HostShape, setup: DeviceSetup) -> OpCost:
 _PRICERS: dict[type, Callable[..., OpCost]] = {
     GemmShape: price_gemm, MoEShape: price_moe, AttentionShape: price_attention,
     ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce, HostShape: price_host,
+    LinearScanShape: price_linear_scan,  # --- linear attention
 }
 """A launch wait (LaunchShape) is not here: it depends on its whole pass (price_launch)."""

@@ -14,10 +14,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specroof.checks import BOOL, NAME, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, check_fields, declare, integer
+from specroof.checks import (
+    BOOL,
+    NAME,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    TEXT,
+    Check,
+    check_fields,
+    choice,
+    declare,
+    integer,
+)
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
+from specroof.models.linear_layers import LINEAR_KINDS, linear_problem
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 
@@ -38,7 +50,7 @@ def shape_problem(model: "ModelConfig") -> str:
             return "a mixture of experts needs moe_intermediate_size >= 1"
     elif model.experts_per_token or model.moe_intermediate_size:
         return "experts_per_token and moe_intermediate_size apply only when num_experts > 0"
-    return ""
+    return linear_problem(model)  # --- linear attention
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,23 @@ class ModelConfig:
                               "with the model (num_nextn_predict_layers)")
     max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
                                                   "the model was built for (None: the config does not say)")
+    # --- linear attention (models/linear_layers.py reads them; cost/architectures/linear.py prices them)
+    linear_layers: int = declare(0, NON_NEGATIVE_INT, "layers", "layers that run a linear-attention / state-space "
+                                 "recurrence instead of attention (full-attention layers: the rest)")
+    linear_kind: str = declare("", choice("", *LINEAR_KINDS), "", "the recurrence of the linear layers: "
+                               "gated_deltanet (Qwen3-Next, Qwen3.5), kda (Kimi Linear), mamba2; '' for none")
+    linear_key_heads: int = declare(0, NON_NEGATIVE_INT, "heads", "key (and query) heads of a linear layer "
+                                    "(linear_num_key_heads; Mamba-2: n_groups)")
+    linear_value_heads: int = declare(0, NON_NEGATIVE_INT, "heads", "value heads of a linear layer: one state "
+                                      "matrix each (linear_num_value_heads; Mamba-2: mamba_num_heads)")
+    linear_key_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "rows of one head's state "
+                                       "(linear_key_head_dim; Mamba-2: ssm_state_size)")
+    linear_value_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "columns of one head's state "
+                                         "(linear_value_head_dim; Mamba-2: mamba_head_dim)")
+    linear_conv_kernel: int = declare(0, NON_NEGATIVE_INT, "tokens", "taps of the short causal convolution "
+                                      "before the recurrence (linear_conv_kernel_dim)")
+    linear_state_dtype: str = declare("", choice("", "fp32", "bf16", "fp16"), "", "dtype of the recurrent "
+                                      "state (mamba_ssm_dtype); '' for the activation dtype")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specroof.errors import SpecroofError, SpecroofWarning
+from specroof.models.linear_layers import LINEAR_LAYER_TYPE, MODELLED_KEYS
 
 ALLOW_KEY = "_specroof_allow_unmodelled"
 """A config's own list of unmodelled keys it accepts being priced without (warned on use)."""
@@ -118,6 +119,7 @@ def _layer_types_harmless(value: Any, cfg: dict[str, Any]) -> bool:
     if _absent(value):
         return True
     kinds = set(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else {None}
+    kinds.discard(LINEAR_LAYER_TYPE)  # --- linear attention: modelled (models/linear_layers.py)
     if kinds <= _ATTENTION_LAYER_TYPES:
         return True
     return kinds <= _ATTENTION_LAYER_TYPES | _WINDOW_LAYER_TYPES and _window_harmless(True, cfg)
@@ -175,7 +177,6 @@ UNMODELLED: dict[str, KeyRule] = {
     "sliding_window_pattern": KeyRule(*_WINDOW, _window_harmless, window=True),
     "layer_types": KeyRule("per-layer attention types", "every layer is priced as full attention",
                            _layer_types_harmless),
-    "full_attention_interval": KeyRule(*_LINEAR, _one),
     "hybrid_override_pattern": KeyRule(*_LINEAR, _absent),
     "attn_layer_period": KeyRule(*_LINEAR, _one),
     "index_topk": KeyRule(*_DSA, _absent),
@@ -199,10 +200,13 @@ _IMPLIED = {
 """model_type -> a cost the architecture implies without any key."""
 
 _LINEAR_PREFIXES = ("linear_", "mamba_", "ssm_")
-"""Keys of linear-attention and state-space layers (Qwen3-Next, Kimi Linear, Mamba-2)."""
+"""Keys of linear-attention and state-space layers not read yet (Mamba-2's, Nemotron-H's): the
+Gated DeltaNet and KDA keys are read by :mod:`specroof.models.linear_layers` (its MODELLED_KEYS)."""
 
 
 def _rule_for(key: str) -> KeyRule | None:
+    if key in MODELLED_KEYS:  # --- linear attention
+        return None
     if key in UNMODELLED:
         return UNMODELLED[key]
     if key.startswith(_LINEAR_PREFIXES):

@@ -1,0 +1,67 @@
+"""Pricing of a linear-attention scan: :class:`specroof.cost.operation.LinearScanShape`.
+
+The recurrence (Gated DeltaNet, KDA; Mamba-2 counted alike) runs per (sequence, value head)
+over a state ``S`` of ``dk x dv``. Token by token (the recurrent form decode kernels use), each
+token reads ``S k`` (``2 dk dv`` FLOPs), adds the rank-one delta update (``2 dk dv``) and reads
+the output ``S q`` (``2 dk dv``): ``6 dk dv`` per token. The chunked form (Yang et al.,
+"Parallelizing Linear Transformers with the Delta Rule over Sequence Length", arXiv
+2406.06484, and Gated DeltaNet, arXiv 2412.06464) does the same state work per token as
+matrix products, plus, inside each chunk of ``L`` tokens, the products ``Q K^T``, ``K K^T``
+and ``W = T K`` (``2 L^2 dk`` each) and ``U = T V`` and the masked ``A U`` (``2 L^2 dv`` each):
+``2 L^2 (3 dk + 2 dv)`` per chunk. So for ``n`` tokens in chunks of ``c``::
+
+    FLOPs = heads x (6 n dk dv + 2 (3 dk + 2 dv) (floor(n / c) c^2 + (n mod c)^2))
+
+(the triangular solve, ``L^3 / 3``, is left out: under 2% at L = 64, dk = 128). Each sequence
+reads its state and writes it back, reads q and k (per key head) and v, and writes the
+output::
+
+    bytes = batch x (heads (2 dk dv s_b + n dv 2 a) + key_heads n 2 dk a)
+
+with ``s_b`` the state's bytes per element and ``a`` the activation's. The time is a fixed
+call cost plus the larger of the two roofline terms at the profile's scan efficiencies, the
+fields fitted to NVIDIA's measured GDN and KDA kernels (``tools/kernels/fit_physics.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from specroof.cost.opcost import OpCost
+from specroof.cost.operation import LinearScanShape
+from specroof.cost.setup import DeviceSetup
+
+
+def scan_flops(shape: LinearScanShape) -> np.ndarray:
+    """FLOPs of one scan over every sequence of the batch (see the module docstring)."""
+    n = np.asarray(shape.queries, dtype=float)
+    dk, dv, c = float(shape.key_dim), float(shape.value_dim), float(shape.chunk)
+    full = np.floor(n / c)
+    tail = n - full * c
+    per_head = 6.0 * n * dk * dv + 2.0 * (3.0 * dk + 2.0 * dv) * (full * c * c + tail * tail)
+    return np.asarray(shape.batch, dtype=float) * shape.heads * per_head
+
+
+def scan_bytes(shape: LinearScanShape, activation_bytes: float) -> np.ndarray:
+    """Bytes one scan moves: each sequence's states in and out, q/k/v in, the output out."""
+    n = np.asarray(shape.queries, dtype=float)
+    key_heads = shape.key_heads or shape.heads
+    state = 2.0 * shape.key_dim * shape.value_dim * shape.state_bytes
+    per_seq = shape.heads * (state + 2.0 * n * shape.value_dim * activation_bytes) + (
+        key_heads * 2.0 * n * shape.key_dim * activation_bytes)
+    return np.asarray(shape.batch, dtype=float) * per_seq
+
+
+def price_linear_scan(shape: LinearScanShape, setup: DeviceSetup) -> OpCost:
+    """One scan: ``linear_scan_call_us`` + max(FLOPs at the scan's share of the tensor peak,
+    bytes at its share of the bandwidth)."""
+    hw, prof = setup.hardware, setup.profile
+    flops = scan_flops(shape)
+    moved = scan_bytes(shape, setup.activation_bytes)
+    compute_eff = prof.linear_scan_compute_efficiency or prof.compute_efficiency
+    bandwidth_eff = prof.linear_scan_bandwidth_efficiency or prof.bandwidth_efficiency
+    rate_dtype = setup.activation_dtype if setup.activation_dtype in ("fp16", "bf16") else setup.compute_dtype
+    compute_s = flops / (hw.peak_flops(rate_dtype) * compute_eff)
+    memory_s = moved / (hw.memory_bandwidth * bandwidth_eff)
+    seconds = prof.linear_scan_call_us * 1e-6 + np.maximum(compute_s, memory_s)
+    return OpCost(flops, moved, seconds, 1.0, compute_s, memory_s)
