@@ -150,3 +150,20 @@ def test_kimi_linear_kda_layers(tmp_path):
     assert names.count("linear_in_proj") == 2  # the projections, then the gates' low-rank up-projections
     scan = next(op for op in model_operations(setup, Grid.of([1], [1], [64])) if op.name == "linear_scan")
     assert scan.state_bytes_per_sequence == 32 * 128 * 128 * 2 + 3 * 32 * 128 * 3 * 2
+
+
+def test_explain_says_what_the_rollback_costs():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = specroof.explain(str(QWEN3_NEXT), "h200", batch=8, candidates=4, method="ngram", tp=2,
+                             allow_unmodelled=True)
+    record = e.linear_rollback
+    assert record["linear_layers"] == 36 and record["checkpoints"] == 3
+    rollback = next(c for c in e.causes if c["cause"] == "linear_rollback")
+    assert record["rollback_ms"] == pytest.approx(rollback["added_ms"]) and record["rollback_ms"] > 0
+    assert e.summary()["linear_rollback"] == record
+    assert specroof.explain("llama-3-8b", "h200", candidates=4).linear_rollback is None
+    run = run_specroof("explain", "-m", str(QWEN3_NEXT), "-H", "h200", "--tp", "2", "--batch", "8", "--candidates",
+                       "4", "--method", "ngram", "--allow-unmodelled")
+    assert run.returncode == 0, run.stderr
+    assert "linear-attention rollback: 36 linear layers keep 3 state checkpoint(s) per sequence" in run.stdout
