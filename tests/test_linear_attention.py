@@ -72,14 +72,21 @@ def test_memory_does_not_grow_with_context_on_linear_layers():
 
 
 def test_scan_flops_by_hand_on_a_small_shape():
-    """3 tokens in chunks of 2 over one 2 x 3 state: 6 n dk dv = 108 for the state work, and
-    2 (3 dk + 2 dv) (1 full chunk of 2^2 + a tail of 1^2) = 24 x 5 = 120 inside the chunks."""
+    """3 tokens over one 2 x 3 state: the recurrent kernel does 6 n dk dv = 108; the chunked one
+    (chunks of 2) adds 2 (3 dk + 2 dv) (1 full chunk of 2^2 + a tail of 1^2) = 24 x 5 = 120."""
     shape = LinearScanShape(batch=1, queries=3, heads=1, key_dim=2, value_dim=3, state_bytes=4.0, chunk=2)
-    assert scan_flops(shape) == pytest.approx(228.0)
-    two = LinearScanShape(batch=2, queries=3, heads=4, key_dim=2, value_dim=3, state_bytes=4.0, chunk=2)
+    assert scan_flops(shape) == pytest.approx(108.0)
+    chunked = LinearScanShape(batch=1, queries=3, heads=1, key_dim=2, value_dim=3, state_bytes=4.0, chunk=2,
+                              chunked=True)
+    assert scan_flops(chunked) == pytest.approx(228.0)
+    two = LinearScanShape(batch=2, queries=3, heads=4, key_dim=2, value_dim=3, state_bytes=4.0, chunk=2, chunked=True)
     assert scan_flops(two) == pytest.approx(8 * 228.0)
     # state in and out (2 x 2 x 3 x 4 bytes), v in and o out (2 x 3 x 3 x 2), q and k in (2 x 3 x 2 x 2)
     assert scan_bytes(shape, 2.0) == pytest.approx(48 + 36 + 24)
+    # two checkpoints alone: two states (2 x 3 x 4 bytes) and their conv windows (10 bytes), no q/k/v
+    alone = LinearScanShape(batch=1, queries=0, heads=1, key_dim=2, value_dim=3, state_bytes=4.0,
+                            checkpoints=2.0, window_bytes=10.0)
+    assert scan_bytes(alone, 2.0) == pytest.approx(2 * (24 + 10)) and scan_flops(alone) == 0.0
 
 
 def test_rollback_costs_nothing_at_one_candidate_and_grows_with_candidates():

@@ -210,8 +210,11 @@ class ResidentShape:
 @dataclass(frozen=True, eq=False)
 class LinearScanShape:
     """``batch`` sequences each feeding ``queries`` tokens through ``heads`` recurrent states of
-    ``key_dim x value_dim`` (stored ``state_bytes`` per element), in chunks of ``chunk`` tokens;
-    ``key_heads`` heads of queries and keys are shared among them (0: as many as ``heads``)."""
+    ``key_dim x value_dim`` (stored ``state_bytes`` per element); ``key_heads`` heads of queries
+    and keys are shared among them (0: as many as ``heads``). ``chunked``: the chunked kernel
+    (``chunk`` tokens per chunk: prefill), else the recurrent one (decode and verification).
+    ``checkpoints``: extra states written per sequence (one per speculative candidate, each
+    with ``window_bytes`` of conv window); an operation with ``queries`` 0 only writes them."""
 
     batch: ArrayLike
     queries: ArrayLike
@@ -221,6 +224,9 @@ class LinearScanShape:
     state_bytes: float
     chunk: int = 64
     key_heads: int = 0
+    chunked: ArrayLike = False
+    checkpoints: ArrayLike = 0.0
+    window_bytes: float = 0.0
 
 
 Shape = GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape | ResidentShape | LinearScanShape

@@ -202,8 +202,10 @@ class ImplementationProfile:
                                               "MoE layer reaches", kernel_fit=(0.02, 1.0))
     moe_tile_m: int = declare(64, TILE, "rows", "rows each expert's tokens are padded to in the fused MoE kernel")
     # --- linear attention (cost/pricing_linear.py)
-    linear_scan_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one linear-attention scan "
-                                         "kernel call (launch, chunk setup)", kernel_fit=(1e-3, 100.0))
+    linear_scan_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one recurrent linear-attention "
+                                         "kernel call (decode, verification)", kernel_fit=(1e-3, 100.0))
+    linear_scan_chunk_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one chunked linear-attention "
+                                               "kernel call (prefill)", kernel_fit=(1e-3, 200.0))
     linear_scan_bandwidth_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the scan's state and q/k/v "
         "streams reach (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))

@@ -42,7 +42,10 @@ SGLang (``mem_cache/memory_pool.py`` ``MambaPool``: ``intermediate_ssm_state_cac
 TensorRT-LLM (``_torch/pyexecutor/mamba_cache_manager.py``: ``draft_tokens + 1`` intermediate
 states, the accepted one copied back) do the same with one more slot. Priced here as vLLM
 does: ``n - 1`` extra states per sequence held and written per step (no kernel of its own: the
-scan writes them), the time at the elementwise streams' bandwidth.
+recurrent kernel writes them), at the scan's fitted bandwidth
+(:func:`specroof.cost.pricing_linear.price_linear_scan`). Verification always runs the
+recurrent kernel (vLLM's GDN backend sends speculative tokens through
+``fused_recurrent_gated_delta_rule``; the chunked kernel is the prefill's).
 """
 
 from __future__ import annotations
@@ -128,13 +131,14 @@ def linear_attention_operations(setup: StepSetup, grid: Grid, tokens: ArrayLike,
     ops.append(operation(LINEAR_CONV, ElementwiseShape(conv_elements, 1.0), layers, conv * m.linear_conv_kernel * wb))
     one_state = state_bytes(setup)
     state_dtype = BYTES[m.linear_state_dtype or setup.activation_dtype]
-    scan = LinearScanShape(b, n, hv, m.linear_key_head_dim, m.linear_value_head_dim, state_dtype,
-                           SCAN_CHUNK_TOKENS, key_heads=hk)
-    ops.append(operation(LINEAR_SCAN, scan, layers, 2 * hv * wb,  # A_log and dt_bias per value head
-                         state_bytes_per_sequence=one_state))
+    dims = (hv, m.linear_key_head_dim, m.linear_value_head_dim, state_dtype, SCAN_CHUNK_TOKENS)
+    ops.append(operation(LINEAR_SCAN, LinearScanShape(b, n, *dims, key_heads=hk), layers,
+                         2 * hv * wb, state_bytes_per_sequence=one_state))  # weights: A_log and dt_bias per head
     checkpoints = np.maximum(np.asarray(n, dtype=float) - 1.0, 0.0)
-    ops.append(operation(LINEAR_ROLLBACK, ElementwiseShape(b * checkpoints * one_state, 0.0, 1.0), layers,
-                         state_bytes_per_sequence=checkpoints * one_state))
+    window_bytes = window * setup.activation_bytes
+    ops.append(operation(LINEAR_ROLLBACK, LinearScanShape(b, 0.0, *dims, key_heads=hk, checkpoints=checkpoints,
+                                                          window_bytes=window_bytes),
+                         layers, state_bytes_per_sequence=checkpoints * one_state))
     ops.append(operation(LINEAR_NORM, ElementwiseShape(NORM_PASSES * tokens * value, 1.0), layers,
                          m.linear_value_head_dim * wb))
     ops.append(operation(LINEAR_OUT_PROJ, GemmShape(tokens, h, value), layers, value * h * wb))
