@@ -23,7 +23,10 @@ rollback, :mod:`specroof.cost.architectures.linear`)::
 
 with ``s_b`` the state's bytes per element and ``a`` the activation's. The time is a fixed
 call cost (``linear_scan_call_us``, or ``linear_scan_chunk_call_us`` for the chunked kernel)
-plus the larger of the two roofline terms at the profile's scan efficiencies: the fields fitted
+plus the largest of the two roofline terms at the profile's scan efficiencies and, for the
+chunked kernel, its serial state pass: each (sequence, head) walks its chunks in order (fla's
+``chunk_fwd_h``), ``ceil(batch heads / SMs) x ceil(n / c) x linear_scan_chunk_step_us``
+(few sequences and heads leave most SMs idle on a long prompt). These are the fields fitted
 to NVIDIA's measured GDN kernels (``tools/kernels/fit_physics.py``, section ``linear_scan``).
 An operation of ``queries`` 0 (the rollback checkpoints on their own) has no call and no FLOPs.
 """
@@ -69,7 +72,11 @@ def price_linear_scan(shape: LinearScanShape, setup: DeviceSetup) -> OpCost:
     rate_dtype = setup.activation_dtype if setup.activation_dtype in ("fp16", "bf16") else setup.compute_dtype
     compute_s = flops / (hw.peak_flops(rate_dtype) * compute_eff)
     memory_s = moved / (hw.memory_bandwidth * bandwidth_eff)
-    runs = np.asarray(shape.queries, dtype=float) > 0
+    n = np.asarray(shape.queries, dtype=float)
+    runs = n > 0
     call_us = np.where(shape.chunked, prof.linear_scan_chunk_call_us, prof.linear_scan_call_us)
-    seconds = np.where(runs, call_us * 1e-6, 0.0) + np.maximum(compute_s, memory_s)
+    # the chunked kernel's state pass walks the chunks in order, one program per (sequence, head)
+    programs = np.ceil(np.asarray(shape.batch, dtype=float) * shape.heads / hw.sm_count)
+    serial_s = np.where(shape.chunked, programs * np.ceil(n / shape.chunk) * prof.linear_scan_chunk_step_us * 1e-6, 0.0)
+    seconds = np.where(runs, call_us * 1e-6, 0.0) + np.maximum(np.maximum(compute_s, memory_s), serial_s)
     return OpCost(flops, moved, seconds, np.where(runs, 1.0, 0.0), compute_s, memory_s)

@@ -206,6 +206,9 @@ class ImplementationProfile:
                                          "kernel call (decode, verification)", kernel_fit=(1e-3, 100.0))
     linear_scan_chunk_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one chunked linear-attention "
                                                "kernel call (prefill)", kernel_fit=(1e-3, 200.0))
+    linear_scan_chunk_step_us: float = declare(0.0, MICROSECONDS, "us", "time of one chunk's step in the chunked "
+                                               "kernel's serial state pass, per (sequence, head) program",
+                                               kernel_fit=(1e-3, 50.0))
     linear_scan_bandwidth_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the scan's state and q/k/v "
         "streams reach (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))
