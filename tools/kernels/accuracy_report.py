@@ -32,7 +32,7 @@ TARGETS = (
 )
 TARGET_CELLS = (("h200_sxm", "trtllm"), ("h200_sxm", "vllm"), ("h100_sxm", "trtllm"), ("h100_sxm", "vllm"))
 SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo", "decode_attention",
-                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block")
+                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block", "linear_scan")
 GPU_ORDER = ("h200_sxm", "h100_sxm", "b200_sxm", "gb200", "a100_sxm", "l40s")
 ENGINE_ORDER = ("trtllm", "vllm", "sglang")
 CELLS = tuple((g, e, s) for g in GPU_ORDER for e in ENGINE_ORDER for s in SECTION_ORDER)
@@ -86,7 +86,7 @@ figure of the tables below (every n, k and M value seen in its fit).
 
 SHAPE_AXES = (("gemm", "by_n", "by_k"), ("decode_attention", "by_num_heads", "by_kv_len"),
               ("context_attention", "by_num_heads", "by_seq_len"), ("allreduce", "by_message_bytes", None),
-              ("moe", "by_hidden", "by_num_experts"))
+              ("moe", "by_hidden", "by_num_experts"), ("linear_scan", "by_num_v_heads", "by_seq_len"))
 """Kernel family (section prefix) -> its two held-out axes, as named in the table."""
 
 

@@ -21,9 +21,13 @@ rollback, :mod:`specroof.cost.architectures.linear`)::
 
     bytes = batch x (heads (2 dk dv s_b + n dv 2 a) + key_heads n 2 dk a + checkpoints (heads dk dv s_b + window))
 
-with ``s_b`` the state's bytes per element and ``a`` the activation's. The time is a fixed
-call cost (``linear_scan_call_us``, or ``linear_scan_chunk_call_us`` for the chunked kernel)
-plus the largest of the two roofline terms at the profile's scan efficiencies and, for the
+and the chunked kernel adds what it stages in memory between its passes (fla's ``chunk_fwd_h``
+writes each chunk's starting state, ``chunk_fwd_o`` reads it; the WY pass writes ``u`` and
+``w`` per token): ``2 heads (ceil(n / c) dk dv + n (dk + dv)) a`` per sequence; ``s_b`` is the state's bytes
+per element and ``a`` the activation's. The time is a fixed call cost (``linear_scan_call_us``, or ``linear_scan_chunk_call_us`` for the chunked kernel)
+plus the largest of the two roofline terms at the profile's scan efficiencies (the two kernels
+reach different shares of the bandwidth: ``linear_scan_bandwidth_efficiency`` for the
+recurrent one, ``linear_scan_chunk_bandwidth_efficiency`` for the chunked one) and, for the
 chunked kernel, its serial state pass: each (sequence, head) walks its chunks in order (fla's
 ``chunk_fwd_h``), ``ceil(batch heads / SMs) x ceil(n / c) x linear_scan_chunk_step_us``
 (few sequences and heads leave most SMs idle on a long prompt). These are the fields fitted
@@ -58,6 +62,11 @@ def scan_bytes(shape: LinearScanShape, activation_bytes: float) -> np.ndarray:
     state = shape.heads * shape.key_dim * shape.value_dim * shape.state_bytes
     per_seq = np.where(n > 0, 2.0 * state, 0.0) + 2.0 * n * activation_bytes * (
         shape.heads * shape.value_dim + key_heads * shape.key_dim)
+    # the chunked kernel stores each chunk's starting state and the per-token u and w, then reads them back
+    per_chunk_state = shape.heads * shape.key_dim * shape.value_dim * activation_bytes
+    staged = 2.0 * (np.ceil(n / shape.chunk) * per_chunk_state + n * shape.heads * (shape.key_dim + shape.value_dim)
+                    * activation_bytes)
+    per_seq = per_seq + np.where(shape.chunked, staged, 0.0)
     return np.asarray(shape.batch, dtype=float) * (per_seq + np.asarray(shape.checkpoints) * (state + shape.window_bytes))
 
 
@@ -68,7 +77,8 @@ def price_linear_scan(shape: LinearScanShape, setup: DeviceSetup) -> OpCost:
     flops = scan_flops(shape)
     moved = scan_bytes(shape, setup.activation_bytes)
     compute_eff = prof.linear_scan_compute_efficiency or prof.compute_efficiency
-    bandwidth_eff = prof.linear_scan_bandwidth_efficiency or prof.bandwidth_efficiency
+    bandwidth_eff = np.where(shape.chunked, prof.linear_scan_chunk_bandwidth_efficiency or prof.bandwidth_efficiency,
+                             prof.linear_scan_bandwidth_efficiency or prof.bandwidth_efficiency)
     rate_dtype = setup.activation_dtype if setup.activation_dtype in ("fp16", "bf16") else setup.compute_dtype
     compute_s = flops / (hw.peak_flops(rate_dtype) * compute_eff)
     memory_s = moved / (hw.memory_bandwidth * bandwidth_eff)

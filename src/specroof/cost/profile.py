@@ -211,7 +211,10 @@ class ImplementationProfile:
                                                kernel_fit=(1e-3, 50.0))
     linear_scan_bandwidth_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the scan's state and q/k/v "
-        "streams reach (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))
+        "streams reach in the recurrent kernel (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))
+    linear_scan_chunk_bandwidth_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "the same for the chunked (prefill) kernel, whose staged chunk "
+        "states and u, w go through memory (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))
     linear_scan_compute_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of tensor peak the chunked scan's matrix products "
         "reach (0: compute_efficiency)", kernel_fit=(0.005, 1.0))

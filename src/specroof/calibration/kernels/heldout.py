@@ -42,6 +42,7 @@ AXES: dict[str, tuple[str, ...]] = {
     "context_attention": ("num_heads", "seq_len"),
     ALLREDUCE: ("message_bytes",),
     "moe": ("hidden", "num_experts"),
+    "linear_scan": ("num_v_heads", "seq_len"),  # --- linear attention
 }
 """Kernel kind -> the shape axes whose values are left out whole."""
 

@@ -57,7 +57,8 @@ _STARTS: dict[str, dict[str, float]] = {
                           "attention_compute_efficiency": 0.5},
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
     "linear_scan": {"linear_scan_call_us": 5.0, "linear_scan_chunk_call_us": 10.0, "linear_scan_chunk_step_us": 2.0,
-                    "linear_scan_bandwidth_efficiency": 0.8, "linear_scan_compute_efficiency": 0.1},
+                    "linear_scan_bandwidth_efficiency": 0.8, "linear_scan_chunk_bandwidth_efficiency": 0.5,
+                    "linear_scan_compute_efficiency": 0.1},
 }
 _SPECS = specs(ImplementationProfile)
 FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
