@@ -86,7 +86,7 @@ figure of the tables below (every n, k and M value seen in its fit).
 
 SHAPE_AXES = (("gemm", "by_n", "by_k"), ("decode_attention", "by_num_heads", "by_kv_len"),
               ("context_attention", "by_num_heads", "by_seq_len"), ("allreduce", "by_message_bytes", None),
-              ("moe", "by_hidden", "by_num_experts"), ("linear_scan", "by_num_v_heads", "by_seq_len"))
+              ("moe", "by_hidden", "by_num_experts"), ("linear_scan", "by_num_v_heads", "by_batch"))
 """Kernel family (section prefix) -> its two held-out axes, as named in the table."""
 
 
