@@ -32,7 +32,7 @@ TARGETS = (
 )
 TARGET_CELLS = (("h200_sxm", "trtllm"), ("h200_sxm", "vllm"), ("h100_sxm", "trtllm"), ("h100_sxm", "vllm"))
 SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo", "decode_attention",
-                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block", "linear_scan")
+                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block", "recurrent_scan")
 GPU_ORDER = ("h200_sxm", "h100_sxm", "b200_sxm", "gb200", "a100_sxm", "l40s")
 ENGINE_ORDER = ("trtllm", "vllm", "sglang")
 CELLS = tuple((g, e, s) for g in GPU_ORDER for e in ENGINE_ORDER for s in SECTION_ORDER)
@@ -86,7 +86,7 @@ figure of the tables below (every n, k and M value seen in its fit).
 
 SHAPE_AXES = (("gemm", "by_n", "by_k"), ("decode_attention", "by_num_heads", "by_kv_len"),
               ("context_attention", "by_num_heads", "by_seq_len"), ("allreduce", "by_message_bytes", None),
-              ("moe", "by_hidden", "by_num_experts"), ("linear_scan", "by_num_v_heads", "by_batch"))
+              ("moe", "by_hidden", "by_num_experts"), ("recurrent_scan", "by_num_v_heads", "by_batch"))
 """Kernel family (section prefix) -> its two held-out axes, as named in the table."""
 
 
@@ -132,7 +132,7 @@ def shape_section(stats: dict, shape: dict) -> list[str]:
 
 
 LINEAR_INTRO = """\
-Linear attention (`linear_scan`, src/specroof/cost/pricing_linear.py): the scan of one
+Linear attention (`recurrent_scan`, src/specroof/cost/pricing_linear.py): the scan of one
 linear-attention layer, fitted on NVIDIA's Gated DeltaNet tables (the recurrent decode kernel,
 one token per sequence, and the chunked prefill kernel; the short convolution is not in the
 section), held out by whole head counts and whole batch sizes above. The state dtype of the
@@ -165,9 +165,9 @@ def cross_report(extract: Path) -> dict:
     out = {}
     for gpu in GPU_ORDER:
         for engine in ENGINE_ORDER:
-            entry = cross_family(source, gpu, engine, "linear_scan")
+            entry = cross_family(source, gpu, engine, "recurrent_scan")
             if entry is not None:
-                out[f"{gpu}/{engine}/linear_scan"] = entry
+                out[f"{gpu}/{engine}/recurrent_scan"] = entry
     return out
 
 

@@ -82,9 +82,7 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
                     f"{e.batch * e.candidates} verified tokens vs {tax['experts_plain']:.2f} for the plain step: "
                     f"+{tax['tax_ms']:.3f} ms in {', '.join(tax['expert_ops'])} "
                     f"({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
-    from specroof.speculation.linear_rollback import rollback_lines  # --- linear attention
-
-    head.extend(rollback_lines(e.linear_rollback))
+    head.extend([e.linear_rollback["line"]] if e.linear_rollback else [])  # --- linear attention
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

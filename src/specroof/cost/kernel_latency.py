@@ -12,7 +12,7 @@ Each kind builds the shape a step would emit and prices it with :func:`specroof.
 - ``moe``: ``num_tokens, hidden_size, intermediate_size, top_k, num_experts`` (optional
   ``distribution``: ``balanced`` or ``power_law_<a>``): one MoE layer's gate-up and down
   expert computation (the router GEMM is not included);
-- ``linear_scan``: ``batch, tokens, num_k_heads, head_k_dim, num_v_heads, head_v_dim`` (optional
+- ``recurrent_scan``: ``batch, tokens, num_k_heads, head_k_dim, num_v_heads, head_v_dim`` (optional
   ``phase``: ``generation``/``verify`` run the recurrent kernel, writing a state checkpoint per
   token past the first; ``context`` the chunked prefill; ``state_dtype``, default fp32): one
   linear-attention layer's scan (:mod:`specroof.cost.pricing_linear`).
@@ -55,7 +55,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "context_attention": (("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"), ("kv_dtype",)),
     ALLREDUCE: (("num_gpus", "message_bytes"), ()),
     "moe": (("num_tokens", "hidden_size", "intermediate_size", "top_k", "num_experts"), ("distribution",)),
-    "linear_scan": (("batch", "tokens", "num_k_heads", "head_k_dim", "num_v_heads", "head_v_dim"),
+    "recurrent_scan": (("batch", "tokens", "num_k_heads", "head_k_dim", "num_v_heads", "head_v_dim"),
                     ("phase", "state_dtype")),
 }
 """kind -> (required shape arguments, optional keyword arguments)."""
@@ -165,7 +165,7 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
                 a = AttentionShape(b, s_len, s_len, ints["num_heads"], ints["num_kv_heads"], ints["head_dim"])
             out[sel] = price(_op(a), setup).seconds * 1e6
         return out.reshape(size)
-    if kind == "linear_scan":  # --- linear attention
+    if kind == "recurrent_scan":  # --- linear attention
         return linear_scan_us(arrays, setup, str(extra.get("phase", "generation")), extra.get("state_dtype", "fp32"))
     if kind == ALLREDUCE:
         for ints, sel in _scalars_each(arrays, ("num_gpus",)):
@@ -193,8 +193,8 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
 def linear_scan_us(arrays: dict[str, np.ndarray], setup: DeviceSetup, phase: str, state_dtype: str) -> np.ndarray:
     """Microseconds of one linear-attention scan per shape point (see the module docstring)."""
     if phase not in ("context", "generation", "verify"):
-        raise SpecroofError(f"linear_scan: phase must be context, generation or verify, got {phase!r}")
-    state_bytes = BYTES[check_dtype(state_dtype, ("fp32", "bf16", "fp16"), "linear_scan state dtype")]
+        raise SpecroofError(f"recurrent_scan: phase must be context, generation or verify, got {phase!r}")
+    state_bytes = BYTES[check_dtype(state_dtype, ("fp32", "bf16", "fp16"), "recurrent_scan state dtype")]
     size = arrays["batch"].shape
     out = np.empty(size, dtype=float).ravel()
     for ints, sel in _scalars_each(arrays, ("num_k_heads", "head_k_dim", "num_v_heads", "head_v_dim")):

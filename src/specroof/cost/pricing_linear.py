@@ -31,7 +31,7 @@ recurrent one, ``linear_scan_chunk_bandwidth_efficiency`` for the chunked one) a
 chunked kernel, its serial state pass: each (sequence, head) walks its chunks in order (fla's
 ``chunk_fwd_h``), ``ceil(batch heads / SMs) x ceil(n / c) x linear_scan_chunk_step_us``
 (few sequences and heads leave most SMs idle on a long prompt). These are the fields fitted
-to NVIDIA's measured GDN kernels (``tools/kernels/fit_physics.py``, section ``linear_scan``).
+to NVIDIA's measured GDN kernels (``tools/kernels/fit_physics.py``, section ``recurrent_scan``).
 An operation of ``queries`` 0 (the rollback checkpoints on their own) has no call and no FLOPs.
 """
 

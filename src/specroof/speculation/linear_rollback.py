@@ -36,16 +36,15 @@ def linear_rollback(setup: StepSetup, spec_step: StepLatency, plain_step: StepLa
                            if op.name == LINEAR_ROLLBACK.name)
     rollback_ms = _ms(spec_step, LINEAR_ROLLBACK.name) - _ms(plain_step, LINEAR_ROLLBACK.name)
     scan_ms = _ms(spec_step, LINEAR_SCAN.name) - _ms(plain_step, LINEAR_SCAN.name)
-    return {"linear_layers": setup.model.linear_layers, "checkpoints": int(spec_step.candidates[0]) - 1,
-            "checkpoint_bytes_per_sequence": checkpoint_bytes, "rollback_ms": rollback_ms, "scan_ms": scan_ms,
-            "share_of_verify": (rollback_ms + scan_ms) / verify_ms}
+    record = {"linear_layers": setup.model.linear_layers, "checkpoints": int(spec_step.candidates[0]) - 1,
+              "checkpoint_bytes_per_sequence": checkpoint_bytes, "rollback_ms": rollback_ms, "scan_ms": scan_ms,
+              "share_of_verify": (rollback_ms + scan_ms) / verify_ms}
+    return {**record, "line": rollback_line(record)}
 
 
-def rollback_lines(record: dict[str, Any] | None) -> list[str]:
-    """explain's line for the record (none without linear layers)."""
-    if not record:
-        return []
-    return [f"linear-attention rollback: {record['linear_layers']} linear layers keep {record['checkpoints']} state "
+def rollback_line(record: dict[str, Any]) -> str:
+    """explain's line for the record (``record["line"]``, what the CLI prints)."""
+    return (f"linear-attention rollback: {record['linear_layers']} linear layers keep {record['checkpoints']} state "
             f"checkpoint(s) per sequence ({record['checkpoint_bytes_per_sequence'] / 1e6:.2f} MB) to undo rejected "
             f"candidates: +{record['rollback_ms']:.3f} ms writing them, +{record['scan_ms']:.3f} ms scanning the "
-            f"candidates ({100 * record['share_of_verify']:.1f}% of the verify step)"]
+            f"candidates ({100 * record['share_of_verify']:.1f}% of the verify step)")

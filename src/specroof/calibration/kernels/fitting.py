@@ -24,7 +24,7 @@ from specroof.kernels.schema import ALLREDUCE
 
 ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
                         "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block",
-                        "linear_scan")
+                        "recurrent_scan")
 """Fit order: fp8 GEMMs reuse the bf16 fixed cost, prefill attention the decode per-sequence costs."""
 
 SHARED_FROM = {"gemm_fp8": ("gemm_fixed_us",), "gemm_fp8_block": ("gemm_fixed_us",),
@@ -50,7 +50,7 @@ def shape_keys(kind: str, a: np.ndarray) -> list[str]:
         return [f"{h}/{kv}" for h, kv in zip(a["num_heads"], a["num_kv_heads"])]
     if kind == ALLREDUCE:
         return [str(b) for b in a["message_bytes"]]
-    if kind == "linear_scan":  # --- linear attention: a layer's heads (and the model's width)
+    if kind == "recurrent_scan":  # --- linear attention: a layer's heads (and the model's width)
         return [f"{d}/{k}/{v}" for d, k, v in zip(a["d_model"], a["num_k_heads"], a["num_v_heads"])]
     return [f"{h}x{i}x{e}x{k}" for h, i, e, k in zip(a["hidden"], a["inter"], a["num_experts"], a["topk"])]
 

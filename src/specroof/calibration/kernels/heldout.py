@@ -42,7 +42,7 @@ AXES: dict[str, tuple[str, ...]] = {
     "context_attention": ("num_heads", "seq_len"),
     ALLREDUCE: ("message_bytes",),
     "moe": ("hidden", "num_experts"),
-    "linear_scan": ("num_v_heads", "batch"),  # --- linear attention: batch sizes span every phase
+    "recurrent_scan": ("num_v_heads", "batch"),  # --- linear attention: batch sizes span every phase
 }
 """Kernel kind -> the shape axes whose values are left out whole."""
 
@@ -130,7 +130,7 @@ def leave_gpu_out(section: str, rows: np.ndarray, gpu: str, engine: str) -> dict
     return _stats(ph.predict(section, fields, rows, DATABASE_GPUS[gpu]), rows["latency_us"])
 
 
-CROSS_FAMILY = {"linear_scan": "kda"}
+CROSS_FAMILY = {"recurrent_scan": "kda"}
 """--- linear attention: a section -> a kernel family it was not fitted on but prices (KDA's
 scans with the fields fitted on Gated DeltaNet's)."""
 

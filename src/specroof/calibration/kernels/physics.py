@@ -41,7 +41,7 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "moe_bf16": ("moe", "bf16", "bf16"),
     "moe_fp8": ("moe", "fp8", "fp8"),
     "moe_fp8_block": ("moe", "fp8_block", "fp8_block"),
-    "linear_scan": ("linear_scan", "bf16", "bf16"),  # --- linear attention
+    "recurrent_scan": ("recurrent_scan", "bf16", "bf16"),  # --- linear attention
 }
 
 # section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
@@ -56,7 +56,7 @@ _STARTS: dict[str, dict[str, float]] = {
     "context_attention": {"attention_prefill_call_us": 10.0, "attention_prefill_block_us": 2.0,
                           "attention_compute_efficiency": 0.5},
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
-    "linear_scan": {"linear_scan_call_us": 5.0, "linear_scan_chunk_call_us": 10.0, "linear_scan_chunk_step_us": 2.0,
+    "recurrent_scan": {"linear_scan_call_us": 5.0, "linear_scan_chunk_call_us": 10.0, "linear_scan_chunk_step_us": 2.0,
                     "linear_scan_bandwidth_efficiency": 0.8, "linear_scan_chunk_bandwidth_efficiency": 0.5,
                     "linear_scan_compute_efficiency": 0.1},
 }
@@ -109,7 +109,7 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
         return kernel_latency(kind, hardware, profile=prof, dtype=dtype, batch=rows["batch"], seq_len=rows["seq_len"],
                               num_heads=rows["num_heads"], num_kv_heads=rows["num_kv_heads"],
                               head_dim=rows["head_dim"])
-    if kind == "linear_scan":
+    if kind == "recurrent_scan":
         return linear_scan_rows(prof, rows, hardware)
     if kind == ALLREDUCE:
         return kernel_latency(kind, hardware, profile=prof, num_gpus=rows["num_gpus"],
@@ -137,7 +137,7 @@ def linear_scan_rows(prof, rows: np.ndarray, hardware) -> np.ndarray:
     for phase in np.unique(rows["phase"]):
         sel = rows["phase"] == phase
         r = rows[sel]
-        out[sel] = kernel_latency("linear_scan", hardware, profile=prof, batch=r["batch"], tokens=r["seq_len"],
+        out[sel] = kernel_latency("recurrent_scan", hardware, profile=prof, batch=r["batch"], tokens=r["seq_len"],
                                   num_k_heads=r["num_k_heads"], head_k_dim=r["head_k_dim"],
                                   num_v_heads=r["num_v_heads"], head_v_dim=r["head_v_dim"], phase=str(phase),
                                   state_dtype=LINEAR_STATE_DTYPE)

@@ -57,7 +57,7 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     "context_attention": ("context_attention", None),
     ALLREDUCE: (ALLREDUCE, None),
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
-    "linear_scan": ("gdn", None),  # fitted on Gated DeltaNet; KDA rows are scored with those fields
+    "recurrent_scan": ("gdn", None),  # fitted on Gated DeltaNet; KDA rows are scored with those fields
 }
 
 
