@@ -24,6 +24,7 @@ EXTRACT = REPO / "data" / "kernels" / "extract"
 CATALOG = REPO / "src" / "specroof" / "hardware" / "catalog"
 REQUIRED_GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm")
 ENGINES = ("trtllm", "vllm", "sglang")
+CORE_FAMILIES = {"gemm", "decode_attention", "context_attention", "allreduce", "moe"}
 
 
 def all_files():
@@ -34,7 +35,8 @@ def test_extract_covers_gpus_engines_and_families():
     present = extract_listing(EXTRACT)
     for gpu in REQUIRED_GPUS:
         for engine in ENGINES:
-            assert set(present[gpu][engine]) == set(FAMILIES), (gpu, engine)
+            # every GPU and engine has the core families; newer ones where the database measures them
+            assert CORE_FAMILIES <= set(present[gpu][engine]) <= set(FAMILIES), (gpu, engine)
         assert "allreduce" in present[gpu]["nccl"]
 
 
