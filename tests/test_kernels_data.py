@@ -203,6 +203,12 @@ STATS = REPO / "data" / "kernels" / "fit-stats.json"
 KNOWN_MISSES = {
     ("l40s", "trtllm", "gemm_bf16"): "L40S GEMMs whose weights fit in its 96 MB L2 run faster than DRAM bandwidth "
     "allows; the extract's tile-probe shapes (4096x4096, 12288x4096) are such GEMMs and the model has no cache term",
+    # --- linear attention
+    ("h100_sxm", "trtllm", "recurrent_scan"): "the extract holds decode and prefill scans in equal numbers, the "
+    "database ten prefill rows per decode row; TRT-LLM's H100 decode scans are priced less well than its prefill",
+    ("l40s", "vllm", "recurrent_scan"): "L40S's 96 MB L2 holds small batches' recurrent states: the scans run faster "
+    "than DRAM bandwidth allows and the model has no cache term",
+    ("l40s", "sglang", "recurrent_scan"): "as for vllm on L40S: states held in its 96 MB L2",
 }
 
 
