@@ -174,3 +174,13 @@ def test_explain_says_what_the_rollback_costs():
                        "4", "--method", "ngram", "--allow-unmodelled")
     assert run.returncode == 0, run.stderr
     assert "linear-attention rollback: 36 linear layers keep 3 state checkpoint(s) per sequence" in run.stdout
+
+
+def test_tensor_parallel_must_split_the_linear_heads(tmp_path):
+    """vLLM divides the linear layers' key and value heads by the TP degree: 12 value heads
+    cannot run on 8 devices, though every other size of the model splits."""
+    path = _write(tmp_path, linear_num_key_heads=4, linear_num_value_heads=12)
+    with pytest.raises(SpecroofError, match="12 linear-attention value heads"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            setup_step(str(path), "h200", dtype="bf16", tp=8, allow_unmodelled=True)
