@@ -105,6 +105,8 @@ class ModelConfig:
                                       "before the recurrence (linear_conv_kernel_dim)")
     linear_state_dtype: str = declare("", choice("", "fp32", "bf16", "fp16"), "", "dtype of the recurrent "
                                       "state (mamba_ssm_dtype); '' for the activation dtype")
+    attention_output_gate: bool = declare(False, BOOL, "", "full-attention layers gate their output with a "
+                                          "second query-sized projection (attn_output_gate; Qwen3-Next, Qwen3.5)")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",

@@ -35,7 +35,7 @@ _STATE_DTYPES = {"float32": "fp32", "fp32": "fp32", "bfloat16": "bf16", "bf16": 
 
 MODELLED_KEYS = frozenset({
     "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
-    "linear_conv_kernel_dim", "linear_attn_config", "mamba_ssm_dtype", "full_attention_interval",
+    "linear_conv_kernel_dim", "linear_attn_config", "mamba_ssm_dtype", "full_attention_interval", "attn_output_gate",
 })
 """The config keys this module reads (the unmodelled-key table skips them)."""
 
@@ -108,11 +108,20 @@ def _state_dtype(cfg: dict[str, Any], label: str) -> str:
     return _STATE_DTYPES[value]
 
 
+GATED_ATTENTION_TYPES = ("qwen3_next",)
+"""model_type whose full-attention layers gate their output without saying so in a key: Hugging
+Face's ``Qwen3NextAttention`` makes q_proj ``num_heads x head_dim x 2`` wide (query and gate),
+TensorRT-LLM's passes ``attn_output_gate=True``; Qwen3.5 configs write ``attn_output_gate``."""
+
+
 def linear_fields(cfg: dict[str, Any], layers: int, label: str) -> dict[str, Any]:
-    """The ModelConfig ``linear_*`` fields a config gives ({} for a model without linear layers);
-    SpecroofError naming the user's keys for a state without its shape or more linear layers
-    than the model has."""
+    """The ModelConfig ``linear_*`` fields a config gives ({} for a model without linear layers)
+    and its hybrid full-attention layers' output gate; SpecroofError naming the user's keys for
+    a state without its shape or more linear layers than the model has."""
     out = _kda(cfg, label) or _gdn(cfg, layers, label)
+    gate = cfg.get("attn_output_gate")
+    if gate is True or (gate is None and cfg.get("model_type") in GATED_ATTENTION_TYPES):
+        out["attention_output_gate"] = True
     if out.get("linear_layers", 0) > layers:
         raise SpecroofError(f"{label}: {out['linear_layers']} linear-attention layers but num_hidden_layers is "
                             f"{layers}")

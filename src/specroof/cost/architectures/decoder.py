@@ -106,7 +106,8 @@ def attention_operations(setup: StepSetup, grid: Grid, tokens: ArrayLike, num_la
     b, n, s = grid.b, grid.n, grid.s
     h, d, act = m.hidden_size, m.head_dim, setup.activation_bytes
     q_heads, kv_heads = setup.q_heads, setup.kv_heads
-    qkv_widths = [q_heads * d, kv_heads * d, kv_heads * d]
+    gate = 2 if m.attention_output_gate else 1  # --- linear attention: Qwen3-Next's q_proj also yields the gate
+    qkv_widths = [gate * q_heads * d, kv_heads * d, kv_heads * d]
     qkv_live = tokens * sum(qkv_widths) * act
     if prof.fuse_qkv:
         ops = [operation(QKV_PROJ, GemmShape(tokens, sum(qkv_widths), h), layers, h * sum(qkv_widths) * wb, qkv_live)]
