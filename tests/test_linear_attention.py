@@ -208,3 +208,21 @@ def test_qwen3_next_parameter_count_matches_the_checkpoint():
     ungated = setup.for_model(ModelConfig(**{**setup.model.__dict__, "attention_output_gate": False}))
     without_gate = parameter_count(model_operations(ungated, Grid.of([1], [1], [16])), setup.weight_bytes)
     assert listed - without_gate == pytest.approx(12 * 2048 * 16 * 256)  # q_proj's gate half, 12 full layers
+
+
+def test_mamba2_state_and_widths_by_hand():
+    """A Mamba-2 layer (fields set directly: no config reader yet): 8 groups of B and C of
+    state size 128, 64 heads of 64 channels, 4 taps. State 64 x 128 x 64 fp32; conv over
+    x (64 x 64) and B, C (2 x 8 x 128) with 3 past inputs; in_proj z, x, B, C and dt."""
+    model = ModelConfig(name="mamba2-hybrid", hidden_size=2688, intermediate_size=1856, num_layers=4, num_heads=32,
+                        num_kv_heads=2, head_dim=128, vocab_size=1000, linear_layers=3, linear_kind="mamba2",
+                        linear_key_heads=8, linear_value_heads=64, linear_key_head_dim=128, linear_value_head_dim=64,
+                        linear_conv_kernel=4, linear_state_dtype="fp32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        setup = setup_step(model, "h200", dtype="bf16")
+    ops = _ops(setup)
+    conv = 64 * 64 + 2 * 8 * 128
+    assert ops["linear_scan"].state_bytes_per_sequence == 64 * 128 * 64 * 4 + conv * 3 * 2
+    assert ops["linear_in_proj"].shape.n == 2 * 64 * 64 + 2 * 8 * 128 + 64
+    assert ops["attention"].count == 1 and ops["linear_scan"].count == 3
