@@ -69,3 +69,16 @@ def test_bad_phase_is_one_error():
     with pytest.raises(SpecroofError, match="phase must be context, generation or verify"):
         kernel_latency("recurrent_scan", "h200", batch=1, tokens=1, num_k_heads=1, head_k_dim=8, num_v_heads=1,
                        head_v_dim=8, phase="decode")
+
+
+def test_cli_kernel_prices_a_verify_scan():
+    from tests.support import run_specroof
+
+    run = run_specroof("kernel", "recurrent_scan", "--hardware", "h200", "--profile", "vllm", "--batch", "64",
+                       "--tokens", "1,4", "--num-k-heads", "16", "--head-k-dim", "128", "--num-v-heads", "32",
+                       "--head-v-dim", "128", "--phase", "verify", "--format", "csv")
+    assert run.returncode == 0, run.stderr
+    times = [float(line.split(",")[-1]) for line in run.stdout.strip().splitlines()[1:]]
+    assert len(times) == 2 and times[1] > 2 * times[0]  # 3 more state writes per sequence than one token
+    wrong = run_specroof("kernel", "gemm", "--hardware", "h200", "--m", "1", "--n", "64", "--k", "64", "--phase", "verify")
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1] == "error: --phase applies to recurrent_scan only"
