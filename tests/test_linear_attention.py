@@ -157,6 +157,10 @@ def test_kimi_linear_kda_layers(tmp_path):
     assert names.count("linear_in_proj") == 2  # the projections, then the gates' low-rank up-projections
     scan = next(op for op in model_operations(setup, Grid.of([1], [1], [64])) if op.name == "linear_scan")
     assert scan.state_bytes_per_sequence == 32 * 128 * 128 * 2 + 3 * 32 * 128 * 3 * 2
+    from specroof.cost.architectures import parameter_count
+
+    listed = parameter_count(model_operations(setup, Grid.of([1], [1], [16])), setup.weight_bytes)
+    assert listed == model.parameter_count()
 
 
 def test_explain_says_what_the_rollback_costs():
@@ -226,3 +230,18 @@ def test_mamba2_state_and_widths_by_hand():
     assert ops["linear_scan"].state_bytes_per_sequence == 64 * 128 * 64 * 4 + conv * 3 * 2
     assert ops["linear_in_proj"].shape.n == 2 * 64 * 64 + 2 * 8 * 128 + 64
     assert ops["attention"].count == 1 and ops["linear_scan"].count == 3
+    from specroof.cost.architectures import parameter_count
+
+    listed = parameter_count(model_operations(setup, Grid.of([1], [1], [16])), setup.weight_bytes)
+    assert listed == model.parameter_count()
+
+
+@pytest.mark.parametrize("path", [QWEN3_NEXT, QWEN35], ids=lambda p: p.stem)
+def test_closed_form_parameter_count_agrees_with_the_operation_list(path):
+    """ModelConfig.parameter_count (what `specroof models` lists) and the builder's operations
+    count the same weights for hybrid models."""
+    from specroof.cost.architectures import parameter_count
+
+    setup = _setup(path)
+    listed = parameter_count(model_operations(setup, Grid.of([1], [1], [16])), setup.weight_bytes)
+    assert listed == setup.model.parameter_count()

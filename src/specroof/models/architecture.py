@@ -29,7 +29,7 @@ from specroof.checks import (
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
-from specroof.models.linear_layers import LINEAR_KINDS, linear_problem
+from specroof.models.linear_layers import LINEAR_KINDS, linear_problem, linear_weight_delta
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 
@@ -147,7 +147,7 @@ class ModelConfig:
         per_layer = attn + mlp + 2 * h
         embed = self.vocab_size * h
         head = 0 if self.tie_word_embeddings else self.vocab_size * h
-        return self.num_layers * per_layer + embed + head + h
+        return self.num_layers * per_layer + embed + head + h + linear_weight_delta(self, attn)  # --- linear
 
     def __post_init__(self) -> None:
         """Check every field (type, range, and the rules tying heads and experts together)."""

@@ -145,3 +145,34 @@ def linear_problem(model: Any) -> str:
         return (f"linear_value_heads {model.linear_value_heads} is not a multiple of linear_key_heads "
                 f"{model.linear_key_heads}")
     return ""
+
+
+def projection_widths(model: Any, key_heads: int, value_heads: int) -> tuple[int, int, int]:
+    """(input-projection width, gate up-projection width (KDA; else 0), conv channels) of one
+    linear layer with ``key_heads`` and ``value_heads`` (one device's share under tensor
+    parallelism); the recipe is :mod:`specroof.cost.architectures.linear`'s."""
+    key, value = key_heads * model.linear_key_head_dim, value_heads * model.linear_value_head_dim
+    if model.linear_kind == "kda":
+        return 3 * value + value_heads + 2 * model.linear_key_head_dim, value, 3 * value
+    if model.linear_kind == "mamba2":
+        return 2 * value + 2 * key + value_heads, 0, value + 2 * key
+    return 2 * key + 2 * value + 2 * value_heads, 0, 2 * key + value
+
+
+def linear_layer_weights(model: Any) -> int:
+    """Weights of one linear layer on one device at tensor parallelism 1: the projections, the
+    conv taps, A_log and dt_bias per value head, the gated norm's weight, the output projection."""
+    h, hv, dv = model.hidden_size, model.linear_value_heads, model.linear_value_head_dim
+    width, gate, conv = projection_widths(model, model.linear_key_heads, hv)
+    return h * width + 2 * model.linear_key_head_dim * gate + conv * model.linear_conv_kernel + 2 * hv + dv + hv * dv * h
+
+
+def linear_weight_delta(model: Any, attention_weights: int) -> int:
+    """What a model's linear layers and gated attention change in its parameter count, given the
+    ``attention_weights`` of one full-attention layer as counted for every layer: the linear
+    layers' own weights instead of attention's, and the output gate's q-sized projection."""
+    full_layers = model.num_layers - model.linear_layers
+    gate = full_layers * model.hidden_size * model.num_heads * model.head_dim if model.attention_output_gate else 0
+    if not model.linear_layers:
+        return gate
+    return model.linear_layers * (linear_layer_weights(model) - attention_weights) + gate

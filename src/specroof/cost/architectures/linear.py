@@ -71,6 +71,7 @@ from specroof.cost.operation import (
     operation,
 )
 from specroof.cost.setup import StepSetup
+from specroof.models.linear_layers import projection_widths
 
 SCAN_CHUNK_TOKENS = 64
 """Tokens per chunk of the chunked scans (fla's ``chunk_gated_delta_rule`` and ``chunk_kda``
@@ -94,14 +95,7 @@ def _heads(setup: StepSetup) -> tuple[int, int]:
 
 def linear_widths(setup: StepSetup) -> tuple[int, int, int]:
     """(input-projection width, gate up-projection width (KDA; else 0), conv channels) on one device."""
-    m = setup.model
-    hk, hv = _heads(setup)
-    key, value = hk * m.linear_key_head_dim, hv * m.linear_value_head_dim
-    if m.linear_kind == "kda":
-        return 3 * value + hv + 2 * m.linear_key_head_dim, value, 3 * value
-    if m.linear_kind == "mamba2":
-        return 2 * value + 2 * key + hv, 0, value + 2 * key
-    return 2 * key + 2 * value + 2 * hv, 0, 2 * key + value
+    return projection_widths(setup.model, *_heads(setup))
 
 
 def state_bytes(setup: StepSetup) -> float:
