@@ -245,3 +245,20 @@ def test_closed_form_parameter_count_agrees_with_the_operation_list(path):
     setup = _setup(path)
     listed = parameter_count(model_operations(setup, Grid.of([1], [1], [16])), setup.weight_bytes)
     assert listed == setup.model.parameter_count()
+
+
+def test_engines_that_copy_the_accepted_state_back_hold_and_move_one_more():
+    """SGLang and TensorRT-LLM keep the candidates' states apart from the running one and copy the
+    accepted state back: one more state held per sequence and layer, and read and written."""
+    vllm, sglang = (_setup(QWEN3_NEXT, profile=p) for p in ("vllm", "sglang"))
+    assert sglang.profile.linear_state_copy and not vllm.profile.linear_state_copy
+    grid = Grid.of([8], [1, 4], [1024])
+    state = _ops(vllm)["linear_scan"].state_bytes_per_sequence
+    held = {name: np.asarray(next(op for op in model_operations(s, grid) if op.name == "linear_rollback")
+                             .state_bytes_per_sequence).ravel() for name, s in (("vllm", vllm), ("sglang", sglang))}
+    assert list(held["vllm"]) == [0.0, 3 * state] and list(held["sglang"]) == [0.0, 4 * state]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = specroof.explain(str(QWEN3_NEXT), "h200", batch=8, candidates=4, method="ngram", profile="sglang",
+                             allow_unmodelled=True)
+    assert e.linear_rollback["checkpoints"] == 4

@@ -215,6 +215,9 @@ class ImplementationProfile:
     linear_scan_chunk_bandwidth_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "the same for the chunked (prefill) kernel, whose staged chunk "
         "states and u, w go through memory (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))
+    linear_state_copy: bool = declare(False, BOOL, "", "verification writes the candidates' states apart from the "
+                                      "running one and copies the accepted state back (SGLang, TensorRT-LLM): one "
+                                      "more state held per sequence and layer, one more read and write per step")
     linear_scan_compute_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of tensor peak the chunked scan's matrix products "
         "reach (0: compute_efficiency)", kernel_fit=(0.005, 1.0))

@@ -31,12 +31,14 @@ def linear_rollback(setup: StepSetup, spec_step: StepLatency, plain_step: StepLa
     longer scan add from ``plain_step`` to ``spec_step``."""
     if not setup.model.linear_layers:
         return None
-    checkpoint_bytes = sum(float(np.max(np.asarray(op.operation.state_bytes_per_sequence, dtype=float)))
-                           * float(np.max(op.operation.count)) for op in spec_step.operations
-                           if op.name == LINEAR_ROLLBACK.name)
+    def held(name: str) -> float:  # bytes per sequence, all layers, of the target's operation ``name``
+        return sum(float(np.max(np.asarray(op.operation.state_bytes_per_sequence, dtype=float)))
+                   * float(np.max(op.operation.count)) for op in spec_step.operations if op.name == name)
+
+    checkpoint_bytes, state_bytes = held(LINEAR_ROLLBACK.name), held(LINEAR_SCAN.name)
     rollback_ms = _ms(spec_step, LINEAR_ROLLBACK.name) - _ms(plain_step, LINEAR_ROLLBACK.name)
     scan_ms = _ms(spec_step, LINEAR_SCAN.name) - _ms(plain_step, LINEAR_SCAN.name)
-    record = {"linear_layers": setup.model.linear_layers, "checkpoints": int(spec_step.candidates[0]) - 1,
+    record = {"linear_layers": setup.model.linear_layers, "checkpoints": round(checkpoint_bytes / state_bytes) if state_bytes else 0,
               "checkpoint_bytes_per_sequence": checkpoint_bytes, "rollback_ms": rollback_ms, "scan_ms": scan_ms,
               "share_of_verify": (rollback_ms + scan_ms) / verify_ms}
     return {**record, "line": rollback_line(record)}

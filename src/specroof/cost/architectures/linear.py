@@ -40,9 +40,10 @@ every verified token into them; the next step starts from the slot of the last a
 SGLang (``mem_cache/memory_pool.py`` ``MambaPool``: ``intermediate_ssm_state_cache`` of
 ``speculative_num_draft_tokens`` states per request, and ``intermediate_conv_window``) and
 TensorRT-LLM (``_torch/pyexecutor/mamba_cache_manager.py``: ``draft_tokens + 1`` intermediate
-states, the accepted one copied back) do the same with one more slot. Priced here as vLLM
-does: ``n - 1`` extra states per sequence held and written per step (no kernel of its own: the
-recurrent kernel writes them), at the scan's fitted bandwidth
+states, the accepted one copied back) do the same with one more slot. Priced as vLLM does:
+``n - 1`` extra states per sequence held and written per step (no kernel of its own: the
+recurrent kernel writes them); a profile with ``linear_state_copy`` (sglang, trtllm) holds one
+more and reads and writes one more per step (the copy back); at the scan's fitted bandwidth
 (:func:`specroof.cost.pricing_linear.price_linear_scan`). Verification always runs the
 recurrent kernel (vLLM's GDN backend sends speculative tokens through
 ``fused_recurrent_gated_delta_rule``; the chunked kernel is the prefill's).
@@ -129,10 +130,11 @@ def linear_attention_operations(setup: StepSetup, grid: Grid, tokens: ArrayLike,
     ops.append(operation(LINEAR_SCAN, LinearScanShape(b, n, *dims, key_heads=hk), layers,
                          2 * hv * wb, state_bytes_per_sequence=one_state))  # weights: A_log and dt_bias per head
     checkpoints = np.maximum(np.asarray(n, dtype=float) - 1.0, 0.0)
+    copy = np.where(checkpoints > 0, 1.0, 0.0) if setup.profile.linear_state_copy else 0.0
     window_bytes = window * setup.activation_bytes
-    ops.append(operation(LINEAR_ROLLBACK, LinearScanShape(b, 0.0, *dims, key_heads=hk, checkpoints=checkpoints,
-                                                          window_bytes=window_bytes),
-                         layers, state_bytes_per_sequence=checkpoints * one_state))
+    rollback = LinearScanShape(b, 0.0, *dims, key_heads=hk, checkpoints=checkpoints + 2.0 * copy,
+                               window_bytes=window_bytes)  # a copy back reads one state and writes one
+    ops.append(operation(LINEAR_ROLLBACK, rollback, layers, state_bytes_per_sequence=(checkpoints + copy) * one_state))
     ops.append(operation(LINEAR_NORM, ElementwiseShape(NORM_PASSES * tokens * value, 1.0), layers,
                          m.linear_value_head_dim * wb))
     ops.append(operation(LINEAR_OUT_PROJ, GemmShape(tokens, h, value), layers, value * h * wb))
