@@ -262,3 +262,17 @@ def test_engines_that_copy_the_accepted_state_back_hold_and_move_one_more():
         e = specroof.explain(str(QWEN3_NEXT), "h200", batch=8, candidates=4, method="ngram", profile="sglang",
                              allow_unmodelled=True)
     assert e.linear_rollback["checkpoints"] == 4
+
+
+@pytest.mark.parametrize("spec", [{"kda_layers": [{"a": 1}], "num_heads": 2, "head_dim": 8, "short_conv_kernel_size": 4},
+                                  {"kda_layers": "1,2", "num_heads": 2, "head_dim": 8, "short_conv_kernel_size": 4},
+                                  {"kda_layers": [1, 2], "num_heads": True, "head_dim": 8, "short_conv_kernel_size": 4},
+                                  [1, 2]])
+def test_malformed_kda_config_is_one_error(tmp_path, spec):
+    cfg = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 4, "num_attention_heads": 2,
+           "vocab_size": 100, "linear_attn_config": spec}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(SpecroofError, match="linear_attn_config") as info:
+        load_model(str(path))
+    assert "\n" not in str(info.value)

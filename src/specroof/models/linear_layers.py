@@ -87,8 +87,11 @@ def _kda(cfg: dict[str, Any], label: str) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise SpecroofError(f"{label}: linear_attn_config must be an object, got {spec!r}")
     layers = spec.get("kda_layers")
-    if not isinstance(layers, list) or not layers:
+    if layers is None or layers == []:
         return {}
+    if not isinstance(layers, list) or not all(_count(x) for x in layers):
+        raise SpecroofError(f"{label}: linear_attn_config.kda_layers must be a list of layer numbers (1-based), "
+                            f"got {layers!r}"[:300])
     heads, dim, conv = (_count(spec.get(k)) for k in ("num_heads", "head_dim", "short_conv_kernel_size"))
     missing = [k for k, v in (("num_heads", heads), ("head_dim", dim), ("short_conv_kernel_size", conv)) if v is None]
     if missing:
