@@ -25,6 +25,7 @@ CATALOG = REPO / "src" / "specroof" / "hardware" / "catalog"
 REQUIRED_GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm")
 ENGINES = ("trtllm", "vllm", "sglang")
 NOT_ON_A100 = {"a2a", "moe_ep"}  # expert-parallel kernels: extracted on Hopper and Blackwell only
+CORE_FAMILIES = {"gemm", "decode_attention", "context_attention", "allreduce", "moe"}
 
 
 def all_files():
@@ -35,8 +36,10 @@ def test_extract_covers_gpus_engines_and_families():
     present = extract_listing(EXTRACT)
     for gpu in REQUIRED_GPUS:
         for engine in ENGINES:
-            expected = set(FAMILIES) - (NOT_ON_A100 if gpu == "a100_sxm" else set())
-            assert set(present[gpu][engine]) == expected, (gpu, engine)
+            # every GPU and engine has the core families; newer ones where the database measures them
+            assert CORE_FAMILIES <= set(present[gpu][engine]) <= set(FAMILIES), (gpu, engine)
+            if gpu == "a100_sxm":
+                assert not NOT_ON_A100 & set(present[gpu][engine]), (gpu, engine)
         assert "allreduce" in present[gpu]["nccl"]
 
 
@@ -206,6 +209,12 @@ STATS = REPO / "data" / "kernels" / "fit-stats.json"
 KNOWN_MISSES = {
     ("l40s", "trtllm", "gemm_bf16"): "L40S GEMMs whose weights fit in its 96 MB L2 run faster than DRAM bandwidth "
     "allows; the extract's tile-probe shapes (4096x4096, 12288x4096) are such GEMMs and the model has no cache term",
+    # --- linear attention
+    ("h100_sxm", "trtllm", "recurrent_scan"): "the extract holds decode and prefill scans in equal numbers, the "
+    "database ten prefill rows per decode row; TRT-LLM's H100 decode scans are priced less well than its prefill",
+    ("l40s", "vllm", "recurrent_scan"): "L40S's 96 MB L2 holds small batches' recurrent states: the scans run faster "
+    "than DRAM bandwidth allows and the model has no cache term",
+    ("l40s", "sglang", "recurrent_scan"): "as for vllm on L40S: states held in its 96 MB L2",
 }
 
 

@@ -26,8 +26,6 @@ EXPECTED = {
     "deepseek-v3": {"kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
                     "quantization_config"},
     "gpt-oss-120b": {"quantization_config"},  # windows and sinks: modelled (tests/test_windows.py)
-    "qwen3-next-80b-a3b": {"full_attention_interval", "linear_conv_kernel_dim", "linear_key_head_dim",
-                           "linear_num_key_heads", "linear_num_value_heads", "linear_value_head_dim"},
 }
 # Context beyond every window of these configs (Llama-4's 8,192-token chunks).
 LONG = 16384
@@ -134,7 +132,7 @@ def test_values_that_provably_change_nothing_pass_silently(harmless):
 
 @pytest.mark.parametrize("key", sorted(UNMODELLED))
 def test_every_table_key_is_found_when_it_matters(key):
-    value = {"layer_types": ["linear_attention"], "v_head_dim": 96}.get(key, 7)
+    value = {"layer_types": ["mamba"], "v_head_dim": 96}.get(key, 7)
     cfg = {"max_position_embeddings": 8192, key: value}
     assert key in {f.key for f in find_unmodelled(cfg)}
 

@@ -92,14 +92,28 @@ def sample_moe(a, rng):
     return pick(a[base], MOE_ROWS, rng)
 
 
+LINEAR_ROWS_PER_PHASE = 80
+LINEAR_MAX_SEQ = 8192
+
+
+def sample_linear(a, rng):
+    """--- linear attention: the scan kernels (not the short convolution), per phase, prompts up
+    to 8,192 tokens."""
+    scan = ~np.char.startswith(a["kernel"].astype(str), "causal_conv1d") & (a["seq_len"] <= LINEAR_MAX_SEQ)
+    return np.concatenate([pick(a[scan & (a["phase"] == p)], LINEAR_ROWS_PER_PHASE, rng)
+                           for p in ("context", "generation", "verify")])
+
+
 SAMPLERS = {"gemm": sample_gemm, "decode_attention": sample_decode, "context_attention": sample_context,
-            "allreduce": sample_allreduce, "moe": sample_moe}
+            "allreduce": sample_allreduce, "moe": sample_moe, "gdn": sample_linear, "kda": sample_linear,
+            "mamba2": sample_linear}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "data" / "kernels" / "extract")
     ap.add_argument("--root", default=None, help="aiconfigurator_core/systems/data (default: the installed one)")
+    ap.add_argument("--family", action="append", choices=sorted(SAMPLERS), help="only these families (default: all)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     root = db.data_root(args.root)
@@ -107,6 +121,8 @@ def main() -> None:
     for gpu in GPUS:
         for engine in ENGINES + ("nccl",):
             for family, sampler in SAMPLERS.items():
+                if args.family and family not in args.family:
+                    continue
                 if engine == "nccl" and family != "allreduce":
                     continue
                 try:

@@ -86,6 +86,7 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
         head.append(describe_window_cap(e.window_cap))
     if e.all_to_all:  # --- parallel
         head.append(all_to_all_line(e.all_to_all))
+    head.extend([e.linear_rollback["line"]] if e.linear_rollback else [])  # --- linear attention
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

@@ -43,11 +43,19 @@ def _shape_option(name: str):
 @_shape_option("intermediate_size")
 @_shape_option("top_k")
 @_shape_option("num_experts")
+@_shape_option("tokens")
+@_shape_option("num_k_heads")
+@_shape_option("head_k_dim")
+@_shape_option("num_v_heads")
+@_shape_option("head_v_dim")
+@click.option("--phase", default=None, help="recurrent_scan: generation (default), verify or context.")
+@click.option("--state-dtype", default=None, help="recurrent_scan: the state's dtype, fp32 (default), bf16, fp16.")
 @format_option
 def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: str | None,
-           distribution: str | None, fmt: str, **shape: str | None) -> None:
+           distribution: str | None, phase: str | None, state_dtype: str | None, fmt: str,
+           **shape: str | None) -> None:
     """Microseconds of one KIND kernel call: gemm, decode_attention, context_attention,
-    allreduce or moe, over every combination of the listed shape values.
+    allreduce, moe or recurrent_scan, over every combination of the listed shape values.
 
     \b
     gemm               --m --n --k
@@ -55,6 +63,8 @@ def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: 
     context_attention  --batch --seq-len --num-heads --num-kv-heads --head-dim
     allreduce          --num-gpus --message-bytes
     moe                --num-tokens --hidden-size --intermediate-size --top-k --num-experts [--distribution]
+    recurrent_scan     --batch --tokens --num-k-heads --head-k-dim --num-v-heads --head-v-dim
+                       [--phase] [--state-dtype]   (one linear-attention layer's scan)
     """
     if kind not in KINDS:
         raise SpecroofError(f"unknown kernel kind {kind!r}; valid: {', '.join(KINDS)}")
@@ -83,6 +93,11 @@ def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: 
         if kind != "moe":
             raise SpecroofError("--distribution applies to moe only")
         options["distribution"] = distribution
+    for name, value in (("phase", phase), ("state_dtype", state_dtype)):  # --- linear attention
+        if value is not None:
+            if kind != "recurrent_scan":
+                raise SpecroofError(f"--{name.replace('_', '-')} applies to recurrent_scan only")
+            options[name] = value
     us = kernel_latency(kind, hardware, profile=profile, dtype=dtype, **columns, **options)
     rows = [dict(zip(required, c), latency_us=float(t)) for c, t in zip(combos, us)]
     setup = kernel_setup(hardware, profile, dtype)

@@ -11,7 +11,11 @@ Each kind builds the shape a step would emit and prices it with :func:`specroof.
 - ``allreduce``: ``num_gpus, message_bytes``;
 - ``moe``: ``num_tokens, hidden_size, intermediate_size, top_k, num_experts`` (optional
   ``distribution``: ``balanced`` or ``power_law_<a>``): one MoE layer's gate-up and down
-  expert computation (the router GEMM is not included).
+  expert computation (the router GEMM is not included);
+- ``recurrent_scan``: ``batch, tokens, num_k_heads, head_k_dim, num_v_heads, head_v_dim`` (optional
+  ``phase``: ``generation``/``verify`` run the recurrent kernel, writing a state checkpoint per
+  token past the first; ``context`` the chunked prefill; ``state_dtype``, default fp32): one
+  linear-attention layer's scan (:mod:`specroof.cost.pricing_linear`).
 
 Shape arguments broadcast as numpy arrays; the result is microseconds, one per point.
 ``dtype`` is the weight precision (``bf16``, ``fp16``, ``fp8``, ``fp8_block``, ``int8``,
@@ -26,9 +30,17 @@ from typing import Any
 import numpy as np
 
 from specroof.cost.allreduce import check_domain
-from specroof.cost.dtypes import KV_DTYPES, check_dtype
+from specroof.cost.dtypes import BYTES, KV_DTYPES, check_dtype
 from specroof.cost.finite import require_finite
-from specroof.cost.operation import AllreduceShape, AttentionShape, GemmShape, MoEShape, Operation, OpInfo
+from specroof.cost.operation import (
+    AllreduceShape,
+    AttentionShape,
+    GemmShape,
+    LinearScanShape,
+    MoEShape,
+    Operation,
+    OpInfo,
+)
 from specroof.cost.pricing import price
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.routing import MoERouting
@@ -43,6 +55,8 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "context_attention": (("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"), ("kv_dtype",)),
     ALLREDUCE: (("num_gpus", "message_bytes"), ()),
     "moe": (("num_tokens", "hidden_size", "intermediate_size", "top_k", "num_experts"), ("distribution",)),
+    "recurrent_scan": (("batch", "tokens", "num_k_heads", "head_k_dim", "num_v_heads", "head_v_dim"),
+                    ("phase", "state_dtype")),
 }
 """kind -> (required shape arguments, optional keyword arguments)."""
 
@@ -51,7 +65,8 @@ MAX_KERNEL_POINTS = 2_000_000
 point one per expert), so the cap keeps a call within a few GiB."""
 
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "fp8_block", "int8", "int4")
-INTEGER_ARGS = ("num_heads", "num_kv_heads", "head_dim", "num_gpus", "top_k", "num_experts")
+INTEGER_ARGS = ("num_heads", "num_kv_heads", "head_dim", "num_gpus", "top_k", "num_experts", "num_k_heads",
+                "head_k_dim", "num_v_heads", "head_v_dim")
 
 
 def kernel_setup(hardware: str | Accelerator, profile: str | ImplementationProfile | None = None,
@@ -126,7 +141,7 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
     parameters when ``profile`` is ``vllm``, ``sglang`` or ``trtllm`` on a device NVIDIA's
     database measured. Shape arguments broadcast; the result has their broadcast shape.
     """
-    extra = {k: shape.pop(k) for k in ("kv_dtype", "distribution") if k in shape}
+    extra = {k: shape.pop(k) for k in ("kv_dtype", "distribution", "phase", "state_dtype") if k in shape}
     arrays = _arrays(kind, shape)
     if "kv_dtype" in extra and kind not in ("decode_attention", "context_attention"):
         raise SpecroofError(f"{kind}: kv_dtype applies to attention kernels only")
@@ -150,6 +165,8 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
                 a = AttentionShape(b, s_len, s_len, ints["num_heads"], ints["num_kv_heads"], ints["head_dim"])
             out[sel] = price(_op(a), setup).seconds * 1e6
         return out.reshape(size)
+    if kind == "recurrent_scan":  # --- linear attention
+        return linear_scan_us(arrays, setup, str(extra.get("phase", "generation")), extra.get("state_dtype", "fp32"))
     if kind == ALLREDUCE:
         for ints, sel in _scalars_each(arrays, ("num_gpus",)):
             if ints["num_gpus"] < 2:
@@ -171,6 +188,23 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
         out[sel] = (gate_up.seconds + down.seconds) * 1e6
     return out.reshape(size)
 
+
+
+def linear_scan_us(arrays: dict[str, np.ndarray], setup: DeviceSetup, phase: str, state_dtype: str) -> np.ndarray:
+    """Microseconds of one linear-attention scan per shape point (see the module docstring)."""
+    if phase not in ("context", "generation", "verify"):
+        raise SpecroofError(f"recurrent_scan: phase must be context, generation or verify, got {phase!r}")
+    state_bytes = BYTES[check_dtype(state_dtype, ("fp32", "bf16", "fp16"), "recurrent_scan state dtype")]
+    size = arrays["batch"].shape
+    out = np.empty(size, dtype=float).ravel()
+    for ints, sel in _scalars_each(arrays, ("num_k_heads", "head_k_dim", "num_v_heads", "head_v_dim")):
+        b, n = arrays["batch"].ravel()[sel], arrays["tokens"].ravel()[sel]
+        chunked = phase == "context"
+        shape = LinearScanShape(b, n, ints["num_v_heads"], ints["head_k_dim"], ints["head_v_dim"], state_bytes,
+                                key_heads=ints["num_k_heads"], chunked=chunked,
+                                checkpoints=0.0 if chunked else n - 1.0)
+        out[sel] = price(_op(shape), setup).seconds * 1e6
+    return out.reshape(size)
 
 
 def _op(shape):

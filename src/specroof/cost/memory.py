@@ -20,6 +20,10 @@ KV cache
     own cache of the same number of tokens. A windowed layer's cache holds at most its
     operation's ``cache_tokens_max`` tokens (:mod:`specroof.cost.architectures.windows`: the
     window and the tokens being verified), as engines free what falls out of the window.
+    A linear-attention layer keeps no KV cache but a
+    fixed state per sequence (its recurrent state, its conv window and, verifying n
+    candidates, n - 1 rollback checkpoints: :mod:`specroof.cost.architectures.linear`), the
+    operations' ``state_bytes_per_sequence``, whatever the context.
 activations
     An estimate of the largest tensors alive during the verification step of ``T = b x n``
     tokens, summed over the operations of one layer and the LM head (a conservative bound,
@@ -164,6 +168,7 @@ def footprint(passes: list[Pass], grid: Grid, reserve_bytes: float = RUNTIME_RES
         else:
             draft_weights += sum(op.weight_bytes for op in one.operations)
         kv_per_sequence = kv_per_sequence + cache_bytes_per_sequence(one.operations, grid)
+        kv_per_sequence = kv_per_sequence + state_bytes_per_sequence(one.operations)  # --- linear attention
     kv_per_sequence = np.broadcast_to(kv_per_sequence, (1,) + grid.shape[1:])
     activations = sum(op.activation_bytes for op in passes[0].operations if op.group != DRAFTING)
     return MemoryFootprint(
@@ -185,6 +190,11 @@ def cache_bytes_per_sequence(operations: list[Operation], grid: Grid) -> np.ndar
             capped = capped + np.minimum(context, op.cache_tokens_max) * cache_bytes_per_token([op])
     uncapped = cache_bytes_per_token([op for op in operations if op.cache_tokens_max is None])
     return context * uncapped + capped
+def state_bytes_per_sequence(operations: list[Operation]) -> np.ndarray | float:
+    """Bytes one sequence keeps on one device whatever its context: linear-attention layers'
+    recurrent states and their rollback checkpoints (an array over the grid's candidates)."""
+    return sum((np.asarray(op.state_bytes_per_sequence, dtype=float) * np.asarray(op.count, dtype=float)
+                for op in operations), np.zeros(()))
 
 
 def cache_bytes_per_token(operations: list[Operation]) -> float:

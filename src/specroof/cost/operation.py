@@ -116,6 +116,19 @@ MOE_DISPATCH_A2A = OpInfo("moe_dispatch_a2a", OVERHEAD_GROUP, "#5254a3", "<",
                           "expert parallelism: all-to-all sending each token's hidden state to its experts' ranks")
 MOE_COMBINE_A2A = OpInfo("moe_combine_a2a", OVERHEAD_GROUP, "#6b6ecf", ">",
                          "expert parallelism: all-to-all returning the expert outputs to their tokens' ranks")
+# --- linear attention (cost/architectures/linear.py builds them, cost/pricing_linear.py prices the scan)
+LINEAR_IN_PROJ = OpInfo("linear_in_proj", LINEAR_GROUP, "#6b6ecf", "o",
+                        "linear-attention input projections (q, k, v, gates; one GEMM over their widths)")
+LINEAR_CONV = OpInfo("linear_conv1d", OVERHEAD_GROUP, "#9c9ede", "x",
+                     "linear-attention short causal convolution over q, k, v (reads and updates its window)")
+LINEAR_SCAN = OpInfo("linear_scan", ATTENTION_GROUP, "#e7969c", "s",
+                     "linear-attention recurrence: a chunked scan of the new tokens through each sequence's state")
+LINEAR_ROLLBACK = OpInfo("linear_rollback", ATTENTION_GROUP, "#de9ed6", "d",
+                         "linear-attention state checkpoints, one per extra candidate, kept to roll a rejected "
+                         "suffix back")
+LINEAR_NORM = OpInfo("linear_gated_norm", OVERHEAD_GROUP, "#cedb9c", "X", "linear-attention gated RMSNorm of the output")
+LINEAR_OUT_PROJ = OpInfo("linear_out_proj", LINEAR_GROUP, "#637939", "^", "linear-attention output projection")
+LINEAR_OPERATIONS = (LINEAR_IN_PROJ, LINEAR_CONV, LINEAR_SCAN, LINEAR_ROLLBACK, LINEAR_NORM, LINEAR_OUT_PROJ)
 
 STEP_OPERATIONS = tuple(info.name for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
@@ -124,7 +137,7 @@ STEP_OPERATIONS = tuple(info.name for info in (
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
     LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
-    EMBEDDING, WINDOW_ATTENTION, MOE_DISPATCH_A2A, MOE_COMBINE_A2A,
+    EMBEDDING, WINDOW_ATTENTION, MOE_DISPATCH_A2A, MOE_COMBINE_A2A, *LINEAR_OPERATIONS,
     SHARED_GATE_UP_PROJ, SHARED_DOWN_PROJ, DENSE_GATE_UP_PROJ, DENSE_DOWN_PROJ, MTP_INPUT,  # --- MoE
 )}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
@@ -245,13 +258,35 @@ class ResidentShape:
     table: the measured harness starts from hidden states, so its row gather is not priced)."""
 
 
+@dataclass(frozen=True, eq=False)
+class LinearScanShape:
+    """``batch`` sequences each feeding ``queries`` tokens through ``heads`` recurrent states of
+    ``key_dim x value_dim`` (stored ``state_bytes`` per element); ``key_heads`` heads of queries
+    and keys are shared among them (0: as many as ``heads``). ``chunked``: the chunked kernel
+    (``chunk`` tokens per chunk: prefill), else the recurrent one (decode and verification).
+    ``checkpoints``: extra states written per sequence (one per speculative candidate, each
+    with ``window_bytes`` of conv window); an operation with ``queries`` 0 only writes them."""
+
+    batch: ArrayLike
+    queries: ArrayLike
+    heads: int
+    key_dim: int
+    value_dim: int
+    state_bytes: float
+    chunk: int = 64
+    key_heads: int = 0
+    chunked: ArrayLike = False
+    checkpoints: ArrayLike = 0.0
+    window_bytes: float = 0.0
+
+
 Shape = (GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape
-         | ResidentShape | AllToAllShape)
+         | ResidentShape | AllToAllShape | LinearScanShape)
 
 SHAPE_KIND: dict[type, str] = {
     GemmShape: "gemm", AttentionShape: "attention", ElementwiseShape: "elementwise",
     AllreduceShape: "communication", MoEShape: "moe", HostShape: "host", LaunchShape: "host",
-    ResidentShape: "resident", AllToAllShape: "communication",
+    ResidentShape: "resident", AllToAllShape: "communication", LinearScanShape: "attention",
 }
 
 
@@ -268,6 +303,9 @@ class Operation:
     one device, per instance (attention: its layer's keys and values); the KV cache is the sum
     over the list. ``cache_tokens_max``: the most context tokens that cache holds per sequence
     (a windowed layer: the window and the tokens being verified; None: every token).
+    over the list. ``state_bytes_per_sequence``: what one sequence keeps in this operation's
+    fixed-size state on one device, per instance, whatever its context (a linear-attention
+    layer's recurrent state; an array over the grid when it follows the candidates).
     """
 
     info: OpInfo
@@ -277,6 +315,7 @@ class Operation:
     activation_bytes: ArrayLike = 0.0
     cache_bytes_per_token: float = 0.0
     cache_tokens_max: ArrayLike | None = None
+    state_bytes_per_sequence: ArrayLike = 0.0
 
     @property
     def name(self) -> str:
@@ -303,9 +342,9 @@ class Operation:
 
 def operation(info: OpInfo, shape: Shape, count: ArrayLike = 1.0, weight_bytes: float = 0.0,
               activation_bytes: ArrayLike = 0.0, cache_bytes_per_token: float = 0.0,
-              cache_tokens_max: ArrayLike | None = None) -> Operation:
+              cache_tokens_max: ArrayLike | None = None, state_bytes_per_sequence: ArrayLike = 0.0) -> Operation:
     """An operation of a registered identity (ValueError for one missing from :data:`REGISTRY`)."""
     if REGISTRY.get(info.name) is not info:
         raise ValueError(f"operation {info.name!r} is not registered in specroof.cost.operation.REGISTRY")
     return Operation(info, shape, count, weight_bytes, activation_bytes, cache_bytes_per_token,
-                     cache_tokens_max=cache_tokens_max)
+                     cache_tokens_max=cache_tokens_max, state_bytes_per_sequence=state_bytes_per_sequence)

@@ -26,6 +26,7 @@ from specroof.cost.operation import (
     Operation,
 )
 from specroof.cost.pricing_comm import price_all_to_all
+from specroof.cost.pricing_linear import LinearScanShape, price_linear_scan
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import DeviceSetup
 
@@ -354,5 +355,6 @@ _PRICERS: dict[type, Callable[..., OpCost]] = {
     GemmShape: price_gemm, MoEShape: price_moe, AttentionShape: price_attention,
     ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce, HostShape: price_host,
     AllToAllShape: price_all_to_all,
+    LinearScanShape: price_linear_scan,  # --- linear attention
 }
 """A launch wait (LaunchShape) is not here: it depends on its whole pass (price_launch)."""

@@ -201,6 +201,26 @@ class ImplementationProfile:
     moe_bandwidth_efficiency: float = declare(0.8, FRACTION, "fraction", "fraction of datasheet bandwidth the fused "
                                               "MoE layer reaches", kernel_fit=(0.02, 1.0))
     moe_tile_m: int = declare(64, TILE, "rows", "rows each expert's tokens are padded to in the fused MoE kernel")
+    # --- linear attention (cost/pricing_linear.py)
+    linear_scan_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one recurrent linear-attention "
+                                         "kernel call (decode, verification)", kernel_fit=(1e-3, 100.0))
+    linear_scan_chunk_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one chunked linear-attention "
+                                               "kernel call (prefill)", kernel_fit=(1e-3, 200.0))
+    linear_scan_chunk_step_us: float = declare(0.0, MICROSECONDS, "us", "time of one chunk's step in the chunked "
+                                               "kernel's serial state pass, per (sequence, head) program",
+                                               kernel_fit=(1e-3, 50.0))
+    linear_scan_bandwidth_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the scan's state and q/k/v "
+        "streams reach in the recurrent kernel (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))
+    linear_scan_chunk_bandwidth_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "the same for the chunked (prefill) kernel, whose staged chunk "
+        "states and u, w go through memory (0: bandwidth_efficiency)", kernel_fit=(0.02, 1.0))
+    linear_state_copy: bool = declare(False, BOOL, "", "verification writes the candidates' states apart from the "
+                                      "running one and copies the accepted state back (SGLang, TensorRT-LLM): one "
+                                      "more state held per sequence and layer, one more read and write per step")
+    linear_scan_compute_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "fraction of tensor peak the chunked scan's matrix products "
+        "reach (0: compute_efficiency)", kernel_fit=(0.005, 1.0))
 
     @property
     def caveats(self) -> str:

@@ -29,6 +29,9 @@ _TABLES = {
     "context_attention": ("attention", "context_attention_perf.parquet"),
     schema.ALLREDUCE: ("comm", "custom_allreduce_perf.parquet"),
     "moe": ("moe", "moe_perf.parquet"),
+    schema.GDN: ("linear_attention", "gdn_perf.parquet"),  # --- linear attention
+    schema.KDA: ("kda", "kda_perf.parquet"),
+    schema.MAMBA2: ("linear_attention", "mamba2_perf.parquet"),
 }
 # NCCL all-reduce is measured once per GPU, not per engine; it appears as engine "nccl".
 _NCCL = ("comm", "nccl_perf.parquet")
@@ -212,9 +215,21 @@ def normalize(family: str, df, engine: str) -> np.ndarray:
                     num_tokens=df["num_tokens"], hidden=df["hidden_size"], inter=df["inter_size"],
                     topk=df["topk"], num_experts=df["num_experts"], tp=df["moe_tp_size"], ep=df["moe_ep_size"],
                     distribution=df["distribution"], latency_us=lat)
+    elif family in schema.LINEAR_FAMILIES:  # --- linear attention
+        cols = _linear_columns(df, kernel, lat)
     else:  # pragma: no cover - guarded by find_table
         raise SpecroofError(f"unknown kernel family {family!r}")
     return schema.from_columns(family, {k: np.asarray(v) for k, v in cols.items()})
+
+
+def _linear_columns(df, kernel, lat) -> dict:
+    """A GDN / KDA / Mamba-2 table's columns (Mamba-2's groups and state size as key heads and width)."""
+    mamba = "nheads" in df.columns
+    k_heads, k_dim, v_heads, v_dim = (("n_groups", "d_state", "nheads", "head_dim") if mamba else
+                                      ("num_k_heads", "head_k_dim", "num_v_heads", "head_v_dim"))
+    return dict(kernel=kernel, phase=df["phase"], batch=df["batch_size"], seq_len=df["seq_len"],
+                num_tokens=df["num_tokens"], d_model=df["d_model"], num_k_heads=df[k_heads], head_k_dim=df[k_dim],
+                num_v_heads=df[v_heads], head_v_dim=df[v_dim], d_conv=df["d_conv"], latency_us=lat)
 
 
 def load(gpu: str, engine: str, family: str, version: str | None = None,

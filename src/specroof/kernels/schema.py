@@ -77,6 +77,20 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# --- linear attention: the Gated DeltaNet, KDA and Mamba-2 tables share one schema. ``phase``:
+# ``context`` (a prefill of ``seq_len`` tokens per sequence from an empty state), ``generation``
+# (one token), ``verify`` (``seq_len`` speculative tokens per sequence); ``kernel`` names the scan
+# or the short convolution. Mamba-2 rows: num_k_heads = n_groups, head_k_dim = d_state,
+# num_v_heads = nheads, head_v_dim = head_dim.
+GDN, KDA, MAMBA2 = "gdn", "kda", "mamba2"
+LINEAR_FAMILIES = (GDN, KDA, MAMBA2)
+_LINEAR_COLUMNS = [
+    ("kernel", "U128"), ("phase", "U16"), ("batch", "i8"), ("seq_len", "i8"), ("num_tokens", "i8"),
+    ("d_model", "i8"), ("num_k_heads", "i8"), ("head_k_dim", "i8"), ("num_v_heads", "i8"), ("head_v_dim", "i8"),
+    ("d_conv", "i8"), ("latency_us", "f8"),
+]
+FAMILIES.update({family: list(_LINEAR_COLUMNS) for family in LINEAR_FAMILIES})
+
 BACKENDS = ("trtllm", "vllm", "sglang")
 """The kernel database's own backend folders (aiconfigurator-core's names: ``<gpu>/<backend>/<version>``).
 

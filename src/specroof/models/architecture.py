@@ -14,10 +14,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specroof.checks import BOOL, NAME, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, check_fields, declare, integer
+from specroof.checks import (
+    BOOL,
+    NAME,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    TEXT,
+    Check,
+    check_fields,
+    choice,
+    declare,
+    integer,
+)
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
+from specroof.models.linear_layers import LINEAR_KINDS, linear_problem, linear_weight_delta
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 from specroof.models.windows import window_problem
@@ -32,8 +44,10 @@ def shape_problem(model: "ModelConfig") -> str:
                 f"{model.num_kv_heads}; grouped-query attention shares each KV head among a whole number of "
                 "query heads")
     # --- windows
-    return expert_problem(model) or window_problem(model.num_layers, model.window_layers, model.attention_window,
-                                                   model.window_kind, model.max_position_embeddings)
+    return (expert_problem(model)
+            or window_problem(model.num_layers, model.window_layers, model.attention_window, model.window_kind,
+                              model.max_position_embeddings)
+            or linear_problem(model))  # --- linear attention
 
 
 def expert_problem(model: "ModelConfig") -> str:
@@ -128,6 +142,25 @@ class ModelConfig:
                                "chunked (the query's own chunk of W tokens); '' without windowed layers")
     attention_sinks: bool = declare(False, BOOL, "", "one learned sink logit per query head joins every "
                                     "softmax (gpt-oss)")
+    # --- linear attention (models/linear_layers.py reads them; cost/architectures/linear.py prices them)
+    linear_layers: int = declare(0, NON_NEGATIVE_INT, "layers", "layers that run a linear-attention / state-space "
+                                 "recurrence instead of attention (full-attention layers: the rest)")
+    linear_kind: str = declare("", choice("", *LINEAR_KINDS), "", "the recurrence of the linear layers: "
+                               "gated_deltanet (Qwen3-Next, Qwen3.5), kda (Kimi Linear), mamba2; '' for none")
+    linear_key_heads: int = declare(0, NON_NEGATIVE_INT, "heads", "key (and query) heads of a linear layer "
+                                    "(linear_num_key_heads; Mamba-2: n_groups)")
+    linear_value_heads: int = declare(0, NON_NEGATIVE_INT, "heads", "value heads of a linear layer: one state "
+                                      "matrix each (linear_num_value_heads; Mamba-2: mamba_num_heads)")
+    linear_key_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "rows of one head's state "
+                                       "(linear_key_head_dim; Mamba-2: ssm_state_size)")
+    linear_value_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "columns of one head's state "
+                                         "(linear_value_head_dim; Mamba-2: mamba_head_dim)")
+    linear_conv_kernel: int = declare(0, NON_NEGATIVE_INT, "tokens", "taps of the short causal convolution "
+                                      "before the recurrence (linear_conv_kernel_dim)")
+    linear_state_dtype: str = declare("", choice("", "fp32", "bf16", "fp16"), "", "dtype of the recurrent "
+                                      "state (mamba_ssm_dtype); '' for the activation dtype")
+    attention_output_gate: bool = declare(False, BOOL, "", "full-attention layers gate their output with a "
+                                          "second query-sized projection (attn_output_gate; Qwen3-Next, Qwen3.5)")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
@@ -172,7 +205,8 @@ class ModelConfig:
         per_layer = attn + 2 * h + sinks
         embed = self.vocab_size * h
         head = 0 if self.tie_word_embeddings else self.vocab_size * h
-        return self.num_layers * per_layer + self.mlp_parameter_count() + embed + head + h
+        return (self.num_layers * per_layer + self.mlp_parameter_count() + embed + head + h
+                + linear_weight_delta(self, attn))  # --- linear
 
     def mlp_parameter_count(self) -> int:
         """Weights of every layer's MLP: dense layers' gated MLPs, MoE layers' router, routed

@@ -14,6 +14,9 @@ What vLLM requires (``vllm/model_executor/layers/linear.py`` and
   of 64 (``DEFAULT_VOCAB_PADDING_SIZE``), then take ``divide(padded, tp_size)``: the padded
   vocabulary must divide, which any power of two up to 64 does.
 
+- linear-attention heads (Gated DeltaNet, KDA): ``Qwen3NextGatedDeltaNet`` and
+  ``KimiDeltaAttention`` take ``divide(num_k_heads, tp_size)`` and ``divide(num_v_heads, tp_size)``.
+
 ``divide`` asserts exact divisibility, so an engine fails at start-up on any other degree.
 """
 
@@ -51,6 +54,9 @@ def tp_conflicts(model: Any, tp: int) -> list[str]:
     for label, width in widths.items():
         if width % tp:
             sizes.append(f"{label} {width}")
+    if getattr(model, "linear_layers", 0):  # --- linear attention: vLLM's Qwen3NextGatedDeltaNet divides both
+        sizes += [f"{n} linear-attention {what} heads" for n, what in
+                  ((model.linear_key_heads, "key"), (model.linear_value_heads, "value")) if n % tp]
     vocab = padded_vocab(model.vocab_size)
     if vocab % tp:
         sizes.append(f"vocabulary {model.vocab_size} (padded to {vocab})")

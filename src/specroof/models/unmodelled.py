@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specroof.errors import SpecroofError, SpecroofWarning
+from specroof.models.linear_layers import LINEAR_LAYER_TYPE, MODELLED_KEYS
 from specroof.models.windows import FULL_TYPES, WINDOW_TYPES
 
 ALLOW_KEY = "_specroof_allow_unmodelled"
@@ -84,11 +85,13 @@ def _one(value: Any, cfg: dict[str, Any]) -> bool:
 
 
 def _layer_types_harmless(value: Any, cfg: dict[str, Any]) -> bool:
-    """Every type is full or windowed attention (both modelled: :mod:`specroof.models.windows`)."""
+    """Every type is full, windowed or linear attention (modelled: :mod:`specroof.models.windows`,
+    :mod:`specroof.models.linear_layers`)."""
     if _absent(value):
         return True
-    return isinstance(value, list) and all(isinstance(v, str) and (v in FULL_TYPES or v in WINDOW_TYPES)
-                                           for v in value)
+    return isinstance(value, list) and all(
+        isinstance(v, str) and (v in FULL_TYPES or v in WINDOW_TYPES or v == LINEAR_LAYER_TYPE)  # --- linear: modelled
+        for v in value)
 
 
 def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
@@ -115,7 +118,6 @@ UNMODELLED: dict[str, KeyRule] = {
     "moe_shared_expert_intermediate_size": KeyRule(*_SHARED, _absent),
     "layer_types": KeyRule("per-layer attention types", "every layer is priced as full attention",
                            _layer_types_harmless),
-    "full_attention_interval": KeyRule(*_LINEAR, _one),
     "hybrid_override_pattern": KeyRule(*_LINEAR, _absent),
     "attn_layer_period": KeyRule(*_LINEAR, _one),
     "moe_num_experts": KeyRule("routed experts under ERNIE-4.5's spelling", "the model is priced as dense: "
@@ -133,10 +135,13 @@ UNMODELLED: dict[str, KeyRule] = {
 
 
 _LINEAR_PREFIXES = ("linear_", "mamba_", "ssm_")
-"""Keys of linear-attention and state-space layers (Qwen3-Next, Kimi Linear, Mamba-2)."""
+"""Keys of linear-attention and state-space layers not read yet (Mamba-2's, Nemotron-H's): the
+Gated DeltaNet and KDA keys are read by :mod:`specroof.models.linear_layers` (its MODELLED_KEYS)."""
 
 
 def _rule_for(key: str) -> KeyRule | None:
+    if key in MODELLED_KEYS:  # --- linear attention
+        return None
     if key in UNMODELLED:
         return UNMODELLED[key]
     if key.startswith(_LINEAR_PREFIXES):

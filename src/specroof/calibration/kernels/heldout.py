@@ -42,6 +42,7 @@ AXES: dict[str, tuple[str, ...]] = {
     "context_attention": ("num_heads", "seq_len"),
     ALLREDUCE: ("message_bytes",),
     "moe": ("hidden", "num_experts"),
+    "recurrent_scan": ("num_v_heads", "batch"),  # --- linear attention: batch sizes span every phase
 }
 """Kernel kind -> the shape axes whose values are left out whole."""
 
@@ -127,6 +128,29 @@ def leave_gpu_out(section: str, rows: np.ndarray, gpu: str, engine: str) -> dict
     if fields is None:
         return None
     return _stats(ph.predict(section, fields, rows, DATABASE_GPUS[gpu]), rows["latency_us"])
+
+
+CROSS_FAMILY = {"recurrent_scan": "kda"}
+"""--- linear attention: a section -> a kernel family it was not fitted on but prices (KDA's
+scans with the fields fitted on Gated DeltaNet's)."""
+
+
+def cross_family(source: RowSource, gpu: str, engine: str, section: str) -> dict[str, Any] | None:
+    """Stats of the other family's rows (:data:`CROSS_FAMILY`) priced with the section fitted on
+    all of its own rows of the same GPU and engine, overall and per ``phase``; None without both."""
+    rows = section_rows(source, gpu, engine, section)
+    other = source(gpu, engine, CROSS_FAMILY[section])
+    if rows is None or other is None:
+        return None
+    other = sel.select(section, other)
+    if not len(other):
+        return None
+    pred = ph.predict(section, fit_section(section, rows, DATABASE_GPUS[gpu]), other, DATABASE_GPUS[gpu])
+    out = {"all": _stats(pred, other["latency_us"])}
+    for phase in np.unique(other["phase"]):
+        sel_phase = other["phase"] == phase
+        out[str(phase)] = _stats(pred[sel_phase], other["latency_us"][sel_phase])
+    return out
 
 
 def extract_source(root: str | os.PathLike) -> RowSource:

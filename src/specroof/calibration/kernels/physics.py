@@ -41,6 +41,7 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "moe_bf16": ("moe", "bf16", "bf16"),
     "moe_fp8": ("moe", "fp8", "fp8"),
     "moe_fp8_block": ("moe", "fp8_block", "fp8_block"),
+    "recurrent_scan": ("recurrent_scan", "bf16", "bf16"),  # --- linear attention
 }
 
 # section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
@@ -55,6 +56,9 @@ _STARTS: dict[str, dict[str, float]] = {
     "context_attention": {"attention_prefill_call_us": 10.0, "attention_prefill_block_us": 2.0,
                           "attention_compute_efficiency": 0.5},
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
+    "recurrent_scan": {"linear_scan_call_us": 5.0, "linear_scan_chunk_call_us": 10.0, "linear_scan_chunk_step_us": 2.0,
+                    "linear_scan_bandwidth_efficiency": 0.8, "linear_scan_chunk_bandwidth_efficiency": 0.5,
+                    "linear_scan_compute_efficiency": 0.1},
 }
 _SPECS = specs(ImplementationProfile)
 FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -105,6 +109,8 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
         return kernel_latency(kind, hardware, profile=prof, dtype=dtype, batch=rows["batch"], seq_len=rows["seq_len"],
                               num_heads=rows["num_heads"], num_kv_heads=rows["num_kv_heads"],
                               head_dim=rows["head_dim"])
+    if kind == "recurrent_scan":
+        return linear_scan_rows(prof, rows, hardware)
     if kind == ALLREDUCE:
         return kernel_latency(kind, hardware, profile=prof, num_gpus=rows["num_gpus"],
                               message_bytes=rows["message_bytes"])
@@ -115,6 +121,26 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
         out[sel] = kernel_latency("moe", hardware, profile=prof, dtype=dtype, num_tokens=r["num_tokens"],
                                   hidden_size=r["hidden"], intermediate_size=r["inter"], top_k=r["topk"],
                                   num_experts=r["num_experts"], distribution=str(dist))
+    return out
+
+
+LINEAR_STATE_DTYPE = "fp32"
+"""The state dtype the measured GDN / KDA rows are priced at: the tables do not say it, and
+aiconfigurator-core resolves it as SGLang does (``mamba_ssm_dtype`` from the config, else
+float32: ``sdk/models/qwen35.py``); every Qwen3.5 config the GDN rows come from declares
+float32."""
+
+
+def linear_scan_rows(prof, rows: np.ndarray, hardware) -> np.ndarray:
+    """--- linear attention: microseconds of measured scan rows (normalized GDN / KDA schema), per phase."""
+    out = np.empty(len(rows))
+    for phase in np.unique(rows["phase"]):
+        sel = rows["phase"] == phase
+        r = rows[sel]
+        out[sel] = kernel_latency("recurrent_scan", hardware, profile=prof, batch=r["batch"], tokens=r["seq_len"],
+                                  num_k_heads=r["num_k_heads"], head_k_dim=r["head_k_dim"],
+                                  num_v_heads=r["num_v_heads"], head_v_dim=r["head_v_dim"], phase=str(phase),
+                                  state_dtype=LINEAR_STATE_DTYPE)
     return out
 
 

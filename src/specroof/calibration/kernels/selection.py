@@ -42,6 +42,11 @@ def select_moe(a, dtype):
     return a[(a["dtype"] == dtype) & (a["num_tokens"] <= MAX_M) & (a["tp"] == 1) & (a["ep"] == 1)]
 
 
+def select_linear_scan(a):
+    """--- linear attention: the scan kernels (the short convolution is priced as elementwise work)."""
+    return a[~np.char.startswith(a["kernel"].astype(str), "causal_conv1d")]
+
+
 GEMM_DTYPES = ("bf16", "fp8", "fp8_block", "int8_wo", "int4_wo")
 MOE_DTYPES = ("bf16", "fp8", "fp8_block")
 
@@ -52,6 +57,7 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     "context_attention": ("context_attention", None),
     ALLREDUCE: (ALLREDUCE, None),
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
+    "recurrent_scan": ("gdn", None),  # fitted on Gated DeltaNet; KDA rows are scored with those fields
 }
 
 
@@ -62,7 +68,7 @@ def select(section, rows):
     if family == "moe":
         return select_moe(rows, dtype)
     return {"decode_attention": select_decode, "context_attention": select_context,
-            ALLREDUCE: select_allreduce}[family](rows)
+            ALLREDUCE: select_allreduce, "gdn": select_linear_scan, "kda": select_linear_scan}[family](rows)
 
 
 def predict(section, fields, rows, hardware):

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from specroof.cost.architectures.linear import linear_attention_operations, linear_layer_count
 from specroof.cost.architectures.windows import combine, full_block, window_block, window_layer_count
 from specroof.cost.dtypes import kv_token_bytes
 from specroof.cost.grid import Grid
@@ -77,7 +78,9 @@ def layer_attention(setup: StepSetup, num_layers: int) -> list[tuple[AttentionBu
     recurrence); a model whose layers are all alike has one."""
     full: AttentionBuilder = attention_operations
     windowed = window_layer_count(setup, num_layers)  # --- windows: sliding / chunked layers
-    return [(full_block(full), num_layers - windowed), (window_block(full), windowed)]
+    linear = linear_layer_count(setup, num_layers)  # --- linear attention
+    return [(full_block(full), num_layers - windowed - linear), (window_block(full), windowed),
+            (linear_attention_operations, linear)]
 
 
 def decoder_step(setup: StepSetup, grid: Grid, tokens: ArrayLike | None, layers: int | None,
@@ -109,7 +112,8 @@ def attention_operations(setup: StepSetup, grid: Grid, tokens: ArrayLike, num_la
     b, n, s = grid.b, grid.n, grid.s
     h, d, act = m.hidden_size, m.head_dim, setup.activation_bytes
     q_heads, kv_heads = setup.q_heads, setup.kv_heads
-    qkv_widths = [q_heads * d, kv_heads * d, kv_heads * d]
+    gate = 2 if m.attention_output_gate else 1  # --- linear attention: Qwen3-Next's q_proj also yields the gate
+    qkv_widths = [gate * q_heads * d, kv_heads * d, kv_heads * d]
     qkv_live = tokens * sum(qkv_widths) * act
     if prof.fuse_qkv:
         ops = [operation(QKV_PROJ, GemmShape(tokens, sum(qkv_widths), h), layers, h * sum(qkv_widths) * wb, qkv_live)]
