@@ -35,8 +35,7 @@ FRONTIER = ("deepseek-v3", "deepseek-r1", "deepseek-v3.2", "kimi-k2", "qwen3-30b
 ALSO = ("qwen3.5-35b-a3b", "qwen3.5-397b-a17b", "mimo-7b")
 """Further MTP models the issue names (Qwen3.5, MiMo)."""
 
-NEEDS_ALLOW = {"deepseek-v3", "deepseek-r1", "deepseek-v3.2", "kimi-k2", "qwen3-next-80b-a3b", "gpt-oss-20b",
-               "gpt-oss-120b", "qwen3.5-35b-a3b", "qwen3.5-397b-a17b"}
+NEEDS_ALLOW = {"deepseek-v3", "deepseek-r1", "deepseek-v3.2", "kimi-k2", "gpt-oss-20b", "gpt-oss-120b"}
 """Entries priced only with allow_unmodelled=True today (keys whose builders are not in yet).
 When a builder lands, its models leave this set: test_needs_allow_is_not_stale says which."""
 
