@@ -21,8 +21,8 @@ NAME = "per-batch schedule"
 def schedule_check(cfg: ServeConfig) -> Finding:
     """Every batch range of the schedule keeps its CUDA graphs."""
     if cfg.schedule is None:
-        note = f"; {cfg.notes[0]}" if cfg.notes else ""
-        return Finding(NAME, NA, f"one K = {cfg.k} at every batch size (no per-batch schedule){note}")
+        return Finding(NAME, NA, cfg.notes[0] if cfg.notes else
+                       f"one K = {cfg.k} at every batch size (no per-batch schedule)")
     if cfg.schedule_note == STAGE1_FORM:
         return _stage1(cfg)
     if cfg.capture.disabled:
