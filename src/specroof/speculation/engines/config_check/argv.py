@@ -30,11 +30,12 @@ class Command:
     env: dict[str, str] = field(default_factory=dict)
 
     def value(self, *names: str) -> str | None:
-        """The last value given to the first of ``names`` present (a switch gives '')."""
+        """The value given to the first of ``names`` present (its last occurrence; a switch
+        gives ''). Words after it, before the next option, are not its value."""
         for name in names:
             if name in self.options:
                 words = self.options[name]
-                return words[-1] if words else ""
+                return words[0] if words else ""
         return None
 
     def has(self, *names: str) -> bool:

@@ -111,11 +111,11 @@ def _compilation(opts: dict[str, list[str]], label: str) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for flag in ("-O", "--compilation-config"):
         words = opts.get(flag)
-        if words and words[-1].lstrip().startswith("{"):
-            config.update(json_object(words[-1], f"{label}: {flag}"))
+        if words and words[0].lstrip().startswith("{"):
+            config.update(json_object(words[0], f"{label}: {flag}"))
     for name, words in opts.items():  # --compilation-config.max_cudagraph_capture_size 64
         if name.startswith("--compilation-config.") and words:
-            config[name.split(".", 1)[1].replace("-", "_")] = words[-1]
+            config[name.split(".", 1)[1].replace("-", "_")] = words[0]
     return config
 
 
