@@ -14,6 +14,7 @@ import click
 
 from specroof.cli.common import emit, format_option
 from specroof.datafiles import read_text
+from specroof.speculation.engines.config_check import TRAP, check_text, model_facts
 
 
 @click.command()
@@ -42,8 +43,6 @@ def check(config: str, engine: str | None, model: str | None, draft_model: str |
     Example:
       specroof check serve.sh --model deepseek-v3/config.json
     """
-    from specroof.speculation.engines.config_check import TRAP, check_text, model_facts
-
     text = read_text(Path(config), f"config {config!r}")
     reports = check_text(text, config, engine, model_facts(model, draft_model, trained_k))
     rows = [{"launch": r.config.label, "engine": r.config.engine, "method": r.config.method, "k": r.config.k,

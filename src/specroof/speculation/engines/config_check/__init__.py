@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from specroof.models.architecture import load_model
 from specroof.speculation.engines.config_check.detect import ENGINE_NAMES, read_config
 from specroof.speculation.engines.config_check.draft_traps import (
     DraftFacts,
@@ -51,8 +52,6 @@ def check_text(text: str, where: str, engine: str | None = None, facts: DraftFac
 def model_facts(model: str | None, draft_model: str | None, trained_k: int | None) -> DraftFacts:
     """The facts the drafter checks need, from the target's and the draft's configs (a catalog
     name or a config.json path, read as ``--model`` is everywhere)."""
-    from specroof.models.architecture import load_model
-
     target = load_model(model) if model else None
     draft = load_model(draft_model) if draft_model else None
     return DraftFacts(mtp_layers=target.mtp_layers if target else None,

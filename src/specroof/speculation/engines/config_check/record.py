@@ -79,10 +79,6 @@ class ServeConfig:
     draft: str = ""
     notes: tuple[str, ...] = ()
 
-    def tokens_per_sequence(self, k: int | None = None) -> int:
-        """Tokens one sequence puts in a verification step: k + 1."""
-        return (self.k if k is None else k) + 1
-
     def effective_schedule(self) -> list[tuple[int, int, int]]:
         """The draft length at every batch size up to the cap: the schedule clipped to
         ``max_seqs`` (batch sizes past its last range keep that range's k), or one k."""
