@@ -58,6 +58,8 @@ def check(config: str, engine: str | None, model: str | None, draft_model: str |
     emit(rows, fmt, table_columns=columns, title=title)
     if fmt == "table" and traps == 0:
         checked = ", ".join(dict.fromkeys(row["check"] for row in rows))
-        click.echo(f"\nno speculation traps found (checked: {checked})")
+        unknown = sum(row["status"] == "unknown" for row in rows)
+        told = f"; {unknown} could not tell from the config (the unknown rows say what to give)" if unknown else ""
+        click.echo(f"\nno speculation traps found (checked: {checked}){told}")
     if any(row["status"] == TRAP for row in rows):
         raise click.exceptions.Exit(1)

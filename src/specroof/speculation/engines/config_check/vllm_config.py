@@ -140,7 +140,7 @@ def _capture(opts: dict[str, list[str]], value: Any, label: str, max_seqs: Setti
     if cap_raw is not None:
         cap = min(whole(cap_raw, f"{label}: max_cudagraph_capture_size", 1), ceiling)
         grid = capture_grid(cap)
-        return Capture("tokens", Setting(grid[-1], f"max_cudagraph_capture_size {cap} (on vLLM's grid)"), tuple(grid))
+        return Capture("tokens", Setting(grid[-1], f"max_cudagraph_capture_size {cap}, on vLLM's grid"), tuple(grid))
     cap = min(2 * (max_seqs.value or DEFAULT_MAX_SEQS), DEFAULT_CAPTURE_CAP, ceiling)
     grid = capture_grid(cap)
     return Capture("tokens", Setting(grid[-1], f"vLLM default min(2 x max_num_seqs, {DEFAULT_CAPTURE_CAP})"),
