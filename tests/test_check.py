@@ -238,3 +238,22 @@ def test_malformed_configs_are_one_error_line(tmp_path, text, engine, message):
     out = run_cli("check", str(config), *(["--engine", engine] if engine else []))
     assert out.code == 2 and out.stdout == ""
     assert out.stderr.startswith("error: ") and message in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+SEEDS = sorted(p.read_text() for p in DATA.iterdir() if p.suffix in (".sh", ".yaml"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.sampled_from(SEEDS), cut=st.integers(0, 400), length=st.integers(0, 40),
+       insert=st.text(alphabet="'\"{}[]:-=\\\n #0123456789abc,", max_size=12),
+       engine=st.sampled_from([None, "vllm", "sglang", "trtllm"]))
+def test_mangled_configs_are_a_report_or_one_user_error(seed, cut, length, insert, engine):
+    """Any edit of a real config (a cut, a stray quote or bracket) is read or refused as a
+    SpecroofError, never another exception."""
+    text = seed[:cut] + insert + seed[cut + length:]
+    try:
+        reports = check_text(text, "fuzz", engine)
+    except SpecroofError as exc:
+        assert "\n" not in str(exc).strip()
+    else:
+        assert all(len(r.findings) == 6 for r in reports)
