@@ -63,6 +63,14 @@ def test_capture_sizes_above_the_budget_are_dropped():
     assert findings(text)["cuda-graph capture"].status == TRAP
 
 
+def test_graphs_capped_below_the_served_context():
+    graphs = "--compilation-config '{\"cudagraph_capture_sizes\": [4, 512]}'"
+    capped = vllm(EAGLE3, "--max-num-seqs 128", graphs, "--max-model-len 32768", "--max-seq-len-to-capture 8192")
+    found = findings(capped)["cuda-graph capture"]
+    assert found.status == TRAP and found.fix == "--max-seq-len-to-capture 32768"
+    assert findings(capped.replace("32768", "8192"))["cuda-graph capture"].status == OK
+
+
 def test_eager_by_choice_is_not_a_capture_trap():
     assert findings(vllm(EAGLE3, "--max-num-seqs 512", "--enforce-eager"))["cuda-graph capture"].status == OK
 

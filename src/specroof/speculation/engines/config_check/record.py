@@ -45,12 +45,14 @@ class Capture:
     sequences runs b x (k + 1) tokens) or "requests" (SGLang, TensorRT-LLM: graphs sized per
     request, the draft tokens included). ``sizes``: the captured sizes when the config lists
     them; ``largest``: the largest captured (None: unknown); ``disabled``: no graphs at all,
-    by choice (eager mode)."""
+    by choice (eager mode); ``context_cap``: the longest context graphs are used for, when the
+    config sets one (vLLM's ``--max-seq-len-to-capture``)."""
 
     unit: str
     largest: Setting
     sizes: tuple[int, ...] | None = None
     disabled: str = ""
+    context_cap: int | None = None
 
 
 @dataclass(frozen=True)

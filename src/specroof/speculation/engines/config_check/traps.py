@@ -37,6 +37,11 @@ def capture_check(cfg: ServeConfig) -> Finding:
     name, cap = "cuda-graph capture", cfg.capture
     if cap.disabled:
         return Finding(name, OK, f"{cap.disabled}: nothing to cover")
+    served = cfg.served_context.value
+    if cap.context_cap is not None and served is not None and served > cap.context_cap:
+        return Finding(name, TRAP, f"--max-seq-len-to-capture {cap.context_cap} is below the served context {served} "
+                       f"({cfg.served_context.origin}): sequences longer than it decode without CUDA graphs",
+                       f"--max-seq-len-to-capture {served}")
     if not cfg.max_seqs.known:
         return Finding(name, UNKNOWN, f"batch cap unknown ({cfg.max_seqs.origin}); graphs up to "
                        f"{cap.largest.value or 'an unknown size'}", _cap_fix(cfg, None))

@@ -13,7 +13,9 @@ the research tools; versions named where the rule changed):
   ``--tensor-parallel-size``/``-tp``, ``--max-model-len``.
 - CUDA graphs, in tokens: ``--compilation-config``/``-O`` JSON ``cudagraph_capture_sizes``,
   ``max_cudagraph_capture_size``, ``cudagraph_mode``; ``--cuda-graph-sizes`` (v0.10-v0.11,
-  ``SchedulerConfig.cuda_graph_sizes``); ``--max-cudagraph-capture-size``; ``--enforce-eager``.
+  ``SchedulerConfig.cuda_graph_sizes``); ``--max-cudagraph-capture-size``; ``--enforce-eager``;
+  ``--max-seq-len-to-capture`` (the V0-era cap on the context a graph is used for: longer
+  sequences decode eagerly; read only when given, its default changed with the era).
   Unset, vLLM captures ``[1, 2, 4] + range(8, 256, 8) + range(256, max + 1, 16)`` up to
   ``max = min(2 x max_num_seqs, 512)`` tokens (``vllm/config/vllm.py`` ``_set_cudagraph_sizes``;
   the default is in tokens while a speculative step of b sequences runs b x (K + 1) tokens:
@@ -25,6 +27,7 @@ the research tools; versions named where the rule changed):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from specroof.errors import SpecroofError
@@ -82,9 +85,13 @@ def _serve(spec: dict[str, Any], opts: dict[str, list[str]], label: str, cmd: Co
                       "unset: vllm serve defaults to 2048 on GPUs under 70 GiB, 8192 above")
     draft_tp = _setting(spec.get("draft_tensor_parallel_size"), "draft_tensor_parallel_size", label, None,
                         "not set (vLLM runs the drafter at the target's TP)")
+    capture = _capture(opts, value, label, max_seqs, budget)
+    if value("--max-seq-len-to-capture") not in (None, ""):
+        capture = replace(capture, context_cap=whole(value("--max-seq-len-to-capture"),
+                                                      f"{label}: --max-seq-len-to-capture", 1))
     return ServeConfig(
         engine="vllm", label=label, method=str(spec.get("method") or _method(spec)), k=k, max_seqs=max_seqs,
-        capture=_capture(opts, value, label, max_seqs, budget), tp=_tp(value, label), draft_tp=draft_tp,
+        capture=capture, tp=_tp(value, label), draft_tp=draft_tp,
         budget=budget, schedule=schedule, draft=str(spec.get("model") or ""),
         served_context=_setting(value("--max-model-len"), "--max-model-len", label, None, "not set"),
         schedule_note="num_speculative_tokens_per_batch_size" if schedule else "")
