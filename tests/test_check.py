@@ -222,6 +222,14 @@ def test_cli_exit_status_and_clean_message():
                                           "draft depth", "draft context"}
 
 
+def test_dotted_speculative_config_options():
+    text = ("vllm serve m --max-num-seqs 128 --speculative-config.method eagle3 "
+            "--speculative-config.num_speculative_tokens 2 --speculative-config.model some/head")
+    (report,) = check_text(text, "dotted")
+    assert (report.config.method, report.config.k, report.config.draft) == ("eagle3", 2, "some/head")
+    assert report.findings[0].status == TRAP  # 128 x 3 tokens against the default 256
+
+
 def test_several_launch_lines_are_checked_each():
     text = (DATA / "sglang-graph-short.sh").read_text()
     reports = check_text(text + "\n" + text.replace("--cuda-graph-max-bs 64", "--cuda-graph-max-bs 256"), "two")

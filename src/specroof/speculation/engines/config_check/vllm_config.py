@@ -3,7 +3,7 @@
 What is read, and vLLM's defaults when a setting is absent (checked in vLLM's source with
 the research tools; versions named where the rule changed):
 
-- ``--speculative-config`` (JSON): ``method``, ``model``, ``num_speculative_tokens``,
+- ``--speculative-config`` (JSON, or the dotted ``--speculative-config.KEY VALUE`` form): ``method``, ``model``, ``num_speculative_tokens``,
   ``num_speculative_tokens_per_batch_size`` ``[[start_bs, end_bs, K], ...]`` (v0.24,
   ``docs/features/speculative_decoding/dynamic_speculative_decoding.md``),
   ``draft_tensor_parallel_size``; the pre-JSON flags ``--speculative-model`` /
@@ -27,6 +27,7 @@ the research tools; versions named where the rule changed):
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -59,6 +60,9 @@ def from_command(command: Command, label: str) -> ServeConfig:
     text = cmd.value("--speculative-config")
     if text is not None:
         spec = json_object(text, f"{label}: --speculative-config")
+    for name, words in cmd.options.items():  # --speculative-config.num_speculative_tokens 3 (dotted form)
+        if name.startswith("--speculative-config.") and words:
+            spec[name.split(".", 1)[1].replace("-", "_")] = _scalar(words[0])
     legacy = {"--speculative-model": "model", "--num-speculative-tokens": "num_speculative_tokens",
               "--speculative-draft-tensor-parallel-size": "draft_tensor_parallel_size"}
     for flag, key in legacy.items():
@@ -95,6 +99,14 @@ def _serve(spec: dict[str, Any], opts: dict[str, list[str]], label: str, cmd: Co
         budget=budget, schedule=schedule, draft=str(spec.get("model") or ""),
         served_context=_setting(value("--max-model-len"), "--max-model-len", label, None, "not set"),
         schedule_note="num_speculative_tokens_per_batch_size" if schedule else "")
+
+
+def _scalar(word: str) -> Any:
+    """A dotted option's value: JSON when it parses (a number, a list), else the text."""
+    try:
+        return json.loads(word)
+    except json.JSONDecodeError:
+        return word
 
 
 def _method(spec: dict[str, Any]) -> str:
