@@ -273,3 +273,9 @@ def test_mangled_configs_are_a_report_or_one_user_error(seed, cut, length, inser
         assert "\n" not in str(exc).strip()
     else:
         assert all(len(r.findings) == 6 for r in reports)
+
+
+@pytest.mark.parametrize("value", ["1" + "0" * 400, '"' + "9" * 100 + 'k"', "1e400", "-3", "true", '"3.5"'])
+def test_out_of_range_numbers_are_refused(value):
+    with pytest.raises(SpecroofError, match="num_speculative_tokens"):
+        check_text('{"num_speculative_tokens": ' + value + "}", "t")

@@ -14,7 +14,6 @@ into another k's graph and loses the full (uniform-decode) graph.
 from __future__ import annotations
 
 import json
-import math
 
 from specroof.speculation.engines.config_check.record import NA, OK, TRAP, UNKNOWN, Finding, ServeConfig
 from specroof.speculation.engines.config_check.vllm_config import GRID_FINE_END
@@ -81,8 +80,8 @@ def vllm_grid_ceiling(tokens: int) -> int:
     if tokens <= 4:
         return 1 << (tokens - 1).bit_length()
     if tokens <= GRID_FINE_END:
-        return math.ceil(tokens / 8) * 8
-    return GRID_FINE_END + math.ceil((tokens - GRID_FINE_END) / 16) * 16
+        return -(-tokens // 8) * 8
+    return GRID_FINE_END - (-(tokens - GRID_FINE_END) // 16) * 16
 
 
 def budget_check(cfg: ServeConfig) -> Finding:

@@ -11,6 +11,9 @@ from specroof.errors import SpecroofError
 
 _SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
 _SCALE = {"": 1, "k": 1000, "K": 1024, "m": 1_000_000, "M": 1024 * 1024}
+LARGEST = 2 ** 40
+"""The largest value any setting read here may take (no engine takes more tokens, sequences or
+draft steps); above it a number is refused instead of overflowing arithmetic downstream."""
 
 
 def whole(value: Any, where: str, minimum: int = 0) -> int:
@@ -23,7 +26,8 @@ def whole(value: Any, where: str, minimum: int = 0) -> int:
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     else:
-        match = _SUFFIX.match(str(value).strip())
+        text = str(value).strip()
+        match = _SUFFIX.match(text) if len(text) <= 24 else None
         if match is None:
             raise SpecroofError(f"{where}: expected a whole number, got {str(value)[:60]!r}")
         scaled = float(match.group(1)) * _SCALE[match.group(2)]
@@ -32,6 +36,8 @@ def whole(value: Any, where: str, minimum: int = 0) -> int:
         number = int(scaled)
     if number < minimum:
         raise SpecroofError(f"{where}: expected a whole number >= {minimum}, got {number}")
+    if number > LARGEST:
+        raise SpecroofError(f"{where}: {str(number)[:20]}... is beyond any engine setting (at most 2^40)")
     return number
 
 
