@@ -279,3 +279,11 @@ def test_mangled_configs_are_a_report_or_one_user_error(seed, cut, length, inser
 def test_out_of_range_numbers_are_refused(value):
     with pytest.raises(SpecroofError, match="num_speculative_tokens"):
         check_text('{"num_speculative_tokens": ' + value + "}", "t")
+
+
+def test_a_docker_launch_of_vllm_is_read():
+    text = ("docker run --gpus all -p 8000:8000 --ipc=host vllm/vllm-openai:latest --model m --max-num-seqs 64 "
+            "--speculative-config '{\"method\": \"ngram\", \"num_speculative_tokens\": 5, \"prompt_lookup_max\": 4}'")
+    (report,) = check_text(text, "docker")
+    assert (report.config.engine, report.config.k, report.config.max_seqs.value) == ("vllm", 5, 64)
+    assert report.findings[0].status == TRAP  # 64 x 6 = 384 tokens against min(2 x 64, 512) = 128

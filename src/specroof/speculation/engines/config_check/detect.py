@@ -1,7 +1,8 @@
 """Which engine a config is for, and its reading as :class:`ServeConfig` records.
 
-A text is a launch if a non-comment line runs ``vllm serve`` / ``vllm.entrypoints``,
-``sglang.launch_server`` / ``sglang serve`` (each such command is checked on its own); else a
+A text is a launch if a non-comment line runs ``vllm serve`` / ``vllm.entrypoints`` (or the
+``vllm/vllm-openai`` container), ``sglang.launch_server`` / ``sglang_router.launch_server`` /
+``sglang serve`` (each such command is checked on its own); else a
 JSON object is a vLLM ``--speculative-config``; else it is read as a TensorRT-LLM
 ``extra_llm_api_options`` YAML. ``engine`` forces the reading.
 """
@@ -18,8 +19,8 @@ from specroof.speculation.engines.config_check.values import json_object
 
 ENGINE_NAMES = ("vllm", "sglang", "trtllm")
 _LAUNCH = {
-    "vllm": re.compile(r"(^|[\s/])vllm(\s+serve\b|\.entrypoints)"),
-    "sglang": re.compile(r"sglang\.launch_server|(^|[\s/])sglang\s+serve\b"),
+    "vllm": re.compile(r"(^|[\s/])vllm(\s+serve\b|\.entrypoints)|vllm/vllm-openai"),
+    "sglang": re.compile(r"sglang(_router)?\.launch_server|(^|[\s/])sglang\s+serve\b"),
     "trtllm": re.compile(r"(^|[\s/])trtllm-serve\b"),
 }
 
