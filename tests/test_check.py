@@ -287,3 +287,12 @@ def test_a_docker_launch_of_vllm_is_read():
     (report,) = check_text(text, "docker")
     assert (report.config.engine, report.config.k, report.config.max_seqs.value) == ("vllm", 5, 64)
     assert report.findings[0].status == TRAP  # 64 x 6 = 384 tokens against min(2 x 64, 512) = 128
+
+
+def test_unset_vllm_limits_are_read_for_both_gpu_classes():
+    """vllm serve defaults to 256 sequences on small GPUs and A100s, 1024 on the others: a trap on
+    one class only is 'unknown' and shows both readings; a trap on both is a trap."""
+    one = findings(json.dumps({"method": "eagle3", "model": "h", "num_speculative_tokens": 1}))["cuda-graph capture"]
+    assert one.status == UNKNOWN and "256 sequences" in one.detail and "1024 sequences" in one.detail
+    both = findings(json.dumps({"method": "eagle3", "model": "h", "num_speculative_tokens": 2}))["cuda-graph capture"]
+    assert both.status == TRAP and "256 sequences x (K + 1 = 3) = 768 tokens" in both.detail

@@ -10,6 +10,7 @@ Every check is reported, so a clean config says what was checked. See ``docs/che
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from specroof.models.architecture import load_model
@@ -44,9 +45,23 @@ def check_text(text: str, where: str, engine: str | None = None, facts: DraftFac
                ) -> list[CheckReport]:
     """Every launch in ``text`` with its findings."""
     facts = facts or DraftFacts()
-    return [CheckReport(cfg, (capture_check(cfg), budget_check(cfg), schedule_check(cfg), draft_tp_check(cfg),
-                              depth_check(cfg, facts), context_check(cfg, facts)))
-            for cfg in read_config(text, where, engine)]
+    checks: list[Callable[[ServeConfig], Finding]] = [
+        capture_check, budget_check, schedule_check, draft_tp_check,
+        lambda c: depth_check(c, facts), lambda c: context_check(c, facts)]
+    return [CheckReport(cfg, tuple(_decide(check, cfg) for check in checks)) for cfg in read_config(text, where, engine)]
+
+
+def _decide(check: Callable[[ServeConfig], Finding], cfg: ServeConfig) -> Finding:
+    """The check's finding when every reading of the launch agrees (the engine's defaults for
+    each hardware class, :attr:`ServeConfig.alternatives`), else ``unknown`` saying how it differs."""
+    readings = [(c.assumption, check(c)) for c in (cfg, *cfg.alternatives)]
+    first = readings[0][1]
+    if len({f.status for _, f in readings}) == 1:
+        return first
+    told = "; ".join(f"on {where}: {f.status}, {f.detail}" for where, f in readings)
+    fix = next((f.fix for _, f in readings if f.status == TRAP), "")
+    return Finding(first.check, UNKNOWN, f"depends on the engine's defaults for the GPU: {told}",
+                   f"{fix}; or set the limits explicitly" if fix else "set the limits explicitly")
 
 
 def model_facts(model: str | None, draft_model: str | None, trained_k: int | None) -> DraftFacts:

@@ -64,6 +64,9 @@ class ServeConfig:
     the batch cap (sequences decoded at once); ``budget``: tokens one step may schedule
     (None for engines whose decode step is not capped so); ``served_context``: the longest
     context served; ``draft``: the draft checkpoint named (an HF id or path), if any.
+    ``assumption``: the hardware whose engine defaults filled unset settings, and
+    ``alternatives``: the same launch read with the defaults of other hardware (vLLM's batch
+    defaults depend on the GPU): a check is decided only where every reading agrees.
     """
 
     engine: str
@@ -80,6 +83,8 @@ class ServeConfig:
     served_context: Setting = field(default_factory=lambda: Setting(None, "not set"))
     draft: str = ""
     notes: tuple[str, ...] = ()
+    assumption: str = ""
+    alternatives: tuple[ServeConfig, ...] = ()
 
     def effective_schedule(self) -> list[tuple[int, int, int]]:
         """The draft length at every batch size up to the cap: the schedule clipped to

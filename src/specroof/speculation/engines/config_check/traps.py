@@ -18,8 +18,8 @@ import json
 from specroof.speculation.engines.config_check.record import NA, OK, TRAP, UNKNOWN, Finding, ServeConfig
 from specroof.speculation.engines.config_check.vllm_config import GRID_FINE_END
 
-VLLM_BUDGET_SMALL, VLLM_BUDGET_LARGE = 2048, 8192
-"""vllm serve's default token budgets (GPUs under / over 70 GiB): unset, the budget is one of them."""
+VLLM_BUDGET_SMALL = 2048
+"""vllm serve's smaller default token budget (GPUs under 70 GiB, A100s)."""
 
 
 def step_need(cfg: ServeConfig) -> tuple[int, str]:
@@ -96,13 +96,7 @@ def budget_check(cfg: ServeConfig) -> Finding:
     need = max(e * (k + 1) for _, e, k in ranges)
     flag = "--max-num-batched-tokens" if cfg.engine == "vllm" else "max_num_tokens"
     fix = f"{flag} {need}" if cfg.engine == "vllm" else f"{flag}: {need}"
-    budget = cfg.budget.value
-    if budget is None:  # vLLM unset: 2048 or 8192 by GPU memory
-        if need <= VLLM_BUDGET_SMALL:
-            return Finding(name, OK, f"a full batch verifies {need} tokens, within either default budget "
-                           f"({VLLM_BUDGET_SMALL} or {VLLM_BUDGET_LARGE})")
-        status = TRAP if need > VLLM_BUDGET_LARGE else UNKNOWN
-        return Finding(name, status, f"a full batch verifies {need} tokens; the budget is {cfg.budget.origin}", fix)
+    budget = cfg.budget.value or 0
     if need <= budget:
         return Finding(name, OK, f"a full batch verifies {need} tokens, within {budget} ({cfg.budget.origin})")
     fits = budget // (cfg.k + 1)

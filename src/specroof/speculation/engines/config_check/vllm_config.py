@@ -8,9 +8,10 @@ the research tools; versions named where the rule changed):
   ``docs/features/speculative_decoding/dynamic_speculative_decoding.md``),
   ``draft_tensor_parallel_size``; the pre-JSON flags ``--speculative-model`` /
   ``--num-speculative-tokens`` / ``--speculative-draft-tensor-parallel-size`` too.
-- ``--max-num-seqs`` (default 256, ``SchedulerConfig``), ``--max-num-batched-tokens``
-  (``vllm serve`` default 2048 on GPUs under 70 GiB, 8192 above: left unknown when unset),
-  ``--tensor-parallel-size``/``-tp``, ``--max-model-len``.
+- ``--max-num-seqs`` and ``--max-num-batched-tokens``: unset, ``vllm serve`` takes 256 and 2048
+  on GPUs under 70 GiB and on A100s, 1024 and 8192 on the others (``get_batch_defaults``); the
+  config cannot say which GPU it runs on, so it is read both ways and a check whose answer
+  differs says so. ``--tensor-parallel-size``/``-tp``, ``--max-model-len``.
 - CUDA graphs, in tokens: ``--compilation-config``/``-O`` JSON ``cudagraph_capture_sizes``,
   ``max_cudagraph_capture_size``, ``cudagraph_mode``; ``--cuda-graph-sizes`` (v0.10-v0.11,
   ``SchedulerConfig.cuda_graph_sizes``); ``--max-cudagraph-capture-size``; ``--enforce-eager``;
@@ -36,7 +37,9 @@ from specroof.speculation.engines.config_check.argv import Command
 from specroof.speculation.engines.config_check.record import Capture, ServeConfig, Setting
 from specroof.speculation.engines.config_check.values import json_object, schedule_ranges, whole, whole_list
 
-DEFAULT_MAX_SEQS = 256
+GPU_DEFAULTS = (("GPUs under 70 GiB and A100s", 256, 2048), ("other GPUs of 70 GiB or more", 1024, 8192))
+"""``vllm serve``'s defaults of (max_num_seqs, max_num_batched_tokens) by GPU class
+(``vllm/engine/arg_utils.py`` ``get_batch_defaults``; A100 excluded from the large ones by PR #17885)."""
 DEFAULT_CAPTURE_CAP = 512
 GRID_FINE_END = 256
 
@@ -83,22 +86,35 @@ def _serve(spec: dict[str, Any], opts: dict[str, list[str]], label: str, cmd: Co
         schedule = schedule_ranges(spec["num_speculative_tokens_per_batch_size"],
                                    f"{where} num_speculative_tokens_per_batch_size")
     value = cmd.value if cmd is not None else (lambda *names: None)
-    max_seqs = _setting(value("--max-num-seqs"), "--max-num-seqs", label, DEFAULT_MAX_SEQS,
-                        f"vLLM default {DEFAULT_MAX_SEQS}")
-    budget = _setting(value("--max-num-batched-tokens"), "--max-num-batched-tokens", label, None,
-                      "unset: vllm serve defaults to 2048 on GPUs under 70 GiB, 8192 above")
-    draft_tp = _setting(spec.get("draft_tensor_parallel_size"), "draft_tensor_parallel_size", label, None,
-                        "not set (vLLM runs the drafter at the target's TP)")
+    base = ServeConfig(
+        engine="vllm", label=label, method=str(spec.get("method") or _method(spec)), k=k,
+        max_seqs=Setting(None, ""), capture=Capture("tokens", Setting(None, "")), tp=_tp(value, label),
+        draft_tp=_setting(spec.get("draft_tensor_parallel_size"), "draft_tensor_parallel_size", label, None,
+                          "not set (vLLM runs the drafter at the target's TP)"),
+        schedule=schedule, draft=str(spec.get("model") or ""),
+        served_context=_setting(value("--max-model-len"), "--max-model-len", label, None, "not set"),
+        schedule_note="num_speculative_tokens_per_batch_size" if schedule else "")
+    variants = [_batch_limits(base, opts, value, label, gpu) for gpu in GPU_DEFAULTS]
+    if variants[0] == variants[1]:  # both limits set: the GPU's defaults do not matter
+        return variants[0]
+    return replace(variants[0], alternatives=(variants[1],))
+
+
+def _batch_limits(base: ServeConfig, opts: dict[str, list[str]], value: Any, label: str,
+                  gpu: tuple[str, int, int]) -> ServeConfig:
+    """``base`` with the batch cap, token budget and CUDA graphs read, unset ones at the
+    defaults of one GPU class (``vllm/engine/arg_utils.py`` ``get_batch_defaults``)."""
+    where, seqs_default, budget_default = gpu
+    max_seqs = _setting(value("--max-num-seqs"), "--max-num-seqs", label, seqs_default,
+                        f"vLLM default {seqs_default} on {where}")
+    budget = _setting(value("--max-num-batched-tokens"), "--max-num-batched-tokens", label, budget_default,
+                      f"vLLM default {budget_default} on {where}")
     capture = _capture(opts, value, label, max_seqs, budget)
     if value("--max-seq-len-to-capture") not in (None, ""):
         capture = replace(capture, context_cap=whole(value("--max-seq-len-to-capture"),
                                                       f"{label}: --max-seq-len-to-capture", 1))
-    return ServeConfig(
-        engine="vllm", label=label, method=str(spec.get("method") or _method(spec)), k=k, max_seqs=max_seqs,
-        capture=capture, tp=_tp(value, label), draft_tp=draft_tp,
-        budget=budget, schedule=schedule, draft=str(spec.get("model") or ""),
-        served_context=_setting(value("--max-model-len"), "--max-model-len", label, None, "not set"),
-        schedule_note="num_speculative_tokens_per_batch_size" if schedule else "")
+    both_set = value("--max-num-seqs") not in (None, "") and value("--max-num-batched-tokens") not in (None, "")
+    return replace(base, max_seqs=max_seqs, budget=budget, capture=capture, assumption="" if both_set else where)
 
 
 def _scalar(word: str) -> Any:
@@ -143,7 +159,7 @@ def _capture(opts: dict[str, list[str]], value: Any, label: str, max_seqs: Setti
     if value("--enforce-eager") is not None or str(config.get("cudagraph_mode", "")).upper() == "NONE":
         return Capture("tokens", Setting(None, "eager"), disabled="CUDA graphs off by choice (--enforce-eager "
                                                                   "or cudagraph_mode NONE)")
-    ceiling = budget.value or 8192  # sizes above the token budget are dropped (8192: the larger default)
+    ceiling = budget.value or 8192  # sizes above the token budget are dropped
     sizes_raw = config.get("cudagraph_capture_sizes")
     if sizes_raw is None and value("--cuda-graph-sizes") is not None:
         words = opts.get("--cuda-graph-sizes") or []
@@ -160,7 +176,7 @@ def _capture(opts: dict[str, list[str]], value: Any, label: str, max_seqs: Setti
         cap = min(whole(cap_raw, f"{label}: max_cudagraph_capture_size", 1), ceiling)
         grid = capture_grid(cap)
         return Capture("tokens", Setting(grid[-1], f"max_cudagraph_capture_size {cap}, on vLLM's grid"), tuple(grid))
-    cap = min(2 * (max_seqs.value or DEFAULT_MAX_SEQS), DEFAULT_CAPTURE_CAP, ceiling)
+    cap = min(2 * (max_seqs.value or 1), DEFAULT_CAPTURE_CAP, ceiling)
     grid = capture_grid(cap)
     return Capture("tokens", Setting(grid[-1], f"vLLM default min(2 x max_num_seqs, {DEFAULT_CAPTURE_CAP})"),
                    tuple(grid))
