@@ -78,9 +78,11 @@ def test_sglang_without_adaptive_support_says_so(plans):
 def test_trtllm_export_is_one_yaml_file_with_the_schedule(plans):
     ranges = export_table(plans["eagle3"], "json")
     text = export_table(plans["eagle3"], "trtllm")
-    options = yaml.safe_load(text)
+    launch, options_text = text.split("\n", 1)[1].split("trtllm-serve ", 1)[1].split("\n", 1)
+    assert launch.endswith("--extra_llm_api_options extra.yaml")
+    options = yaml.safe_load(options_text)
     spec = options["speculative_config"]
     assert spec["draft_len_schedule"] == {end: k for _, end, k in ranges if k > 0}
     assert spec["max_draft_len"] == max(k for _, _, k in ranges) and "PR #10860" in text
     assert options["cuda_graph_config"]["max_batch_size"] == ranges[-1][1]
-    assert "# trtllm-serve " in text and "#   speculative_config:" in text  # launch and one-k blocks commented
+    assert "#   speculative_config:" in text  # the one-k blocks, commented

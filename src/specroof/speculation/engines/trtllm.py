@@ -1,6 +1,6 @@
-"""TensorRT-LLM: ``trtllm-serve MODEL --extra_llm_api_options FILE.yaml``; the export is that
-YAML file (its launch line a comment), so it can be saved as it is and read back by
-``specroof check``.
+"""TensorRT-LLM: ``trtllm-serve MODEL --extra_llm_api_options FILE.yaml``; the export is the
+launch line and that YAML file (``specroof check`` reads the export as it is, skipping the
+launch line).
 
 ``decoding_type`` (this engine's spellings in ``method_names.toml``), ``max_draft_len``,
 ``speculative_model``, ``num_nextn_predict_layers`` (MTP), ``max_matching_ngram_size`` (NGram),
@@ -42,8 +42,8 @@ DEFAULT_MAX_NUM_TOKENS = 8192
 
 def write(p: PlanResult, ranges: list[list[int]], spelling: Spelling) -> list[str]:
     """The ``extra_llm_api_options`` YAML with the schedule as ``draft_len_schedule``."""
-    lines = ["# TensorRT-LLM: save this file as extra.yaml and launch:",
-             "# " + command("trtllm-serve", target_ref(p), "--extra_llm_api_options", "extra.yaml")]
+    lines = ["# TensorRT-LLM: save the options below this launch line as extra.yaml and launch:",
+             command("trtllm-serve", target_ref(p), "--extra_llm_api_options", "extra.yaml")]
     if not spelling.supported:
         return lines + [TRTLLM.refusal(spelling)]
     if is_tree(p):

@@ -81,7 +81,7 @@ def _one_k_lines(p: PlanResult, ranges: list[list[int]], spelling: Spelling) -> 
     """The fallback for vLLM before v0.24: one ``num_speculative_tokens`` per server, a commented
     line per batch range (its batch cap: the largest planned batch its k fits at)."""
     if len(ranges) == 1:
-        return []
+        return ["# vLLM before v0.24: drop num_speculative_tokens_per_batch_size (one k at every batch size here)."]
     lines = ["# vLLM before v0.24 (no per-batch table): one num_speculative_tokens per server; uncomment the line "
              "of the batch sizes you serve most:"]
     for label, k in static_choice(ranges):
