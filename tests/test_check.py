@@ -207,6 +207,8 @@ def test_draft_window_shorter_than_the_served_context():
     target = model_facts(str(DATA / "target-mtp1.json"), str(DATA / "draft-2k.json"), None)
     assert findings(vllm(spec), facts=target)["draft context"].status == TRAP  # the target's 32768 positions
     assert findings(vllm(spec, "--max-model-len 8192"))["draft context"].status == UNKNOWN
+    capped = findings(vllm({**spec, "max_model_len": 4096}, "--max-model-len 8192"))["draft context"]
+    assert capped.status == TRAP and "max_model_len" in capped.detail
 
 
 # --------------------------------------------------------------------------- the command

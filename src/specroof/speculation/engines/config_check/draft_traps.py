@@ -90,17 +90,19 @@ def context_check(cfg: ServeConfig, facts: DraftFacts) -> Finding:
     served, origin = cfg.served_context.value, cfg.served_context.origin
     if served is None and facts.target_context is not None:
         served, origin = facts.target_context, "the target's max_position_embeddings"
-    if served is None or facts.draft_context is None:
+    window, where = facts.draft_context, "the draft's max_position_embeddings"
+    if window is None and cfg.draft_context.known:
+        window, where = cfg.draft_context.value, f"the speculative config's {cfg.draft_context.origin}"
+    if served is None or window is None:
         missing = "the served context (set it, or give --model)" if served is None else \
             "the draft's window (give --draft-model, its config.json)"
         return Finding(name, UNKNOWN, f"cannot compare: {missing} is unknown")
-    if served <= facts.draft_context:
-        return Finding(name, OK, f"served context {served} ({origin}) within the draft's {facts.draft_context}")
+    if served <= window:
+        return Finding(name, OK, f"served context {served} ({origin}) within the draft's {window} ({where})")
     flag = {"vllm": "--max-model-len", "sglang": "--context-length", "trtllm": "max_seq_len:"}[cfg.engine]
-    return Finding(name, TRAP, f"served context {served} tokens ({origin}) exceeds the draft's window "
-                   f"{facts.draft_context} (max_position_embeddings): past it the draft runs beyond the positions it "
-                   "was built for and acceptance collapses (vLLM stops speculating there)",
-                   f"{flag} {facts.draft_context}, or a draft with a longer window")
+    return Finding(name, TRAP, f"served context {served} tokens ({origin}) exceeds the draft's window {window} "
+                   f"({where}): past it the draft runs beyond the positions it was built for and acceptance "
+                   "collapses, or the engine stops speculating there", f"{flag} {window}, or a draft with a longer window")
 
 
 @cache

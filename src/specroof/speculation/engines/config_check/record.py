@@ -82,6 +82,7 @@ class ServeConfig:
     schedule_note: str = ""
     served_context: Setting = field(default_factory=lambda: Setting(None, "not set"))
     draft: str = ""
+    draft_context: Setting = field(default_factory=lambda: Setting(None, "not set"))
     notes: tuple[str, ...] = ()
     assumption: str = ""
     alternatives: tuple[ServeConfig, ...] = ()

@@ -6,7 +6,8 @@ the research tools; versions named where the rule changed):
 - ``--speculative-config`` (JSON, or the dotted ``--speculative-config.KEY VALUE`` form): ``method``, ``model``, ``num_speculative_tokens``,
   ``num_speculative_tokens_per_batch_size`` ``[[start_bs, end_bs, K], ...]`` (v0.24,
   ``docs/features/speculative_decoding/dynamic_speculative_decoding.md``),
-  ``draft_tensor_parallel_size``; the pre-JSON flags ``--speculative-model`` /
+  ``draft_tensor_parallel_size``, ``max_model_len`` (the draft's length: longer sequences are not
+  speculated); the pre-JSON flags ``--speculative-model`` /
   ``--num-speculative-tokens`` / ``--speculative-draft-tensor-parallel-size`` too.
 - ``--max-num-seqs`` and ``--max-num-batched-tokens``: unset, ``vllm serve`` takes 256 and 2048
   on GPUs under 70 GiB and on A100s, 1024 and 8192 on the others (``get_batch_defaults``); the
@@ -92,6 +93,7 @@ def _serve(spec: dict[str, Any], opts: dict[str, list[str]], label: str, cmd: Co
         draft_tp=_setting(spec.get("draft_tensor_parallel_size"), "draft_tensor_parallel_size", label, None,
                           "not set (vLLM runs the drafter at the target's TP)"),
         schedule=schedule, draft=str(spec.get("model") or ""),
+        draft_context=_setting(spec.get("max_model_len"), "max_model_len", label, None, "not set"),
         served_context=_setting(value("--max-model-len"), "--max-model-len", label, None, "not set"),
         schedule_note="num_speculative_tokens_per_batch_size" if schedule else "")
     variants = [_batch_limits(base, opts, value, label, gpu) for gpu in GPU_DEFAULTS]
