@@ -52,7 +52,8 @@ _ADAPTIVE = [
     "# SGLang has no batch-size table; its per-batch form is adaptive steps (--speculative-adaptive,",
     "# merged in PR #21599, 2026-03; batch-size aware since PR #24055, 2026-05; EAGLE, EAGLE3 and NEXTN",
     "# with --speculative-eagle-topk 1): it chooses the step count at run time from the measured",
-    "# acceptance among candidate_steps, here the plan's k values. Save as adaptive.json:",
+    "# acceptance among candidate_steps, here the plan's k values (where it cannot adapt, e.g. with DP",
+    "# attention, PR #23289, it keeps the launch's largest k). Save as adaptive.json:",
 ]
 
 
