@@ -26,8 +26,11 @@ def findings(text: str, engine: str | None = None, facts: DraftFacts | None = No
     return {f.check: f for f in report.findings}
 
 
-def vllm(spec: dict, *flags: str) -> str:
-    return "vllm serve some/model " + " ".join(flags) + f" --speculative-config '{json.dumps(spec)}'"
+def vllm(spec: dict, *flags: str, env: str = "") -> str:
+    return env + "vllm serve some/model " + " ".join(flags) + f" --speculative-config '{json.dumps(spec)}'"
+
+
+V2 = "VLLM_USE_V2_MODEL_RUNNER=1 "
 
 
 EAGLE3 = {"method": "eagle3", "model": "some/head", "num_speculative_tokens": 3}
@@ -130,19 +133,29 @@ def test_trtllm_budget_and_sglang_has_none():
 def test_schedule_without_graphs_for_its_draft_length():
     spec = {**EAGLE3, "num_speculative_tokens": 4, "num_speculative_tokens_per_batch_size": [[1, 8, 4], [9, 64, 2]]}
     no_multiple_of_3 = "--compilation-config '{\"cudagraph_capture_sizes\": [5, 10, 20, 40, 80, 160, 320]}'"
-    found = findings(vllm(spec, "--max-num-seqs 64", no_multiple_of_3))["per-batch schedule"]
+    found = findings(vllm(spec, "--max-num-seqs 64", no_multiple_of_3, env=V2))["per-batch schedule"]
     assert found.status == TRAP and "batches 9-64 (K=2)" in found.detail and "multiple of 3" in found.detail
     with_graphs = "--compilation-config '{\"cudagraph_capture_sizes\": [5, 10, 20, 40, 96, 192]}'"
-    assert findings(vllm(spec, "--max-num-seqs 64", with_graphs))["per-batch schedule"].status == OK
+    assert findings(vllm(spec, "--max-num-seqs 64", with_graphs, env=V2))["per-batch schedule"].status == OK
 
 
 def test_schedule_range_above_the_largest_graph():
     spec = {**EAGLE3, "num_speculative_tokens_per_batch_size": [[1, 16, 3], [17, 256, 1]]}
-    found = findings(vllm(spec, "--max-num-seqs 256"))["per-batch schedule"]  # default graphs: 512 tokens
+    found = findings(vllm(spec, "--max-num-seqs 256", env=V2))["per-batch schedule"]  # default graphs: 512 tokens
     assert found.status == OK
-    small = findings(vllm(spec, "--max-num-seqs 256", "--compilation-config '{\"max_cudagraph_capture_size\": 256}'"))
+    small = findings(vllm(spec, "--max-num-seqs 256", "--compilation-config '{\"max_cudagraph_capture_size\": 256}'",
+                          env=V2))
     assert small["per-batch schedule"].status == TRAP and "batches 17-256 (K=1)" in small["per-batch schedule"].detail
     assert findings(vllm(EAGLE3))["per-batch schedule"].status == NA
+
+
+@pytest.mark.parametrize("method, env, fix", [
+    ("eagle3", "", "VLLM_USE_V2_MODEL_RUNNER=1"), ("eagle3", V2, None),
+    ("draft_model", "", "one num_speculative_tokens"), ("draft_model", V2, "one num_speculative_tokens")])
+def test_a_per_batch_table_on_the_v1_runner_loses_full_graphs(method, env, fix):
+    spec = {**EAGLE3, "method": method, "num_speculative_tokens_per_batch_size": [[1, 16, 3], [17, 64, 1]]}
+    found = findings(vllm(spec, "--max-num-seqs 64", env=env))["per-batch schedule"]
+    assert (found.status == OK) if fix is None else (found.status == TRAP and fix in found.fix)
 
 
 def test_trtllm_stage1_schedule_is_flagged_with_the_current_form():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from specroof.speculation.engines.config_check.vllm_config import RUNNER_V2_METHODS
 from specroof.speculation.engines.engine import ENGINES, Engine, MetricsReader, Spelling, spellings_of
 from specroof.speculation.engines.vllm_metrics import parse_vllm_metrics
 from specroof.speculation.launch import (
@@ -56,7 +57,9 @@ def write(p: PlanResult, ranges: list[list[int]], spelling: Spelling) -> list[st
         lines.append(f"# {spelling.note}")
     config["num_speculative_tokens"] = k_max
     config["num_speculative_tokens_per_batch_size"] = ranges
-    lines += [*_DYNAMIC_K, command("vllm", "serve", target_ref(p), *flags, "--speculative-config", json.dumps(config))]
+    env, runner = _runner(str(spelling.name), len(ranges))
+    lines += [*_DYNAMIC_K, *runner,
+              command(*env, "vllm", "serve", target_ref(p), *flags, "--speculative-config", json.dumps(config))]
     lines += _one_k_lines(p, ranges, spelling)
     if spelling.name == "medusa" and p.heads is not None and k_max > p.heads:
         lines.append(f"# warning: vLLM's Medusa proposer drafts at most one token per head ({p.heads} heads), "
@@ -66,6 +69,22 @@ def write(p: PlanResult, ranges: list[list[int]], spelling: Spelling) -> list[st
                      "num_speculative_tokens tokens, so k here is a tree size, not a chain length. Re-plan with a "
                      "chain acceptance (chain:ALPHA or curve:FILE measured with chains) before using it in vLLM.")
     return lines
+
+
+def _runner(method: str, n_ranges: int) -> tuple[list[str], list[str]]:
+    """(environment words, comment lines): vLLM's V1 model runner runs a per-batch table with
+    piecewise CUDA graphs only (it overrides FULL_AND_PIECEWISE; issue #49548 measured 59.6 -> 50.0
+    tok/s single-stream); model runner V2 keeps full graphs with it since PR #45953 (2026-07) for
+    the methods it runs (``RUNNER_V2_METHODS``)."""
+    if n_ranges == 1:
+        return [], []
+    if method in RUNNER_V2_METHODS:
+        return ["VLLM_USE_V2_MODEL_RUNNER=1"], [
+            "# VLLM_USE_V2_MODEL_RUNNER=1: model runner V2 keeps full CUDA graphs with the table (PR #45953,",
+            "# 2026-07); the V1 runner drops to piecewise graphs for it (issue #49548: -14% single-stream)."]
+    return [], [f"# warning: vLLM runs this table with piecewise CUDA graphs only (V1 runner; model runner V2, which "
+                f"keeps full graphs, does not run method {method}; issue #49548 measured -14% single-stream): "
+                "compare with the one-k lines below."]
 
 
 def _base_config(p: PlanResult, spelling: Spelling) -> dict[str, Any]:

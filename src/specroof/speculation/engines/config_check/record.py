@@ -64,6 +64,8 @@ class ServeConfig:
     the batch cap (sequences decoded at once); ``budget``: tokens one step may schedule
     (None for engines whose decode step is not capped so); ``served_context``: the longest
     context served; ``draft``: the draft checkpoint named (an HF id or path), if any.
+    ``schedule_downgrade``: (why, fix) when the engine itself runs a per-batch schedule with
+    lesser CUDA graphs (vLLM's V1 model runner: piecewise only), else empty.
     ``assumption``: the hardware whose engine defaults filled unset settings, and
     ``alternatives``: the same launch read with the defaults of other hardware (vLLM's batch
     defaults depend on the GPU): a check is decided only where every reading agrees.
@@ -80,6 +82,7 @@ class ServeConfig:
     budget: Setting | None = None
     schedule: tuple[tuple[int, int, int], ...] | None = None
     schedule_note: str = ""
+    schedule_downgrade: tuple[str, str] = ("", "")
     served_context: Setting = field(default_factory=lambda: Setting(None, "not set"))
     draft: str = ""
     draft_context: Setting = field(default_factory=lambda: Setting(None, "not set"))

@@ -27,6 +27,9 @@ def schedule_check(cfg: ServeConfig) -> Finding:
         return _stage1(cfg)
     if cfg.capture.disabled:
         return Finding(NAME, OK, f"{cfg.capture.disabled}: no graphs to lose")
+    why, fix = cfg.schedule_downgrade
+    if why:
+        return Finding(NAME, TRAP, why, fix)
     problems = [p for p in (_range_problem(cfg, s, e, k) for s, e, k in cfg.effective_schedule() if k > 0) if p]
     if not problems:
         return Finding(NAME, OK, f"every batch range of {cfg.schedule_note} keeps CUDA graphs "

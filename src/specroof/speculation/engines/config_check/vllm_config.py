@@ -38,6 +38,11 @@ from specroof.speculation.engines.config_check.argv import Command
 from specroof.speculation.engines.config_check.record import Capture, ServeConfig, Setting
 from specroof.speculation.engines.config_check.values import json_object, schedule_ranges, whole, whole_list
 
+RUNNER_V2_METHODS = ("eagle", "eagle3", "mtp", "dflash")
+"""Drafting methods vLLM's model runner V2 runs (``_get_v2_model_runner_unsupported_features``);
+it keeps full CUDA graphs with a per-batch table since PR #45953 (2026-07)."""
+_RUNNER_ENV = "VLLM_USE_V2_MODEL_RUNNER"
+
 GPU_DEFAULTS = (("GPUs under 70 GiB and A100s", 256, 2048), ("other GPUs of 70 GiB or more", 1024, 8192))
 """``vllm serve``'s defaults of (max_num_seqs, max_num_batched_tokens) by GPU class
 (``vllm/engine/arg_utils.py`` ``get_batch_defaults``; A100 excluded from the large ones by PR #17885)."""
@@ -96,6 +101,8 @@ def _serve(spec: dict[str, Any], opts: dict[str, list[str]], label: str, cmd: Co
         draft_context=_setting(spec.get("max_model_len"), "max_model_len", label, None, "not set"),
         served_context=_setting(value("--max-model-len"), "--max-model-len", label, None, "not set"),
         schedule_note="num_speculative_tokens_per_batch_size" if schedule else "")
+    if schedule is not None:
+        base = replace(base, schedule_downgrade=_runner_downgrade(base.method, cmd.env if cmd else {}))
     variants = [_batch_limits(base, opts, value, label, gpu) for gpu in GPU_DEFAULTS]
     if variants[0] == variants[1]:  # both limits set: the GPU's defaults do not matter
         return variants[0]
@@ -117,6 +124,22 @@ def _batch_limits(base: ServeConfig, opts: dict[str, list[str]], value: Any, lab
                                                       f"{label}: --max-seq-len-to-capture", 1))
     both_set = value("--max-num-seqs") not in (None, "") and value("--max-num-batched-tokens") not in (None, "")
     return replace(base, max_seqs=max_seqs, budget=budget, capture=capture, assumption="" if both_set else where)
+
+
+def _runner_downgrade(method: str, env: dict[str, str]) -> tuple[str, str]:
+    """(why, fix) when a per-batch table costs the full CUDA graphs: vLLM's V1 model runner
+    overrides cudagraph_mode FULL_AND_PIECEWISE to PIECEWISE for Dynamic SD (its warning, seen on
+    v0.27.1 in issue #48494; issue #49548 measured 59.6 -> 50.0 tok/s single-stream)."""
+    if env.get(_RUNNER_ENV) == "1":
+        return ("", "") if method in RUNNER_V2_METHODS else (
+            f"{_RUNNER_ENV}=1 with method {method}: model runner V2 runs only {', '.join(RUNNER_V2_METHODS)}",
+            "one num_speculative_tokens (drop the per-batch table) on the V1 runner")
+    why = ("the per-batch table makes vLLM's V1 model runner override cudagraph_mode FULL_AND_PIECEWISE to "
+           "PIECEWISE (issue #49548: 59.6 -> 50.0 tok/s single-stream)")
+    if method in RUNNER_V2_METHODS:
+        return why, f"launch with {_RUNNER_ENV}=1 (full graphs with the table since PR #45953)"
+    return why, (f"one num_speculative_tokens (model runner V2, which keeps full graphs with the table, runs only "
+                 f"{', '.join(RUNNER_V2_METHODS)})")
 
 
 def _scalar(word: str) -> Any:
