@@ -31,20 +31,24 @@ def plans():
                        draft_model="llama-3.2-1b"),
         "ngram": _plan("llama-3-8b", "h200", [1, 64, 512, 1024], [512], acceptance="chain:0.9", method="ngram",
                        max_candidates=6),
+        "off-at-256": _plan("llama-3-8b", "h200", [1, 64, 256, 512], [1024], acceptance="chain:0.6",
+                            draft_model="llama-3.2-1b"),  # [[1, 63, 2], [64, 255, 1], [256, 512, 0]]
     }
 
 
 @pytest.mark.parametrize("engine", ["vllm", "sglang", "trtllm"])
-@pytest.mark.parametrize("name", ["eagle3", "draft", "ngram"])
+@pytest.mark.parametrize("name", ["eagle3", "draft", "ngram", "off-at-256"])
 def test_exports_read_back_with_no_trap(plans, engine, name):
     p = plans[name]
     assert len(export_table(p, "json")) > 1  # a real schedule, so the per-batch forms are exercised
     text = export_table(p, engine)
     reports = check_text(text, f"{name}.{engine}", engine)
     traps = [(r.config.label, f.check, f.detail) for r in reports for f in r.findings if f.status == TRAP]
+    if name == "off-at-256":
+        assert export_table(p, "json")[-1][2] == 0  # the plan stops speculating: the export still reads back
     if engine == "vllm" and name != "eagle3":  # model runner V2 does not run these: the table costs full graphs
         assert [check for _, check, _ in traps] == ["per-batch schedule"] and "warning: vLLM runs this table" in text
-        one_k = [line[2:] for line in text.splitlines() if line.startswith("# vllm serve")]
+        one_k = [line[2:] for line in text.splitlines() if line.startswith("# vllm serve") and "--speculative" in line]
         assert one_k and all(not r.traps for line in one_k for r in check_text(line, "one-k", "vllm"))
         return
     assert not traps

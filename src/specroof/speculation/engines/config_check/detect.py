@@ -37,6 +37,8 @@ def read_config(text: str, where: str, engine: str | None = None) -> list[ServeC
     found = [c for c in commands(text, where) if _engine_of(c) == kind]
     if not found:
         raise SpecroofError(f"{where}: no {kind} launch command found")
+    if len(found) > 1:  # an export's launch for a batch range that does not speculate has nothing to check
+        found = [c for c in found if _speculates(c)] or found[:1]
     reader = vllm_config.from_command if kind == "vllm" else sglang_config.from_command
     many = len(found) > 1
     return [reader(c, f"{where}:{c.line}" if many else where) for c in found]
@@ -79,6 +81,12 @@ def _trtllm_options(text: str, where: str) -> dict:
     if not isinstance(options, dict):
         raise SpecroofError(f"{where}: expected a YAML mapping of LLM API options, got {type(options).__name__}")
     return options
+
+
+def _speculates(command: Command) -> bool:
+    """Whether a launch sets speculative decoding at all (any ``--speculative...`` option)."""
+    return any(name.lstrip("-").replace("_", "-").startswith(("speculative", "num-speculative"))
+               for name in command.options)
 
 
 def _engine_of(command: Command) -> str | None:
