@@ -187,12 +187,13 @@ def test_exports_quote_a_hostile_model_folder_name(tmp_path, name):
     p = plan(str(folder / "config.json"), "h200", [1, 64], [1024], acceptance="chain:0.8", method="eagle3",
              max_candidates=6)
     shown = name.replace("\n", "\\n")  # a newline is written as an escape: every command stays one line
-    for engine, prefix in (("vllm", "vllm serve "), ("sglang", "python3 -m "), ("trtllm", "trtllm-serve ")):
+    for engine, prefix in (("vllm", ("vllm serve ", "VLLM_USE_V2_MODEL_RUNNER=1 vllm serve ")),
+                           ("sglang", ("python3 -m ",)), ("trtllm", ("trtllm-serve ",))):
         lines = export_table(p, engine).split("\n")
         commands = [x for x in lines if x.startswith(prefix)]
         assert commands
         for line in lines:  # a comment, a command, or (TensorRT-LLM) a YAML key
-            assert line.startswith(("#", prefix, " ")) or line.split(":")[0].isidentifier(), line
+            assert line.startswith(("#", *prefix, " ")) or line.split(":")[0].isidentifier(), line
         for line in commands:
             words = shlex.split(line)
             assert sum(w.startswith("--tensor-parallel-size") or w.startswith("--tp-size") for w in words) <= 1

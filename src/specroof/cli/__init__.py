@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "speedup": ("specroof.cli.speedup_cmd", "speedup", "Speculative-decoding speedup over a grid."),
     "plan": ("specroof.cli.plan_cmd", "plan", "Best number of candidate tokens per batch size and context."),
     "explain": ("specroof.cli.explain_cmd", "explain", "Why the speedup is below tau: a cost breakdown."),
+    "check": ("specroof.cli.check_cmd", "check", "Speculation traps in a vLLM, SGLang or TensorRT-LLM config."),
     "measure": ("specroof.cli.measure_cmd", "measure", "Time real verification steps on a GPU (needs torch)."),
     "kernel": ("specroof.cli.kernel_cmd", "kernel", "Time of one kernel call (GEMM, attention, all-reduce, MoE)."),
     "calibrate": ("specroof.cli.calibrate_cmd", "calibrate", "Fit a hardware profile to measurements."),
@@ -91,8 +92,9 @@ def _run() -> None:
 
     warnings.showwarning = _show_warning
     _WARNED.clear()
+    code = None
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # a command's `raise click.exceptions.Exit(1)` returns 1 here
         sys.stdout.flush()
     except SpecroofError as exc:
         _fail(f"error: {exc}", 2)
@@ -118,7 +120,7 @@ def _run() -> None:
         _fail("error: input nested too deeply; simplify the file or the request", 2)
     except MemoryError:
         _fail("error: out of memory; narrow the request (fewer grid points, a smaller tree)", 2)
-    _finish(0)
+    _finish(code if type(code) is int else 0)
 
 
 def _finish(code: int | None) -> None:

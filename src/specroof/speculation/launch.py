@@ -161,9 +161,8 @@ def vllm_flags(p: PlanResult, ranges: list[list[int]]) -> tuple[list[str], list[
     sizes = vllm_capture_sizes(ranges)
     flags += ["--max-num-seqs", str(max_batch(ranges)), "--compilation-config",
               json.dumps({"cudagraph_capture_sizes": sizes})]
-    if sizes[-1] > 2048:  # vLLM's smallest default token budget per step
-        notes.append(f"# the largest decode step has {sizes[-1]:,} tokens: keep --max-num-batched-tokens at least "
-                     "that (vLLM drops capture sizes above it).")
+    if sizes[-1] > 2048:  # vLLM's smallest default token budget per step; it drops capture sizes above the budget
+        flags += ["--max-num-batched-tokens", str(sizes[-1])]
     return flags, notes
 
 
