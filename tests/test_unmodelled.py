@@ -24,8 +24,8 @@ CONFIGS = Path(__file__).parent / "data" / "configs"
 # config -> keys the refusal must name (every one that changes the cost and is not modelled)
 EXPECTED = {
     "deepseek-v3": {"kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
-                    "n_shared_experts", "first_k_dense_replace", "quantization_config"},
-    "gpt-oss-120b": {"model_type", "quantization_config", "layer_types", "sliding_window"},
+                    "n_shared_experts", "first_k_dense_replace"},
+    "gpt-oss-120b": {"model_type", "layer_types", "sliding_window"},
     "qwen3-next-80b-a3b": {"full_attention_interval", "linear_conv_kernel_dim", "linear_key_head_dim",
                            "linear_num_key_heads", "linear_num_value_heads", "linear_value_head_dim",
                            "shared_expert_intermediate_size"},

@@ -214,7 +214,9 @@ class Operation:
     alive for the memory estimate (see :mod:`specroof.cost.memory`).
     ``cache_bytes_per_token``: what one token of context keeps in this operation's cache on
     one device, per instance (attention: its layer's keys and values); the KV cache is the sum
-    over the list.
+    over the list. ``weight_dtype``: the dtype its weights are stored and run in when its
+    tensor group's precision differs from the step's default (None: the setup's;
+    :mod:`specroof.cost.precision`).
     """
 
     info: OpInfo
@@ -223,6 +225,7 @@ class Operation:
     weight_bytes: float = 0.0
     activation_bytes: ArrayLike = 0.0
     cache_bytes_per_token: float = 0.0
+    weight_dtype: str | None = None
 
     @property
     def name(self) -> str:

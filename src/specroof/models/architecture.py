@@ -14,10 +14,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specroof.checks import BOOL, NAME, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, check_fields, declare, integer
+from specroof.checks import (
+    BOOL,
+    NAME,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    TEXT,
+    Check,
+    check_fields,
+    choice,
+    declare,
+    integer,
+)
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
+from specroof.models.quantization import WEIGHT_FORMATS, checkpoint_groups
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 
@@ -77,6 +89,12 @@ class ModelConfig:
     max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
                                                   "the model was built for (None: the config does not say)")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
+    # --- precision
+    quantization: str = declare("", choice("", *WEIGHT_FORMATS), "", "the checkpoint's weight format, from its "
+                                "quantization_config ('' for none; specroof.models.quantization)")
+    quantization_kept: tuple[str, ...] = declare(
+        (), Check(build=lambda: tuple[str, ...], words="tensor group names"), "",
+        "tensor groups the checkpoint keeps out of that format (modules_to_not_convert, ignore, exclude_modules)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
         "the config's keys that change the cost but are not modelled yet", compare=False, hash=False)
@@ -87,6 +105,12 @@ class ModelConfig:
         ``_source`` is a huggingface.co URL; None otherwise (a user's own config.json)."""
         match = re.match(r"https://huggingface\.co/([\w.-]+/[\w.-]+)(?:/|$)", self.source or "")
         return match.group(1) if match else None
+
+    @property
+    def checkpoint_precision(self) -> dict[str, str | None]:
+        """{tensor group: the format it is stored in, or None for 16 bits} as the checkpoint
+        ships (:func:`specroof.models.quantization.checkpoint_groups`)."""
+        return checkpoint_groups(self.quantization, self.quantization_kept)
 
     @property
     def is_moe(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from specroof.checks import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, annotation, check, pydantic
 from specroof.errors import SpecroofError
 from specroof.models import conflicts
+from specroof.models.quantization import checkpoint_precision
 from specroof.models.unmodelled import find_unmodelled
 
 _NEEDS = ("; a Hugging Face config.json needs hidden_size, intermediate_size, num_hidden_layers, "
@@ -118,4 +119,5 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
         experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=conflicts.check_mtp(hf, label),
         max_position_embeddings=hf["max_position_embeddings"], source=hf["source"],
         unmodelled=find_unmodelled(cfg, label),
+        **checkpoint_precision(cfg, hf["num_hidden_layers"], label),
     )

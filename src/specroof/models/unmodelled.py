@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specroof.errors import SpecroofError, SpecroofWarning
+from specroof.models.quantization import quant_format
 
 ALLOW_KEY = "_specroof_allow_unmodelled"
 """A config's own list of unmodelled keys it accepts being priced without (warned on use)."""
@@ -135,6 +136,11 @@ def _no_grouping(value: Any, cfg: dict[str, Any]) -> bool:
     return not isinstance(groups, int) or groups <= 1 or (isinstance(allowed, int) and allowed >= groups)
 
 
+def _quantization_read(value: Any, cfg: dict[str, Any]) -> bool:
+    """A quantization_config whose format :mod:`specroof.models.quantization` reads."""
+    return _absent(value) or quant_format(value) is not None
+
+
 def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
     return _absent(value) or (value == cfg.get("head_dim") and not cfg.get("kv_lora_rank"))
 
@@ -185,9 +191,10 @@ UNMODELLED: dict[str, KeyRule] = {
                        _no_grouping, skewed_routing_only=True),
     "topk_group": KeyRule("grouped routing", "the skewed router law picks experts without the group limit",
                           _no_grouping, skewed_routing_only=True),
-    "quantization_config": KeyRule("the checkpoint's quantization", "weights are priced at --weight-dtype "
-                                   "(default: --dtype), not at the checkpoint's format; set --weight-dtype "
-                                   "to match", _absent),
+    "quantization_config": KeyRule("the checkpoint's quantization", "a quant_method specroof does not read "
+                                   "(it reads fp8, fp8 128x128 blocks, mxfp4, ModelOpt NVFP4/FP8): weights are "
+                                   "priced at --weight-dtype (default: --dtype); set --weight-dtype to match",
+                                   _quantization_read),
     "model_type": KeyRule("architecture", "", lambda v, cfg: not isinstance(v, str) or v not in _IMPLIED),
 }
 """Key -> rule. Delete a key's row when its builder lands; nothing else lists these keys."""
