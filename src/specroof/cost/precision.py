@@ -156,15 +156,15 @@ def group_compute_dtype(dtype: str, activation: str, accel: Any, groups: str,
 
 
 def weight_variants(precision: Precision, accel: Any, activation: str, profile_for: Callable[[str], Any],
-                    legacy: Callable[[Any, str], str]) -> tuple[WeightVariant, ...]:
+                    legacy: Callable[[Any, str, str], str]) -> tuple[WeightVariant, ...]:
     """One :class:`WeightVariant` per dtype a group runs at other than the default
     (``profile_for(dtype)``: the step's profile with that format's fitted kernels;
-    ``legacy(profile, dtype)``: the compute rule of plain dtypes)."""
+    ``legacy(profile, dtype, activation)``: the compute rule of plain dtypes)."""
     out = []
     for dtype in precision.dtypes:
         named = ",".join(g for g, d in precision.groups if d == dtype)
         prof = profile_for(dtype)
-        compute = group_compute_dtype(dtype, activation, accel, named, lambda d, p=prof: legacy(p, d))
+        compute = group_compute_dtype(dtype, activation, accel, named, lambda d, p=prof: legacy(p, d, activation))
         out.append(WeightVariant(dtype, prof, compute))
     return tuple(out)
 

@@ -41,6 +41,10 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "moe_bf16": ("moe", "bf16", "bf16"),
     "moe_fp8": ("moe", "fp8", "fp8"),
     "moe_fp8_block": ("moe", "fp8_block", "fp8_block"),
+    # --- precision: block-scaled 4-bit formats (specroof.cost.dtypes)
+    "gemm_nvfp4": ("gemm", "nvfp4", "nvfp4"),
+    "moe_nvfp4": ("moe", "nvfp4", "nvfp4"),
+    "moe_mxfp4": ("moe", "mxfp4", "mxfp4"),
 }
 
 # section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
@@ -55,6 +59,7 @@ _STARTS: dict[str, dict[str, float]] = {
     "context_attention": {"attention_prefill_call_us": 10.0, "attention_prefill_block_us": 2.0,
                           "attention_compute_efficiency": 0.5},
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
+    "gemm_nvfp4": _GEMM_W8A8, "moe_nvfp4": _MOE, "moe_mxfp4": _MOE,  # --- precision
 }
 _SPECS = specs(ImplementationProfile)
 FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -126,7 +131,8 @@ def mape(pred, meas):
 
 # ---------------------------------------------------------------- model-free counts (measured facts)
 
-GEMM_WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp8_block": 1.0, "int8_wo": 1.0, "int4_wo": 0.5}
+GEMM_WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp8_block": 1.0, "int8_wo": 1.0, "int4_wo": 0.5,
+                     "nvfp4": 0.5625}
 KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0}
 
 
