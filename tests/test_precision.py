@@ -202,3 +202,22 @@ def test_nvfp4_where_the_device_has_no_fp4_is_one_error_line(hardware):
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
     assert hardware in done.stderr and "(experts)" in done.stderr and "nvfp4" in done.stderr
+
+
+def test_modelopt_hf_quant_config_beside_the_config_is_read(tmp_path):
+    """NVIDIA's NVFP4 checkpoints name their format in hf_quant_config.json (TensorRT Model
+    Optimizer), e.g. nvidia/Qwen3-235B-A22B-NVFP4: quant_algo NVFP4, group_size 16, routers and
+    lm_head excluded."""
+    import json
+
+    cfg = _config(None)
+    del cfg["quantization_config"]
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / "hf_quant_config.json").write_text(json.dumps({"producer": {"name": "modelopt"}, "quantization": {
+        "quant_algo": "NVFP4", "kv_cache_quant_algo": "FP8", "group_size": 16,
+        "exclude_modules": [f"model.layers.{i}.mlp.gate" for i in range(4)] + ["lm_head"]}}))
+    model = load_model(str(tmp_path / "config.json"))
+    assert model.checkpoint_precision == {"attention": "nvfp4", "mlp": "nvfp4", "experts": "nvfp4"}
+    with pytest.raises(SpecroofError, match="cannot run nvfp4 weights"):
+        setup_step(model, "h100-sxm")
+    assert setup_step(model, "b200").precision.of("experts") == "nvfp4"

@@ -32,7 +32,8 @@ TARGETS = (
 )
 TARGET_CELLS = (("h200_sxm", "trtllm"), ("h200_sxm", "vllm"), ("h100_sxm", "trtllm"), ("h100_sxm", "vllm"))
 SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo", "decode_attention",
-                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block")
+                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block",
+                 "gemm_nvfp4", "moe_nvfp4", "moe_mxfp4")  # --- precision: block-scaled 4-bit formats
 GPU_ORDER = ("h200_sxm", "h100_sxm", "b200_sxm", "gb200", "a100_sxm", "l40s")
 ENGINE_ORDER = ("trtllm", "vllm", "sglang")
 CELLS = tuple((g, e, s) for g in GPU_ORDER for e in ENGINE_ORDER for s in SECTION_ORDER)

@@ -29,7 +29,7 @@ from specroof.checks import (
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
-from specroof.models.quantization import WEIGHT_FORMATS, checkpoint_groups
+from specroof.models.quantization import WEIGHT_FORMATS, checkpoint_groups, with_hf_quant_config
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 
@@ -185,7 +185,7 @@ def load_model(model: "str | Path | ModelConfig") -> ModelConfig:
         if path.is_dir():
             path = path / "config.json"
         name = path.parent.name if path.name == "config.json" else path.stem
-        return ModelConfig.from_hf_config(_read_json(path, str(path)), name or str(path))
+        return ModelConfig.from_hf_config(with_hf_quant_config(_read_json(path, str(path)), path), name or str(path))
     if not isinstance(model, str):
         raise SpecroofError(f"model must be a name, a path or a ModelConfig, got {type(model).__name__}")
     key = model.strip().lower()

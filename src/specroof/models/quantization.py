@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import read_json
 from specroof.errors import SpecroofError, SpecroofWarning
 
 WEIGHT_FORMATS = ("fp8_block", "fp8", "mxfp4", "nvfp4")
@@ -139,3 +141,19 @@ def checkpoint_groups(fmt: str, kept: tuple[str, ...]) -> dict[str, str | None]:
     if "draft" in kept:
         groups["draft"] = None
     return groups
+
+
+HF_QUANT_CONFIG = "hf_quant_config.json"
+"""ModelOpt's file beside config.json (NVIDIA's NVFP4 / FP8 checkpoints) naming the format."""
+
+
+def with_hf_quant_config(cfg: Any, path: Path) -> Any:
+    """``cfg`` with the ``quantization`` table of an ``hf_quant_config.json`` beside ``path``
+    merged in, when the config has no ``quantization_config`` of its own."""
+    side = path.parent / HF_QUANT_CONFIG
+    if not isinstance(cfg, dict) or cfg.get("quantization_config") is not None or not side.is_file():
+        return cfg
+    table = read_json(side, f"model config {side}")
+    if not isinstance(table, dict) or not isinstance(table.get("quantization"), dict):
+        raise SpecroofError(f"{side}: expected a JSON object with a 'quantization' table (ModelOpt's format)")
+    return {**cfg, "quantization": table["quantization"]}
