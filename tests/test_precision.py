@@ -48,7 +48,7 @@ def test_bytes_per_weight_include_the_scales():
 def test_parse_plain_grouped_and_mixed():
     assert parse_weight_dtype("fp8") == ("fp8", {})
     assert parse_weight_dtype("experts=mxfp4, attention=bf16") == (None, {"experts": "mxfp4", "attention": "bf16"})
-    assert parse_weight_dtype("nvfp4,lm_head=bf16") == ("nvfp4", {"lm_head": "bf16"})
+    assert parse_weight_dtype("nvfp4,head=bf16") == ("nvfp4", {"head": "bf16"})
     assert parse_weight_dtype(None) == (None, {})
 
 
@@ -68,14 +68,14 @@ def test_plain_setting_replaces_the_checkpoint_and_groups_override_it():
     assert resolve_precision(None, checkpoint, "bf16").of("draft") == "bf16"  # the MTP layer kept at 16 bits
     assert resolve_precision("fp8", checkpoint, "bf16").dtypes == ()
     mixed = resolve_precision("experts=nvfp4", checkpoint, "bf16")
-    assert (mixed.of("experts"), mixed.of("attention"), mixed.of("lm_head")) == ("nvfp4", "fp8_block", "bf16")
+    assert (mixed.of("experts"), mixed.of("attention"), mixed.of("head")) == ("nvfp4", "fp8_block", "bf16")
 
 
 def test_every_operation_has_a_group_or_holds_no_weights():
     """A new operation must say which group its weights belong to (GROUP_OF) or that it holds
     none (WEIGHTLESS): an unlisted one would run at the default dtype whatever the setting."""
     assert set(GROUP_OF.values()) <= set(GROUPS)
-    assert sorted(name for name in REGISTRY if name not in GROUP_OF and name not in WEIGHTLESS) == []
+    assert sorted(name for name, info in REGISTRY.items() if info not in GROUP_OF and info not in WEIGHTLESS) == []
 
 
 # --------------------------------------------------------------------------- the checkpoint

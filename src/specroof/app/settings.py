@@ -96,7 +96,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--weight-dtype", default=None, metavar="DTYPE|GROUP=DTYPE,...",
                      help="Weight dtype (fp16, bf16, fp8, fp8_block, mxfp4, nvfp4, int8, int4), for every tensor "
                           "group or per group: experts=mxfp4,attention=bf16 (groups: attention, mlp, experts, "
-                          "router, lm_head, embedding, draft). [default: the checkpoint's quantization_config, "
+                          "router, head, embed, draft). [default: the checkpoint's quantization_config, "
                           "else dtype]"),
         click.option("--dtype", default=None, help="Activation/compute dtype: fp16, bf16, fp8. [default: fp16]"),
         click.option("--hardware", "-H", default=None, metavar="NAME|FILE",

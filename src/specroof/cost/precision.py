@@ -9,15 +9,15 @@ layer) in 16 bits. So a step's weights are split into *tensor groups*:
     mlp         a dense MLP, and the shared experts every token runs
     experts     the routed experts of MoE layers
     router      the MoE router
-    lm_head     the vocabulary projection
-    embedding   the token embedding table
+    head        the LM head (the vocabulary projection)
+    embed       the token embedding table
     draft       every drafting operation (a draft model, EAGLE/MTP/Medusa heads); when not set,
                 each drafting operation follows its own group (an MTP layer's experts follow
                 ``experts``)
 
 and :class:`Precision` holds one dtype per group (a ``default`` for the groups not named).
 ``--weight-dtype`` takes the plain form (``fp8``: every group) or the per-group form
-(``experts=mxfp4,attention=bf16``, optionally after a plain default: ``nvfp4,lm_head=bf16``).
+(``experts=mxfp4,attention=bf16``, optionally after a plain default: ``nvfp4,head=bf16``).
 Without it, the checkpoint's ``quantization_config`` (:mod:`specroof.models.quantization`) sets
 its quantized groups, and the rest run at ``--dtype``.
 
@@ -36,25 +36,50 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from specroof.cost.dtypes import BYTES, check_dtype, format_compute_dtype
-from specroof.cost.operation import DRAFTING, MoEShape, Operation
+from specroof.cost.operation import (
+    ALLREDUCE,
+    ATTENTION,
+    DOWN_PROJ,
+    DRAFTING,
+    EAGLE_FC,
+    ELEMENTWISE,
+    EMBEDDING,
+    GATE_UP_PROJ,
+    HOST_DRAFT_PASS,
+    HOST_STEP,
+    LAUNCH,
+    LM_HEAD,
+    MEDUSA_BLOCK,
+    MEDUSA_ELEMENTWISE,
+    MEDUSA_VOCAB,
+    MOE_DISPATCH,
+    MOE_ROUTER,
+    MTP_PROJ,
+    O_PROJ,
+    QKV_PROJ,
+    REGISTRY,
+    SAMPLING,
+    MoEShape,
+    Operation,
+    OpInfo,
+)
 from specroof.errors import SpecroofError, suggest
 
-GROUPS = ("attention", "mlp", "experts", "router", "lm_head", "embedding", "draft")
+GROUPS = ("attention", "mlp", "experts", "router", "head", "embed", "draft")
 """The tensor groups one precision setting applies to."""
 
-GROUP_OF: dict[str, str] = {
-    "qkv_proj": "attention", "o_proj": "attention",
-    "q_a_proj": "attention", "q_b_proj": "attention", "q_proj": "attention", "kv_a_proj": "attention",
-    "kv_b_proj": "attention", "mla_bmm": "attention", "dsa_indexer": "attention",
-    "gate_up_proj": "mlp", "down_proj": "mlp",
-    "moe_router": "router", "lm_head": "lm_head", "embedding": "embedding",
-    "eagle_fc": "draft", "mtp_proj": "draft", "medusa_block": "draft", "medusa_vocab": "draft",
+GROUP_OF: dict[OpInfo, str] = {
+    QKV_PROJ: "attention", O_PROJ: "attention",
+    GATE_UP_PROJ: "mlp", DOWN_PROJ: "mlp",
+    MOE_ROUTER: "router", LM_HEAD: "head", EMBEDDING: "embed",
+    EAGLE_FC: "draft", MTP_PROJ: "draft", MEDUSA_BLOCK: "draft", MEDUSA_VOCAB: "draft",
 }
-"""Operation name -> tensor group. An MoE-shaped operation (``gate_up_proj`` of an MoE layer)
-is ``experts`` whatever its name."""
+"""Operation -> tensor group. An MoE-shaped operation (``gate_up_proj`` of an MoE layer) is
+``experts`` whatever its identity. A new operation with weights adds its line here (the test
+of this module fails for a registered operation in neither table)."""
 
-WEIGHTLESS = frozenset({"attention", "elementwise", "allreduce", "moe_dispatch", "launch", "sampling",
-                        "host_step", "host_draft_pass", "medusa_elementwise"})
+WEIGHTLESS = frozenset({ATTENTION, ELEMENTWISE, ALLREDUCE, MOE_DISPATCH, LAUNCH, SAMPLING, HOST_STEP,
+                        HOST_DRAFT_PASS, MEDUSA_ELEMENTWISE})
 """Operations that hold no quantizable weights (norm weights, held by ``elementwise``, are
 never quantized in a checkpoint: they stay at the default dtype)."""
 
@@ -84,7 +109,7 @@ class Precision:
 
 def parse_weight_dtype(text: str | None) -> tuple[str | None, dict[str, str]]:
     """(plain dtype or None, {group: dtype}) from ``fp8``, ``experts=mxfp4,attention=bf16`` or
-    ``nvfp4,lm_head=bf16``; SpecroofError naming the bad item."""
+    ``nvfp4,head=bf16``; SpecroofError naming the bad item."""
     if text is None:
         return None, {}
     if not isinstance(text, str):
@@ -171,12 +196,11 @@ def weight_variants(precision: Precision, accel: Any, activation: str, profile_f
 
 def tensor_group(op: Operation, precision: Precision) -> str | None:
     """The tensor group of ``op``'s weights (None: no group, the default dtype)."""
-    name = op.info.base_name
     if op.group == DRAFTING and "draft" in dict(precision.groups):
         return "draft"
     if isinstance(op.shape, MoEShape):
         return "experts"
-    return GROUP_OF.get(name)
+    return GROUP_OF.get(REGISTRY.get(op.info.base_name))
 
 
 def with_precision(precision: Precision | None, operations: list[Operation]) -> list[Operation]:

@@ -15,7 +15,8 @@ checkpoint lists as kept (``modules_to_not_convert``, ``ignore``, ``exclude_modu
 listed name is mapped to a tensor group (:mod:`specroof.cost.precision`) by the module names
 Hugging Face checkpoints use (``self_attn``/``linear_attn`` -> attention, ``mlp.experts`` ->
 experts, ``shared_expert(s)`` and a dense ``mlp`` -> mlp, ``mlp.gate``/``router`` -> router,
-``lm_head``, ``embed_tokens``, ``mtp`` or a layer index past ``num_hidden_layers`` -> draft).
+``lm_head`` -> head, ``embed_tokens`` -> embed, ``mtp`` or a layer index past
+``num_hidden_layers`` -> draft).
 The embedding, the router and the LM head stay 16-bit (:data:`ALWAYS_KEPT`).
 A group kept in some layers but not others is priced at the majority's precision, with a
 warning naming the group and the count.
@@ -35,7 +36,7 @@ WEIGHT_FORMATS = ("fp8_block", "fp8", "mxfp4", "nvfp4")
 """The checkpoint formats read (names as in :data:`specroof.cost.dtypes.BYTES`)."""
 LINEAR_GROUPS = ("attention", "mlp", "experts")
 """Groups a quantized checkpoint stores in its format unless it lists them as kept."""
-ALWAYS_KEPT = ("embedding", "router", "lm_head")
+ALWAYS_KEPT = ("embed", "router", "head")
 """Groups no format read here quantizes: the embedding is a gather; every checkpoint read keeps
 its router in 16 bits; the LM head is left out by Hugging Face's quantizers
 (``transformers.integrations.get_keys_to_not_convert`` keeps the output embedding, and
@@ -43,7 +44,7 @@ DeepSeek-V3's own ``inference/model.py`` builds its head in the default dtype) a
 in every ModelOpt exclude list read."""
 
 _LAYER = re.compile(r"(?:^|\.)layers\.(\d+|\*)(?:\.|\*|$)")
-_RULES = (("lm_head", "lm_head"), ("embed", "embedding"), ("shared_expert", "mlp"), ("experts", "experts"),
+_RULES = (("head", "head"), ("embed", "embed"), ("shared_expert", "mlp"), ("experts", "experts"),
           ("attn", "attention"), ("attention", "attention"), ("indexer", "attention"),
           ("mlp.gate.", "router"), ("router", "router"), ("eh_proj", "draft"), ("mtp", "draft"))
 _IGNORED = ("norm", "visual", "vision", "mm_projector", "bias", "e_score_correction")
@@ -79,7 +80,7 @@ def _kept_names(config: dict[str, Any]) -> list[str]:
 def _groups_of_name(name: str, num_layers: int) -> tuple[str | None, list[str]]:
     """(layer index or '*' or None, the groups a kept module name covers)."""
     low = name.lower()
-    if any(word in low for word in _IGNORED) and "lm_head" not in low:
+    if any(word in low for word in _IGNORED):
         return None, []
     match = _LAYER.search(low)
     layer = match.group(1) if match else None
