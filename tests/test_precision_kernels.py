@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gates import failures, gates
@@ -28,7 +29,17 @@ def test_heldout_by_shape_gate(report, key):
 
 
 def test_one_gated_kernel_per_table():
+    """The most measured gated kernel is kept; a non-gated MLP kernel never, however many rows."""
+    kernels = ["moe_nongated"] * 5 + ["moe_cutlass"] * 3 + ["moe_min_latency"] * 2
+    rows = np.zeros(len(kernels), dtype=[("kernel", "U32")])
+    rows["kernel"] = kernels
+    assert set(selection.one_gated_kernel(rows)["kernel"]) == {"moe_cutlass"}
+
+
+def test_the_extract_holds_the_kernel_the_fit_selects():
+    """make_extract samples the 4-bit MoE rows from the kernel the fit selects on the whole
+    table, so the extract's selection is that kernel too."""
     rows = heldout.extract_source(EXTRACT)("b200_sxm", "trtllm", "moe")
-    picked = selection.select("moe_nvfp4", rows)
-    assert len(set(picked["kernel"])) == 1 and "nongated" not in picked["kernel"][0]
-    assert len(picked) < len(rows[rows["dtype"] == "nvfp4"])  # the table mixes paths
+    fmt = rows[rows["dtype"] == "nvfp4"]
+    assert len(fmt) and len(set(fmt["kernel"])) == 1 and "nongated" not in fmt["kernel"][0]
+    assert len(selection.select("moe_nvfp4", rows)) == len(fmt)

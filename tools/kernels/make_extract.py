@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specroof.calibration.kernels.selection import one_gated_kernel
 from specroof.errors import SpecroofError
 from specroof.kernels import database as db
 from specroof.kernels.extract import write_csv
@@ -33,7 +34,8 @@ ATTN_ROWS = {"bf16": 220, "fp8": 40}
 CTX_ROWS = 160
 MOE_ROWS = 240
 MOE_FORMAT_ROWS = {"nvfp4": 120, "w4a16_mxfp4": 120}
-"""Block-scaled 4-bit MoE rows (cost/precision), sampled after the 240 above with the same stream."""
+"""Block-scaled 4-bit MoE rows (cost/precision), sampled after the 240 above with the same stream,
+from the one kernel their fit selects."""
 
 
 def rng_for(name: str) -> np.random.Generator:
@@ -79,7 +81,8 @@ def sample_moe(a, rng):
         & (a["tp"] == 1) & (a["ep"] == 1)
     parts = [pick(a[base], MOE_ROWS, rng)]
     single = (a["num_tokens"] <= MAX_M) & (a["tp"] == 1) & (a["ep"] == 1)
-    parts += [pick(a[single & (a["dtype"] == dtype)], n, rng) for dtype, n in MOE_FORMAT_ROWS.items()]
+    # one kernel per format, the one the fit selects on the whole table (selection.one_gated_kernel)
+    parts += [pick(one_gated_kernel(a[single & (a["dtype"] == dtype)]), n, rng) for dtype, n in MOE_FORMAT_ROWS.items()]
     return np.concatenate(parts)
 
 

@@ -33,8 +33,6 @@ BYTES: dict[str, float] = {
 }
 ACTIVATION_DTYPES = ("fp16", "bf16", "fp8", "fp32")
 KV_DTYPES = ("fp16", "bf16", "fp8", "int8")
-BLOCK_FORMATS = ("fp8_block", "mxfp4", "nvfp4")
-"""Weight formats with block scales: each runs its own kernels (:func:`format_compute_dtype`)."""
 
 
 def check_dtype(dtype: str, allowed: tuple[str, ...] | None = None, what: str = "dtype") -> str:

@@ -129,7 +129,8 @@ def checkpoint_precision(cfg: dict[str, Any], num_layers: int, label: str) -> di
     fmt = quant_format(table)
     if fmt is None:
         return {}
-    return {"quantization": fmt, "quantization_kept": tuple(sorted(kept_groups(table, num_layers, label)))}
+    kept = kept_groups(table, num_layers, label) | set(ALWAYS_KEPT)
+    return {"quantization": fmt, "quantization_kept": tuple(sorted(kept))}
 
 
 def checkpoint_groups(fmt: str, kept: tuple[str, ...]) -> dict[str, str | None]:
