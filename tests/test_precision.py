@@ -221,3 +221,5 @@ def test_modelopt_hf_quant_config_beside_the_config_is_read(tmp_path):
     with pytest.raises(SpecroofError, match="cannot run nvfp4 weights"):
         setup_step(model, "h100-sxm")
     assert setup_step(model, "b200").precision.of("experts") == "nvfp4"
+    assert setup_step(model, "b200").kv_dtype == "fp8"  # kv_cache_quant_algo: FP8
+    assert setup_step(model, "b200", kv_dtype="bf16").kv_dtype == "bf16"

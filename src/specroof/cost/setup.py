@@ -178,7 +178,8 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     act = check_dtype(dtype, ACTIVATION_DTYPES, "dtype")
     precision = resolve_precision(weight_dtype, model_cfg.checkpoint_precision, act)
     weights = precision.default
-    kv = check_dtype(kv_dtype or (act if act in KV_DTYPES else "fp16"), KV_DTYPES, "KV-cache dtype")
+    kv = check_dtype(kv_dtype or model_cfg.quantization_kv or (act if act in KV_DTYPES else "fp16"), KV_DTYPES,
+                     "KV-cache dtype")
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))

@@ -95,6 +95,8 @@ class ModelConfig:
     quantization_kept: tuple[str, ...] = declare(
         (), Check(build=lambda: tuple[str, ...], words="tensor group names"), "",
         "tensor groups the checkpoint keeps out of that format (modules_to_not_convert, ignore, exclude_modules)")
+    quantization_kv: str = declare("", choice("", "fp8"), "", "the KV-cache dtype the checkpoint was quantized for "
+                                   "(kv_cache_quant_algo); the default --kv-dtype ('' for none)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
         "the config's keys that change the cost but are not modelled yet", compare=False, hash=False)

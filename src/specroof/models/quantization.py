@@ -130,7 +130,16 @@ def checkpoint_precision(cfg: dict[str, Any], num_layers: int, label: str) -> di
     if fmt is None:
         return {}
     kept = kept_groups(table, num_layers, label) | set(ALWAYS_KEPT)
-    return {"quantization": fmt, "quantization_kept": tuple(sorted(kept))}
+    return {"quantization": fmt, "quantization_kept": tuple(sorted(kept)), "quantization_kv": kv_format(table)}
+
+
+def kv_format(table: dict[str, Any]) -> str:
+    """The KV-cache dtype a ModelOpt checkpoint was calibrated for (``kv_cache_quant_algo: FP8``,
+    or ``kv_cache_scheme`` of 8-bit floats), '' if it names none: engines serving it default to
+    it (vLLM ``--kv-cache-dtype auto`` reads the checkpoint's)."""
+    scheme = table.get("kv_cache_scheme")
+    fp8_scheme = isinstance(scheme, dict) and scheme.get("num_bits") == 8 and scheme.get("type") == "float"
+    return "fp8" if str(table.get("kv_cache_quant_algo") or "").upper() == "FP8" or fp8_scheme else ""
 
 
 def checkpoint_groups(fmt: str, kept: tuple[str, ...]) -> dict[str, str | None]:
