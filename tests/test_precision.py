@@ -223,3 +223,18 @@ def test_modelopt_hf_quant_config_beside_the_config_is_read(tmp_path):
     assert setup_step(model, "b200").precision.of("experts") == "nvfp4"
     assert setup_step(model, "b200").kv_dtype == "fp8"  # kv_cache_quant_algo: FP8
     assert setup_step(model, "b200", kv_dtype="bf16").kv_dtype == "bf16"
+
+
+def test_a_drafter_with_its_own_checkpoint_does_not_take_the_targets_format():
+    """gpt-oss's EAGLE-3 heads are 16-bit checkpoints: the target's MXFP4 experts do not make the
+    head's dense MLP MXFP4; an MTP module is a layer of the target's checkpoint and does."""
+    setup = _quiet(setup_step, GPT_OSS, "h200", dtype="bf16", allow_unmodelled=True)
+    study = _quiet(specroof.speedup, GPT_OSS, "h200", candidates=4, dtype="bf16", method="eagle3",
+                   allow_unmodelled=True)
+    draft = [op for one in study.step.passes[1:] for op in one.operations if op.info.base_name == "gate_up_proj"]
+    assert draft and all(op.weight_dtype is None for op in draft)  # the default: bf16
+    assert setup.precision.of("mlp") == "mxfp4"
+    mtp = _quiet(specroof.speedup, DEEPSEEK, "h200", candidates=3, dtype="bf16", method="mtp", tp=8,
+                 allow_unmodelled=True)
+    module = [op for one in mtp.step.passes[1:] for op in one.operations if op.info.base_name == "gate_up_proj"]
+    assert module and all(op.weight_dtype == "fp8_block" for op in module)

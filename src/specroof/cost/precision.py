@@ -31,6 +31,7 @@ parameters fitted for that format, ``engine_kernels.toml``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -63,7 +64,7 @@ from specroof.cost.operation import (
     Operation,
     OpInfo,
 )
-from specroof.errors import SpecroofError, suggest
+from specroof.errors import SpecroofError, SpecroofWarning, suggest
 
 GROUPS = ("attention", "mlp", "experts", "router", "head", "embed", "draft")
 """The tensor groups one precision setting applies to."""
@@ -86,11 +87,29 @@ never quantized in a checkpoint: they stay at the default dtype)."""
 
 @dataclass(frozen=True)
 class Precision:
-    """The weights' dtype per tensor group: ``groups`` names the groups that differ from
-    ``default`` (sorted (group, dtype) pairs)."""
+    """The weights' dtype per tensor group: ``groups`` the groups set (sorted (group, dtype)
+    pairs), the others at ``default``. ``named``: the groups ``--weight-dtype`` set, and
+    ``plain``: whether it gave a plain dtype, so another checkpoint's modules (a draft model, an
+    EAGLE head) get the setting with their own checkpoint's groups (:meth:`for_checkpoint`)."""
 
     default: str
     groups: tuple[tuple[str, str], ...] = ()
+    named: tuple[tuple[str, str], ...] = ()
+    plain: bool = False
+
+    def for_checkpoint(self, checkpoint: dict[str, str | None], available: tuple[str, ...] = ()) -> "Precision":
+        """This setting over another checkpoint's groups ({group: format or None}); a format
+        with no priced variant here (``available``: the formats the setup can price) stays at
+        the default, with a warning."""
+        groups = {} if self.plain else {g: d or self.default for g, d in checkpoint.items()}
+        groups.update(dict(self.named))
+        missing = sorted({d for d in groups.values() if d != self.default and d not in available})
+        if missing:
+            warnings.warn(SpecroofWarning(f"a drafter's checkpoint stores weights as {', '.join(missing)}, which the "
+                                          f"target's setting does not run: priced at {self.default}; set "
+                                          "--weight-dtype draft=... to choose"), stacklevel=3)
+            groups = {g: (self.default if d in missing else d) for g, d in groups.items()}
+        return replace(self, groups=tuple(sorted(groups.items())))
 
     def of(self, group: str | None) -> str:
         """The dtype of ``group``'s weights (the default for None or a group not named)."""
@@ -141,10 +160,8 @@ def resolve_precision(text: str | None, checkpoint: dict[str, str | None], activ
     over the activations' dtype. A plain ``--weight-dtype`` replaces the checkpoint's groups;
     group items change only the groups they name."""
     plain, named = parse_weight_dtype(text)
-    default = plain or activation
-    groups = {} if plain else {g: d or default for g, d in checkpoint.items()}
-    groups.update(named)
-    return Precision(default, tuple(sorted(groups.items())))
+    setting = Precision(plain or activation, named=tuple(sorted(named.items())), plain=plain is not None)
+    return setting.for_checkpoint(checkpoint, tuple(BYTES))
 
 
 @dataclass(frozen=True)

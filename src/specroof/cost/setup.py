@@ -112,10 +112,13 @@ class StepSetup(DeviceSetup):
         return max(1, math.ceil(self.model.mlp_width / self.tp))
 
     def for_model(self, model: ModelConfig) -> "StepSetup":
-        """The same device, dtypes, profile and parallelism for another model (a draft model)."""
+        """The same device, dtypes, profile and parallelism for another model (a draft model),
+        its weights at the same ``--weight-dtype`` over its own checkpoint's groups."""
         if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
             check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
-        return replace(self, model=model, routing=self.routing.for_other_model())
+        precision = self.precision and self.precision.for_checkpoint(
+            model.checkpoint_precision, (self.weight_dtype, *(v.dtype for v in self.weight_variants)))
+        return replace(self, model=model, routing=self.routing.for_other_model(), precision=precision)
 
     def check_context(self, context_tokens: int) -> None:
         """Refuse (or warn about) a context beyond an attention window the model does not price."""
