@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import specroof
 from specroof.cost.dtypes import BYTES
@@ -238,3 +240,16 @@ def test_a_drafter_with_its_own_checkpoint_does_not_take_the_targets_format():
                  allow_unmodelled=True)
     module = [op for one in mtp.step.passes[1:] for op in one.operations if op.info.base_name == "gate_up_proj"]
     assert module and all(op.weight_dtype == "fp8_block" for op in module)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdefgimnopqrstx0123456789_=, ", max_size=40))
+def test_any_setting_parses_or_is_one_error(text):
+    """Whatever is typed, --weight-dtype is read or refused with a SpecroofError (never a traceback)."""
+    try:
+        plain, groups = parse_weight_dtype(text)
+    except SpecroofError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert plain is None or plain in BYTES
+    assert set(groups) <= set(GROUPS) and set(groups.values()) <= set(BYTES)
