@@ -66,8 +66,8 @@ def kernel_setup(hardware: str | Accelerator, profile: str | ImplementationProfi
     kv = check_dtype(kv_dtype or act, KV_DTYPES, "KV-cache dtype")
     prof = with_device_fields(engine_kernel_profile(device_base(accel, profile), accel, weights, variant), accel,
                               profile)
-    comp = group_compute_dtype(weights, act, accel, "the kernel",
-                               lambda d: gemm_compute_dtype(prof, d, act))  # nvfp4 needs FP4 tensor cores
+    comp = group_compute_dtype(weights, act, accel, "the kernel", lambda d: gemm_compute_dtype(prof, d, act),
+                               "--dtype")  # nvfp4 needs FP4 tensor cores
     return DeviceSetup(accel, prof, weights, act, kv, comp)
 
 

@@ -178,7 +178,7 @@ EVERY_GROUP = "every group"
 
 
 def group_compute_dtype(dtype: str, activation: str, accel: Any, groups: str,
-                        legacy: Callable[[str], str]) -> str:
+                        legacy: Callable[[str], str], flag: str = "--weight-dtype") -> str:
     """The tensor-core rate of ``dtype`` weights on ``accel`` (``legacy(dtype)``: the rule of the
     formats without block scales); SpecroofError naming the device and the groups if the
     device cannot run them."""
@@ -186,7 +186,7 @@ def group_compute_dtype(dtype: str, activation: str, accel: Any, groups: str,
     if dtype == "nvfp4" and "fp4" not in rates:
         raise SpecroofError(
             f"{accel.name} cannot run nvfp4 weights ({groups}): NVFP4 GEMMs need FP4 tensor cores "
-            f"(Blackwell: b200, gb200); pick another --weight-dtype for {groups}, e.g. fp8_block or mxfp4")
+            f"(Blackwell: b200, gb200); pick another {flag} for {groups}, e.g. fp8_block or mxfp4")
     compute = format_compute_dtype(dtype, activation, rates) or legacy(dtype)
     try:
         accel.peak_flops(compute)
