@@ -41,7 +41,7 @@ HW_NUMERIC_KEYS = [
     "memory_gb", "memory_bandwidth_gbps", "sm_count", "l2_cache_mb", "interconnect_gbps", "tdp_w",
 ]
 HW_SOURCE_KEYS = ["memory_bandwidth_gbps", "peak_tflops", "sm_count", "memory_gb", "interconnect_gbps", "notes"]
-DTYPES = {"fp16", "bf16", "fp8", "int8", "fp32"}
+DTYPES = {"fp16", "bf16", "fp8", "fp4", "int8", "fp32"}
 
 
 # --------------------------------------------------------------------------- models
@@ -128,6 +128,11 @@ def test_required_hardware_present():
     assert not missing, f"missing accelerator files: {missing}"
 
 
+def sources_of(data: dict) -> str:
+    """Every source string of a hardware file, joined (a peak's source may be its own key)."""
+    return " ".join(str(v) for v in data.get("sources", {}).values())
+
+
 @pytest.mark.parametrize("name", sorted(_hardware_files()))
 def test_hardware_schema(name):
     data = _hardware(name)
@@ -152,6 +157,8 @@ def test_hardware_schema(name):
     for low in ("fp8", "int8"):
         if low in peaks:
             assert peaks[low] >= peaks["bf16"], (name, low)
+    if "fp4" in peaks:  # FP4 tensor cores (Blackwell) double the fp8 rate, and say where the figure is from
+        assert peaks["fp4"] >= peaks["fp8"] and "fp4" in sources_of(data), name
 
     sources = data["sources"]
     for key in HW_SOURCE_KEYS:

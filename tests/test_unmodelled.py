@@ -23,9 +23,7 @@ CONFIGS = Path(__file__).parent / "data" / "configs"
 
 # config -> keys the refusal must name (every one that changes the cost and is not modelled)
 EXPECTED = {
-    "deepseek-v3": {"kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
-                    "quantization_config"},
-    "gpt-oss-120b": {"quantization_config"},  # windows and sinks: modelled (tests/test_windows.py)
+    "deepseek-v3": {"kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim"},
 }
 # Context beyond every window of these configs (Llama-4's 8,192-token chunks).
 LONG = 16384

@@ -32,7 +32,8 @@ TARGETS = (
 )
 TARGET_CELLS = (("h200_sxm", "trtllm"), ("h200_sxm", "vllm"), ("h100_sxm", "trtllm"), ("h100_sxm", "vllm"))
 SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo", "decode_attention",
-                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block", "recurrent_scan")
+                 "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block", "recurrent_scan",
+                 "gemm_nvfp4", "moe_nvfp4", "moe_mxfp4")  # --- precision: block-scaled 4-bit formats
 GPU_ORDER = ("h200_sxm", "h100_sxm", "b200_sxm", "gb200", "a100_sxm", "l40s")
 ENGINE_ORDER = ("trtllm", "vllm", "sglang")
 CELLS = tuple((g, e, s) for g in GPU_ORDER for e in ENGINE_ORDER for s in SECTION_ORDER)
@@ -60,6 +61,12 @@ WHY = """\
 - **prefill (context) attention** has no target; its per-block and tile terms bring Hopper to
   8-13% held-out (from 18-28% with the plain causal FLOP count). **L40S** decode attention (30-50%) is the worst family: GDDR6 with a 96 MB
   L2 that holds small KV caches, which a bandwidth-only memory term cannot express.
+- **4-bit formats** (NVFP4 GEMMs and MoE on Blackwell, MXFP4 MoE): fitted to the one gated
+  kernel of each table that the engine runs by default (`selection.one_gated_kernel`; the tables
+  mix paths). TRT-LLM's CUTLASS NVFP4 MoE is the worst (20-30%: its fixed cost varies with the
+  expert count). MXFP4 MoE held out by GPU is poor on Hopper (45-55%): the other GPUs' fits are
+  mostly Blackwell's, whose engines run other MXFP4 kernels (FlashInfer TRT-LLM experts, not
+  OpenAI's Triton ones), so efficiencies do not transfer between the two.
 - Nothing was tuned to reach a target: the parameters are the few profile fields of the
   pricing functions, fitted by a robust log-error least squares. The *random-half* figures
   leave out half of the (n, k) pairs, but every n, k and M value is seen in the fit; the

@@ -15,6 +15,9 @@ within physical bounds (src/specroof/calibration/kernels/physics.py FIT_FIELDS).
         --stats data/kernels/fit-stats.json
     python tools/kernels/fit_physics.py --source extract                 # the committed CSV extract
     python tools/kernels/fit_physics.py --source db --by-shape shape.json  # whole n / k values, GPUs left out
+    python tools/kernels/fit_physics.py --source db --section gemm_bf16 --section gemm_nvfp4 --json new.json
+    python tools/kernels/fit_physics.py --merge new.json --update --write src/specroof/cost/engine_kernels.toml \
+        --stats data/kernels/fit-stats.json   # add / replace these sections, keep the shipped rest
 
 The random half above leaves (n, k) pairs out, not values: every n, k and M value is seen in
 the fit. ``--by-shape`` scores the stricter splits of :mod:`specroof.calibration.kernels.heldout` (the
@@ -182,6 +185,8 @@ def main():
     ap.add_argument("--noise", type=Path, help="only measure the engine-vs-engine noise floor, write it as JSON")
     ap.add_argument("--by-shape", type=Path, metavar="JSON",
                     help="only score held out by shape (whole n / k ... values) and by GPU, write it as JSON")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the shipped fits (engine_kernels.toml, fit-stats.json) of every section not fitted now")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                     help="only write --write / --stats from --json outputs of earlier runs (e.g. one per GPU)")
     args = ap.parse_args()
@@ -210,12 +215,38 @@ def main():
         if args.json:
             args.json.write_text(json.dumps({"/".join(k): {"params": p, "stats": s} for k, (p, s) in res.items()},
                                             indent=1))
+    if args.update:
+        res = in_fit_order({**shipped_results(), **res})
     if args.write:
         write_profiles(args.write, res, f"tools/kernels/fit_physics.py --source {args.source}")
     if args.stats:
         score_extract(res)
         args.stats.write_text(json.dumps({"/".join(k): s for k, (_, s) in sorted(res.items())}, indent=1) + "\n")
     return 0
+
+
+def shipped_results(toml=REPO / "src" / "specroof" / "cost" / "engine_kernels.toml",
+                    stats=REPO / "data" / "kernels" / "fit-stats.json"):
+    """{(gpu, engine, section): (fields, stats)} as shipped: each section's fields read back from
+    engine_kernels.toml, its statistics from fit-stats.json (so ``--update`` adds or replaces
+    some sections without refitting the rest)."""
+    doc = read_toml(toml, "engine_kernels.toml")
+    res = {}
+    for key, stat in json.loads(stats.read_text()).items():
+        gpu, engine, section = key.split("/")
+        kind, _, precision = ph.SECTION_KIND[section]
+        table = doc.get(CATALOG.get(gpu, gpu), {}).get(engine, {}).get(precision, {})
+        names = ["allreduce_fits"] if kind == "allreduce" else list(ph.FIT_FIELDS[section])
+        if kind in ph.DISCRETE:  # first, as the fit returns it
+            names.insert(0, ph.DISCRETE[kind][0])
+        res[(gpu, engine, section)] = ({n: table[n] for n in names if n in table}, stat)
+    return res
+
+
+def in_fit_order(res):
+    """``res`` ordered as a fit run makes it (sections in ENGINE_SECTION_ORDER), so the written
+    files do not depend on where each result came from."""
+    return dict(sorted(res.items(), key=lambda kv: (kv[0][0], kv[0][1], ENGINE_SECTION_ORDER.index(kv[0][2]))))
 
 
 # ---------------------------------------------------------------- measured facts (no model)

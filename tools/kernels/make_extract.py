@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specroof.calibration.kernels.selection import one_gated_kernel
 from specroof.errors import SpecroofError
 from specroof.kernels import database as db
 from specroof.kernels.extract import write_csv
@@ -27,10 +28,14 @@ MAX_M = 8192
 TILE_PROBE_NK = ((4096, 4096), (12288, 4096))  # every measured M kept for these, to show tile steps
 
 # rows per stratum
-GEMM_PER_DTYPE = {"bf16": 150, "fp8": 70, "fp8_block": 50, "int8_wo": 50, "int4_wo": 50}
+GEMM_PER_DTYPE = {"bf16": 150, "fp8": 70, "fp8_block": 50, "int8_wo": 50, "int4_wo": 50,
+                  "nvfp4": 50}  # appended last: the earlier dtypes' samples do not move
 ATTN_ROWS = {"bf16": 220, "fp8": 40}
 CTX_ROWS = 160
 MOE_ROWS = 240
+MOE_FORMAT_ROWS = {"nvfp4": 120, "w4a16_mxfp4": 120}
+"""Block-scaled 4-bit MoE rows (cost/precision), sampled after the 240 above with the same stream,
+from the one kernel their fit selects."""
 
 
 def rng_for(name: str) -> np.random.Generator:
@@ -89,7 +94,11 @@ def sample_allreduce(a, rng):
 def sample_moe(a, rng):
     base = np.isin(a["dtype"], ["bf16", "fp8", "fp8_block"]) & (a["num_tokens"] <= MAX_M) \
         & (a["tp"] == 1) & (a["ep"] == 1)
-    return pick(a[base], MOE_ROWS, rng)
+    parts = [pick(a[base], MOE_ROWS, rng)]
+    single = (a["num_tokens"] <= MAX_M) & (a["tp"] == 1) & (a["ep"] == 1)
+    # one kernel per format, the one the fit selects on the whole table (selection.one_gated_kernel)
+    parts += [pick(one_gated_kernel(a[single & (a["dtype"] == dtype)]), n, rng) for dtype, n in MOE_FORMAT_ROWS.items()]
+    return np.concatenate(parts)
 
 
 LINEAR_ROWS_PER_PHASE = 80
@@ -113,17 +122,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "data" / "kernels" / "extract")
     ap.add_argument("--root", default=None, help="aiconfigurator_core/systems/data (default: the installed one)")
+    ap.add_argument("--gpu", action="append", help="only these GPUs (default: all of GPUS)")
     ap.add_argument("--family", action="append", choices=sorted(SAMPLERS), help="only these families (default: all)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     root = db.data_root(args.root)
     total = 0
-    for gpu in GPUS:
+    for gpu in args.gpu or GPUS:
         for engine in ENGINES + ("nccl",):
             for family, sampler in SAMPLERS.items():
-                if args.family and family not in args.family:
-                    continue
-                if engine == "nccl" and family != "allreduce":
+                if (engine == "nccl" and family != "allreduce") or (args.family and family not in args.family):
                     continue
                 try:
                     table = db.find_table(gpu, engine, family, root=root)

@@ -101,8 +101,11 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--attention", type=click.Choice(_PROFILE["attention"].check.choices), default=None,
                      help=_profile_help("attention") + "."),
         click.option("--kv-dtype", default=None, help="KV-cache dtype (fp16, bf16, fp8, int8). [default: dtype]"),
-        click.option("--weight-dtype", default=None,
-                     help="Weight dtype (fp16, bf16, fp8, int8, int4). [default: dtype]"),
+        click.option("--weight-dtype", default=None, metavar="DTYPE|GROUP=DTYPE,...",
+                     help="Weight dtype (fp16, bf16, fp8, fp8_block, mxfp4, nvfp4, int8, int4), for every tensor "
+                          "group or per group: experts=mxfp4,attention=bf16 (groups: attention, mlp, experts, "
+                          "router, head, embed, draft). [default: the checkpoint's quantization_config, "
+                          "else dtype]"),
         click.option("--dtype", default=None, help="Activation/compute dtype: fp16, bf16, fp8. [default: fp16]"),
         click.option("--hardware", "-H", default=None, metavar="NAME|FILE",
                      help="Accelerator: catalog name (specroof hardware) or a .toml file (e.g. from calibrate)."),

@@ -24,7 +24,7 @@ def _shape_option(name: str):
 @click.option("--profile", "profile", default=None, metavar="NAME",
               help="Implementation profile: vllm, sglang, trtllm use the kernels fitted to NVIDIA's measurements "
                    "on the GPUs it measured; default serving.")
-@click.option("--dtype", default="bf16", show_default=True, help="Weight precision: bf16, fp16, fp8, fp8_block, int8, int4.")
+@click.option("--dtype", default="bf16", show_default=True, help="Weight precision: bf16, fp16, fp8, fp8_block, int8, int4, mxfp4, nvfp4.")
 @click.option("--kv-dtype", default=None, help="KV-cache dtype of attention kernels (default: the activations').")
 @click.option("--distribution", default=None, help="MoE routing: balanced or power_law_<a> (default: the profile's).")
 @_shape_option("m")

@@ -26,13 +26,13 @@ def latency(fmt: str, **values: Any) -> None:
     result = run_latency(values, MAX_OUTPUT_ROWS)  # one printed row per point
     records = rows = result.to_records()
     warn_unvalidated(rows)
-    title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, "
+    title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtypes_label}, "
              f"profile {result.profile.name}: step latency (ms)")
     columns = (["batch", "candidates", "seq_len", "latency_ms", "latency_ms_low", "latency_ms_high", "validated"]
                + [f"op_{op}_ms" for op in result.ops_ms])
     if fmt == "table" and not physical_ms(result.profile):
         rows, columns = _normalized(rows, result, values)
-        title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtype}, profile "
+        title = (f"{result.model.name} on {result.hardware.display_name}, {result.dtypes_label}, profile "
                  f"{result.profile.name}: step latency as a multiple of the plain step T(b, 1, s) (this profile's "
                  "milliseconds are not physical)")
     if fmt == "table":

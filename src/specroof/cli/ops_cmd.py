@@ -30,7 +30,7 @@ def ops(fmt: str, batch: int, candidates: int, seq_len: int, acceptance: str | N
     """
     result = run_ops(values, batch, candidates, seq_len, acceptance)
     step = result.step
-    title = (f"{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
+    title = (f"{step.model.name} on {step.hardware.display_name}, {step.dtypes_label}, profile {step.profile.name}: "
              f"batch {batch}, {candidates} candidate(s), seq_len {seq_len}, {result.drafting.describe()}; "
              f"step {result.latency_ms:.3f} ms, ridge point {result.ridge_flops_per_byte:.0f} FLOP/byte")
     fit = step.fit.record((0, 0, 0))

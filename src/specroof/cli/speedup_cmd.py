@@ -78,7 +78,7 @@ def _title(result: Any, scenario: str | None) -> str:
     seq = ", ".join(str(int(s)) for s in step.seq_len)
     method = result.drafting.describe()
     prefix = f"[{scenario}] " if scenario else ""
-    return (f"{prefix}{step.model.name} on {step.hardware.display_name}, {step.dtype}, profile {step.profile.name}: "
+    return (f"{prefix}{step.model.name} on {step.hardware.display_name}, {step.dtypes_label}, profile {step.profile.name}: "
             f"speedup, acceptance {result.acceptance.describe()}, {method}, seq_len {seq}")
 
 

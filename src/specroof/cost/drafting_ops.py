@@ -125,7 +125,8 @@ def eagle_model(target: ModelConfig, version: str, draft_vocab: int | None = Non
     intermediate = target.intermediate_size if not target.is_moe else target.moe_intermediate_size
     return replace(target, name=f"{target.name} {version.upper()} head", num_layers=1, vocab_size=vocab,
                    tie_word_embeddings=False, num_experts=0, experts_per_token=0, moe_intermediate_size=0,
-                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT, **FULL_ATTENTION)
+                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT, **FULL_ATTENTION,
+                   quantization="", quantization_kept=(), quantization_kv="")  # its own 16-bit checkpoint
 
 
 def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLike, first: bool,

@@ -5,8 +5,9 @@ kernel database (aiconfigurator-core 0.12.0, Apache-2.0: data/kernels/NOTICE).
 profile fields of the pricing functions in :mod:`specroof.cost.pricing` as fitted by
 ``tools/kernels/fit_physics.py --source db --write-profiles``: a ``bf16`` table (GEMMs,
 attention, all-reduce, MoE at 16-bit weights) and one table per other weight precision
-(``fp8``, ``fp8_block``, ``int8``, ``int4``) whose fields replace the 16-bit ones for GEMMs and
-MoE layers of that precision. Nothing else reads the database at run time.
+(``fp8``, ``fp8_block``, ``int8``, ``int4``, ``nvfp4``, ``mxfp4``) whose fields replace the 16-bit
+ones for GEMMs and MoE layers of that precision (a tensor group's own format:
+:mod:`specroof.cost.precision`). Nothing else reads the database at run time.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ Each kind builds the shape a step would emit and prices it with :func:`specroof.
 
 Shape arguments broadcast as numpy arrays; the result is microseconds, one per point.
 ``dtype`` is the weight precision (``bf16``, ``fp16``, ``fp8``, ``fp8_block``, ``int8``,
-``int4``); activations are 16-bit.
+``int4``, ``mxfp4``, ``nvfp4``: :mod:`specroof.cost.dtypes`); activations are 16-bit.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from specroof.cost.operation import (
     Operation,
     OpInfo,
 )
+from specroof.cost.precision import group_compute_dtype
 from specroof.cost.pricing import price
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.routing import MoERouting
@@ -64,7 +65,7 @@ MAX_KERNEL_POINTS = 2_000_000
 """Most shape points one call prices: each carries a few dozen float intermediates (and an MoE
 point one per expert), so the cap keeps a call within a few GiB."""
 
-WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "fp8_block", "int8", "int4")
+WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "fp8_block", "int8", "int4", "mxfp4", "nvfp4")
 INTEGER_ARGS = ("num_heads", "num_kv_heads", "head_dim", "num_gpus", "top_k", "num_experts", "num_k_heads",
                 "head_k_dim", "num_v_heads", "head_v_dim")
 
@@ -80,8 +81,8 @@ def kernel_setup(hardware: str | Accelerator, profile: str | ImplementationProfi
     kv = check_dtype(kv_dtype or act, KV_DTYPES, "KV-cache dtype")
     prof = with_device_fields(engine_kernel_profile(device_base(accel, profile), accel, weights, variant), accel,
                               profile)
-    comp = gemm_compute_dtype(prof, weights, act)
-    accel.peak_flops(comp)
+    comp = group_compute_dtype(weights, act, accel, "the kernel", lambda d: gemm_compute_dtype(prof, d, act),
+                               "--dtype")  # nvfp4 needs FP4 tensor cores
     return DeviceSetup(accel, prof, weights, act, kv, comp)
 
 

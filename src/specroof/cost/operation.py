@@ -303,9 +303,11 @@ class Operation:
     one device, per instance (attention: its layer's keys and values); the KV cache is the sum
     over the list. ``cache_tokens_max``: the most context tokens that cache holds per sequence
     (a windowed layer: the window and the tokens being verified; None: every token).
-    over the list. ``state_bytes_per_sequence``: what one sequence keeps in this operation's
-    fixed-size state on one device, per instance, whatever its context (a linear-attention
-    layer's recurrent state; an array over the grid when it follows the candidates).
+    ``state_bytes_per_sequence``: what one sequence keeps in this operation's fixed-size state
+    on one device, per instance, whatever its context (a linear-attention layer's recurrent
+    state; an array over the grid when it follows the candidates). ``weight_dtype``: the dtype
+    its weights are stored and run in when its tensor group's precision differs from the step's
+    default (None: the setup's; :mod:`specroof.cost.precision`).
     """
 
     info: OpInfo
@@ -316,6 +318,7 @@ class Operation:
     cache_bytes_per_token: float = 0.0
     cache_tokens_max: ArrayLike | None = None
     state_bytes_per_sequence: ArrayLike = 0.0
+    weight_dtype: str | None = None
 
     @property
     def name(self) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from specroof.cost.allreduce import allreduce_seconds, check_domain  # noqa: F401 (check_domain re-exported)
-from specroof.cost.dtypes import BYTES, kv_token_bytes
+from specroof.cost.dtypes import BYTES, kv_token_bytes, quantized_activation_bytes
 from specroof.cost.opcost import OpCost
 from specroof.cost.operation import (
     AllreduceShape,
@@ -39,7 +39,9 @@ the running sum (1) and the normalizing division (1)."""
 
 
 def price(op: Operation, setup: DeviceSetup) -> OpCost:
-    """One instance of ``op``, with the profile's per-kernel gap added."""
+    """One instance of ``op``, with the profile's per-kernel gap added (under its weights' own
+    format when its tensor group's precision is not the step's default)."""
+    setup = setup.for_weights(op.weight_dtype)
     cost = _PRICERS[type(op.shape)](op.shape, setup)
     cost.add_seconds(cost.kernels * (setup.profile.kernel_overhead_us * 1e-6))
     return cost
@@ -72,13 +74,19 @@ def price_gemm(shape: GemmShape, setup: DeviceSetup) -> OpCost:
                   prof.gemm_tiles, machine, prof.gemm_split_k, prof.gemm_tile_policy, prof.gemm_overlap_q)
     if not quantizes_activations(setup):
         return OpCost(t.flops, t.bytes, t.seconds, 1.0, t.compute_s, t.memory_s)
-    quant_bytes = np.asarray(shape.m, dtype=float) * shape.groups * shape.k * (setup.activation_bytes + BYTES["fp8"])
+    quant_bytes = np.asarray(shape.m, dtype=float) * shape.groups * shape.k * (
+        setup.activation_bytes + quantized_activation_bytes(setup.compute_dtype))
     quant_s = quant_bytes / machine.bandwidth + prof.gemm_quantize_us * 1e-6
     return OpCost(t.flops, t.bytes + quant_bytes, t.seconds + quant_s, 2.0, t.compute_s, t.memory_s + quant_s)
 
 
 def quantizes_activations(setup: DeviceSetup) -> bool:
-    """An fp8 x fp8 GEMM fed by 16/32-bit activations: a quantize kernel runs before it."""
+    """An fp8 x fp8 (or NVFP4 x NVFP4) GEMM fed by wider activations: a quantize kernel runs
+    before it. Block-scaled formats always quantize their activations where they run at the
+    low-precision rate (per-group scales computed on the fly); per-tensor fp8 under
+    ``gemm_w8a8``."""
+    if setup.weight_dtype in ("fp8_block", "nvfp4"):
+        return setup.compute_dtype in ("fp8", "fp4") and setup.activation_dtype != setup.compute_dtype
     return (setup.profile.gemm_w8a8 and setup.weight_dtype == "fp8" and setup.compute_dtype == "fp8"
             and setup.activation_dtype != "fp8")
 

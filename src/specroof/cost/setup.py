@@ -17,9 +17,17 @@ import numpy as np
 
 from specroof.cost.a2a_data import warn_unmeasured
 from specroof.cost.allreduce import check_domain
-from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype
+from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype, format_compute_dtype
 from specroof.cost.engine_kernels import fitted_overrides
 from specroof.cost.layout import check_layout, drafter_layout
+from specroof.cost.precision import (
+    EVERY_GROUP,
+    Precision,
+    WeightVariant,
+    group_compute_dtype,
+    resolve_precision,
+    weight_variants,
+)
 from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
@@ -43,6 +51,17 @@ class DeviceSetup:
     compute_dtype: str
     tp: int = 1
     routing: MoERouting = MoERouting()
+    weight_variants: tuple[WeightVariant, ...] = field(default=(), kw_only=True)
+
+    def for_weights(self, dtype: str | None) -> "DeviceSetup":
+        """This setup for GEMMs whose weights are ``dtype`` (a tensor group's precision,
+        :mod:`specroof.cost.precision`): that format's bytes, tensor-core rate and fitted kernels."""
+        if dtype is None or dtype == self.weight_dtype:
+            return self
+        for variant in self.weight_variants:
+            if variant.dtype == dtype:
+                return replace(self, weight_dtype=dtype, profile=variant.profile, compute_dtype=variant.compute_dtype)
+        raise ValueError(f"no weight variant {dtype!r} in this setup (have: {[v.dtype for v in self.weight_variants]})")
 
     @property
     def machine(self) -> Machine:
@@ -81,6 +100,7 @@ class StepSetup(DeviceSetup):
     ep: int = field(default=1, kw_only=True)
     dp_attention: int = field(default=1, kw_only=True)
     draft_tp: int = field(default=0, kw_only=True)
+    precision: Precision | None = field(default=None, kw_only=True)
 
     @property
     def q_heads(self) -> int:
@@ -98,10 +118,14 @@ class StepSetup(DeviceSetup):
         return max(1, math.ceil(self.model.mlp_width / self.tp))
 
     def for_model(self, model: ModelConfig) -> "StepSetup":
-        """The same device, dtypes, profile and parallelism for another model (a draft model)."""
+        """The same device, dtypes, profile and parallelism for another model (a draft model),
+        its weights at the same ``--weight-dtype`` over its own checkpoint's groups."""
         if model.unmodelled != self.model.unmodelled:  # a module of the target (MTP) was checked with it
             check_unmodelled(f"model config {model.name!r}", model.unmodelled, self.allow_unmodelled)
-        return replace(self, model=model, routing=self.routing.for_other_model(), **drafter_layout(self, model))
+        precision = self.precision and self.precision.for_checkpoint(
+            model.checkpoint_precision, (self.weight_dtype, *(v.dtype for v in self.weight_variants)))
+        return replace(self, model=model, routing=self.routing.for_other_model(), precision=precision,
+                       **drafter_layout(self, model))
 
     def experts_touched(self, tokens) -> np.ndarray:
         """Distinct experts per layer that ``tokens`` tokens read (MoE models)."""
@@ -110,9 +134,14 @@ class StepSetup(DeviceSetup):
                                     (m.expert_groups, m.expert_groups_per_token))
 
 
-def gemm_compute_dtype(profile: ImplementationProfile, weights: str, activations: str) -> str:
+def gemm_compute_dtype(profile: ImplementationProfile, weights: str, activations: str,
+                       device_rates: tuple[str, ...] = ()) -> str:
     """The tensor-core rate of the step's GEMMs: an engine that runs fp8 weights as fp8 x fp8
-    (``gemm_w8a8``) computes at the fp8 rate with 16-bit activations too."""
+    (``gemm_w8a8``) computes at the fp8 rate with 16-bit activations too; a block-scaled format
+    at its own kernels' rate on a device with ``device_rates`` (:func:`format_compute_dtype`)."""
+    block = format_compute_dtype(weights, activations, device_rates) if device_rates else None
+    if block is not None:
+        return block
     if profile.gemm_w8a8 and weights == "fp8" and activations in ("fp16", "bf16"):
         return "fp8"
     return compute_dtype(weights, activations)
@@ -155,8 +184,10 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
 
     accel = load_hardware(hardware)
     act = check_dtype(dtype, ACTIVATION_DTYPES, "dtype")
-    weights = check_dtype(weight_dtype or act, tuple(BYTES), "weight dtype")
-    kv = check_dtype(kv_dtype or (act if act in KV_DTYPES else "fp16"), KV_DTYPES, "KV-cache dtype")
+    precision = resolve_precision(weight_dtype, model_cfg.checkpoint_precision, act)
+    weights = precision.default
+    kv = check_dtype(kv_dtype or model_cfg.quantization_kv or (act if act in KV_DTYPES else "fp16"), KV_DTYPES,
+                     "KV-cache dtype")
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
         raise SpecroofError(f"tensor parallelism must be a positive integer, got {tp!r}")
     model_cfg.check_tensor_parallel(int(tp))
@@ -165,8 +196,10 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     base = with_device_fields(engine_kernel_profile(device_base(accel, profile), accel, weights), accel, profile)
     overrides = _explicit_overrides(profile_overrides, attention, cuda_graph, operators)
     prof = base.with_overrides(**overrides) if overrides else base
-    comp = gemm_compute_dtype(prof, weights, act)
-    accel.peak_flops(comp)  # fail early, with the device's dtypes in the message
+    comp = group_compute_dtype(weights, act, accel, EVERY_GROUP,
+                               lambda d: gemm_compute_dtype(prof, d, act))  # fail early, naming the device
+    variants = weight_variants(precision, accel, act, lambda d: _weight_profile(accel, profile, d, overrides),
+                               gemm_compute_dtype)
     routing = MoERouting.of(moe_routing, moe_experts_touched)
     skewed = routing.kind != "uniform" and routing.experts_touched is None
     check_unmodelled(f"model config {model_cfg.name!r}", model_cfg.unmodelled, allow_unmodelled, skewed)
@@ -181,7 +214,15 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     layout = check_layout(model_cfg, accel, int(tp), ep, dp_attention, draft_tp, routing.experts_touched)
     warn_unmeasured(accel.name, prof.engine, layout["ep"] > 1 and layout["dp_attention"] > 1)
     return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
-                     allow_unmodelled=allow_unmodelled, **layout)
+                     allow_unmodelled=allow_unmodelled, weight_variants=variants, precision=precision, **layout)
+
+
+def _weight_profile(accel: Accelerator, profile: str | ImplementationProfile | None, weights: str,
+                    overrides: dict[str, Any]) -> ImplementationProfile:
+    """The step's profile for GEMMs of ``weights``: that format's fitted kernels, then the
+    caller's explicit fields."""
+    base = with_device_fields(engine_kernel_profile(device_base(accel, profile), accel, weights), accel, profile)
+    return base.with_overrides(**overrides) if overrides else base
 
 
 def _explicit_overrides(profile_overrides: dict[str, Any], attention: str | None, cuda_graph: bool | None,

@@ -140,6 +140,13 @@ class StepLatency:
     def shape(self) -> tuple[int, int, int]:
         return (len(self.batch), len(self.candidates), len(self.seq_len))
 
+    @property
+    def dtypes_label(self) -> str:
+        """What titles say of the dtypes: ``bf16``, or ``bf16, weights experts=mxfp4, rest bf16``
+        when tensor groups run at their own precision (:mod:`specroof.cost.precision`)."""
+        precision = self.passes[0].setup.precision if self.passes else None
+        return self.dtype if precision is None or not precision.dtypes else f"{self.dtype}, weights {precision.describe()}"
+
     @cached_property
     def flops(self) -> dict[str, np.ndarray]:
         """FLOPs per step by operation name (summed when it is not needed: on first use)."""

@@ -65,7 +65,7 @@ TABLE = Check(build=lambda: dict[str, Any], words="table")
 class Accelerator:
     """Datasheet figures of one device, plus optional calibrated profile parameters.
 
-    ``peak_tflops`` maps a dtype (fp16, bf16, fp8, int8, fp32) to dense tensor throughput;
+    ``peak_tflops`` maps a dtype (fp16, bf16, fp8, fp4, int8, fp32) to dense tensor throughput;
     a dtype missing from it is not supported by the tensor cores.
     ``profile_base`` / ``profile_overrides`` come from a calibrated profile file and are
     applied on top of the implementation profile by the cost model.
@@ -80,7 +80,7 @@ class Accelerator:
                                            "datasheet memory bandwidth")
     sm_count: int = declare(..., POSITIVE_INT.within(le=1_000_000), "SMs", "streaming multiprocessors (compute "
                             "units): GEMM tiles and attention blocks run in waves over them")
-    peak_tflops: dict[str, float] = declare(..., PEAKS, "TFLOP/s", "dense tensor throughput per dtype (fp16, bf16, "
+    peak_tflops: dict[str, float] = declare(..., PEAKS, "TFLOP/s", "dense tensor throughput per dtype (fp16, bf16, fp4, "
                                             "fp8, int8, fp32); a dtype missing is not supported by the tensor cores")
     vendor: str = declare("", TEXT, "", "who makes the device")
     l2_cache_mb: float = declare(0.0, NON_NEGATIVE_FLOAT.within(le=1e6), "MB", "last-level cache size")

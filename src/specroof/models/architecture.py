@@ -30,6 +30,7 @@ from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
 from specroof.models.linear_layers import LINEAR_KINDS, linear_problem, linear_weight_delta
+from specroof.models.quantization import WEIGHT_FORMATS, checkpoint_groups, with_hf_quant_config
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 from specroof.models.windows import window_problem
@@ -162,6 +163,14 @@ class ModelConfig:
     attention_output_gate: bool = declare(False, BOOL, "", "full-attention layers gate their output with a "
                                           "second query-sized projection (attn_output_gate; Qwen3-Next, Qwen3.5)")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
+    # --- precision
+    quantization: str = declare("", choice("", *WEIGHT_FORMATS), "", "the checkpoint's weight format, from its "
+                                "quantization_config ('' for none; specroof.models.quantization)")
+    quantization_kept: tuple[str, ...] = declare(
+        (), Check(build=lambda: tuple[str, ...], words="tensor group names"), "",
+        "tensor groups the checkpoint keeps out of that format (modules_to_not_convert, ignore, exclude_modules)")
+    quantization_kv: str = declare("", choice("", "fp8"), "", "the KV-cache dtype the checkpoint was quantized for "
+                                   "(kv_cache_quant_algo); the default --kv-dtype ('' for none)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
         "the config's keys that change the cost but are not modelled yet", compare=False, hash=False)
@@ -172,6 +181,12 @@ class ModelConfig:
         ``_source`` is a huggingface.co URL; None otherwise (a user's own config.json)."""
         match = re.match(r"https://huggingface\.co/([\w.-]+/[\w.-]+)(?:/|$)", self.source or "")
         return match.group(1) if match else None
+
+    @property
+    def checkpoint_precision(self) -> dict[str, str | None]:
+        """{tensor group: the format it is stored in, or None for 16 bits} as the checkpoint
+        ships (:func:`specroof.models.quantization.checkpoint_groups`)."""
+        return checkpoint_groups(self.quantization, self.quantization_kept)
 
     @property
     def is_moe(self) -> bool:
@@ -260,7 +275,7 @@ def load_model(model: "str | Path | ModelConfig") -> ModelConfig:
         if path.is_dir():
             path = path / "config.json"
         name = path.parent.name if path.name == "config.json" else path.stem
-        return ModelConfig.from_hf_config(_read_json(path, str(path)), name or str(path))
+        return ModelConfig.from_hf_config(with_hf_quant_config(_read_json(path, str(path)), path), name or str(path))
     if not isinstance(model, str):
         raise SpecroofError(f"model must be a name, a path or a ModelConfig, got {type(model).__name__}")
     key = model.strip().lower()

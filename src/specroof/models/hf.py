@@ -15,6 +15,7 @@ from specroof.checks import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, a
 from specroof.errors import SpecroofError
 from specroof.models import conflicts, moe_layout
 from specroof.models.linear_layers import linear_fields
+from specroof.models.quantization import checkpoint_precision
 from specroof.models.unmodelled import find_unmodelled
 from specroof.models.windows import window_fields
 
@@ -124,4 +125,5 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
         **moe_layout.moe_fields(cfg, label, hf["num_hidden_layers"], experts, per_tok, moe_width),  # --- MoE
         **window_fields(cfg, label, hf["num_hidden_layers"], hf["max_position_embeddings"]),  # --- windows
         **linear_fields(cfg, hf["num_hidden_layers"], label),  # --- linear attention
+        **checkpoint_precision(cfg, hf["num_hidden_layers"], label),
     )

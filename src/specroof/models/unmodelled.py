@@ -32,6 +32,7 @@ from typing import Any
 
 from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.models.linear_layers import LINEAR_LAYER_TYPE, MODELLED_KEYS
+from specroof.models.quantization import quant_format
 from specroof.models.windows import FULL_TYPES, WINDOW_TYPES
 
 ALLOW_KEY = "_specroof_allow_unmodelled"
@@ -94,6 +95,11 @@ def _layer_types_harmless(value: Any, cfg: dict[str, Any]) -> bool:
         for v in value)
 
 
+def _quantization_read(value: Any, cfg: dict[str, Any]) -> bool:
+    """A quantization_config whose format :mod:`specroof.models.quantization` reads."""
+    return _absent(value) or quant_format(value) is not None
+
+
 def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
     return _absent(value) or (value == cfg.get("head_dim") and not cfg.get("kv_lora_rank"))
 
@@ -127,9 +133,10 @@ UNMODELLED: dict[str, KeyRule] = {
     "index_topk": KeyRule(*_DSA, _absent),
     "index_n_heads": KeyRule(*_DSA, _absent),
     "index_head_dim": KeyRule(*_DSA, _absent),
-    "quantization_config": KeyRule("the checkpoint's quantization", "weights are priced at --weight-dtype "
-                                   "(default: --dtype), not at the checkpoint's format; set --weight-dtype "
-                                   "to match", _absent),
+    "quantization_config": KeyRule("the checkpoint's quantization", "a quant_method specroof does not read "
+                                   "(it reads fp8, fp8 128x128 blocks, mxfp4, ModelOpt NVFP4/FP8): weights are "
+                                   "priced at --weight-dtype (default: --dtype); set --weight-dtype to match",
+                                   _quantization_read),
 }
 """Key -> rule. Delete a key's row when its builder lands; nothing else lists these keys."""
 

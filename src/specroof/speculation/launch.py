@@ -199,4 +199,7 @@ def _weight_flags(weight_dtype: str, notes: list[str], engine: str) -> list[str]
     if weight_dtype in ("int8", "int4"):
         notes.append(f"# weights in {weight_dtype}: {engine} reads the quantization from a checkpoint quantized to "
                      f"{weight_dtype} (GPTQ, AWQ, ...); serve that checkpoint (no flag to add).")
+    if weight_dtype in ("fp8_block", "mxfp4", "nvfp4"):  # block-scaled formats: cost/precision
+        notes.append(f"# weights in {weight_dtype}: {engine} reads the format from the checkpoint's quantization "
+                     "config (fp8 128x128 blocks, MXFP4, ModelOpt NVFP4); serve such a checkpoint (no flag to add).")
     return []

@@ -24,10 +24,11 @@ from specroof.kernels.schema import ALLREDUCE
 
 ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
                         "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block",
-                        "recurrent_scan")
+                        "recurrent_scan", "gemm_nvfp4", "moe_nvfp4", "moe_mxfp4")
 """Fit order: fp8 GEMMs reuse the bf16 fixed cost, prefill attention the decode per-sequence costs."""
 
 SHARED_FROM = {"gemm_fp8": ("gemm_fixed_us",), "gemm_fp8_block": ("gemm_fixed_us",),
+               "gemm_nvfp4": ("gemm_fixed_us",),
                "context_attention": ("attention_call_us", "attention_seq_us", "attention_kv_head_us",
                                      "attention_q_head_us", "attention_bandwidth_efficiency")}
 """Fields a section takes from an earlier one (held fixed, not refitted)."""
@@ -236,8 +237,8 @@ def write_profiles(path: str | Path, res, fitted_by: str, gpu_names: dict[str, s
     doc: dict[str, Any] = {"about": {
         "data": data, "fitted_by": fitted_by,
         "what": "profile fields of the pricing functions in src/specroof/cost/pricing.py, per catalog device x "
-                "engine: [bf16] applies always, [fp8] / [fp8_block] / [int8] / [int4] replace them for GEMMs and "
-                "MoE layers with weights of that precision; stats: held-out MAPE etc. (data/kernels/fit-stats.json)",
+                "engine: [bf16] applies always, [fp8] / [fp8_block] / [int8] / [int4] / [nvfp4] / [mxfp4] replace "
+                "them for GEMMs and MoE layers with weights of that precision; stats: held-out MAPE etc. (data/kernels/fit-stats.json)",
     }}
     for (gpu, engine), entry in profile_tables(res).items():
         device = names.get(gpu, gpu)

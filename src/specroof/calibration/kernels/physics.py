@@ -42,6 +42,10 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "moe_fp8": ("moe", "fp8", "fp8"),
     "moe_fp8_block": ("moe", "fp8_block", "fp8_block"),
     "recurrent_scan": ("recurrent_scan", "bf16", "bf16"),  # --- linear attention
+    # --- precision: block-scaled 4-bit formats (specroof.cost.dtypes)
+    "gemm_nvfp4": ("gemm", "nvfp4", "nvfp4"),
+    "moe_nvfp4": ("moe", "nvfp4", "nvfp4"),
+    "moe_mxfp4": ("moe", "mxfp4", "mxfp4"),
 }
 
 # section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
@@ -59,6 +63,7 @@ _STARTS: dict[str, dict[str, float]] = {
     "recurrent_scan": {"linear_scan_call_us": 5.0, "linear_scan_chunk_call_us": 10.0, "linear_scan_chunk_step_us": 2.0,
                     "linear_scan_bandwidth_efficiency": 0.8, "linear_scan_chunk_bandwidth_efficiency": 0.5,
                     "linear_scan_compute_efficiency": 0.1},
+    "gemm_nvfp4": _GEMM_W8A8, "moe_nvfp4": _MOE, "moe_mxfp4": _MOE,  # --- precision
 }
 _SPECS = specs(ImplementationProfile)
 FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -152,7 +157,8 @@ def mape(pred, meas):
 
 # ---------------------------------------------------------------- model-free counts (measured facts)
 
-GEMM_WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp8_block": 1.0, "int8_wo": 1.0, "int4_wo": 0.5}
+GEMM_WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp8_block": 1.0, "int8_wo": 1.0, "int4_wo": 0.5,
+                     "nvfp4": 0.5625}
 KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0}
 
 

@@ -47,8 +47,25 @@ def select_linear_scan(a):
     return a[~np.char.startswith(a["kernel"].astype(str), "causal_conv1d")]
 
 
-GEMM_DTYPES = ("bf16", "fp8", "fp8_block", "int8_wo", "int4_wo")
-MOE_DTYPES = ("bf16", "fp8", "fp8_block")
+def one_gated_kernel(a):
+    """The rows of the most common kernel among the gated ones. The 4-bit MoE tables mix an
+    engine's paths (TRT-LLM's CUTLASS, min-latency and non-gated MLP kernels; vLLM's FlashInfer
+    TRT-LLM and Marlin experts): a non-gated MLP has other shapes than the gated MLP the
+    pricing assumes, and one set of efficiencies can follow one kernel. The most measured one
+    is the engine's default path in every table read (e.g. vLLM's FlashInfer TRT-LLM NVFP4
+    experts on B200, its OpenAI Triton MXFP4 experts on H200)."""
+    a = a[np.char.find(a["kernel"].astype(str), "nongated") < 0]
+    if len(a) == 0:
+        return a
+    kernels, counts = np.unique(a["kernel"], return_counts=True)
+    return a[a["kernel"] == kernels[np.argmax(counts)]]
+
+
+ONE_KERNEL_DTYPES = ("nvfp4", "w4a16_mxfp4")
+"""Block-scaled 4-bit sections (cost/precision) fitted to one kernel of the table (:func:`one_gated_kernel`)."""
+
+GEMM_DTYPES = ("bf16", "fp8", "fp8_block", "int8_wo", "int4_wo", "nvfp4")
+MOE_DTYPES = ("bf16", "fp8", "fp8_block", "nvfp4")
 
 # section name -> (family, dtype or variant)
 SECTIONS: dict[str, tuple[str, str | None]] = {
@@ -58,6 +75,7 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     ALLREDUCE: (ALLREDUCE, None),
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
     "recurrent_scan": ("gdn", None),  # fitted on Gated DeltaNet; KDA rows are scored with those fields
+    "moe_mxfp4": ("moe", "w4a16_mxfp4"),  # the database's MXFP4 experts with 16-bit activations
 }
 
 
@@ -66,7 +84,8 @@ def select(section, rows):
     if family == "gemm":
         return select_gemm(rows, dtype)
     if family == "moe":
-        return select_moe(rows, dtype)
+        rows = select_moe(rows, dtype)
+        return one_gated_kernel(rows) if dtype in ONE_KERNEL_DTYPES else rows
     return {"decode_attention": select_decode, "context_attention": select_context,
             ALLREDUCE: select_allreduce, "gdn": select_linear_scan, "kda": select_linear_scan}[family](rows)
 
