@@ -21,9 +21,12 @@ from specroof.cost.operation import (
     ElementwiseShape,
     GemmShape,
     HostShape,
+    IndexerShape,
+    LatentAttentionShape,
     MoEShape,
     Operation,
 )
+from specroof.cost.pricing_mla import price_indexer, price_latent_attention
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import DeviceSetup
 
@@ -351,5 +354,6 @@ def price_host(shape: HostShape, setup: DeviceSetup) -> OpCost:
 _PRICERS: dict[type, Callable[..., OpCost]] = {
     GemmShape: price_gemm, MoEShape: price_moe, AttentionShape: price_attention,
     ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce, HostShape: price_host,
+    LatentAttentionShape: price_latent_attention, IndexerShape: price_indexer,
 }
 """A launch wait (LaunchShape) is not here: it depends on its whole pass (price_launch)."""

@@ -201,6 +201,17 @@ class ImplementationProfile:
     moe_bandwidth_efficiency: float = declare(0.8, FRACTION, "fraction", "fraction of datasheet bandwidth the fused "
                                               "MoE layer reaches", kernel_fit=(0.02, 1.0))
     moe_tile_m: int = declare(64, TILE, "rows", "rows each expert's tokens are padded to in the fused MoE kernel")
+    # --- MLA: the latent attention kernel (FlashMLA-style; cost/pricing_mla.py)
+    mla_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed cost of one latent attention call (launch, "
+                                 "split-KV metadata and combine)", kernel_fit=(1e-3, 100.0))
+    mla_seq_us: float = declare(0.0, MICROSECONDS, "us", "latent attention work per sequence, paid even on an "
+                                "empty cache", kernel_fit=(1e-6, 10.0))
+    mla_bandwidth_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the latent cache stream reaches "
+        "(0: attention_bandwidth_efficiency, else bandwidth_efficiency)", kernel_fit=(0.05, 1.0))
+    mla_compute_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "fraction of tensor peak the latent attention math reaches (0: "
+        "attention_compute_efficiency)", kernel_fit=(0.02, 1.0))
 
     @property
     def caveats(self) -> str:

@@ -18,6 +18,7 @@ from specroof.checks import BOOL, NAME, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Ch
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
+from specroof.models.latent import latent_problem
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 
@@ -38,7 +39,7 @@ def shape_problem(model: "ModelConfig") -> str:
             return "a mixture of experts needs moe_intermediate_size >= 1"
     elif model.experts_per_token or model.moe_intermediate_size:
         return "experts_per_token and moe_intermediate_size apply only when num_experts > 0"
-    return ""
+    return latent_problem(model)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,20 @@ class ModelConfig:
                               "with the model (num_nextn_predict_layers)")
     max_position_embeddings: int | None = declare(None, POSITIVE_INT.or_none(), "tokens", "the longest context "
                                                   "the model was built for (None: the config does not say)")
+    # --- MLA: multi-head latent attention (DeepSeek-V2/V3/R1, Kimi K2) and DSA (DeepSeek-V3.2)
+    q_lora_rank: int = declare(0, NON_NEGATIVE_INT, "elements", "rank of MLA's query compression (0: a plain "
+                               "q_proj)")
+    kv_lora_rank: int = declare(0, NON_NEGATIVE_INT, "elements", "rank of MLA's compressed KV latent, cached "
+                                "per token and layer (0: not MLA)")
+    qk_rope_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "MLA: RoPE part of each query/key head; "
+                                    "the key part is shared by all heads and cached with the latent")
+    qk_nope_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "MLA: part of each query/key head "
+                                    "without RoPE, up-projected from the latent")
+    v_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "MLA: width of each value head")
+    index_topk: int = declare(0, NON_NEGATIVE_INT, "tokens", "DSA: tokens the lightning indexer selects for "
+                              "each query to attend to (0: dense attention)")
+    index_n_heads: int = declare(0, NON_NEGATIVE_INT, "heads", "DSA: heads of the lightning indexer")
+    index_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "DSA: width of one indexer head")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
     unmodelled: tuple[Unmodelled, ...] = declare(
         (), Check(build=lambda: tuple[Any, ...], words="set by the reader"), "",
@@ -91,6 +106,16 @@ class ModelConfig:
     @property
     def is_moe(self) -> bool:
         return self.num_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        """Multi-head latent attention: one compressed latent cached per token and layer."""
+        return self.kv_lora_rank > 0
+
+    @property
+    def is_dsa(self) -> bool:
+        """DeepSeek sparse attention: each query attends to the indexer's ``index_topk`` tokens."""
+        return self.index_topk > 0
 
     @property
     def q_dim(self) -> int:

@@ -1,7 +1,7 @@
 """``config.json`` keys that change the cost of a step but are not modelled yet.
 
 A Hugging Face config can describe more than the Llama-style decoder specroof prices today
-(MLA, shared experts, dense first layers, windows, linear attention...). Such a key is never
+(shared experts, dense first layers, windows, linear attention...). Such a key is never
 dropped silently: :func:`find_unmodelled` lists every one whose value would change the cost,
 and :func:`check_unmodelled` turns the list into one ``error:`` (naming each key and what it
 would misprice) or, with ``allow_unmodelled=True`` (CLI ``--allow-unmodelled``), one
@@ -135,29 +135,16 @@ def _no_grouping(value: Any, cfg: dict[str, Any]) -> bool:
     return not isinstance(groups, int) or groups <= 1 or (isinstance(allowed, int) and allowed >= groups)
 
 
-def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
-    return _absent(value) or (value == cfg.get("head_dim") and not cfg.get("kv_lora_rank"))
-
-
 # --------------------------------------------------------------------------- the table
 
-_MLA = ("multi-head latent attention", "the KV cache (one latent per token, not per head), the attention "
-        "reads and the low-rank q/kv projections are priced as plain attention with head_dim")
 _SHARED = ("always-active shared expert", "its weights and FLOPs are left out of every MoE layer")
 _LAYOUT = ("which layers are mixture-of-experts", "every layer is priced as MoE, so the dense layers' MLP "
            "is mispriced")
 _WINDOW = ("attention window", "attention reads and the KV cache are priced over the whole context")
 _LINEAR = ("linear-attention / state-space layers", "they are priced as attention layers with a KV cache, "
            "not a fixed recurrent state and a chunked scan")
-_DSA = ("sparse attention over indexer-selected tokens", "attention is priced over the whole context and "
-        "the indexer is left out")
 
 UNMODELLED: dict[str, KeyRule] = {
-    "kv_lora_rank": KeyRule(*_MLA, _absent),
-    "q_lora_rank": KeyRule(*_MLA, _absent),
-    "qk_rope_head_dim": KeyRule(*_MLA, _absent),
-    "qk_nope_head_dim": KeyRule(*_MLA, _absent),
-    "v_head_dim": KeyRule(*_MLA, _same_as_head_dim),
     "n_shared_experts": KeyRule(*_SHARED, _absent),
     "num_shared_experts": KeyRule(*_SHARED, _absent),
     "shared_expert_intermediate_size": KeyRule(*_SHARED, _absent),
@@ -178,9 +165,6 @@ UNMODELLED: dict[str, KeyRule] = {
     "full_attention_interval": KeyRule(*_LINEAR, _one),
     "hybrid_override_pattern": KeyRule(*_LINEAR, _absent),
     "attn_layer_period": KeyRule(*_LINEAR, _one),
-    "index_topk": KeyRule(*_DSA, _absent),
-    "index_n_heads": KeyRule(*_DSA, _absent),
-    "index_head_dim": KeyRule(*_DSA, _absent),
     "n_group": KeyRule("grouped routing", "the skewed router law picks experts without the group limit",
                        _no_grouping, skewed_routing_only=True),
     "topk_group": KeyRule("grouped routing", "the skewed router law picks experts without the group limit",

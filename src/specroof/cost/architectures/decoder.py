@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from specroof.cost.architectures.mla import mla_attention_operations
 from specroof.cost.dtypes import kv_token_bytes
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
@@ -72,7 +73,8 @@ def layer_attention(setup: StepSetup, num_layers: int) -> list[tuple[AttentionBu
     """Which attention block the model's layers run: (builder, layer count) pairs that add up
     to ``num_layers``. One entry per kind of layer (full attention, a window, a linear
     recurrence); a model whose layers are all alike has one."""
-    return [(attention_operations, num_layers)]
+    full = mla_attention_operations if setup.model.is_mla else attention_operations  # --- MLA
+    return [(full, num_layers)]
 
 
 def decoder_step(setup: StepSetup, grid: Grid, tokens: ArrayLike | None, layers: int | None,

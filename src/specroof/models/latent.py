@@ -1,0 +1,48 @@
+"""Multi-head latent attention (MLA) and DeepSeek sparse attention (DSA) keys of a ``config.json``.
+
+MLA (DeepSeek-V2/V3/R1, Kimi K2) caches one compressed latent per token and layer instead of
+per-head keys and values: ``kv_lora_rank`` latent elements plus ``qk_rope_head_dim`` shared
+RoPE key elements. Queries are compressed to ``q_lora_rank`` first (0: a plain ``q_proj``);
+each head's key is ``qk_nope_head_dim`` (up-projected from the latent) + ``qk_rope_head_dim``
+wide, its value ``v_head_dim``. DSA (DeepSeek-V3.2) adds a lightning indexer of
+``index_n_heads`` heads of ``index_head_dim`` that picks ``index_topk`` tokens each query
+attends to. Field names equal the Hugging Face keys, so every message names the user's keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MLA_KEYS = ("q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+DSA_KEYS = ("index_topk", "index_n_heads", "index_head_dim")
+_MLA_NEEDS = ("qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+
+
+def latent_fields(hf: dict[str, Any], head_dim: int) -> dict[str, int]:
+    """The MLA and DSA fields of a checked config (absent or null keys: 0). A ``v_head_dim``
+    equal to ``head_dim`` without ``kv_lora_rank`` says nothing new (some plain-attention
+    configs write it) and is dropped; any other lone MLA key is left for :func:`latent_problem`."""
+    out = {key: int(hf.get(key) or 0) for key in MLA_KEYS + DSA_KEYS}
+    if not out["kv_lora_rank"] and out["v_head_dim"] == head_dim:
+        out["v_head_dim"] = 0
+    return out
+
+
+def latent_problem(model: Any) -> str:
+    """What makes the MLA / DSA fields of ``model`` inconsistent, in words naming the keys ('' if nothing)."""
+    if model.kv_lora_rank:
+        missing = [key for key in _MLA_NEEDS if not getattr(model, key)]
+        if missing:
+            return (f"kv_lora_rank = {model.kv_lora_rank} (multi-head latent attention) needs "
+                    f"{', '.join(missing)} > 0 as well")
+    else:
+        given = [f"{key} = {getattr(model, key)}" for key in MLA_KEYS + DSA_KEYS if getattr(model, key)]
+        if given:
+            return (f"{', '.join(given)} given without kv_lora_rank; these keys describe multi-head latent "
+                    "attention, which needs kv_lora_rank > 0")
+        return ""
+    dsa = [model.index_topk, model.index_n_heads, model.index_head_dim]
+    if any(dsa) and not all(dsa):
+        shown = ", ".join(f"{k} = {v}" for k, v in zip(DSA_KEYS, dsa))
+        return f"sparse attention needs all of index_topk, index_n_heads and index_head_dim > 0, got {shown}"
+    return ""
