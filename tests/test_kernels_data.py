@@ -24,6 +24,8 @@ EXTRACT = REPO / "data" / "kernels" / "extract"
 CATALOG = REPO / "src" / "specroof" / "hardware" / "catalog"
 REQUIRED_GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "a100_sxm")
 ENGINES = ("trtllm", "vllm", "sglang")
+CORE_FAMILIES = ("gemm", "decode_attention", "context_attention", "allreduce", "moe")
+"""Measured for every GPU x engine; newer families (MLA...) only where the database has them."""
 
 
 def all_files():
@@ -34,7 +36,9 @@ def test_extract_covers_gpus_engines_and_families():
     present = extract_listing(EXTRACT)
     for gpu in REQUIRED_GPUS:
         for engine in ENGINES:
-            assert set(present[gpu][engine]) == set(FAMILIES), (gpu, engine)
+            assert set(CORE_FAMILIES) <= set(present[gpu][engine]) <= set(FAMILIES), (gpu, engine)
+            if engine != "vllm" and gpu != "a100_sxm":  # --- MLA: vLLM measures only the whole module
+                assert "mla_decode" in present[gpu][engine], (gpu, engine)
         assert "allreduce" in present[gpu]["nccl"]
 
 

@@ -31,6 +31,7 @@ GEMM_PER_DTYPE = {"bf16": 150, "fp8": 70, "fp8_block": 50, "int8_wo": 50, "int4_
 ATTN_ROWS = {"bf16": 220, "fp8": 40}
 CTX_ROWS = 160
 MOE_ROWS = 240
+MLA_ROWS = {"bf16": 200, "fp8": 40}  # --- MLA
 
 
 def rng_for(name: str) -> np.random.Generator:
@@ -77,14 +78,20 @@ def sample_moe(a, rng):
     return pick(a[base], MOE_ROWS, rng)
 
 
+def sample_mla_decode(a, rng):
+    """MLA decode kernels: bf16 and fp8 latent caches, every head count (the held-out axis)."""
+    return np.concatenate([pick(a[a["kv_dtype"] == kv], n, rng) for kv, n in MLA_ROWS.items()])
+
+
 SAMPLERS = {"gemm": sample_gemm, "decode_attention": sample_decode, "context_attention": sample_context,
-            "allreduce": sample_allreduce, "moe": sample_moe}
+            "allreduce": sample_allreduce, "moe": sample_moe, "mla_decode": sample_mla_decode}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "data" / "kernels" / "extract")
     ap.add_argument("--root", default=None, help="aiconfigurator_core/systems/data (default: the installed one)")
+    ap.add_argument("--family", action="append", choices=sorted(SAMPLERS), help="only these families (default: all)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     root = db.data_root(args.root)
@@ -92,7 +99,7 @@ def main() -> None:
     for gpu in GPUS:
         for engine in ENGINES + ("nccl",):
             for family, sampler in SAMPLERS.items():
-                if engine == "nccl" and family != "allreduce":
+                if (engine == "nccl" and family != "allreduce") or (args.family and family not in args.family):
                     continue
                 try:
                     table = db.find_table(gpu, engine, family, root=root)

@@ -112,14 +112,16 @@ def price_latent_attention(a: LatentAttentionShape, setup: DeviceSetup) -> OpCos
     """One MLA layer's attention: the absorbed path at up to :data:`ABSORB_MAX_QUERIES` queries per
     sequence (always under DSA, whose kernel is the absorbed one), else the naive path.
 
-    t = mla_call_us + batch x mla_seq_us + max(compute, memory) on the chosen path."""
+    t = mla_call_us + batch x (mla_seq_us + queries x heads x mla_row_us) + max(compute, memory)
+    on the chosen path."""
     prof = setup.profile
     chosen = _absorbed(a, setup)
     if not a.topk:
         use = absorbed_path(a.queries)
         chosen = tuple(np.where(use, x, y) for x, y in zip(chosen, _naive(a, setup)))
     flops, moved, compute_s, memory_s = chosen
-    fixed = (prof.mla_call_us + np.asarray(a.batch, float) * prof.mla_seq_us) * 1e-6
+    rows = np.asarray(a.queries, float) * a.q_heads
+    fixed = (prof.mla_call_us + np.asarray(a.batch, float) * (prof.mla_seq_us + rows * prof.mla_row_us)) * 1e-6
     return OpCost(flops, moved, fixed + np.maximum(compute_s, memory_s), 1.0, compute_s, memory_s)
 
 

@@ -206,6 +206,8 @@ class ImplementationProfile:
                                  "split-KV metadata and combine)", kernel_fit=(1e-3, 100.0))
     mla_seq_us: float = declare(0.0, MICROSECONDS, "us", "latent attention work per sequence, paid even on an "
                                 "empty cache", kernel_fit=(1e-6, 10.0))
+    mla_row_us: float = declare(0.0, MICROSECONDS, "us", "latent attention work per (sequence, query head x "
+                                "query) row: its softmax and output write", kernel_fit=(1e-7, 5.0))
     mla_bandwidth_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the latent cache stream reaches "
         "(0: attention_bandwidth_efficiency, else bandwidth_efficiency)", kernel_fit=(0.05, 1.0))

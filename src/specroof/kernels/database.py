@@ -29,6 +29,7 @@ _TABLES = {
     "context_attention": ("attention", "context_attention_perf.parquet"),
     schema.ALLREDUCE: ("comm", "custom_allreduce_perf.parquet"),
     "moe": ("moe", "moe_perf.parquet"),
+    "mla_decode": ("mla", "generation_mla_perf.parquet"),  # --- MLA
 }
 # NCCL all-reduce is measured once per GPU, not per engine; it appears as engine "nccl".
 _NCCL = ("comm", "nccl_perf.parquet")
@@ -212,6 +213,10 @@ def normalize(family: str, df, engine: str) -> np.ndarray:
                     num_tokens=df["num_tokens"], hidden=df["hidden_size"], inter=df["inter_size"],
                     topk=df["topk"], num_experts=df["num_experts"], tp=df["moe_tp_size"], ep=df["moe_ep_size"],
                     distribution=df["distribution"], latency_us=lat)
+    elif family == "mla_decode":  # --- MLA: num_heads is the heads on the GPU (128 / tp_size)
+        cols = dict(kernel=kernel, batch=df["batch_size"], kv_len=df["isl"].to_numpy() + df["step"].to_numpy(),
+                    num_heads=df["num_heads"], kv_dtype=[schema.normalize_dtype(x) for x in df["kv_cache_dtype"]],
+                    latency_us=lat)
     else:  # pragma: no cover - guarded by find_table
         raise SpecroofError(f"unknown kernel family {family!r}")
     return schema.from_columns(family, {k: np.asarray(v) for k, v in cols.items()})

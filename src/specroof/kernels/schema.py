@@ -18,6 +18,9 @@ bytes as the field name says. ``kernel`` is the database's ``kernel_source`` str
   ``num_tokens`` tokens, ``num_experts`` experts of width ``inter``, ``topk`` routed each;
   ``tp``/``ep`` are the MoE tensor/expert parallel sizes the shard was priced for, and
   ``distribution`` the routing (``balanced``, ``power_law_1.01``, ``power_law_1.2``).
+- mla_decode: the MLA attention kernel alone (absorbed path), one new query per sequence over
+  ``kv_len`` cached latents (``isl + step``) for ``num_heads`` query heads on the GPU, with
+  DeepSeek-V3's latent (kv_lora_rank 512 + qk_rope_head_dim 64).
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("kind", "U32"), ("kernel", "U128"), ("dtype", "U16"),
         ("num_gpus", "i8"), ("message_bytes", "i8"),
         ("latency_us", "f8"),
+    ],
+    # --- MLA (the database's mla/<engine>/<version>/generation_mla_perf.parquet)
+    "mla_decode": [
+        ("kernel", "U128"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
+        ("kv_dtype", "U16"), ("latency_us", "f8"),
     ],
     "moe": [
         ("kernel", "U128"), ("dtype", "U16"),

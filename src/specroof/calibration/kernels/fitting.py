@@ -23,7 +23,8 @@ from specroof.errors import SpecroofError
 from specroof.kernels.schema import ALLREDUCE
 
 ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
-                        "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block")
+                        "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block",
+                        "mla_decode")
 """Fit order: fp8 GEMMs reuse the bf16 fixed cost, prefill attention the decode per-sequence costs."""
 
 SHARED_FROM = {"gemm_fp8": ("gemm_fixed_us",), "gemm_fp8_block": ("gemm_fixed_us",),
@@ -47,6 +48,8 @@ def shape_keys(kind: str, a: np.ndarray) -> list[str]:
         return [f"{n}x{k}" for n, k in zip(a["n"], a["k"])]
     if kind in ("decode_attention", "context_attention"):
         return [f"{h}/{kv}" for h, kv in zip(a["num_heads"], a["num_kv_heads"])]
+    if kind == "mla_decode":
+        return [str(h) for h in a["num_heads"]]
     if kind == ALLREDUCE:
         return [str(b) for b in a["message_bytes"]]
     return [f"{h}x{i}x{e}x{k}" for h, i, e, k in zip(a["hidden"], a["inter"], a["num_experts"], a["topk"])]

@@ -42,6 +42,7 @@ AXES: dict[str, tuple[str, ...]] = {
     "context_attention": ("num_heads", "seq_len"),
     ALLREDUCE: ("message_bytes",),
     "moe": ("hidden", "num_experts"),
+    "mla_decode": ("num_heads", "kv_len"),
 }
 """Kernel kind -> the shape axes whose values are left out whole."""
 

@@ -41,6 +41,7 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "moe_bf16": ("moe", "bf16", "bf16"),
     "moe_fp8": ("moe", "fp8", "fp8"),
     "moe_fp8_block": ("moe", "fp8_block", "fp8_block"),
+    "mla_decode": ("mla_decode", "bf16", "bf16"),  # --- MLA
 }
 
 # section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
@@ -55,6 +56,8 @@ _STARTS: dict[str, dict[str, float]] = {
     "context_attention": {"attention_prefill_call_us": 10.0, "attention_prefill_block_us": 2.0,
                           "attention_compute_efficiency": 0.5},
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
+    "mla_decode": {"mla_call_us": 8.0, "mla_seq_us": 0.05, "mla_row_us": 0.002, "mla_bandwidth_efficiency": 0.8,
+                   "mla_compute_efficiency": 0.6},
 }
 _SPECS = specs(ImplementationProfile)
 FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -92,14 +95,15 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
         prof = fit_profile(dict(PRECISION_FIXED.get(precision, {}), **fields))
     if kind == "gemm":
         return kernel_latency("gemm", hardware, profile=prof, dtype=dtype, m=rows["m"], n=rows["n"], k=rows["k"])
-    if kind == "decode_attention":
+    if kind in ("decode_attention", "mla_decode"):
         out = np.empty(len(rows))
         for kv in np.unique(rows["kv_dtype"]):
             sel = rows["kv_dtype"] == kv
             r = rows[sel]
+            heads = {"num_heads": r["num_heads"]} if kind == "mla_decode" else {
+                "num_heads": r["num_heads"], "num_kv_heads": r["num_kv_heads"], "head_dim": r["head_dim"]}
             out[sel] = kernel_latency(kind, hardware, profile=prof, dtype=dtype, batch=r["batch"], kv_len=r["kv_len"],
-                                      num_heads=r["num_heads"], num_kv_heads=r["num_kv_heads"],
-                                      head_dim=r["head_dim"], kv_dtype=str(kv))
+                                      kv_dtype=str(kv), **heads)
         return out
     if kind == "context_attention":
         return kernel_latency(kind, hardware, profile=prof, dtype=dtype, batch=rows["batch"], seq_len=rows["seq_len"],

@@ -42,6 +42,11 @@ def select_moe(a, dtype):
     return a[(a["dtype"] == dtype) & (a["num_tokens"] <= MAX_M) & (a["tp"] == 1) & (a["ep"] == 1)]
 
 
+def select_mla_decode(a):
+    """bf16 latent caches (fp8 caches run another kernel variant, kept in the extract only)."""
+    return a[a["kv_dtype"] == "bf16"]
+
+
 GEMM_DTYPES = ("bf16", "fp8", "fp8_block", "int8_wo", "int4_wo")
 MOE_DTYPES = ("bf16", "fp8", "fp8_block")
 
@@ -52,6 +57,7 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     "context_attention": ("context_attention", None),
     ALLREDUCE: (ALLREDUCE, None),
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
+    "mla_decode": ("mla_decode", None),
 }
 
 
@@ -62,7 +68,7 @@ def select(section, rows):
     if family == "moe":
         return select_moe(rows, dtype)
     return {"decode_attention": select_decode, "context_attention": select_context,
-            ALLREDUCE: select_allreduce}[family](rows)
+            ALLREDUCE: select_allreduce, "mla_decode": select_mla_decode}[family](rows)
 
 
 def predict(section, fields, rows, hardware):

@@ -1,0 +1,63 @@
+"""The MLA decode kernel (absorbed path) against NVIDIA's measured MLA kernels, held out by shape and by GPU.
+
+Recomputed from the committed extract (``data/kernels/extract/*-mla_decode.csv``, DeepSeek-V3's
+latent: 512 + 64): **by num_heads / by kv_len**, whole values of that axis left out of the fit
+(:mod:`specroof.calibration.kernels.heldout`); **GPU out**, the left-out GPU's rows priced with
+the median of the fields fitted on the *other* Hopper/Blackwell GPUs' rows of the same engine
+(efficiencies are fractions of each GPU's datasheet, so they transfer). Levels: tests/gates.toml,
+group ``kernel-heldout-mla``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gates import failures, gates
+from specroof.calibration.kernels import heldout
+from specroof.calibration.kernels import physics as ph
+from specroof.calibration.kernels.fitting import _stats, fit_section
+from specroof.cost.engine_kernels import DATABASE_GPUS
+from specroof.cost.kernel_latency import kernel_latency
+
+REPO = Path(__file__).resolve().parents[1]
+EXTRACT = REPO / "data" / "kernels" / "extract"
+GPUS = ("h200_sxm", "h100_sxm", "b200_sxm", "gb200")
+CELLS = [(gpu, engine) for gpu in GPUS for engine in ("trtllm", "sglang")]
+GATES = gates("kernel-heldout-mla")
+
+
+@pytest.fixture(scope="module")
+def report():
+    out = heldout.heldout_report(EXTRACT, CELLS, ["mla_decode"], gpu_out=False)
+    source = heldout.extract_source(EXTRACT)
+    rows = {cell: heldout.section_rows(source, *cell, "mla_decode") for cell in CELLS}
+    fields = {cell: fit_section("mla_decode", r, DATABASE_GPUS[cell[0]]) for cell, r in rows.items()}
+    for (gpu, engine), r in rows.items():
+        others = [f for (g, e), f in fields.items() if e == engine and g != gpu]
+        median = {name: float(np.median([f[name] for f in others])) for name in others[0]}
+        pred = ph.predict("mla_decode", median, r, DATABASE_GPUS[gpu])
+        out[f"{gpu}/{engine}/mla_decode"]["gpu_out"] = _stats(pred, r["latency_us"])
+    return out
+
+
+def test_every_cell_is_gated(report):
+    assert set(report) == set(GATES)
+
+
+@pytest.mark.parametrize("key", sorted(GATES))
+def test_mla_decode_heldout_gate(report, key):
+    values = {name: stats["mape_pct"] for name, stats in report[key].items()}
+    assert not failures(GATES[key], values), values
+
+
+def test_kernel_latency_prices_the_latent_kernel():
+    """The absorbed kernel reads one 576-element latent per cached token whatever the head count:
+    at a long context, 8x the heads costs far less than 8x the time (a per-head cache would)."""
+    one = kernel_latency("mla_decode", "h200", batch=64, kv_len=32768, num_heads=16)
+    many = kernel_latency("mla_decode", "h200", batch=64, kv_len=32768, num_heads=128)
+    assert float(many) < 3 * float(one)
+    short = kernel_latency("mla_decode", "h200", batch=64, kv_len=[4096, 32768], num_heads=16, kv_dtype="fp8")
+    assert short[0] < short[1] <= float(one)  # an fp8 cache streams half the bytes
