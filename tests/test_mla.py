@@ -198,3 +198,40 @@ def test_cli_ops_lists_mla_operations():
     assert run.returncode == 0, run.stderr
     names = {row["name"] for row in json.loads(run.stdout)}
     assert {"kv_a_proj", "q_proj", "mla_bmm", "mla_attention", "o_proj"} <= names
+
+
+# ----------------------------------------------------------------------------------- explain
+
+
+def _explain(config: str, candidates: int, seq_len: int = 4096, tp: int = 8):
+    from specroof.speculation.explain import explain
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return explain(config, "h200", batch=8, candidates=candidates, seq_len=seq_len, method="mtp",
+                       acceptance="chain:0.7", tp=tp, allow_unmodelled=True)
+
+
+def test_explain_says_where_the_absorbed_path_puts_the_verified_tokens():
+    from specroof.speculation.explain_mla import mla_line
+
+    four, five = _explain(V3, 4).mla, _explain(V3, 5).mla
+    assert four["path"] == "absorbed" and four["heads_per_gpu"] == 16
+    assert (four["rows_verify"], four["tiles_plain"], four["tiles_verify"]) == (64, 1, 1)
+    assert (five["rows_verify"], five["tiles_verify"]) == (80, 2)
+    assert five["verify_ms"] - five["plain_ms"] > four["verify_ms"] - four["plain_ms"] > 0
+    assert "kv_b_proj" not in four["operations"]  # the naive path runs at no point here
+    line = mla_line(four)
+    assert line.startswith("MLA absorbed path: 64 query rows") and "\n" not in line
+
+
+def test_explain_dsa_reads_the_top_k():
+    note = _explain(V32, 4, seq_len=32768).mla
+    assert note["dsa_keys_per_query"] == 2048 and note["context"] == 32772
+    assert "dsa_indexer" in note["operations"]
+
+
+def test_explain_has_no_mla_line_for_plain_attention():
+    from specroof.speculation.explain import explain
+
+    assert explain("llama-3-8b", "h100-sxm", candidates=4, acceptance="chain:0.7").mla is None

@@ -82,6 +82,10 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
                     f"{e.batch * e.candidates} verified tokens vs {tax['experts_plain']:.2f} for the plain step: "
                     f"+{tax['tax_ms']:.3f} ms in {', '.join(tax['expert_ops'])} "
                     f"({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
+    if e.mla:
+        from specroof.speculation.explain_mla import mla_line
+
+        head.append(mla_line(e.mla))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

@@ -56,6 +56,7 @@ from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.drafting import Drafting
+from specroof.speculation.explain_mla import mla_path
 from specroof.speculation.speedup import speedup_of
 from specroof.speculation.study import Study
 
@@ -82,6 +83,7 @@ class Explanation:
     ridge_flops_per_byte: float
     causes: list[dict[str, Any]] = field(default_factory=list)
     moe_tax: dict[str, Any] | None = None
+    mla: dict[str, Any] | None = None  # --- MLA: the absorbed path at verification (explain_mla.py)
     acceptance_bound: str = ""  # "drafting shape" where the shape cut the model's tau (bounds.py)
     model_tau: float | None = None  # the acceptance model's own claim at these candidates
     fit: dict[str, Any] = field(default_factory=dict)  # fits, footprint_gb (specroof.cost.capacity)
@@ -108,7 +110,7 @@ class Explanation:
             "batch": self.batch, "candidates": self.candidates, "seq_len": self.seq_len,
             "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
-            "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax,
+            "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax, "mla": self.mla,
             "acceptance_bound": self.acceptance_bound, "model_tau": self.model_tau, **self.fit,
         }
 
@@ -154,6 +156,7 @@ def explain_of(study: Study) -> Explanation:
         verify_ms=_at(result.verify_ms), draft_ms=_at(result.draft_ms), ridge_flops_per_byte=ridge,
         causes=_causes(_added(spec_step, plain, ridge), t_spec, t_plain, tau, predicted),
         moe_tax=moe_tax(setup, spec_step, plain, _at(result.verify_ms)),
+        mla=mla_path(setup, spec_step, plain),
         acceptance_bound=str(result.bound.labels()[0]),
         model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
         fit=spec_step.fit.record((0, 0, 0)), profile=setup.profile,
