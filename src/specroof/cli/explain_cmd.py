@@ -17,6 +17,7 @@ from specroof.app.tables import jsonable, physical_ms
 from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 from specroof.report.waterfall import check_path, waterfall_chart
+from specroof.speculation.explain_mla import mla_line
 
 
 @click.command()
@@ -83,8 +84,6 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
                     f"+{tax['tax_ms']:.3f} ms in {', '.join(tax['expert_ops'])} "
                     f"({100 * tax['tax_share_of_verify']:.1f}% of the verify step)")
     if e.mla:
-        from specroof.speculation.explain_mla import mla_line
-
         head.append(mla_line(e.mla))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
