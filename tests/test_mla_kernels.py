@@ -61,3 +61,27 @@ def test_kernel_latency_prices_the_latent_kernel():
     assert float(many) < 3 * float(one)
     short = kernel_latency("mla_decode", "h200", batch=64, kv_len=[4096, 32768], num_heads=16, kv_dtype="fp8")
     assert short[0] < short[1] <= float(one)  # an fp8 cache streams half the bytes
+
+
+# ------------------------------------------------------------- the whole layer: nothing fitted to it
+
+MODULE_GATES = gates("kernel-mla-module")
+
+
+@pytest.mark.parametrize("key", sorted(MODULE_GATES))
+def test_mla_module_priced_by_the_builder(key):
+    """DeepSeek-V3's measured attention layer against the sum of the builder's operations for
+    one layer (GEMMs and the latent kernel at their shipped fits; the module rows fitted nothing)."""
+    from specroof.calibration.kernels.mla_module import predict_module
+    from specroof.kernels.extract import read_extract
+
+    gpu, engine = key.split("/")
+    rows = read_extract(gpu, engine, "mla_module", EXTRACT)
+    stats = _stats(predict_module(rows, DATABASE_GPUS[gpu], engine), rows["latency_us"])
+    values = {"mape_pct": stats["mape_pct"], "bias_pct": stats["bias_pct"]}
+    assert not failures(MODULE_GATES[key], values), values
+
+
+def test_every_module_table_is_gated():
+    present = {f"{gpu}/{engine}" for gpu in GPUS for engine in ("trtllm", "vllm")}
+    assert set(MODULE_GATES) == present

@@ -83,8 +83,14 @@ def sample_mla_decode(a, rng):
     return np.concatenate([pick(a[a["kv_dtype"] == kv], n, rng) for kv, n in MLA_ROWS.items()])
 
 
+def sample_mla_module(a, rng):
+    """Whole MLA attention layers with bf16 GEMMs and cache (a validation set: nothing is fitted to it)."""
+    return pick(a[(a["dtype"] == "bf16") & (a["kv_dtype"] == "bf16")], MLA_ROWS["bf16"], rng)
+
+
 SAMPLERS = {"gemm": sample_gemm, "decode_attention": sample_decode, "context_attention": sample_context,
-            "allreduce": sample_allreduce, "moe": sample_moe, "mla_decode": sample_mla_decode}
+            "allreduce": sample_allreduce, "moe": sample_moe, "mla_decode": sample_mla_decode,
+            "mla_module": sample_mla_module}
 
 
 def main() -> None:

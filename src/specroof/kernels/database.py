@@ -30,6 +30,7 @@ _TABLES = {
     schema.ALLREDUCE: ("comm", "custom_allreduce_perf.parquet"),
     "moe": ("moe", "moe_perf.parquet"),
     "mla_decode": ("mla", "generation_mla_perf.parquet"),  # --- MLA
+    "mla_module": ("mla", "mla_generation_module_perf.parquet"),
 }
 # NCCL all-reduce is measured once per GPU, not per engine; it appears as engine "nccl".
 _NCCL = ("comm", "nccl_perf.parquet")
@@ -213,10 +214,12 @@ def normalize(family: str, df, engine: str) -> np.ndarray:
                     num_tokens=df["num_tokens"], hidden=df["hidden_size"], inter=df["inter_size"],
                     topk=df["topk"], num_experts=df["num_experts"], tp=df["moe_tp_size"], ep=df["moe_ep_size"],
                     distribution=df["distribution"], latency_us=lat)
-    elif family == "mla_decode":  # --- MLA: num_heads is the heads on the GPU (128 / tp_size)
+    elif family in ("mla_decode", "mla_module"):  # --- MLA: num_heads is the heads on the GPU (128 / tp_size)
         cols = dict(kernel=kernel, batch=df["batch_size"], kv_len=df["isl"].to_numpy() + df["step"].to_numpy(),
                     num_heads=df["num_heads"], kv_dtype=[schema.normalize_dtype(x) for x in df["kv_cache_dtype"]],
                     latency_us=lat)
+        if family == "mla_module":
+            cols["dtype"] = [schema.normalize_dtype(x) for x in df["gemm_type"]]
     else:  # pragma: no cover - guarded by find_table
         raise SpecroofError(f"unknown kernel family {family!r}")
     return schema.from_columns(family, {k: np.asarray(v) for k, v in cols.items()})

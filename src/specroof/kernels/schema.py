@@ -21,6 +21,8 @@ bytes as the field name says. ``kernel`` is the database's ``kernel_source`` str
 - mla_decode: the MLA attention kernel alone (absorbed path), one new query per sequence over
   ``kv_len`` cached latents (``isl + step``) for ``num_heads`` query heads on the GPU, with
   DeepSeek-V3's latent (kv_lora_rank 512 + qk_rope_head_dim 64).
+- mla_module: DeepSeek-V3's whole MLA attention layer on one GPU (projections, latent attention,
+  o_proj) for one new token per sequence, ``num_heads`` heads on the GPU, GEMMs in ``dtype``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
     # --- MLA (the database's mla/<engine>/<version>/generation_mla_perf.parquet)
     "mla_decode": [
         ("kernel", "U128"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
+        ("kv_dtype", "U16"), ("latency_us", "f8"),
+    ],
+    "mla_module": [
+        ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
         ("kv_dtype", "U16"), ("latency_us", "f8"),
     ],
     "moe": [

@@ -1,0 +1,46 @@
+"""A whole MLA attention layer priced by the MLA builder, for NVIDIA's measured module tables.
+
+The database's ``mla_generation_module`` tables time DeepSeek-V3's attention layer on one GPU
+(``num_heads`` of its 128 heads there, one new token per sequence): nothing is fitted to them.
+Each row is priced as the sum of the operations :func:`specroof.cost.architectures.mla.mla_attention_operations`
+emits for one layer, under the engine's profile as a user gets it (its shipped GEMM and MLA
+kernel fits), so the comparison checks the builder's operation list and its parts' pricing at
+once. The elementwise work of the layer (norms of the q and kv latents, RoPE, the cache write),
+which a step prices once for all layers in its ``elementwise`` operation, is not in the sum.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from specroof.cost.architectures.mla import mla_attention_operations
+from specroof.cost.grid import Grid
+from specroof.cost.pricing import price
+from specroof.cost.setup import setup_step
+from specroof.models.architecture import ModelConfig
+
+DEEPSEEK_V3 = dict(hidden_size=7168, intermediate_size=18432, num_layers=1, vocab_size=129280, head_dim=128,
+                   q_lora_rank=1536, kv_lora_rank=512, qk_rope_head_dim=64, qk_nope_head_dim=128, v_head_dim=128)
+"""The attention shapes of DeepSeek-V3's config.json (the model the module tables measure)."""
+
+
+def module_model(heads: int) -> ModelConfig:
+    """DeepSeek-V3's attention with ``heads`` heads on the GPU (its share under tensor parallelism)."""
+    return ModelConfig(name=f"deepseek-v3-attention-{heads}h", num_heads=heads, num_kv_heads=heads, **DEEPSEEK_V3)
+
+
+def predict_module(rows: np.ndarray, hardware: str, profile: str) -> np.ndarray:
+    """Microseconds of each ``mla_module`` row (bf16 GEMMs) under ``profile`` on ``hardware``."""
+    out = np.empty(len(rows))
+    for heads in np.unique(rows["num_heads"]):
+        for kv in np.unique(rows["kv_dtype"]):
+            with warnings.catch_warnings():  # the fitted-profile caveats are not this check's business
+                warnings.simplefilter("ignore")
+                setup = setup_step(module_model(int(heads)), hardware, dtype="bf16", kv_dtype=str(kv), profile=profile)
+            for i in np.flatnonzero((rows["num_heads"] == heads) & (rows["kv_dtype"] == kv)):
+                grid = Grid.of(int(rows["batch"][i]), 1, int(rows["kv_len"][i]) - 1)
+                ops = mla_attention_operations(setup, grid, grid.tokens, 1)
+                out[i] = sum(float(np.max(price(op, setup).seconds * np.asarray(op.count))) for op in ops) * 1e6
+    return out
