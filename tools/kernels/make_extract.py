@@ -90,7 +90,7 @@ def sample_mla_module(a, rng):
 
 SAMPLERS = {"gemm": sample_gemm, "decode_attention": sample_decode, "context_attention": sample_context,
             "allreduce": sample_allreduce, "moe": sample_moe, "mla_decode": sample_mla_decode,
-            "mla_module": sample_mla_module}
+            "mla_module": sample_mla_module, "dsa_module": sample_mla_module}
 
 
 def main() -> None:

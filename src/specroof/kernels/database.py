@@ -31,7 +31,10 @@ _TABLES = {
     "moe": ("moe", "moe_perf.parquet"),
     "mla_decode": ("mla", "generation_mla_perf.parquet"),  # --- MLA
     "mla_module": ("mla", "mla_generation_module_perf.parquet"),
+    "dsa_module": ("sparse_attention", "dsa_generation_module_perf.parquet"),
 }
+MODULE_MODELS = {"mla_module": "deepseek-ai/DeepSeek-V3", "dsa_module": "deepseek-ai/DeepSeek-V3.2"}
+"""The model whose attention layer a module family keeps (the shapes the MLA builder is checked on)."""
 # NCCL all-reduce is measured once per GPU, not per engine; it appears as engine "nccl".
 _NCCL = ("comm", "nccl_perf.parquet")
 
@@ -214,11 +217,14 @@ def normalize(family: str, df, engine: str) -> np.ndarray:
                     num_tokens=df["num_tokens"], hidden=df["hidden_size"], inter=df["inter_size"],
                     topk=df["topk"], num_experts=df["num_experts"], tp=df["moe_tp_size"], ep=df["moe_ep_size"],
                     distribution=df["distribution"], latency_us=lat)
-    elif family in ("mla_decode", "mla_module"):  # --- MLA: num_heads is the heads on the GPU (128 / tp_size)
+    elif family in ("mla_decode", "mla_module", "dsa_module"):  # --- MLA: num_heads is the heads on the GPU (128 / tp_size)
+        if family in MODULE_MODELS:  # the module tables of other models (GLM-5) have other shapes
+            keep = (df["model"] == MODULE_MODELS[family]).to_numpy()
+            df, lat, kernel = df[keep], lat[keep], kernel[keep]
         cols = dict(kernel=kernel, batch=df["batch_size"], kv_len=df["isl"].to_numpy() + df["step"].to_numpy(),
                     num_heads=df["num_heads"], kv_dtype=[schema.normalize_dtype(x) for x in df["kv_cache_dtype"]],
                     latency_us=lat)
-        if family == "mla_module":
+        if family in ("mla_module", "dsa_module"):
             cols["dtype"] = [schema.normalize_dtype(x) for x in df["gemm_type"]]
     else:  # pragma: no cover - guarded by find_table
         raise SpecroofError(f"unknown kernel family {family!r}")

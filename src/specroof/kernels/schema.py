@@ -22,7 +22,8 @@ bytes as the field name says. ``kernel`` is the database's ``kernel_source`` str
   ``kv_len`` cached latents (``isl + step``) for ``num_heads`` query heads on the GPU, with
   DeepSeek-V3's latent (kv_lora_rank 512 + qk_rope_head_dim 64).
 - mla_module: DeepSeek-V3's whole MLA attention layer on one GPU (projections, latent attention,
-  o_proj) for one new token per sequence, ``num_heads`` heads on the GPU, GEMMs in ``dtype``.
+  o_proj) for one new token per sequence, ``num_heads`` heads on the GPU, GEMMs in ``dtype``;
+  dsa_module: the same for DeepSeek-V3.2's sparse-attention layer (indexer included).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("kv_dtype", "U16"), ("latency_us", "f8"),
     ],
     "mla_module": [
+        ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
+        ("kv_dtype", "U16"), ("latency_us", "f8"),
+    ],
+    "dsa_module": [
         ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
         ("kv_dtype", "U16"), ("latency_us", "f8"),
     ],

@@ -23,22 +23,28 @@ from specroof.models.architecture import ModelConfig
 
 DEEPSEEK_V3 = dict(hidden_size=7168, intermediate_size=18432, num_layers=1, vocab_size=129280, head_dim=128,
                    q_lora_rank=1536, kv_lora_rank=512, qk_rope_head_dim=64, qk_nope_head_dim=128, v_head_dim=128)
-"""The attention shapes of DeepSeek-V3's config.json (the model the module tables measure)."""
+"""The attention shapes of DeepSeek-V3's config.json (the model the mla_module tables measure)."""
+DEEPSEEK_V32_INDEXER = dict(index_topk=2048, index_n_heads=64, index_head_dim=128)
+"""DeepSeek-V3.2's indexer (config.json; its attention is DeepSeek-V3's): the dsa_module tables."""
 
 
-def module_model(heads: int) -> ModelConfig:
-    """DeepSeek-V3's attention with ``heads`` heads on the GPU (its share under tensor parallelism)."""
-    return ModelConfig(name=f"deepseek-v3-attention-{heads}h", num_heads=heads, num_kv_heads=heads, **DEEPSEEK_V3)
+def module_model(heads: int, sparse: bool = False) -> ModelConfig:
+    """DeepSeek-V3's (``sparse``: V3.2's) attention with ``heads`` heads on the GPU (its share
+    under tensor parallelism)."""
+    indexer = DEEPSEEK_V32_INDEXER if sparse else {}
+    return ModelConfig(name=f"deepseek-attention-{heads}h", num_heads=heads, num_kv_heads=heads, **DEEPSEEK_V3,
+                       **indexer)
 
 
-def predict_module(rows: np.ndarray, hardware: str, profile: str) -> np.ndarray:
-    """Microseconds of each ``mla_module`` row (bf16 GEMMs) under ``profile`` on ``hardware``."""
+def predict_module(rows: np.ndarray, hardware: str, profile: str, sparse: bool = False) -> np.ndarray:
+    """Microseconds of each ``mla_module`` (``sparse``: ``dsa_module``) row, bf16 GEMMs, under
+    ``profile`` on ``hardware``."""
     out = np.empty(len(rows))
     for heads in np.unique(rows["num_heads"]):
         for kv in np.unique(rows["kv_dtype"]):
             with warnings.catch_warnings():  # the fitted-profile caveats are not this check's business
                 warnings.simplefilter("ignore")
-                setup = setup_step(module_model(int(heads)), hardware, dtype="bf16", kv_dtype=str(kv), profile=profile)
+                setup = setup_step(module_model(int(heads), sparse), hardware, dtype="bf16", kv_dtype=str(kv), profile=profile)
             for i in np.flatnonzero((rows["num_heads"] == heads) & (rows["kv_dtype"] == kv)):
                 grid = Grid.of(int(rows["batch"][i]), 1, int(rows["kv_len"][i]) - 1)
                 ops = mla_attention_operations(setup, grid, grid.tokens, 1)
