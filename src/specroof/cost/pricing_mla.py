@@ -8,8 +8,9 @@ The *naive* path up-projects every context token's latent into per-head keys and
 length: requests with at most ``reorder_batch_threshold`` new tokens take the decode (absorbed)
 path, the rest the prefill (naive) path; its FlashMLA backend sets that threshold to 128
 ("process small prefills with decode pathway", ``vllm/v1/attention/backends/mla/flashmla.py``,
-vLLM 0.11-0.12), and the common MLA builder raises its default of 1 to ``1 + num_speculative_tokens``
-so verification is always absorbed. SGLang likewise runs decode, ``target_verify`` and
+vLLM v1, 2025), and a backend that takes speculative tokens as decodes raises the default of 1
+to ``1 + num_speculative_tokens`` (``_init_reorder_batch_threshold``,
+``vllm/v1/attention/backend.py``), so verification is always absorbed. SGLang likewise runs decode, ``target_verify`` and
 ``draft_extend`` absorbed and only long extends through the naive ("MHA") path. So a step with
 at most :data:`ABSORB_MAX_QUERIES` queries per sequence is absorbed, a longer one naive.
 
