@@ -170,10 +170,8 @@ def _write(tmp_path: Path, extra: dict) -> str:
 @pytest.mark.parametrize(("extra", "named"), [
     ({**MLA, "qk_rope_head_dim": None}, ("kv_lora_rank", "qk_rope_head_dim")),
     ({**MLA, "v_head_dim": 0}, ("kv_lora_rank", "v_head_dim")),
-    ({"qk_rope_head_dim": 64}, ("qk_rope_head_dim", "kv_lora_rank")),
-    ({"q_lora_rank": 512}, ("q_lora_rank", "kv_lora_rank")),
+    ({**MLA, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0}, ("qk_rope_head_dim", "qk_nope_head_dim")),
     ({**MLA, "index_topk": 2048}, ("index_topk", "index_n_heads")),
-    ({"index_topk": 2048, "index_n_heads": 64, "index_head_dim": 128}, ("index_topk", "kv_lora_rank")),
 ])
 def test_inconsistent_latent_keys_get_one_error_naming_them(tmp_path, extra, named):
     with pytest.raises(SpecroofError) as info:
@@ -182,9 +180,31 @@ def test_inconsistent_latent_keys_get_one_error_naming_them(tmp_path, extra, nam
     assert "\n" not in message and all(key in message for key in named), message
 
 
+@pytest.mark.parametrize("extra", [{"qk_rope_head_dim": 64}, {"q_lora_rank": 512},
+                                   {"index_topk": 2048, "index_n_heads": 64, "index_head_dim": 128}])
+def test_latent_keys_without_kv_lora_rank_are_another_design_refused_by_name(tmp_path, extra):
+    """DeepSeek-V4 writes q_lora_rank, qk_rope_head_dim and the indexer keys without a latent
+    cache: not MLA, so not priced as MLA; refused as unmodelled unless allowed."""
+    import specroof
+
+    model = load_model(_write(tmp_path, extra))
+    assert not model.is_mla and not model.is_dsa
+    with pytest.raises(SpecroofError) as info:
+        specroof.latency(model, "h200")
+    assert all(key in str(info.value) for key in extra) and "kv_lora_rank" in str(info.value)
+
+
+def test_python_config_with_latent_fields_but_no_kv_lora_rank_is_refused():
+    from specroof.models.architecture import ModelConfig
+
+    with pytest.raises(SpecroofError, match="q_lora_rank = 512 given without kv_lora_rank"):
+        ModelConfig(name="x", hidden_size=1024, intermediate_size=2048, num_layers=2, num_heads=8, num_kv_heads=8,
+                    head_dim=128, vocab_size=1000, q_lora_rank=512)
+
+
 def test_a_v_head_dim_equal_to_head_dim_without_mla_is_harmless(tmp_path):
     m = load_model(_write(tmp_path, {"v_head_dim": 128}))  # 1024 / 8 heads
-    assert not m.is_mla and m.v_head_dim == 0
+    assert not m.is_mla and m.v_head_dim == 0 and not m.unmodelled
 
 
 def test_cli_bad_config_is_one_error_line(tmp_path):

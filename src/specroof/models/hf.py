@@ -120,5 +120,5 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
         vocab_size=hf["vocab_size"], tie_word_embeddings=hf["tie_word_embeddings"], num_experts=experts,
         experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=conflicts.check_mtp(hf, label),
         max_position_embeddings=hf["max_position_embeddings"], source=hf["source"],
-        unmodelled=find_unmodelled(cfg, label), **latent_fields(hf, head_dim),
+        unmodelled=find_unmodelled(cfg, label), **latent_fields(hf),
     )

@@ -18,29 +18,26 @@ DSA_KEYS = ("index_topk", "index_n_heads", "index_head_dim")
 _MLA_NEEDS = ("qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
 
 
-def latent_fields(hf: dict[str, Any], head_dim: int) -> dict[str, int]:
-    """The MLA and DSA fields of a checked config (absent or null keys: 0). A ``v_head_dim``
-    equal to ``head_dim`` without ``kv_lora_rank`` says nothing new (some plain-attention
-    configs write it) and is dropped; any other lone MLA key is left for :func:`latent_problem`."""
-    out = {key: int(hf.get(key) or 0) for key in MLA_KEYS + DSA_KEYS}
-    if not out["kv_lora_rank"] and out["v_head_dim"] == head_dim:
-        out["v_head_dim"] = 0
-    return out
+def latent_fields(hf: dict[str, Any]) -> dict[str, int]:
+    """The MLA and DSA fields of a checked config (absent or null keys: 0). Without
+    ``kv_lora_rank`` the model is not MLA and every field is 0: such keys describe another
+    design (DeepSeek-V4's compressed MQA writes ``q_lora_rank`` and the indexer keys without a
+    latent cache), which :mod:`specroof.models.unmodelled` names instead of pricing it as MLA."""
+    if not hf.get("kv_lora_rank"):
+        return dict.fromkeys(MLA_KEYS + DSA_KEYS, 0)
+    return {key: int(hf.get(key) or 0) for key in MLA_KEYS + DSA_KEYS}
 
 
 def latent_problem(model: Any) -> str:
     """What makes the MLA / DSA fields of ``model`` inconsistent, in words naming the keys ('' if nothing)."""
-    if model.kv_lora_rank:
-        missing = [key for key in _MLA_NEEDS if not getattr(model, key)]
-        if missing:
-            return (f"kv_lora_rank = {model.kv_lora_rank} (multi-head latent attention) needs "
-                    f"{', '.join(missing)} > 0 as well")
-    else:
+    if not model.kv_lora_rank:
         given = [f"{key} = {getattr(model, key)}" for key in MLA_KEYS + DSA_KEYS if getattr(model, key)]
-        if given:
-            return (f"{', '.join(given)} given without kv_lora_rank; these keys describe multi-head latent "
-                    "attention, which needs kv_lora_rank > 0")
-        return ""
+        return (f"{', '.join(given)} given without kv_lora_rank; these fields describe multi-head latent "
+                "attention, which needs kv_lora_rank > 0") if given else ""
+    missing = [key for key in _MLA_NEEDS if not getattr(model, key)]
+    if missing:
+        return (f"kv_lora_rank = {model.kv_lora_rank} (multi-head latent attention) needs "
+                f"{', '.join(missing)} > 0 as well")
     dsa = [model.index_topk, model.index_n_heads, model.index_head_dim]
     if any(dsa) and not all(dsa):
         shown = ", ".join(f"{k} = {v}" for k, v in zip(DSA_KEYS, dsa))

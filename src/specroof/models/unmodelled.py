@@ -135,8 +135,23 @@ def _no_grouping(value: Any, cfg: dict[str, Any]) -> bool:
     return not isinstance(groups, int) or groups <= 1 or (isinstance(allowed, int) and allowed >= groups)
 
 
+def _latent_or_absent(value: Any, cfg: dict[str, Any]) -> bool:
+    """Absent, or part of an MLA config (kv_lora_rank set: models/latent.py prices it)."""
+    return _absent(value) or bool(cfg.get("kv_lora_rank"))
+
+
+def _v_head_dim_harmless(value: Any, cfg: dict[str, Any]) -> bool:
+    """Also a plain model's own head width (head_dim, else hidden_size / num_attention_heads)."""
+    heads, hidden = cfg.get("num_attention_heads"), cfg.get("hidden_size")
+    implied = hidden // heads if isinstance(heads, int) and isinstance(hidden, int) and heads > 0 else None
+    return _latent_or_absent(value, cfg) or value == (cfg.get("head_dim") or implied)
+
+
 # --------------------------------------------------------------------------- the table
 
+_LATENT = ("latent-attention keys without kv_lora_rank (another design than MLA, e.g. DeepSeek-V4's "
+           "compressed MQA)", "priced as plain attention with head_dim: the query compression, shared RoPE key "
+           "and indexer are left out")
 _SHARED = ("always-active shared expert", "its weights and FLOPs are left out of every MoE layer")
 _LAYOUT = ("which layers are mixture-of-experts", "every layer is priced as MoE, so the dense layers' MLP "
            "is mispriced")
@@ -145,6 +160,9 @@ _LINEAR = ("linear-attention / state-space layers", "they are priced as attentio
            "not a fixed recurrent state and a chunked scan")
 
 UNMODELLED: dict[str, KeyRule] = {
+    **{key: KeyRule(*_LATENT, _latent_or_absent) for key in ("q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+                                                             "index_topk", "index_n_heads", "index_head_dim")},
+    "v_head_dim": KeyRule(*_LATENT, _v_head_dim_harmless),
     "n_shared_experts": KeyRule(*_SHARED, _absent),
     "num_shared_experts": KeyRule(*_SHARED, _absent),
     "shared_expert_intermediate_size": KeyRule(*_SHARED, _absent),
