@@ -214,6 +214,9 @@ class ImplementationProfile:
     mla_compute_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of tensor peak the latent attention math reaches (0: "
         "attention_compute_efficiency)", kernel_fit=(0.02, 1.0))
+    dsa_indexer_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one DSA indexer call beyond its "
+                                    "scores and top-k (its quantize, norm, RoPE, cache-write and weighting "
+                                    "kernels)", kernel_fit=(1e-3, 1000.0))
 
     @property
     def caveats(self) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 from specroof.cost.architectures.mla import mla_attention_operations
 from specroof.cost.grid import Grid
 from specroof.cost.pricing import price
+from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import setup_step
 from specroof.models.architecture import ModelConfig
 
@@ -36,17 +37,24 @@ def module_model(heads: int, sparse: bool = False) -> ModelConfig:
                        **indexer)
 
 
-def predict_module(rows: np.ndarray, hardware: str, profile: str, sparse: bool = False) -> np.ndarray:
+def predict_module(rows: np.ndarray, hardware: str, profile: str | ImplementationProfile,
+                   sparse: bool = False) -> np.ndarray:
     """Microseconds of each ``mla_module`` (``sparse``: ``dsa_module``) row, bf16 GEMMs, under
-    ``profile`` on ``hardware``."""
+    ``profile`` on ``hardware``: each head count's rows priced at once on the grid of their
+    batches and context lengths."""
     out = np.empty(len(rows))
     for heads in np.unique(rows["num_heads"]):
         for kv in np.unique(rows["kv_dtype"]):
             with warnings.catch_warnings():  # the fitted-profile caveats are not this check's business
                 warnings.simplefilter("ignore")
-                setup = setup_step(module_model(int(heads), sparse), hardware, dtype="bf16", kv_dtype=str(kv), profile=profile)
-            for i in np.flatnonzero((rows["num_heads"] == heads) & (rows["kv_dtype"] == kv)):
-                grid = Grid.of(int(rows["batch"][i]), 1, int(rows["kv_len"][i]) - 1)
-                ops = mla_attention_operations(setup, grid, grid.tokens, 1)
-                out[i] = sum(float(np.max(price(op, setup).seconds * np.asarray(op.count))) for op in ops) * 1e6
+                setup = setup_step(module_model(int(heads), sparse), hardware, dtype="bf16", kv_dtype=str(kv),
+                                   profile=profile)
+            sel = np.flatnonzero((rows["num_heads"] == heads) & (rows["kv_dtype"] == kv))
+            batches, contexts = np.unique(rows["batch"][sel]), np.unique(rows["kv_len"][sel])
+            grid = Grid.of(batches, 1, contexts - 1)
+            total = sum(np.broadcast_to(price(op, setup).seconds * np.asarray(op.count), grid.shape)
+                        for op in mla_attention_operations(setup, grid, grid.tokens, 1))
+            b_at = np.searchsorted(batches, rows["batch"][sel])
+            s_at = np.searchsorted(contexts, rows["kv_len"][sel])
+            out[sel] = np.asarray(total)[b_at, 0, s_at] * 1e6
     return out

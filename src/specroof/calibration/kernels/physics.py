@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.calibration.kernels.mla_module import predict_module
 from specroof.checks import specs
 from specroof.cost.kernel_latency import kernel_latency
 from specroof.cost.profile import ImplementationProfile, get_profile
@@ -42,6 +43,7 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "moe_fp8": ("moe", "fp8", "fp8"),
     "moe_fp8_block": ("moe", "fp8_block", "fp8_block"),
     "mla_decode": ("mla_decode", "bf16", "bf16"),  # --- MLA
+    "dsa_module": ("dsa_module", "bf16", "bf16"),
 }
 
 # section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
@@ -58,6 +60,7 @@ _STARTS: dict[str, dict[str, float]] = {
     "moe_bf16": _MOE, "moe_fp8": _MOE, "moe_fp8_block": _MOE,
     "mla_decode": {"mla_call_us": 8.0, "mla_seq_us": 0.05, "mla_row_us": 0.002, "mla_bandwidth_efficiency": 0.8,
                    "mla_compute_efficiency": 0.6},
+    "dsa_module": {"dsa_indexer_us": 50.0},
 }
 _SPECS = specs(ImplementationProfile)
 FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -93,6 +96,8 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
         prof = fields
     else:
         prof = fit_profile(dict(PRECISION_FIXED.get(precision, {}), **fields))
+    if kind == "dsa_module":  # the whole layer through the builder, the shared GEMM and MLA fields held
+        return predict_module(rows, hardware, prof, sparse=True)
     if kind == "gemm":
         return kernel_latency("gemm", hardware, profile=prof, dtype=dtype, m=rows["m"], n=rows["n"], k=rows["k"])
     if kind in ("decode_attention", "mla_decode"):

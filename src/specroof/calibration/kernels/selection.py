@@ -47,6 +47,11 @@ def select_mla_decode(a):
     return a[a["kv_dtype"] == "bf16"]
 
 
+def select_dsa_module(a):
+    """DeepSeek-V3.2 layers with bf16 GEMMs and cache (the GEMM fields held are the bf16 ones)."""
+    return a[(a["dtype"] == "bf16") & (a["kv_dtype"] == "bf16")]
+
+
 GEMM_DTYPES = ("bf16", "fp8", "fp8_block", "int8_wo", "int4_wo")
 MOE_DTYPES = ("bf16", "fp8", "fp8_block")
 
@@ -58,6 +63,7 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     ALLREDUCE: (ALLREDUCE, None),
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
     "mla_decode": ("mla_decode", None),
+    "dsa_module": ("dsa_module", None),
 }
 
 
@@ -68,7 +74,8 @@ def select(section, rows):
     if family == "moe":
         return select_moe(rows, dtype)
     return {"decode_attention": select_decode, "context_attention": select_context,
-            ALLREDUCE: select_allreduce, "mla_decode": select_mla_decode}[family](rows)
+            ALLREDUCE: select_allreduce, "mla_decode": select_mla_decode,
+            "dsa_module": select_dsa_module}[family](rows)
 
 
 def predict(section, fields, rows, hardware):
