@@ -116,3 +116,20 @@ def test_cli_kernel_mla_decode():
     assert run.returncode == 0, run.stderr
     rows = __import__("json").loads(run.stdout)
     assert [r["batch"] for r in rows] == [1, 64] and rows[0]["latency_us"] < rows[1]["latency_us"]
+
+
+BMM_GATES = gates("kernel-mla-bmm")
+
+
+@pytest.mark.parametrize("key", sorted(BMM_GATES))
+def test_mla_bmm_priced_by_the_gemm_fields(key):
+    """The absorbed path's per-head GEMMs as measured, against the builder's mla_bmm operation
+    priced with GEMM fields fitted to plain GEMMs only."""
+    from specroof.calibration.kernels.mla_module import predict_bmm
+    from specroof.kernels.extract import read_extract
+
+    gpu, engine = key.split("/")
+    rows = read_extract(gpu, engine, "mla_bmm", EXTRACT)
+    stats = _stats(predict_bmm(rows, DATABASE_GPUS[gpu], engine), rows["latency_us"])
+    values = {"mape_pct": stats["mape_pct"], "bias_pct": stats["bias_pct"]}
+    assert not failures(BMM_GATES[key], values), values

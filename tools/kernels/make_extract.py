@@ -88,9 +88,14 @@ def sample_mla_module(a, rng):
     return pick(a[(a["dtype"] == "bf16") & (a["kv_dtype"] == "bf16")], MLA_ROWS["bf16"], rng)
 
 
+def sample_mla_bmm(a, rng):
+    """The absorbed path's bf16 batched GEMMs, both halves (a validation set: nothing is fitted to it)."""
+    return pick(a[a["dtype"] == "bf16"], MLA_ROWS["bf16"], rng)
+
+
 SAMPLERS = {"gemm": sample_gemm, "decode_attention": sample_decode, "context_attention": sample_context,
             "allreduce": sample_allreduce, "moe": sample_moe, "mla_decode": sample_mla_decode,
-            "mla_module": sample_mla_module, "dsa_module": sample_mla_module}
+            "mla_module": sample_mla_module, "dsa_module": sample_mla_module, "mla_bmm": sample_mla_bmm}
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ bytes as the field name says. ``kernel`` is the database's ``kernel_source`` str
 - mla_module: DeepSeek-V3's whole MLA attention layer on one GPU (projections, latent attention,
   o_proj) for one new token per sequence, ``num_heads`` heads on the GPU, GEMMs in ``dtype``;
   dsa_module: the same for DeepSeek-V3.2's sparse-attention layer (indexer included).
+- mla_bmm: the absorbed path's per-head batched GEMMs, ``num_heads`` x [num_tokens, 128] x
+  [128, 512] (``op`` = ``pre``: W_UK folded into the query) or x [512, 128] (``post``: W_UV).
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
     "mla_module": [
         ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
         ("kv_dtype", "U16"), ("latency_us", "f8"),
+    ],
+    "mla_bmm": [
+        ("kernel", "U128"), ("op", "U8"), ("dtype", "U16"), ("num_tokens", "i8"), ("num_heads", "i8"),
+        ("latency_us", "f8"),
     ],
     "dsa_module": [
         ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),

@@ -17,6 +17,8 @@ import numpy as np
 
 from specroof.cost.architectures.mla import mla_attention_operations
 from specroof.cost.grid import Grid
+from specroof.cost.kernel_latency import kernel_setup
+from specroof.cost.operation import MLA_BMM, GemmShape, operation
 from specroof.cost.pricing import price
 from specroof.cost.profile import ImplementationProfile
 from specroof.cost.setup import setup_step
@@ -57,4 +59,20 @@ def predict_module(rows: np.ndarray, hardware: str, profile: str | Implementatio
             b_at = np.searchsorted(batches, rows["batch"][sel])
             s_at = np.searchsorted(contexts, rows["kv_len"][sel])
             out[sel] = np.asarray(total)[b_at, 0, s_at] * 1e6
+    return out
+
+
+def predict_bmm(rows: np.ndarray, hardware: str, profile: str) -> np.ndarray:
+    """Microseconds of each ``mla_bmm`` row: the builder's ``mla_bmm`` GEMM (``num_heads`` groups
+    of [num_tokens, 128] x [128, 512], or x [512, 128] for ``post``) under ``profile``'s bf16
+    GEMM fields, which were fitted to plain GEMMs only."""
+    setup = kernel_setup(hardware, profile, "bf16")
+    nope, latent = DEEPSEEK_V3["qk_nope_head_dim"], DEEPSEEK_V3["kv_lora_rank"]
+    out = np.empty(len(rows))
+    for heads in np.unique(rows["num_heads"]):
+        for op in ("pre", "post"):
+            sel = (rows["num_heads"] == heads) & (rows["op"] == op)
+            n, k = (latent, nope) if op == "pre" else (nope, latent)
+            shape = GemmShape(rows["num_tokens"][sel].astype(float), n, k, groups=float(heads))
+            out[sel] = price(operation(MLA_BMM, shape), setup).seconds * 1e6
     return out
