@@ -22,10 +22,12 @@ from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.errors import SpecroofError
 from specroof.kernels.schema import ALLREDUCE
 
-ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
-                        "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block",
-                        "mla_decode", "dsa_module")
-"""Fit order: fp8 GEMMs reuse the bf16 fixed cost, prefill attention the decode per-sequence costs."""
+ENGINE_SECTION_ORDER = ("gemm_bf16", "mla_decode", "dsa_module", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo",
+                        "gemm_int4_wo", "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8",
+                        "moe_fp8_block")
+"""Fit order: fp8 GEMMs reuse the bf16 fixed cost, prefill attention the decode per-sequence costs,
+the DSA layer the bf16 GEMM and MLA kernel fields (so it runs before the other GEMM precisions
+replace the shared GEMM fields)."""
 
 SHARED_FROM = {"gemm_fp8": ("gemm_fixed_us",), "gemm_fp8_block": ("gemm_fixed_us",),
                "context_attention": ("attention_call_us", "attention_seq_us", "attention_kv_head_us",
