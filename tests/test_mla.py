@@ -255,3 +255,12 @@ def test_explain_has_no_mla_line_for_plain_attention():
     from specroof.speculation.explain import explain
 
     assert explain("llama-3-8b", "h100-sxm", candidates=4, acceptance="chain:0.7").mla is None
+
+
+@pytest.mark.parametrize("config", [V3, V32])
+def test_model_parameter_count_is_the_builders(config):
+    """ModelConfig.parameter_count (the catalog's params column) and the builder's weights agree at tp 1."""
+    from specroof.cost.architectures import parameter_count
+
+    setup = _setup(config, dtype="bf16")
+    assert setup.model.parameter_count() == parameter_count(_ops(setup), 2.0)

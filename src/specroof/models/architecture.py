@@ -18,7 +18,7 @@ from specroof.checks import BOOL, NAME, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Ch
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
-from specroof.models.latent import latent_problem
+from specroof.models.latent import latent_attention_parameters, latent_problem
 from specroof.models.tensor_parallel import check_tensor_parallel
 from specroof.models.unmodelled import Unmodelled
 
@@ -136,6 +136,7 @@ class ModelConfig:
         """Number of weights, embeddings and LM head included (tied weights counted once)."""
         h = self.hidden_size
         attn = h * (self.q_dim + 2 * self.kv_dim) + self.q_dim * h
+        attn = latent_attention_parameters(self) if self.is_mla else attn  # --- MLA
         experts = max(self.num_experts, 1)
         mlp = experts * 3 * h * self.mlp_width + (h * self.num_experts if self.is_moe else 0)
         per_layer = attn + mlp + 2 * h

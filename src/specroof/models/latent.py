@@ -43,3 +43,21 @@ def latent_problem(model: Any) -> str:
         shown = ", ".join(f"{k} = {v}" for k, v in zip(DSA_KEYS, dsa))
         return f"sparse attention needs all of index_topk, index_n_heads and index_head_dim > 0, got {shown}"
     return ""
+
+
+def latent_attention_parameters(model: Any) -> int:
+    """Weights of one MLA layer's attention (the indexer's included under DSA), the same sum the
+    builder's operations hold (:mod:`specroof.cost.architectures.mla`): q_a (or a plain q), q_b,
+    kv_a, kv_b (W_UK and W_UV), o_proj; the latent norms are not counted, as no norm inside
+    attention is."""
+    h, heads = model.hidden_size, model.num_heads
+    q_in = model.q_lora_rank or h
+    q = (h * model.q_lora_rank if model.q_lora_rank else 0) + q_in * heads * (model.qk_nope_head_dim
+                                                                              + model.qk_rope_head_dim)
+    kv = h * (model.kv_lora_rank + model.qk_rope_head_dim) + model.kv_lora_rank * heads * (
+        model.qk_nope_head_dim + model.v_head_dim)
+    indexer = 0
+    if model.index_topk:
+        dim, index_heads = model.index_head_dim, model.index_n_heads
+        indexer = q_in * index_heads * dim + h * (dim + index_heads)
+    return q + kv + heads * model.v_head_dim * h + indexer
