@@ -40,6 +40,8 @@ def test_extract_covers_gpus_engines_and_families():
             assert CORE_FAMILIES <= set(present[gpu][engine]) <= set(FAMILIES), (gpu, engine)
             if gpu == "a100_sxm":
                 assert not NOT_ON_A100 & set(present[gpu][engine]), (gpu, engine)
+            elif engine != "vllm":  # --- MLA: vLLM measures only the whole module
+                assert "mla_decode" in present[gpu][engine], (gpu, engine)
         assert "allreduce" in present[gpu]["nccl"]
 
 

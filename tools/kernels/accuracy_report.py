@@ -33,7 +33,8 @@ TARGETS = (
 TARGET_CELLS = (("h200_sxm", "trtllm"), ("h200_sxm", "vllm"), ("h100_sxm", "trtllm"), ("h100_sxm", "vllm"))
 SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo", "decode_attention",
                  "context_attention", "allreduce", "moe_bf16", "moe_fp8", "moe_fp8_block", "recurrent_scan",
-                 "gemm_nvfp4", "moe_nvfp4", "moe_mxfp4")  # --- precision: block-scaled 4-bit formats
+                 "gemm_nvfp4", "moe_nvfp4", "moe_mxfp4",  # --- precision: block-scaled 4-bit formats
+                 "mla_decode", "dsa_module")
 GPU_ORDER = ("h200_sxm", "h100_sxm", "b200_sxm", "gb200", "a100_sxm", "l40s")
 ENGINE_ORDER = ("trtllm", "vllm", "sglang")
 CELLS = tuple((g, e, s) for g in GPU_ORDER for e in ENGINE_ORDER for s in SECTION_ORDER)
@@ -67,6 +68,16 @@ WHY = """\
   expert count). MXFP4 MoE held out by GPU is poor on Hopper (45-55%): the other GPUs' fits are
   mostly Blackwell's, whose engines run other MXFP4 kernels (FlashInfer TRT-LLM experts, not
   OpenAI's Triton ones), so efficiencies do not transfer between the two.
+- **MLA decode** (the absorbed latent-attention kernel, DeepSeek-V3's 512 + 64 latent; no
+  target): Hopper and Blackwell follow the model to 9-14% held out by heads or context
+  (docs/models-mla.md). The largest misses are one sequence over a long cache (the kernel's
+  split over the context does not reach full bandwidth) and the step where split-KV starts
+  (128-256 tokens). **A100 and L40S** (40-50%): no FlashMLA-class kernel there; TRT-LLM's
+  fallback does not follow the latent-cache physics, so those fits should not be quoted.
+- **DSA layer** (DeepSeek-V3.2's attention layer through the builder; one fitted field, the
+  indexer's fixed time, no target): 12-19% held out by heads or context. GPU out misses (48-128%):
+  TRT-LLM's indexer costs about 194 us per layer on Hopper and 25 us on Blackwell, so no median
+  over other GPUs fits both; vLLM's also absorbs its module overhead (docs/models-mla.md).
 - Nothing was tuned to reach a target: the parameters are the few profile fields of the
   pricing functions, fitted by a robust log-error least squares. The *random-half* figures
   leave out half of the (n, k) pairs, but every n, k and M value is seen in the fit; the
@@ -93,7 +104,8 @@ figure of the tables below (every n, k and M value seen in its fit).
 
 SHAPE_AXES = (("gemm", "by_n", "by_k"), ("decode_attention", "by_num_heads", "by_kv_len"),
               ("context_attention", "by_num_heads", "by_seq_len"), ("allreduce", "by_message_bytes", None),
-              ("moe", "by_hidden", "by_num_experts"), ("recurrent_scan", "by_num_v_heads", "by_batch"))
+              ("moe", "by_hidden", "by_num_experts"), ("recurrent_scan", "by_num_v_heads", "by_batch"),
+              ("mla_decode", "by_num_heads", "by_kv_len"), ("dsa_module", "by_num_heads", "by_kv_len"))
 """Kernel family (section prefix) -> its two held-out axes, as named in the table."""
 
 

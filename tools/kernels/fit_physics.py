@@ -36,7 +36,7 @@ import numpy as np
 from specroof.calibration.kernels import physics as ph
 from specroof.calibration.kernels import selection as sel
 from specroof.calibration.kernels.fitting import ENGINE_SECTION_ORDER, fit_engine, write_profiles
-from specroof.cost.engine_kernels import DATABASE_GPUS
+from specroof.cost.engine_kernels import DATABASE_GPUS, fitted_overrides
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import load_hardware
@@ -107,8 +107,9 @@ def run(source, gpus, engines, sections):
             continue
         for engine in engines:
             skipped = {}
+            shipped = fitted_overrides(CATALOG[gpu], engine, "bf16") if sections else None  # partial: hold the rest
             fits = fit_engine(source.rows, gpu, engine, hw, sections or None, report=_print_fit(gpu, engine),
-                              skipped=skipped)
+                              skipped=skipped, shipped=shipped)
             for name, reason in skipped.items():  # a section that cannot be priced (e.g. no fp8 peak)
                 print(f"{gpu} {engine} {name}: skipped ({reason})", flush=True)
             for name, (p, stats) in fits.items():

@@ -36,6 +36,7 @@ MOE_ROWS = 240
 MOE_FORMAT_ROWS = {"nvfp4": 120, "w4a16_mxfp4": 120}
 """Block-scaled 4-bit MoE rows (cost/precision), sampled after the 240 above with the same stream,
 from the one kernel their fit selects."""
+MLA_ROWS = {"bf16": 200, "fp8": 40}  # --- MLA
 
 
 def rng_for(name: str) -> np.random.Generator:
@@ -113,9 +114,25 @@ def sample_linear(a, rng):
                            for p in ("context", "generation", "verify")])
 
 
+def sample_mla_decode(a, rng):
+    """MLA decode kernels: bf16 and fp8 latent caches, every head count (the held-out axis)."""
+    return np.concatenate([pick(a[a["kv_dtype"] == kv], n, rng) for kv, n in MLA_ROWS.items()])
+
+
+def sample_mla_module(a, rng):
+    """Whole MLA attention layers with bf16 GEMMs and cache (a validation set: nothing is fitted to it)."""
+    return pick(a[(a["dtype"] == "bf16") & (a["kv_dtype"] == "bf16")], MLA_ROWS["bf16"], rng)
+
+
+def sample_mla_bmm(a, rng):
+    """The absorbed path's bf16 batched GEMMs, both halves (a validation set: nothing is fitted to it)."""
+    return pick(a[a["dtype"] == "bf16"], MLA_ROWS["bf16"], rng)
+
+
 SAMPLERS = {"gemm": sample_gemm, "decode_attention": sample_decode, "context_attention": sample_context,
             "allreduce": sample_allreduce, "moe": sample_moe, "gdn": sample_linear, "kda": sample_linear,
-            "mamba2": sample_linear}
+            "mamba2": sample_linear, "mla_decode": sample_mla_decode, "mla_module": sample_mla_module,
+            "dsa_module": sample_mla_module, "mla_bmm": sample_mla_bmm}
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from specroof.app.tables import jsonable, physical_ms
 from specroof.cli.common import emit, format_option
 from specroof.errors import SpecroofError
 from specroof.report.waterfall import check_path, waterfall_chart
+from specroof.speculation.explain_mla import mla_line
 from specroof.speculation.explain_parallel import all_to_all_line
 from specroof.speculation.moe_explain import moe_tax_line
 from specroof.speculation.window_cap import describe as describe_window_cap
@@ -87,6 +88,8 @@ def _explain_table(e: Any, assumed: str = "", physical: bool = True) -> None:
     if e.all_to_all:  # --- parallel
         head.append(all_to_all_line(e.all_to_all))
     head.extend([e.linear_rollback["line"]] if e.linear_rollback else [])  # --- linear attention
+    if e.mla:
+        head.append(mla_line(e.mla))
     causes, groups = list(e.causes), e.groups()
     ms_columns = ["plain_ms", "spec_ms", "added_ms"]
     if not physical:  # milliseconds of this profile are not physical: times as multiples of T_plain

@@ -55,13 +55,14 @@ def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: 
            distribution: str | None, phase: str | None, state_dtype: str | None, fmt: str,
            **shape: str | None) -> None:
     """Microseconds of one KIND kernel call: gemm, decode_attention, context_attention,
-    allreduce, moe or recurrent_scan, over every combination of the listed shape values.
+    allreduce, mla_decode, moe or recurrent_scan, over every combination of the listed shape values.
 
     \b
     gemm               --m --n --k
     decode_attention   --batch --kv-len --num-heads --num-kv-heads --head-dim [--kv-dtype]
     context_attention  --batch --seq-len --num-heads --num-kv-heads --head-dim
     allreduce          --num-gpus --message-bytes
+    mla_decode         --batch --kv-len --num-heads [--kv-dtype]   (DeepSeek-V3's 512 + 64 latent)
     moe                --num-tokens --hidden-size --intermediate-size --top-k --num-experts [--distribution]
     recurrent_scan     --batch --tokens --num-k-heads --head-k-dim --num-v-heads --head-v-dim
                        [--phase] [--state-dtype]   (one linear-attention layer's scan)
@@ -86,8 +87,8 @@ def kernel(kind: str, hardware: str, profile: str | None, dtype: str, kv_dtype: 
     columns = {name: [c[i] for c in combos] for i, name in enumerate(required)}
     options: dict[str, Any] = {}
     if kv_dtype is not None:
-        if kind not in ("decode_attention", "context_attention"):
-            raise SpecroofError("--kv-dtype applies to decode_attention and context_attention only")
+        if kind not in ("decode_attention", "context_attention", "mla_decode"):
+            raise SpecroofError("--kv-dtype applies to decode_attention, context_attention and mla_decode only")
         options["kv_dtype"] = kv_dtype
     if distribution is not None:
         if kind != "moe":

@@ -9,6 +9,9 @@ Each kind builds the shape a step would emit and prices it with :func:`specroof.
 - ``context_attention``: ``batch, seq_len, num_heads, num_kv_heads, head_dim``: a prefill of
   ``seq_len`` tokens per sequence, no prefix;
 - ``allreduce``: ``num_gpus, message_bytes``;
+- ``mla_decode``: ``batch, kv_len, num_heads`` (optional ``kv_dtype``): the MLA attention kernel
+  (absorbed path), one new query per sequence over ``kv_len`` cached latents of DeepSeek-V3's
+  width (kv_lora_rank 512 + qk_rope_head_dim 64, value heads 128), ``num_heads`` heads on the GPU;
 - ``moe``: ``num_tokens, hidden_size, intermediate_size, top_k, num_experts`` (optional
   ``distribution``: ``balanced`` or ``power_law_<a>``): one MoE layer's gate-up and down
   expert computation (the router GEMM is not included);
@@ -36,6 +39,7 @@ from specroof.cost.operation import (
     AllreduceShape,
     AttentionShape,
     GemmShape,
+    LatentAttentionShape,
     LinearScanShape,
     MoEShape,
     Operation,
@@ -55,6 +59,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "decode_attention": (("batch", "kv_len", "num_heads", "num_kv_heads", "head_dim"), ("kv_dtype",)),
     "context_attention": (("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"), ("kv_dtype",)),
     ALLREDUCE: (("num_gpus", "message_bytes"), ()),
+    "mla_decode": (("batch", "kv_len", "num_heads"), ("kv_dtype",)),
     "moe": (("num_tokens", "hidden_size", "intermediate_size", "top_k", "num_experts"), ("distribution",)),
     "recurrent_scan": (("batch", "tokens", "num_k_heads", "head_k_dim", "num_v_heads", "head_v_dim"),
                     ("phase", "state_dtype")),
@@ -66,6 +71,9 @@ MAX_KERNEL_POINTS = 2_000_000
 point one per expert), so the cap keeps a call within a few GiB."""
 
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "fp8_block", "int8", "int4", "mxfp4", "nvfp4")
+DEEPSEEK_LATENT = (512, 64, 128, 128)
+"""(kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim) of the MLA kernels NVIDIA's
+database measures (DeepSeek-V3's; Kimi K2 has the same)."""
 INTEGER_ARGS = ("num_heads", "num_kv_heads", "head_dim", "num_gpus", "top_k", "num_experts", "num_k_heads",
                 "head_k_dim", "num_v_heads", "head_v_dim")
 
@@ -144,7 +152,7 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
     """
     extra = {k: shape.pop(k) for k in ("kv_dtype", "distribution", "phase", "state_dtype") if k in shape}
     arrays = _arrays(kind, shape)
-    if "kv_dtype" in extra and kind not in ("decode_attention", "context_attention"):
+    if "kv_dtype" in extra and kind not in ("decode_attention", "context_attention", "mla_decode"):
         raise SpecroofError(f"{kind}: kv_dtype applies to attention kernels only")
     setup = kernel_setup(hardware, profile, dtype, extra.get("kv_dtype"))
     size = next(iter(arrays.values())).shape
@@ -168,6 +176,13 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
         return out.reshape(size)
     if kind == "recurrent_scan":  # --- linear attention
         return linear_scan_us(arrays, setup, str(extra.get("phase", "generation")), extra.get("state_dtype", "fp32"))
+    if kind == "mla_decode":
+        for ints, sel in _scalars_each(arrays, ("num_heads",)):
+            b = arrays["batch"].ravel()[sel]
+            a = LatentAttentionShape(b, np.ones_like(b), arrays["kv_len"].ravel()[sel], ints["num_heads"],
+                                     *DEEPSEEK_LATENT)
+            out[sel] = price(_op(a), setup).seconds * 1e6
+        return out.reshape(size)
     if kind == ALLREDUCE:
         for ints, sel in _scalars_each(arrays, ("num_gpus",)):
             if ints["num_gpus"] < 2:

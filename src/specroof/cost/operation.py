@@ -129,6 +129,24 @@ LINEAR_ROLLBACK = OpInfo("linear_rollback", ATTENTION_GROUP, "#de9ed6", "d",
 LINEAR_NORM = OpInfo("linear_gated_norm", OVERHEAD_GROUP, "#cedb9c", "X", "linear-attention gated RMSNorm of the output")
 LINEAR_OUT_PROJ = OpInfo("linear_out_proj", LINEAR_GROUP, "#637939", "^", "linear-attention output projection")
 LINEAR_OPERATIONS = (LINEAR_IN_PROJ, LINEAR_CONV, LINEAR_SCAN, LINEAR_ROLLBACK, LINEAR_NORM, LINEAR_OUT_PROJ)
+# --- MLA / DSA (cost/architectures/latent.py, priced in cost/pricing_mla.py)
+Q_A_PROJ = OpInfo("q_a_proj", LINEAR_GROUP, "#6baed6", "o", "MLA query down-projection to q_lora_rank "
+                  "(replicated on every tensor-parallel rank)")
+Q_PROJ = OpInfo("q_proj", LINEAR_GROUP, "#3182bd", "o", "MLA query projection to every head's nope + rope width "
+                "(from the q latent, or from the hidden state when q_lora_rank is 0)")
+KV_A_PROJ = OpInfo("kv_a_proj", LINEAR_GROUP, "#9ecae1", "o", "MLA projection to the cached latent "
+                   "(kv_lora_rank + qk_rope_head_dim; replicated on every tensor-parallel rank)")
+MLA_BMM = OpInfo("mla_bmm", ATTENTION_GROUP, "#fdae6b", "s", "MLA absorbed path: per-head batched GEMMs that "
+                 "fold W_UK into the query and apply W_UV to the latent output")
+KV_B_PROJ = OpInfo("kv_b_proj", ATTENTION_GROUP, "#fdd0a2", "s", "MLA naive path: up-projection of every context "
+                   "token's latent into per-head keys and values")
+MLA_ATTENTION = OpInfo("mla_attention", ATTENTION_GROUP, "#e6550d", "s", "latent attention over the compressed "
+                       "cache (absorbed: one latent KV head; naive: per-head K and V); DSA: over the top-k tokens")
+DSA_INDEXER_PROJ = OpInfo("dsa_indexer_proj", LINEAR_GROUP, "#c6dbef", "o", "DSA lightning indexer's query, "
+                          "key and head-weight projections")
+DSA_INDEXER = OpInfo("dsa_indexer", ATTENTION_GROUP, "#a63603", "s", "DSA lightning indexer: fp8 scores of every "
+                     "query against every cached indexer key, and the top-k selection")
+_LATENT_OPERATIONS = (Q_A_PROJ, Q_PROJ, KV_A_PROJ, MLA_BMM, KV_B_PROJ, MLA_ATTENTION, DSA_INDEXER_PROJ, DSA_INDEXER)
 
 STEP_OPERATIONS = tuple(info.name for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD))
@@ -137,7 +155,7 @@ STEP_OPERATIONS = tuple(info.name for info in (
 REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
     LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
-    EMBEDDING, WINDOW_ATTENTION, MOE_DISPATCH_A2A, MOE_COMBINE_A2A, *LINEAR_OPERATIONS,
+    EMBEDDING, WINDOW_ATTENTION, MOE_DISPATCH_A2A, MOE_COMBINE_A2A, *LINEAR_OPERATIONS, *_LATENT_OPERATIONS,
     SHARED_GATE_UP_PROJ, SHARED_DOWN_PROJ, DENSE_GATE_UP_PROJ, DENSE_DOWN_PROJ, MTP_INPUT,  # --- MoE
 )}
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
@@ -280,13 +298,44 @@ class LinearScanShape:
     window_bytes: float = 0.0
 
 
-Shape = (GemmShape | AttentionShape | ElementwiseShape | AllreduceShape | MoEShape | HostShape | LaunchShape
-         | ResidentShape | AllToAllShape | LinearScanShape)
+@dataclass(frozen=True, eq=False)
+class LatentAttentionShape:
+    """MLA attention of ``batch`` sequences, ``queries`` new tokens each, over ``keys`` cached
+    latents of ``latent`` + ``rope`` elements, for ``q_heads`` heads (qk: ``nope`` + ``rope``,
+    value: ``v_dim``). ``topk`` > 0 (DSA): each query attends to at most that many keys."""
+
+    batch: ArrayLike
+    queries: ArrayLike
+    keys: ArrayLike
+    q_heads: int
+    latent: int
+    rope: int
+    nope: int
+    v_dim: int
+    topk: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class IndexerShape:
+    """DSA's lightning indexer: ``queries`` tokens per sequence score ``keys`` cached indexer
+    keys with ``heads`` heads of ``head_dim``, then keep the ``topk`` best."""
+
+    batch: ArrayLike
+    queries: ArrayLike
+    keys: ArrayLike
+    heads: int
+    head_dim: int
+    topk: int
+
+
+Shape = (GemmShape | AttentionShape | LatentAttentionShape | IndexerShape | ElementwiseShape | AllreduceShape
+         | MoEShape | HostShape | LaunchShape | ResidentShape | AllToAllShape | LinearScanShape)
 
 SHAPE_KIND: dict[type, str] = {
     GemmShape: "gemm", AttentionShape: "attention", ElementwiseShape: "elementwise",
     AllreduceShape: "communication", MoEShape: "moe", HostShape: "host", LaunchShape: "host",
     ResidentShape: "resident", AllToAllShape: "communication", LinearScanShape: "attention",
+    LatentAttentionShape: "attention", IndexerShape: "attention",
 }
 
 

@@ -40,26 +40,48 @@ from specroof.cost.dtypes import BYTES, check_dtype, format_compute_dtype
 from specroof.cost.operation import (
     ALLREDUCE,
     ATTENTION,
+    DENSE_DOWN_PROJ,
+    DENSE_GATE_UP_PROJ,
     DOWN_PROJ,
     DRAFTING,
+    DSA_INDEXER,
+    DSA_INDEXER_PROJ,
     EAGLE_FC,
     ELEMENTWISE,
     EMBEDDING,
     GATE_UP_PROJ,
     HOST_DRAFT_PASS,
     HOST_STEP,
+    KV_A_PROJ,
+    KV_B_PROJ,
     LAUNCH,
+    LINEAR_CONV,
+    LINEAR_IN_PROJ,
+    LINEAR_NORM,
+    LINEAR_OUT_PROJ,
+    LINEAR_ROLLBACK,
+    LINEAR_SCAN,
     LM_HEAD,
     MEDUSA_BLOCK,
     MEDUSA_ELEMENTWISE,
     MEDUSA_VOCAB,
+    MLA_ATTENTION,
+    MLA_BMM,
+    MOE_COMBINE_A2A,
     MOE_DISPATCH,
+    MOE_DISPATCH_A2A,
     MOE_ROUTER,
+    MTP_INPUT,
     MTP_PROJ,
     O_PROJ,
+    Q_A_PROJ,
+    Q_PROJ,
     QKV_PROJ,
     REGISTRY,
     SAMPLING,
+    SHARED_DOWN_PROJ,
+    SHARED_GATE_UP_PROJ,
+    WINDOW_ATTENTION,
     MoEShape,
     Operation,
     OpInfo,
@@ -74,13 +96,21 @@ GROUP_OF: dict[OpInfo, str] = {
     GATE_UP_PROJ: "mlp", DOWN_PROJ: "mlp",
     MOE_ROUTER: "router", LM_HEAD: "head", EMBEDDING: "embed",
     EAGLE_FC: "draft", MTP_PROJ: "draft", MEDUSA_BLOCK: "draft", MEDUSA_VOCAB: "draft",
+    # the projections of latent (MLA, DSA) and linear attention are attention weights in checkpoints
+    Q_A_PROJ: "attention", Q_PROJ: "attention", KV_A_PROJ: "attention", KV_B_PROJ: "attention",
+    MLA_BMM: "attention", DSA_INDEXER_PROJ: "attention", LINEAR_IN_PROJ: "attention", LINEAR_OUT_PROJ: "attention",
+    # shared experts and an MoE model's dense layers are MLPs (quantized with the MLPs; vLLM and
+    # ModelOpt exclude them or not by module name, as the checkpoint's list says)
+    SHARED_GATE_UP_PROJ: "mlp", SHARED_DOWN_PROJ: "mlp", DENSE_GATE_UP_PROJ: "mlp", DENSE_DOWN_PROJ: "mlp",
 }
 """Operation -> tensor group. An MoE-shaped operation (``gate_up_proj`` of an MoE layer) is
 ``experts`` whatever its identity. A new operation with weights adds its line here (the test
 of this module fails for a registered operation in neither table)."""
 
 WEIGHTLESS = frozenset({ATTENTION, ELEMENTWISE, ALLREDUCE, MOE_DISPATCH, LAUNCH, SAMPLING, HOST_STEP,
-                        HOST_DRAFT_PASS, MEDUSA_ELEMENTWISE})
+                        HOST_DRAFT_PASS, MEDUSA_ELEMENTWISE, WINDOW_ATTENTION, MOE_DISPATCH_A2A, MOE_COMBINE_A2A,
+                        MLA_ATTENTION, DSA_INDEXER, LINEAR_SCAN, LINEAR_ROLLBACK, LINEAR_CONV, LINEAR_NORM,
+                        MTP_INPUT})
 """Operations that hold no quantizable weights (norm weights, held by ``elementwise``, are
 never quantized in a checkpoint: they stay at the default dtype)."""
 

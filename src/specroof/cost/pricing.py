@@ -22,11 +22,14 @@ from specroof.cost.operation import (
     ElementwiseShape,
     GemmShape,
     HostShape,
+    IndexerShape,
+    LatentAttentionShape,
     MoEShape,
     Operation,
 )
 from specroof.cost.pricing_comm import price_all_to_all
 from specroof.cost.pricing_linear import LinearScanShape, price_linear_scan
+from specroof.cost.pricing_mla import price_indexer, price_latent_attention
 from specroof.cost.roofline import Machine, gemm_time
 from specroof.cost.setup import DeviceSetup
 
@@ -364,5 +367,6 @@ _PRICERS: dict[type, Callable[..., OpCost]] = {
     ElementwiseShape: price_elementwise, AllreduceShape: price_allreduce, HostShape: price_host,
     AllToAllShape: price_all_to_all,
     LinearScanShape: price_linear_scan,  # --- linear attention
+    LatentAttentionShape: price_latent_attention, IndexerShape: price_indexer,
 }
 """A launch wait (LaunchShape) is not here: it depends on its whole pass (price_launch)."""

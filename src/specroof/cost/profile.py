@@ -221,6 +221,22 @@ class ImplementationProfile:
     linear_scan_compute_efficiency: float = declare(
         0.0, Check(number, ge=0, le=1), "fraction", "fraction of tensor peak the chunked scan's matrix products "
         "reach (0: compute_efficiency)", kernel_fit=(0.005, 1.0))
+    # --- MLA: the latent attention kernel (FlashMLA-style; cost/pricing_mla.py)
+    mla_call_us: float = declare(0.0, MICROSECONDS, "us", "fixed cost of one latent attention call (launch, "
+                                 "split-KV metadata and combine)", kernel_fit=(1e-3, 100.0))
+    mla_seq_us: float = declare(0.0, MICROSECONDS, "us", "latent attention work per sequence, paid even on an "
+                                "empty cache", kernel_fit=(1e-6, 10.0))
+    mla_row_us: float = declare(0.0, MICROSECONDS, "us", "latent attention work per (sequence, query head x "
+                                "query) row: its softmax and output write", kernel_fit=(1e-7, 5.0))
+    mla_bandwidth_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "fraction of datasheet bandwidth the latent cache stream reaches "
+        "(0: attention_bandwidth_efficiency, else bandwidth_efficiency)", kernel_fit=(0.05, 1.0))
+    mla_compute_efficiency: float = declare(
+        0.0, Check(number, ge=0, le=1), "fraction", "fraction of tensor peak the latent attention math reaches (0: "
+        "attention_compute_efficiency)", kernel_fit=(0.02, 1.0))
+    dsa_indexer_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one DSA indexer call beyond its "
+                                    "scores and top-k (its quantize, norm, RoPE, cache-write and weighting "
+                                    "kernels)", kernel_fit=(1e-3, 1000.0))
 
     @property
     def caveats(self) -> str:

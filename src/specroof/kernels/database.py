@@ -32,7 +32,13 @@ _TABLES = {
     schema.GDN: ("linear_attention", "gdn_perf.parquet"),  # --- linear attention
     schema.KDA: ("kda", "kda_perf.parquet"),
     schema.MAMBA2: ("linear_attention", "mamba2_perf.parquet"),
+    "mla_decode": ("mla", "generation_mla_perf.parquet"),  # --- MLA
+    "mla_module": ("mla", "mla_generation_module_perf.parquet"),
+    "dsa_module": ("sparse_attention", "dsa_generation_module_perf.parquet"),
+    "mla_bmm": ("mla_bmm", "mla_bmm_perf.parquet"),
 }
+MODULE_MODELS = {"mla_module": "deepseek-ai/DeepSeek-V3", "dsa_module": "deepseek-ai/DeepSeek-V3.2"}
+"""The model whose attention layer a module family keeps (the shapes the MLA builder is checked on)."""
 # NCCL all-reduce is measured once per GPU, not per engine; it appears as engine "nccl".
 _NCCL = ("comm", "nccl_perf.parquet")
 
@@ -217,6 +223,19 @@ def normalize(family: str, df, engine: str) -> np.ndarray:
                     distribution=df["distribution"], latency_us=lat)
     elif family in schema.LINEAR_FAMILIES:  # --- linear attention
         cols = _linear_columns(df, kernel, lat)
+    elif family in ("mla_decode", "mla_module", "dsa_module"):  # --- MLA: num_heads is the heads on the GPU (128 / tp_size)
+        if family in MODULE_MODELS:  # the module tables of other models (GLM-5) have other shapes
+            keep = (df["model"] == MODULE_MODELS[family]).to_numpy()
+            df, lat, kernel = df[keep], lat[keep], kernel[keep]
+        cols = dict(kernel=kernel, batch=df["batch_size"], kv_len=df["isl"].to_numpy() + df["step"].to_numpy(),
+                    num_heads=df["num_heads"], kv_dtype=[schema.normalize_dtype(x) for x in df["kv_cache_dtype"]],
+                    latency_us=lat)
+        if family in ("mla_module", "dsa_module"):
+            cols["dtype"] = [schema.normalize_dtype(x) for x in df["gemm_type"]]
+    elif family == "mla_bmm":  # --- MLA: op_name mla_gen_pre / mla_gen_post
+        cols = dict(kernel=kernel, op=["pre" if "pre" in str(x) else "post" for x in df["op_name"]],
+                    dtype=[schema.normalize_dtype(x) for x in df["bmm_dtype"]], num_tokens=df["num_tokens"],
+                    num_heads=df["num_heads"], latency_us=lat)
     else:  # pragma: no cover - guarded by find_table
         raise SpecroofError(f"unknown kernel family {family!r}")
     return schema.from_columns(family, {k: np.asarray(v) for k, v in cols.items()})

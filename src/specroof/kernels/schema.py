@@ -21,6 +21,14 @@ bytes as the field name says. ``kernel`` is the database's ``kernel_source`` str
 - a2a: one expert-parallel all-to-all call (``phase`` dispatch or combine, ``mode``
   ``low_latency`` or ``normal``) over ``ranks`` GPUs, each rank sending ``num_tokens`` tokens of
   ``hidden`` values to ``topk`` of ``num_experts`` experts (16-bit activations).
+- mla_decode: the MLA attention kernel alone (absorbed path), one new query per sequence over
+  ``kv_len`` cached latents (``isl + step``) for ``num_heads`` query heads on the GPU, with
+  DeepSeek-V3's latent (kv_lora_rank 512 + qk_rope_head_dim 64).
+- mla_module: DeepSeek-V3's whole MLA attention layer on one GPU (projections, latent attention,
+  o_proj) for one new token per sequence, ``num_heads`` heads on the GPU, GEMMs in ``dtype``;
+  dsa_module: the same for DeepSeek-V3.2's sparse-attention layer (indexer included).
+- mla_bmm: the absorbed path's per-head batched GEMMs, ``num_heads`` x [num_tokens, 128] x
+  [128, 512] (``op`` = ``pre``: W_UK folded into the query) or x [512, 128] (``post``: W_UV).
 """
 
 from __future__ import annotations
@@ -53,6 +61,23 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("kind", "U32"), ("kernel", "U128"), ("dtype", "U16"),
         ("num_gpus", "i8"), ("message_bytes", "i8"),
         ("latency_us", "f8"),
+    ],
+    # --- MLA (the database's mla/<engine>/<version>/generation_mla_perf.parquet)
+    "mla_decode": [
+        ("kernel", "U128"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
+        ("kv_dtype", "U16"), ("latency_us", "f8"),
+    ],
+    "mla_module": [
+        ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
+        ("kv_dtype", "U16"), ("latency_us", "f8"),
+    ],
+    "mla_bmm": [
+        ("kernel", "U128"), ("op", "U8"), ("dtype", "U16"), ("num_tokens", "i8"), ("num_heads", "i8"),
+        ("latency_us", "f8"),
+    ],
+    "dsa_module": [
+        ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
+        ("kv_dtype", "U16"), ("latency_us", "f8"),
     ],
     "moe": [
         ("kernel", "U128"), ("dtype", "U16"),

@@ -29,6 +29,7 @@ from specroof.checks import (
 from specroof.datafiles import looks_like_path, packaged_names, read_json
 from specroof.errors import SpecroofError, suggest
 from specroof.models.hf import model_fields
+from specroof.models.latent import latent_attention_parameters, latent_problem
 from specroof.models.linear_layers import LINEAR_KINDS, linear_problem, linear_weight_delta
 from specroof.models.quantization import WEIGHT_FORMATS, checkpoint_groups, with_hf_quant_config
 from specroof.models.tensor_parallel import check_tensor_parallel
@@ -48,7 +49,8 @@ def shape_problem(model: "ModelConfig") -> str:
     return (expert_problem(model)
             or window_problem(model.num_layers, model.window_layers, model.attention_window, model.window_kind,
                               model.max_position_embeddings)
-            or linear_problem(model))  # --- linear attention
+            or linear_problem(model)  # --- linear attention
+            or latent_problem(model))  # --- MLA
 
 
 def expert_problem(model: "ModelConfig") -> str:
@@ -162,6 +164,20 @@ class ModelConfig:
                                       "state (mamba_ssm_dtype); '' for the activation dtype")
     attention_output_gate: bool = declare(False, BOOL, "", "full-attention layers gate their output with a "
                                           "second query-sized projection (attn_output_gate; Qwen3-Next, Qwen3.5)")
+    # --- MLA: multi-head latent attention (DeepSeek-V2/V3/R1, Kimi K2) and DSA (DeepSeek-V3.2)
+    q_lora_rank: int = declare(0, NON_NEGATIVE_INT, "elements", "rank of MLA's query compression (0: a plain "
+                               "q_proj)")
+    kv_lora_rank: int = declare(0, NON_NEGATIVE_INT, "elements", "rank of MLA's compressed KV latent, cached "
+                                "per token and layer (0: not MLA)")
+    qk_rope_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "MLA: RoPE part of each query/key head; "
+                                    "the key part is shared by all heads and cached with the latent")
+    qk_nope_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "MLA: part of each query/key head "
+                                    "without RoPE, up-projected from the latent")
+    v_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "MLA: width of each value head")
+    index_topk: int = declare(0, NON_NEGATIVE_INT, "tokens", "DSA: tokens the lightning indexer selects for "
+                              "each query to attend to (0: dense attention)")
+    index_n_heads: int = declare(0, NON_NEGATIVE_INT, "heads", "DSA: heads of the lightning indexer")
+    index_head_dim: int = declare(0, NON_NEGATIVE_INT, "elements", "DSA: width of one indexer head")
     source: str = declare("", TEXT, "", "where the config came from (a Hugging Face URL names the checkpoint)")
     # --- precision
     quantization: str = declare("", choice("", *WEIGHT_FORMATS), "", "the checkpoint's weight format, from its "
@@ -193,6 +209,16 @@ class ModelConfig:
         return self.num_experts > 0
 
     @property
+    def is_mla(self) -> bool:
+        """Multi-head latent attention: one compressed latent cached per token and layer."""
+        return self.kv_lora_rank > 0
+
+    @property
+    def is_dsa(self) -> bool:
+        """DeepSeek sparse attention: each query attends to the indexer's ``index_topk`` tokens."""
+        return self.index_topk > 0
+
+    @property
     def q_dim(self) -> int:
         """Width of the query projection output (heads x head_dim)."""
         return self.num_heads * self.head_dim
@@ -216,6 +242,7 @@ class ModelConfig:
         """Number of weights, embeddings and LM head included (tied weights counted once)."""
         h = self.hidden_size
         attn = h * (self.q_dim + 2 * self.kv_dim) + self.q_dim * h
+        attn = latent_attention_parameters(self) if self.is_mla else attn  # --- MLA
         sinks = self.num_heads if self.attention_sinks else 0  # --- windows: one sink logit per head
         per_layer = attn + 2 * h + sinks
         embed = self.vocab_size * h

@@ -14,6 +14,7 @@ from typing import Any
 from specroof.checks import BOOL, NON_NEGATIVE_INT, POSITIVE_INT, TEXT, Check, annotation, check, pydantic
 from specroof.errors import SpecroofError
 from specroof.models import conflicts, moe_layout
+from specroof.models.latent import DSA_KEYS, MLA_KEYS, latent_fields
 from specroof.models.linear_layers import linear_fields
 from specroof.models.quantization import checkpoint_precision
 from specroof.models.unmodelled import find_unmodelled
@@ -42,6 +43,8 @@ HF_KEYS: dict[str, tuple[Check, tuple[str, ...], bool]] = {
     "num_nextn_predict_layers": (NON_NEGATIVE_INT, (), False),
     "mtp_num_hidden_layers": (NON_NEGATIVE_INT, (), False),
     "max_position_embeddings": (POSITIVE_INT, ("max_sequence_length", "n_positions"), False),
+    # --- MLA and DSA (models/latent.py)
+    **{key: (NON_NEGATIVE_INT, (), False) for key in MLA_KEYS + DSA_KEYS},
 }
 _DEFAULTS = {"tie_word_embeddings": False}
 
@@ -121,7 +124,7 @@ def model_fields(config: Any, name: str) -> dict[str, Any]:
         vocab_size=hf["vocab_size"], tie_word_embeddings=hf["tie_word_embeddings"], num_experts=experts,
         experts_per_token=per_tok, moe_intermediate_size=moe_width, mtp_layers=conflicts.check_mtp(hf, label),
         max_position_embeddings=hf["max_position_embeddings"], source=hf["source"],
-        unmodelled=find_unmodelled(cfg, label),
+        unmodelled=find_unmodelled(cfg, label), **latent_fields(hf),  # --- MLA
         **moe_layout.moe_fields(cfg, label, hf["num_hidden_layers"], experts, per_tok, moe_width),  # --- MoE
         **window_fields(cfg, label, hf["num_hidden_layers"], hf["max_position_embeddings"]),  # --- windows
         **linear_fields(cfg, hf["num_hidden_layers"], label),  # --- linear attention

@@ -1,7 +1,7 @@
 """``config.json`` keys that change the cost of a step but are not modelled yet.
 
 A Hugging Face config can describe more than the Llama-style decoder specroof prices today
-(MLA, shared experts, dense first layers, windows, linear attention...). Such a key is never
+(shared experts, dense first layers, windows, linear attention...). Such a key is never
 dropped silently: :func:`find_unmodelled` lists every one whose value would change the cost,
 and :func:`check_unmodelled` turns the list into one ``error:`` (naming each key and what it
 would misprice) or, with ``allow_unmodelled=True`` (CLI ``--allow-unmodelled``), one
@@ -100,27 +100,32 @@ def _quantization_read(value: Any, cfg: dict[str, Any]) -> bool:
     return _absent(value) or quant_format(value) is not None
 
 
-def _same_as_head_dim(value: Any, cfg: dict[str, Any]) -> bool:
-    return _absent(value) or (value == cfg.get("head_dim") and not cfg.get("kv_lora_rank"))
+def _latent_or_absent(value: Any, cfg: dict[str, Any]) -> bool:
+    """Absent, or part of an MLA config (kv_lora_rank set: models/latent.py prices it)."""
+    return _absent(value) or bool(cfg.get("kv_lora_rank"))
+
+
+def _v_head_dim_harmless(value: Any, cfg: dict[str, Any]) -> bool:
+    """Also a plain model's own head width (head_dim, else hidden_size / num_attention_heads)."""
+    heads, hidden = cfg.get("num_attention_heads"), cfg.get("hidden_size")
+    implied = hidden // heads if isinstance(heads, int) and isinstance(hidden, int) and heads > 0 else None
+    return _latent_or_absent(value, cfg) or value == (cfg.get("head_dim") or implied)
 
 
 # --------------------------------------------------------------------------- the table
 
-_MLA = ("multi-head latent attention", "the KV cache (one latent per token, not per head), the attention "
-        "reads and the low-rank q/kv projections are priced as plain attention with head_dim")
+_LATENT = ("latent-attention keys without kv_lora_rank (another design than MLA, e.g. DeepSeek-V4's "
+           "compressed MQA)", "priced as plain attention with head_dim: the query compression, shared RoPE key "
+           "and indexer are left out")
 _SHARED = ("always-active shared expert", "its weights and FLOPs are left out of every MoE layer (Nemotron-H's "
            "non-gated shared experts are not modelled)")
 _LINEAR = ("linear-attention / state-space layers", "they are priced as attention layers with a KV cache, "
            "not a fixed recurrent state and a chunked scan")
-_DSA = ("sparse attention over indexer-selected tokens", "attention is priced over the whole context and "
-        "the indexer is left out")
 
 UNMODELLED: dict[str, KeyRule] = {
-    "kv_lora_rank": KeyRule(*_MLA, _absent),
-    "q_lora_rank": KeyRule(*_MLA, _absent),
-    "qk_rope_head_dim": KeyRule(*_MLA, _absent),
-    "qk_nope_head_dim": KeyRule(*_MLA, _absent),
-    "v_head_dim": KeyRule(*_MLA, _same_as_head_dim),
+    **{key: KeyRule(*_LATENT, _latent_or_absent) for key in ("q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+                                                             "index_topk", "index_n_heads", "index_head_dim")},
+    "v_head_dim": KeyRule(*_LATENT, _v_head_dim_harmless),
     "moe_shared_expert_intermediate_size": KeyRule(*_SHARED, _absent),
     "layer_types": KeyRule("per-layer attention types", "every layer is priced as full attention",
                            _layer_types_harmless),
@@ -130,9 +135,6 @@ UNMODELLED: dict[str, KeyRule] = {
                                "its experts, shared experts and MoE layers are left out", _absent),  # --- MoE
     "mtp_use_dedicated_embeddings": KeyRule("an MTP module with its own embedding table (Qwen3.5)", "the module "
                                             "is priced with the target's shared embedding", _absent),  # --- MoE
-    "index_topk": KeyRule(*_DSA, _absent),
-    "index_n_heads": KeyRule(*_DSA, _absent),
-    "index_head_dim": KeyRule(*_DSA, _absent),
     "quantization_config": KeyRule("the checkpoint's quantization", "a quant_method specroof does not read "
                                    "(it reads fp8, fp8 128x128 blocks, mxfp4, ModelOpt NVFP4/FP8): weights are "
                                    "priced at --weight-dtype (default: --dtype); set --weight-dtype to match",

@@ -56,6 +56,7 @@ from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.drafting import Drafting
+from specroof.speculation.explain_mla import mla_path
 from specroof.speculation.explain_parallel import all_to_all_growth
 from specroof.speculation.linear_rollback import linear_rollback
 from specroof.speculation.speedup import speedup_of
@@ -87,6 +88,7 @@ class Explanation:
     moe_tax: dict[str, Any] | None = None
     window_cap: dict[str, Any] | None = None  # --- windows: speculation/window_cap.py
     linear_rollback: dict[str, Any] | None = None  # --- linear attention (speculation/linear_rollback.py)
+    mla: dict[str, Any] | None = None  # --- MLA: the absorbed path at verification (explain_mla.py)
     acceptance_bound: str = ""  # "drafting shape" where the shape cut the model's tau (bounds.py)
     model_tau: float | None = None  # the acceptance model's own claim at these candidates
     fit: dict[str, Any] = field(default_factory=dict)  # fits, footprint_gb (specroof.cost.capacity)
@@ -115,7 +117,7 @@ class Explanation:
             "tau": self.tau, "speedup": self.speedup, "t_plain_ms": self.t_plain_ms, "t_spec_ms": self.t_spec_ms,
             "verify_ms": self.verify_ms, "draft_ms": self.draft_ms, "log_gap": self.log_gap,
             "ridge_flops_per_byte": self.ridge_flops_per_byte, "moe_tax": self.moe_tax, "window_cap": self.window_cap,
-            "linear_rollback": self.linear_rollback,
+            "linear_rollback": self.linear_rollback, "mla": self.mla,
             "acceptance_bound": self.acceptance_bound, "model_tau": self.model_tau, **self.fit,
             "all_to_all": self.all_to_all,
         }
@@ -164,6 +166,7 @@ def explain_of(study: Study) -> Explanation:
         moe_tax=moe_tax(setup, spec_step, plain, _at(result.verify_ms)),
         window_cap=window_cap(setup, spec_step, plain),
         linear_rollback=linear_rollback(setup, spec_step, plain, _at(result.verify_ms)),
+        mla=mla_path(setup, spec_step, plain),
         acceptance_bound=str(result.bound.labels()[0]),
         model_tau=float(result.drafting.tokens_per_step(result.bound.claimed)[0]),
         fit=spec_step.fit.record((0, 0, 0)), profile=setup.profile,

@@ -22,15 +22,20 @@ from specroof.cost.engine_kernels import DATABASE_GPUS
 from specroof.errors import SpecroofError
 from specroof.kernels.schema import ALLREDUCE
 
-ENGINE_SECTION_ORDER = ("gemm_bf16", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo", "gemm_int4_wo",
-                        "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8", "moe_fp8_block",
-                        "recurrent_scan", "gemm_nvfp4", "moe_nvfp4", "moe_mxfp4")
-"""Fit order: fp8 GEMMs reuse the bf16 fixed cost, prefill attention the decode per-sequence costs."""
+ENGINE_SECTION_ORDER = ("gemm_bf16", "mla_decode", "dsa_module", "gemm_fp8", "gemm_fp8_block", "gemm_int8_wo",
+                        "gemm_int4_wo", "decode_attention", "context_attention", ALLREDUCE, "moe_bf16", "moe_fp8",
+                        "moe_fp8_block", "recurrent_scan", "gemm_nvfp4", "moe_nvfp4", "moe_mxfp4")
+"""Fit order: fp8 GEMMs reuse the bf16 fixed cost, prefill attention the decode per-sequence costs,
+the DSA layer the bf16 GEMM and MLA kernel fields (so it runs before the other GEMM precisions
+replace the shared GEMM fields)."""
 
 SHARED_FROM = {"gemm_fp8": ("gemm_fixed_us",), "gemm_fp8_block": ("gemm_fixed_us",),
                "gemm_nvfp4": ("gemm_fixed_us",),
                "context_attention": ("attention_call_us", "attention_seq_us", "attention_kv_head_us",
-                                     "attention_q_head_us", "attention_bandwidth_efficiency")}
+                                     "attention_q_head_us", "attention_bandwidth_efficiency"),
+               "dsa_module": ("compute_efficiency", "bandwidth_efficiency", "gemm_fixed_us", "gemm_overlap_q",
+                              "gemm_tiles", "mla_call_us", "mla_seq_us", "mla_row_us", "mla_bandwidth_efficiency",
+                              "mla_compute_efficiency")}
 """Fields a section takes from an earlier one (held fixed, not refitted)."""
 
 M_BINS = ((1, 16), (17, 128), (129, 1024), (1025, 8192))
@@ -49,6 +54,8 @@ def shape_keys(kind: str, a: np.ndarray) -> list[str]:
         return [f"{n}x{k}" for n, k in zip(a["n"], a["k"])]
     if kind in ("decode_attention", "context_attention"):
         return [f"{h}/{kv}" for h, kv in zip(a["num_heads"], a["num_kv_heads"])]
+    if kind in ("mla_decode", "dsa_module"):
+        return [str(h) for h in a["num_heads"]]
     if kind == ALLREDUCE:
         return [str(b) for b in a["message_bytes"]]
     if kind == "recurrent_scan":  # --- linear attention: a layer's heads (and the model's width)
@@ -171,7 +178,7 @@ def section_seed(gpu: str, engine: str, section: str) -> int:
 
 def fit_engine(source: RowSource, gpu: str, engine: str, hardware: Any, sections: Iterable[str] | None = None,
                max_rows: int | None = None, report: Callable[[str, SectionFit], None] | None = None,
-               skipped: dict[str, str] | None = None) -> dict[str, SectionFit]:
+               skipped: dict[str, str] | None = None, shipped: dict[str, Any] | None = None) -> dict[str, SectionFit]:
     """Fit every section of one GPU x engine in :data:`ENGINE_SECTION_ORDER` (``sections``
     limits which), each on the rows the selection keeps, later sections holding the fields
     they share with earlier ones (:data:`SHARED_FROM`) at the earlier fit.
@@ -179,11 +186,12 @@ def fit_engine(source: RowSource, gpu: str, engine: str, hardware: Any, sections
     A section with no table or under :data:`MIN_ROWS` rows is left out; one that cannot be
     priced (e.g. the device has no fp8 peak) too, with the reason in ``skipped``. Only one
     kernel table is in memory at a time. ``report(section, (fields, stats))`` is called after
-    each fit.
+    each fit. ``shipped``: fields the shared ones start from (a run of later sections only holds
+    them at the shipped fit of the earlier ones).
     """
     wanted = set(ENGINE_SECTION_ORDER if sections is None else sections)
     results: dict[str, SectionFit] = {}
-    fixed: dict[str, Any] = {}
+    fixed: dict[str, Any] = dict(shipped or {})
     family, table = None, None
     for section in (s for s in ENGINE_SECTION_ORDER if s in wanted):
         if sel.SECTIONS[section][0] != family:

@@ -43,6 +43,8 @@ AXES: dict[str, tuple[str, ...]] = {
     ALLREDUCE: ("message_bytes",),
     "moe": ("hidden", "num_experts"),
     "recurrent_scan": ("num_v_heads", "batch"),  # --- linear attention: batch sizes span every phase
+    "mla_decode": ("num_heads", "kv_len"),
+    "dsa_module": ("num_heads", "kv_len"),
 }
 """Kernel kind -> the shape axes whose values are left out whole."""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from specroof.calibration.kernels.mla_module import predict_module
 from specroof.checks import specs
 from specroof.cost.kernel_latency import kernel_latency
 from specroof.cost.profile import ImplementationProfile, get_profile
@@ -46,6 +47,8 @@ SECTION_KIND: dict[str, tuple[str, str, str]] = {
     "gemm_nvfp4": ("gemm", "nvfp4", "nvfp4"),
     "moe_nvfp4": ("moe", "nvfp4", "nvfp4"),
     "moe_mxfp4": ("moe", "mxfp4", "mxfp4"),
+    "mla_decode": ("mla_decode", "bf16", "bf16"),  # --- MLA
+    "dsa_module": ("dsa_module", "bf16", "bf16"),
 }
 
 # section -> {profile field: start}; the bounds are the field's declared ``kernel_fit``.
@@ -64,6 +67,9 @@ _STARTS: dict[str, dict[str, float]] = {
                     "linear_scan_bandwidth_efficiency": 0.8, "linear_scan_chunk_bandwidth_efficiency": 0.5,
                     "linear_scan_compute_efficiency": 0.1},
     "gemm_nvfp4": _GEMM_W8A8, "moe_nvfp4": _MOE, "moe_mxfp4": _MOE,  # --- precision
+    "mla_decode": {"mla_call_us": 8.0, "mla_seq_us": 0.05, "mla_row_us": 0.002, "mla_bandwidth_efficiency": 0.8,
+                   "mla_compute_efficiency": 0.6},
+    "dsa_module": {"dsa_indexer_us": 50.0},
 }
 _SPECS = specs(ImplementationProfile)
 FIT_FIELDS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -99,16 +105,19 @@ def predict(section: str, fields: dict[str, Any] | str, rows: np.ndarray, hardwa
         prof = fields
     else:
         prof = fit_profile(dict(PRECISION_FIXED.get(precision, {}), **fields))
+    if kind == "dsa_module":  # the whole layer through the builder, the shared GEMM and MLA fields held
+        return predict_module(rows, hardware, prof, sparse=True)
     if kind == "gemm":
         return kernel_latency("gemm", hardware, profile=prof, dtype=dtype, m=rows["m"], n=rows["n"], k=rows["k"])
-    if kind == "decode_attention":
+    if kind in ("decode_attention", "mla_decode"):
         out = np.empty(len(rows))
         for kv in np.unique(rows["kv_dtype"]):
             sel = rows["kv_dtype"] == kv
             r = rows[sel]
+            heads = {"num_heads": r["num_heads"]} if kind == "mla_decode" else {
+                "num_heads": r["num_heads"], "num_kv_heads": r["num_kv_heads"], "head_dim": r["head_dim"]}
             out[sel] = kernel_latency(kind, hardware, profile=prof, dtype=dtype, batch=r["batch"], kv_len=r["kv_len"],
-                                      num_heads=r["num_heads"], num_kv_heads=r["num_kv_heads"],
-                                      head_dim=r["head_dim"], kv_dtype=str(kv))
+                                      kv_dtype=str(kv), **heads)
         return out
     if kind == "context_attention":
         return kernel_latency(kind, hardware, profile=prof, dtype=dtype, batch=rows["batch"], seq_len=rows["seq_len"],

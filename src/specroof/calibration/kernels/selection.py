@@ -61,6 +61,16 @@ def one_gated_kernel(a):
     return a[a["kernel"] == kernels[np.argmax(counts)]]
 
 
+def select_mla_decode(a):
+    """bf16 latent caches (fp8 caches run another kernel variant, kept in the extract only)."""
+    return a[a["kv_dtype"] == "bf16"]
+
+
+def select_dsa_module(a):
+    """DeepSeek-V3.2 layers with bf16 GEMMs and cache (the GEMM fields held are the bf16 ones)."""
+    return a[(a["dtype"] == "bf16") & (a["kv_dtype"] == "bf16")]
+
+
 ONE_KERNEL_DTYPES = ("nvfp4", "w4a16_mxfp4")
 """Block-scaled 4-bit sections (cost/precision) fitted to one kernel of the table (:func:`one_gated_kernel`)."""
 
@@ -76,6 +86,8 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     **{f"moe_{d}": ("moe", d) for d in MOE_DTYPES},
     "recurrent_scan": ("gdn", None),  # fitted on Gated DeltaNet; KDA rows are scored with those fields
     "moe_mxfp4": ("moe", "w4a16_mxfp4"),  # the database's MXFP4 experts with 16-bit activations
+    "mla_decode": ("mla_decode", None),
+    "dsa_module": ("dsa_module", None),
 }
 
 
@@ -87,7 +99,8 @@ def select(section, rows):
         rows = select_moe(rows, dtype)
         return one_gated_kernel(rows) if dtype in ONE_KERNEL_DTYPES else rows
     return {"decode_attention": select_decode, "context_attention": select_context,
-            ALLREDUCE: select_allreduce, "gdn": select_linear_scan, "kda": select_linear_scan}[family](rows)
+            ALLREDUCE: select_allreduce, "gdn": select_linear_scan, "kda": select_linear_scan,
+            "mla_decode": select_mla_decode, "dsa_module": select_dsa_module}[family](rows)
 
 
 def predict(section, fields, rows, hardware):

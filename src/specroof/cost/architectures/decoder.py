@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from specroof.cost.architectures.linear import linear_attention_operations, linear_layer_count
+from specroof.cost.architectures.mla import mla_attention_operations
 from specroof.cost.architectures.windows import combine, full_block, window_block, window_layer_count
 from specroof.cost.dtypes import kv_token_bytes
 from specroof.cost.grid import Grid
@@ -76,7 +77,7 @@ def layer_attention(setup: StepSetup, num_layers: int) -> list[tuple[AttentionBu
     """Which attention block the model's layers run: (builder, layer count) pairs that add up
     to ``num_layers``. One entry per kind of layer (full attention, a window, a linear
     recurrence); a model whose layers are all alike has one."""
-    full: AttentionBuilder = attention_operations
+    full: AttentionBuilder = mla_attention_operations if setup.model.is_mla else attention_operations  # --- MLA
     windowed = window_layer_count(setup, num_layers)  # --- windows: sliding / chunked layers
     linear = linear_layer_count(setup, num_layers)  # --- linear attention
     return [(full_block(full), num_layers - windowed - linear), (window_block(full), windowed),
