@@ -35,10 +35,6 @@ FRONTIER = ("deepseek-v3", "deepseek-r1", "deepseek-v3.2", "kimi-k2", "qwen3-30b
 ALSO = ("qwen3.5-35b-a3b", "qwen3.5-397b-a17b", "mimo-7b")
 """Further MTP models the issue names (Qwen3.5, MiMo)."""
 
-NEEDS_ALLOW = {"deepseek-v3", "deepseek-r1", "deepseek-v3.2", "kimi-k2", "gpt-oss-20b", "gpt-oss-120b"}
-"""Entries priced only with allow_unmodelled=True today (keys whose builders are not in yet).
-When a builder lands, its models leave this set: test_needs_allow_is_not_stale says which."""
-
 AIC_CONFIGS = installed_model_configs()
 """The configs NVIDIA ships, where the [kernels] extra is installed (None elsewhere, as in CI)."""
 GRID = Grid.of([1, 4], [1, 3], [512, 4096])
@@ -68,25 +64,17 @@ def test_entry_is_a_sourced_published_config(name):
 
 
 @pytest.mark.parametrize("name", FRONTIER + ALSO)
-def test_entry_prices(name):
-    """Every entry builds its operation list: on its own where every key is priced, with
-    allow_unmodelled (one warning per ignored key) where it is in NEEDS_ALLOW."""
-    allow = name in NEEDS_ALLOW
+def test_entry_prices_whole(name):
+    """Every entry has no key left unmodelled and builds its operation list without a word
+    (MLA, DSA, shared experts, dense layers, windows, sinks, linear attention and the
+    checkpoints' quantization are all priced)."""
+    assert load_model(name).unmodelled == ()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        setup, ops = _ops(name, allow)
+        setup, ops = _ops(name, False)
     assert ops and parameter_count(ops, setup.weight_bytes) > 1e9
     said = [str(w.message) for w in caught if issubclass(w.category, SpecroofWarning)]
-    if not allow:
-        assert not said, said
-
-
-@pytest.mark.parametrize("name", sorted(NEEDS_ALLOW))
-def test_needs_allow_is_not_stale(name):
-    """A model in NEEDS_ALLOW is refused without allow_unmodelled, naming a key; once its
-    builders land this fails, and the model moves out of NEEDS_ALLOW."""
-    with pytest.raises(SpecroofError, match="does not model yet"):
-        setup_step(name, "h200")
+    assert not said, said
 
 
 def test_shapes_as_published():
@@ -153,9 +141,9 @@ def test_active_parameters_match_the_card(name):
     card, model = cards()[name], load_model(name)
     if card.active_params_b is None or model.unmodelled:
         pytest.skip(f"{name}: no active count stated, or not all keys priced yet")
-    active = replace(model, num_experts=model.experts_per_token) if model.is_moe else model
-    grouping = {f: 1 for f in ("expert_groups", "expert_groups_per_token") if hasattr(model, f)}
-    active = replace(active, **grouping) if model.is_moe and grouping else active  # one group holds the k experts
+    # one group holds the k experts
+    active = replace(model, num_experts=model.experts_per_token, expert_groups=1,
+                     expert_groups_per_token=1) if model.is_moe else model
     setup = setup_step(active, "h200")
     with_embeddings_b = parameter_count(model_operations(setup, GRID), setup.weight_bytes) / 1e9
     tables = 1 if model.tie_word_embeddings else 2

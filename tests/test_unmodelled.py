@@ -21,66 +21,71 @@ from tests.support import run_specroof
 
 CONFIGS = Path(__file__).parent / "data" / "configs"
 
-# config -> keys the refusal must name (every one that changes the cost and is not modelled)
-EXPECTED = {
-    "deepseek-v3": {"kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim"},
-}
 # Context beyond every window of these configs (Llama-4's 8,192-token chunks).
 LONG = 16384
-# The example refusal of the flag tests: GLM-4.5-Air (modelled now: dense first layer, shared
-# expert) with Nemotron-H's shared-expert width key, which nobody models (non-gated experts).
+# The example refusal: a published config (every key of which is modelled now) with Nemotron-H's
+# non-gated shared-expert width and its Mamba layer pattern, which nobody models.
 REFUSED_KEY = "moe_shared_expert_intermediate_size"
+REFUSED = {REFUSED_KEY: 1408, "hybrid_override_pattern": "M-M-M*-"}
 
 
 def _config(name: str) -> Path:
     return CONFIGS / f"{name}.json"
 
 
-def _refused(tmp_path: Path, **extra) -> Path:
-    data = {**json.loads(_config("glm-4.5-air").read_text(encoding="utf-8")), REFUSED_KEY: 1408, **extra}
+def _refused(tmp_path: Path, base: str = "glm-4.5-air", **extra) -> Path:
+    data = {**json.loads(_config(base).read_text(encoding="utf-8")), REFUSED_KEY: 1408, **extra}
     path = tmp_path / "refused.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
 
-def test_every_config_names_its_published_source():
-    for name in EXPECTED:
-        data = json.loads(_config(name).read_text(encoding="utf-8"))
-        assert data["_source"].startswith("https://huggingface.co/"), name
+@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.json")))
+def test_published_configs_are_modelled_whole(name):
+    """Every published config kept here (DeepSeek-V3/V3.2, gpt-oss, Qwen3-Next, Llama-4, Gemma-3...)
+    names its source and has no key left unmodelled."""
+    data = json.loads(_config(name).read_text(encoding="utf-8"))
+    assert data["_source"].startswith("https://huggingface.co/"), name
+    assert load_model(str(_config(name))).unmodelled == (), name
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_refused_with_every_key_named(name):
+@pytest.mark.parametrize("base", ["deepseek-v3", "gpt-oss-120b", "qwen3-next-80b-a3b"])
+def test_refused_with_every_key_named(base, tmp_path):
+    path = _refused(tmp_path, base, **REFUSED)
     with pytest.raises(SpecroofError) as info:
-        specroof.latency(str(_config(name)), "h200", seq_len=LONG)
+        specroof.latency(str(path), "h200", seq_len=LONG)
     message = str(info.value)
     assert "--allow-unmodelled" in message and "\n" not in message
-    named = {k for k in [*UNMODELLED, *EXPECTED[name]] if re.search(rf"\b{k}\b", message)}
-    assert named == EXPECTED[name], message
+    named = {k for k in UNMODELLED if re.search(rf"\b{k}\b", message)}
+    assert named == set(REFUSED), message
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_priced_with_one_warning_per_key_when_allowed(name):
+@pytest.mark.parametrize("base", ["deepseek-v3", "gpt-oss-120b", "qwen3-next-80b-a3b"])
+def test_priced_with_one_warning_per_key_when_allowed(base, tmp_path):
+    path = _refused(tmp_path, base, **REFUSED)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = specroof.latency(str(_config(name)), "h200", seq_len=LONG, allow_unmodelled=True)
+        result = specroof.latency(str(path), "h200", seq_len=LONG, allow_unmodelled=True)
     assert result.latency_ms.min() > 0
     ours = [str(w.message) for w in caught if issubclass(w.category, SpecroofWarning) and "ignoring " in str(w.message)]
     keys = {m.split("ignoring ", 1)[1].split(" = ", 1)[0] for m in ours}
-    assert keys == EXPECTED[name]
+    assert keys == set(REFUSED)
     assert len(ours) == len(keys)  # one warning per key, not per operation
 
 
-def test_cli_refuses_then_prices_with_warnings():
-    refused = run_specroof("speedup", "-m", str(_config("deepseek-v3")), "-H", "h200", "--method", "mtp",
-                           "--candidates", "2")
+def test_cli_refuses_then_prices_with_warnings(tmp_path):
+    """DeepSeek-V3 with a key nobody models: refused, then priced with MTP (target and module
+    share the config: one warning per key, not one per model built from it)."""
+    path = str(_refused(tmp_path, "deepseek-v3"))
+    refused = run_specroof("speedup", "-m", path, "-H", "h200", "--method", "mtp", "--candidates", "2")
     assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "--allow-unmodelled" in refused.stderr
     assert "Traceback" not in refused.stderr
-    allowed = run_specroof("speedup", "-m", str(_config("deepseek-v3")), "-H", "h200", "--method", "mtp",
+    allowed = run_specroof("speedup", "-m", path, "-H", "h200", "--method", "mtp",
                            "--candidates", "2", "--allow-unmodelled", "--tp", "8", "--format", "json")
     assert allowed.returncode == 0, allowed.stderr
     lines = [line for line in allowed.stderr.splitlines() if line.startswith("warning: ")]
     assert len(lines) == len(set(lines))  # one warning per key
+    assert [line for line in lines if f"ignoring {REFUSED_KEY}" in line]
     assert json.loads(allowed.stdout)[0]["speedup"] > 0
 
 

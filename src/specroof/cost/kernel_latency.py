@@ -177,12 +177,7 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
     if kind == "recurrent_scan":  # --- linear attention
         return linear_scan_us(arrays, setup, str(extra.get("phase", "generation")), extra.get("state_dtype", "fp32"))
     if kind == "mla_decode":
-        for ints, sel in _scalars_each(arrays, ("num_heads",)):
-            b = arrays["batch"].ravel()[sel]
-            a = LatentAttentionShape(b, np.ones_like(b), arrays["kv_len"].ravel()[sel], ints["num_heads"],
-                                     *DEEPSEEK_LATENT)
-            out[sel] = price(_op(a), setup).seconds * 1e6
-        return out.reshape(size)
+        return _mla_decode_us(arrays, setup, out, size)
     if kind == ALLREDUCE:
         for ints, sel in _scalars_each(arrays, ("num_gpus",)):
             if ints["num_gpus"] < 2:
@@ -204,6 +199,14 @@ def _kernel_latency(kind: str, hardware: str | Accelerator, *, profile: str | Im
         out[sel] = (gate_up.seconds + down.seconds) * 1e6
     return out.reshape(size)
 
+
+def _mla_decode_us(arrays: dict[str, np.ndarray], setup: DeviceSetup, out: np.ndarray, size: tuple) -> np.ndarray:
+    """Microseconds of the absorbed MLA decode kernel (one query per sequence, DeepSeek-V3's latent)."""
+    for ints, sel in _scalars_each(arrays, ("num_heads",)):
+        b = arrays["batch"].ravel()[sel]
+        a = LatentAttentionShape(b, np.ones_like(b), arrays["kv_len"].ravel()[sel], ints["num_heads"], *DEEPSEEK_LATENT)
+        out[sel] = price(_op(a), setup).seconds * 1e6
+    return out.reshape(size)
 
 
 def linear_scan_us(arrays: dict[str, np.ndarray], setup: DeviceSetup, phase: str, state_dtype: str) -> np.ndarray:

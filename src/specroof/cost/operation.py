@@ -117,15 +117,14 @@ MOE_DISPATCH_A2A = OpInfo("moe_dispatch_a2a", OVERHEAD_GROUP, "#5254a3", "<",
 MOE_COMBINE_A2A = OpInfo("moe_combine_a2a", OVERHEAD_GROUP, "#6b6ecf", ">",
                          "expert parallelism: all-to-all returning the expert outputs to their tokens' ranks")
 # --- linear attention (cost/architectures/linear.py builds them, cost/pricing_linear.py prices the scan)
-LINEAR_IN_PROJ = OpInfo("linear_in_proj", LINEAR_GROUP, "#6b6ecf", "o",
+LINEAR_IN_PROJ = OpInfo("linear_in_proj", LINEAR_GROUP, "#8ca252", "o",
                         "linear-attention input projections (q, k, v, gates; one GEMM over their widths)")
 LINEAR_CONV = OpInfo("linear_conv1d", OVERHEAD_GROUP, "#9c9ede", "x",
                      "linear-attention short causal convolution over q, k, v (reads and updates its window)")
 LINEAR_SCAN = OpInfo("linear_scan", ATTENTION_GROUP, "#e7969c", "s",
                      "linear-attention recurrence: a chunked scan of the new tokens through each sequence's state")
 LINEAR_ROLLBACK = OpInfo("linear_rollback", ATTENTION_GROUP, "#de9ed6", "d",
-                         "linear-attention state checkpoints, one per extra candidate, kept to roll a rejected "
-                         "suffix back")
+                         "linear-attention state checkpoints (one per extra candidate) to roll a rejected suffix back")
 LINEAR_NORM = OpInfo("linear_gated_norm", OVERHEAD_GROUP, "#cedb9c", "X", "linear-attention gated RMSNorm of the output")
 LINEAR_OUT_PROJ = OpInfo("linear_out_proj", LINEAR_GROUP, "#637939", "^", "linear-attention output projection")
 LINEAR_OPERATIONS = (LINEAR_IN_PROJ, LINEAR_CONV, LINEAR_SCAN, LINEAR_ROLLBACK, LINEAR_NORM, LINEAR_OUT_PROJ)
@@ -156,8 +155,7 @@ REGISTRY: dict[str, OpInfo] = {info.name: info for info in (
     QKV_PROJ, ATTENTION, O_PROJ, MOE_ROUTER, MOE_DISPATCH, GATE_UP_PROJ, DOWN_PROJ, ELEMENTWISE, ALLREDUCE, LM_HEAD,
     LAUNCH, SAMPLING, HOST_STEP, HOST_DRAFT_PASS, EAGLE_FC, MTP_PROJ, MEDUSA_BLOCK, MEDUSA_VOCAB, MEDUSA_ELEMENTWISE,
     EMBEDDING, WINDOW_ATTENTION, MOE_DISPATCH_A2A, MOE_COMBINE_A2A, *LINEAR_OPERATIONS, *_LATENT_OPERATIONS,
-    SHARED_GATE_UP_PROJ, SHARED_DOWN_PROJ, DENSE_GATE_UP_PROJ, DENSE_DOWN_PROJ, MTP_INPUT,  # --- MoE
-)}
+    SHARED_GATE_UP_PROJ, SHARED_DOWN_PROJ, DENSE_GATE_UP_PROJ, DENSE_DOWN_PROJ, MTP_INPUT)}  # MoE's last
 """Every operation by name (``draft:`` names resolve through :func:`op_info`)."""
 
 

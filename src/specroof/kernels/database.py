@@ -35,7 +35,7 @@ _TABLES = {
     "mla_decode": ("mla", "generation_mla_perf.parquet"),  # --- MLA
     "mla_module": ("mla", "mla_generation_module_perf.parquet"),
     "dsa_module": ("sparse_attention", "dsa_generation_module_perf.parquet"),
-    "mla_bmm": ("mla_bmm", "mla_bmm_perf.parquet"),
+    schema.MLA_BMM: (schema.MLA_BMM, "mla_bmm_perf.parquet"),
 }
 MODULE_MODELS = {"mla_module": "deepseek-ai/DeepSeek-V3", "dsa_module": "deepseek-ai/DeepSeek-V3.2"}
 """The model whose attention layer a module family keeps (the shapes the MLA builder is checked on)."""
@@ -232,7 +232,7 @@ def normalize(family: str, df, engine: str) -> np.ndarray:
                     latency_us=lat)
         if family in ("mla_module", "dsa_module"):
             cols["dtype"] = [schema.normalize_dtype(x) for x in df["gemm_type"]]
-    elif family == "mla_bmm":  # --- MLA: op_name mla_gen_pre / mla_gen_post
+    elif family == schema.MLA_BMM:  # --- MLA: op_name mla_gen_pre / mla_gen_post
         cols = dict(kernel=kernel, op=["pre" if "pre" in str(x) else "post" for x in df["op_name"]],
                     dtype=[schema.normalize_dtype(x) for x in df["bmm_dtype"]], num_tokens=df["num_tokens"],
                     num_heads=df["num_heads"], latency_us=lat)

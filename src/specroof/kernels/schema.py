@@ -36,6 +36,9 @@ from __future__ import annotations
 import numpy as np
 
 # The family names (one home each; specroof.cost.operation has its own operation names).
+MLA_BMM = "mla_bmm"
+"""The family (and the database's directory) of MLA's per-head batched GEMMs: the cost model's
+operation of the same name is another vocabulary (cost/operation.py), so the family is spelled here once."""
 GEMM, DECODE_ATTENTION, CONTEXT_ATTENTION, ALLREDUCE, MOE = (
     "gemm", "decode_attention", "context_attention", "allreduce", "moe")
 
@@ -71,7 +74,7 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("kernel", "U128"), ("dtype", "U16"), ("batch", "i8"), ("kv_len", "i8"), ("num_heads", "i8"),
         ("kv_dtype", "U16"), ("latency_us", "f8"),
     ],
-    "mla_bmm": [
+    MLA_BMM: [
         ("kernel", "U128"), ("op", "U8"), ("dtype", "U16"), ("num_tokens", "i8"), ("num_heads", "i8"),
         ("latency_us", "f8"),
     ],
