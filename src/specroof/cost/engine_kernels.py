@@ -26,6 +26,18 @@ DATABASE_GPUS = {"h100_sxm": "h100-sxm", "h200_sxm": "h200", "b200_sxm": "b200",
 """NVIDIA's database GPU names -> specroof catalog names (the GPUs we fit and ship)."""
 
 
+SAME_KERNEL_AS: dict[tuple[str, str, str], tuple[str, str]] = {
+    (gpu, "sglang", "mxfp4"): ("vllm", "SGLang runs gpt-oss's MXFP4 experts with OpenAI's triton_kernels on Hopper "
+                                       "(server_args.py, moe_runner_backend triton_kernel at ep_size 1), the kernel "
+                                       "vLLM's MXFP4 table times; the database times only SGLang's fused_moe_triton "
+                                       "path, which it does not serve MXFP4 with")
+    for gpu in ("h100-sxm", "h200")
+}
+"""(device, engine, precision) without a fitted table of its own -> (the engine whose fit of that
+precision times the same kernel, why). Read by :func:`fitted_overrides`; the profile's caveat
+says so."""
+
+
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
     path = resources.files("specroof.cost") / "engine_kernels.toml"
@@ -51,10 +63,14 @@ def fitted_overrides(hardware: str, engine: str, precision: str) -> dict[str, An
     if entry is None:
         return {}
     out: dict[str, Any] = {}
-    for section in (BASE_SECTION, precision):
-        table = entry.get(section)
+    borrowed = SAME_KERNEL_AS.get((hardware, engine, precision))
+    other = fitted_section(hardware, borrowed[0]) if borrowed and precision not in entry else None
+    for table in (entry.get(BASE_SECTION), (other or entry).get(precision)):
         if isinstance(table, dict):
             out.update({k: v for k, v in table.items() if k not in META_KEYS and not isinstance(v, dict)})
     if "caveat" in entry:
         out["kernels_caveat"] = entry["caveat"]  # the fit replaces where the kernels come from, nothing else
+    if other is not None and borrowed is not None:
+        out["kernels_caveat"] = (f"{out.get('kernels_caveat', '')}; {precision} MoE kernels: {borrowed[0]}'s fit "
+                                 f"on this device ({borrowed[1]})").lstrip("; ")
     return out

@@ -200,6 +200,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                                lambda d: gemm_compute_dtype(prof, d, act))  # fail early, naming the device
     variants = weight_variants(precision, accel, act, lambda d: _weight_profile(accel, profile, d, overrides),
                                gemm_compute_dtype)
+    prof = _with_variant_caveats(prof, variants)
     routing = MoERouting.of(moe_routing, moe_experts_touched)
     skewed = routing.kind != "uniform" and routing.experts_touched is None
     check_unmodelled(f"model config {model_cfg.name!r}", model_cfg.unmodelled, allow_unmodelled, skewed)
@@ -215,6 +216,15 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     warn_unmeasured(accel.name, prof.engine, layout["ep"] > 1 and layout["dp_attention"] > 1)
     return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
                      allow_unmodelled=allow_unmodelled, weight_variants=variants, precision=precision, **layout)
+
+
+def _with_variant_caveats(prof: ImplementationProfile, variants: Any) -> ImplementationProfile:
+    """The step's profile, its caveat extended with what a tensor group's own format adds (a
+    format whose kernels stand in from another engine's fit: engine_kernels.SAME_KERNEL_AS)."""
+    base = prof.kernels_caveat
+    extra = [v.profile.kernels_caveat[len(base):].lstrip("; ") for v in variants
+             if v.profile.kernels_caveat.startswith(base) and len(v.profile.kernels_caveat) > len(base)]
+    return prof.with_overrides(kernels_caveat="; ".join([base, *extra]).lstrip("; ")) if extra else prof
 
 
 def _weight_profile(accel: Accelerator, profile: str | ImplementationProfile | None, weights: str,

@@ -71,6 +71,14 @@ def select_dsa_module(a):
     return a[(a["dtype"] == "bf16") & (a["kv_dtype"] == "bf16")]
 
 
+NOT_SERVED = {("w4a16_mxfp4", "sglang_fused_moe_triton")}
+"""(dtype, kernel) rows of a table measuring a path the engine does not run that format on: for
+MXFP4 experts SGLang picks ``--moe-runner-backend triton_kernel`` (OpenAI's triton_kernels) when
+``ep_size`` is 1 on Hopper and FlashInfer's MXFP4 MoE on Blackwell (``server_args.py``, the
+GptOssForCausalLM branch), never its ``fused_moe_triton`` that its Hopper MXFP4 rows time (4-5x
+slower per byte). Such a section is not fitted; :mod:`specroof.cost.engine_kernels` says which
+measured kernel stands in for it."""
+
 ONE_KERNEL_DTYPES = ("nvfp4", "w4a16_mxfp4")
 """Block-scaled 4-bit sections (cost/precision) fitted to one kernel of the table (:func:`one_gated_kernel`)."""
 
@@ -97,6 +105,8 @@ def select(section, rows):
         return select_gemm(rows, dtype)
     if family == "moe":
         rows = select_moe(rows, dtype)
+        served = np.array([(dtype, str(k)) not in NOT_SERVED for k in rows["kernel"]], dtype=bool)
+        rows = rows[served] if len(rows) else rows
         return one_gated_kernel(rows) if dtype in ONE_KERNEL_DTYPES else rows
     return {"decode_attention": select_decode, "context_attention": select_context,
             ALLREDUCE: select_allreduce, "gdn": select_linear_scan, "kda": select_linear_scan,
