@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from specroof.datafiles import parse_json
 from specroof.errors import SpecroofError
 
 _SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
@@ -42,13 +43,9 @@ def whole(value: Any, where: str, minimum: int = 0) -> int:
 
 
 def json_object(text: str, where: str) -> dict[str, Any]:
-    """A JSON object (``--speculative-config '{...}'``)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecroofError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
-        raise SpecroofError(f"{where}: JSON nested too deeply") from None
+    """A JSON object (``--speculative-config '{...}'``): the data files' reader (syntax, depth,
+    a key named twice), then the object's type."""
+    value = parse_json(text, where)
     if not isinstance(value, dict):
         raise SpecroofError(f"{where}: expected a JSON object {{...}}, got {type(value).__name__}")
     return value
