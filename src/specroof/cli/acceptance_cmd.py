@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from specroof.cli.acceptance_profile_opts import profile_options, run_profile_options, write_profile_of
 from specroof.cli.common import emit, format_option, parse_int_list
 from specroof.errors import SpecroofError
 from specroof.speculation.acceptance_spec import parse_acceptance
@@ -17,26 +18,32 @@ from specroof.speculation.engines import metrics_kinds
 @click.command("acceptance")
 @click.option("--acceptance", "spec", default=None, metavar="SPEC",
               help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
-                   "vllm-metrics:FILE[:MODEL], sglang:FILE[:N].")
+                   "profile:FILE[:CATEGORY], vllm-metrics:FILE[:MODEL], sglang:FILE[:N].")
 @click.option("--from", "source", default=None, metavar="SOURCE",
               help="Show what an engine's metrics give instead: vllm-metrics:FILE[:MODEL] (a saved vLLM /metrics "
-                   "scrape) or sglang:FILE[:N] (SGLang server info JSON or log): counters, per-position "
-                   "acceptance rates and tau(n) for every n they cover.")
+                   "scrape), sglang:FILE[:N] (SGLang server info JSON or log) or profile:FILE (a "
+                   "speculation_profile.json): counters, per-position acceptance rates and tau(n) for every n "
+                   "they cover.")
 @click.option("--candidates", default="1,16,32,64", show_default=True, metavar="LIST",
               help="Candidate tokens per sequence, root included (1 = plain decoding): 1,16,64 or 1..64 or 16:112:16.")
 @click.option("--max-depth", type=int, default=None, metavar="D",
               help="Deepest tree level for tree models (medusa, positional).")
 @click.option("--show-tree", is_flag=True,
               help="Also print the optimal tree: 0-based rank paths, as in Medusa's medusa_choices.")
+# --- speculation_profile.json out, and the offline measurement (cli/acceptance_profile_opts.py)
+@profile_options
 @format_option
 @click.pass_context
 def acceptance(ctx: click.Context, spec: str | None, source: str | None, candidates: str, max_depth: int | None,
-               show_tree: bool, fmt: str) -> None:
+               show_tree: bool, fmt: str, **profile: Any) -> None:
     """Expected tokens per speculative step, tau(n), for each candidate budget n.
 
     With --from, what an engine's own metrics say instead (acceptance is then assumed
-    independent of batch size and context length).
+    independent of batch size and context length); --write-profile saves it as a
+    speculation_profile.json. With --measure, acceptance measured offline on local models.
     """
+    if run_profile_options(ctx, spec, source, profile):
+        return
     if (spec is None) == (source is None):
         raise SpecroofError("give either --acceptance SPEC (tau at --candidates) or --from SOURCE "
                             "(what an engine's metrics give), not both or neither")
@@ -46,7 +53,8 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
         if explicit:
             raise SpecroofError(f"--from lists every n the metrics cover; drop {', '.join(explicit)} "
                                 "(or use --acceptance SOURCE --candidates LIST)")
-        _show_source(source, fmt)
+        model = _show_source(source, fmt)
+        write_profile_of(model, profile)
         return
     budgets = parse_int_list(candidates, "candidates")
     model = parse_acceptance(spec, max_depth=max_depth)
@@ -71,11 +79,12 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
             click.echo(_compact(model.tree(n) or []))
 
 
-def _show_source(source: str, fmt: str) -> None:
+def _show_source(source: str, fmt: str) -> EngineAcceptance:
     """The counters an engine-metrics source holds, per-position rates and tau(n)."""
     kind = source.strip().partition(":")[0].strip().lower()
-    if kind not in metrics_kinds():
-        raise SpecroofError(f"--from reads engine metrics ({', '.join(k + ':FILE' for k in metrics_kinds())}), "
+    kinds = (*metrics_kinds(), "profile")
+    if kind not in kinds:
+        raise SpecroofError(f"--from reads engine metrics or a profile ({', '.join(k + ':FILE' for k in kinds)}), "
                             f"not {kind!r}; for other models use --acceptance {source}")
     model = parse_acceptance(source)
     assert isinstance(model, EngineAcceptance)
@@ -83,15 +92,16 @@ def _show_source(source: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"source": model.describe(), "engine": model.engine, "assumption": model.assumption,
                                "counters": model.counters, "notes": model.notes, "rows": rows}, indent=1))
-        return
+        return model
     counters = ", ".join(f"{k} {_number(v)}" for k, v in model.counters.items())
     if fmt == "csv":
         emit(rows, fmt, caveat=f"{model.describe()}: {counters}; {'; '.join(model.notes)}; {model.assumption}")
-        return
+        return model
     title = (f"What {model.describe()} holds ({model.engine}; {'; '.join(model.notes)})\n"
              f"counters: {counters}\n"
              f"note: {model.assumption}")
     emit(rows, fmt, title=title)
+    return model
 
 
 def _number(value: Any) -> str:

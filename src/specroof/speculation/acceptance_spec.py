@@ -18,11 +18,12 @@ from specroof.speculation.acceptance import (
     _finite,
 )
 from specroof.speculation.engines.engine import metrics_reader, metrics_readers
+from specroof.speculation.profile_acceptance import parse_profile
 
-MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve")
+MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve", "profile")
 """The ``KIND`` part of an acceptance spec built here; the engines' metrics kinds follow them."""
 
-_MODEL_SYNTAX = "log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE"
+_MODEL_SYNTAX = "log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, profile:FILE[:CATEGORY]"
 
 
 def acceptance_kinds() -> tuple[str, ...]:
@@ -58,6 +59,8 @@ def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel
         return ChainAcceptance(_finite(args, "chain:ALPHA", "chain:0.8"))
     if kind == "curve":
         return CurveAcceptance.from_csv(args)
+    if kind == "profile":  # a speculation_profile.json (speculation/profile_acceptance.py)
+        return parse_profile(args)
     reader = metrics_reader(kind)
     if reader is not None:
         return reader.parse(args)
