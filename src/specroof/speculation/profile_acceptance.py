@@ -22,7 +22,7 @@ import numpy as np
 
 from specroof.errors import SpecroofError, suggest
 from specroof.speculation.engine_metrics import EngineAcceptance, split_file_arg
-from specroof.speculation.profile_json import ACCEPT_LENGTH_MODELS, by_k, read_profile
+from specroof.speculation.profile_json import ACCEPT_LENGTH_MODELS, by_k, histogram_counts, read_profile
 
 ASSUMPTION = ("acceptance is assumed independent of batch size and context length "
               "(the profile averages over the prompts it measured)")
@@ -35,7 +35,8 @@ class ProfileAcceptance(EngineAcceptance):
         points, rates, notes = _points(profile, category)
         counters = {key: profile.get(key) for key in ("method", "num_speculative_tokens", "mean_accept_length",
                                                       "accept_length_model", "verification_method")}
-        super().__init__(points, spec, "speculation_profile", counters, rates, None, notes)
+        counts = _position_counts(profile) if rates is not None else None
+        super().__init__(points, spec, "speculation_profile", counters, rates, counts, notes)
         self.profile = profile
         self.category = category
         self.assumption = ASSUMPTION
@@ -69,6 +70,16 @@ def _points(profile: dict[str, Any], category: str | None) -> tuple[list[tuple[f
     ks = ", ".join(str(kk) for kk in sorted(measured))
     note = f"{model}: tau measured at K = {ks} only (linear from (1, 1) in between)"
     return [(1.0, 1.0)] + [(float(kk + 1), tau) for kk, tau in sorted(measured.items())], None, [note]
+
+
+def _position_counts(profile: dict[str, Any]) -> list[float] | None:
+    """Steps that accepted each draft position, from the histogram (None without one)."""
+    histogram = profile.get("acceptance_length_histogram")
+    if not histogram:
+        return None
+    k = int(profile["num_speculative_tokens"])
+    counts, _ = histogram_counts(histogram, k)
+    return [sum(c for length, c in counts.items() if length >= i + 2) for i in range(k)]
 
 
 def _category_points(profile: dict[str, Any], category: str, k: int) -> list[tuple[float, float]]:
