@@ -150,3 +150,15 @@ def test_ngram_measurement_gives_valid_rates(tmp_path, models):
     assert profile["method"] == "ngram" and profile["accept_length_model"] == "chain_analytic"
     assert profile["measurement_conditions"]["prompt_lookup"] == {"min": 2, "max": 5}
     assert all(0.0 <= r <= 1.0 for r in profile["marginal_accept_rates"])
+
+
+def test_cuda_without_a_gpu_is_one_error(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"input_ids": [1, 2, 3]}\n')
+    result = run_cli("acceptance", "--measure", "--method", "ngram", "--target", str(tmp_path), "--prompts",
+                     str(prompts), "--device", "cuda", "--write-profile", str(tmp_path / "o.json"))
+    assert result.code == 2 and "no CUDA device" in result.stderr

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.profile_acceptance import ProfileAcceptance
-from specroof.speculation.profile_build import histogram_from_positions, profile_from_marginals, write_profile
+from specroof.speculation.profile_build import (
+    histogram_from_positions,
+    profile_from_engine,
+    profile_from_marginals,
+    profile_text,
+    write_profile,
+)
 from specroof.speculation.profile_json import MEAN_TOLERANCE, check_profile, read_profile
 from tests.support import run_cli
 
@@ -226,3 +232,29 @@ def test_any_histogram_makes_a_valid_profile(counts):
     mean = sum((i + 1) * c for i, c in enumerate(counts)) / total
     assert float(model.tau(k + 1)) == pytest.approx(mean, abs=k * 1e-6)
     assert np.all(np.diff(model.tau(np.arange(1, k + 2))) >= -1e-12)
+
+
+def test_speedup_uses_a_profile(tmp_path):
+    path = write(tmp_path, hand_profile())
+    result = run_cli("speedup", "-m", "llama-3-8b", "-H", "h200", "--batch", "1", "--candidates", "1,3",
+                     "--acceptance", f"profile:{path}", "--method", "eagle3", "--format", "json")
+    assert result.code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert [r["acceptance_length"] for r in rows] == pytest.approx([1.0, 1.9])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 500), min_size=2, max_size=7).filter(lambda h: sum(h[1:]) > 0),
+       st.sampled_from(["eagle3", "dflash", None]))
+def test_round_trip_is_lossless_for_any_measured_profile(tmp_path_factory, counts, method):
+    total, k = sum(counts), len(counts) - 1
+    marginal = [sum(counts[i + 1:]) / total for i in range(k)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpecroofWarning)
+        original = profile_from_marginals(marginal, method=method,
+                                          histogram={str(i + 1): c for i, c in enumerate(counts)})
+    path = tmp_path_factory.mktemp("rt") / "p.json"
+    path.write_text(profile_text(original))
+    again = profile_text(profile_from_engine(parse_acceptance(f"profile:{path}")))
+    assert again == path.read_text()
