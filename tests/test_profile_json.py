@@ -258,3 +258,8 @@ def test_round_trip_is_lossless_for_any_measured_profile(tmp_path_factory, count
     path.write_text(profile_text(original))
     again = profile_text(profile_from_engine(parse_acceptance(f"profile:{path}")))
     assert again == path.read_text()
+
+
+def test_a_missing_output_folder_fails_before_any_work(tmp_path):
+    result = run_cli("acceptance", "--from", f"vllm-metrics:{K3}", "--write-profile", str(tmp_path / "no" / "p.json"))
+    assert result.code == 2 and "does not exist" in result.stderr and result.stdout == ""

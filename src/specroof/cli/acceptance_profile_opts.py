@@ -59,6 +59,8 @@ def run_profile_options(ctx: click.Context, spec: str | None, source: str | None
             raise SpecroofError("--write-profile writes what --from or --measure gives; add one of them")
         if opts["profile_method"] is not None and opts["write_profile"] is None:
             raise SpecroofError("--method is recorded in a written profile; add --write-profile OUT.json or drop it")
+        if opts["write_profile"] is not None:
+            check_writable(opts["write_profile"], "speculation profile")  # a missing folder fails before any work
         return False
     if spec is not None or source is not None:
         raise SpecroofError("--measure measures acceptance itself; drop --acceptance/--from")
