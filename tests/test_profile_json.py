@@ -263,3 +263,10 @@ def test_round_trip_is_lossless_for_any_measured_profile(tmp_path_factory, count
 def test_a_missing_output_folder_fails_before_any_work(tmp_path):
     result = run_cli("acceptance", "--from", f"vllm-metrics:{K3}", "--write-profile", str(tmp_path / "no" / "p.json"))
     assert result.code == 2 and "does not exist" in result.stderr and result.stdout == ""
+
+
+def test_writing_one_category_is_refused(tmp_path):
+    path = write(tmp_path, hand_profile())
+    result = run_cli("acceptance", "--from", f"profile:{path}:coding", "--write-profile", str(tmp_path / "o.json"))
+    assert result.code == 2 and "drop the :CATEGORY" in result.stderr
+    assert not (tmp_path / "o.json").exists()

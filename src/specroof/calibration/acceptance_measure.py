@@ -205,10 +205,11 @@ def _token_ids(prompts: list[Prompt], target: str, transformers: Any) -> list[li
 def _greedy(target: Any, ids: list[int], max_new_tokens: int, torch: Any, device: str) -> list[int]:
     """Prompt + the target's greedy continuation (stops early at its end-of-sequence token)."""
     inputs = torch.tensor([ids], device=device)
+    eos = target.config.eos_token_id  # None, one id, or a list (Llama 3)
+    pad = (eos[0] if eos else None) if isinstance(eos, list) else eos
     with torch.no_grad():
         out = target.generate(inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=max_new_tokens,
-                              min_new_tokens=0, do_sample=False, num_beams=1,
-                              pad_token_id=target.config.eos_token_id or 0)
+                              min_new_tokens=0, do_sample=False, num_beams=1, pad_token_id=0 if pad is None else pad)
     return [int(t) for t in out[0].tolist()]
 
 

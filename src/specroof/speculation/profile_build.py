@@ -134,6 +134,9 @@ def profile_from_engine(model: EngineAcceptance, method: str | None = None) -> d
     """The profile an engine's metrics give: per-position rates where the engine counted them."""
     profile = getattr(model, "profile", None)
     if profile is not None:  # a profile read back: written unchanged (the round trip is lossless)
+        if getattr(model, "category", None) is not None:
+            raise SpecroofError(f"{model.describe()}: a category gives one mean, and --write-profile writes the "
+                                "whole profile unchanged; drop the :CATEGORY")
         if method is not None and method != profile.get("method"):
             raise SpecroofError(f"--method {method} differs from the profile's method {profile.get('method')!r}; "
                                 "a profile read back is written unchanged: drop --method")
