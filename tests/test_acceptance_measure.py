@@ -162,3 +162,20 @@ def test_cuda_without_a_gpu_is_one_error(tmp_path):
     result = run_cli("acceptance", "--measure", "--method", "ngram", "--target", str(tmp_path), "--prompts",
                      str(prompts), "--device", "cuda", "--write-profile", str(tmp_path / "o.json"))
     assert result.code == 2 and "no CUDA device" in result.stderr
+
+
+def test_text_prompts_use_the_targets_tokenizer(tmp_path, models):
+    transformers = pytest.importorskip("transformers")
+    tokenizers = pytest.importorskip("tokenizers")
+    target, _, _ = models
+    folder = tmp_path / "with-tokenizer"
+    transformers.AutoModelForCausalLM.from_pretrained(target).save_pretrained(folder)
+    vocab = {f"w{i}": i for i in range(64)}
+    word_level = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="w0"))
+    word_level.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    transformers.PreTrainedTokenizerFast(tokenizer_object=word_level, unk_token="w0").save_pretrained(folder)
+    prompts = tmp_path / "text.jsonl"
+    prompts.write_text('{"prompt": "w5 w6 w7 w8 w5 w6 w7 w8", "category": "repeat"}\n')
+    profile = measured(tmp_path, folder, prompts, "--method", "draft", "--draft", str(folder))
+    assert profile["marginal_accept_rates"] == [1.0, 1.0, 1.0]
+    assert profile["measurement_conditions"]["chat_template"] is False
