@@ -102,4 +102,4 @@ def parse_profile(args: str) -> ProfileAcceptance:
         return ProfileAcceptance(profile, f"profile:{args}", category)
     except SpecroofError as exc:
         text = str(exc)
-        raise SpecroofError(text if text.startswith(str(path)) else f"{path}: {text}") from None
+        raise SpecroofError(text if str(path) in text.splitlines()[0] else f"{path}: {text}") from None

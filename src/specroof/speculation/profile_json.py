@@ -236,8 +236,8 @@ def _by_k_problems(p: Any, k: int) -> list[str]:
     problems: list[str] = []
     largest = k
     for key, tau in (p.accept_length_by_k or {}).items():
-        if not key.strip().isdigit() or int(key) < 1:
-            problems.append(f"accept_length_by_k key {key!r} is not a draft length K >= 1")
+        if not key.strip().isdigit() or not 1 <= int(key) <= MAX_K:
+            problems.append(f"accept_length_by_k key {key[:40]!r} is not a draft length K in 1..{MAX_K}")
             continue
         largest = max(largest, int(key))
         if not 1.0 <= tau <= int(key) + 1 + ROUNDING:
