@@ -270,3 +270,27 @@ def test_writing_one_category_is_refused(tmp_path):
     result = run_cli("acceptance", "--from", f"profile:{path}:coding", "--write-profile", str(tmp_path / "o.json"))
     assert result.code == 2 and "drop the :CATEGORY" in result.stderr
     assert not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[1, 2]", "expected a table/object"),
+    ('{"schema_version": "1.0", "schema_version": "1.0"}', "twice"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ("not json", "not valid JSON"),
+])
+def test_hostile_files_are_one_error(tmp_path, text, message):
+    path = tmp_path / "p.json"
+    path.write_text(text)
+    result = run_cli("acceptance", "--acceptance", f"profile:{path}")
+    assert result.code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"marginal_accept_rates": [float("nan"), 0.3, 0.0]}, "finite"),
+    ({"accept_length_by_k": {"99999999999999999999": 2.0}}, "1..64"),
+    ({"num_speculative_tokens": 10 ** 30}, "at most"),
+    ({"acceptance_length_histogram": {"1": -5}}, ">= 0"),
+])
+def test_hostile_values_are_refused(tmp_path, change, message):
+    with pytest.raises(SpecroofError, match=message):
+        read_profile(write(tmp_path, hand_profile() | change))

@@ -44,3 +44,6 @@ EAGLE
 MTP
 NGRAM
 NONE
+# The tokenizers library reads a Tokenizer's pre_tokenizer when it encodes (the tiny local
+# tokenizer of tests/test_acceptance_measure.py).
+_.pre_tokenizer
