@@ -163,5 +163,7 @@ def profile_text(profile: dict[str, Any]) -> str:
 
 def write_profile(path: str | Path, profile: dict[str, Any]) -> Path:
     """Check ``profile`` and write it atomically (never over a file this command read)."""
-    check_profile(profile, f"profile to write to {str(path)!r}")
+    with warnings.catch_warnings():  # unknown keys of a profile read back were named when it was read
+        warnings.simplefilter("ignore", SpecroofWarning)
+        check_profile(profile, f"profile to write to {str(path)!r}")
     return write_atomic(path, profile_text(profile), "speculation profile")
