@@ -17,12 +17,14 @@ from specroof.speculation.acceptance import (
     LogAcceptance,
     _finite,
 )
+from specroof.speculation.catalog_match import parse_catalog_spec
 from specroof.speculation.engines.engine import metrics_reader, metrics_readers
 
-MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve")
+MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve", "catalog")
 """The ``KIND`` part of an acceptance spec built here; the engines' metrics kinds follow them."""
 
-_MODEL_SYNTAX = "log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE"
+_MODEL_SYNTAX = ("log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
+                 "catalog:MODEL/METHOD[/DOMAIN]")
 
 
 def acceptance_kinds() -> tuple[str, ...]:
@@ -58,6 +60,8 @@ def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel
         return ChainAcceptance(_finite(args, "chain:ALPHA", "chain:0.8"))
     if kind == "curve":
         return CurveAcceptance.from_csv(args)
+    if kind == "catalog":
+        return parse_catalog_spec(args)
     reader = metrics_reader(kind)
     if reader is not None:
         return reader.parse(args)
