@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 import specroof
-from support import CliRun, run_cli
 from specroof.errors import SpecroofError
 from specroof.speculation.acceptance_catalog import CATALOG_FILE, COLUMNS, catalog_entries, parse_catalog
 from specroof.speculation.acceptance_spec import parse_acceptance
 from specroof.speculation.catalog_match import best_match, family
 from specroof.speculation.default_acceptance import default_acceptance, model_name_of
+from tests.support import CliRun, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = resources.files("specroof.speculation") / "data" / CATALOG_FILE

@@ -8,7 +8,8 @@ with its source, and keeps that source:
 - ``tools/acceptance/published-acceptance.csv`` (EAGLE-1 in vLLM PR #16035; MTP from
   InferenceX's golden acceptance files);
 - ``data/validation/frontier-published.csv`` (chain rows with a stated acceptance length);
-- ``tools/acceptance/catalog-transcribed.csv`` (vLLM's EAGLE-3 CI reference, per-position rates).
+- ``tools/acceptance/catalog-transcribed.csv`` (vLLM's acceptance-length CI reference: EAGLE-3
+  per-position rates, MTP means).
 
 A published curve that falls as K grows (sampling noise at temperature > 0) is cut at its
 last K before the first fall, and the row says so in ``derivation``: the catalog never holds a
@@ -124,8 +125,13 @@ def frontier_rows() -> Iterator[dict[str, str]]:
 def transcribed_rows() -> Iterator[dict[str, str]]:
     """Per-position rates of a chain -> tau(K) = 1 + the first K rates, checked against the stated mean."""
     for r in _records(ROOT / "tools" / "acceptance" / "catalog-transcribed.csv"):
-        rates = [float(x) for x in r["per_position_rates"].split(";")]
         stated = float(r["stated_acceptance_length"])
+        if not r["per_position_rates"]:  # only the mean at one K
+            yield _row(**{c: r[c] for c in COLUMNS if c in r}, domain=_domain(r["dataset"]), setting="",
+                       acceptance_length=r["stated_acceptance_length"], derivation="stated",
+                       spread=f"{float(r['relative_spread']) * stated:.4f}")
+            continue
+        rates = [float(x) for x in r["per_position_rates"].split(";")]
         if abs(1 + sum(rates) - stated) > 0.01 * stated + 0.005:
             raise SystemExit(f"{r['model']}: 1 + sum(rates) = {1 + sum(rates):.4f} but the source states {stated}")
         for k in range(1, len(rates) + 1):
