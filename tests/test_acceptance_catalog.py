@@ -204,3 +204,9 @@ def test_cli_catalog_errors_are_one_line(args, message):
     out = _run("acceptance", *args)
     assert out.code == 2 and out.stderr.startswith("error:") and message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_docs_list_every_entry():
+    text = (ROOT / "docs" / "acceptance-catalog.md").read_text(encoding="utf-8")
+    missing = [e.name() for e in catalog_entries() if f"`{e.name()}`" not in text]
+    assert not missing, f"docs/acceptance-catalog.md lacks {missing}: add them to its coverage table"
