@@ -210,3 +210,21 @@ def test_the_docs_list_every_entry():
     text = (ROOT / "docs" / "acceptance-catalog.md").read_text(encoding="utf-8")
     missing = [e.name() for e in catalog_entries() if f"`{e.name()}`" not in text]
     assert not missing, f"docs/acceptance-catalog.md lacks {missing}: add them to its coverage table"
+
+
+def test_which_picks_one_entry_of_a_domain():
+    off = parse_acceptance("catalog:deepseek-v4-pro/mtp/coding/thinking_off")
+    on = parse_acceptance("catalog:deepseek-v4-pro/mtp/coding/thinking_on")
+    assert off.entry.key["setting"] == "thinking_off" and on.entry.key["setting"] == "thinking_on"
+    assert off.describe() == "catalog:deepseek-v4-pro/mtp/coding/thinking_off"
+    assert off.tau([4])[0] != on.tau([4])[0]
+    with pytest.raises(SpecroofError, match="2 deepseek-v4-pro/mtp/coding entries match 'thinking'"):
+        parse_acceptance("catalog:deepseek-v4-pro/mtp/coding/thinking")
+    with pytest.raises(SpecroofError, match="no llama-3.1-8b/eagle3/chat entries match 'zzz'; they are"):
+        parse_acceptance("catalog:llama-3.1-8b/eagle3/chat/zzz")
+
+
+@pytest.mark.parametrize("value,message", [("hot", "is not a number"), ("3", "outside [0, 2]")])
+def test_a_bad_temperature_is_refused(tmp_path, value, message):
+    with pytest.raises(SpecroofError, match=re.escape(message)):
+        parse_catalog(_bad_copy(tmp_path, _set(temperature=value)), "bad.csv")

@@ -18,7 +18,7 @@ from specroof.speculation.engines import metrics_kinds
 @click.command("acceptance")
 @click.option("--acceptance", "spec", default=None, metavar="SPEC",
               help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
-                   "catalog:MODEL/METHOD[/DOMAIN], vllm-metrics:FILE[:MODEL], sglang:FILE[:N].")
+                   "catalog:MODEL/METHOD[/DOMAIN[/WHICH]], vllm-metrics:FILE[:MODEL], sglang:FILE[:N].")
 @click.option("--from", "source", default=None, metavar="SOURCE",
               help="Show what an engine's metrics give instead: vllm-metrics:FILE[:MODEL] (a saved vLLM /metrics "
                    "scrape) or sglang:FILE[:N] (SGLang server info JSON or log): counters, per-position "

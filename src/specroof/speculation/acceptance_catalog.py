@@ -112,7 +112,18 @@ def _row_problems(row: dict[str, str]) -> list[str]:
         problems.append(f"acceptance_length {tau:g} is outside [1, K + 1] = [1, {k + 1}]")
     if spread < 0:
         problems.append(f"spread {spread:g} is negative")
-    return problems
+    return problems + _temperature_problems(row["temperature"])
+
+
+def _temperature_problems(text: str) -> list[str]:
+    """A stated temperature is a number in [0, 2] (OpenAI-style sampling range); empty = not stated."""
+    if not text:
+        return []
+    try:
+        value = _number(text, "temperature")
+    except ValueError:
+        return [f"temperature {text!r} is not a number (leave it empty when the source does not state it)"]
+    return [] if 0.0 <= value <= 2.0 else [f"temperature {value:g} is outside [0, 2]"]
 
 
 def parse_catalog(text: str, where: str) -> list[CatalogEntry]:
@@ -169,8 +180,9 @@ class CatalogAcceptance(AcceptanceModel):
     """tau(n) of one catalog entry: n = K + 1 candidates, (1, 1) implied, linear between
     measured K; past the largest K it refuses (``hold=False``) or holds the last value."""
 
-    def __init__(self, entry: CatalogEntry, hold: bool = False) -> None:
+    def __init__(self, entry: CatalogEntry, hold: bool = False, spec: str | None = None) -> None:
         self.entry = entry
+        self.spec = spec or entry.name()
         self.hold = hold
         self.candidates = np.array([1.0] + [k + 1.0 for k, _ in entry.points])
         self.acceptance = np.array([1.0] + [tau for _, tau in entry.points])
@@ -182,7 +194,7 @@ class CatalogAcceptance(AcceptanceModel):
         return np.interp(n, self.candidates, self.acceptance)
 
     def describe(self) -> str:
-        return f"catalog:{self.entry.name()}"
+        return f"catalog:{self.spec}"
 
     def _limit_reason(self) -> str:
         return (f"catalog row {self.entry.label()} was measured up to K={self.entry.k_max} draft tokens "

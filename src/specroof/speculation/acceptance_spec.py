@@ -24,7 +24,7 @@ MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve", "catalog")
 """The ``KIND`` part of an acceptance spec built here; the engines' metrics kinds follow them."""
 
 _MODEL_SYNTAX = ("log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
-                 "catalog:MODEL/METHOD[/DOMAIN]")
+                 "catalog:MODEL/METHOD[/DOMAIN[/WHICH]]")
 
 
 def acceptance_kinds() -> tuple[str, ...]:

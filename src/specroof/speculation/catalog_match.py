@@ -23,7 +23,7 @@ from specroof.speculation.acceptance_catalog import CatalogAcceptance, CatalogEn
 DOMAIN_ORDER = ("chat", "mixed", "coding", "math", "summarization", "rag", "long-context", "unstated")
 """The domain preferred when none is asked: the most general workload first."""
 _SIZE = re.compile(r"^(a?\d+(\.\d+)?[bmk]|e\d+|\d+x\d+b)$")
-_SYNTAX = "catalog:MODEL/METHOD[/DOMAIN] (list them: specroof acceptance --catalog)"
+_SYNTAX = "catalog:MODEL/METHOD[/DOMAIN[/WHICH]] (list them: specroof acceptance --catalog)"
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,16 @@ def best_match(model: str, method: str, domain: str | None = None) -> CatalogMat
 
 
 def parse_catalog_spec(args: str) -> CatalogAcceptance:
-    """``MODEL/METHOD[/DOMAIN]`` -> the model of that entry (strict; refuses past its largest K)."""
-    parts = [p.strip() for p in str(args).split("/")]
-    if len(parts) not in (2, 3) or not all(parts):
-        raise SpecroofError(f"catalog spec {args!r} is not MODEL/METHOD[/DOMAIN]; use {_SYNTAX}")
+    """``MODEL/METHOD[/DOMAIN[/WHICH]]`` -> the model of that entry (strict; refuses past its
+    largest K). ``WHICH`` picks among entries of one domain: a word of their dataset, setting or
+    checkpoint (``thinking_off``, ``mt-bench``, ``RedHatAI``)."""
+    parts = [p.strip() for p in str(args).split("/", 3)]
+    if len(parts) not in (2, 3, 4) or not all(parts):
+        raise SpecroofError(f"catalog spec {args!r} is not MODEL/METHOD[/DOMAIN[/WHICH]]; use {_SYNTAX}")
+    if len(parts) == 4:
+        return CatalogAcceptance(_which(parts), spec="/".join(parts))
     model, method = normalize(parts[0]), parts[1].lower()
-    domain = parts[2].lower() if len(parts) == 3 else None
+    domain = parts[2].lower() if len(parts) >= 3 else None
     of_method = [e for e in catalog_entries() if e.method == method]
     if not of_method:
         methods = sorted({e.method for e in catalog_entries()})
@@ -122,3 +126,17 @@ def parse_catalog_spec(args: str) -> CatalogAcceptance:
     match = best_match(model, method, domain)
     assert match is not None and not match.weak
     return CatalogAcceptance(match.entry)
+
+
+def _which(parts: list[str]) -> CatalogEntry:
+    """The one entry of MODEL/METHOD/DOMAIN whose dataset, setting or checkpoint holds WHICH."""
+    model, method, domain, which = normalize(parts[0]), parts[1].lower(), parts[2].lower(), parts[3].lower()
+    parse_catalog_spec("/".join(parts[:3]))  # the model, method and domain exist (errors name what does)
+    same = [e for e in catalog_entries()
+            if (normalize(e.model), e.method, e.domain) == (model, method, domain)]
+    hits = [e for e in same if any(which in e.key[c].lower() for c in ("dataset", "setting", "checkpoint"))]
+    if len(hits) != 1:
+        labels = "; ".join(e.label() for e in same)
+        found = "no" if not hits else f"{len(hits)}"
+        raise SpecroofError(f"{found} {model}/{method}/{domain} entries match {parts[3]!r}; they are: {labels}")
+    return hits[0]
