@@ -199,6 +199,7 @@ def test_cli_lists_the_catalog():
     (("--catalog", "--model", "no-such-model"), "no row with model 'no-such-model'"),
     (("--method", "eagle3"), "add --catalog"),
     (("--catalog", "--acceptance", "log:0.5"), "drop --acceptance"),
+    (("--catalog", "--candidates", "4"), "drop --candidates"),
 ])
 def test_cli_catalog_errors_are_one_line(args, message):
     out = _run("acceptance", *args)

@@ -48,14 +48,18 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
     """
     check_catalog_options(catalog, model, method, domain)
     if catalog:
-        if spec is not None or source is not None:
-            raise SpecroofError("--catalog lists the catalog; drop --acceptance/--from (or use --acceptance "
-                                "catalog:MODEL/METHOD[/DOMAIN] for one row's tau at --candidates)")
+        flags = {"spec": "--acceptance", "source": "--from", "candidates": "--candidates",
+                 "max_depth": "--max-depth", "show_tree": "--show-tree"}
+        extra = [flag for name, flag in flags.items()
+                 if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+        if extra:
+            raise SpecroofError(f"--catalog lists the catalog's measured K; drop {', '.join(extra)} (or use "
+                                "--acceptance catalog:MODEL/METHOD[/DOMAIN] for one row's tau at --candidates)")
         show_catalog(model, method, domain, fmt)
         return
     if (spec is None) == (source is None):
-        raise SpecroofError("give either --acceptance SPEC (tau at --candidates), --from SOURCE "
-                            "(what an engine's metrics give) or --catalog, not several or none")
+        raise SpecroofError("give either --acceptance SPEC (tau at --candidates) or --from SOURCE "
+                            "(what an engine's metrics give), not both or neither (--catalog lists the catalog)")
     if source is not None:
         explicit = [f"--{name.replace('_', '-')}" for name in ("candidates", "max_depth", "show_tree")
                     if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
