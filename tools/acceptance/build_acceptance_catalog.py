@@ -9,7 +9,7 @@ with its source, and keeps that source:
   InferenceX's golden acceptance files);
 - ``data/validation/frontier-published.csv`` (chain rows with a stated acceptance length);
 - ``tools/acceptance/catalog-transcribed.csv`` (vLLM's acceptance-length CI reference: EAGLE-3
-  per-position rates, MTP means).
+  per-position rates, MTP means; vLLM issue #20780's EAGLE-1/EAGLE-3 tau for K = 2..7).
 
 A published curve that falls as K grows (sampling noise at temperature > 0) is cut at its
 last K before the first fall, and the row says so in ``derivation``: the catalog never holds a
@@ -127,9 +127,9 @@ def transcribed_rows() -> Iterator[dict[str, str]]:
     for r in _records(ROOT / "tools" / "acceptance" / "catalog-transcribed.csv"):
         stated = float(r["stated_acceptance_length"])
         if not r["per_position_rates"]:  # only the mean at one K
+            spread = f"{float(r['relative_spread']) * stated:.4f}" if r["relative_spread"] else ""
             yield _row(**{c: r[c] for c in COLUMNS if c in r}, domain=_domain(r["dataset"]), setting="",
-                       acceptance_length=r["stated_acceptance_length"], derivation="stated",
-                       spread=f"{float(r['relative_spread']) * stated:.4f}")
+                       acceptance_length=r["stated_acceptance_length"], derivation="stated", spread=spread)
             continue
         rates = [float(x) for x in r["per_position_rates"].split(";")]
         if abs(1 + sum(rates) - stated) > 0.01 * stated + 0.005:

@@ -68,6 +68,11 @@ class CatalogEntry:
     def k_max(self) -> int:
         return self.points[-1][0]
 
+    def k_range(self) -> str:
+        """The K measured: ``K 1..15``, or ``K 3`` for one point."""
+        first = self.points[0][0]
+        return f"K {first}" if first == self.k_max else f"K {first}..{self.k_max}"
+
     def name(self) -> str:
         """``model/method/domain``, what ``catalog:`` takes."""
         return f"{self.model}/{self.method}/{self.domain}"
@@ -75,7 +80,7 @@ class CatalogEntry:
     def label(self) -> str:
         """The name with what tells two entries of one name apart: dataset, setting, engine, K."""
         extra = [self.key["dataset"], self.key["setting"], f"{self.info['engine']} {self.info['engine_version']}".strip(),
-                 f"temperature {self.key['temperature'] or 'not stated'}", f"K 1..{self.k_max}"]
+                 f"temperature {self.key['temperature'] or 'not stated'}", self.k_range()]
         return f"{self.name()} ({'; '.join(e for e in extra if e)})"
 
 
