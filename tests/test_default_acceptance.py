@@ -15,6 +15,7 @@ import pytest
 
 import specroof
 from specroof.errors import SpecroofError
+from specroof.speculation.acceptance_catalog import catalog_entries
 from specroof.speculation.default_acceptance import default_acceptance, default_rows
 from specroof.speculation.methods import METHODS
 from tests.support import run_specroof
@@ -61,10 +62,12 @@ def test_a_measured_curve_is_held_beyond_its_last_point():
 
 def test_speedup_takes_the_methods_default_and_names_it():
     eagle3 = specroof.speedup("llama-3.1-8b", "h100-sxm", 1, [1, 4], 1024, method="eagle3")
-    assert eagle3.acceptance.describe() == "default for eagle3 (measured)"
-    assert eagle3.acceptance_length[0, 1, 0] == pytest.approx(2.3247)
+    # the model has catalog rows: the best one (chat first, most K) is the default (tests/test_acceptance_catalog.py)
+    assert eagle3.acceptance.describe() == "default for eagle3: catalog:llama-3.1-8b/eagle3/chat (measured)"
+    sharegpt = [e for e in catalog_entries() if e.name() == "llama-3.1-8b/eagle3/chat" and e.key["dataset"] == "sharegpt"]
+    assert eagle3.acceptance_length[0, 1, 0] == pytest.approx(dict(sharegpt[0].points)[3])
     record = eagle3.to_records()[1]
-    assert record["acceptance_source"].startswith("default for eagle3: measured")
+    assert record["acceptance_source"].startswith("default for eagle3: measured: catalog row llama-3.1-8b/eagle3/chat")
     assert "SpecDecode-Bench" in record["acceptance_source"]
     given = specroof.speedup("llama-3.1-8b", "h100-sxm", 1, [1, 4], 1024, method="eagle3", acceptance="log:0.477")
     assert given.to_records()[1]["acceptance_source"] == "given: log:0.477"
@@ -138,8 +141,8 @@ def test_max_depth_without_a_tree_default_is_refused():
 def test_cli_header_and_json_name_the_default():
     table = run_specroof("speedup", "-m", "llama-3.1-8b", "-H", "h100-sxm", "--method", "eagle3", "--candidates", "4")
     assert table.returncode == 0, table.stderr
-    assert "acceptance default for eagle3 (measured)" in table.stdout.splitlines()[0]
-    assert "no --acceptance given: the default for eagle3 is measured" in table.stdout + table.stderr
+    assert "acceptance default for eagle3: catalog:llama-3.1-8b/eagle3/chat (measured)" in table.stdout.splitlines()[0]
+    assert "no --acceptance given: the default for eagle3 is measured: catalog row" in table.stdout + table.stderr
     out = run_specroof("speedup", "-m", "llama-3.1-8b", "-H", "h100-sxm", "--method", "eagle3", "--candidates",
                        "4", "--format", "json")
     assert json.loads(out.stdout)[0]["acceptance_source"].startswith("default for eagle3")

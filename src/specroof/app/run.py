@@ -26,7 +26,7 @@ from specroof.cost.step import latency
 from specroof.errors import SpecroofError
 from specroof.scenarios import load_scenario
 from specroof.speculation.breakdown import ops
-from specroof.speculation.default_acceptance import default_acceptance
+from specroof.speculation.default_acceptance import default_acceptance, model_name_of
 from specroof.speculation.explain import explain
 from specroof.speculation.plan import plan
 from specroof.speculation.speedup import speedup
@@ -113,17 +113,20 @@ def run_explain(values: dict[str, Any], scenario: str | None, batch: int, candid
     settings = resolve_settings(values, scenario, "explain")
     result = explain(settings.model, settings.hardware, batch, candidates, seq_len, **settings.speculation(),
                      **settings.step)
-    return result, acceptance_note(values, scenario, settings.drafting.method)
+    return result, acceptance_note(values, scenario, settings.drafting.method, settings.model)
 
 
-def acceptance_note(values: dict[str, Any], scenario: str | None, method: str = "none") -> str:
+def acceptance_note(values: dict[str, Any], scenario: str | None, method: str = "none", model: Any = None) -> str:
     """'' when the acceptance was chosen (flag or scenario), else what was assumed and why it matters."""
     if values.get("acceptance"):
         return ""
     if scenario is not None:
         if load_scenario(scenario).settings.get("acceptance"):
             return ""
-    return default_acceptance(method).assumption + "; not a measurement of this model: pass your own"
+    default = default_acceptance(method, model_name_of(model))
+    exact = default.row.catalog and "WEAK match" not in default.row.label
+    return default.assumption + ("; measured on this model, not on your workload: pass your own" if exact
+                                 else "; not a measurement of this model: pass your own")
 
 
 def run_ops(values: dict[str, Any], batch: int, candidates: int, seq_len: int, acceptance: str | None = None) -> Any:

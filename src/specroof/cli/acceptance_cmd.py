@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from specroof.cli.acceptance_profile_opts import profile_options, run_profile_options, write_profile_of
+from specroof.cli.acceptance_catalog_cmd import check_catalog_options, show_catalog
+from specroof.cli.acceptance_profile_opts import METHOD_HELP, profile_options, run_profile_options, write_profile_of
 from specroof.cli.common import emit, format_option, parse_int_list
 from specroof.errors import SpecroofError
 from specroof.speculation.acceptance_spec import parse_acceptance
@@ -18,7 +19,8 @@ from specroof.speculation.engines import metrics_kinds
 @click.command("acceptance")
 @click.option("--acceptance", "spec", default=None, metavar="SPEC",
               help="log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
-                   "profile:FILE[:CATEGORY], vllm-metrics:FILE[:MODEL], sglang:FILE[:N].")
+                   "profile:FILE[:CATEGORY], catalog:MODEL/METHOD[/DOMAIN[/WHICH]], vllm-metrics:FILE[:MODEL], "
+                   "sglang:FILE[:N].")
 @click.option("--from", "source", default=None, metavar="SOURCE",
               help="Show what an engine's metrics give instead: vllm-metrics:FILE[:MODEL] (a saved vLLM /metrics "
                    "scrape), sglang:FILE[:N] (SGLang server info JSON or log) or profile:FILE (a "
@@ -30,23 +32,44 @@ from specroof.speculation.engines import metrics_kinds
               help="Deepest tree level for tree models (medusa, positional).")
 @click.option("--show-tree", is_flag=True,
               help="Also print the optimal tree: 0-based rank paths, as in Medusa's medusa_choices.")
+# --- the acceptance catalog (docs/acceptance-catalog.md) ---
+@click.option("--catalog", is_flag=True,
+              help="List the acceptance catalog's rows: published tau per K, each with its source.")
+@click.option("--model", default=None, metavar="M", help="With --catalog: only this target model's rows.")
+@click.option("--method", default=None, metavar="X", help=METHOD_HELP)
+@click.option("--domain", default=None, metavar="D", help="With --catalog: only this domain (chat, coding, math...).")
+# --- end of the catalog options ---
 # --- speculation_profile.json out, and the offline measurement (cli/acceptance_profile_opts.py)
 @profile_options
 @format_option
 @click.pass_context
 def acceptance(ctx: click.Context, spec: str | None, source: str | None, candidates: str, max_depth: int | None,
-               show_tree: bool, fmt: str, **profile: Any) -> None:
+               show_tree: bool, catalog: bool, model: str | None, method: str | None, domain: str | None,
+               fmt: str, **profile: Any) -> None:
     """Expected tokens per speculative step, tau(n), for each candidate budget n.
 
     With --from, what an engine's own metrics say instead (acceptance is then assumed
     independent of batch size and context length); --write-profile saves it as a
     speculation_profile.json. With --measure, acceptance measured offline on local models.
     """
+    check_catalog_options(catalog, model, domain)
+    if catalog:
+        flags = {"spec": "--acceptance", "source": "--from", "candidates": "--candidates",
+                 "max_depth": "--max-depth", "show_tree": "--show-tree"}
+        extra = [flag for name, flag in flags.items()
+                 if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+        extra += [f"--{name.replace('_', '-')}" for name, value in profile.items() if value]
+        if extra:
+            raise SpecroofError(f"--catalog lists the catalog's measured K; drop {', '.join(extra)} (or use "
+                                "--acceptance catalog:MODEL/METHOD[/DOMAIN] for one row's tau at --candidates)")
+        show_catalog(model, method, domain, fmt)
+        return
+    profile["profile_method"] = method
     if run_profile_options(ctx, spec, source, profile):
         return
     if (spec is None) == (source is None):
         raise SpecroofError("give either --acceptance SPEC (tau at --candidates) or --from SOURCE "
-                            "(what an engine's metrics give), not both or neither")
+                            "(what an engine's metrics give), not both or neither (--catalog lists the catalog)")
     if source is not None:
         explicit = [f"--{name.replace('_', '-')}" for name in ("candidates", "max_depth", "show_tree")
                     if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]

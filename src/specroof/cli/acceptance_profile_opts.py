@@ -20,15 +20,19 @@ from specroof.speculation.profile_build import profile_from_engine, write_profil
 _MEASURE_ONLY = ("target", "draft", "prompts", "max_new_tokens", "device", "num_speculative_tokens")
 
 
+METHOD_HELP = ("Drafting method: with --catalog, only its rows; recorded in a profile --write-profile writes "
+               "(eagle3, draft, mtp, ngram...: a chain method lets the profile extrapolate over K); with --measure, "
+               "the drafter: draft or ngram.")
+"""The one ``--method`` option of ``specroof acceptance`` serves the catalog listing and the profile."""
+
+
 def profile_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the profile-writing and measuring options to ``command`` (in this order in --help)."""
+    """Add the profile-writing and measuring options to ``command`` (in this order in --help);
+    ``--method`` is the command's own (its value reaches these options as ``profile_method``)."""
     options = [
         click.option("--write-profile", "write_profile", default=None, metavar="OUT.json",
                      help="Write what --from or --measure gives as a speculation_profile.json (NVIDIA "
                           "Model-Optimizer's schema 1.0; see docs/acceptance-profile.md)."),
-        click.option("--method", "profile_method", default=None, metavar="METHOD",
-                     help="Drafting method: recorded in the written profile (eagle3, draft, mtp, ngram...: a chain "
-                          "method lets the profile extrapolate over K); with --measure, the drafter: draft or ngram."),
         click.option("--measure", is_flag=True,
                      help="Measure acceptance offline: run --target greedily on --prompts, then teacher-force the "
                           "drafter over its continuation (needs the [measure] extra: torch, transformers)."),

@@ -17,13 +17,15 @@ from specroof.speculation.acceptance import (
     LogAcceptance,
     _finite,
 )
+from specroof.speculation.catalog_match import parse_catalog_spec
 from specroof.speculation.engines.engine import metrics_reader, metrics_readers
 from specroof.speculation.profile_acceptance import parse_profile
 
-MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve", "profile")
+MODEL_KINDS = ("log", "chain", "medusa", "positional", "curve", "profile", "catalog")
 """The ``KIND`` part of an acceptance spec built here; the engines' metrics kinds follow them."""
 
-_MODEL_SYNTAX = "log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, profile:FILE[:CATEGORY]"
+_MODEL_SYNTAX = ("log:A, chain:ALPHA, medusa:MODEL, medusa:FILE[:MODEL], positional:P1,P2,..., curve:FILE, "
+                 "profile:FILE[:CATEGORY], catalog:MODEL/METHOD[/DOMAIN[/WHICH]]")
 
 
 def acceptance_kinds() -> tuple[str, ...]:
@@ -61,6 +63,8 @@ def parse_acceptance(spec: str, max_depth: int | None = None) -> AcceptanceModel
         return CurveAcceptance.from_csv(args)
     if kind == "profile":  # a speculation_profile.json (speculation/profile_acceptance.py)
         return parse_profile(args)
+    if kind == "catalog":
+        return parse_catalog_spec(args)
     reader = metrics_reader(kind)
     if reader is not None:
         return reader.parse(args)

@@ -12,6 +12,12 @@ decides (built by ``tools/acceptance/build_default_acceptance.py``):
 - or, where no measurement is shipped (draft models, free candidates), the Medusa paper's fit
   ``log:0.477``, labelled "NOT measured".
 
+With the target model known (``speedup``, ``plan``, ``explain``, the explorer), the
+best-matching row of the acceptance catalog (:mod:`specroof.speculation.catalog_match`) comes
+first, held at its last measured tau beyond its largest K; the assumption line names the row
+and says when the match is weak (another size, another model). The per-method rows above are
+the last fallback: a method without a catalog row, or no model given.
+
 A registered method without a row (a plug-in, a method added before its data) gets the
 ``none`` row's model, labelled NOT measured, and one ``warning:`` saying so; an unknown
 method name is an error.
@@ -27,6 +33,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -34,7 +41,9 @@ import numpy as np
 from specroof.datafiles import csv_records, read_text
 from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.speculation.acceptance import AcceptanceModel, CurveAcceptance
+from specroof.speculation.acceptance_catalog import CatalogAcceptance
 from specroof.speculation.acceptance_spec import parse_acceptance
+from specroof.speculation.catalog_match import best_match
 from specroof.speculation.methods import METHODS
 
 _DATA = "default-acceptance.csv"
@@ -52,6 +61,8 @@ class DefaultRow:
     measured: bool
     label: str
     source: str
+    catalog: str = ""
+    """The catalog entry's ``model/method/domain`` when the row is a catalog match, else ''."""
 
 
 class DefaultAcceptance(AcceptanceModel):
@@ -76,6 +87,8 @@ class DefaultAcceptance(AcceptanceModel):
     def describe(self) -> str:
         inner = "" if self.row.points else f" = {self.inner.describe()}"
         kind = "measured" if self.row.measured else "NOT measured"
+        if self.row.catalog:
+            return f"default for {self.row.method}: catalog:{self.row.catalog} ({kind})"
         return f"default for {self.row.method}{inner} ({kind})"
 
     def _limit_reason(self) -> str:
@@ -119,9 +132,25 @@ def default_row(method: str) -> DefaultRow:
                       f"NOT measured: no default shipped for {method}, {FALLBACK_METHOD}'s: {base.label}", base.source)
 
 
-def default_acceptance(method: str) -> DefaultAcceptance:
-    """The default acceptance model of a drafting method (``eagle3``, ``heads``, ``none``...)."""
-    return _model_of(default_row(method))
+def default_acceptance(method: str, model: str | None = None) -> DefaultAcceptance:
+    """The default acceptance model of a drafting method (``eagle3``, ``heads``, ``none``...):
+    the catalog's best row for ``model`` when one is named and the method has rows."""
+    found = catalog_default(method, model) if model else None
+    return found if found is not None else _model_of(default_row(method))
+
+
+def catalog_default(method: str, model: str) -> DefaultAcceptance | None:
+    """The best catalog row of ``method`` for ``model`` as a default (held past its largest K),
+    or None when the catalog has no row of the method."""
+    METHODS.get(method)
+    match = best_match(model, method)
+    if match is None:
+        return None
+    entry = match.entry
+    row = DefaultRow(method, entry.points, "", True, f"measured: {match.line(model, with_source=False)}; tau held at "
+                     f"K={entry.k_max}'s {entry.points[-1][1]:g} beyond K={entry.k_max}, never extrapolated",
+                     entry.info["source_url"], entry.name())
+    return DefaultAcceptance(CatalogAcceptance(entry, hold=True), row)
 
 
 def _model_of(row: DefaultRow, max_depth: int | None = None) -> DefaultAcceptance:
@@ -135,8 +164,13 @@ def _model_of(row: DefaultRow, max_depth: int | None = None) -> DefaultAcceptanc
 
 
 def resolve_acceptance(acceptance: str | AcceptanceModel | None, method: str,
-                       max_depth: int | None = None) -> AcceptanceModel:
-    """The given acceptance (a spec or a model), or the method's default when None."""
+                       max_depth: int | None = None, model: str | None = None) -> AcceptanceModel:
+    """The given acceptance (a spec or a model), or the default when None: the catalog's best
+    row for ``model`` (when named), else the method's row."""
+    if acceptance is None and model and max_depth is None:
+        found = catalog_default(method, model)
+        if found is not None:
+            return found
     if acceptance is None:
         row = default_row(method)
         if max_depth is not None and not row.spec.startswith(("medusa:", "positional:")):
@@ -146,6 +180,20 @@ def resolve_acceptance(acceptance: str | AcceptanceModel | None, method: str,
     if isinstance(acceptance, AcceptanceModel):
         return acceptance
     return parse_acceptance(str(acceptance), max_depth)
+
+
+def model_name_of(model: object) -> str | None:
+    """The name the catalog is searched by: a catalog name, a config folder's name (a path to
+    ``config.json`` names its folder), a ModelConfig's or a StepSetup's model's ``name``."""
+    if isinstance(model, PurePath) or (isinstance(model, str) and ("/" in model or model.endswith(".json"))):
+        path = PurePath(str(model))
+        if path.suffix != ".json":
+            return path.name or None
+        return path.parent.name if path.stem == "config" else path.stem
+    if isinstance(model, str):
+        return model or None
+    name = getattr(getattr(model, "model", model), "name", None)
+    return name if isinstance(name, str) and name else None
 
 
 def acceptance_source(model: AcceptanceModel) -> str:

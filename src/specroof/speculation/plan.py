@@ -39,7 +39,7 @@ from specroof.errors import SpecroofError, suggest
 from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
-from specroof.speculation.default_acceptance import resolve_acceptance
+from specroof.speculation.default_acceptance import model_name_of, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape
 from specroof.speculation.plan_result import PlanResult
 from specroof.speculation.schedule import DEFAULT_MIN_GAIN, check_min_gain, schedule
@@ -124,7 +124,7 @@ def plan(model: str | Path | ModelConfig, hardware: str | Path | Accelerator,
     check_min_gain(min_gain)
     drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                 proposal_rate=proposal_rate)
-    acc = resolve_acceptance(acceptance, drafting.method, max_depth)  # None: the method's shipped default
+    acc = resolve_acceptance(acceptance, drafting.method, max_depth, model_name_of(model))  # None: the default
     search = PlanSearch.of(acc, drafting, objective, max_candidates, current, reserve_bytes, min_gain)
     b_axis = grid_axis(batch, "batch")
     s_axis = grid_axis(seq_len, "seq_len")

@@ -158,7 +158,7 @@ def speedup_of(study: Study, fit_warning: bool = True, stacklevel: int = 2) -> S
     and acceptance; an acceptance of None takes the method's shipped default). ``stacklevel``:
     the frame the warnings name, as for :func:`warnings.warn` (2: the caller)."""
     setup, grid, drafting = study.setup, study.grid, study.drafting
-    model_acc = study.acceptance or resolve_acceptance(None, drafting.method)
+    model_acc = study.acceptance or resolve_acceptance(None, drafting.method, model=setup.model.name)
     bound = bound_acceptance(model_acc, drafting, grid.candidates)  # raises for budgets the model cannot serve
     message = bound_warning(bound, model_acc, drafting)
     if message:

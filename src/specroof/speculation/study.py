@@ -27,7 +27,7 @@ from specroof.hardware.accelerator import Accelerator
 from specroof.models.architecture import ModelConfig
 from specroof.speculation.acceptance import AcceptanceModel
 from specroof.speculation.acceptance_spec import parse_acceptance
-from specroof.speculation.default_acceptance import resolve_acceptance
+from specroof.speculation.default_acceptance import model_name_of, resolve_acceptance
 from specroof.speculation.drafting import Drafting, TreeShape, trees_of
 
 Axis = int | Iterable[int]
@@ -60,7 +60,7 @@ class Study:
         built ``batch=Grid``), in that order, so the first error is the first part at fault."""
         drafting = Drafting.resolve(drafting, method, draft_model, heads, tree=tree, draft_vocab=draft_vocab,
                                     proposal_rate=proposal_rate)
-        acc = speculation_acceptance(acceptance, drafting, max_depth, default_acceptance)
+        acc = speculation_acceptance(acceptance, drafting, max_depth, default_acceptance, model_name_of(model))
         return cls.on(model, hardware, batch, candidates, seq_len, drafting, acc, **options)
 
     @classmethod
@@ -85,10 +85,11 @@ class Study:
 
 
 def speculation_acceptance(acceptance: str | AcceptanceModel | None, drafting: Drafting, max_depth: int | None,
-                           default: bool = True) -> AcceptanceModel | None:
-    """The acceptance model: the given one, else the method's default (``default``) or None."""
+                           default: bool = True, model: str | None = None) -> AcceptanceModel | None:
+    """The acceptance model: the given one, else the default (``default``: the catalog's best row
+    for ``model``, else the method's) or None."""
     if default:
-        return resolve_acceptance(acceptance, drafting.method, max_depth)
+        return resolve_acceptance(acceptance, drafting.method, max_depth, model)
     if acceptance is None or isinstance(acceptance, AcceptanceModel):
         return acceptance
     return parse_acceptance(str(acceptance), max_depth)
