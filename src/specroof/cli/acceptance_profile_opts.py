@@ -62,7 +62,8 @@ def run_profile_options(ctx: click.Context, spec: str | None, source: str | None
         if opts["write_profile"] is not None and source is None:
             raise SpecroofError("--write-profile writes what --from or --measure gives; add one of them")
         if opts["profile_method"] is not None and opts["write_profile"] is None:
-            raise SpecroofError("--method is recorded in a written profile; add --write-profile OUT.json or drop it")
+            raise SpecroofError("--method filters the catalog listing or is recorded in a written profile; "
+                                "add --catalog or --write-profile OUT.json, or drop it")
         if opts["write_profile"] is not None:
             check_writable(opts["write_profile"], "speculation profile")  # a missing folder fails before any work
         return False
