@@ -6,6 +6,7 @@ the rows stay readable and every number still traces to its URL.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -13,6 +14,7 @@ import click
 from specroof.cli.common import emit
 from specroof.errors import SpecroofError, suggest
 from specroof.speculation.acceptance_catalog import KEY, CatalogEntry, catalog_entries
+from specroof.speculation.acceptance_compare import compare_to_catalog
 from specroof.speculation.catalog_match import normalize
 
 TABLE_COLUMNS = ("model", "method", "domain", "dataset", "setting", "temperature", "k_draft_tokens",
@@ -65,10 +67,39 @@ def show_catalog(model: str | None, method: str | None, domain: str | None, fmt:
                    f"tau {entry.info['derivation']}")
 
 
-def check_catalog_options(catalog: bool, model: str | None, domain: str | None) -> None:
-    """--model and --domain only filter --catalog: alone they would silently do nothing (--method
-    also names what --write-profile records and what --measure drafts with)."""
+def check_catalog_options(catalog: bool, model: str | None, domain: str | None, compare: str | None = None) -> None:
+    """--model and --domain filter --catalog or pick --compare's row: alone they would silently do
+    nothing (--method also names what --write-profile records and what --measure drafts with)."""
     given = [f"--{name}" for name, value in (("model", model), ("domain", domain)) if value]
-    if given and not catalog:
+    if given and not catalog and compare is None:
         raise SpecroofError(f"{', '.join(given)} only filter(s) the catalog listing; add --catalog (or use --acceptance "
                             "catalog:MODEL/METHOD[/DOMAIN] for one row's tau)")
+
+
+def compare_option(command: Any) -> Any:
+    """``--compare catalog``: the measured tau next to the catalog's (with --from)."""
+    return click.option("--compare", type=click.Choice(["catalog"]), default=None,
+                        help="With --from: put the measured tau next to the acceptance catalog's row for --model "
+                             "and --method (--domain), flag a gap beyond the catalog's spread and list the usual "
+                             "causes.")(command)
+
+
+def run_compare(measured: Any, model: str | None, method: str | None, domain: str | None, fmt: str) -> None:
+    """Print the comparison of an engine's (or profile's) measured tau with the catalog."""
+    missing = [flag for flag, value in (("--model", model), ("--method", method)) if not value]
+    if missing:
+        raise SpecroofError(f"--compare catalog needs {' and '.join(missing)} (the target model and the drafting "
+                            "method the metrics come from)")
+    max_k = getattr(measured, "max_candidates", None)
+    result = compare_to_catalog(measured, str(model), str(method), domain, None if max_k is None else int(max_k) - 1)
+    rows = [p.record() for p in result.points]
+    advice = result.advice()
+    if fmt == "json":
+        click.echo(json.dumps({"catalog_row": result.row_line, "band": result.band_note, "rows": rows,
+                               "advice": advice}, indent=1))
+        return
+    title = f"Measured ({measured.describe()}) against the {result.row_line}\n{result.band_note}"
+    emit(rows, fmt, title=title if fmt == "table" else None, caveat="; ".join(advice) if fmt == "csv" else "")
+    if fmt == "table":
+        for line in advice:
+            click.echo(line)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.acceptance_catalog_cmd import check_catalog_options, show_catalog
+from specroof.cli.acceptance_catalog_cmd import check_catalog_options, compare_option, run_compare, show_catalog
 from specroof.cli.acceptance_profile_opts import METHOD_HELP, profile_options, run_profile_options, write_profile_of
 from specroof.cli.common import emit, format_option, parse_int_list
 from specroof.errors import SpecroofError
@@ -38,6 +38,7 @@ from specroof.speculation.engines import metrics_kinds
 @click.option("--model", default=None, metavar="M", help="With --catalog: only this target model's rows.")
 @click.option("--method", default=None, metavar="X", help=METHOD_HELP)
 @click.option("--domain", default=None, metavar="D", help="With --catalog: only this domain (chat, coding, math...).")
+@compare_option
 # --- end of the catalog options ---
 # --- speculation_profile.json out, and the offline measurement (cli/acceptance_profile_opts.py)
 @profile_options
@@ -45,14 +46,16 @@ from specroof.speculation.engines import metrics_kinds
 @click.pass_context
 def acceptance(ctx: click.Context, spec: str | None, source: str | None, candidates: str, max_depth: int | None,
                show_tree: bool, catalog: bool, model: str | None, method: str | None, domain: str | None,
-               fmt: str, **profile: Any) -> None:
+               compare: str | None, fmt: str, **profile: Any) -> None:
     """Expected tokens per speculative step, tau(n), for each candidate budget n.
 
     With --from, what an engine's own metrics say instead (acceptance is then assumed
     independent of batch size and context length); --write-profile saves it as a
     speculation_profile.json. With --measure, acceptance measured offline on local models.
     """
-    check_catalog_options(catalog, model, domain)
+    check_catalog_options(catalog, model, domain, compare)
+    if compare is not None and (source is None or catalog):
+        raise SpecroofError("--compare catalog compares what --from reads; add --from SOURCE (and drop --catalog)")
     if catalog:
         flags = {"spec": "--acceptance", "source": "--from", "candidates": "--candidates",
                  "max_depth": "--max-depth", "show_tree": "--show-tree"}
@@ -64,7 +67,7 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
                                 "--acceptance catalog:MODEL/METHOD[/DOMAIN] for one row's tau at --candidates)")
         show_catalog(model, method, domain, fmt)
         return
-    profile["profile_method"] = method
+    profile["profile_method"] = method if compare is None or profile["write_profile"] else None
     if run_profile_options(ctx, spec, source, profile):
         return
     if (spec is None) == (source is None):
@@ -76,8 +79,10 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
         if explicit:
             raise SpecroofError(f"--from lists every n the metrics cover; drop {', '.join(explicit)} "
                                 "(or use --acceptance SOURCE --candidates LIST)")
-        model = _show_source(source, fmt)
-        write_profile_of(model, profile)
+        measured = _show_source(source, fmt) if compare is None else parse_acceptance(source)
+        write_profile_of(measured, profile)
+        if compare is not None:
+            run_compare(measured, model, method, domain, fmt)
         return
     budgets = parse_int_list(candidates, "candidates")
     model = parse_acceptance(spec, max_depth=max_depth)
