@@ -76,6 +76,20 @@ def check_catalog_options(catalog: bool, model: str | None, domain: str | None, 
                             "catalog:MODEL/METHOD[/DOMAIN] for one row's tau)")
 
 
+def list_catalog(ctx: click.Context, profile: dict[str, Any], model: str | None, method: str | None,
+                 domain: str | None, fmt: str) -> None:
+    """``--catalog``: the listing, refusing the options that would do nothing with it."""
+    flags = {"spec": "--acceptance", "source": "--from", "candidates": "--candidates",
+             "max_depth": "--max-depth", "show_tree": "--show-tree"}
+    extra = [flag for name, flag in flags.items()
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    extra += [f"--{name.replace('_', '-')}" for name, value in profile.items() if value]
+    if extra:
+        raise SpecroofError(f"--catalog lists the catalog's measured K; drop {', '.join(extra)} (or use "
+                            "--acceptance catalog:MODEL/METHOD[/DOMAIN] for one row's tau at --candidates)")
+    show_catalog(model, method, domain, fmt)
+
+
 def compare_option(command: Any) -> Any:
     """``--compare catalog``: the measured tau next to the catalog's (with --from)."""
     return click.option("--compare", type=click.Choice(["catalog"]), default=None,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from specroof.cli.acceptance_catalog_cmd import check_catalog_options, compare_option, run_compare, show_catalog
+from specroof.cli.acceptance_catalog_cmd import check_catalog_options, compare_option, list_catalog, run_compare
 from specroof.cli.acceptance_profile_opts import METHOD_HELP, profile_options, run_profile_options, write_profile_of
 from specroof.cli.common import emit, format_option, parse_int_list
 from specroof.errors import SpecroofError
@@ -57,15 +57,7 @@ def acceptance(ctx: click.Context, spec: str | None, source: str | None, candida
     if compare is not None and (source is None or catalog):
         raise SpecroofError("--compare catalog compares what --from reads; add --from SOURCE (and drop --catalog)")
     if catalog:
-        flags = {"spec": "--acceptance", "source": "--from", "candidates": "--candidates",
-                 "max_depth": "--max-depth", "show_tree": "--show-tree"}
-        extra = [flag for name, flag in flags.items()
-                 if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
-        extra += [f"--{name.replace('_', '-')}" for name, value in profile.items() if value]
-        if extra:
-            raise SpecroofError(f"--catalog lists the catalog's measured K; drop {', '.join(extra)} (or use "
-                                "--acceptance catalog:MODEL/METHOD[/DOMAIN] for one row's tau at --candidates)")
-        show_catalog(model, method, domain, fmt)
+        list_catalog(ctx, profile, model, method, domain, fmt)
         return
     profile["profile_method"] = method if compare is None or profile["write_profile"] else None
     if run_profile_options(ctx, spec, source, profile):
