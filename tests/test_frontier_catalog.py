@@ -321,3 +321,22 @@ def test_a_users_copy_named_like_the_entry_gets_no_head():
     raw = {k: v for k, v in _raw("llama-3.3-70b").items() if not k.startswith("_")}
     mine = ModelConfig.from_hf_config(raw, "llama-3.3-70b")  # same name, no _source
     assert ckpt.published_heads(mine) == () and ckpt.drafting_options(mine) == ["ngram"]
+
+
+@pytest.mark.parametrize("name", FRONTIER)
+def test_an_eagle3_head_prices_on_every_frontier_model(name):
+    """An EAGLE-3 head is one plain Llama layer whatever its target runs (latent, sparse, linear,
+    gated or windowed attention, experts): the head of Qwen3-Next is not refused for its target's
+    36 linear layers, and no drafting operation is a latent or linear one."""
+    import specroof
+    from specroof.cost.operation import DRAFT_PREFIX
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = specroof.speedup(name, "h200", tp=8, method="eagle3", batch=[1], candidates=[1, 4],
+                                  seq_len=[1024], acceptance="chain:0.7")
+        ops = specroof.ops(name, "h200", tp=8, method="eagle3", batch=1, candidates=4, seq_len=1024,
+                           acceptance="chain:0.7")
+    assert np.all(np.isfinite(result.speedup)) and result.speedup.max() > 0
+    drafting = {op["name"].removeprefix(DRAFT_PREFIX) for op in ops.to_records() if op["name"].startswith(DRAFT_PREFIX)}
+    assert drafting and not drafting & {"mla_attention", "kv_a_proj", "q_a_proj", "linear_scan", "window_attention"}

@@ -119,13 +119,23 @@ DENSE_LAYOUT = dict(shared_experts=0, shared_expert_intermediate_size=0, dense_l
 """The MoE layout fields of a dense model (an EAGLE head of an MoE target is one dense layer)."""
 
 
+EAGLE_HEAD_PLAIN = ("q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
+                    "index_topk", "index_n_heads", "index_head_dim", "linear_layers", "linear_kind",
+                    "linear_key_heads", "linear_value_heads", "linear_key_head_dim", "linear_value_head_dim",
+                    "linear_conv_kernel", "linear_state_dtype", "attention_output_gate")
+"""Fields an EAGLE head does not take from its target, set to their declared defaults: the
+published heads (EAGLE, SpecForge) are one Llama decoder layer, with plain attention whatever
+the target runs (latent, sparse, linear or gated attention)."""
+
+
 def eagle_model(target: ModelConfig, version: str, draft_vocab: int | None = None) -> ModelConfig:
-    """The draft decoder of an EAGLE head: one dense layer at the target's width."""
+    """The draft decoder of an EAGLE head: one dense Llama layer at the target's width."""
     vocab = target.vocab_size if version == "eagle" else (draft_vocab or EAGLE3_DRAFT_VOCAB)
     intermediate = target.intermediate_size if not target.is_moe else target.moe_intermediate_size
+    plain = {f.name: f.default for f in fields(target) if f.name in EAGLE_HEAD_PLAIN}
     return replace(target, name=f"{target.name} {version.upper()} head", num_layers=1, vocab_size=vocab,
                    tie_word_embeddings=False, num_experts=0, experts_per_token=0, moe_intermediate_size=0,
-                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT, **FULL_ATTENTION,
+                   intermediate_size=intermediate, mtp_layers=0, **DENSE_LAYOUT, **FULL_ATTENTION, **plain,
                    quantization="", quantization_kept=(), quantization_kv="")  # its own 16-bit checkpoint
 
 
