@@ -140,7 +140,7 @@ def transcribed_rows() -> Iterator[dict[str, str]]:
             tau = 1 + sum(rates[:k])
             yield _row(model=r["model"], method=r["method"], checkpoint=r["checkpoint"], domain=domain, setting=setting,
                        dataset=r["dataset"], temperature=r["temperature"], context=r["context"], k_draft_tokens=k,
-                       acceptance_length=f"{tau:.4f}", spread=f"{float(r['relative_spread']) * tau:.4f}",
+                       acceptance_length=f"{tau:.4f}", spread=f"{float(r['relative_spread']) * tau:.4f}" if r["relative_spread"] else "",
                        derivation=f"1 + first {k} stated per-position rates (stated mean {stated} at K={r['k_draft_tokens']})",
                        engine=r["engine"], engine_version=r["engine_version"], chat_template=r["chat_template"],
                        dataset_kind=r["dataset_kind"], source_url=r["source_url"], source_where=r["source_where"])
