@@ -126,9 +126,11 @@ def transcribed_rows() -> Iterator[dict[str, str]]:
     """Per-position rates of a chain -> tau(K) = 1 + the first K rates, checked against the stated mean."""
     for r in _records(ROOT / "tools" / "acceptance" / "catalog-transcribed.csv"):
         stated = float(r["stated_acceptance_length"])
+        domain = r.pop("domain", None) or _domain(r["dataset"])  # a source's own category name, else the dataset's
+        setting = r.pop("setting", None) or ""  # a source's own switch (thinking_on / thinking_off)
         if not r["per_position_rates"]:  # only the mean at one K
             spread = f"{float(r['relative_spread']) * stated:.4f}" if r["relative_spread"] else ""
-            yield _row(**{c: r[c] for c in COLUMNS if c in r}, domain=_domain(r["dataset"]), setting="",
+            yield _row(**{c: r[c] for c in COLUMNS if c in r}, domain=domain, setting=setting,
                        acceptance_length=r["stated_acceptance_length"], derivation="stated", spread=spread)
             continue
         rates = [float(x) for x in r["per_position_rates"].split(";")]
@@ -136,9 +138,9 @@ def transcribed_rows() -> Iterator[dict[str, str]]:
             raise SystemExit(f"{r['model']}: 1 + sum(rates) = {1 + sum(rates):.4f} but the source states {stated}")
         for k in range(1, len(rates) + 1):
             tau = 1 + sum(rates[:k])
-            yield _row(model=r["model"], method=r["method"], checkpoint=r["checkpoint"], domain=_domain(r["dataset"]),
+            yield _row(model=r["model"], method=r["method"], checkpoint=r["checkpoint"], domain=domain, setting=setting,
                        dataset=r["dataset"], temperature=r["temperature"], context=r["context"], k_draft_tokens=k,
-                       acceptance_length=f"{tau:.4f}", spread=f"{float(r['relative_spread']) * tau:.4f}",
+                       acceptance_length=f"{tau:.4f}", spread=f"{float(r['relative_spread']) * tau:.4f}" if r["relative_spread"] else "",
                        derivation=f"1 + first {k} stated per-position rates (stated mean {stated} at K={r['k_draft_tokens']})",
                        engine=r["engine"], engine_version=r["engine_version"], chat_template=r["chat_template"],
                        dataset_kind=r["dataset_kind"], source_url=r["source_url"], source_where=r["source_where"])
