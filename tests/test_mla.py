@@ -264,3 +264,18 @@ def test_model_parameter_count_is_the_builders(config):
 
     setup = _setup(config, dtype="bf16")
     assert setup.model.parameter_count() == parameter_count(_ops(setup), 2.0)
+
+
+def test_explain_counts_the_attention_groups_heads_under_dp_attention():
+    """Data-parallel attention keeps all 128 heads on each GPU of DeepSeek-V3's attention group
+    (tp 8 / dp 8 = one GPU), so the MLA line counts 128 heads there, 16 under plain TP 8."""
+    import warnings
+
+    import specroof
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kw = dict(tp=8, method="mtp", batch=32, candidates=3, seq_len=4096, acceptance="chain:0.8")
+        plain = specroof.explain("deepseek-v3", "h200", **kw)
+        grouped = specroof.explain("deepseek-v3", "h200", ep=8, dp_attention=8, **kw)
+    assert plain.mla["heads_per_gpu"] == 16 and grouped.mla["heads_per_gpu"] == 128

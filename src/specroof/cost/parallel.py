@@ -45,6 +45,12 @@ def attention_tp(setup: "StepSetup") -> int:
     return setup.tp // setup.dp_attention
 
 
+def attention_setup(setup: "StepSetup") -> "StepSetup":
+    """One attention group's setup under data-parallel attention: heads and attention weights
+    split over ``tp / dp`` (the setup itself without it)."""
+    return setup if setup.dp_attention == 1 else replace(setup, tp=attention_tp(setup), dp_attention=1)
+
+
 def attention_rank(setup: "StepSetup", grid: Grid, tokens: ArrayLike) -> tuple["StepSetup", Grid, ArrayLike]:
     """What one attention group prices under data-parallel attention: its setup (heads split
     over ``tp / dp``), its grid (``ceil(batch / dp)`` sequences) and its share of the tokens.
@@ -54,7 +60,7 @@ def attention_rank(setup: "StepSetup", grid: Grid, tokens: ArrayLike) -> tuple["
         return setup, grid, tokens
     rank_grid = Grid(rank_sequences(grid.batch, dp), grid.candidates, grid.seq_len)
     share = rank_grid.b / grid.b
-    return replace(setup, tp=attention_tp(setup), dp_attention=1), rank_grid, tokens * share
+    return attention_setup(setup), rank_grid, tokens * share
 
 
 def layer_communication(setup: "StepSetup", tokens: ArrayLike, num_layers: int,

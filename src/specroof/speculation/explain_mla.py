@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from specroof.cost.grid import Grid
 from specroof.cost.operation import DRAFTING, DSA_INDEXER, KV_B_PROJ, MLA_ATTENTION, MLA_BMM
-from specroof.cost.parallel import attention_rank
+from specroof.cost.parallel import attention_setup
 from specroof.cost.pricing_mla import MLA_BLOCK_ROWS, absorbed_path
 from specroof.cost.setup import StepSetup
 from specroof.cost.step import StepLatency
@@ -37,7 +36,7 @@ def mla_path(setup: StepSetup, spec_step: StepLatency, plain_step: StepLatency) 
     if not m.is_mla:
         return None
     n, s = int(spec_step.candidates[0]), int(spec_step.seq_len[0])
-    heads = attention_rank(setup, Grid.of([1], [1], [1]), 1.0)[0].q_heads  # DP attention: the group's heads
+    heads = attention_setup(setup).q_heads  # DP attention: the attention group's heads
     target = [op for op in spec_step.operations if op.operation.group != DRAFTING and op.name == MLA_ATTENTION.name]
     bound = str(target[0].bound[0, 0, 0]) if target else ""
     names = tuple(name for name in LATENT_OPERATIONS if _ms(spec_step, (name,)) or _ms(plain_step, (name,)))
