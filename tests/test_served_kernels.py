@@ -1,5 +1,5 @@
 """A format's kernels come from the path the engine serves it with (cost/engine_kernels.py
-SAME_KERNEL_AS, calibration/kernels/selection.py NOT_SERVED)."""
+SAME_KERNEL_AS and NOT_SERVED, which the kernel selection reads)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from specroof.calibration.kernels.selection import NOT_SERVED, select
-from specroof.cost.engine_kernels import SAME_KERNEL_AS, fitted_overrides, fitted_section
+from specroof.calibration.kernels.selection import select
+from specroof.cost.engine_kernels import NOT_SERVED, SAME_KERNEL_AS, fitted_overrides, fitted_section
 from specroof.kernels import read_extract
 
 EXTRACT = Path(__file__).resolve().parents[1] / "data" / "kernels" / "extract"
@@ -17,7 +17,7 @@ EXTRACT = Path(__file__).resolve().parents[1] / "data" / "kernels" / "extract"
 def test_sglang_hopper_mxfp4_is_not_fitted_to_a_path_it_does_not_serve():
     rows = read_extract("h100_sxm", "sglang", "moe", EXTRACT)
     mxfp4 = rows[rows["dtype"] == "w4a16_mxfp4"]
-    assert len(mxfp4) and {("w4a16_mxfp4", str(k)) for k in mxfp4["kernel"]} <= NOT_SERVED  # only that path is timed
+    assert len(mxfp4) and {("w4a16_mxfp4", str(k)) for k in mxfp4["kernel"]} <= set(NOT_SERVED)  # only that path is timed
     assert len(select("moe_mxfp4", rows)) == 0
     served = read_extract("h100_sxm", "vllm", "moe", EXTRACT)
     assert len(select("moe_mxfp4", served)) > 0

@@ -26,12 +26,17 @@ DATABASE_GPUS = {"h100_sxm": "h100-sxm", "h200_sxm": "h200", "b200_sxm": "b200",
 """NVIDIA's database GPU names -> specroof catalog names (the GPUs we fit and ship)."""
 
 
+_SGLANG_MXFP4 = ("SGLang runs gpt-oss's MXFP4 experts with OpenAI's triton_kernels on Hopper (server_args.py, "
+                 "moe_runner_backend triton_kernel at ep_size 1), the kernel vLLM's MXFP4 table times; the database "
+                 "times only SGLang's fused_moe_triton path, which it does not serve MXFP4 with")
+
+NOT_SERVED: dict[tuple[str, str], str] = {("w4a16_mxfp4", "sglang_fused_moe_triton"): _SGLANG_MXFP4}
+"""(database dtype, kernel) rows timing a path the engine does not run that format on, and why:
+the kernel fit leaves them out (:mod:`specroof.calibration.kernels.selection`), and
+:data:`SAME_KERNEL_AS` says which measured kernel stands in."""
+
 SAME_KERNEL_AS: dict[tuple[str, str, str], tuple[str, str]] = {
-    (gpu, "sglang", "mxfp4"): ("vllm", "SGLang runs gpt-oss's MXFP4 experts with OpenAI's triton_kernels on Hopper "
-                                       "(server_args.py, moe_runner_backend triton_kernel at ep_size 1), the kernel "
-                                       "vLLM's MXFP4 table times; the database times only SGLang's fused_moe_triton "
-                                       "path, which it does not serve MXFP4 with")
-    for gpu in ("h100-sxm", "h200")
+    (gpu, "sglang", "mxfp4"): ("vllm", _SGLANG_MXFP4) for gpu in ("h100-sxm", "h200")
 }
 """(device, engine, precision) without a fitted table of its own -> (the engine whose fit of that
 precision times the same kernel, why). Read by :func:`fitted_overrides`; the profile's caveat

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from specroof.calibration.kernels import physics as ph
+from specroof.cost.engine_kernels import NOT_SERVED
 from specroof.kernels.schema import ALLREDUCE
 
 LLM_WIDTH = (2048, 28672)  # n and k of LLM projections
@@ -70,14 +71,6 @@ def select_dsa_module(a):
     """DeepSeek-V3.2 layers with bf16 GEMMs and cache (the GEMM fields held are the bf16 ones)."""
     return a[(a["dtype"] == "bf16") & (a["kv_dtype"] == "bf16")]
 
-
-NOT_SERVED = {("w4a16_mxfp4", "sglang_fused_moe_triton")}
-"""(dtype, kernel) rows of a table measuring a path the engine does not run that format on: for
-MXFP4 experts SGLang picks ``--moe-runner-backend triton_kernel`` (OpenAI's triton_kernels) when
-``ep_size`` is 1 on Hopper and FlashInfer's MXFP4 MoE on Blackwell (``server_args.py``, the
-GptOssForCausalLM branch), never its ``fused_moe_triton`` that its Hopper MXFP4 rows time (4-5x
-slower per byte). Such a section is not fitted; :mod:`specroof.cost.engine_kernels` says which
-measured kernel stands in for it."""
 
 ONE_KERNEL_DTYPES = ("nvfp4", "w4a16_mxfp4")
 """Block-scaled 4-bit sections (cost/precision) fitted to one kernel of the table (:func:`one_gated_kernel`)."""
