@@ -62,20 +62,28 @@ def fitted_section(hardware: str, engine: str) -> dict[str, Any] | None:
     return entry if isinstance(entry, dict) else None
 
 
+def stand_in(hardware: str, engine: str, precision: str) -> tuple[dict[str, Any], str] | None:
+    """(another engine's fitted ``precision`` table, the note saying so) where :data:`SAME_KERNEL_AS`
+    stands in for a table ``engine`` lacks on ``hardware``; None otherwise."""
+    borrowed = SAME_KERNEL_AS.get((hardware, engine, precision))
+    entry, other = fitted_section(hardware, engine), fitted_section(hardware, borrowed[0]) if borrowed else None
+    if borrowed is None or entry is None or precision in entry or not isinstance((other or {}).get(precision), dict):
+        return None
+    return other[precision], f"{precision} MoE kernels: {borrowed[0]}'s fit on this device ({borrowed[1]})"
+
+
 def fitted_overrides(hardware: str, engine: str, precision: str) -> dict[str, Any]:
     """Profile fields for ``engine`` on catalog ``hardware`` at this weight precision ({} if none)."""
     entry = fitted_section(hardware, engine)
     if entry is None:
         return {}
     out: dict[str, Any] = {}
-    borrowed = SAME_KERNEL_AS.get((hardware, engine, precision))
-    other = fitted_section(hardware, borrowed[0]) if borrowed and precision not in entry else None
-    for table in (entry.get(BASE_SECTION), (other or entry).get(precision)):
+    borrowed = stand_in(hardware, engine, precision)
+    for table in (entry.get(BASE_SECTION), borrowed[0] if borrowed else entry.get(precision)):
         if isinstance(table, dict):
             out.update({k: v for k, v in table.items() if k not in META_KEYS and not isinstance(v, dict)})
-    if "caveat" in entry:
-        out["kernels_caveat"] = entry["caveat"]  # the fit replaces where the kernels come from, nothing else
-    if other is not None and borrowed is not None:
-        out["kernels_caveat"] = (f"{out.get('kernels_caveat', '')}; {precision} MoE kernels: {borrowed[0]}'s fit "
-                                 f"on this device ({borrowed[1]})").lstrip("; ")
+    # the fit replaces where the kernels come from, nothing else; a stand-in says whose kernels
+    caveats = ([entry["caveat"]] if "caveat" in entry else []) + ([borrowed[1]] if borrowed else [])
+    if caveats:
+        out["kernels_caveat"] = "; ".join(caveats)
     return out

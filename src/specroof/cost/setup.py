@@ -18,7 +18,7 @@ import numpy as np
 from specroof.cost.a2a_data import warn_unmeasured
 from specroof.cost.allreduce import check_domain
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype, format_compute_dtype
-from specroof.cost.engine_kernels import fitted_overrides
+from specroof.cost.engine_kernels import fitted_overrides, stand_in
 from specroof.cost.layout import check_layout, drafter_layout
 from specroof.cost.precision import (
     EVERY_GROUP,
@@ -200,7 +200,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                                lambda d: gemm_compute_dtype(prof, d, act))  # fail early, naming the device
     variants = weight_variants(precision, accel, act, lambda d: _weight_profile(accel, profile, d, overrides),
                                gemm_compute_dtype)
-    prof = _with_variant_caveats(prof, variants)
+    prof = _with_variant_caveats(prof, accel, variants)
     routing = MoERouting.of(moe_routing, moe_experts_touched)
     skewed = routing.kind != "uniform" and routing.experts_touched is None
     check_unmodelled(f"model config {model_cfg.name!r}", model_cfg.unmodelled, allow_unmodelled, skewed)
@@ -218,13 +218,13 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
                      allow_unmodelled=allow_unmodelled, weight_variants=variants, precision=precision, **layout)
 
 
-def _with_variant_caveats(prof: ImplementationProfile, variants: Any) -> ImplementationProfile:
-    """The step's profile, its caveat extended with what a tensor group's own format adds (a
-    format whose kernels stand in from another engine's fit: engine_kernels.SAME_KERNEL_AS)."""
-    base = prof.kernels_caveat
-    extra = [v.profile.kernels_caveat[len(base):].lstrip("; ") for v in variants
-             if v.profile.kernels_caveat.startswith(base) and len(v.profile.kernels_caveat) > len(base)]
-    return prof.with_overrides(kernels_caveat="; ".join([base, *extra]).lstrip("; ")) if extra else prof
+def _with_variant_caveats(prof: ImplementationProfile, accel: Accelerator, variants: Any) -> ImplementationProfile:
+    """The step's profile, its caveat extended with what a tensor group's own format adds: a
+    format whose kernels stand in from another engine's fit (engine_kernels.stand_in)."""
+    if not prof.engine or accel.is_calibrated:
+        return prof
+    notes = [found[1] for v in variants if (found := stand_in(accel.name, prof.engine, v.dtype))]
+    return prof.with_overrides(kernels_caveat="; ".join([prof.kernels_caveat, *notes]).lstrip("; ")) if notes else prof
 
 
 def _weight_profile(accel: Accelerator, profile: str | ImplementationProfile | None, weights: str,
