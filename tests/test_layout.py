@@ -13,7 +13,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "specroof"
 FLOORS = {"errors": 0, "registry": 0, "datafiles": 0, "input_guard": 0, "checks": 0, "models": 1, "hardware": 1, "kernels": 1,
-          "bands": 1, "scenarios": 1, "cost": 2, "speculation": 3, "calibration": 4, "report": 5, "app": 6,
+          "bands": 1, "scenarios": 1, "cost": 2, "speculation": 3, "calibration": 4, "workload": 4, "report": 5, "app": 6,
           "web": 7, "cli": 8, "__main__": 8, "": 9}  # "": specroof/__init__.py, the public API, may import anything
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 60
 

@@ -47,3 +47,6 @@ NONE
 # The tokenizers library reads a Tokenizer's pre_tokenizer when it encodes (the tiny local
 # tokenizer of tests/test_acceptance_measure.py).
 _.pre_tokenizer
+# A profile field read from profiles.toml as data (the version a versioned profile carries,
+# cost/profile.py _versioned_key), shown by fields.md and explain.
+engine_version

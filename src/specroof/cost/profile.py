@@ -161,6 +161,11 @@ class ImplementationProfile:
     cuda_graph_unit: str = declare("tokens", choice("tokens", "batch"), "", "tokens: vLLM captures by tokens per "
                                    "step; batch: SGLang and TensorRT-LLM capture by batch size (tokens = padded "
                                    "batch x tokens per sequence)")
+    engine_version: str = declare("", TEXT, "", "the engine version whose speculation overheads and host times "
+                                  "the profile carries (a versioned profile, e.g. vllm@0.10); empty: not versioned")
+    speculation_work: str = declare("none", NAME, "", "the engine's own work around a speculative step "
+                                    "(cost/engine_work: hidden-state capture, tree building, accept kernels, host "
+                                    "work); none: nothing beyond the model's passes")
     engine: str = declare("", ENGINE, "", "the engine whose kernels fitted to NVIDIA's kernel database "
                           "(cost/engine_kernels.toml) apply on a catalog device; empty: none")
     gemm_overlap_q: float = declare(0.0, OVERLAP, "", "how compute and memory time overlap in a GEMM: "
@@ -347,11 +352,26 @@ def get_profile(name: str | ImplementationProfile | None = None) -> Implementati
         return name if getattr(name, "_validated", False) else name.validated()
     if name is not None and not isinstance(name, str):
         raise SpecroofError(f"profile must be a name or an ImplementationProfile, got {type(name).__name__}")
-    key = name or DEFAULT_PROFILE
-    data = _profiles_data()
-    if key not in data:
-        raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
+    key = _versioned_key(name or DEFAULT_PROFILE, _profiles_data())
     return _named_profile(key)
+
+
+def _versioned_key(key: str, data: dict[str, Any]) -> str:
+    """The table of ``key``: ``ENGINE@VERSION`` names a versioned table, or the engine's own
+    table when that one carries the version (``engine_version``); an unknown version lists the
+    engine's versions."""
+    if key in data:
+        return key
+    engine, _, version = key.partition("@")
+    if version and engine in data:
+        versions = {str(data[engine].get("engine_version", "")): engine}
+        versions.update({k.partition("@")[2]: k for k in data if k.startswith(engine + "@")})
+        versions.pop("", None)
+        if version in versions:
+            return versions[version]
+        raise SpecroofError(f"profile {engine!r} has no version {version!r}; versions with evidence: "
+                            f"{', '.join(sorted(versions)) or 'none'} (plain {engine!r}: the newest)")
+    raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
 
 
 @lru_cache(maxsize=16)

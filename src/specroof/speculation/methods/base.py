@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from specroof.cost.engine_ops import verification_operations
+from specroof.cost.engine_work import SpeculativeStep, engine_work
 from specroof.cost.grid import Grid
 from specroof.cost.operation import ArrayLike, Operation
 from specroof.cost.setup import StepSetup
@@ -94,11 +95,23 @@ class Method:
         """Drafting operations that ride the verification forward (Medusa heads)."""
         return []
 
+    def speculative_step(self, choice: Choice, setup: StepSetup, grid: Grid,
+                         trees: list[TreeShape | None] | None = None) -> SpeculativeStep:
+        """The step's drafting in the cost floor's words, for the engine's own work
+        (:mod:`specroof.cost.engine_work`): passes per column, their width, tree or chain."""
+        shapes = _shapes(choice, grid, trees)
+        return SpeculativeStep(self.name, np.zeros(len(shapes)), np.ones(len(shapes)),
+                               tree=any(s is not None for s in shapes), draft_vocab=choice.draft_vocab,
+                               draft_model=choice.draft_model)
+
     def passes(self, choice: Choice, setup: StepSetup, grid: Grid,
                trees: list[TreeShape | None] | None = None) -> list[Pass]:
-        """The passes of one speculative step: verification, with whatever rides on it."""
-        verify = verification_operations(setup, self.verified_grid(choice, grid))
-        return [Pass(setup, verify + self.verification_extras(choice, setup, grid))]
+        """The passes of one speculative step: verification, with whatever rides on it and what
+        the engine adds around it."""
+        verified = self.verified_grid(choice, grid)
+        verify = verification_operations(setup, verified)
+        work = engine_work(setup).verification(setup, verified, self.speculative_step(choice, setup, grid, trees))
+        return [Pass(setup, verify + self.verification_extras(choice, setup, grid) + work)]
 
 
 @dataclass(frozen=True)
@@ -127,27 +140,43 @@ class PassMethod(Method, ABC):
                trees: list[TreeShape | None] | None = None) -> list[Pass]:
         return super().passes(choice, setup, grid, trees) + self.drafting_passes(choice, setup, grid, trees)
 
+    def speculative_step(self, choice: Choice, setup: StepSetup, grid: Grid,
+                         trees: list[TreeShape | None] | None = None) -> SpeculativeStep:
+        shapes = _shapes(choice, grid, trees)
+        n = grid.candidates.astype(float)
+        steps = np.array([s.steps if s is not None else max(k - 1, 0) for s, k in zip(shapes, n)], dtype=float)
+        width = np.array([s.topk if s is not None else 1 for s in shapes], dtype=float)
+        return SpeculativeStep(self.name, np.where(n > 1, steps, 0.0), width, tree=any(s is not None for s in shapes),
+                               draft_vocab=choice.draft_vocab, draft_model=choice.draft_model)
+
     def drafting_passes(self, choice: Choice, setup: StepSetup, grid: Grid,
                         trees: list[TreeShape | None] | None) -> list[Pass]:
-        """A first pass and the later ones (chain: one token per sequence; tree: ``topk``).
+        """A first pass and the later ones (chain: one token per sequence; tree: ``topk``),
+        each with what the engine adds to a drafting pass.
 
         ``trees``: one shape per candidates column (None: a chain), from the acceptance model;
         an explicit ``choice.tree`` wins."""
+        step = self.speculative_step(choice, setup, grid, trees)
+        steps, width, work = step.steps, step.topk, engine_work(setup)
         n = grid.candidates.astype(float)
-        shapes = [choice.tree] * n.size if choice.tree is not None else (trees or [None] * n.size)
-        steps = np.array([s.steps if s is not None else max(k - 1, 0) for s, k in zip(shapes, n)], dtype=float)
-        width = np.array([s.topk if s is not None else 1 for s in shapes], dtype=float)
-        steps = np.where(n > 1, steps, 0.0)
         first_width = n if self.first_reads_verified else np.ones_like(n)
         column = (1, -1, 1)
         first_setup, first = self.draft_pass(choice, setup, grid, first_width, True)
+        first = first + work.drafting_pass(setup, first_setup, grid, step, first_width, True)
         if np.array_equal(first_width, width):  # every pass alike (a draft model's chain)
             return [Pass(first_setup, first, repeats=steps.reshape(column))]
         later_setup, later = self.draft_pass(choice, setup, grid, width, False)
+        later = later + work.drafting_pass(setup, later_setup, grid, step, width, False)
         return [
             Pass(first_setup, first, repeats=np.minimum(steps, 1.0).reshape(column)),
             Pass(later_setup, later, repeats=np.maximum(steps - 1.0, 0.0).reshape(column)),
         ]
+
+
+def _shapes(choice: Choice, grid: Grid, trees: list[TreeShape | None] | None) -> list[TreeShape | None]:
+    """The tree shape of each candidates column (None: a chain); an explicit ``choice.tree`` wins."""
+    count = grid.candidates.size
+    return [choice.tree] * count if choice.tree is not None else list(trees or [None] * count)
 
 
 METHODS: Registry[Method] = Registry("drafting method", "--method")
