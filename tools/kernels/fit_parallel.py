@@ -132,6 +132,16 @@ def _stat(s: dict | None, key: str, signed: bool = False) -> str:
     return "-" if s is None else (f"{s[key]:+.1f}" if signed else f"{s[key]:.1f}")
 
 
+def switch_means(rows: list[dict]) -> str:
+    """Per engine: mean held-out MAPE at decode sizes under the faster line and the switch rule."""
+    parts = []
+    for engine in tp_comm.ENGINES:
+        mine = [r for r in rows if r["engine"] == engine]
+        parts.append(f"{engine} {np.mean([r['heldout']['mape_pct'] for r in mine]):.1f}% vs "
+                     f"{np.mean([r['switched']['mape_pct'] for r in mine]):.1f}%")
+    return ", ".join(parts)
+
+
 def decode_lines() -> list[str]:
     """Markdown: the custom all-reduce at decode sizes, held out and shipped, NCCL beside it."""
     rows = tp_comm.decode_report(extract_source(EXTRACT))
@@ -148,16 +158,22 @@ def decode_lines() -> list[str]:
              "the measured time at 16 KiB (one token of an 8192-wide model) and NCCL's measured time over the custom",
              "kernel's at the same sizes (median): what a step pays per all-reduce when the custom kernel is off",
              "(profile field `allreduce_nccl`). Gates: tests/test_tp_comm.py.", "",
+             "Column `switch rule %`: held out the same way, but with the engines' own one-shot/two-shot switch",
+             "(`ONE_SHOT_BELOW_BYTES` in specroof.calibration.kernels.tp_comm) instead of the faster line. Per-engine",
+             f"means at decode sizes, faster line vs switch rule: {switch_means(rows)}. The rule is vLLM's code and",
+             "fits vLLM's rows better; SGLang's rows (sgl-kernel ships the same rule) and TensorRT-LLM's (its own",
+             "strategy selection) fit worse under it, so the shipped pricing keeps the faster line for every engine.",
+             "",
              f"Mean held-out MAPE at 8 GPUs over these {len(tp8)} cells: {np.mean(tp8):.1f}%.", "",
-             "| GPU | engine | GPUs | rows | held-out MAPE % | held-out bias % | shipped MAPE % | shipped bias % "
-             "| us at 16 KiB | NCCL / custom |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| GPU | engine | GPUs | rows | held-out MAPE % | held-out bias % | switch rule % | shipped MAPE % "
+             "| shipped bias % | us at 16 KiB | NCCL / custom |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         h, s = r["heldout"], r["shipped"]
         ratio = "-" if r["nccl_ratio"] is None else f"{r['nccl_ratio']:.2f}"
         lines.append(f"| {r['gpu']} | {r['engine']} | {r['gpus']} | {h['rows']} | {_stat(h, 'mape_pct')} | "
-                     f"{_stat(h, 'bias_pct', True)} | {_stat(s, 'mape_pct')} | {_stat(s, 'bias_pct', True)} | "
-                     f"{_pct(r['us_16k'])} | {ratio} |")
+                     f"{_stat(h, 'bias_pct', True)} | {_stat(r['switched'], 'mape_pct')} | {_stat(s, 'mape_pct')} | "
+                     f"{_stat(s, 'bias_pct', True)} | {_pct(r['us_16k'])} | {ratio} |")
     return lines
 
 

@@ -110,6 +110,53 @@ def fit_nccl(source: RowSource) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return fits, report
 
 
+ONE_SHOT_BELOW_BYTES = {2: np.inf, 4: 512 * 1024, 6: 256 * 1024, 8: 256 * 1024}
+"""The engines' own switch from one-shot to two-shot custom all-reduce: always one-shot on 2
+GPUs, below 512 KiB on 4, below 256 KiB on 6 and 8 (``CustomAllreduce::allreduce`` in vLLM's
+csrc/custom_all_reduce.cuh and sgl-kernel's csrc/allreduce/custom_all_reduce.cuh, the same
+rule). The shipped pricing takes the faster line instead; this rule is scored beside it only."""
+CUSTOM_START = (3.0, 300.0, 5.0, 300.0)
+CUSTOM_BOUNDS = ((0.1, 100.0), (0.1, 5e3), (1e-3, 500.0), (0.1, 5e3))
+"""(latency_us, oneshot_gbps, twoshot_us, busbw_gbps): the start and bounds of the shipped fit
+(:func:`specroof.calibration.kernels.fitting.fit_section`)."""
+
+
+def switched_us(rows: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Microseconds of rows of one GPU count under the custom all-reduce's two lines, each
+    used where the engine's rule (:data:`ONE_SHOT_BELOW_BYTES`) runs it."""
+    p = int(rows["num_gpus"][0])
+    latency, oneshot, twoshot, busbw = params
+    payload = rows["message_bytes"].astype(float)
+    one = (p - 1) * payload / (oneshot * 1e3)
+    two = twoshot + 2 * (p - 1) / p * payload / (busbw * 1e3)
+    return latency + np.where(payload < ONE_SHOT_BELOW_BYTES.get(p, 256 * 1024), one, two)
+
+
+def fit_switched(rows: np.ndarray) -> np.ndarray:
+    """The four parameters of :func:`switched_us` fitted as the shipped fit is (log ratio, soft L1)."""
+    from scipy.optimize import least_squares
+
+    lo, hi = np.log([b[0] for b in CUSTOM_BOUNDS]), np.log([b[1] for b in CUSTOM_BOUNDS])
+    fit = least_squares(lambda z: np.log(switched_us(rows, np.exp(z)) / rows["latency_us"]),
+                        np.clip(np.log(CUSTOM_START), lo + 1e-9, hi - 1e-9), bounds=(lo, hi), method="trf",
+                        loss="soft_l1", f_scale=0.2, max_nfev=200)
+    return np.exp(fit.x)
+
+
+def switched_heldout(rows: np.ndarray) -> np.ndarray:
+    """Each row predicted by the switched lines fitted on the other fold of message sizes, per
+    GPU count (the held-out rule of the shipped fit)."""
+    fold = ho.folds(rows["message_bytes"])
+    pred = np.empty(len(rows))
+    for p in np.unique(rows["num_gpus"]):
+        for f in (0, 1):
+            test = (rows["num_gpus"] == p) & (fold == f)
+            train = rows[(rows["num_gpus"] == p) & (fold != f)]
+            if test.any():
+                pred[test] = switched_us(rows[test], fit_switched(train))
+    return pred
+
+
 def _median_by_size(rows: np.ndarray) -> dict[int, float]:
     return {int(b): float(np.median(rows["latency_us"][rows["message_bytes"] == b]))
             for b in np.unique(rows["message_bytes"])}
@@ -127,7 +174,8 @@ def nccl_over_custom(custom: np.ndarray, nccl: np.ndarray | None) -> float | Non
 def decode_report(source: RowSource) -> list[dict[str, Any]]:
     """Per (GPU, engine, GPU count) at decode sizes: the custom all-reduce's error held out by
     message size and as shipped (stats: MAPE, bias = mean signed error, negative = predicted
-    faster), the measured time at 16 KiB, and NCCL's time over it."""
+    faster), held out under the engines' switch rule instead of the faster line, the measured
+    time at 16 KiB, and NCCL's time over it."""
     out = []
     for gpu in GPUS:
         nccl = nccl_table(source, gpu)
@@ -136,6 +184,7 @@ def decode_report(source: RowSource) -> list[dict[str, Any]]:
             if rows is None:
                 continue
             held = ho.by_axis_predictions(ALLREDUCE, rows, gpu, engine, "message_bytes")
+            switched = switched_heldout(rows)
             shipped = ph.predict(ALLREDUCE, engine, rows, DATABASE_GPUS[gpu])
             for p in GROUPS:
                 sel = decode_rows(rows) & (rows["num_gpus"] == p)
@@ -146,6 +195,7 @@ def decode_report(source: RowSource) -> list[dict[str, Any]]:
                 nccl_p = None if nccl is None else nccl[decode_rows(nccl) & (nccl["num_gpus"] == p)]
                 out.append({"gpu": gpu, "engine": engine, "gpus": p,
                             "heldout": _stats(held[sel], sub["latency_us"]),
+                            "switched": _stats(switched[sel], sub["latency_us"]),
                             "shipped": _stats(shipped[sel], sub["latency_us"]),
                             "us_16k": float(np.median(at16)) if len(at16) else None,
                             "nccl_ratio": nccl_over_custom(sub, nccl_p)})
