@@ -121,7 +121,7 @@ def test_shipped_allreduce_is_not_biased_at_decode_sizes(decode):
     """What a user gets: the shipped fits' mean signed error at decode sizes stays within 6% in
     every cell, so the per-step sum of 2 x layers all-reduces is not systematically short."""
     for r in decode:
-        assert abs(r["shipped"]["bias_pct"]) <= 6.0, r
+        assert abs(r["shipped"]["bias_pct"]) <= (5.0 if r["gpus"] == 8 else 6.0), r
 
 
 def test_nccl_line_holds_out_at_decode_sizes(source):
