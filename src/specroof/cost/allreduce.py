@@ -4,15 +4,25 @@ Tensor parallelism adds two all-reduces of the step's activations per layer. Wit
 domain (an NVSwitch board, a GB200 NVL72 rack, an NVLink-bridged pair, a server's PCIe) the
 devices talk at ``interconnect_gbps``; beyond it an all-reduce crosses PCIe or the network
 between nodes, which is not modelled, so it is refused (:func:`check_domain`).
+
+Two measured implementations: the engine's custom all-reduce (the profile's ``allreduce_fits``,
+per engine and GPU) and NCCL (``allreduce_nccl.toml``, per GPU: the library the engines fall
+back to when their custom kernel is off). Both are fitted by ``tools/kernels/fit_parallel.py``
+and ``tools/kernels/fit_physics.py`` to NVIDIA's kernel database; accuracy at decode sizes in
+docs/kernel-accuracy-parallel.md.
 """
 
 from __future__ import annotations
 
+import warnings
+from functools import lru_cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from specroof.errors import SpecroofError
+from specroof.datafiles import read_toml
+from specroof.errors import SpecroofError, SpecroofWarning
 
 if TYPE_CHECKING:
     from specroof.cost.profile import ImplementationProfile
@@ -48,22 +58,63 @@ def allreduce_seconds(p: int, payload: np.ndarray, setup: LinkSetup) -> tuple[np
     are kept, not overruled by a rule. Only groups within one interconnect domain are priced.
     """
     check_domain(p, setup.hardware, "all-reduce over")
-    measured = {int(row[0]): row for row in setup.profile.allreduce_fits}
+    if setup.profile.allreduce_nccl:
+        rows, one = nccl_fits().get(setup.hardware.name, ()), _nccl_one
+    else:
+        rows, one = setup.profile.allreduce_fits, _allreduce_one
+    measured = {int(row[0]): row for row in rows}
     below = [q for q in sorted(measured) if q < p]
     above = [q for q in sorted(measured) if q > p]
     if p in measured:
-        seconds, transfer_s = _allreduce_one(p, payload, setup, measured[p])
+        seconds, transfer_s = one(p, payload, setup, measured[p])
     elif below and above:  # between two measured sizes: linear in p
-        (low_s, low_t), (high_s, high_t) = (_allreduce_one(q, payload, setup, measured[q]) for q in (below[-1], above[0]))
+        (low_s, low_t), (high_s, high_t) = (one(q, payload, setup, measured[q]) for q in (below[-1], above[0]))
         share = (p - below[-1]) / (above[0] - below[-1])
         seconds, transfer_s = low_s + share * (high_s - low_s), low_t + share * (high_t - low_t)
     else:
-        seconds, transfer_s = _allreduce_one(p, payload, setup, None)
+        seconds, transfer_s = one(p, payload, setup, None)
         if below:  # more devices than any measured group: never cheaper than the largest
-            floor_s, floor_t = _allreduce_one(below[-1], payload, setup, measured[below[-1]])
+            floor_s, floor_t = one(below[-1], payload, setup, measured[below[-1]])
             transfer_s = np.where(floor_s > seconds, floor_t, transfer_s)
             seconds = np.maximum(seconds, floor_s)
     return seconds, transfer_s
+
+
+@lru_cache(maxsize=1)
+def nccl_fits() -> dict[str, list[list[float]]]:
+    """``{device: [[gpus, latency_us, busbw_gbps], ...]}``: NCCL's fitted all-reduce line per
+    device and GPU count, shipped in allreduce_nccl.toml (made by ``tools/kernels/fit_parallel.py fit``)."""
+    path = resources.files("specroof.cost") / "allreduce_nccl.toml"
+    if not path.is_file():
+        return {}
+    data = read_toml(path, "allreduce_nccl.toml")
+    return {k: v["rows"] for k, v in data.items() if k != "about"}
+
+
+def nccl_seconds(p: int, payload: np.ndarray, latency_us: float, busbw_gbps: float) -> np.ndarray:
+    """NCCL's all-reduce of ``payload`` bytes over ``p`` GPUs: a fixed latency (launch, the
+    protocol's synchronization) plus the ring's ``2 (p - 1) / p`` of the payload at the fitted
+    bus bandwidth (NCCL's own ``busbw`` convention, nccl-tests doc/PERFORMANCE.md)."""
+    return latency_us * 1e-6 + 2 * (p - 1) / p * np.asarray(payload, dtype=float) / (busbw_gbps * 1e9)
+
+
+def _nccl_one(p: int, payload: np.ndarray, setup: LinkSetup, fit: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, transfer seconds) of one NCCL all-reduce: the device's fitted line, else the ring."""
+    if fit is None:
+        return _allreduce_one(p, payload, setup, None)
+    _, latency, busbw = fit
+    seconds = nccl_seconds(p, payload, latency, busbw)
+    return seconds, seconds - latency * 1e-6
+
+
+def warn_unmeasured_nccl(device: str, nccl: bool, tp: int) -> None:
+    """One warning when a profile prices NCCL all-reduces on a device NCCL was not measured on."""
+    if not nccl or tp == 1 or device in nccl_fits():
+        return
+    warnings.warn(SpecroofWarning(
+        f"allreduce_nccl: NCCL's all-reduce is not measured on {device} (measured: {', '.join(sorted(nccl_fits()))}); "
+        "priced as a ring over the datasheet link (allreduce_latency_us + bytes at interconnect_efficiency)"),
+        stacklevel=4)
 
 
 def _allreduce_one(p: int, payload: np.ndarray, setup: LinkSetup, fit: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -39,6 +39,7 @@ from specroof.cost.architectures import model_operations
 from specroof.cost.engine_ops import padded_tokens
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
+    ALLREDUCE,
     EAGLE_FC,
     EMBEDDING,
     HOST_DRAFT_PASS,
@@ -49,11 +50,13 @@ from specroof.cost.operation import (
     MTP_INPUT,
     MTP_PROJ,
     QKV_PROJ,
+    AllreduceShape,
     ArrayLike,
     ElementwiseShape,
     GemmShape,
     HostShape,
     Operation,
+    OpInfo,
     operation,
 )
 from specroof.cost.setup import StepSetup
@@ -95,6 +98,27 @@ def _pass_grid(grid: Grid, width: ArrayLike) -> Grid:
 def _host(setup: StepSetup) -> list[Operation]:
     us = setup.profile.host_draft_pass_us
     return [operation(HOST_DRAFT_PASS, HostShape(us))] if us else []
+
+
+def input_projection(setup: StepSetup, info: OpInfo, tokens: ArrayLike, width_in: int,
+                     weight_bytes: float) -> list[Operation]:
+    """A drafter's input projection ``[T, width_in] x [width_in, h]`` (EAGLE's fc, MTP's eh_proj),
+    ``weight_bytes`` per weight.
+
+    The engines build it replicated: every tensor-parallel rank holds the whole matrix and
+    runs the whole GEMM (SGLang ``torch.nn.Linear``, python/sglang/srt/models/llama_eagle3.py and
+    deepseek_nextn.py; vLLM ``ReplicatedLinear``, vllm/model_executor/models/llama_eagle3.py;
+    TensorRT-LLM ``Linear`` without a mapping, tensorrt_llm/_torch/models/modeling_speculative.py).
+    With the profile's ``drafter_fc_sharded`` it is row-parallel instead: each of the ``tp`` ranks
+    reads ``width_in / tp`` of the input columns and weights, and one all-reduce of ``T x h``
+    sums the partial outputs.
+    """
+    h, tp = setup.model.hidden_size, setup.tp
+    if not setup.profile.drafter_fc_sharded or tp == 1:
+        return [operation(info, GemmShape(tokens, h, width_in), 1.0, width_in * h * weight_bytes)]
+    shard = -(-width_in // tp)
+    return [operation(info, GemmShape(tokens, h, shard), 1.0, shard * h * weight_bytes),
+            operation(ALLREDUCE, AllreduceShape(np.asarray(tokens, dtype=float) * h, tp), 1.0)]
 
 
 def _without_embedding(ops: list[Operation]) -> list[Operation]:
@@ -158,7 +182,7 @@ def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLi
     fused = 3 if version == "eagle3" else 2
     fc = []
     if first or version == "eagle":
-        fc = [operation(EAGLE_FC, GemmShape(tokens, h, fused * h), 1.0, fused * h * h * setup.weight_bytes)]
+        fc = input_projection(setup, EAGLE_FC, tokens, fused * h, setup.weight_bytes)
     return setup, [op.drafting(1.0) for op in fc + ops + _host(setup)]
 
 
@@ -206,5 +230,5 @@ def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[Ste
                    cache_bytes_per_token=op.cache_bytes_per_token * modules) for op in ops]
     inputs = operation(MTP_INPUT, ElementwiseShape(MTP_INPUT_PASSES * tokens * h, MTP_INPUT_KERNELS), 1.0,
                        2 * h * wb, 2 * tokens * h * setup.activation_bytes)
-    proj = operation(MTP_PROJ, GemmShape(tokens, h, 2 * h), 1.0, 2 * h * h * wb)
-    return setup, [op.drafting(1.0) for op in [inputs, proj] + ops + _host(setup)]
+    proj = input_projection(setup, MTP_PROJ, tokens, 2 * h, wb)
+    return setup, [op.drafting(1.0) for op in [inputs, *proj] + ops + _host(setup)]

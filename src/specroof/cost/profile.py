@@ -242,6 +242,14 @@ class ImplementationProfile:
     dsa_indexer_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one DSA indexer call beyond its "
                                     "scores and top-k (its quantize, norm, RoPE, cache-write and weighting "
                                     "kernels)", kernel_fit=(1e-3, 1000.0))
+    # --- tensor-parallel all-reduce implementation (cost/allreduce.py)
+    allreduce_nccl: bool = declare(False, BOOL, "", "every all-reduce runs NCCL, priced by its line measured on the "
+                                   "device (cost/allreduce_nccl.toml): the engine's custom all-reduce is off (SGLang "
+                                   "--disable-custom-all-reduce, vLLM disable_custom_all_reduce)")
+    # --- drafter layers under tensor parallelism (cost/drafting_ops.py)
+    drafter_fc_sharded: bool = declare(False, BOOL, "", "the drafter's input projection (EAGLE fc, MTP eh_proj) is "
+                                       "split over the tp GPUs (row-parallel, one all-reduce); false: replicated on "
+                                       "every rank, as vLLM, SGLang and TensorRT-LLM build it")
 
     @property
     def caveats(self) -> str:
