@@ -33,6 +33,7 @@ from specroof.cost.profile_checks import (
     TILE,
     normal_form,
 )
+from specroof.cost.profile_versions import versioned_key
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofError, suggest
 
@@ -360,26 +361,8 @@ def get_profile(name: str | ImplementationProfile | None = None) -> Implementati
         return name if getattr(name, "_validated", False) else name.validated()
     if name is not None and not isinstance(name, str):
         raise SpecroofError(f"profile must be a name or an ImplementationProfile, got {type(name).__name__}")
-    key = _versioned_key(name or DEFAULT_PROFILE, _profiles_data())
+    key = versioned_key(name or DEFAULT_PROFILE, _profiles_data())
     return _named_profile(key)
-
-
-def _versioned_key(key: str, data: dict[str, Any]) -> str:
-    """The table of ``key``: ``ENGINE@VERSION`` names a versioned table, or the engine's own
-    table when that one carries the version (``engine_version``); an unknown version lists the
-    engine's versions."""
-    if key in data:
-        return key
-    engine, _, version = key.partition("@")
-    if version and engine in data:
-        versions = {str(data[engine].get("engine_version", "")): engine}
-        versions.update({k.partition("@")[2]: k for k in data if k.startswith(engine + "@")})
-        versions.pop("", None)
-        if version in versions:
-            return versions[version]
-        raise SpecroofError(f"profile {engine!r} has no version {version!r}; versions with evidence: "
-                            f"{', '.join(sorted(versions)) or 'none'} (plain {engine!r}: the newest)")
-    raise SpecroofError(f"unknown implementation profile {key!r}{suggest(key, data)}; valid: {', '.join(data)}")
 
 
 @lru_cache(maxsize=16)
