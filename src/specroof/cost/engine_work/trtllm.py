@@ -200,11 +200,11 @@ class TwoModelWork(OneModelWork):
         return [gather, _draft_sample(drafter, sequences, "eagle3"), _draft_update(drafter, sequences, first)]
 
 
-TRTLLM_ONE_MODEL = ENGINE_WORK.register(OneModelWork(
+ENGINE_WORK.register(OneModelWork(
     name="trtllm_one_model", source=SOURCE,
     description="TensorRT-LLM one-model EAGLE-3 / MTP Eagle: hidden-state capture, greedy acceptance, the "
                 "drafter loop's argmax and index updates inside the target's CUDA graph"))
-TRTLLM_TWO_MODEL = ENGINE_WORK.register(TwoModelWork(
+ENGINE_WORK.register(TwoModelWork(
     name="trtllm_two_model", source=SOURCE,
     description="TensorRT-LLM two-model EAGLE-3: a separate draft engine, its hidden-state gathers and "
                 "sampler per draft token (host time per pass: host_draft_pass_us)"))
