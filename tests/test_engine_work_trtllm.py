@@ -19,6 +19,8 @@ from specroof.cost.grid import Grid
 from specroof.cost.profile import get_profile, profile_names
 from specroof.cost.setup import setup_step
 from specroof.errors import SpecroofError
+from specroof.speculation.exports import export_table
+from specroof.speculation.plan import plan
 
 TRTLLM_PROFILES = ("trtllm", "trtllm@0.20", "trtllm-two-model", "trtllm-two-model@0.20")
 EAGLE3_OPS = ("trtllm_accept", "trtllm_eagle3_capture", "draft:trtllm_draft_sample", "draft:trtllm_draft_update")
@@ -155,3 +157,12 @@ def test_one_model_has_no_host_work_between_drafting_passes():
                       get_profile("trtllm-two-model").with_overrides(host_draft_pass_us=100.0)).latency_ms
     # a chain of 4 verified tokens drafts 3 times, each pass paying the draft engine's host time
     assert hosted[:, 1, 0] - bare[:, 1, 0] == pytest.approx(np.full(2, 0.3), rel=1e-6)
+
+
+@pytest.mark.parametrize(("profile", "two_model"), [("trtllm", False), ("trtllm-two-model", True)])
+def test_export_launches_the_path_the_profile_priced(profile, two_model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = plan("llama-3.1-8b", "h100-sxm", [1, 8], [1024], acceptance="chain:0.7", method="eagle3",
+                      max_candidates=4, profile=profile)
+    assert ("eagle3_one_model: false" in export_table(result, "trtllm")) == two_model
