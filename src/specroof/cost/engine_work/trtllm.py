@@ -76,13 +76,14 @@ ACCEPT_KERNELS = {"eagle3": 7.0, "mtp": 2.0}
 tokens' copy into ``accepted_tokens``, the compare, int cast, cumprod, sum and add (7); the
 argmax itself is the profile's sampling. MTP: a zeroed buffer and the fused
 ``mtp_sampling_and_accepted_draft_tokens_op`` (2)."""
-PREPARE_KERNELS = {"eagle3": 16.0, "mtp": 14.0}
+PREPARE_KERNELS = {"eagle3": 16.0, "mtp": 18.0}
 """Once per step around the drafter loop. EAGLE-3: ``prepare_for_spec_dec`` (2 copies), the
 first drafter inputs (input-id shift copy, index_put, concat: 3), the first pass's gather ids
-(multiply, cast, add, subtract, add, concat: 6), after the loop ``torch.stack``, the restore
-(2 copies) and ``next_new_tokens`` (gather, concat: 2). MTP Eagle: ``cumsum`` and subtract for
-the last-token indices (2), ``mtp_prepare_drafter_inputs_op`` and the position ids (slice,
-subtract, concat: 4), seq-len clones (2), gather ids (6)... counted alike, 14."""
+(multiply, cast, add, subtract, add, concat: 6), after the loop ``torch.stack`` (1), the restore
+(2 copies) and ``next_new_tokens`` (gather, concat: 2): 16. MTP Eagle (``MTPEagleWorker.forward``):
+seq-len clones (2), ``cumsum`` and subtract for the last-token indices (2), the first drafter
+inputs (shift copy, index_put, concat: 3), gather ids (6), stack (1), restore (2),
+``next_new_tokens`` (2): 18."""
 UPDATE_KERNELS_FIRST = 10.0
 """First drafter pass: two gathers of the last tokens' rows (for the LM head and the next
 input), position gather and +1 (2), seq-len fills (2), ``on_update``'s copies and the KV-length
