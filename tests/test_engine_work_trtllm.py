@@ -138,6 +138,9 @@ def test_versions_and_paths_resolve():
     assert get_profile("trtllm-two-model").speculation_work == "trtllm_two_model"
     assert get_profile("trtllm@0.20").engine_version == "0.20"
     assert "overlap" in get_profile("trtllm-two-model@0.20").caveat
+    # the drafting loop became one CUDA graph (PR #7100): per-pass host work only before it
+    assert "without the capturable drafting loop" in get_profile("trtllm-two-model").caveat
+    assert "one draft-engine forward per draft token" in get_profile("trtllm-two-model@0.20").caveat
     assert get_profile("trtllm@0.20").caveat != get_profile("trtllm").caveat
     with pytest.raises(SpecroofError, match="0.20, 1.1"):
         get_profile("trtllm@0.19")

@@ -11,11 +11,12 @@ Two members, chosen by the profile's ``speculation_work`` (docs/engine-work-trtl
   (``tensorrt_llm/_torch/speculative/eagle3.py`` and ``mtp.py``, read at commits 001e670 and
   f933a60 of 2025; the same structure in both).
 - ``trtllm_two_model``: ``eagle3_one_model: false``. The drafter is a second
-  ``PyTorchModelEngine`` driven by ``ModelDrafter`` (``speculative/model_drafter.py``): one
-  engine forward per draft token, each with its own input preparation on the host
-  (``Eagle3SpecMetadata.prepare`` builds the hidden-state gather indices in Python lists) and
-  its own sampler; the target's captured hidden states go through a gather buffer
-  (``Eagle3ResourceManager``). Its host time per pass is the profile's ``host_draft_pass_us``.
+  ``PyTorchModelEngine`` driven by ``ModelDrafter`` (``speculative/model_drafter.py``); the
+  target's captured hidden states go through a gather buffer (``Eagle3ResourceManager``, the
+  indices built in Python lists by ``Eagle3SpecMetadata.prepare``). Since PR #7100 (2025-08)
+  its drafting loop (``drafting_loops.py`` ``ChainDrafter``) is one CUDA graph of the draft
+  engine per step; before, one engine forward per draft token with its own host work, the
+  profile's ``host_draft_pass_us``.
 
 Each operation is what the code launches on top of the passes :mod:`specroof.cost.drafting_ops`
 already prices (the fc, the drafter's layer, its LM head) and the target's sampling the profile
