@@ -85,6 +85,16 @@ first drafter inputs (input-id shift copy, index_put, concat: 3), the first pass
 seq-len clones (2), ``cumsum`` and subtract for the last-token indices (2), the first drafter
 inputs (shift copy, index_put, concat: 3), gather ids (6), stack (1), restore (2),
 ``next_new_tokens`` (2): 18."""
+CHAIN_STEP_KERNELS = 27.0
+"""Two-model, once per step, the capturable drafting loop's bookkeeping (``drafting_loops.py``):
+``save_metadata_state`` (seq-len, KV-length and hidden-state index clones: 5),
+``prepare_for_generation`` (KV-length updates, last-token indices by ``cumsum``, positions, seq-len
+fills, the read/write indices rebuilt: 15), the restore (5) and the two ``torch.stack`` (2). The
+acceptance itself runs in the target's sampler on the host (``TorchSampler``): no kernels. The
+0.20 loop (one engine forward per token) is priced alike."""
+ID_PASSES = 4.0
+"""Passes over the int32 ids of every verified token: the target tokens copied into
+``accepted_tokens`` (read, write) and the drafter's shifted input ids (read, write)."""
 UPDATE_KERNELS_FIRST = 10.0
 """First drafter pass: two gathers of the last tokens' rows (for the LM head and the next
 input), position gather and +1 (2), seq-len fills (2), ``on_update``'s copies and the KV-length
@@ -117,11 +127,10 @@ def _sequences(setup: StepSetup, grid: Grid) -> np.ndarray:
     return padded_tokens(setup.profile, grid.b, 1.0)
 
 
-def _bookkeeping(setup: StepSetup, grid: Grid, method: str, spec: np.ndarray) -> list[Operation]:
-    """Acceptance and the per-step drafter bookkeeping: index kernels over ``b x n`` ids."""
-    ids = padded_tokens(setup.profile, grid.b, grid.n) * 4.0  # ids read and written a few times
-    kernels = (ACCEPT_KERNELS[method] + PREPARE_KERNELS[method]) * spec
-    return [operation(ACCEPT, ElementwiseShape(ids * spec, kernels, INDEX_BYTES))]
+def _bookkeeping(setup: StepSetup, grid: Grid, kernels: float, spec: np.ndarray) -> list[Operation]:
+    """Acceptance and the per-step drafter bookkeeping: ``kernels`` index kernels over ``b x n`` ids."""
+    ids = ID_PASSES * padded_tokens(setup.profile, grid.b, grid.n)
+    return [operation(ACCEPT, ElementwiseShape(ids * spec, kernels * spec, INDEX_BYTES))]
 
 
 def _capture(setup: StepSetup, grid: Grid, spec: np.ndarray) -> Operation:
@@ -162,7 +171,7 @@ class OneModelWork(EngineWork):
         if method is None:
             return []
         spec = step.speculating(grid)
-        ops = _bookkeeping(setup, grid, method, spec)
+        ops = _bookkeeping(setup, grid, ACCEPT_KERNELS[method] + PREPARE_KERNELS[method], spec)
         if method == "eagle3":
             ops.append(_capture(setup, grid, spec))
         return ops + (_relaxed(setup, grid, spec) if method == "mtp" else [])
@@ -185,7 +194,7 @@ class TwoModelWork(OneModelWork):
         if step.method != "eagle3":
             return super().verification(setup, grid, step)
         spec = step.speculating(grid)
-        return _bookkeeping(setup, grid, "eagle3", spec) + [_capture(setup, grid, spec)]
+        return _bookkeeping(setup, grid, CHAIN_STEP_KERNELS, spec) + [_capture(setup, grid, spec)]
 
     def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
