@@ -39,7 +39,8 @@ from specroof.cost.operation import DRAFTING, OVERHEAD_GROUP, ArrayLike, Element
 from specroof.cost.setup import StepSetup
 
 SOURCE = ("NVIDIA/TensorRT-LLM tensorrt_llm/_torch/speculative/eagle3.py (Eagle3OneModelWorker, Eagle3SpecMetadata), "
-          "mtp.py (MTPWorker, MTPEagleWorker), model_drafter.py; commits 001e670, f933a60, 000a01d (2025)")
+          "mtp.py (MTPWorker, MTPEagleWorker), model_drafter.py, drafting_loops.py (ChainDrafter); commits "
+          "001e670, f933a60, 000a01d, 029c15c, 03dd9bb")
 
 CAPTURE = engine_operation(
     "trtllm_eagle3_capture", OVERHEAD_GROUP, "#c5b0d5", "^",
