@@ -167,6 +167,8 @@ class ImplementationProfile:
     speculation_work: str = declare("none", NAME, "", "the engine's own work around a speculative step "
                                     "(cost/engine_work: hidden-state capture, tree building, accept kernels, host "
                                     "work); none: nothing beyond the model's passes")
+    relaxed_acceptance_topk: int = declare(0, Check(integer, ge=0, le=1024), "tokens", "MTP relaxed acceptance "
+                                           "(TensorRT-LLM): softmax and top-k of every verified token's logits; 0: strict")
     engine: str = declare("", ENGINE, "", "the engine whose kernels fitted to NVIDIA's kernel database "
                           "(cost/engine_kernels.toml) apply on a catalog device; empty: none")
     gemm_overlap_q: float = declare(0.0, OVERLAP, "", "how compute and memory time overlap in a GEMM: "

@@ -91,6 +91,8 @@ def _speculative_config(p: PlanResult, spelling: Spelling, k: int) -> list[str]:
     if spelling.depth_key:
         config.append(f"  {spelling.depth_key}: {k}")
     config += [f"  {key}: {_yaml_value(value)}" for key, value in spelling.config.items()]
+    if spelling.method == "eagle3" and p.setup is not None and p.setup.profile.speculation_work == "trtllm_two_model":
+        config.append("  eagle3_one_model: false")  # the path --profile trtllm-two-model priced
     return config
 
 
