@@ -28,7 +28,8 @@ def local_ray():
     ray.shutdown()
 
 
-def test_a_ray_sweep_equals_the_local_one(local_ray):
+@pytest.mark.usefixtures("local_ray")
+def test_a_ray_sweep_equals_the_local_one():
     rates = [0.5, 1.0, 2.0, 4.0]
     expected = [arrival_span_s(r) for r in rates]
     assert run_all(arrival_span_s, rates, executor="ray") == expected

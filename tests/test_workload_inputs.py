@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.workload import traces
-from specroof.workload.arrivals import gamma_arrivals_s, requests_from
+from specroof.workload.arrivals import requests_from
+from specroof.workload.renewal import gamma_arrivals_s
 
 
 def _gaps(spec: str, count: int = 20_000) -> np.ndarray:

@@ -16,32 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 from specroof.errors import SpecroofError
+from specroof.workload.renewal import check_rate, gamma_arrivals_s
 from specroof.workload.requests import RequestSet
+from specroof.workload.traces import read_trace
 
 KINDS = ("poisson:RATE", "gamma:RATE:CV", "trace:FILE")
 
 
 def poisson_requests(rate_rps: float, count: int, prompt_tokens: int, output_tokens: int, seed: int) -> RequestSet:
     """``count`` requests of fixed lengths arriving as a Poisson process of ``rate_rps``."""
-    _check_rate(rate_rps)
+    check_rate(rate_rps)
     gaps = np.random.default_rng(seed).exponential(1.0 / rate_rps, size=count)
     return RequestSet(np.cumsum(gaps) - gaps[0], np.full(count, prompt_tokens), np.full(count, output_tokens),
                       f"poisson {rate_rps:g} req/s, seed {seed}")
-
-
-def gamma_arrivals_s(rate_rps: float, cv: float, count: int, seed: int) -> np.ndarray:
-    """Arrival times (s, the first at 0) of a gamma renewal process: mean gap ``1 / rate_rps``,
-    gap coefficient of variation ``cv``. CV 1 draws exactly the Poisson process of the same seed."""
-    _check_rate(rate_rps)
-    if not np.isfinite(cv) or cv <= 0:
-        raise SpecroofError(f"gamma arrivals: the coefficient of variation must be a positive number, got {cv}")
-    rng = np.random.default_rng(seed)
-    if cv == 1.0:
-        gaps = rng.exponential(1.0 / rate_rps, size=count)
-    else:
-        shape = 1.0 / cv**2
-        gaps = rng.gamma(shape, 1.0 / (rate_rps * shape), size=count)
-    return np.cumsum(gaps) - gaps[0]
 
 
 def gamma_requests(rate_rps: float, cv: float, count: int, prompt_tokens: int, output_tokens: int,
@@ -59,8 +46,6 @@ def requests_from(spec: str, *, count: int, prompt_tokens: int, output_tokens: i
     if max_requests is not None and max_requests < 1:
         raise SpecroofError(f"--max-requests must be at least 1, got {max_requests}")
     if kind == "trace":
-        from specroof.workload.traces import read_trace  # the trace readers (pydantic models) only when asked
-
         if not rest:
             raise SpecroofError(f"arrivals {spec!r}: give trace:FILE (.jsonl Mooncake, .json vllm bench serve, .csv)")
         return read_trace(rest, max_requests=max_requests, seed=seed)
@@ -82,8 +67,3 @@ def _number(text: str, spec: str, syntax: str) -> float:
         return float(text)
     except ValueError:
         raise SpecroofError(f"arrivals {spec!r}: give {syntax} with numbers (RATE in requests per second)") from None
-
-
-def _check_rate(rate_rps: float) -> None:
-    if not np.isfinite(rate_rps) or rate_rps <= 0:
-        raise SpecroofError(f"request rate must be a positive number of requests per second, got {rate_rps}")

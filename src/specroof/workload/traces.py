@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from specroof.errors import SpecroofError, SpecroofWarning
-from specroof.workload.arrivals import gamma_arrivals_s
+from specroof.workload.renewal import gamma_arrivals_s
 from specroof.workload.requests import RequestSet
 
 TRACE_LIMIT = 200_000
