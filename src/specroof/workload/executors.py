@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -66,10 +67,15 @@ def _can_send(fn: Callable[..., Any]) -> bool:
     return True
 
 
+def _ignore_interrupt() -> None:
+    """A worker leaves Ctrl-C to the parent, which cancels the sweep (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_processes(fn: Callable[[Item], Result], items: list[Item], count: int) -> list[Result]:
     """A spawn-started process pool; an interruption (Ctrl-C) cancels what has not started."""
     chunk = max(1, len(items) // (4 * count))
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"), initializer=_ignore_interrupt)
     try:
         results = list(pool.map(fn, items, chunksize=chunk))
     except BaseException:
@@ -92,6 +98,10 @@ def _run_ray(fn: Callable[[Item], Result], items: list[Item], workers: int | Non
         if workers is None:
             return list(ray.get([task.remote(item) for item in items]))
         return _ray_windowed(ray, task, items, workers)
+    except ray.exceptions.RayTaskError as error:  # a user's error stays one line, without the remote traceback
+        if isinstance(getattr(error, "cause", None), SpecroofError):
+            raise error.cause from None
+        raise
     finally:
         if started:
             ray.shutdown()
