@@ -156,3 +156,21 @@ def test_unknown_or_missing_trace_file_is_one_error(tmp_path):
         requests_from(f"trace:{tmp_path / 't.parquet'}", count=1, prompt_tokens=1, output_tokens=1)
     with pytest.raises(SpecroofError, match="no such file"):
         requests_from(f"trace:{tmp_path / 'nope.jsonl'}", count=1, prompt_tokens=1, output_tokens=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100, allow_nan=False), st.integers(1, 10**6), st.integers(1, 10**5)),
+                min_size=1, max_size=30))
+def test_a_csv_trace_reads_back_what_was_written(tmp_path_factory, rows):
+    rows = sorted(rows)
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    path.write_text("arrival_s,prompt_tokens,output_tokens\n" + "".join(f"{a!r},{p},{o}\n" for a, p, o in rows))
+    requests = requests_from(f"trace:{path}", count=1, prompt_tokens=1, output_tokens=1)
+    np.testing.assert_allclose(requests.arrival_s, [a - rows[0][0] for a, _, _ in rows])
+    assert list(requests.prompt_tokens) == [p for _, p, _ in rows]
+    assert list(requests.output_tokens) == [o for _, _, o in rows]
+
+
+def test_max_requests_below_one_is_refused():
+    with pytest.raises(SpecroofError, match="--max-requests"):
+        requests_from("poisson:1", count=3, prompt_tokens=1, output_tokens=1, max_requests=0)
