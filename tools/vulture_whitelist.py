@@ -24,6 +24,8 @@ num_experts_per_tok
 num_experts_per_token
 num_nextn_predict_layers
 mtp_num_hidden_layers
+# A Mooncake trace line's KV block ids (workload/traces.py): validated, not used (no prefix caching).
+hash_ids
 # Datasheet facts carried on the device record: the catalog files state them with their source.
 _.vendor
 _.interconnect
