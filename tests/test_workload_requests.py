@@ -32,7 +32,11 @@ def test_request_set_refuses_impossible_requests():
         RequestSet(np.array([0.0]), np.array([0]), np.array([1]), "test")
 
 
+def _square(x: int) -> int:
+    return x * x
+
+
 def test_local_executor_keeps_order_and_refuses_unknown():
-    assert run_all(lambda x: x * x, [3, 1, 2]) == [9, 1, 4]
+    assert run_all(_square, [3, 1, 2]) == [9, 1, 4]
     with pytest.raises(SpecroofError, match="executor"):
         run_all(abs, [1], executor="nowhere")
