@@ -242,6 +242,11 @@ class ImplementationProfile:
     dsa_indexer_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one DSA indexer call beyond its "
                                     "scores and top-k (its quantize, norm, RoPE, cache-write and weighting "
                                     "kernels)", kernel_fit=(1e-3, 1000.0))
+    # --- speculative host time and the overlap scheduler (cost/engine_work/sglang.py)
+    speculative_host_us: float = declare(0.0, MICROSECONDS, "us", "host time per speculative step (its worker's "
+                                         "Python, device syncs, eager launches, scheduling), paid unless hidden")
+    speculative_host_overlap: str = declare("none", choice("none", "chain", "all"), "", "speculative steps the overlap "
+                                            "scheduler hides that host time for: none, chain (topk 1) or all")
 
     @property
     def caveats(self) -> str:
