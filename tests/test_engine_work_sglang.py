@@ -112,6 +112,9 @@ def test_ngram_masks_per_sequence_and_context_token():
     expected = (NGRAM_SEQUENCE_LAUNCHES * np.array([8.0, 32.0]) + NGRAM_STEP_LAUNCHES) * launch_us / 1e3
     assert host == pytest.approx(expected)
     assert "sglang_tree_build" not in step.ops_ms and "sglang_speculative_host" not in step.ops_ms
+    # n-gram runs spec v1 in every version (v0.5.12 disables the overlap scheduler for NGRAM)
+    older = _step("sglang@0.5.0", method="ngram", batch=(8, 32), candidates=(1, 6), seq_len=seq)
+    assert np.array_equal(_op(step, "sglang_verify_accept"), _op(older, "sglang_verify_accept"))
 
 
 def test_unsupported_speculation_is_said():

@@ -150,13 +150,15 @@ def _tree_operations(setup: StepSetup, grid: Grid, step: SpeculativeStep, spec: 
 
 
 def _verify_operations(setup: StepSetup, grid: Grid, step: SpeculativeStep, spec: np.ndarray) -> list[Operation]:
-    """The EAGLE-3 capture, verify and accept kernels, once per step."""
+    """The EAGLE-3 capture, verify and accept kernels, once per step. The n-gram worker
+    (ngram_info.py) verifies the same way, always in spec v1, without hidden states, and may
+    accept every verified token."""
     b, n, s = grid.b, grid.n, grid.s
     h, act = setup.model.hidden_size, setup.activation_bytes
-    eagle3 = step.method == "eagle3"
-    captured = (3.0 if eagle3 else 1.0) * h
-    accepted = b * _accepted(grid, step)
-    v1 = 1.0 - overlapped(setup, step)
+    eagle3, ngram = step.method == "eagle3", step.method == "ngram"
+    captured = 0.0 if ngram else (3.0 if eagle3 else 1.0) * h
+    accepted = b * (n if ngram else _accepted(grid, step))
+    v1 = 1.0 if ngram else 1.0 - overlapped(setup, step)
     verify_bytes = (2.0 * BOOL * b * (s * n + n * n) + INDEX_BYTES_PER_TOKEN * b * n
                     + 4.0 * act * accepted * captured + v1 * 2.0 * FP32 * accepted * setup.model.vocab_size)
     kernels = VERIFY_KERNELS + v1 * LOGITS_GATHER_KERNELS
