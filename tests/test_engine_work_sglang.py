@@ -70,6 +70,15 @@ def test_host_time_hidden_on_chains_from_0_5_12_only():
     assert _op(tree, "sglang_speculative_host")[0, 1, 0] == pytest.approx(host_us / 1e3)  # trees run spec v1
 
 
+def test_overlap_all_hides_trees_too_and_none_hides_nothing():
+    tree, candidates = "steps=3,topk=4,tokens=8", (1, 8)
+    hidden = get_profile("sglang").with_overrides(speculative_host_overlap="all")
+    exposed = get_profile("sglang").with_overrides(speculative_host_overlap="none", speculative_host_us=500.0)
+    assert np.all(_op(_step(hidden, tree=tree, candidates=candidates), "sglang_speculative_host") == 0.0)
+    chain = _op(_step(exposed, tree="steps=3,topk=1,tokens=4"), "sglang_speculative_host")
+    assert chain[:, 1, :] == pytest.approx(0.5) and np.all(chain[:, 0, :] == 0.0)
+
+
 def test_spec_v1_gathers_the_accepted_logits():
     """0.5.0's verify (spec v1) gathers [b x (steps + 1), V] fp32 logits that 0.5.12's chain
     (spec v2) does not: the difference is that traffic at the elementwise bandwidth plus one kernel gap."""
