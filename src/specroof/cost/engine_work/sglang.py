@@ -225,7 +225,8 @@ class SGLangWork(EngineWork):
         hot_map = 1.0 if step.method == "eagle3" else 0.0
         if first:
             rows = b  # capture_for_decode: the last token of each sequence
-            moved = 2.0 * act * b * h * (topk + _accepted(grid, step))
+            captured = (3.0 if step.method == "eagle3" else 1.0) * h  # the accepted tokens' target states
+            moved = 2.0 * act * b * (h * topk + captured * _accepted(grid, step))
             kernels = FIRST_PASS_KERNELS + hot_map
         else:
             rows = b * topk
