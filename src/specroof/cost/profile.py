@@ -253,6 +253,11 @@ class ImplementationProfile:
     drafter_fc_sharded: bool = declare(False, BOOL, "", "the drafter's input projection (EAGLE fc, MTP eh_proj) is "
                                        "split over the tp GPUs (row-parallel, one all-reduce); false: replicated on "
                                        "every rank, as vLLM, SGLang and TensorRT-LLM build it")
+    # --- speculative host time and the overlap scheduler (cost/engine_work/sglang.py)
+    speculative_host_us: float = declare(0.0, MICROSECONDS, "us", "host time per speculative step (its worker's "
+                                         "Python, device syncs, eager launches, scheduling), paid unless hidden")
+    speculative_host_overlap: str = declare("none", choice("none", "chain", "all"), "", "speculative steps the overlap "
+                                            "scheduler hides that host time for: none, chain (topk 1) or all")
 
     @property
     def caveats(self) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 # Importing a member registers it.
 # isort: off
 import specroof.cost.engine_work.trtllm  # noqa: F401
+import specroof.cost.engine_work.sglang  # noqa: F401
 # isort: on
 from specroof.cost.engine_work.base import (
     ENGINE_WORK,
