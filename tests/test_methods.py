@@ -24,7 +24,7 @@ class ToyDrafter(PassMethod):
     """A toy pass-based method: each pass is one decoder layer of the target (the MTP builder)."""
 
     def draft_pass(self, choice, setup, grid, width, first):
-        return mtp_operations(setup, grid, width)
+        return mtp_operations(setup, grid, width, first)
 
 
 TOY = ToyDrafter(name="toy", description="a toy one-layer drafter", label="toy drafter", parameters=("tree",))
@@ -155,3 +155,22 @@ def test_catalog_lists_a_registered_method(toy):
     assert record["parameters"] == [{"name": "tree", "flag": "--tree", "required": False}]
     assert {r["name"]: r for r in method_catalog()}["draft"]["parameters"][0] == {
         "name": "draft_model", "flag": "--draft-model", "required": True}
+
+
+@pytest.mark.parametrize("every_row", [False, True])
+def test_first_drafting_pass_projects_one_row_per_sequence(every_row):
+    """EAGLE and MTP run their first pass over every verified token but (as vLLM, SGLang and
+    TensorRT-LLM one-model gather the last rows) project one row per sequence to logits; a profile
+    whose drafter projects every row (TensorRT-LLM two-model) prices them all."""
+    from specroof.cost.drafting_ops import LM_HEAD, eagle_operations
+    from specroof.cost.grid import Grid
+    from specroof.cost.setup import setup_step
+
+    setup = setup_step("llama-3.1-8b", "h100-sxm", profile="serving", draft_logits_every_row=every_row)
+    grid = Grid.of([4], [5], [1024])
+    for first in (True, False):
+        _, ops = eagle_operations(setup, "eagle3", grid, 5.0 if first else 1.0, first)
+        (head,) = [op for op in ops if op.info.base_name == LM_HEAD.name]
+        rows = float(np.max(head.shape.m))
+        expected = 20.0 if (first and every_row) else 4.0
+        assert rows == expected, (first, every_row, rows)

@@ -210,7 +210,7 @@ def test_deepseek_mtp_module_is_the_published_14b():
     count, which includes its fp8 block scales: one fp32 scale per 128 x 128 block of every
     quantized matrix (quantization_config weight_block_size), 1/16384 of the weights."""
     setup = setup_step(_config("deepseek-v3"), "h200", allow_unmodelled=True)
-    module_setup, ops = mtp_operations(setup, GRID, 1.0)
+    module_setup, ops = mtp_operations(setup, GRID, 1.0, False)
     raw = json.loads(Path(_config("deepseek-v3")).read_text(encoding="utf-8"))
     own = sum(op.weight_bytes for op in ops) / setup.weight_bytes
     own += _mla_parameters(raw) - _attention_parameters(module_setup, 1)
@@ -222,7 +222,7 @@ def test_deepseek_mtp_module_is_the_published_14b():
 
 def test_mtp_module_is_one_moe_layer_with_its_input_projection():
     setup = setup_step(_config("deepseek-v3"), "h200", tp=8, allow_unmodelled=True)
-    module, ops = mtp_operations(setup, GRID, 1.0)
+    module, ops = mtp_operations(setup, GRID, 1.0, False)
     assert module.model.num_layers == 1 and module.model.dense_layers == 0 and module.model.mtp_layers == 0
     names = {op.info.base_name for op in ops}
     assert {MTP_INPUT.name, MTP_PROJ.name, SHARED_GATE_UP_PROJ.name, "gate_up_proj"} <= names
@@ -271,7 +271,7 @@ def test_every_shipped_mtp_module_is_held(tmp_path):
     """Two modules (num_nextn_predict_layers 2): twice the weights and KV cache, the same time."""
     one, two = (setup_step(path, "h200", tp=8, allow_unmodelled=True)
                 for path in (_config("glm-4.5"), _write(tmp_path, "glm-4.5", num_nextn_predict_layers=2)))
-    (_, ops_one), (_, ops_two) = mtp_operations(one, GRID, 1.0), mtp_operations(two, GRID, 1.0)
+    (_, ops_one), (_, ops_two) = mtp_operations(one, GRID, 1.0, False), mtp_operations(two, GRID, 1.0, False)
     assert sum(op.weight_bytes for op in ops_two) == 2 * sum(op.weight_bytes for op in ops_one)
     assert sum(op.cache_bytes_per_token for op in ops_two) == 2 * sum(op.cache_bytes_per_token for op in ops_one)
     times = [specroof.speedup(cfg, "h200", tp=8, method="mtp", candidates=[3], acceptance="log:0.5").draft_ms

@@ -25,7 +25,7 @@ class OneLayerDrafter(PassMethod):
     """Each drafting pass is one decoder layer of the target."""
 
     def draft_pass(self, choice, setup, grid, width, first):
-        return mtp_operations(setup, grid, width)
+        return mtp_operations(setup, grid, width, first)
 
 
 METHOD = OneLayerDrafter(name="onelayer", description="one decoder layer drafts", label="one-layer drafter",

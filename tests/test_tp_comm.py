@@ -67,7 +67,7 @@ def test_mtp_projection_follows_the_same_switch():
     grid = Grid.of([1], [2], [1024])
     for sharded, tp_share in ((False, 1), (True, 8)):
         setup = setup_step("deepseek-v3", "h200", tp=8, profile="sglang", drafter_fc_sharded=sharded)
-        _, ops = mtp_operations(setup, grid, 1.0)
+        _, ops = mtp_operations(setup, grid, 1.0, False)
         (proj,) = _named(ops, "draft:mtp_proj")
         h = setup.model.hidden_size
         assert proj.weight_bytes == pytest.approx(2 * h * h * setup.weight_bytes / tp_share)

@@ -36,6 +36,7 @@ from dataclasses import fields, replace
 import numpy as np
 
 from specroof.cost.architectures import model_operations
+from specroof.cost.architectures.decoder import LOGITS_BYTES
 from specroof.cost.engine_ops import padded_tokens
 from specroof.cost.grid import Grid
 from specroof.cost.operation import (
@@ -127,6 +128,20 @@ def _without_embedding(ops: list[Operation]) -> list[Operation]:
     return [op for op in ops if op.info is not EMBEDDING]
 
 
+def _first_pass_logits(setup: StepSetup, ops: list[Operation], pass_grid: Grid, first: bool) -> list[Operation]:
+    """The first EAGLE / MTP pass runs its layer over every verified token but projects only each
+    sequence's last row to logits (vLLM ``EagleProposer.propose`` gathers ``last_token_indices``
+    before ``compute_logits``; SGLang's draft extend and TensorRT-LLM's one-model drafter likewise):
+    its LM head multiplies ``batch`` rows, unless the profile projects every row
+    (``draft_logits_every_row``, TensorRT-LLM's two-model draft engine)."""
+    if not first or setup.profile.draft_logits_every_row:
+        return ops
+    rows = pass_grid.b * np.ones_like(pass_grid.n)
+    vocab = setup.model.vocab_size
+    return [replace(op, shape=replace(op.shape, m=rows), activation_bytes=rows * vocab * LOGITS_BYTES)
+            if op.info is LM_HEAD else op for op in ops]
+
+
 def draft_model_operations(target: StepSetup, draft: ModelConfig, grid: Grid,
                            width: ArrayLike = 1.0) -> tuple[StepSetup, list[Operation]]:
     """The draft model's setup and the operations of ONE of its passes over ``width`` tokens
@@ -172,7 +187,8 @@ def eagle_operations(target: StepSetup, version: str, grid: Grid, width: ArrayLi
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
     h = model.hidden_size
-    ops = _without_embedding(model_operations(setup, pass_grid, tokens=tokens))
+    ops = _first_pass_logits(setup, _without_embedding(model_operations(setup, pass_grid, tokens=tokens)), pass_grid,
+                             first)
     if version == "eagle3":
         # q, k, v read the embedding and the hidden state side by side: [T, 2h]
         ops = [replace(op, shape=replace(op.shape, k=2 * h), weight_bytes=op.weight_bytes * 2)
@@ -206,7 +222,8 @@ def mtp_model(target: ModelConfig) -> ModelConfig:
     return replace(target, name=f"{target.name} MTP module", num_layers=1, mtp_layers=0, **zero)
 
 
-def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[StepSetup, list[Operation]]:
+def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike,
+                   first: bool) -> tuple[StepSetup, list[Operation]]:
     """One pass of a multi-token-prediction module over ``width`` tokens per sequence.
 
     DeepSeek-V3 (arXiv 2412.19437, section 2.2), GLM-4.5 and Qwen3-Next ship modules alike: the
@@ -218,14 +235,17 @@ def mtp_operations(target: StepSetup, grid: Grid, width: ArrayLike) -> tuple[Ste
     K times is K passes of this list (:mod:`specroof.speculation.methods.mtp`). A model that ships
     several modules (``num_nextn_predict_layers`` > 1) holds every one of them, each with its own
     KV cache (vLLM's ``DeepSeekMultiTokenPredictor`` loads them all and runs module ``i mod n`` at
-    pass ``i``): weights and cache are those of ``n`` modules, each pass the time of one."""
+    pass ``i``): weights and cache are those of ``n`` modules, each pass the time of one. ``first``:
+    the pass over every verified token, which projects only each sequence's last row
+    (:func:`_first_pass_logits`)."""
     modules = max(target.model.mtp_layers, 1)
     model = mtp_model(target.model)
     setup = target.for_model(model)
     pass_grid = _pass_grid(grid, width)
     tokens = padded_tokens(setup.profile, pass_grid.b, pass_grid.n)
     h, wb = model.hidden_size, setup.weight_bytes * modules  # every module's weights are held
-    ops = _without_embedding(model_operations(setup, pass_grid, tokens=tokens))
+    ops = _first_pass_logits(setup, _without_embedding(model_operations(setup, pass_grid, tokens=tokens)), pass_grid,
+                             first)
     ops = [replace(op, weight_bytes=0.0 if op.info is LM_HEAD else op.weight_bytes * modules,  # the shared head
                    cache_bytes_per_token=op.cache_bytes_per_token * modules) for op in ops]
     inputs = operation(MTP_INPUT, ElementwiseShape(MTP_INPUT_PASSES * tokens * h, MTP_INPUT_KERNELS), 1.0,

@@ -249,6 +249,9 @@ class ImplementationProfile:
     allreduce_nccl: bool = declare(False, BOOL, "", "every all-reduce runs NCCL, priced by its line measured on the "
                                    "device (cost/allreduce_nccl.toml): the engine's custom all-reduce is off (SGLang "
                                    "--disable-custom-all-reduce, vLLM disable_custom_all_reduce)")
+    draft_logits_every_row: bool = declare(False, BOOL, "", "the first drafting pass (over every verified token) "
+                                           "projects every row to logits; false: only each sequence's last row, as "
+                                           "vLLM, SGLang and TensorRT-LLM one-model gather before the LM head")
     # --- drafter layers under tensor parallelism (cost/drafting_ops.py)
     drafter_fc_sharded: bool = declare(False, BOOL, "", "the drafter's input projection (EAGLE fc, MTP eh_proj) is "
                                        "split over the tp GPUs (row-parallel, one all-reduce); false: replicated on "

@@ -33,7 +33,7 @@ class MtpModule(PassMethod):
 
     def draft_pass(self, choice: Choice, setup: StepSetup, grid: Grid, width: ArrayLike,
                    first: bool) -> tuple[StepSetup, list[Operation]]:
-        return mtp_operations(setup, grid, width)
+        return mtp_operations(setup, grid, width, first)
 
 
 MTP = METHODS.register(MtpModule(
