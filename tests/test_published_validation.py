@@ -1,8 +1,8 @@
-"""Frontier-model validation (tools/validation/compare_frontier.py and split_frontier.py, run as
+"""Frontier-model validation (tools/validation/compare_published.py and split_published.py, run as
 scripts): the published rows are sane and sourced, the dev/test split follows its rule and
 never changes as rows are appended, and every row is either priced with its own stated
 acceptance or refused with a reason. No gate on the errors: the lead scores the rows once the
-frontier builders are merged (docs/validation-frontier.md)."""
+frontier builders are merged (docs/validation-published.md)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from specroof.hardware.accelerator import catalog_names as hardware_names
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools" / "validation"
-COMPARE, SPLIT = TOOLS / "compare_frontier.py", TOOLS / "split_frontier.py"
-DATA = ROOT / "data" / "validation" / "frontier-published.csv"
-LOCK = ROOT / "data" / "validation" / "frontier-published.split-lock.csv"
-DOC = ROOT / "docs" / "validation-frontier-results.md"
+COMPARE, SPLIT = TOOLS / "compare_published.py", TOOLS / "split_published.py"
+DATA = ROOT / "data" / "validation" / "published-e2e.csv"
+LOCK = ROOT / "data" / "validation" / "published-e2e.split-lock.csv"
+DOC = ROOT / "docs" / "validation-e2e.md"
 METHODS = {"eagle", "eagle3", "draft", "ngram", "mtp"}
 METRICS = {"tokens_per_s_per_user", "output_throughput", "tpot_ms", "speedup", "e2e_runtime"}
 
@@ -169,7 +169,7 @@ def test_summary_is_recomputed_from_the_rows(output):
 
 def test_the_doc_is_the_scripts_output(output):
     assert DOC.read_text(encoding="utf-8") == output["markdown"], \
-        "docs/validation-frontier-results.md is stale: run python tools/validation/compare_frontier.py --write"
+        "docs/validation-e2e.md is stale: run python tools/validation/compare_published.py --write"
 
 
 def test_split_option_shows_one_set_only():
