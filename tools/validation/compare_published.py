@@ -57,6 +57,7 @@ from split_published import DATA, LOCK, problems, read_lock, read_table
 import specroof
 from specroof.cost.profile import profile_names
 from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.models.architecture import catalog_names
 
 PLACEHOLDER_ACCEPTANCE = "chain:0.5"
@@ -170,7 +171,8 @@ def options(row: dict[str, str]) -> dict:
 
 def unstated(row: dict[str, str]) -> str:
     """What pricing needs that the source does not state ('' when nothing is missing)."""
-    missing = [what for what, key in (("the GPU", "gpu"), ("a batch size", "batch"), ("the draft length", "k"),
+    missing = [what for what, key in (("the GPU", "gpu"), ("the tensor-parallel layout", "tp"), ("a batch size", "batch"),
+                                      ("the draft length", "k"),
                                       ("the context length", "context_tokens"),
                                       ("an acceptance length", "acceptance_length")) if not row[key].strip()]
     if not missing:
@@ -183,6 +185,8 @@ def priceable(row: dict[str, str]) -> tuple[str, str]:
     """The catalog entry to price with and its note, or :class:`Refused` with every reason at once
     (the model's absence may pass with the frontier builders; what the source omits stays)."""
     reasons = [unstated(row)]
+    if row["gpu"] and row["gpu"] not in hardware_names():
+        reasons.insert(0, f"GPU {row['gpu']!r} is not in the hardware catalog")
     if profile_for(row) not in profile_names():
         reasons.insert(0, f"profile not yet available: {profile_for(row)!r} (no such profile on this branch)")
     try:
