@@ -100,6 +100,7 @@ class Priced:
     measured_plain_tpot_ms: float | None = None
     refused: str = ""
     warnings: list[str] = field(default_factory=list)
+    tp: int | None = None
 
     @property
     def error(self) -> float:
@@ -210,7 +211,7 @@ def price(row: dict[str, str]) -> Priced:
     out = Priced(row["row_id"], row["split"], row["source_id"], row["model"], row["engine"], profile_for(row),
                  row["method"], row["gpu"],
                  _int(row["batch"]), _int(row["k"]), float(row["speedup"]), _float(row["acceptance_length"]),
-                 measured_plain_tpot_ms=measured_plain_tpot_ms(row))
+                 measured_plain_tpot_ms=measured_plain_tpot_ms(row), tp=_int(row["tp"]))
     try:
         out.config, note = priceable(row)
         grid = {"batch": [int(row["batch"])], "candidates": [int(row["k"]) + 1], "seq_len": [int(row["context_tokens"])]}
