@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.validation.split_frontier import split_of
+from tools.validation.split_published import split_of
 from tools.validation.split_load import DATA, problems
 
-FRONTIER = Path(__file__).resolve().parents[1] / "data" / "validation" / "frontier-published.csv"
+FRONTIER = Path(__file__).resolve().parents[1] / "data" / "validation" / "published-e2e.csv"
 TIME_UNITS = {"ms", "s"}
 
 

@@ -38,7 +38,14 @@ every validated domain, a one-line `validation_note` (and the command prints one
      each priced by a fit on the other): bf16 GEMM and decode attention
      (family dense), bf16 MoE layers (family moe); the batch is the kernel's token count;
    - the Medusa Appendix G reproduction: **in-sample** (the `medusa-appendix-g` profile was
-     fitted to that chart), so it describes that profile only and never makes a record validated.
+     fitted to that chart), so it describes that profile only and never makes a record validated;
+   - the published set's **test** rows (`tools/validation/compare_published.py`, one validation
+     per source; `docs/validation-published.md`): the priced test rows' speedups at their stated
+     acceptance. The development rows are not used: they are looked at while the cost model
+     changes, so their errors would narrow the bands. A domain with fewer than 4 test rows gets
+     no band of its own from them: they join the coarser bands of their profile and the pooled
+     band, widening them (each band names the validations it comes from), and the coverage
+     table below says how many of them the bands built without them would have held.
 2. **Domains.** Each residual is tagged with its domain: profile (engine), drafting method,
    architecture family, GPU, tensor parallelism and batch range (1, 2-8, 9-32, 33-128, 129+).
 3. **Band.** From the `n` residuals of a domain, an interval that a new residual falls in with

@@ -19,7 +19,12 @@ Validations used:
   the values of the kind's first shape axis, GEMM ``n``, attention heads, MoE hidden size,
   dealt into two folds, each predicted by a fit on the other), on the committed extract: bf16 GEMM and decode attention (dense), bf16 MoE layers (moe);
 - the Medusa Appendix G reproduction (figure 22): in-sample, since the profile
-  ``medusa-appendix-g`` was fitted to that chart; it describes that profile only.
+  ``medusa-appendix-g`` was fitted to that chart; it describes that profile only;
+- the published set's **test** rows (``tools/validation/compare_published.py --json``, one
+  validation per source): the priced test rows' speedup errors, each with its stated acceptance.
+  Only the test half is used: the development half is looked at while the cost model changes,
+  so its errors would make the bands optimistic. Each residual's domain is the profile that
+  priced the row, its method, family, GPU, tensor parallelism and batch.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src" / "specroof" / "bands" / "error_bands.csv"
 DOC = REPO / "docs" / "error-bands.md"
 E2E = REPO / "tools" / "validation" / "compare_e2e.py"  # run as a script (--json)
+PUBLISHED = REPO / "tools" / "validation" / "compare_published.py"  # run as a script (--json)
 MEASUREMENTS = REPO / "data" / "measurements"  # this checkout's data: the package never reads it
 EXTRACT = REPO / "data" / "kernels" / "extract"
 KERNEL_SECTIONS = {"gemm_bf16": "dense", "decode_attention": "dense", "moe_bf16": "moe"}
@@ -155,9 +161,20 @@ def medusa_residuals() -> list[stats.Residual]:
             for r in reference]
 
 
+def published_residuals() -> list[stats.Residual]:
+    """The published set's priced TEST rows (never its development rows: see the module docstring)."""
+    from specroof.hardware.accelerator import load_hardware
+
+    done = subprocess.run([sys.executable, str(PUBLISHED), "--json", "--split", "test"], capture_output=True, text=True,
+                          check=True)
+    return [stats.Residual("speedup", "step", True, f"published test: {r['source_id']}", r["profile"], r["method"],
+                           _family(r["config"]), load_hardware(r["gpu"]).name, int(r["tp"]), int(r["batch"]), r["error"])
+            for r in json.loads(done.stdout)["rows"] if not r["refused"]]
+
+
 COLLECTORS: dict[str, Callable[[], list[stats.Residual]]] = {
     "calibration": calibration_residuals, "e2e": e2e_residuals, "kernels": kernel_residuals,
-    "medusa": medusa_residuals}
+    "medusa": medusa_residuals, "published": published_residuals}
 
 
 def all_residuals() -> list[stats.Residual]:

@@ -7,7 +7,7 @@ with its source, and keeps that source:
   traces: EAGLE-3 and n-gram, four datasets, K = 1..15);
 - ``tools/acceptance/published-acceptance.csv`` (EAGLE-1 in vLLM PR #16035; MTP from
   InferenceX's golden acceptance files);
-- ``data/validation/frontier-published.csv`` (chain rows with a stated acceptance length);
+- ``data/validation/published-e2e.csv`` (chain rows of its issue-18 collection with a stated acceptance length);
 - ``tools/acceptance/catalog-transcribed.csv`` (vLLM's acceptance-length CI reference: EAGLE-3
   per-position rates, MTP means; vLLM issue #20780's EAGLE-1/EAGLE-3 tau for K = 2..7).
 
@@ -105,9 +105,11 @@ def published_rows() -> Iterator[dict[str, str]]:
 
 
 def frontier_rows() -> Iterator[dict[str, str]]:
-    """Chain rows of the frontier validation file with a stated acceptance length (first batch per K)."""
-    for r in _records(ROOT / "data" / "validation" / "frontier-published.csv"):
-        if not r["acceptance_length"] or r["tree"] != "chain":
+    """Chain rows of the issue-18 frontier collection of the published set with a stated acceptance
+    length (first batch per K). The rows appended for issue 20 (collection ``e2e-2026-12-07``) are
+    left out: their test half must not feed a shipped default."""
+    for r in _records(ROOT / "data" / "validation" / "published-e2e.csv"):
+        if r["collection"] != "frontier-2026-12-06" or not r["acceptance_length"] or r["tree"] != "chain":
             continue
         midpoint = "midpoint" in r["notes"]
         temperature = "0.7" if "temperature 0.7" in r["dataset"] else ""

@@ -3,7 +3,9 @@
 Checks specroof's speedup against the published engine measurements in ``data/validation/``
 (see its README). Costs come from the profiles' kernel parameters (fitted to NVIDIA's kernel
 database, not to these runs), acceptance from the authors' own traces. Writes
-``docs/validation-e2e.md`` (``--write``) or prints the tables.
+``docs/validation-e2e.md`` (``--write``) or prints the tables. The doc ends with the section of
+the published set (``data/validation/published-e2e.csv``, dev and test: ``compare_published.py``),
+so that one command writes the whole doc.
 
 Two sets of engine constants, both reported (``CONSTANTS``):
 
@@ -52,6 +54,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from compare_published import compare as published_compare
+from compare_published import report as published_report
 
 import specroof
 from specroof.cost.profile import ImplementationProfile, get_profile
@@ -310,10 +314,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print both comparisons and the doc's text as JSON")
     args = parser.parse_args()
     claim, derived = compare("independent"), compare("source-derived")
-    text = markdown(claim, derived)
+    published = published_report(published_compare())
+    text = markdown(claim, derived) + "\n" + published["markdown"]
     if args.json:
         print(json.dumps({"independent": report("independent", claim), "source-derived": report("source-derived", derived),
-                          "markdown": text}))
+                          "published": published, "markdown": text}))
     elif args.write:
         DOC.write_text(text, encoding="utf-8")
         print(f"wrote {DOC}")

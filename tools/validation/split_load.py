@@ -1,6 +1,6 @@
 """Development / test split of the published load points: ``python tools/validation/split_load.py``.
 
-The same rule as the frontier measurements (``split_frontier.py``, ``docs/validation-frontier.md``):
+The same rule as the frontier measurements (``split_published.py``, ``docs/validation-published.md``):
 by SOURCE, ``test`` if ``sha256(SEED + ":" + source_id)[:8] / 16**8 < TEST_SHARE``, with that file's
 seed, so a source that appears in both files (vLLM PR #12755) is in the same set in both, and
 rows appended later keep every existing assignment. The rule was applied when the rows were
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from split_frontier import read_table, split_of  # noqa: E402  (the one rule, shared)
+from split_published import read_table, split_of  # noqa: E402  (the one rule, shared)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "validation" / "load-published.csv"
 

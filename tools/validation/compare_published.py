@@ -1,17 +1,21 @@
-"""Predicted vs published speedups on frontier models: ``python tools/validation/compare_frontier.py``.
+"""Predicted vs published speedups: ``python tools/validation/compare_published.py``.
 
-Prices every row of ``data/validation/frontier-published.csv`` (sources, columns and
-transcription rules: section 4 of ``data/validation/README.md``; dev/test split:
-``docs/validation-frontier.md``) through :func:`specroof.speedup` and reports per-row errors,
-and MAPE and bias per split, per split and engine, per split and method. ``--write`` writes
-``docs/validation-frontier-results.md``; ``--json`` prints the rows, the summaries and that text;
-``--split dev`` shows the development set only (what may be looked at while choosing structure).
+Prices every row of ``data/validation/published-e2e.csv`` (sources, columns and transcription
+rules: section 4 of ``data/validation/README.md``; dev/test split: ``docs/validation-published.md``)
+through :func:`specroof.speedup` and reports per-row errors, and MAPE, bias and the worst error
+per split, per split and engine, per split and method. The tables are a section of
+``docs/validation-e2e.md``, written by ``python tools/validation/compare_e2e.py --write`` (one
+command for the whole doc; :func:`published_report.section` makes this set's part); ``--json``
+prints the rows, the summaries and that section; ``--split dev`` shows the development set only
+(what may be looked at while choosing structure).
 
 What each row is priced with, and nothing else:
 
 - its model (catalog name), GPU, layout (``tp``; ``ep``, ``dp_attention`` and ``draft_tp``
-  passed only where the source states them), engine profile, activation ``dtype`` and
-  ``weight_dtype``, method, ``k + 1`` candidates, tree, batch and ``context_tokens``;
+  passed only where the source states them), engine profile (``<engine>@<engine_release>``
+  where such a profile exists, else ``<engine>``: :func:`profile_for`; every row names the
+  profile that priced it), activation ``dtype`` and ``weight_dtype``, method, ``k + 1``
+  candidates, tree, batch and ``context_tokens``;
 - its **stated acceptance length** tau, never fitted and never replaced: the predicted
   speedup of the decode steps is ``tau * T_plain / T_spec``, with ``T_spec`` the step with its
   drafting, as in ``compare_e2e.py``. The pricer needs an acceptance model to build the drafting
@@ -20,6 +24,10 @@ What each row is priced with, and nothing else:
   under a second placeholder too, and refused if the two step times differ;
 - n-gram: every step is priced as verifying ``k + 1`` tokens (proposal rate 1), since no
   source states how often a match is found; the stated tau averages all steps, matched or not.
+
+Research code (``engine = research``: HF-transformers implementations such as Spec-Bench's) is
+priced with the ``research`` profile; while no such profile exists its rows are refused as
+"profile not yet available", never dropped.
 
 The speedup compared is that of the decode steps: the rows' metrics are per-user tokens/s, time
 per output token, or output throughput of short-prompt benchmarks; the Llama-4-Scout n-gram
@@ -43,13 +51,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from split_frontier import DATA, LOCK, ROOT, problems, read_lock, read_table
+from published_report import section
+from split_published import DATA, LOCK, problems, read_lock, read_table
 
 import specroof
+from specroof.cost.profile import profile_names
 from specroof.errors import SpecroofError
+from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.models.architecture import catalog_names
 
-DOC = ROOT / "docs" / "validation-frontier-results.md"
 PLACEHOLDER_ACCEPTANCE = "chain:0.5"
 CROSS_CHECK_ACCEPTANCE = "chain:0.9"
 NGRAM_PROPOSAL_RATE = 1.0
@@ -76,6 +86,7 @@ class Priced:
     source_id: str
     model: str
     engine: str
+    profile: str
     method: str
     gpu: str
     batch: int | None
@@ -89,6 +100,7 @@ class Priced:
     measured_plain_tpot_ms: float | None = None
     refused: str = ""
     warnings: list[str] = field(default_factory=list)
+    tp: int | None = None
 
     @property
     def error(self) -> float:
@@ -131,9 +143,17 @@ def model_config(name: str) -> tuple[str, str]:
     raise Refused(f"unknown model {name!r}: not in the catalog")
 
 
+def profile_for(row: dict[str, str]) -> str:
+    """The profile that prices the row: ``<engine>@<engine_release>`` where the source states a
+    release and such a profile exists, else ``<engine>`` (which may not exist yet: see
+    :func:`priceable`)."""
+    versioned = f"{row['engine']}@{row['engine_release']}" if row["engine_release"].strip() else ""
+    return versioned if versioned in profile_names() else row["engine"]
+
+
 def options(row: dict[str, str]) -> dict:
     """:func:`specroof.speedup` keywords for the row's stated setup (layout keys only where stated)."""
-    opts: dict = {"method": row["method"], "dtype": row["dtype"], "tp": int(row["tp"]), "profile": row["engine"],
+    opts: dict = {"method": row["method"], "dtype": row["dtype"], "tp": int(row["tp"]), "profile": profile_for(row),
                   "acceptance": PLACEHOLDER_ACCEPTANCE}
     if row["weight_dtype"]:
         opts["weight_dtype"] = row["weight_dtype"]
@@ -152,7 +172,8 @@ def options(row: dict[str, str]) -> dict:
 
 def unstated(row: dict[str, str]) -> str:
     """What pricing needs that the source does not state ('' when nothing is missing)."""
-    missing = [what for what, key in (("the GPU", "gpu"), ("a batch size", "batch"), ("the draft length", "k"),
+    missing = [what for what, key in (("the GPU", "gpu"), ("the tensor-parallel layout", "tp"), ("a batch size", "batch"),
+                                      ("the draft length", "k"),
                                       ("the context length", "context_tokens"),
                                       ("an acceptance length", "acceptance_length")) if not row[key].strip()]
     if not missing:
@@ -165,6 +186,10 @@ def priceable(row: dict[str, str]) -> tuple[str, str]:
     """The catalog entry to price with and its note, or :class:`Refused` with every reason at once
     (the model's absence may pass with the frontier builders; what the source omits stays)."""
     reasons = [unstated(row)]
+    if row["gpu"] and row["gpu"] not in hardware_names():
+        reasons.insert(0, f"GPU {row['gpu']!r} is not in the hardware catalog")
+    if profile_for(row) not in profile_names():
+        reasons.insert(0, f"profile not yet available: {profile_for(row)!r} (no such profile on this branch)")
     try:
         config, note = model_config(row["model"])
     except Refused as refusal:
@@ -183,9 +208,10 @@ def _about_placeholder(caught: warnings.WarningMessage) -> bool:
 
 def price(row: dict[str, str]) -> Priced:
     """The row priced with its own setup and stated tau; a refusal keeps the reason."""
-    out = Priced(row["row_id"], row["split"], row["source_id"], row["model"], row["engine"], row["method"], row["gpu"],
+    out = Priced(row["row_id"], row["split"], row["source_id"], row["model"], row["engine"], profile_for(row),
+                 row["method"], row["gpu"],
                  _int(row["batch"]), _int(row["k"]), float(row["speedup"]), _float(row["acceptance_length"]),
-                 measured_plain_tpot_ms=measured_plain_tpot_ms(row))
+                 measured_plain_tpot_ms=measured_plain_tpot_ms(row), tp=_int(row["tp"]))
     try:
         out.config, note = priceable(row)
         grid = {"batch": [int(row["batch"])], "candidates": [int(row["k"]) + 1], "seq_len": [int(row["context_tokens"])]}
@@ -238,78 +264,28 @@ def compare(path: Path = DATA, lock_path: Path = LOCK) -> list[Priced]:
     _, _, rows = read_table(path)
     found = problems(rows, read_lock(lock_path))
     if found or any(not r["split"] for r in rows):
-        raise SystemExit("error: the dev/test split is not intact (run tools/validation/split_frontier.py): "
+        raise SystemExit("error: the dev/test split is not intact (run tools/validation/split_published.py): "
                          + "; ".join(found or ["a row has no split"]))
     return [price(r) for r in rows]
-
-
-INTRO = """\
-Generated by `python tools/validation/compare_frontier.py --write` from
-`data/validation/frontier-published.csv` (sources: `data/validation/README.md` section 4; the
-dev/test split and how each set may be used: `docs/validation-frontier.md`). Each row is priced
-with its own stated acceptance length (never fitted) and stated layout; kernel costs come from
-the engine profiles. A refused row is a result: specroof cannot price it yet, and says why.
-Error = predicted / measured - 1.
-"""
-
-
-def _pct(value: float | None) -> str:
-    return "" if value is None or math.isnan(value) else f"{100 * value:+.1f}%"
-
-
-def _summary_lines(table: dict[str, dict]) -> list[str]:
-    lines = ["| check | points | MAPE | bias | worst |", "|---|---|---|---|---|"]
-    for name, s in table.items():
-        if "mape_pct" in s:
-            lines.append(f"| {name} | {s['points']} | {s['mape_pct']:.1f}% | {s['bias_pct']:+.1f}% | {s['worst_pct']:+.1f}% |")
-        else:
-            lines.append(f"| {name} | {s['points']} | | | |")
-    return lines
-
-
-def markdown(priced: list[Priced]) -> str:
-    lines = ["# Frontier models: predicted vs published (results)", "", INTRO, "## Summary", ""]
-    lines += _summary_lines(summary(priced))
-    lines += ["", "## Priced rows", "",
-              "| split | row | model (priced as) | GPU | engine | method | batch | k | tau | measured | predicted | error "
-              "| plain ms/token: specroof | error | warnings |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for p in (p for p in priced if not p.refused):
-        lines.append(f"| {p.split} | {p.row_id} | {p.model} ({p.config}) | {p.gpu} | {p.engine} | {p.method} | {p.batch} | "
-                     f"{p.k} | {p.acceptance_length:.2f} | {p.measured_speedup:.3f} | {p.predicted_speedup:.3f} | "
-                     f"{_pct(p.error)} | {p.plain_ms:.2f} | {_pct(p.plain_tpot_error)} | {'; '.join(p.warnings).replace('|', '/')} |")
-    lines += ["", "## Refused rows", "", "| split | row | model | why |", "|---|---|---|---|"]
-    for p in (p for p in priced if p.refused):
-        lines.append(f"| {p.split} | {p.row_id} | {p.model} | {p.refused.replace('|', '/')} |")
-    return "\n".join(lines) + "\n"
 
 
 def report(priced: list[Priced]) -> dict:
     rows = [{**asdict(p), "error": None if p.refused else p.error, "plain_tpot_error": p.plain_tpot_error}
             for p in priced]
     return {"rows": rows, "summary": summary(priced), "placeholder_acceptance": PLACEHOLDER_ACCEPTANCE,
-            "model_standin": MODEL_STANDIN, "markdown": markdown(priced)}
+            "model_standin": MODEL_STANDIN, "markdown": section(priced, summary(priced))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the measurements CSV")
     parser.add_argument("--lock", type=Path, default=LOCK, help="the split lock file")
-    parser.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
-    parser.add_argument("--json", action="store_true", help="print the rows, the summaries and the doc's text as JSON")
+    parser.add_argument("--json", action="store_true", help="print the rows, the summaries and the section's text as JSON")
     parser.add_argument("--split", choices=("dev", "test", "all"), default="all",
-                        help="show one set only (while choosing structure, look at dev only); --write needs all")
+                        help="show one set only (while choosing structure, look at dev only)")
     args = parser.parse_args()
-    if args.write and args.split != "all":
-        raise SystemExit("error: --write writes the whole comparison; drop --split")
     priced = [p for p in compare(args.data, args.lock) if args.split in ("all", p.split)]
-    if args.json:
-        print(json.dumps(report(priced)))
-    elif args.write:
-        DOC.write_text(markdown(priced), encoding="utf-8")
-        print(f"wrote {DOC}")
-    else:
-        print(markdown(priced))
+    print(json.dumps(report(priced)) if args.json else section(priced, summary(priced)))
 
 
 if __name__ == "__main__":

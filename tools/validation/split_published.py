@@ -1,4 +1,4 @@
-"""Development / test split of the frontier measurements: ``python tools/validation/split_frontier.py``.
+"""Development / test split of the frontier measurements: ``python tools/validation/split_published.py``.
 
 The split is made by SOURCE (a blog post, a pull request, a paper), never by row, so that no
 test row shares a setup, a benchmark harness or an author's choices with a development row.
@@ -8,7 +8,7 @@ Each source's set is a pure function of its ``source_id`` and a fixed seed::
 
 so rows appended later keep every existing assignment, and a new row of a known source lands
 in that source's set. The rule is applied before any prediction is computed (the date and the
-rule are written in ``docs/validation-frontier.md``); ``--write`` fills the ``split`` column of
+rule are written in ``docs/validation-published.md``); ``--write`` fills the ``split`` column of
 rows that have none and appends them to the lock file, which records every assignment ever
 made. A row whose ``split`` disagrees with the rule or the lock is an error, never rewritten.
 
@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "data" / "validation" / "frontier-published.csv"
-LOCK = ROOT / "data" / "validation" / "frontier-published.split-lock.csv"
+DATA = ROOT / "data" / "validation" / "published-e2e.csv"
+LOCK = ROOT / "data" / "validation" / "published-e2e.split-lock.csv"
 SEED = "specroof/frontier-published/2026-12-06"
 TEST_SHARE = 0.5
 SPLITS = ("dev", "test")
@@ -94,7 +94,7 @@ def assign(path: Path, lock_path: Path) -> int:
     fresh = not lock_path.exists()
     with open(lock_path, "a", newline="", encoding="utf-8") as handle:
         if fresh:
-            handle.write("# Every split assignment ever made (tools/validation/split_frontier.py); append-only.\n")
+            handle.write("# Every split assignment ever made (tools/validation/split_published.py); append-only.\n")
         writer = csv.DictWriter(handle, LOCK_FIELDS, lineterminator="\n", extrasaction="ignore")
         if fresh:
             writer.writeheader()
