@@ -135,7 +135,7 @@ def test_a_catalog_row_is_used_and_never_extrapolated():
     ("catalog:llama-3.1-8b", "MODEL/METHOD"),
     ("catalog:llama-3.1-8b/draft", "no row for method 'draft'"),
     ("catalog:llama-3.1-70b/eagle3", "no eagle3 row for model"),
-    ("catalog:qwen3-8b/eagle3/math", "no qwen3-8b/eagle3 row for domain 'math'"),
+    ("catalog:qwen3-8b/eagle3/long-context", "no qwen3-8b/eagle3 row for domain 'long-context'"),
 ])
 def test_a_catalog_spec_without_a_row_is_an_error(spec, message):
     with pytest.raises(SpecroofError, match=message):
@@ -158,8 +158,9 @@ def test_the_default_names_its_row_and_a_weak_match_says_so():
     assert "WEAK match for llama-3.1-70b: another size (llama-3.1-8b)" in size.assumption
     other = best_match("kimi-k2", "mtp")
     assert other is not None and other.weak[0].startswith("another model")
-    domain = best_match("qwen3-8b", "eagle3", "coding")
-    assert domain is not None and "another domain (chat, not coding)" in domain.weak
+    domain = best_match("qwen3-8b", "eagle3", "long-context")
+    assert domain is not None and domain.entry.domain != "long-context"
+    assert f"another domain ({domain.entry.domain}, not long-context)" in domain.weak
 
 
 def test_the_default_holds_past_the_largest_k_and_says_so():
