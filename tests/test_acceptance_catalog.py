@@ -53,6 +53,29 @@ def test_the_committed_catalog_is_the_builders_output():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_docs_coverage_part_is_the_tools_output():
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "acceptance" / "catalog_coverage_doc.py"), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_gaps_closed_on_2026_12_07_have_rows():
+    """Qwen3-235B, Llama-3.3-70B, Llama-4-Maverick EAGLE-3, a Medusa chain and RAG rows trace to their sources."""
+    entries = catalog_entries()
+    by_name: dict[str, list] = {}
+    for entry in entries:
+        by_name.setdefault(entry.name(), []).append(entry)
+    for name in ("qwen3-235b-a22b/eagle3/chat", "llama-3.3-70b/eagle3/coding", "llama-3.1-8b/heads/mixed",
+                 "minimax-m3/eagle3/long-context"):
+        assert name in by_name and all(e.info["source_url"].startswith("https://") for e in by_name[name])
+    maverick = by_name["llama-4-maverick/eagle3/math"][0]
+    assert [k for k, _ in maverick.points] == list(range(1, 8)) and maverick.points[-1][1] == pytest.approx(4.02)
+    assert len({e.model for e in entries if e.domain == "rag"}) >= 4
+    # the dashboard's per-position rates at K = 5 give tau(5) = its stated mean (Llama-3.1-8B rag: 3.1108)
+    rag = [e for e in by_name["llama-3.1-8b/eagle3/rag"] if "speculator_benchmarks" in e.key["dataset"]][0]
+    assert dict(rag.points)[5] == pytest.approx(3.1108, abs=1e-3) and dict(rag.points)[1] == pytest.approx(1.7309)
+
+
 def test_per_position_rates_sum_to_the_stated_mean():
     # vLLM CI: Llama-3.1-8B EAGLE-3, stated mean 2.60 at K = 3 with rates 0.7296, 0.5208, 0.3545
     entry = parse_acceptance("catalog:llama-3.1-8b/eagle3/chat").entry
@@ -135,7 +158,7 @@ def test_a_catalog_row_is_used_and_never_extrapolated():
     ("catalog:llama-3.1-8b", "MODEL/METHOD"),
     ("catalog:llama-3.1-8b/draft", "no row for method 'draft'"),
     ("catalog:llama-3.1-70b/eagle3", "no eagle3 row for model"),
-    ("catalog:qwen3-8b/eagle3/math", "no qwen3-8b/eagle3 row for domain 'math'"),
+    ("catalog:qwen3-8b/eagle3/long-context", "no qwen3-8b/eagle3 row for domain 'long-context'"),
 ])
 def test_a_catalog_spec_without_a_row_is_an_error(spec, message):
     with pytest.raises(SpecroofError, match=message):
@@ -158,8 +181,9 @@ def test_the_default_names_its_row_and_a_weak_match_says_so():
     assert "WEAK match for llama-3.1-70b: another size (llama-3.1-8b)" in size.assumption
     other = best_match("kimi-k2", "mtp")
     assert other is not None and other.weak[0].startswith("another model")
-    domain = best_match("qwen3-8b", "eagle3", "coding")
-    assert domain is not None and "another domain (chat, not coding)" in domain.weak
+    domain = best_match("qwen3-8b", "eagle3", "long-context")
+    assert domain is not None and domain.entry.domain != "long-context"
+    assert f"another domain ({domain.entry.domain}, not long-context)" in domain.weak
 
 
 def test_the_default_holds_past_the_largest_k_and_says_so():

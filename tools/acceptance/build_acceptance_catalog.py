@@ -9,7 +9,11 @@ with its source, and keeps that source:
   InferenceX's golden acceptance files);
 - ``data/validation/published-e2e.csv`` (chain rows of its issue-18 collection with a stated acceptance length);
 - ``tools/acceptance/catalog-transcribed.csv`` (vLLM's acceptance-length CI reference: EAGLE-3
-  per-position rates, MTP means; vLLM issue #20780's EAGLE-1/EAGLE-3 tau for K = 2..7).
+  per-position rates, MTP means; vLLM issue #20780's EAGLE-1/EAGLE-3 tau for K = 2..7; one-K rows of
+  SGLang/TokenSpeed PRs; and, appended 2026-12-07, model cards (RedHatAI Llama-4-Maverick K = 1..7,
+  the nebius LK-losses cards at K = 7), the Red Hat speculators dashboard's per-position rates, vLLM's
+  AMD blog's mean accepted length per proposal length, SGLang PR #23336's GLM-4.7 MTP; each source's
+  conditions are in that file's comments).
 
 A published curve that falls as K grows (sampling noise at temperature > 0) is cut at its
 last K before the first fall, and the row says so in ``derivation``: the catalog never holds a
