@@ -152,6 +152,12 @@ class ImplementationProfile:
                                   "input preparation, output processing), paid by plain and speculative steps alike")
     host_draft_pass_us: float = declare(0.0, MICROSECONDS, "us", "host time per drafting forward pass (its inputs "
                                         "and launch)")
+    # --- research code's eager host work (cost/engine_work/research.py)
+    host_sync_us: float = declare(0.0, MICROSECONDS, "us", "host time of one host-device synchronization in eager "
+                                  "Python code (.item(), .tolist(), a CUDA scalar used as an index): the small "
+                                  "device-to-host copy's round trip; the GPU idles until the next launch")
+    host_cpu_op_us: float = declare(0.0, MICROSECONDS, "us", "host time of one PyTorch call on a CPU tensor (the "
+                                    "dispatcher, no kernel): research code's tree and KV-length bookkeeping")
     sampling_passes: float = declare(0.0, PASSES, "passes", "logits processing and (rejection) sampling, in passes "
                                      "(a read or a write) over the fp32 logits of every verified token [T, V]")
     sampling_kernels: int = declare(0, KERNELS, "kernels", "kernels per step that do the sampling")
