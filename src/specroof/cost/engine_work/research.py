@@ -192,7 +192,7 @@ def _pass_elements(drafter: StepSetup, grid: Grid, tokens: np.ndarray, first: bo
     return grid.b * (mask + kv + select)
 
 
-RESEARCH_WORK = ENGINE_WORK.register(ResearchWork(
+ENGINE_WORK.register(ResearchWork(
     name="research",
     description="research code's eager per-step Python work (Medusa, Hydra, EAGLE-2/3 as Spec-Bench runs them)",
     source="hemingkx/Spec-Bench@fd2c1cd7d2201ef71db4c5f4e455008f017967bf (model/medusa, model/eagle2, "
