@@ -20,7 +20,7 @@ from specroof.cost.profile import get_profile
 from specroof.errors import SpecroofWarning
 from specroof.speculation.methods.shape import TreeShape
 
-STEP_OPS = ("research_tree_mask", "research_path_logits", "research_candidates", "research_accept",
+STEP_OPS = ("research_eager_attention", "research_tree_mask", "research_path_logits", "research_candidates", "research_accept",
             "research_kv_compaction", "research_syncs", "research_cpu")
 PASS_OPS = ("draft:research_pass_work", "draft:research_pass_syncs")
 EAGLE_TREE = "steps=6,topk=10,tokens=60"
@@ -111,8 +111,17 @@ def test_path_logits_follow_paths_and_heads():
 
 def test_mask_and_draft_kv_copy_grow_with_context():
     short, long = _eagle(seq_len=256), _eagle(seq_len=4096)
-    for name in ("research_tree_mask", "draft:research_pass_work"):
+    for name in ("research_eager_attention", "research_tree_mask", "draft:research_pass_work"):
         assert _ms(long, name)[1] > _ms(short, name)[1], name
+
+
+def test_eager_attention_scores_follow_tree_and_heads():
+    """The eager attention's score traffic is heads x n x (context + n) per layer: a 13B model
+    (40 heads, 40 layers) moves (40 x 40) / (32 x 32) of a 7B's at the same tree and context."""
+    def score_bytes(model):
+        step = _step(model)
+        return sum(float(np.max(op.cost.bytes)) for op in step.operations if op.name == "research_eager_attention")
+    assert score_bytes("vicuna-13b") / score_bytes("vicuna-7b") == pytest.approx(40 * 40 / (32 * 32), rel=1e-9)
 
 
 def test_eagle3_maps_draft_tokens_every_pass():

@@ -36,7 +36,15 @@ import numpy as np
 
 from specroof.cost.engine_work.base import ENGINE_WORK, EngineWork, SpeculativeStep, engine_operation
 from specroof.cost.grid import Grid
-from specroof.cost.operation import OVERHEAD_GROUP, ArrayLike, ElementwiseShape, HostShape, Operation, operation
+from specroof.cost.operation import (
+    ATTENTION_GROUP,
+    OVERHEAD_GROUP,
+    ArrayLike,
+    ElementwiseShape,
+    HostShape,
+    Operation,
+    operation,
+)
 from specroof.cost.setup import StepSetup
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofWarning
@@ -46,6 +54,9 @@ FAMILIES = {"heads": "heads", "eagle": "eagle", "eagle3": "eagle"}
 MASK_BYTES = 4.0
 """The research models force the attention mask to fp32 (``_prepare_decoder_attention_mask``)."""
 
+EAGER_ATTENTION = engine_operation("research_eager_attention", ATTENTION_GROUP, "#e6550d", "s",
+                                   "research code: the verification's eager attention beyond a fused kernel (scale, "
+                                   "fp32 mask add, fp32 softmax, cast: the scores through memory)")
 TREE_MASK = engine_operation("research_tree_mask", OVERHEAD_GROUP, "#8c6d31", "s",
                              "research code: the verification forward's fp32 attention mask, tree applied, built "
                              "eagerly every step")
@@ -103,7 +114,7 @@ class ResearchWork(EngineWork):
         spec = step.speculating(grid)
         forward, own = counts()["forward"], counts()[family]
         depth, leaves = tree_paths(step, grid)
-        ops = [_tree_mask(forward, grid, spec),
+        ops = [_eager_attention(setup, forward, grid, spec), _tree_mask(forward, grid, spec),
                _path_logits(setup, grid, step, family, spec, leaves * (depth + 1.0)),
                operation(CANDIDATES, ElementwiseShape(0.0 * spec, own["candidate_kernels"] * spec)),
                operation(ACCEPT, ElementwiseShape(0.0 * spec, own["accept_kernels"] * spec)),
@@ -149,6 +160,16 @@ def _say_batch(grid: Grid) -> None:
         warnings.warn(SpecroofWarning(
             "profile research: the research implementations run batch 1 only; larger batches are priced with "
             "their per-step bytes scaled by the batch and their kernels and host calls as at batch 1"), stacklevel=2)
+
+
+def _eager_attention(setup: StepSetup, forward: dict[str, Any], grid: Grid, spec: np.ndarray) -> Operation:
+    """The research models' matmul-softmax-matmul attention in every layer, beyond the fused
+    kernel the profile prices: its extra kernels and the [heads, n, context + n] scores' passes."""
+    m = setup.model
+    scores = grid.b * m.num_heads * grid.n * (grid.s + grid.n)
+    elements = forward["eager_attention_score_passes"] * scores * m.num_layers
+    kernels = forward["eager_attention_kernels_per_layer"] * m.num_layers
+    return operation(EAGER_ATTENTION, ElementwiseShape(elements * spec, kernels * spec))
 
 
 def _tree_mask(forward: dict[str, Any], grid: Grid, spec: np.ndarray) -> Operation:
