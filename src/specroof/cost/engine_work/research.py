@@ -181,11 +181,12 @@ def _tree_mask(forward: dict[str, Any], grid: Grid, spec: np.ndarray) -> Operati
 def _path_logits(setup: StepSetup, grid: Grid, step: SpeculativeStep, family: str, spec: np.ndarray,
                  rows: np.ndarray) -> Operation:
     """Every path's logits gathered (read + write) and read again by the acceptance's argmax;
-    Medusa also stacks its heads' logits and gathers them per path, EAGLE the hidden states."""
+    Medusa also copies the hidden states and stacks its heads' logits and gathers them per path,
+    EAGLE gathers the paths' hidden states."""
     vocab, hidden = setup.model.vocab_size, setup.model.hidden_size
     if family == "heads":
         heads = float(step.heads or 0)
-        elements = 2.0 * rows * vocab * (1.0 + heads) + 2.0 * heads * grid.n * vocab + rows * vocab
+        elements = 2.0 * rows * vocab * (1.0 + heads) + 2.0 * grid.n * (heads * vocab + hidden) + rows * vocab
     else:
         elements = 3.0 * rows * vocab + 2.0 * rows * hidden
     kernels = counts()[family]["logits_kernels"]
