@@ -128,7 +128,7 @@ class ResearchWork(EngineWork):
 
     def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
-        if _family(step.method) != "eagle":
+        if FAMILIES.get(step.method) != "eagle":  # the verification hook has said what is not counted
             return []
         table = counts()["eagle_pass"]
         spec = step.speculating(grid)
