@@ -20,8 +20,8 @@ from specroof.cost.profile import get_profile
 from specroof.errors import SpecroofWarning
 from specroof.speculation.methods.shape import TreeShape
 
-STEP_OPS = ("research_eager_attention", "research_tree_mask", "research_path_logits", "research_candidates", "research_accept",
-            "research_kv_compaction", "research_syncs", "research_cpu")
+STEP_OPS = ("research_eager_attention", "research_tree_mask", "research_path_logits", "research_kv_compaction",
+            "research_launches", "research_syncs", "research_cpu")
 PASS_OPS = ("draft:research_pass_work", "draft:research_pass_syncs")
 EAGLE_TREE = "steps=6,topk=10,tokens=60"
 
@@ -66,21 +66,27 @@ def test_plain_step_is_the_models_alone():
         _step(candidates=(1,), profile=bare).latency_ms.ravel()[0], rel=1e-12)
 
 
-def test_speculative_step_pays_the_host_work_in_full():
-    """Syncs and CPU calls are host time the launch model cannot hide: the step grows by them."""
+@pytest.mark.parametrize("hw", ["a100-80gb-sxm", "rtx-3090"])  # launch-bound and GPU-bound plain steps
+def test_speculative_step_pays_the_host_work_in_full(hw):
+    """Serial launches, syncs and CPU calls are host time the GPU waits for: the step grows by them
+    whether its forward is launch-bound or GPU-bound."""
     bare = get_profile("research").with_overrides(speculation_work="none")
-    with_work, without = _step(), _step(profile=bare)
-    host = _ms(with_work, "research_syncs")[1] + _ms(with_work, "research_cpu")[1]
+    with_work, without = _step(hw=hw), _step(hw=hw, profile=bare)
+    host = sum(_ms(with_work, name)[1] for name in ("research_launches", "research_syncs", "research_cpu"))
+    assert host > 0
     assert with_work.latency_ms.ravel()[1] - without.latency_ms.ravel()[1] >= host - 1e-9
 
 
 def test_host_work_follows_the_profile_times():
     prof = get_profile("research")
-    double = prof.with_overrides(host_sync_us=2 * prof.host_sync_us, host_cpu_op_us=2 * prof.host_cpu_op_us)
-    for name in ("research_syncs", "research_cpu"):
+    double = prof.with_overrides(host_sync_us=2 * prof.host_sync_us, host_cpu_op_us=2 * prof.host_cpu_op_us,
+                                 launch_overhead_us=2 * prof.launch_overhead_us)
+    for name in ("research_launches", "research_syncs", "research_cpu"):
         assert _ms(_step(profile=double), name)[1] == pytest.approx(2 * _ms(_step(), name)[1], rel=1e-9)
     syncs = counts()["forward"]["mask_syncs"] + counts()["heads"]["syncs"]
     assert _ms(_step(), "research_syncs")[1] == pytest.approx(syncs * prof.host_sync_us / 1e3, rel=1e-9)
+    serial = counts()["forward"]["mask_kernels"] + counts()["heads"]["serial_kernels"] + 2  # + the KV copy's
+    assert _ms(_step(), "research_launches")[1] == pytest.approx(serial * prof.launch_overhead_us / 1e3, rel=1e-9)
 
 
 def test_kv_bookkeeping_grows_with_layers():

@@ -10,12 +10,15 @@ and (EAGLE-2) rebuild the next tree, partly on the CPU. No CUDA graph hides any 
 
 Each part is an operation priced by the existing pricing functions:
 
-- GPU work as elementwise operations with its kernel count and bytes (the paths' logits gathered,
-  the mask's passes, the KV compaction): the eager pass's launch model (``launch_overhead_us``
-  per kernel, :func:`specroof.cost.pricing.price_launch`) prices their launches;
-- host work the launch model does not see as host operations: each synchronization
-  (``host_sync_us``) and each PyTorch call on a CPU tensor (``host_cpu_op_us``; the KV cache's
-  lengths live on the CPU and are read and bumped in every layer).
+- GPU work as elementwise operations with its bytes (the eager attention's scores, the paths'
+  logits gathered, the mask's passes, the KV compaction). Kernels launched while the GPU still
+  runs the forward (the eager attention, the gathers and the acceptance up to its first sync)
+  count in the eager pass's launch model (``launch_overhead_us`` per kernel,
+  :func:`specroof.cost.pricing.price_launch`), which lets them hide under GPU time;
+- host work as host operations, paid in full: the kernels launched while the GPU waits for them
+  (before the forward, after a synchronization: ``launch_overhead_us`` each), each
+  synchronization (``host_sync_us``) and each PyTorch call on a CPU tensor (``host_cpu_op_us``;
+  the KV cache's lengths live on the CPU and are read and bumped in every layer).
 
 The counts are data (``research.toml``, each with the code it was read from); the per-kernel and
 per-call host times are profile fields with their evidence (``cost/profiles.toml`` [research]).
@@ -62,12 +65,12 @@ TREE_MASK = engine_operation("research_tree_mask", OVERHEAD_GROUP, "#8c6d31", "s
                              "eagerly every step")
 PATH_LOGITS = engine_operation("research_path_logits", OVERHEAD_GROUP, "#bd9e39", "p",
                                "research code: the logits (and hidden states) of every root-to-leaf path gathered, "
-                               "and the acceptance's argmax over them")
-CANDIDATES = engine_operation("research_candidates", OVERHEAD_GROUP, "#e7ba52", "x",
-                              "research code: candidate tokens and position ids (small eager kernels)")
-ACCEPT = engine_operation("research_accept", OVERHEAD_GROUP, "#e7cb94", "x",
-                          "research code: acceptance (cumprod of matches), the accepted path's bookkeeping and the "
-                          "next tree's selection (small eager kernels)")
+                               "and the acceptance's compare and cumprod up to its first sync (launched while the "
+                               "GPU still runs the forward)")
+LAUNCHES = engine_operation("research_launches", OVERHEAD_GROUP, "#e7ba52", "*",
+                            "research code: kernels launched while the GPU waits (the tree mask and candidates "
+                            "before the forward, the accepted path's bookkeeping and the next tree's selection "
+                            "after a sync): each launch in full")
 KV_COMPACTION = engine_operation("research_kv_compaction", OVERHEAD_GROUP, "#843c39", "d",
                                  "research code: the accepted tokens' KV gathered and copied into place, all layers")
 SYNCS = engine_operation("research_syncs", OVERHEAD_GROUP, "#ad494a", "8",
@@ -116,14 +119,14 @@ class ResearchWork(EngineWork):
         depth, leaves = tree_paths(step, grid)
         ops = [_eager_attention(setup, forward, grid, spec), _tree_mask(forward, grid, spec),
                _path_logits(setup, grid, step, family, spec, leaves * (depth + 1.0)),
-               operation(CANDIDATES, ElementwiseShape(0.0 * spec, own["candidate_kernels"] * spec)),
-               operation(ACCEPT, ElementwiseShape(0.0 * spec, own["accept_kernels"] * spec)),
-               _kv_compaction(setup, grid, own, spec, depth + 1.0)]
+               _kv_compaction(setup, grid, spec, depth + 1.0)]
+        serial = forward["mask_kernels"] + own["serial_kernels"] + own["kv_compaction_kernels"]
         syncs = forward["mask_syncs"] + own["syncs"]
         cpu = (forward["cpu_ops_per_layer"] * setup.model.num_layers + own["cpu_ops"]
                + own.get("cpu_ops_per_tree_token", 0.0) * np.maximum(grid.n - 1.0, 0.0))
         prof = setup.profile
-        return ops + [operation(SYNCS, HostShape(syncs * prof.host_sync_us * spec)),
+        return ops + [operation(LAUNCHES, HostShape(serial * prof.launch_overhead_us * spec)),
+                      operation(SYNCS, HostShape(syncs * prof.host_sync_us * spec)),
                       operation(CPU_CALLS, HostShape(cpu * prof.host_cpu_op_us * spec))]
 
     def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
@@ -173,9 +176,9 @@ def _eager_attention(setup: StepSetup, forward: dict[str, Any], grid: Grid, spec
 
 
 def _tree_mask(forward: dict[str, Any], grid: Grid, spec: np.ndarray) -> Operation:
-    """The [n, context + n] fp32 mask, built in ``mask_kernels`` kernels and ``mask_passes`` passes."""
+    """The [n, context + n] fp32 mask's ``mask_passes`` passes (its kernels are serial launches)."""
     elements = forward["mask_passes"] * grid.b * grid.n * (grid.s + grid.n)
-    return operation(TREE_MASK, ElementwiseShape(elements * spec, forward["mask_kernels"] * spec, MASK_BYTES))
+    return operation(TREE_MASK, ElementwiseShape(elements * spec, 0.0 * spec, MASK_BYTES))
 
 
 def _path_logits(setup: StepSetup, grid: Grid, step: SpeculativeStep, family: str, spec: np.ndarray,
@@ -189,18 +192,18 @@ def _path_logits(setup: StepSetup, grid: Grid, step: SpeculativeStep, family: st
         elements = 2.0 * rows * vocab * (1.0 + heads) + 2.0 * grid.n * (heads * vocab + hidden) + rows * vocab
     else:
         elements = 3.0 * rows * vocab + 2.0 * rows * hidden
-    kernels = counts()[family]["logits_kernels"]
+    kernels = counts()[family]["async_kernels"]
     return operation(PATH_LOGITS, ElementwiseShape(grid.b * elements * spec, kernels * spec))
 
 
-def _kv_compaction(setup: StepSetup, grid: Grid, own: dict[str, Any], spec: np.ndarray,
-                   accepted: np.ndarray) -> Operation:
+def _kv_compaction(setup: StepSetup, grid: Grid, spec: np.ndarray, accepted: np.ndarray) -> Operation:
     """The accepted tokens' K and V in every layer gathered (read + write) then copied (read +
-    write) into place: at most the deepest path's tokens (the hook does not see the acceptance)."""
+    write) into place: at most the deepest path's tokens (the hook does not see the acceptance).
+    Its two kernels follow a sync: serial launches."""
     m = setup.model
     per_token = 2.0 * m.num_layers * m.num_kv_heads * m.head_dim
     elements = 4.0 * grid.b * accepted * per_token
-    return operation(KV_COMPACTION, ElementwiseShape(elements * spec, own["kv_compaction_kernels"] * spec))
+    return operation(KV_COMPACTION, ElementwiseShape(elements * spec, 0.0 * spec))
 
 
 def _pass_elements(drafter: StepSetup, grid: Grid, tokens: np.ndarray, first: bool) -> np.ndarray:
