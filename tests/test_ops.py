@@ -101,7 +101,8 @@ def _string_literals(path: Path) -> set[str]:
 
 def test_each_operation_name_has_one_home():
     """An operation's name is written in at most two Python files of the package: the list
-    (cost/operation.py) and at most one consumer (the measurement harness). ``attention`` is
+    (cost/operation.py, or for an engine's own work its cost/engine_work module) and at most
+    one consumer (the measurement harness). ``attention`` is
     also the name of a profile field (fused or unfused), another concept, so it is checked
     only where it is not that field's name."""
     from dataclasses import fields
@@ -115,7 +116,11 @@ def test_each_operation_name_has_one_home():
         if name in profile_fields:
             where = {p: found for p, found in literals.items() if p.name in ("operation.py", "torch_decoder.py")}
         homes = sorted(str(p.relative_to(PACKAGE)) for p, found in where.items() if name in found)
-        assert "cost/operation.py" in homes and len(homes) <= 2, (name, homes)
+        if not homes:  # registered by a test (tests/test_engine_work.py's toy), not by the package
+            continue
+        # an engine's own operations live in its cost/engine_work module (engine_operation)
+        own = "cost/operation.py" in homes or any(h.startswith("cost/engine_work/") for h in homes)
+        assert own and len(homes) <= 2, (name, homes)
 
 
 def test_step_operations_are_registered_and_profiles_select_from_them():

@@ -47,7 +47,8 @@ from specroof.cost.operation import (
 )
 from specroof.cost.precision import group_compute_dtype
 from specroof.cost.pricing import price
-from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
+from specroof.cost.profile import ImplementationProfile
+from specroof.cost.profile_device import device_base, with_device_fields
 from specroof.cost.routing import MoERouting
 from specroof.cost.setup import DeviceSetup, engine_kernel_profile, gemm_compute_dtype
 from specroof.errors import SpecroofError

@@ -153,6 +153,12 @@ class ImplementationProfile:
                                   "input preparation, output processing), paid by plain and speculative steps alike")
     host_draft_pass_us: float = declare(0.0, MICROSECONDS, "us", "host time per drafting forward pass (its inputs "
                                         "and launch)")
+    # --- research code's eager host work (cost/engine_work/research.py)
+    host_sync_us: float = declare(0.0, MICROSECONDS, "us", "host time of one host-device synchronization in eager "
+                                  "Python code (.item(), .tolist(), a CUDA scalar used as an index): the small "
+                                  "device-to-host copy's round trip; the GPU idles until the next launch")
+    host_cpu_op_us: float = declare(0.0, MICROSECONDS, "us", "host time of one PyTorch call on a CPU tensor (the "
+                                    "dispatcher, no kernel): research code's tree and KV-length bookkeeping")
     sampling_passes: float = declare(0.0, PASSES, "passes", "logits processing and (rejection) sampling, in passes "
                                      "(a read or a write) over the fp32 logits of every verified token [T, V]")
     sampling_kernels: int = declare(0, KERNELS, "kernels", "kernels per step that do the sampling")
@@ -310,32 +316,6 @@ def profile_fields(data: dict[str, Any], label: str = "profile") -> dict[str, An
     """``data`` (a subset of profile fields) checked and normalized; tiles and operators as tuples."""
     checked = check(schema(ImplementationProfile, all_optional=True), data, label)
     return normal_form({k: getattr(checked, k) for k in data})
-
-
-def device_base(accel: Any, profile: "str | ImplementationProfile | None") -> ImplementationProfile:
-    """The profile a step on ``accel`` starts from: ``profile``, else the one a calibrated
-    device file names (``profile_base``; checked here, used or not: profiles sit a floor above
-    devices, and a broken file is never passed over in silence)."""
-    own = None
-    if accel.profile_base is not None:
-        try:
-            own = get_profile(accel.profile_base)
-        except SpecroofError as exc:
-            raise SpecroofError(f"{accel.where}: profile_base: {exc}") from None
-    return get_profile(profile) if profile is not None or own is None else own
-
-
-def with_device_fields(prof: ImplementationProfile, accel: Any,
-                       profile: "str | ImplementationProfile | None") -> ImplementationProfile:
-    """``prof`` with a calibrated device's ``[profile]`` fields, checked and named by its file;
-    applied only when the step uses the device's own profile (``profile`` None or its
-    ``profile_base``), checked always."""
-    if not accel.profile_overrides:
-        return prof
-    fields = profile_fields(dict(accel.profile_overrides), f"{accel.where}: [profile]")
-    if not (profile is None or profile == accel.profile_base):
-        return prof
-    return prof.with_overrides(**fields)
 
 
 def _coerce(key: str, value: Any) -> Any:

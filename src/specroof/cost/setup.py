@@ -28,7 +28,8 @@ from specroof.cost.precision import (
     resolve_precision,
     weight_variants,
 )
-from specroof.cost.profile import ImplementationProfile, device_base, with_device_fields
+from specroof.cost.profile import ImplementationProfile
+from specroof.cost.profile_device import device_base, with_device_fields
 from specroof.cost.roofline import Machine
 from specroof.cost.routing import MoERouting
 from specroof.errors import SpecroofError, SpecroofWarning, shown

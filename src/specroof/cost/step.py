@@ -211,6 +211,8 @@ def _price_pass(one: Pass, grid: Grid) -> list[PricedOperation]:
         gpu: ArrayLike = 0.0
         kernels: ArrayLike = 0.0
         for op in priced:
+            if op.operation.kind == "host":  # host time the GPU waits for: it hides no launch
+                continue
             count = np.asarray(op.operation.count, dtype=float)
             gpu = gpu + np.asarray(op.cost.seconds, dtype=float) * count
             kernels = kernels + np.asarray(op.cost.kernels, dtype=float) * count

@@ -18,6 +18,7 @@ from __future__ import annotations
 # isort: off
 import specroof.cost.engine_work.trtllm  # noqa: F401
 import specroof.cost.engine_work.sglang  # noqa: F401
+import specroof.cost.engine_work.research  # noqa: F401  (registers "research")
 # isort: on
 from specroof.cost.engine_work.base import (
     ENGINE_WORK,

@@ -38,6 +38,9 @@ class SpeculativeStep:
     ``topk``: tokens per sequence of each pass after the first (1 for a chain); ``tree``: the
     target verifies a tree (an explicit ``--tree`` or a tree-verifying acceptance model), not a
     chain. ``draft_vocab``: an EAGLE-3 head's vocabulary; ``draft_model``: a draft model's config.
+    ``heads``: Medusa heads; ``depth`` and ``leaves``: per column, the verified tree's drafted
+    levels and root-to-leaf paths (a chain: n - 1 and 1; NaN leaves: a tree known only by its
+    shape), which research code's per-path gathers follow.
     """
 
     method: str
@@ -46,6 +49,9 @@ class SpeculativeStep:
     tree: bool = False
     draft_vocab: int | None = None
     draft_model: ModelConfig | None = None
+    heads: int | None = None
+    depth: np.ndarray | None = None
+    leaves: np.ndarray | None = None
 
     def speculating(self, grid: Grid) -> np.ndarray:
         """1.0 on the grid's speculative columns (candidates > 1), 0.0 on the plain ones, shaped

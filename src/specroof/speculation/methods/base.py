@@ -102,7 +102,7 @@ class Method:
         shapes = _shapes(choice, grid, trees)
         return SpeculativeStep(self.name, np.zeros(len(shapes)), np.ones(len(shapes)),
                                tree=any(s is not None for s in shapes), draft_vocab=choice.draft_vocab,
-                               draft_model=choice.draft_model)
+                               draft_model=choice.draft_model, heads=choice.heads, **_paths(shapes, grid))
 
     def passes(self, choice: Choice, setup: StepSetup, grid: Grid,
                trees: list[TreeShape | None] | None = None) -> list[Pass]:
@@ -147,7 +147,8 @@ class PassMethod(Method, ABC):
         steps = np.array([s.steps if s is not None else max(k - 1, 0) for s, k in zip(shapes, n)], dtype=float)
         width = np.array([s.topk if s is not None else 1 for s in shapes], dtype=float)
         return SpeculativeStep(self.name, np.where(n > 1, steps, 0.0), width, tree=any(s is not None for s in shapes),
-                               draft_vocab=choice.draft_vocab, draft_model=choice.draft_model)
+                               draft_vocab=choice.draft_vocab, draft_model=choice.draft_model, heads=choice.heads,
+                               **_paths(shapes, grid))
 
     def drafting_passes(self, choice: Choice, setup: StepSetup, grid: Grid,
                         trees: list[TreeShape | None] | None) -> list[Pass]:
@@ -171,6 +172,15 @@ class PassMethod(Method, ABC):
             Pass(first_setup, first, repeats=np.minimum(steps, 1.0).reshape(column)),
             Pass(later_setup, later, repeats=np.maximum(steps - 1.0, 0.0).reshape(column)),
         ]
+
+
+def _paths(shapes: list[TreeShape | None], grid: Grid) -> dict[str, np.ndarray]:
+    """Per column, the verified tree's drafted levels and root-to-leaf paths (a chain: n - 1 and 1;
+    NaN: a tree given by its shape only), for engines whose work follows the paths."""
+    n = grid.candidates.astype(float)
+    depth = [s.steps if s is not None else max(k - 1.0, 0.0) for s, k in zip(shapes, n)]
+    leaves = [1.0 if s is None else np.nan if s.leaves is None else float(s.leaves) for s in shapes]
+    return {"depth": np.array(depth, dtype=float), "leaves": np.array(leaves, dtype=float)}
 
 
 def _shapes(choice: Choice, grid: Grid, trees: list[TreeShape | None] | None) -> list[TreeShape | None]:

@@ -9,7 +9,7 @@ drafting passes, each later one over ``topk`` tokens per sequence.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from specroof.errors import SpecroofError
 
@@ -20,11 +20,14 @@ MAX_TREE_TOPK = 64
 @dataclass(frozen=True)
 class TreeShape:
     """A draft tree as engines configure one: ``steps`` drafting passes, ``topk`` branches per
-    node, ``tokens`` verified per sequence (root included; None: the grid's candidates)."""
+    node, ``tokens`` verified per sequence (root included; None: the grid's candidates).
+    ``leaves``: its root-to-leaf paths when the tree is known node by node (None: not known);
+    research code gathers the logits of every path (cost/engine_work/research.py)."""
 
     steps: int
     topk: int
     tokens: int | None = None
+    leaves: int | None = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> TreeShape:
@@ -45,7 +48,9 @@ class TreeShape:
         """The depth and widest branching of a tree given as rank paths (root: ``()``)."""
         depth = max((len(path) for path in paths), default=0)
         topk = max((max(path) + 1 for path in paths if path), default=1)
-        return cls(max(depth, 1), max(topk, 1), len(paths))
+        drafted = {tuple(path) for path in paths if path}
+        leaves = len(drafted - {path[:-1] for path in drafted})
+        return cls(max(depth, 1), max(topk, 1), len(paths), leaves=max(leaves, 1))
 
     def checked(self) -> TreeShape:
         for value, what, cap in ((self.steps, "steps", MAX_TREE_STEPS), (self.topk, "topk", MAX_TREE_TOPK)):
