@@ -1,0 +1,222 @@
+"""A discrete-event simulation of one engine instance serving arriving requests.
+
+The simulator only decides what is in each step; :class:`~specroof.workload.stepcosts.StepCosts`
+prices it (the same operation lists as :func:`specroof.latency`). One event is one engine step:
+
+1. requests that have arrived join the waiting queue (FCFS);
+2. the decoding sequences (prefill done) are scheduled first, each taking n = K + 1 tokens of
+   the budget, n from the schedule at that batch size; the KV cache must hold every running
+   sequence's context plus the n lookahead slots of each decoding one, else the latest admitted
+   sequence is preempted (recompute: its cache is dropped and its prompt and generated tokens
+   are prefilled again when it is re-admitted, at the head of the queue, as vLLM does);
+3. the rest of the budget takes prefill chunks: sequences mid-prefill first, then waiting
+   requests while the sequence cap and the KV cache allow (an engine without mixed steps runs
+   prefill on its own step, ahead of decoding);
+4. the step's time: the decode step (b, n, mean context) plus the prefill chunks' marginal
+   time, prefill(c) - prefill(1) (the step reads the weights and pays its host time once); a
+   step that is all prefill costs prefill(c);
+5. each decoding sequence gains 1 + min(K, G) tokens (its per-request acceptance draw), a
+   sequence whose prefill ends gains its first token; a sequence done leaves the batch (in a
+   closed loop a new request arrives at once).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from specroof.errors import SpecroofError
+from specroof.workload.draws import AcceptanceDraws
+from specroof.workload.kschedule import KSchedule
+from specroof.workload.requests import RequestSet
+from specroof.workload.scheduler import SchedulerRules
+from specroof.workload.stepcosts import StepCosts
+
+
+@dataclass
+class StepRecord:
+    """One simulated step: when it started, its time, and what it held."""
+
+    start_s: float
+    time_ms: float
+    decode_batch: int
+    candidates: int
+    decode_context: float
+    prefill_tokens: int
+    prefill_context: float
+
+
+@dataclass
+class SimulationResult:
+    """Per-request times (seconds) and the steps taken."""
+
+    arrival_s: np.ndarray
+    first_token_s: np.ndarray
+    finish_s: np.ndarray
+    output_tokens: np.ndarray
+    itl_s: np.ndarray  # one gap per decode step of each request
+    steps: int
+    preemptions: int
+    candidates_used: dict[int, int]  # n -> decode steps that used it
+    records: list[StepRecord] | None = None
+
+
+class _Engine:
+    """The simulation state: one instance of the engine, its queue and its running batch."""
+
+    def __init__(self, requests: RequestSet, costs: StepCosts, rules: SchedulerRules, schedule: KSchedule,
+                 draws: AcceptanceDraws, kv_tokens: int, closed_loop: int | None) -> None:
+        self.arrival = requests.arrival_s.copy()
+        self.prompt, self.output = requests.prompt_tokens, requests.output_tokens
+        count = requests.count
+        self.target = self.prompt.copy()  # tokens to prefill before decoding (prompt; + generated after preemption)
+        self.cached = np.zeros(count, dtype=np.int64)
+        self.generated = np.zeros(count, dtype=np.int64)
+        self.first = np.full(count, np.nan)
+        self.finish = np.full(count, np.nan)
+        self.costs, self.rules, self.schedule, self.draws = costs, rules, schedule, draws
+        self.kv_tokens, self.closed_loop = kv_tokens, closed_loop
+        self.waiting: deque[int] = deque()
+        self.running: list[int] = []
+        self.next_arrival, self.done, self.now = 0, 0, 0.0
+        self.preemptions, self.itl = 0, [np.zeros(0)]
+        self.used: dict[int, int] = {}
+        if closed_loop is not None:  # the first `concurrency` requests start together, the rest on completions
+            self.arrival[:] = np.inf
+            self.arrival[:closed_loop] = 0.0
+
+    def arrive(self) -> None:
+        while self.next_arrival < self.arrival.size and self.arrival[self.next_arrival] <= self.now:
+            self.waiting.append(self.next_arrival)
+            self.next_arrival += 1
+
+    def decoding(self) -> list[int]:
+        return [r for r in self.running if self.cached[r] >= self.target[r]]
+
+    def kv_used(self) -> int:
+        return int(self.cached[self.running].sum()) if self.running else 0
+
+    def preempt_for(self, n: int) -> list[int]:
+        """The decoding sequences of this step after preempting until their lookahead fits."""
+        decode = self.decoding()
+        while decode and self.kv_used() + n * len(decode) > self.kv_tokens:
+            victim = self.running.pop()
+            self.preemptions += 1
+            self.target[victim] = self.prompt[victim] + self.generated[victim]
+            self.cached[victim] = 0
+            self.waiting.appendleft(victim)
+            decode = self.decoding()
+        return decode
+
+    def plan_prefill(self, budget: int) -> list[tuple[int, int]]:
+        """(request, chunk) pairs filling ``budget`` tokens: mid-prefill first, then admissions."""
+        chunks: list[tuple[int, int]] = []
+        free = self.kv_tokens - self.kv_used()
+        for r in self.running:
+            if budget <= 0:
+                return chunks
+            left = int(self.target[r] - self.cached[r])
+            if left > 0 and free > 0:
+                take = min(left, budget, free)
+                chunks.append((r, take))
+                budget, free = budget - take, free - take
+        while budget > 0 and free > 0 and self.waiting and len(self.running) < self.rules.max_sequences:
+            r = self.waiting.popleft()
+            self.running.append(r)
+            take = min(int(self.target[r]), budget, free)
+            chunks.append((r, take))
+            budget, free = budget - take, free - take
+        return chunks
+
+    def compose(self) -> tuple[list[int], int, list[tuple[int, int]]]:
+        """What the next step holds: decoding sequences, their candidates, prefill chunks."""
+        prefill_pending = bool(self.waiting) or any(self.cached[r] < self.target[r] for r in self.running)
+        if not self.rules.mixed_prefill and prefill_pending:
+            chunks = self.plan_prefill(self.rules.max_batched_tokens)
+            if chunks:
+                return [], 1, chunks
+        n = self.schedule.candidates_at(max(len(self.decoding()), 1))
+        decode = self.preempt_for(n)
+        n = self.schedule.candidates_at(max(len(decode), 1))
+        decode = decode[: min(self.rules.max_batched_tokens // n, int(self.costs.batches[-1]))]
+        budget = self.rules.max_batched_tokens - n * len(decode)
+        chunks = self.plan_prefill(budget) if self.rules.mixed_prefill or not decode else []
+        return decode, n, chunks
+
+    def price(self, decode: list[int], n: int, chunks: list[tuple[int, int]]) -> StepRecord:
+        decode_context = float(self.cached[decode].mean()) if decode else 0.0
+        tokens = sum(c for _, c in chunks)
+        prefill_context = (sum(float(self.cached[r]) * c for r, c in chunks) / tokens) if tokens else 0.0
+        time_ms = self.costs.decode(n, len(decode), decode_context) if decode else 0.0
+        if tokens:
+            speculative = self.schedule.speculates
+            chunk_ms = self.costs.prefill(tokens, prefill_context, speculative)
+            if decode:
+                chunk_ms -= self.costs.prefill(1, prefill_context, speculative)
+            time_ms += chunk_ms
+        return StepRecord(self.now, time_ms, len(decode), n, decode_context, tokens, prefill_context)
+
+    def advance(self, decode: list[int], n: int, chunks: list[tuple[int, int]], time_ms: float) -> None:
+        """Apply one step ending ``time_ms`` from now: tokens, first tokens, completions."""
+        self.now += time_ms / 1e3
+        for r, c in chunks:
+            self.cached[r] += c
+            if self.cached[r] >= self.target[r]:
+                self.emit(np.array([r]), np.ones(1, dtype=np.int64))
+        if decode:
+            rows = np.asarray(decode)
+            self.itl.append(np.full(rows.size, time_ms / 1e3))
+            self.used[n] = self.used.get(n, 0) + 1
+            self.emit(rows, self.draws.tokens(rows, n))
+
+    def emit(self, rows: np.ndarray, tokens: np.ndarray) -> None:
+        gained = np.minimum(tokens, self.output[rows] - self.generated[rows])
+        first = rows[self.generated[rows] == 0]
+        self.first[first] = self.now
+        self.generated[rows] += gained
+        self.cached[rows] += np.where(self.cached[rows] >= self.target[rows], gained, 0)
+        for r in rows[self.generated[rows] >= self.output[rows]]:
+            self.finish[r] = self.now
+            self.running.remove(int(r))
+            self.done += 1
+            if self.closed_loop is not None and self.done + self.closed_loop - 1 < self.arrival.size:
+                self.arrival[self.done + self.closed_loop - 1] = self.now
+
+
+def simulate(requests: RequestSet, costs: StepCosts, rules: SchedulerRules, schedule: KSchedule,
+             draws: AcceptanceDraws, kv_tokens: int, closed_loop: int | None = None, record: bool = False,
+             progress: Callable[[int], None] | None = None) -> SimulationResult:
+    """Serve ``requests`` (or, with ``closed_loop=c``, keep c of them in flight, each next one
+    arriving when one finishes) until all are done. ``record``: keep every step's record."""
+    _check_fits(requests, kv_tokens)
+    engine = _Engine(requests, costs, rules, schedule, draws, kv_tokens, closed_loop)
+    records: list[StepRecord] = []
+    steps, reported = 0, 0
+    while engine.done < requests.count:
+        engine.arrive()
+        if not engine.running and not engine.waiting:
+            engine.now = float(engine.arrival[engine.next_arrival])
+            continue
+        decode, n, chunks = engine.compose()
+        if not decode and not chunks:
+            raise SpecroofError("the simulation made no progress: a request does not fit the KV cache and the budget")
+        step = engine.price(decode, n, chunks)
+        engine.advance(decode, n, chunks, step.time_ms)
+        steps += 1
+        if record:
+            records.append(step)
+        if progress is not None and engine.done > reported:
+            progress(engine.done - reported)
+            reported = engine.done
+    return SimulationResult(engine.arrival, engine.first, engine.finish, engine.output, np.concatenate(engine.itl),
+                            steps, engine.preemptions, engine.used, records if record else None)
+
+
+def _check_fits(requests: RequestSet, kv_tokens: int) -> None:
+    longest = int((requests.prompt_tokens + requests.output_tokens).max())
+    if longest > kv_tokens:
+        raise SpecroofError(f"a request of {longest:,} tokens (prompt + output) does not fit the KV cache of "
+                            f"{kv_tokens:,} tokens this configuration leaves")

@@ -1,0 +1,134 @@
+"""Step costs priced once over a grid, looked up while a simulation runs.
+
+A simulation asks for thousands of steps; pricing each through the operation lists would
+dominate its run time. So every step kind is priced VECTORIZED up front, through the same
+public pricing as :func:`specroof.latency` and :func:`specroof.speedup` (``speedup_of`` on a
+:class:`~specroof.speculation.study.Study`, ``latency_for_setup``), never a copy of it:
+
+- decode steps: one ``speedup_of`` call over batch 1..B x candidates (K + 1 for each K asked,
+  1 for plain decoding) x context buckets gives the speculative step (drafting included) and
+  the plain step at every point;
+- prefill chunks: one ``latency_for_setup`` call over chunk sizes x context buckets (batch 1,
+  the chunk's tokens verified at once with causal attention, as
+  :func:`specroof.speculation.workload.prefill_ms`), plus, when speculating, the drafter's own
+  forward over the chunk (EAGLE/MTP heads, draft models; its per-step host time left out: the
+  target's step pays it once).
+
+A lookup rounds the context UP to the next bucket (buckets 2^(1/8) apart, <= 9% more context)
+and a chunk UP to the next priced size, so a looked-up step is priced at a grid point that
+:func:`specroof.latency` returns exactly (the test compares them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from specroof.cost.grid import Grid
+from specroof.cost.step import StepLatency, latency_for_setup
+from specroof.errors import SpecroofError
+from specroof.speculation.speedup import speedup_of
+from specroof.speculation.study import Study
+
+BUCKETS_PER_OCTAVE = 8
+"""Context and chunk buckets per doubling: a looked-up step's context is at most 2^(1/8) - 1 = 9%
+above the true one (attention is the only operation the context changes)."""
+HOST_OPS = ("host_step",)
+"""Operations of the engine's per-step host time: a drafter's prefill rides in the target's
+step, which pays them once."""
+
+
+def buckets(largest: int, smallest: int = 1) -> np.ndarray:
+    """Integers from ``smallest`` to at least ``largest``, 2^(1/8) apart (every integer below 16)."""
+    if largest < smallest:
+        raise SpecroofError(f"step-cost buckets need largest >= {smallest}, got {largest}")
+    octaves = np.log2(max(largest, 2) / smallest) + 1.0 / BUCKETS_PER_OCTAVE
+    geometric = np.ceil(smallest * 2.0 ** (np.arange(0, octaves * BUCKETS_PER_OCTAVE + 1) / BUCKETS_PER_OCTAVE))
+    values = np.unique(np.concatenate([np.arange(smallest, min(16, largest) + 1), geometric.astype(np.int64)]))
+    top = int(np.searchsorted(values, largest))
+    return values[: top + 1]
+
+
+def bucket_index(values: np.ndarray, wanted: int | float) -> int:
+    """Index of the first bucket >= ``wanted`` (the last bucket when none is)."""
+    return min(int(np.searchsorted(values, wanted)), values.size - 1)
+
+
+@dataclass
+class StepCosts:
+    """Priced steps of one configuration (times in ms).
+
+    ``decode_ms[n]``: the step of ``n`` candidates per sequence (n = K + 1; n = 1 is plain
+    decoding) over ``batches`` x ``contexts``; ``tau[n]``: tokens a step of n candidates yields
+    per sequence (the acceptance model's, what ``speedup`` reports); ``prefill_ms`` /
+    ``draft_prefill_ms``: a chunk of ``chunks`` tokens at each starting context."""
+
+    study: Study
+    batches: np.ndarray
+    contexts: np.ndarray
+    chunks: np.ndarray
+    decode_ms: dict[int, np.ndarray]
+    tau: dict[int, float]
+    prefill_ms: np.ndarray
+    draft_prefill_ms: np.ndarray
+    lookups: int = field(default=0)
+
+    @property
+    def candidates(self) -> tuple[int, ...]:
+        return tuple(sorted(self.decode_ms))
+
+    def decode_point(self, n: int, batch: int, context: float) -> tuple[int, int, int]:
+        """The grid point (batch, candidates, context bucket) a decode step is priced at."""
+        if batch > int(self.batches[-1]):
+            raise SpecroofError(f"batch {batch} is beyond the priced {int(self.batches[-1])}")
+        return batch, n, int(self.contexts[bucket_index(self.contexts, context)])
+
+    def decode(self, n: int, batch: int, context: float) -> float:
+        """One decode step of ``batch`` sequences of ``n`` candidates at mean ``context``."""
+        self.lookups += 1
+        return float(self.decode_ms[n][batch - 1, bucket_index(self.contexts, context)])
+
+    def prefill(self, tokens: int, context: float, speculative: bool) -> float:
+        """A prefill of ``tokens`` (the step's chunks together) starting at mean ``context``;
+        ``speculative``: the drafter prefills them too."""
+        i, j = bucket_index(self.chunks, tokens), bucket_index(self.contexts, context)
+        return float(self.prefill_ms[i, j] + (self.draft_prefill_ms[i, j] if speculative else 0.0))
+
+
+def price_steps(study: Study, candidates: Sequence[int], max_batch: int, max_context: int,
+                max_chunk: int) -> StepCosts:
+    """Price every step a simulation of ``study`` can take: decode steps of each of
+    ``candidates`` (1 added: plain decoding) up to ``max_batch`` sequences and ``max_context``
+    tokens, prefill chunks up to ``max_chunk`` tokens."""
+    ns = sorted({1, *(int(n) for n in candidates)})
+    batches = np.arange(1, max_batch + 1)
+    contexts = buckets(max_context)
+    priced = speedup_of(study.with_grid(Grid.of(batches, ns, contexts)), fit_warning=False)
+    decode = {n: np.ascontiguousarray(priced.latency_ms[:, j, :]) for j, n in enumerate(ns)}
+    decode[1] = np.ascontiguousarray(priced.ar_latency_ms[:, 0, :])
+    tau = {n: float(priced.acceptance_length[0, j, 0]) for j, n in enumerate(ns)}
+    tau[1] = 1.0
+    chunks = buckets(max_chunk)
+    chunk_grid = Grid.of([1], chunks, contexts)
+    target = latency_for_setup(study.setup, chunk_grid).latency_ms[0]
+    return StepCosts(study, batches, contexts, chunks, decode, tau, target, _draft_prefill_ms(study, chunk_grid))
+
+
+def _draft_prefill_ms(study: Study, grid: Grid) -> np.ndarray:
+    """The drafters' forward over each chunk (each draft model once), host time left out."""
+    total = np.zeros(grid.shape[1:])
+    seen: list[str] = []
+    for one in study.with_grid(Grid.of([1], [2], [grid.seq_len[0]])).passes()[1:]:
+        name = one.setup.model.name
+        if name in seen:
+            continue
+        seen.append(name)
+        total = total + _without_host(latency_for_setup(one.setup, grid))
+    return total
+
+
+def _without_host(step: StepLatency) -> np.ndarray:
+    host = sum((step.ops_ms[name] for name in HOST_OPS if name in step.ops_ms), np.zeros(step.shape))
+    return (step.latency_ms - host)[0]
