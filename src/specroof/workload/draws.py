@@ -66,6 +66,7 @@ class AcceptanceDraws:
     spread: float
     rng: np.random.Generator
     _rates: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _log_rates: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, tau: dict[int, float], requests: int, spread: float = 0.0, seed: int = 0) -> "AcceptanceDraws":
@@ -99,11 +100,12 @@ class AcceptanceDraws:
         """Tokens one step of ``n`` candidates yields for each of ``requests``: 1 + min(K, G)."""
         if n == 1:
             return np.ones(requests.size, dtype=np.int64)
-        alpha = self.rates(n)[requests]
-        uniform = self.rng.random(requests.size)
-        with np.errstate(divide="ignore"):
-            run = np.floor(np.log(uniform) / np.log(alpha))
-        return 1 + np.minimum(n - 1, np.nan_to_num(run, posinf=n - 1)).astype(np.int64)
+        if n not in self._log_rates:
+            with np.errstate(divide="ignore"):
+                self._log_rates[n] = np.log(self.rates(n))  # -inf for a rate of 0: no draft accepted
+        uniform = 1.0 - self.rng.random(requests.size)  # in (0, 1]: log is finite
+        run = np.floor(np.log(uniform) / self._log_rates[n][requests])
+        return 1 + np.minimum(n - 1, run).astype(np.int64)
 
 
 def _mean_rate(tau: float, n: int) -> float:

@@ -14,7 +14,7 @@ public pricing as :func:`specroof.latency` and :func:`specroof.speedup` (``speed
   forward over the chunk (EAGLE/MTP heads, draft models; its per-step host time left out: the
   target's step pays it once).
 
-A lookup rounds the context UP to the next bucket (buckets 2^(1/8) apart, <= 9% more context)
+A lookup rounds the context UP to the next bucket (buckets 2^(1/8) apart, <= 10% more context)
 and a chunk UP to the next priced size, so a looked-up step is priced at a grid point that
 :func:`specroof.latency` returns exactly (the test compares them).
 """
@@ -34,19 +34,21 @@ from specroof.speculation.study import Study
 
 BUCKETS_PER_OCTAVE = 8
 """Context and chunk buckets per doubling: a looked-up step's context is at most 2^(1/8) - 1 = 9%
-above the true one (attention is the only operation the context changes)."""
+(10% with the rounding to whole tokens) above the true one; below ``EXACT_BELOW`` every count is
+priced."""
+EXACT_BELOW = 64
 HOST_OPS = ("host_step",)
 """Operations of the engine's per-step host time: a drafter's prefill rides in the target's
 step, which pays them once."""
 
 
 def buckets(largest: int, smallest: int = 1) -> np.ndarray:
-    """Integers from ``smallest`` to at least ``largest``, 2^(1/8) apart (every integer below 16)."""
+    """Integers from ``smallest`` to at least ``largest``, 2^(1/8) apart (every integer below 64)."""
     if largest < smallest:
         raise SpecroofError(f"step-cost buckets need largest >= {smallest}, got {largest}")
     octaves = np.log2(max(largest, 2) / smallest) + 1.0 / BUCKETS_PER_OCTAVE
     geometric = np.ceil(smallest * 2.0 ** (np.arange(0, octaves * BUCKETS_PER_OCTAVE + 1) / BUCKETS_PER_OCTAVE))
-    values = np.unique(np.concatenate([np.arange(smallest, min(16, largest) + 1), geometric.astype(np.int64)]))
+    values = np.unique(np.concatenate([np.arange(smallest, min(EXACT_BELOW, largest) + 1), geometric.astype(np.int64)]))
     top = int(np.searchsorted(values, largest))
     return values[: top + 1]
 
