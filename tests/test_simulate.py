@@ -8,11 +8,11 @@ import pytest
 
 import specroof
 from specroof.speculation.study import Study
+from specroof.workload.arrivals import requests_from
 from specroof.workload.kschedule import KSchedule, from_table
 from specroof.workload.metrics import per_request, summarize
 from specroof.workload.request_level import request_level
 from specroof.workload.requests import RequestSet
-from specroof.workload.arrivals import requests_from
 from specroof.workload.serving import Serving
 from specroof.workload.stepcosts import buckets
 

@@ -70,6 +70,8 @@ def simulate(fmt: str, scenario: str | None, output_path: str | None, chart_path
     check_output(output_path)
     if chart_path is not None:
         check_chart_path(chart_path)
+        if values.get("concurrency") is not None:
+            raise SpecroofError("--chart plots metrics against --rate; a closed-loop (--concurrency) run has no rate axis")
     options = {k: values.pop(k) for k in ("rate", "concurrency", "arrivals", "count", "max_requests", "isl", "osl",
                                           "ks", "schedule", "slo", "spread", "max_batched_tokens", "max_sequences",
                                           "seed", "executor")}

@@ -24,6 +24,9 @@ from specroof.errors import SpecroofError
 
 MOST_RATE = 1.0 - 1e-9
 """Largest per-token rate: a chain that always accepts still has a finite log-rate."""
+MOST_LOGIT_SCALE = 4.0
+"""Widest spread in logit units: near a mean rate of 0 or 1 a rate's standard deviation cannot reach
+``spread`` (the rates are bounded), so the spread is what this scale gives there."""
 
 
 def chain_tau(alpha: np.ndarray | float, n: int) -> np.ndarray:
@@ -38,14 +41,15 @@ def _logit(p: float) -> float:
 
 
 def _rates(offset: float, scale: float, z: np.ndarray) -> np.ndarray:
-    return np.minimum(1.0 / (1.0 + np.exp(-(offset + scale * z))), MOST_RATE)
+    logit = np.clip(offset + scale * z, -60.0, 60.0)
+    return np.minimum(1.0 / (1.0 + np.exp(-logit)), MOST_RATE)
 
 
 def _solve_offset(tau: float, n: int, scale: float, z: np.ndarray) -> float:
     """The logit offset at which the requests' mean chain tau equals ``tau`` (bisection: the mean
     rises with the offset)."""
-    low, high = -30.0, 30.0
-    for _ in range(80):
+    low, high = -60.0, 60.0
+    for _ in range(90):
         middle = 0.5 * (low + high)
         if float(np.mean(chain_tau(_rates(middle, scale, z), n))) < tau:
             low = middle
@@ -87,12 +91,12 @@ class AcceptanceDraws:
 
     def _solve(self, n: int) -> np.ndarray:
         target = self.tau[n]
-        if n == 1:
+        if n == 1 or target <= 1.0 + 1e-12:  # nothing is ever accepted
             return np.zeros(self.quality.size)
         if target >= n - 1e-9:
             return np.full(self.quality.size, MOST_RATE)
         mean = _mean_rate(target, n)
-        scale = self.spread / max(mean * (1.0 - mean), 1e-6)  # d sigmoid / d logit = m(1 - m)
+        scale = min(self.spread / max(mean * (1.0 - mean), 1e-6), MOST_LOGIT_SCALE)  # d sigmoid / d logit = m(1 - m)
         offset = _solve_offset(target, n, scale, self.quality) if scale > 0 else _logit(mean)
         return _rates(offset, scale, self.quality)
 

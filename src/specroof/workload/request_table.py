@@ -35,7 +35,7 @@ def parse_workload(text: str) -> tuple[np.ndarray, np.ndarray, str]:
     if not Path(text).is_file():
         raise SpecroofError(f"--workload {text!r}: give ISL:OSL (e.g. 1024:256) or a CSV file with "
                             "prompt_tokens,output_tokens columns")
-    rows = csv_records(read_text(text, "workload file"))
+    rows = csv_records(read_text(Path(text), "workload file"))
     try:
         prompts = np.array([int(r["prompt_tokens"]) for r in rows])
         outputs = np.array([int(r["output_tokens"]) for r in rows])
