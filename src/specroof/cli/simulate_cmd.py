@@ -14,7 +14,12 @@ import click
 
 from specroof.app.settings import model_options, resolve_settings, speculation_options
 from specroof.cli.common import format_option
+from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
+from specroof.report.charts import check_chart_path
+from specroof.report.charts.load import plot_load
+from specroof.report.formats import render
+from specroof.workload.runner import check_output, run_simulation
 
 TABLE_COLUMNS = ["rate_rps", "config", "k_used", "output_tok_s", "request_rps", "ttft_p50_ms", "ttft_p99_ms",
                  "tpot_p50_ms", "tpot_p90_ms", "tpot_p99_ms", "itl_p99_ms", "goodput_rps", "preemptions"]
@@ -64,9 +69,6 @@ def simulate(fmt: str, scenario: str | None, output_path: str | None, chart_path
           --rate 0.5:16:0.5 --k 2,4 --slo ttft=2s,tpot=50ms --chart load.png
       specroof simulate -m llama-3.1-8b -H h100-sxm --profile vllm --method eagle3 --concurrency 64
     """
-    from specroof.report.charts import check_chart_path
-    from specroof.workload.runner import check_output, run_simulation
-
     check_output(output_path)
     if chart_path is not None:
         check_chart_path(chart_path)
@@ -79,8 +81,6 @@ def simulate(fmt: str, scenario: str | None, output_path: str | None, chart_path
     rows, title, caveat, slo = run_simulation(settings, options, progress_bar=_progress_bar)
     _emit(rows, fmt, title, caveat, output_path, slo)
     if chart_path is not None:
-        from specroof.report.charts.load import plot_load
-
         click.echo(f"wrote load chart: {plot_load(rows, chart_path, title, slo)}", err=True)
 
 
@@ -93,9 +93,6 @@ def _progress_bar(total_requests: int, steps: int) -> Any:
 
 def _emit(rows: list[dict[str, Any]], fmt: str, title: str, caveat: str, output_path: str | None,
           slo: dict[str, float] | None) -> None:
-    from specroof.datafiles import write_atomic
-    from specroof.report.formats import render
-
     columns = [c for c in TABLE_COLUMNS if slo or c != "goodput_rps"]
     if rows and rows[0]["rate_rps"] is None:
         columns[0] = "concurrency"

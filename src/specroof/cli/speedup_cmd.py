@@ -16,9 +16,12 @@ from specroof.app.run import run_speedup
 from specroof.app.tables import normalized_rows, physical_ms
 from specroof.bands.apply import warn_unvalidated
 from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit
+from specroof.cost.grid import Grid
 from specroof.errors import SpecroofError
 from specroof.report import charts
 from specroof.report.charts import check_chart_path
+from specroof.speculation.study import Study
+from specroof.workload.request_table import COLUMNS, parse_workload, workload_records
 
 CHARTS = ("speedup", "heatmap", "figure21", "roofline")
 
@@ -84,10 +87,6 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
 
 def _emit_workload(result: Any, workload: str, fmt: str, scenario: str | None) -> None:
     """The request-level table of ``--workload`` (specroof.workload.request_table)."""
-    from specroof.cost.grid import Grid
-    from specroof.speculation.study import Study
-    from specroof.workload.request_table import COLUMNS, parse_workload, workload_records
-
     prompts, outputs, label = parse_workload(workload)
     study = Study(result.setup, Grid.of(result.batch, result.candidates, result.seq_len), result.drafting,
                   result.acceptance)

@@ -39,10 +39,6 @@ class KSchedule:
         return cls((1,), (int(n),), f"K={int(n) - 1}" if n > 1 else "no speculation")
 
     @property
-    def dynamic(self) -> bool:
-        return len(set(self.ns)) > 1
-
-    @property
     def speculates(self) -> bool:
         return max(self.ns) > 1
 

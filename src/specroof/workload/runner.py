@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from specroof.datafiles import check_writable
 from specroof.errors import SpecroofError
 from specroof.speculation.study import Study
 from specroof.workload.kschedule import KSchedule, read_schedule
@@ -24,8 +25,6 @@ from specroof.workload.sweep import LoadSpec, parse_rates, plan_schedule, sweep
 
 def check_output(output_path: str | None) -> None:
     """Fail before the work when the output file cannot be written (a typo fails fast)."""
-    from specroof.datafiles import check_writable
-
     if output_path is not None:
         check_writable(output_path, "simulation output")
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from specroof.cost.grid import Grid
 from specroof.cost.memory import footprint
 from specroof.errors import SpecroofError
@@ -82,7 +80,3 @@ class Serving:
         return simulate(requests, self.costs, self.rules, schedule, draws, self.kv_for(schedule),
                         closed_loop=closed_loop, record=record, progress=progress)
 
-
-def max_context_of(requests: RequestSet, candidates: tuple[int, ...]) -> int:
-    """The longest context a run of ``requests`` reaches (prompt, output and lookahead)."""
-    return int(np.max(requests.prompt_tokens + requests.output_tokens)) + max(candidates) + 1

@@ -22,7 +22,7 @@ and a chunk UP to the next priced size, so a looked-up step is priced at a grid 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -75,7 +75,6 @@ class StepCosts:
     tau: dict[int, float]
     prefill_ms: np.ndarray
     draft_prefill_ms: np.ndarray
-    lookups: int = field(default=0)
 
     @property
     def candidates(self) -> tuple[int, ...]:
@@ -89,7 +88,6 @@ class StepCosts:
 
     def decode(self, n: int, batch: int, context: float) -> float:
         """One decode step of ``batch`` sequences of ``n`` candidates at mean ``context``."""
-        self.lookups += 1
         return float(self.decode_ms[n][batch - 1, bucket_index(self.contexts, context)])
 
     def prefill(self, tokens: int, context: float, speculative: bool) -> float:
