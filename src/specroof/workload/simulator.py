@@ -93,16 +93,20 @@ class _Engine:
             self.waiting.append(self.next_arrival)
             self.next_arrival += 1
 
-    def decoding(self) -> list[int]:
-        return [r for r in self.running if self.cached[r] >= self.target[r]]
+    def rows(self) -> np.ndarray:
+        return np.fromiter(self.running, dtype=np.int64, count=len(self.running))
+
+    def decoding(self) -> np.ndarray:
+        rows = self.rows()
+        return rows[self.cached[rows] >= self.target[rows]]
 
     def kv_used(self) -> int:
         return int(self.cached[self.running].sum()) if self.running else 0
 
-    def preempt_for(self, n: int) -> list[int]:
+    def preempt_for(self, n: int) -> np.ndarray:
         """The decoding sequences of this step after preempting until their lookahead fits."""
         decode = self.decoding()
-        while decode and self.kv_used() + n * len(decode) > self.kv_tokens:
+        while decode.size and self.kv_used() + n * decode.size > self.kv_tokens:
             victim = self.running.pop()
             self.preemptions += 1
             self.target[victim] = self.prompt[victim] + self.generated[victim]
@@ -115,14 +119,13 @@ class _Engine:
         """(request, chunk) pairs filling ``budget`` tokens: mid-prefill first, then admissions."""
         chunks: list[tuple[int, int]] = []
         free = self.kv_tokens - self.kv_used()
-        for r in self.running:
-            if budget <= 0:
+        rows = self.rows()
+        for r in rows[self.cached[rows] < self.target[rows]]:  # mid-prefill, in admission order
+            if budget <= 0 or free <= 0:
                 return chunks
-            left = int(self.target[r] - self.cached[r])
-            if left > 0 and free > 0:
-                take = min(left, budget, free)
-                chunks.append((r, take))
-                budget, free = budget - take, free - take
+            take = min(int(self.target[r] - self.cached[r]), budget, free)
+            chunks.append((int(r), take))
+            budget, free = budget - take, free - take
         while budget > 0 and free > 0 and self.waiting and len(self.running) < self.rules.max_sequences:
             r = self.waiting.popleft()
             self.running.append(r)
@@ -131,46 +134,46 @@ class _Engine:
             budget, free = budget - take, free - take
         return chunks
 
-    def compose(self) -> tuple[list[int], int, list[tuple[int, int]]]:
+    def compose(self) -> tuple[np.ndarray, int, list[tuple[int, int]]]:
         """What the next step holds: decoding sequences, their candidates, prefill chunks."""
-        prefill_pending = bool(self.waiting) or any(self.cached[r] < self.target[r] for r in self.running)
-        if not self.rules.mixed_prefill and prefill_pending:
+        decode = self.decoding()
+        if not self.rules.mixed_prefill and (self.waiting or decode.size < len(self.running)):
             chunks = self.plan_prefill(self.rules.max_batched_tokens)
             if chunks:
-                return [], 1, chunks
-        n = self.schedule.candidates_at(max(len(self.decoding()), 1))
-        decode = self.preempt_for(n)
-        n = self.schedule.candidates_at(max(len(decode), 1))
+                return decode[:0], 1, chunks
+        decode = self.preempt_for(self.schedule.candidates_at(max(decode.size, 1)))
+        n = self.schedule.candidates_at(max(decode.size, 1))
         decode = decode[: min(self.rules.max_batched_tokens // n, int(self.costs.batches[-1]))]
-        budget = self.rules.max_batched_tokens - n * len(decode)
-        chunks = self.plan_prefill(budget) if self.rules.mixed_prefill or not decode else []
+        budget = self.rules.max_batched_tokens - n * decode.size
+        chunks = self.plan_prefill(budget) if self.rules.mixed_prefill or not decode.size else []
         return decode, n, chunks
 
-    def price(self, decode: list[int], n: int, chunks: list[tuple[int, int]]) -> StepRecord:
-        decode_context = float(self.cached[decode].mean()) if decode else 0.0
+    def price(self, decode: np.ndarray, n: int, chunks: list[tuple[int, int]]) -> StepRecord:
+        decode_context = float(self.cached[decode].mean()) if decode.size else 0.0
         tokens = sum(c for _, c in chunks)
         prefill_context = (sum(float(self.cached[r]) * c for r, c in chunks) / tokens) if tokens else 0.0
-        time_ms = self.costs.decode(n, len(decode), decode_context) if decode else 0.0
+        time_ms = self.costs.decode(n, decode.size, decode_context) if decode.size else 0.0
         if tokens:
             speculative = self.schedule.speculates
             chunk_ms = self.costs.prefill(tokens, prefill_context, speculative)
-            if decode:
+            if decode.size:
                 chunk_ms -= self.costs.prefill(1, prefill_context, speculative)
             time_ms += chunk_ms
-        return StepRecord(self.now, time_ms, len(decode), n, decode_context, tokens, prefill_context)
+        return StepRecord(self.now, time_ms, int(decode.size), n, decode_context, tokens, prefill_context)
 
-    def advance(self, decode: list[int], n: int, chunks: list[tuple[int, int]], time_ms: float) -> None:
+    def advance(self, decode: np.ndarray, n: int, chunks: list[tuple[int, int]], time_ms: float) -> None:
         """Apply one step ending ``time_ms`` from now: tokens, first tokens, completions."""
         self.now += time_ms / 1e3
-        for r, c in chunks:
-            self.cached[r] += c
-            if self.cached[r] >= self.target[r]:
-                self.emit(np.array([r]), np.ones(1, dtype=np.int64))
-        if decode:
-            rows = np.asarray(decode)
-            self.itl.append(np.full(rows.size, time_ms / 1e3))
+        if chunks:
+            rows = np.fromiter((r for r, _ in chunks), dtype=np.int64, count=len(chunks))
+            self.cached[rows] += np.fromiter((c for _, c in chunks), dtype=np.int64, count=len(chunks))
+            ended = rows[self.cached[rows] >= self.target[rows]]  # a prefill's end yields a token
+            if ended.size:
+                self.emit(ended, np.ones(ended.size, dtype=np.int64))
+        if decode.size:
+            self.itl.append(np.full(decode.size, time_ms / 1e3))
             self.used[n] = self.used.get(n, 0) + 1
-            self.emit(rows, self.draws.tokens(rows, n))
+            self.emit(decode, self.draws.tokens(decode, n))
 
     def emit(self, rows: np.ndarray, tokens: np.ndarray) -> None:
         gained = np.minimum(tokens, self.output[rows] - self.generated[rows])
@@ -201,7 +204,7 @@ def simulate(requests: RequestSet, costs: StepCosts, rules: SchedulerRules, sche
             engine.now = float(engine.arrival[engine.next_arrival])
             continue
         decode, n, chunks = engine.compose()
-        if not decode and not chunks:
+        if not decode.size and not chunks:
             raise SpecroofError("the simulation made no progress: a request does not fit the KV cache and the budget")
         step = engine.price(decode, n, chunks)
         engine.advance(decode, n, chunks, step.time_ms)
