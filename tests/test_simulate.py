@@ -115,12 +115,22 @@ def _prefill_ms(chunk: int, context: int, n: int) -> float:
     return float(target.latency_ms[0, 0, 0] + draft.latency_ms[0, 0, 0] - draft.ops_ms["host_step"][0, 0, 0])
 
 
-def test_a_schedule_switches_k_with_the_batch(serving):
+def test_a_schedule_switches_k_with_the_batch_and_pays_for_uncaptured_graphs():
+    """A dynamic schedule uses each K at its batch sizes; the engine captured CUDA graphs for the
+    largest K only, so the other K's steps are priced eagerly (the API with cuda_graph=False)."""
+    study = Study.of(MODEL, DEVICE, 1, 1, 1024, **EAGLE3)
     schedule = from_table({1: 4, 8: 3}, "test")
-    requests = requests_from("poisson:40", count=60, prompt_tokens=ISL, output_tokens=OSL, seed=7)
-    result = serving.run(requests, schedule, seed=8)
-    assert set(result.candidates_used) == {3, 4}
     assert schedule.candidates_at(1) == 4 and schedule.candidates_at(7) == 4 and schedule.candidates_at(100) == 3
+    assert schedule.uncaptured == (3,) and KSchedule.fixed(3).uncaptured == ()
+    serving = Serving.of(study, (3, 4), ISL + OSL + 8, eager=schedule.uncaptured)
+    requests = requests_from("poisson:40", count=60, prompt_tokens=ISL, output_tokens=OSL, seed=7)
+    result = serving.run(requests, schedule, seed=8, record=True)
+    assert set(result.candidates_used) == {3, 4}
+    step = next(r for r in result.records if r.candidates == 3 and not r.prefill_tokens)
+    b, n, s = serving.costs.decode_point(3, step.decode_batch, step.decode_context)
+    eager = specroof.speedup(MODEL, DEVICE, batch=[b], candidates=[n], seq_len=[s], cuda_graph=False, **EAGLE3)
+    assert step.time_ms == pytest.approx(float(eager.latency_ms[0, 0, 0]), rel=1e-9)
+    assert step.time_ms != pytest.approx(_step_ms(3, b, s), rel=1e-6)  # not the graphed step
 
 
 def test_a_small_kv_cache_preempts_and_still_finishes_every_request(serving):

@@ -39,6 +39,18 @@ class KSchedule:
         return cls((1,), (int(n),), f"K={int(n) - 1}" if n > 1 else "no speculation")
 
     @property
+    def captured(self) -> int | None:
+        """The candidate count an engine captures CUDA graphs for under this schedule: the
+        largest of a dynamic one (None for a fixed one: its one count always has graphs)."""
+        return max(self.ns) if len(set(self.ns)) > 1 else None
+
+    @property
+    def uncaptured(self) -> tuple[int, ...]:
+        """Counts whose steps run eagerly where graphs are captured for one count."""
+        top = self.captured
+        return tuple(sorted(n for n in set(self.ns) if top is not None and n != top))
+
+    @property
     def speculates(self) -> bool:
         return max(self.ns) > 1
 

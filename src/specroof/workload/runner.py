@@ -82,7 +82,7 @@ def run_simulation(settings: Any, options: dict[str, Any],
     first = load.requests(rates[0])  # also checks the arrivals spec before pricing
     ns = tuple(sorted({n for s in schedules for n in s.ns}))
     longest = int((first.prompt_tokens + first.output_tokens).max()) + max(ns) + 1
-    serving = Serving.of(study, ns, longest, rules)
+    serving = Serving.of(study, ns, longest, rules, tuple(sorted({n for s in schedules for n in s.uncaptured})))
     bar = progress_bar(first.count * len(rates) * len(schedules), len(rates) * len(schedules)) if progress_bar else None
     with bar if bar is not None else contextlib.nullcontext():
         rows = sweep(serving, load, schedules, rates, slo=slo, spread=options["spread"], executor=options["executor"],

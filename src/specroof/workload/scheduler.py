@@ -27,13 +27,16 @@ class SchedulerRules:
     ``max_sequences``: sequences running at once; ``mixed_prefill``: prefill chunks ride in the
     same step as decoding sequences (else a step is all prefill or all decode, prefill first);
     ``memory_fraction``: share of device memory the engine lets weights, activations and the
-    KV cache take; ``engine``: whose rules these are."""
+    KV cache take; ``graphs_per_candidates``: CUDA graphs are captured for one speculative token
+    count, so under a dynamic-K schedule a step at any other count runs eagerly (the cost of
+    switching); ``engine``: whose rules these are."""
 
     engine: str
     max_batched_tokens: int
     max_sequences: int
     mixed_prefill: bool
     memory_fraction: float
+    graphs_per_candidates: bool = True
 
     def __post_init__(self) -> None:
         if self.max_batched_tokens < 1 or self.max_sequences < 1:
@@ -53,16 +56,19 @@ RULES: dict[str, SchedulerRules] = {
     # max_num_seqs = 1024; chunked prefill is always on in V1 and the scheduler puts running
     # (decoding) requests first, then prefill chunks in the rest of the budget
     # (vllm/v1/core/sched/scheduler.py); gpu_memory_utilization = 0.9 (EngineArgs default).
+    # Its full decode graphs assume a uniform query length of 1 + num_speculative_tokens
+    # (vllm/v1/worker/gpu_model_runner.py, uniform_decode_query_len): one K has graphs.
     "vllm": SchedulerRules("vllm", 8192, 1024, True, 0.9),
     # SGLang (v0.4.x-0.5), python/sglang/srt/server_args.py: chunked_prefill_size = 8192 on an
     # 80 GB-class GPU; enable_mixed_chunk = False, so a prefill batch runs on its own step and
     # decoding waits for it (scheduler.get_next_batch_to_run runs a new prefill batch first);
     # mem_fraction_static ~0.88 at tp 1 on an 80 GB GPU; max_running_requests is derived from
-    # the KV pool, capped here at vLLM's 1024 (no fixed default to cite).
+    # the KV pool, capped here at vLLM's 1024 (no fixed default to cite). Its CUDA graphs are
+    # captured per batch size for speculative_num_draft_tokens (one K).
     "sglang": SchedulerRules("sglang", 8192, 1024, False, 0.88),
     # TensorRT-LLM (v1.0, PyTorch backend) trtllm-serve defaults: max_num_tokens = 8192,
     # max_batch_size = 2048; in-flight batching mixes context and generation requests in one
-    # step; kv_cache_config.free_gpu_memory_fraction = 0.9.
+    # step; kv_cache_config.free_gpu_memory_fraction = 0.9; graphs captured for max_draft_len.
     "trtllm": SchedulerRules("trtllm", 8192, 2048, True, 0.9),
 }
 DEFAULT_ENGINE = "vllm"

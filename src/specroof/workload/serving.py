@@ -57,11 +57,13 @@ class Serving:
 
     @classmethod
     def of(cls, study: Study, candidates: tuple[int, ...], max_context: int,
-           rules: SchedulerRules | None = None) -> "Serving":
-        """Price ``study``'s steps for every candidate count in ``candidates`` (1 always)."""
+           rules: SchedulerRules | None = None, eager: tuple[int, ...] = ()) -> "Serving":
+        """Price ``study``'s steps for every candidate count in ``candidates`` (1 always), and
+        for ``eager`` counts also without CUDA graphs (dynamic-K schedules' uncaptured counts)."""
         rules = rules or rules_for(study.setup.profile)
         max_batch = min(rules.max_sequences, rules.max_batched_tokens)
-        costs = price_steps(study, candidates, max_batch, max_context, rules.max_batched_tokens)
+        eager = eager if rules.graphs_per_candidates else ()
+        costs = price_steps(study, candidates, max_batch, max_context, rules.max_batched_tokens, eager)
         kv = {n: kv_capacity_tokens(study, rules, n) for n in costs.candidates}
         return cls(costs, rules, kv)
 

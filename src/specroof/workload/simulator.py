@@ -14,7 +14,8 @@ prices it (the same operation lists as :func:`specroof.latency`). One event is o
    prefill on its own step, ahead of decoding);
 4. the step's time: the decode step (b, n, mean context) plus the prefill chunks' marginal
    time, prefill(c) - prefill(1) (the step reads the weights and pays its host time once); a
-   step that is all prefill costs prefill(c);
+   step that is all prefill costs prefill(c); under a dynamic-K schedule an engine that
+   captures CUDA graphs for one K (the schedule's largest) runs the other counts' steps eagerly;
 5. each decoding sequence gains 1 + min(K, G) tokens (its per-request acceptance draw), a
    sequence whose prefill ends gains its first token; a sequence done leaves the batch (in a
    closed loop a new request arrives at once).
@@ -152,7 +153,8 @@ class _Engine:
         decode_context = float(self.cached[decode].mean()) if decode.size else 0.0
         tokens = sum(c for _, c in chunks)
         prefill_context = (sum(float(self.cached[r]) * c for r, c in chunks) / tokens) if tokens else 0.0
-        time_ms = self.costs.decode(n, decode.size, decode_context) if decode.size else 0.0
+        eager = self.rules.graphs_per_candidates and n in self.schedule.uncaptured
+        time_ms = self.costs.decode(n, decode.size, decode_context, eager) if decode.size else 0.0
         if tokens:
             speculative = self.schedule.speculates
             chunk_ms = self.costs.prefill(tokens, prefill_context, speculative)

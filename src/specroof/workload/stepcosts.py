@@ -22,7 +22,7 @@ and a chunk UP to the next priced size, so a looked-up step is priced at a grid 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -75,6 +75,7 @@ class StepCosts:
     tau: dict[int, float]
     prefill_ms: np.ndarray
     draft_prefill_ms: np.ndarray
+    eager_ms: dict[int, np.ndarray]
 
     @property
     def candidates(self) -> tuple[int, ...]:
@@ -86,9 +87,13 @@ class StepCosts:
             raise SpecroofError(f"batch {batch} is beyond the priced {int(self.batches[-1])}")
         return batch, n, int(self.contexts[bucket_index(self.contexts, context)])
 
-    def decode(self, n: int, batch: int, context: float) -> float:
-        """One decode step of ``batch`` sequences of ``n`` candidates at mean ``context``."""
-        return float(self.decode_ms[n][batch - 1, bucket_index(self.contexts, context)])
+    def decode(self, n: int, batch: int, context: float, eager: bool = False) -> float:
+        """One decode step of ``batch`` sequences of ``n`` candidates at mean ``context``
+        (``eager``: launched without CUDA graphs)."""
+        table = self.eager_ms if eager else self.decode_ms
+        if n not in table:
+            raise SpecroofError(f"the {'eager ' if eager else ''}step of {n} candidates was not priced")
+        return float(table[n][batch - 1, bucket_index(self.contexts, context)])
 
     def prefill(self, tokens: int, context: float, speculative: bool) -> float:
         """A prefill of ``tokens`` (the step's chunks together) starting at mean ``context``;
@@ -98,22 +103,36 @@ class StepCosts:
 
 
 def price_steps(study: Study, candidates: Sequence[int], max_batch: int, max_context: int,
-                max_chunk: int) -> StepCosts:
+                max_chunk: int, eager: Sequence[int] = ()) -> StepCosts:
     """Price every step a simulation of ``study`` can take: decode steps of each of
     ``candidates`` (1 added: plain decoding) up to ``max_batch`` sequences and ``max_context``
-    tokens, prefill chunks up to ``max_chunk`` tokens."""
-    ns = sorted({1, *(int(n) for n in candidates)})
+    tokens, prefill chunks up to ``max_chunk`` tokens; ``eager``: candidate counts whose decode
+    step is also priced without CUDA graphs (a dynamic-K schedule's uncaptured counts)."""
     batches = np.arange(1, max_batch + 1)
     contexts = buckets(max_context)
-    priced = speedup_of(study.with_grid(Grid.of(batches, ns, contexts)), fit_warning=False)
-    decode = {n: np.ascontiguousarray(priced.latency_ms[:, j, :]) for j, n in enumerate(ns)}
-    decode[1] = np.ascontiguousarray(priced.ar_latency_ms[:, 0, :])
-    tau = {n: float(priced.acceptance_length[0, j, 0]) for j, n in enumerate(ns)}
-    tau[1] = 1.0
+    decode, tau = _decode_tables(study, sorted({1, *(int(n) for n in candidates)}), batches, contexts)
+    eager_ms: dict[int, np.ndarray] = {}
+    if eager:
+        graphless = replace(study, setup=replace(study.setup, profile=study.setup.profile.with_overrides(cuda_graph=False)))
+        eager_ms, _ = _decode_tables(graphless, sorted({int(n) for n in eager}), batches, contexts)
     chunks = buckets(max_chunk)
     chunk_grid = Grid.of([1], chunks, contexts)
     target = latency_for_setup(study.setup, chunk_grid).latency_ms[0]
-    return StepCosts(study, batches, contexts, chunks, decode, tau, target, _draft_prefill_ms(study, chunk_grid))
+    return StepCosts(study, batches, contexts, chunks, decode, tau, target, _draft_prefill_ms(study, chunk_grid),
+                     eager_ms)
+
+
+def _decode_tables(study: Study, ns: list[int], batches: np.ndarray, contexts: np.ndarray
+                   ) -> tuple[dict[int, np.ndarray], dict[int, float]]:
+    """Decode-step times (batch x context) and tau per candidate count: one speedup_of call."""
+    priced = speedup_of(study.with_grid(Grid.of(batches, [n for n in ns if n > 1] or [1], contexts)),
+                        fit_warning=False)
+    spec = [n for n in ns if n > 1]
+    decode = {n: np.ascontiguousarray(priced.latency_ms[:, j, :]) for j, n in enumerate(spec)}
+    tau = {n: float(priced.acceptance_length[0, j, 0]) for j, n in enumerate(spec)}
+    if 1 in ns:
+        decode[1], tau[1] = np.ascontiguousarray(priced.ar_latency_ms[:, 0, :]), 1.0
+    return decode, tau
 
 
 def _draft_prefill_ms(study: Study, grid: Grid) -> np.ndarray:
