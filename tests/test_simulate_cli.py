@@ -151,3 +151,21 @@ def test_parsers_refuse_bad_values(tmp_path):
     table.write_text(json.dumps({"1": 0}))
     with pytest.raises(SpecroofError):
         read_schedule(table)
+
+
+def test_a_sweep_point_survives_pickling():
+    """A process pool or Ray pickles each point's function: the same row comes back."""
+    import functools
+    import pickle
+
+    from specroof.speculation.study import Study
+    from specroof.workload.kschedule import KSchedule
+    from specroof.workload.serving import Serving
+    from specroof.workload.sweep import LoadSpec, _point
+
+    study = Study.of("llama-3.1-8b", "h100-sxm", 1, 1, 1024, method="eagle3", acceptance="chain:0.7", dtype="bf16",
+                     profile="vllm")
+    point = functools.partial(_point, Serving.of(study, (1, 4), 600), LoadSpec("poisson", 30, 256, 64), None, 0.1)
+    item = (3.0, KSchedule.fixed(4))
+    copied, copied_item = pickle.loads(pickle.dumps((point, item)))
+    assert copied(copied_item) == point(item)

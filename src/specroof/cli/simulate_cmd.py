@@ -53,7 +53,8 @@ PROGRESS_REQUESTS = 5000
 @click.option("--max-sequences", type=click.IntRange(min=1), default=None,
               help="Sequences running at once. [default: the engine's]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of arrivals and acceptance draws.")
-@click.option("--executor", default="local", show_default=True, help="Where the sweep's simulations run.")
+@click.option("--executor", default=None, help="Where the sweep's simulations run (specroof.workload.executors). "
+                                                 "[default: its default]")
 @format_option
 @click.option("--output", "output_path", default=None, metavar="FILE", help="Write the table/CSV/JSON here.")
 @click.option("--chart", "chart_path", default=None, metavar="FILE.png|FILE.svg",
