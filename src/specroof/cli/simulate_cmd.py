@@ -41,8 +41,9 @@ PROGRESS_REQUESTS = 5000
 @click.option("--max-requests", type=click.IntRange(min=1), default=None, help="Cap on requests read from a trace.")
 @click.option("--isl", type=click.IntRange(min=1), default=1024, show_default=True, help="Prompt tokens per request.")
 @click.option("--osl", type=click.IntRange(min=1), default=256, show_default=True, help="Output tokens per request.")
-@click.option("--k", "ks", default="3", show_default=True, metavar="K,K",
-              help="Draft tokens per step to simulate, each as its own configuration (speculation off always runs).")
+@click.option("--k", "ks", default=None, metavar="K,K",
+              help="Draft tokens per step to simulate, each as its own configuration (speculation off always "
+                   "runs). [default: 3 with a --method]")
 @click.option("--schedule", default=None, metavar="plan|FILE.json",
               help="Also a dynamic-K configuration: the plan's per-batch K, or a JSON {batch: candidates}.")
 @click.option("--slo", default=None, metavar="ttft=2s,tpot=50ms", help="Goodput: requests/s within every bound.")

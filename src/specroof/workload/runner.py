@@ -23,6 +23,10 @@ from specroof.workload.serving import Serving
 from specroof.workload.sweep import LoadSpec, parse_rates, plan_schedule, sweep
 
 
+DEFAULT_K = "3"
+"""Draft tokens per step simulated when --k is not given (a common EAGLE/MTP setting)."""
+
+
 def check_output(output_path: str | None) -> None:
     """Fail before the work when the output file cannot be written (a typo fails fast)."""
     if output_path is not None:
@@ -42,8 +46,10 @@ def _ks(text: str) -> list[int]:
 def _schedules(study: Study, options: dict[str, Any], max_batch: int) -> list[KSchedule]:
     """Speculation off, each K, and the optional schedule (plan or file)."""
     schedules = [KSchedule.fixed(1)]
+    if study.drafting.method == "none" and (options["ks"] is not None or options.get("schedule")):
+        raise SpecroofError("--k and --schedule need a drafting --method (eagle3, mtp, draft, ngram...)")
     if study.drafting.method != "none":
-        schedules += [KSchedule.fixed(k + 1) for k in _ks(options["ks"]) if k > 0]
+        schedules += [KSchedule.fixed(k + 1) for k in _ks(options["ks"] or DEFAULT_K) if k > 0]
     schedule = options.get("schedule")
     if schedule == "plan":
         schedules.append(plan_schedule(study, max_batch, options["isl"] + options["osl"] // 2))
@@ -82,6 +88,10 @@ def run_simulation(settings: Any, options: dict[str, Any],
     first = load.requests(rates[0])  # also checks the arrivals spec before pricing
     ns = tuple(sorted({n for s in schedules for n in s.ns}))
     longest = int((first.prompt_tokens + first.output_tokens).max()) + max(ns) + 1
+    limit = study.setup.model.max_position_embeddings
+    if limit is not None and longest > limit:
+        raise SpecroofError(f"requests of up to {longest - max(ns) - 1:,} tokens (prompt + output) are beyond "
+                            f"{study.setup.model.name}'s max_position_embeddings of {limit:,}")
     serving = Serving.of(study, ns, longest, rules, tuple(sorted({n for s in schedules for n in s.uncaptured})))
     bar = progress_bar(first.count * len(rates) * len(schedules), len(rates) * len(schedules)) if progress_bar else None
     with bar if bar is not None else contextlib.nullcontext():
