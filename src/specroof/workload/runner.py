@@ -22,7 +22,6 @@ from specroof.workload.scheduler import rules_for
 from specroof.workload.serving import Serving
 from specroof.workload.sweep import LoadSpec, parse_rates, plan_schedule, sweep
 
-
 DEFAULT_K = "3"
 """Draft tokens per step simulated when --k is not given (a common EAGLE/MTP setting)."""
 
