@@ -148,7 +148,11 @@ def test_separate_prefill_engine_delays_decoding(serving):
     """SGLang's default (no mixed chunks): a prefill step holds no decoding sequence."""
     sglang = Serving(serving.costs, serving.rules.with_overrides(mixed_prefill=False), serving.kv_tokens)
     requests = requests_from("poisson:20", count=30, prompt_tokens=ISL, output_tokens=OSL, seed=10)
-    records = sglang.run(requests, KSchedule.fixed(4), record=True).records
-    assert not any(r.decode_batch and r.prefill_tokens for r in records)
+    result = sglang.run(requests, KSchedule.fixed(4), record=True)
+    assert not any(r.decode_batch and r.prefill_tokens for r in result.records)
+    # ITL: every gap between a request's emissions, the prefill steps it waited through included
+    assert np.sum(result.itl_s) == pytest.approx(np.sum(result.finish_s - result.first_token_s), rel=1e-9)
+    decode_only = [r.time_ms / 1e3 for r in result.records if not r.prefill_tokens]
+    assert np.max(result.itl_s) > max(decode_only)
     mixed = serving.run(requests, KSchedule.fixed(4), record=True).records
     assert any(r.decode_batch and r.prefill_tokens for r in mixed)

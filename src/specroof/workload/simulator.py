@@ -58,7 +58,7 @@ class SimulationResult:
     first_token_s: np.ndarray
     finish_s: np.ndarray
     output_tokens: np.ndarray
-    itl_s: np.ndarray  # one gap per decode step of each request
+    itl_s: np.ndarray  # every gap between two emissions of one request (prefill steps it waited through included)
     steps: int
     preemptions: int
     candidates_used: dict[int, int]  # n -> decode steps that used it
@@ -77,6 +77,7 @@ class _Engine:
         self.cached = np.zeros(count, dtype=np.int64)
         self.generated = np.zeros(count, dtype=np.int64)
         self.first = np.full(count, np.nan)
+        self.last = np.full(count, np.nan)  # when each request last emitted tokens
         self.finish = np.full(count, np.nan)
         self.costs, self.rules, self.schedule, self.draws = costs, rules, schedule, draws
         self.kv_tokens, self.closed_loop = kv_tokens, closed_loop
@@ -173,14 +174,15 @@ class _Engine:
             if ended.size:
                 self.emit(ended, np.ones(ended.size, dtype=np.int64))
         if decode.size:
-            self.itl.append(np.full(decode.size, time_ms / 1e3))
             self.used[n] = self.used.get(n, 0) + 1
             self.emit(decode, self.draws.tokens(decode, n))
 
     def emit(self, rows: np.ndarray, tokens: np.ndarray) -> None:
         gained = np.minimum(tokens, self.output[rows] - self.generated[rows])
-        first = rows[self.generated[rows] == 0]
-        self.first[first] = self.now
+        started = self.generated[rows] > 0
+        self.itl.append(self.now - self.last[rows[started]])
+        self.first[rows[~started]] = self.now
+        self.last[rows] = self.now
         self.generated[rows] += gained
         self.cached[rows] += np.where(self.cached[rows] >= self.target[rows], gained, 0)
         for r in rows[self.generated[rows] >= self.output[rows]]:
