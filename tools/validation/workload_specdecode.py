@@ -29,7 +29,7 @@ def workload_prediction(row, ctx) -> float:  # type: ignore[no-untyped-def]
     curve = DATA / "curves" / f"{row.model}-{row.method}-{row.dataset}.csv"
     study = Study.of(row.model, HARDWARE, 1, 1, 1024, method=row.method, acceptance=f"curve:{curve}", dtype="bf16",
                      tp=row.tp, profile=engine_profile(row.engine))
-    rules = rules_for(study.setup.profile)
+    rules = rules_for(study.setup)
     work = ctx[row.dataset]
     n = row.k + 1
     costs = price_steps(study, (n,), row.batch, work.prompt_tokens + work.output_tokens + n + 1,

@@ -50,7 +50,7 @@ def workload_records(study: Study, batches: np.ndarray, candidates: np.ndarray, 
                      outputs: np.ndarray) -> list[dict[str, Any]]:
     """One record per (batch, candidates): the batch served plainly and with n candidates.
     A one-request workload (ISL:OSL) is replicated ``batch`` times."""
-    rules = rules_for(study.setup.profile)
+    rules = rules_for(study.setup)
     ns = tuple(int(n) for n in candidates)
     longest = int(np.max(prompts + outputs)) + max(ns) + 1
     costs = price_steps(study, ns, int(np.max(batches)), longest, rules.max_batched_tokens)

@@ -81,7 +81,7 @@ def run_simulation(settings: Any, options: dict[str, Any],
     slo = parse_slo(options["slo"]) if options.get("slo") else None
     load, rates = _load(options)
     study = Study.of(settings.model, settings.hardware, 1, 1, 1024, **settings.speculation(), **settings.step)
-    rules = rules_for(study.setup.profile).with_overrides(max_batched_tokens=options["max_batched_tokens"],
+    rules = rules_for(study.setup).with_overrides(max_batched_tokens=options["max_batched_tokens"],
                                                           max_sequences=options["max_sequences"])
     schedules = _schedules(study, options, rules.max_sequences)
     first = load.requests(rates[0])  # also checks the arrivals spec before pricing

@@ -2,9 +2,9 @@
 
 Each engine fills a step from its running and waiting requests under a token budget and a
 sequence cap; the rules below are the engines' serving defaults on an 80 GB-class GPU, with
-the source of each number. ``rules_for(profile)`` picks them by the profile's ``engine``
-(``serving`` and the other engine-less profiles take vLLM's, and the title of every result
-names the engine whose rules ran).
+the source of each number. ``rules_for(setup)`` picks them by the profile's ``engine`` and the
+device (``serving`` and the other engine-less profiles take vLLM's, and the title of every
+result names the engine whose rules ran).
 
 A decoding sequence takes ``K + 1`` tokens of the budget (its last token and K drafts: the
 verification step scores all of them), a prefilling one its chunk. KV capacity is checked with
@@ -51,9 +51,10 @@ class SchedulerRules:
 
 
 RULES: dict[str, SchedulerRules] = {
-    # vLLM V1 (v0.10-0.11), vllm/engine/arg_utils.py EngineArgs._set_default_args: on a GPU with
-    # >= 70 GiB the OpenAI server defaults to max_num_batched_tokens = 8192 and
-    # max_num_seqs = 1024; chunked prefill is always on in V1 and the scheduler puts running
+    # vLLM V1 (v0.10-0.11), vllm/engine/arg_utils.py EngineArgs.get_batch_defaults: on a GPU
+    # with >= 70 GiB that is not an A100 the OpenAI server defaults to max_num_batched_tokens =
+    # 8192 and max_num_seqs = 1024 (else SMALL_GPU_VLLM below); chunked prefill is always on in
+    # V1 and the scheduler puts running
     # (decoding) requests first, then prefill chunks in the rest of the budget
     # (vllm/v1/core/sched/scheduler.py); gpu_memory_utilization = 0.9 (EngineArgs default).
     # Its full decode graphs assume a uniform query length of 1 + num_speculative_tokens
@@ -72,9 +73,17 @@ RULES: dict[str, SchedulerRules] = {
     "trtllm": SchedulerRules("trtllm", 8192, 2048, True, 0.9),
 }
 DEFAULT_ENGINE = "vllm"
+SMALL_GPU_VLLM = SchedulerRules("vllm", 2048, 256, True, 0.9)
+"""vLLM's OpenAI-server defaults on a GPU under 70 GiB or an A100 (the same get_batch_defaults:
+a large budget on an A100 lost throughput, vLLM PR #17885)."""
+LARGE_GPU_BYTES = 70 * 2**30
 
 
-def rules_for(profile: Any) -> SchedulerRules:
-    """The rules of the profile's engine (vLLM's for a profile that names no engine)."""
-    engine = getattr(profile, "engine", "") or DEFAULT_ENGINE
-    return RULES.get(engine, RULES[DEFAULT_ENGINE])
+def rules_for(setup: Any) -> SchedulerRules:
+    """The rules of the setup's engine on its device (vLLM's for a profile naming no engine)."""
+    engine = getattr(setup.profile, "engine", "") or DEFAULT_ENGINE
+    rules = RULES.get(engine, RULES[DEFAULT_ENGINE])
+    device = setup.hardware
+    if rules.engine == "vllm" and (device.memory_bytes < LARGE_GPU_BYTES or "a100" in device.name.lower()):
+        return SMALL_GPU_VLLM
+    return rules

@@ -60,7 +60,7 @@ class Serving:
            rules: SchedulerRules | None = None, eager: tuple[int, ...] = ()) -> "Serving":
         """Price ``study``'s steps for every candidate count in ``candidates`` (1 always), and
         for ``eager`` counts also without CUDA graphs (dynamic-K schedules' uncaptured counts)."""
-        rules = rules or rules_for(study.setup.profile)
+        rules = rules or rules_for(study.setup)
         max_batch = min(rules.max_sequences, rules.max_batched_tokens)
         eager = eager if rules.graphs_per_candidates else ()
         costs = price_steps(study, candidates, max_batch, max_context, rules.max_batched_tokens, eager)
