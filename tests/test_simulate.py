@@ -156,3 +156,8 @@ def test_separate_prefill_engine_delays_decoding(serving):
     assert np.max(result.itl_s) > max(decode_only)
     mixed = serving.run(requests, KSchedule.fixed(4), record=True).records
     assert any(r.decode_batch and r.prefill_tokens for r in mixed)
+
+
+def test_speculation_off_serves_without_the_drafter(serving):
+    """The plain configuration has the drafter's weights and cache back as KV room."""
+    assert serving.kv_tokens[1] > serving.kv_tokens[4] == serving.kv_tokens[3]

@@ -14,11 +14,12 @@ sweep prices its steps once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from specroof.cost.grid import Grid
 from specroof.cost.memory import footprint
 from specroof.errors import SpecroofError
+from specroof.speculation.drafting import Drafting
 from specroof.speculation.study import Study
 from specroof.workload.draws import AcceptanceDraws
 from specroof.workload.kschedule import KSchedule
@@ -64,11 +65,13 @@ class Serving:
         max_batch = min(rules.max_sequences, rules.max_batched_tokens)
         eager = eager if rules.graphs_per_candidates else ()
         costs = price_steps(study, candidates, max_batch, max_context, rules.max_batched_tokens, eager)
-        kv = {n: kv_capacity_tokens(study, rules, n) for n in costs.candidates}
+        plain = replace(study, drafting=Drafting.of(method="none"), acceptance=None)  # no drafter: its memory too
+        kv = {n: kv_capacity_tokens(study if n > 1 else plain, rules, n) for n in costs.candidates}
         return cls(costs, rules, kv)
 
     def kv_for(self, schedule: KSchedule) -> int:
-        """The KV cache of a run: the drafter's cache is there whenever the run speculates."""
+        """The KV cache of a run: the drafter's weights and cache are there whenever the run
+        speculates; a run without speculation serves without a drafter."""
         return self.kv_tokens[max(schedule.ns)]
 
     def run(self, requests: RequestSet, schedule: KSchedule, *, spread: float = 0.0, seed: int = 0,
