@@ -116,6 +116,18 @@ def test_speedup_workload_file_and_bad_workload(tmp_path):
     assert len(rows) == 1 and rows[0]["tokens_per_s"] > 0
     bad = run_cli("speedup", *BASE, "--workload", "12x")
     assert bad.code == 2 and "ISL:OSL" in bad.stderr
+    too_long = run_cli("speedup", *BASE, "--workload", "200000:10")
+    assert too_long.code == 2 and "max_position_embeddings" in too_long.stderr
+    crowded = run_cli("speedup", *BASE, "--batch", "1,16", "--candidates", "4", "--workload", "30000:1000")
+    assert crowded.code == 0 and crowded.stderr.count("warning: --workload at batch 16") == 1
+
+
+def test_a_bad_schedule_file_is_one_error_line(tmp_path):
+    for text in ('{"1": "x"}', "[1, 2]", "{"):
+        schedule = tmp_path / "k.json"
+        schedule.write_text(text)
+        run = run_cli("simulate", *BASE, *SMALL, "--rate", "1", "--schedule", str(schedule))
+        assert run.code == 2 and run.stderr.startswith("error:") and "Traceback" not in run.stderr, run.stderr
 
 
 @settings(max_examples=40, deadline=None)

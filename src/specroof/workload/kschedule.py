@@ -74,7 +74,7 @@ def from_table(table: dict[Any, Any], label: str, unit: str = "n") -> KSchedule:
 
 def read_schedule(path: str | Path) -> KSchedule:
     """A schedule JSON file: ``{"1": 5, "8": 4}`` (candidates) or ``{"k": {"1": 4, "8": 3}}``."""
-    data = read_json(path, "schedule")
+    data = read_json(Path(path), "schedule")
     if isinstance(data, dict) and set(data) == {"k"} and isinstance(data["k"], dict):
         return from_table(data["k"], f"{Path(path).name}", unit="k")
     if not isinstance(data, dict):

@@ -9,16 +9,18 @@ request-level speedup (tokens/s over tokens/s, prefill included).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from specroof.datafiles import csv_records, read_text
-from specroof.errors import SpecroofError
+from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.speculation.study import Study
 from specroof.workload.request_level import served_in_batches
-from specroof.workload.scheduler import rules_for
+from specroof.workload.scheduler import SchedulerRules, rules_for
+from specroof.workload.serving import kv_capacity_tokens
 from specroof.workload.stepcosts import price_steps
 
 COLUMNS = ["batch", "candidates", "acceptance_length", "tokens_per_s", "ar_tokens_per_s", "ttft_ms", "tpot_ms",
@@ -46,6 +48,25 @@ def parse_workload(text: str) -> tuple[np.ndarray, np.ndarray, str]:
     return prompts, outputs, f"{Path(text).name} ({prompts.size} requests)"
 
 
+def _check_fits(study: Study, rules: SchedulerRules, batches: np.ndarray, prompts: np.ndarray, outputs: np.ndarray,
+                longest: int) -> None:
+    """Refuse requests beyond the model's context; warn where a batch's requests outgrow the KV cache."""
+    limit = study.setup.model.max_position_embeddings
+    if limit is not None and longest > limit:
+        raise SpecroofError(f"--workload: requests of up to {longest:,} tokens (prompt + output) are beyond "
+                            f"{study.setup.model.name}'s max_position_embeddings of {limit:,}")
+    room = kv_capacity_tokens(study, rules, int(study.grid.candidates.max()))
+    per_request = prompts + outputs
+    for b in (int(x) for x in batches):
+        need = int(np.max(per_request) * b) if prompts.size == 1 else int(np.sort(per_request)[-b:].sum())
+        if need > room:
+            warnings.warn(SpecroofWarning(
+                f"--workload at batch {b}: its requests need up to {need:,} tokens of KV cache, beyond the "
+                f"{room:,} {study.setup.hardware.display_name} holds for {study.setup.model.name} (the engine "
+                "would preempt or queue them; priced as if they fit)"), stacklevel=3)
+            return
+
+
 def workload_records(study: Study, batches: np.ndarray, candidates: np.ndarray, prompts: np.ndarray,
                      outputs: np.ndarray) -> list[dict[str, Any]]:
     """One record per (batch, candidates): the batch served plainly and with n candidates.
@@ -53,6 +74,7 @@ def workload_records(study: Study, batches: np.ndarray, candidates: np.ndarray, 
     rules = rules_for(study.setup)
     ns = tuple(int(n) for n in candidates)
     longest = int(np.max(prompts + outputs)) + max(ns) + 1
+    _check_fits(study, rules, batches, prompts, outputs, longest - max(ns) - 1)
     costs = price_steps(study, ns, int(np.max(batches)), longest, rules.max_batched_tokens)
     records = []
     for b in (int(x) for x in batches):
