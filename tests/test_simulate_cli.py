@@ -152,7 +152,7 @@ def test_step_draws_average_tau_and_spread_widens_requests():
 def test_parsers_refuse_bad_values(tmp_path):
     assert parse_slo("ttft=2s, tpot=50ms") == {"ttft": 2.0, "tpot": 0.05}
     assert parse_rates("0.5:2:0.5") == [0.5, 1.0, 1.5, 2.0]
-    for bad in ("tpot=50", "tpot=-5ms", "", "ttft=2s,itl=1ms"):
+    for bad in ("tpot=50", "tpot=-5ms", "", "ttft=2s,itl=1ms", "ttft=2s,ttft=3s"):
         with pytest.raises(SpecroofError):
             parse_slo(bad)
     for bad in ("0", "1,-2", "1:2:0", "a", "0.01:1000:0.01"):

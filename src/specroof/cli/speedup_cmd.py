@@ -21,7 +21,7 @@ from specroof.errors import SpecroofError
 from specroof.report import charts
 from specroof.report.charts import check_chart_path
 from specroof.speculation.study import Study
-from specroof.workload.request_table import COLUMNS, parse_workload, workload_records
+from specroof.workload.request_table import COLUMNS, parse_workload, rules_label, workload_records
 
 CHARTS = ("speedup", "heatmap", "figure21", "roofline")
 
@@ -91,7 +91,7 @@ def _emit_workload(result: Any, workload: str, fmt: str, scenario: str | None) -
     study = Study(result.setup, Grid.of(result.batch, result.candidates, result.seq_len), result.drafting,
                   result.acceptance)
     rows = workload_records(study, result.batch, result.candidates, prompts, outputs)
-    title = _title(result, scenario).split(": speedup,")[0] + f": request-level, workload {label}"
+    title = _title(result, scenario).split(": speedup,")[0] + f": request-level, workload {label}, {rules_label(study)}"
     emit(rows, fmt, table_columns=COLUMNS, title=title, caveat=result.step.profile.caveats)
 
 

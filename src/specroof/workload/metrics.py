@@ -34,6 +34,8 @@ def parse_slo(text: str) -> dict[str, float]:
         match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)\s*([a-z]*)\s*", value, flags=re.IGNORECASE)
         if not match or match.group(2).lower() not in _UNITS_S:
             raise SpecroofError(f"--slo {part!r}: give a positive number with a unit, s or ms (e.g. tpot=50ms)")
+        if name in bounds:
+            raise SpecroofError(f"--slo {text!r}: {name} is bounded twice")
         seconds = float(match.group(1)) * _UNITS_S[match.group(2).lower()]
         if seconds <= 0:
             raise SpecroofError(f"--slo {part!r}: the bound must be positive")

@@ -48,6 +48,12 @@ def parse_workload(text: str) -> tuple[np.ndarray, np.ndarray, str]:
     return prompts, outputs, f"{Path(text).name} ({prompts.size} requests)"
 
 
+def rules_label(study: Study) -> str:
+    """The scheduler rules a workload runs with, in words (for the title)."""
+    rules = rules_for(study.setup)
+    return f"{rules.engine} rules: prefill in {rules.max_batched_tokens}-token chunks"
+
+
 def _check_fits(study: Study, rules: SchedulerRules, batches: np.ndarray, prompts: np.ndarray, outputs: np.ndarray,
                 longest: int) -> None:
     """Refuse requests beyond the model's context; warn where a batch's requests outgrow the KV cache."""
