@@ -161,3 +161,13 @@ def test_separate_prefill_engine_delays_decoding(serving):
 def test_speculation_off_serves_without_the_drafter(serving):
     """The plain configuration has the drafter's weights and cache back as KV room."""
     assert serving.kv_tokens[1] > serving.kv_tokens[4] == serving.kv_tokens[3]
+
+
+def test_a_request_that_cannot_fit_alone_is_one_error(serving):
+    from specroof.errors import SpecroofError
+
+    tiny = Serving(serving.costs, serving.rules, {n: ISL + OSL + 2 for n in serving.kv_tokens})
+    requests = requests_from("poisson:1", count=3, prompt_tokens=ISL, output_tokens=OSL)
+    assert tiny.run(requests, KSchedule.fixed(1)).steps > 0
+    with pytest.raises(SpecroofError, match="does not fit the KV cache"):
+        tiny.run(requests, KSchedule.fixed(4))

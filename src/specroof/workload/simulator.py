@@ -198,7 +198,7 @@ def simulate(requests: RequestSet, costs: StepCosts, rules: SchedulerRules, sche
              progress: Callable[[int], None] | None = None) -> SimulationResult:
     """Serve ``requests`` (or, with ``closed_loop=c``, keep c of them in flight, each next one
     arriving when one finishes) until all are done. ``record``: keep every step's record."""
-    _check_fits(requests, kv_tokens)
+    _check_fits(requests, kv_tokens, max(schedule.ns))
     engine = _Engine(requests, costs, rules, schedule, draws, kv_tokens, closed_loop)
     records: list[StepRecord] = []
     steps, reported = 0, 0
@@ -222,8 +222,9 @@ def simulate(requests: RequestSet, costs: StepCosts, rules: SchedulerRules, sche
                             steps, engine.preemptions, engine.used, records if record else None)
 
 
-def _check_fits(requests: RequestSet, kv_tokens: int) -> None:
+def _check_fits(requests: RequestSet, kv_tokens: int, lookahead: int) -> None:
+    """A request must fit the KV cache alone, its lookahead slots included."""
     longest = int((requests.prompt_tokens + requests.output_tokens).max())
-    if longest > kv_tokens:
-        raise SpecroofError(f"a request of {longest:,} tokens (prompt + output) does not fit the KV cache of "
-                            f"{kv_tokens:,} tokens this configuration leaves")
+    if longest + lookahead > kv_tokens:
+        raise SpecroofError(f"a request of {longest:,} tokens (prompt + output, + {lookahead} lookahead) does not "
+                            f"fit the KV cache of {kv_tokens:,} tokens this configuration leaves")

@@ -64,13 +64,19 @@ class LoadSpec:
     concurrency: int | None = None
 
     def requests(self, rate: float | None) -> RequestSet:
-        """The request set at ``rate`` (None: the closed loop's, all present from the start)."""
-        if self.concurrency is not None or rate is None:
+        """The request set at ``rate`` (a closed loop's: all present from the start; a trace's:
+        its own arrivals, ``rate`` None)."""
+        if self.concurrency is not None:
             count = self.count if self.max_requests is None else min(self.count, self.max_requests)
             return RequestSet(np.zeros(count), np.full(count, self.prompt_tokens), np.full(count, self.output_tokens),
                               f"closed loop, concurrency {self.concurrency}")
         kind, _, rest = self.arrivals.partition(":")
-        spec = f"{kind}:{rate:g}" + (f":{rest}" if rest else "") if kind != "trace" else self.arrivals
+        if kind == "trace":
+            spec = self.arrivals
+        elif rate is None:
+            raise SpecroofError(f"arrivals {self.arrivals!r} need a --rate")
+        else:
+            spec = f"{kind}:{rate:g}" + (f":{rest}" if rest else "")
         return requests_from(spec, count=self.count, prompt_tokens=self.prompt_tokens,
                              output_tokens=self.output_tokens, seed=self.seed, max_requests=self.max_requests)
 
