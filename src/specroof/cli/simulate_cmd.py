@@ -19,6 +19,7 @@ from specroof.errors import SpecroofError
 from specroof.report.charts import check_chart_path
 from specroof.report.charts.load import plot_load
 from specroof.report.formats import render
+from specroof.workload.draws import DEFAULT_SPREAD
 from specroof.workload.runner import check_output, run_simulation
 
 TABLE_COLUMNS = ["rate_rps", "config", "k_used", "output_tok_s", "request_rps", "ttft_p50_ms", "ttft_p99_ms",
@@ -47,8 +48,10 @@ PROGRESS_REQUESTS = 5000
 @click.option("--schedule", default=None, metavar="plan|FILE.json",
               help="Also a dynamic-K configuration: the plan's per-batch K, or a JSON {batch: candidates}.")
 @click.option("--slo", default=None, metavar="ttft=2s,tpot=50ms", help="Goodput: requests/s within every bound.")
-@click.option("--acceptance-spread", "spread", type=float, default=0.0, show_default=True, metavar="SD",
-              help="Standard deviation of the per-request acceptance rate around the model's (docs/simulate.md).")
+@click.option("--acceptance-spread", "spread", type=float, default=DEFAULT_SPREAD, show_default=True, metavar="SD",
+              help="Standard deviation of the per-request acceptance rate around the model's: the default is "
+                   "fitted to SpecDecode-Bench's per-request traces; 0: every request accepts alike "
+                   "(docs/simulate.md).")
 @click.option("--max-batched-tokens", type=click.IntRange(min=1), default=None,
               help="Token budget per step. [default: the engine's]")
 @click.option("--max-sequences", type=click.IntRange(min=1), default=None,

@@ -24,6 +24,11 @@ from specroof.errors import SpecroofError
 
 MOST_RATE = 1.0 - 1e-9
 """Largest per-token rate: a chain that always accepts still has a finite log-rate."""
+DEFAULT_SPREAD = 0.065
+"""The spread ``simulate`` draws with unless told: the median of the per-dataset spreads fitted to
+SpecDecode-Bench's per-request EAGLE-3 traces of Llama-3.1-8B (GSM8K 0.04, CNN/DailyMail 0.05,
+InstructCoder 0.08, ShareGPT 0.11; data/validation/specdecode-bench-request-acceptance.csv,
+fitted and checked by tests/test_simulate_spread.py)."""
 MOST_LOGIT_SCALE = 4.0
 """Widest spread in logit units: near a mean rate of 0 or 1 a rate's standard deviation cannot reach
 ``spread`` (the rates are bounded), so the spread is what this scale gives there."""
