@@ -86,3 +86,16 @@ def test_the_default_spread_is_the_traces_median(fitted):
     spreads = sorted(spread for spread, _ in fitted.values())
     assert 0.02 < spreads[0] and spreads[-1] < 0.2
     assert DEFAULT_SPREAD == pytest.approx(float(np.median(spreads)), abs=0.01)
+
+
+def test_the_request_table_agrees_with_the_trace_table():
+    """Its per-request means are the trace table's acceptance_length_request_mean (read_traces.py)."""
+    path = TABLE.parent / "specdecode-bench-trace-acceptance.csv"
+    with open(path, encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(line for line in handle if not line.startswith("#")) if r["method"] == "eagle3"]
+    traces = _traces()
+    for dataset, trace in traces.items():
+        for k in (1, 3, 5):
+            row = next(r for r in rows if r["dataset"] == dataset and int(r["k_draft_tokens"]) == k)
+            assert int(row["requests"]) == trace["length"].size
+            assert float(trace[f"k{k}"].mean()) == pytest.approx(float(row["acceptance_length_request_mean"]), abs=6e-4)
