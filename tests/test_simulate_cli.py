@@ -155,7 +155,7 @@ def test_parsers_refuse_bad_values(tmp_path):
     for bad in ("tpot=50", "tpot=-5ms", "", "ttft=2s,itl=1ms", "ttft=2s,ttft=3s"):
         with pytest.raises(SpecroofError):
             parse_slo(bad)
-    for bad in ("0", "1,-2", "1:2:0", "a", "0.01:1000:0.01"):
+    for bad in ("0", "1,-2", "1:2:0", "a", "0.01:1000:0.01", "0:1e308:1e-308", "1:nan:1", "-1:2:1"):
         with pytest.raises(SpecroofError):
             parse_rates(bad)
     table = tmp_path / "k.json"
@@ -183,3 +183,14 @@ def test_a_sweep_point_survives_pickling():
     item = (3.0, KSchedule.fixed(4))
     copied, copied_item = pickle.loads(pickle.dumps((point, item)))
     assert copied(copied_item) == point(item)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=40))
+def test_load_option_parsers_fail_only_as_one_error(text):
+    """Any text: a value or a SpecroofError, never another exception."""
+    for parse in (parse_slo, parse_rates):
+        try:
+            parse(text)
+        except SpecroofError:
+            pass

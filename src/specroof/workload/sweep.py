@@ -36,8 +36,10 @@ def parse_rates(text: str) -> list[float]:
     try:
         if text.count(":") == 2:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0:
-                raise SpecroofError(f"--rate {text!r}: the step must be positive")
+            if not step > 0 or not np.isfinite((stop - start) / step):
+                raise SpecroofError(f"--rate {text!r}: the step must be a positive number")
+            if (stop - start) / step + 1 > MAX_RATES:
+                raise SpecroofError(f"--rate {text!r}: more than {MAX_RATES} rates in one sweep")
             rates = list(np.round(np.arange(start, stop + step / 2, step), 9))
         else:
             rates = [float(x) for x in text.split(",") if x.strip()]
