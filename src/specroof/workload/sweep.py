@@ -110,6 +110,8 @@ def sweep(serving: Serving, load: LoadSpec, schedules: Sequence[KSchedule], rate
     (``executor`` None: :func:`run_all`'s default)."""
     items = [(rate, schedule) for rate in rates for schedule in schedules]
     run = functools.partial(_point, serving, load, slo, spread)
+    if progress is None:
+        chunk = len(items)  # one call: a pool starts once
     rows: list[dict[str, Any]] = []
     for start in range(0, len(items), chunk):  # in chunks, so a progress bar moves
         part = items[start:start + chunk]
