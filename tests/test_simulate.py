@@ -9,6 +9,7 @@ import pytest
 import specroof
 from specroof.speculation.study import Study
 from specroof.workload.arrivals import requests_from
+from specroof.workload.draws import AcceptanceDraws
 from specroof.workload.kschedule import KSchedule, from_table
 from specroof.workload.metrics import per_request, summarize
 from specroof.workload.request_level import request_level
@@ -171,3 +172,15 @@ def test_a_request_that_cannot_fit_alone_is_one_error(serving):
     assert tiny.run(requests, KSchedule.fixed(1)).steps > 0
     with pytest.raises(SpecroofError, match="does not fit the KV cache"):
         tiny.run(requests, KSchedule.fixed(4))
+
+
+def test_a_tree_step_yields_at_most_its_depth_plus_one():
+    """A tree of 8 tokens, 3 levels deep: the pricing's bound caps a step at 4 tokens, and the
+    per-request draws respect it while keeping tau."""
+    study = Study.of(MODEL, DEVICE, 1, 1, 1024, tree="steps=3,topk=4,tokens=8", **EAGLE3)
+    serving = Serving.of(study, (8,), ISL + OSL + 9)
+    assert serving.costs.caps == {1: 1, 8: 4}
+    draws = AcceptanceDraws.of({8: serving.costs.tau[8]}, 3000, 0.05, seed=1, caps=serving.costs.caps)
+    rows = np.arange(3000)
+    tokens = np.concatenate([draws.tokens(rows, 8) for _ in range(10)])
+    assert tokens.max() == 4 and tokens.mean() == pytest.approx(serving.costs.tau[8], rel=0.01)

@@ -4,7 +4,9 @@ The acceptance model gives tau(n), the mean tokens a step of n candidates yields
 requests. Requests differ (a code prompt is more predictable than a poem), so each request r
 gets its own per-token acceptance rate alpha_r(n), and each of its steps yields
 ``1 + min(K, G)`` tokens, G the leading run of accepted drafts (geometric in alpha_r): a chain
-of K = n - 1 drafts, each accepted with alpha_r given the ones before were.
+of K = n - 1 drafts, each accepted with alpha_r given the ones before were (a tree of n tokens is
+read along its accepted path: at most its depth + 1 tokens a step, the cap the pricing's bound
+states).
 
 alpha_r(n) = sigmoid(logit(m(n)) + s * z_r): ``z_r`` is the request's standard-normal quality,
 drawn once (seeded), so a request that accepts well at one n accepts well at every n; ``s``
@@ -74,19 +76,24 @@ class AcceptanceDraws:
     quality: np.ndarray
     spread: float
     rng: np.random.Generator
+    caps: dict[int, int]
     _rates: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     _log_rates: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, tau: dict[int, float], requests: int, spread: float = 0.0, seed: int = 0) -> "AcceptanceDraws":
+    def of(cls, tau: dict[int, float], requests: int, spread: float = 0.0, seed: int = 0,
+           caps: dict[int, int] | None = None) -> "AcceptanceDraws":
+        """``caps``: the most tokens a step of n candidates yields (depth + 1; n for a chain)."""
         if not 0.0 <= spread < 0.5:
             raise SpecroofError(f"acceptance spread must be >= 0 and < 0.5 (a standard deviation of a rate), got {spread}")
+        caps = {n: (caps or {}).get(n, n) for n in tau}
         for n, value in tau.items():
-            if not 1.0 <= value <= n + 1e-9:
-                raise SpecroofError(f"tau({n}) = {value:g} is outside [1, {n}]: a chain of {n - 1} drafts cannot yield it")
+            if not 1.0 <= value <= caps[n] + 1e-9:
+                raise SpecroofError(f"tau({n}) = {value:g} is outside [1, {caps[n]}]: a step of {n} candidates yields "
+                                    f"at most {caps[n]} tokens")
         rng = np.random.default_rng(seed)
         quality = rng.standard_normal(requests) if spread > 0 else np.zeros(requests)
-        return cls(tau, quality, spread, rng)
+        return cls(tau, quality, spread, rng, caps)
 
     def rates(self, n: int) -> np.ndarray:
         """alpha_r(n) of every request (solved once per n)."""
@@ -95,18 +102,19 @@ class AcceptanceDraws:
         return self._rates[n]
 
     def _solve(self, n: int) -> np.ndarray:
-        target = self.tau[n]
-        if n == 1 or target <= 1.0 + 1e-12:  # nothing is ever accepted
+        target, cap = self.tau[n], self.caps[n]
+        if cap == 1 or target <= 1.0 + 1e-12:  # nothing is ever accepted
             return np.zeros(self.quality.size)
-        if target >= n - 1e-9:
+        if target >= cap - 1e-9:
             return np.full(self.quality.size, MOST_RATE)
-        mean = _mean_rate(target, n)
+        mean = _mean_rate(target, cap)
         scale = min(self.spread / max(mean * (1.0 - mean), 1e-6), MOST_LOGIT_SCALE)  # d sigmoid / d logit = m(1 - m)
-        offset = _solve_offset(target, n, scale, self.quality) if scale > 0 else _logit(mean)
+        offset = _solve_offset(target, cap, scale, self.quality) if scale > 0 else _logit(mean)
         return _rates(offset, scale, self.quality)
 
     def tokens(self, requests: np.ndarray, n: int) -> np.ndarray:
-        """Tokens one step of ``n`` candidates yields for each of ``requests``: 1 + min(K, G)."""
+        """Tokens one step of ``n`` candidates yields for each of ``requests``: 1 + min(depth, G)
+        (depth = K for a chain, the tree's levels for a tree)."""
         if n == 1:
             return np.ones(requests.size, dtype=np.int64)
         if n not in self._log_rates:
@@ -114,7 +122,7 @@ class AcceptanceDraws:
                 self._log_rates[n] = np.log(self.rates(n))  # -inf for a rate of 0: no draft accepted
         uniform = 1.0 - self.rng.random(requests.size)  # in (0, 1]: log is finite
         run = np.floor(np.log(uniform) / self._log_rates[n][requests])
-        return 1 + np.minimum(n - 1, run).astype(np.int64)
+        return 1 + np.minimum(self.caps[n] - 1, run).astype(np.int64)
 
 
 def _mean_rate(tau: float, n: int) -> float:

@@ -47,8 +47,14 @@ def _schedules(study: Study, options: dict[str, Any], max_batch: int) -> list[KS
     schedules = [KSchedule.fixed(1)]
     if study.drafting.method == "none" and (options["ks"] is not None or options.get("schedule")):
         raise SpecroofError("--k and --schedule need a drafting --method (eagle3, mtp, draft, ngram...)")
+    tree = study.drafting.tree
+    if tree is not None and getattr(tree, "tokens", None):  # the tree fixes the tokens verified per step
+        if options["ks"] is not None or options.get("schedule"):
+            raise SpecroofError(f"{study.drafting.describe()} verifies {tree.tokens} tokens a step: drop "
+                                "--k/--schedule, or drop tokens= from --tree")
+        return [*schedules, KSchedule((1,), (int(tree.tokens),), f"tree n={tree.tokens}")]
     if study.drafting.method != "none":
-        schedules += [KSchedule.fixed(k + 1) for k in _ks(options["ks"] or DEFAULT_K) if k > 0]
+        schedules += [_fixed(k + 1, tree is not None) for k in _ks(options["ks"] or DEFAULT_K) if k > 0]
     schedule = options.get("schedule")
     if schedule == "plan":
         schedules.append(plan_schedule(study, max_batch, options["isl"] + options["osl"] // 2))
@@ -57,6 +63,11 @@ def _schedules(study: Study, options: dict[str, Any], max_batch: int) -> list[KS
             raise SpecroofError(f"--schedule {schedule!r}: give plan or a JSON file {{batch: candidates}}")
         schedules.append(read_schedule(schedule))
     return schedules
+
+
+def _fixed(n: int, tree: bool) -> KSchedule:
+    """A fixed configuration: K = n - 1 drafts, or a tree of n tokens."""
+    return KSchedule((1,), (n,), f"tree n={n}") if tree else KSchedule.fixed(n)
 
 
 def _load(options: dict[str, Any]) -> tuple[LoadSpec, list[float | None]]:

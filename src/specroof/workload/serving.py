@@ -29,6 +29,11 @@ from specroof.workload.simulator import SimulationResult, simulate
 from specroof.workload.stepcosts import StepCosts, price_steps
 
 
+def plain_study(study: Study) -> Study:
+    """The same target without a drafter (speculation off: no draft weights, cache or passes)."""
+    return replace(study, drafting=Drafting.of(method="none"), acceptance=None)
+
+
 def kv_capacity_tokens(study: Study, rules: SchedulerRules, n: int) -> int:
     """Tokens of context the KV cache holds once weights and a full-budget step's activations
     are resident (per device; candidates ``n`` sizes the drafter's cache)."""
@@ -37,8 +42,8 @@ def kv_capacity_tokens(study: Study, rules: SchedulerRules, n: int) -> int:
     memory = footprint(study.with_grid(grid).passes(), grid, reserve_bytes=0.0)
     per_sequence = memory.kv_cache_per_sequence[0, 0]
     per_token = float(per_sequence[1] - per_sequence[0]) / (contexts[1] - contexts[0])
-    activations = footprint(study.with_grid(Grid.of([1], [rules.max_batched_tokens], [1])).passes()[:1],
-                            Grid.of([1], [rules.max_batched_tokens], [1]), reserve_bytes=0.0).activation_bytes.max()
+    budget = Grid.of([1], [rules.max_batched_tokens], [1])  # the target's forward over a full-budget step
+    activations = footprint(plain_study(study).with_grid(budget).passes(), budget, reserve_bytes=0.0).activation_bytes.max()
     room = rules.memory_fraction * memory.capacity_bytes - memory.weights_bytes - memory.draft_weights_bytes
     room -= float(activations)
     if per_token <= 0 or room <= 0:
@@ -65,8 +70,7 @@ class Serving:
         max_batch = min(rules.max_sequences, rules.max_batched_tokens)
         eager = eager if rules.graphs_per_candidates else ()
         costs = price_steps(study, candidates, max_batch, max_context, rules.max_batched_tokens, eager)
-        plain = replace(study, drafting=Drafting.of(method="none"), acceptance=None)  # no drafter: its memory too
-        kv = {n: kv_capacity_tokens(study if n > 1 else plain, rules, n) for n in costs.candidates}
+        kv = {n: kv_capacity_tokens(study if n > 1 else plain_study(study), rules, n) for n in costs.candidates}
         return cls(costs, rules, kv)
 
     def kv_for(self, schedule: KSchedule) -> int:
@@ -81,7 +85,8 @@ class Serving:
         missing = sorted(set(schedule.ns) - set(self.costs.candidates))
         if missing:
             raise SpecroofError(f"schedule {schedule.label} uses candidates {missing} that were not priced")
-        draws = AcceptanceDraws.of({n: self.costs.tau[n] for n in set(schedule.ns)}, requests.count, spread, seed)
+        draws = AcceptanceDraws.of({n: self.costs.tau[n] for n in set(schedule.ns)}, requests.count, spread, seed,
+                                   self.costs.caps)
         return simulate(requests, self.costs, self.rules, schedule, draws, self.kv_for(schedule),
                         closed_loop=closed_loop, record=record, progress=progress)
 

@@ -76,6 +76,7 @@ class StepCosts:
     prefill_ms: np.ndarray
     draft_prefill_ms: np.ndarray
     eager_ms: dict[int, np.ndarray]
+    caps: dict[int, int]  # n -> the most tokens one step yields (depth + 1: n for a chain, less for a tree)
 
     @property
     def candidates(self) -> tuple[int, ...]:
@@ -110,36 +111,41 @@ def price_steps(study: Study, candidates: Sequence[int], max_batch: int, max_con
     step is also priced without CUDA graphs (a dynamic-K schedule's uncaptured counts)."""
     batches = np.arange(1, max_batch + 1)
     contexts = buckets(max_context)
-    decode, tau = _decode_tables(study, sorted({1, *(int(n) for n in candidates)}), batches, contexts)
+    decode, tau, caps = _decode_tables(study, sorted({1, *(int(n) for n in candidates)}), batches, contexts)
     eager_ms: dict[int, np.ndarray] = {}
     if eager:
         graphless = replace(study, setup=replace(study.setup, profile=study.setup.profile.with_overrides(cuda_graph=False)))
-        eager_ms, _ = _decode_tables(graphless, sorted({int(n) for n in eager}), batches, contexts)
+        eager_ms, _, _ = _decode_tables(graphless, sorted({int(n) for n in eager}), batches, contexts)
     chunks = buckets(max_chunk)
     chunk_grid = Grid.of([1], chunks, contexts)
     target = latency_for_setup(study.setup, chunk_grid).latency_ms[0]
-    return StepCosts(study, batches, contexts, chunks, decode, tau, target, _draft_prefill_ms(study, chunk_grid),
-                     eager_ms)
+    drafted = max(decode)  # the drafter's passes at a candidate count the study drafts
+    draft = _draft_prefill_ms(study, chunk_grid, drafted) if drafted > 1 else np.zeros(target.shape)
+    return StepCosts(study, batches, contexts, chunks, decode, tau, target, draft, eager_ms, caps)
 
 
 def _decode_tables(study: Study, ns: list[int], batches: np.ndarray, contexts: np.ndarray
-                   ) -> tuple[dict[int, np.ndarray], dict[int, float]]:
-    """Decode-step times (batch x context) and tau per candidate count: one speedup_of call."""
+                   ) -> tuple[dict[int, np.ndarray], dict[int, float], dict[int, int]]:
+    """Decode-step times (batch x context), tau and the most tokens a step yields, per candidate
+    count: one speedup_of call."""
     priced = speedup_of(study.with_grid(Grid.of(batches, [n for n in ns if n > 1] or [1], contexts)),
                         fit_warning=False)
     spec = [n for n in ns if n > 1]
     decode = {n: np.ascontiguousarray(priced.latency_ms[:, j, :]) for j, n in enumerate(spec)}
     tau = {n: float(priced.acceptance_length[0, j, 0]) for j, n in enumerate(spec)}
+    shape = priced.bound.shape_max if priced.bound is not None else np.full(len(spec), np.inf)
+    caps = {n: int(min(n, shape[j])) for j, n in enumerate(spec)}
     if 1 in ns:
-        decode[1], tau[1] = np.ascontiguousarray(priced.ar_latency_ms[:, 0, :]), 1.0
-    return decode, tau
+        decode[1], tau[1], caps[1] = np.ascontiguousarray(priced.ar_latency_ms[:, 0, :]), 1.0, 1
+    return decode, tau, caps
 
 
-def _draft_prefill_ms(study: Study, grid: Grid) -> np.ndarray:
-    """The drafters' forward over each chunk (each draft model once), host time left out."""
+def _draft_prefill_ms(study: Study, grid: Grid, candidates: int) -> np.ndarray:
+    """The drafters' forward over each chunk (each draft model once, found among the passes of a
+    step of ``candidates``), host time left out."""
     total = np.zeros(grid.shape[1:])
     seen: list[str] = []
-    for one in study.with_grid(Grid.of([1], [2], [grid.seq_len[0]])).passes()[1:]:
+    for one in study.with_grid(Grid.of([1], [candidates], [grid.seq_len[0]])).passes()[1:]:
         name = one.setup.model.name
         if name in seen:
             continue
