@@ -72,7 +72,6 @@ def test_load_figure_draws_one_line_per_configuration_and_the_slo():
     (("--rate", "2", "--schedule", "missing.json"), "--schedule"),
     (("--concurrency", "2", "--chart", "x.png"), "closed-loop"),
     (("--rate", "2", "--isl", "200000"), "max_position_embeddings"),
-    (("--rate", "2", "--method", "none", "--k", "3"), "need a drafting --method"),
 ])
 def test_bad_input_is_one_error_line(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -45,16 +45,14 @@ def _ks(text: str) -> list[int]:
 def _schedules(study: Study, options: dict[str, Any], max_batch: int) -> list[KSchedule]:
     """Speculation off, each K, and the optional schedule (plan or file)."""
     schedules = [KSchedule.fixed(1)]
-    if study.drafting.method == "none" and (options["ks"] is not None or options.get("schedule")):
-        raise SpecroofError("--k and --schedule need a drafting --method (eagle3, mtp, draft, ngram...)")
     tree = study.drafting.tree
     if tree is not None and getattr(tree, "tokens", None):  # the tree fixes the tokens verified per step
         if options["ks"] is not None or options.get("schedule"):
             raise SpecroofError(f"{study.drafting.describe()} verifies {tree.tokens} tokens a step: drop "
                                 "--k/--schedule, or drop tokens= from --tree")
         return [*schedules, KSchedule((1,), (int(tree.tokens),), f"tree n={tree.tokens}")]
-    if study.drafting.method != "none":
-        schedules += [_fixed(k + 1, tree is not None) for k in _ks(options["ks"] or DEFAULT_K) if k > 0]
+    # method none drafts for free (an upper bound, as in speedup): its K configurations run too
+    schedules += [_fixed(k + 1, tree is not None) for k in _ks(options["ks"] or DEFAULT_K) if k > 0]
     schedule = options.get("schedule")
     if schedule == "plan":
         schedules.append(plan_schedule(study, max_batch, options["isl"] + options["osl"] // 2))
