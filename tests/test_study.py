@@ -96,5 +96,5 @@ def test_the_explorers_parameters_are_the_commands_computing_options(command):
     module, attr, _ = COMMANDS[command]
     cli_options = {p.name for p in getattr(importlib.import_module(module), attr).params
                    if isinstance(p, click.Option)}
-    output = {"fmt", "plot_path", "chart", "reference_path", "engine"}
+    output = {"fmt", "plot_path", "chart", "reference_path", "engine", "workload"}  # workload: request-level columns
     assert set(parameters(command)) == cli_options - output

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ops": ("specroof.cli.ops_cmd", "ops", "The operations of one step: work, roofline position, time."),
     "speedup": ("specroof.cli.speedup_cmd", "speedup", "Speculative-decoding speedup over a grid."),
     "plan": ("specroof.cli.plan_cmd", "plan", "Best number of candidate tokens per batch size and context."),
+    "simulate": ("specroof.cli.simulate_cmd", "simulate", "One engine instance under arriving requests: TTFT, TPOT, goodput."),
     "explain": ("specroof.cli.explain_cmd", "explain", "Why the speedup is below tau: a cost breakdown."),
     "check": ("specroof.cli.check_cmd", "check", "Speculation traps in a vLLM, SGLang or TensorRT-LLM config."),
     "measure": ("specroof.cli.measure_cmd", "measure", "Time real verification steps on a GPU (needs torch)."),

@@ -16,9 +16,12 @@ from specroof.app.run import run_speedup
 from specroof.app.tables import normalized_rows, physical_ms
 from specroof.bands.apply import warn_unvalidated
 from specroof.cli.common import MAX_OUTPUT_ROWS, emit, format_option, mark_unfit
+from specroof.cost.grid import Grid
 from specroof.errors import SpecroofError
 from specroof.report import charts
 from specroof.report.charts import check_chart_path
+from specroof.speculation.study import Study
+from specroof.workload.request_table import COLUMNS, parse_workload, rules_label, workload_records
 
 CHARTS = ("speedup", "heatmap", "figure21", "roofline")
 
@@ -34,8 +37,12 @@ CHARTS = ("speedup", "heatmap", "figure21", "roofline")
                    "of one step (first batch, largest candidates, first seq_len).")
 @click.option("--reference", "reference_path", default=None, metavar="FILE.csv",
               help="Overlay published points (CSV with batch,candidates,speedup) on the speedup chart.")
+@click.option("--workload", "workload", default=None, metavar="ISL:OSL|FILE.csv",
+              help="Whole requests instead of steps: ISL:OSL is one prompt replicated batch times "
+                   "(SpecDecode-Bench); a CSV of prompt_tokens,output_tokens is served batch at a time. "
+                   "Reports tokens/s, TTFT, TPOT, E2E with and without speculation (docs/simulate.md).")
 def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
-            reference_path: str | None, **values: Any) -> None:
+            reference_path: str | None, workload: str | None = None, **values: Any) -> None:
     """Speedup of speculative decoding over plain decoding: tau(n) * T_plain / T_spec.
 
     \b
@@ -50,6 +57,11 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     elif reference_path is not None:
         raise SpecroofError("--reference overlays points on a chart; add --plot FILE.png")
     result, scenario_label, scenario_reference = run_speedup(values, scenario, MAX_OUTPUT_ROWS)
+    if workload is not None:
+        if plot_path is not None:
+            raise SpecroofError("--workload prints request-level columns; it draws no chart (drop --plot)")
+        _emit_workload(result, workload, fmt, scenario_label)
+        return
     if reference_path is None and chart == "speedup":
         reference_path = scenario_reference  # a scenario's published points are overlaid by default
 
@@ -71,6 +83,16 @@ def speedup(fmt: str, scenario: str | None, plot_path: str | None, chart: str,
     if plot_path is not None:
         path = _plot(result, plot_path, chart, reference_path)
         click.echo(f"wrote {chart} chart: {path}", err=True)
+
+
+def _emit_workload(result: Any, workload: str, fmt: str, scenario: str | None) -> None:
+    """The request-level table of ``--workload`` (specroof.workload.request_table)."""
+    prompts, outputs, label = parse_workload(workload)
+    study = Study(result.setup, Grid.of(result.batch, result.candidates, result.seq_len), result.drafting,
+                  result.acceptance)
+    rows = workload_records(study, result.batch, result.candidates, prompts, outputs)
+    title = _title(result, scenario).split(": speedup,")[0] + f": request-level, workload {label}, {rules_label(study)}"
+    emit(rows, fmt, table_columns=COLUMNS, title=title, caveat=result.step.profile.caveats)
 
 
 def _title(result: Any, scenario: str | None) -> str:

@@ -9,6 +9,12 @@ in each step.
 
 from __future__ import annotations
 
+from specroof.workload.kschedule import KSchedule
+from specroof.workload.metrics import LoadMetrics, parse_slo, summarize
+from specroof.workload.request_level import RequestLevel, request_level
 from specroof.workload.requests import RequestSet
+from specroof.workload.serving import Serving
+from specroof.workload.simulator import SimulationResult, simulate
 
-__all__ = ["RequestSet"]
+__all__ = ["KSchedule", "LoadMetrics", "RequestLevel", "RequestSet", "Serving", "SimulationResult", "parse_slo",
+           "request_level", "simulate", "summarize"]
