@@ -242,6 +242,9 @@ class ImplementationProfile:
     dsa_indexer_us: float = declare(0.0, MICROSECONDS, "us", "fixed time of one DSA indexer call beyond its "
                                     "scores and top-k (its quantize, norm, RoPE, cache-write and weighting "
                                     "kernels)", kernel_fit=(1e-3, 1000.0))
+    # Engine: CPU n-gram matching per step (cost/engine_work/vllm.py)
+    host_ngram_seq_us: float = declare(0.0, MICROSECONDS, "us", "CPU n-gram lookup per sequence and step (call)")
+    host_ngram_token_ns: float = declare(0.0, Check(number, ge=0, le=1e6), "ns", "the same per token of context searched")
 
     @property
     def caveats(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 # Importing a member registers it.
 # isort: off
+import specroof.cost.engine_work.vllm  # noqa: F401
 # isort: on
 from specroof.cost.engine_work.base import (
     ENGINE_WORK,
