@@ -229,14 +229,14 @@ launched after the slot-mapping kernel, the metadata build (2) and the step coun
 the prefill: the hidden-state copy, three parameter copies, prepare_eagle_inputs, its graph and
 prepare_eagle_decode: 8; EAGLE-3 adds the aux concat and the fc launch."""
 
-VLLM_0_10 = ENGINE_WORK.register(VllmWork(
+ENGINE_WORK.register(VllmWork(
     name="vllm-0.10", description="vLLM v0.10 (V1 EagleProposer, synchronous input preparation, eager draft loop)",
     source="vllm-project/vllm v0.10.x: vllm/v1/spec_decode/eagle.py, vllm/v1/worker/gpu_model_runner.py",
     dense=V0_10_LAUNCHES, prep_exposed=V0_10_PREP))
-VLLM_0_11 = ENGINE_WORK.register(VllmWork(
+ENGINE_WORK.register(VllmWork(
     name="vllm-0.11", description="vLLM v0.11 (padded drafter batch: no synchronization before drafting)",
     source="vllm-project/vllm v0.11.x: vllm/v1/spec_decode/eagle.py (PR #24539)", dense=V0_11_LAUNCHES))
-VLLM_MRV2 = ENGINE_WORK.register(VllmWork(
+ENGINE_WORK.register(VllmWork(
     name="vllm-mrv2", description="vLLM v0.25+ (model runner V2 for dense targets: one CUDA graph per draft step)",
     source="vllm-project/vllm: vllm/v1/worker/gpu/spec_decode/eagle/speculator.py (model runner V2), "
            "vllm/v1/spec_decode/llm_base_proposer.py (V1, MoE targets)",
