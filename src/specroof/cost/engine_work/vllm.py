@@ -64,7 +64,7 @@ DRAFT_HOST = engine_operation(
     "vllm_draft_host", OVERHEAD_GROUP, "#843c39", "8",
     "vLLM proposer: host launches of a drafting pass the GPU waits for (beyond the pass's own GPU time)")
 PREP_HOST = engine_operation(
-    "vllm_prep_host", OVERHEAD_GROUP, "#ad494a", "8",
+    "vllm_prep_host", OVERHEAD_GROUP, "#a55194", "8",
     "vLLM proposer: input preparation on the host after reading back the accepted tokens (GPU idle)")
 NGRAM_HOST = engine_operation(
     "vllm_ngram_host", OVERHEAD_GROUP, "#d6616b", "8", "vLLM n-gram proposer: CPU matching over every context")
