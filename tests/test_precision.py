@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import specroof
 from specroof.cost.dtypes import BYTES
-from specroof.cost.engine_work.base import ENGINE_OPERATIONS
 from specroof.cost.engine_kernels import fitted_overrides, fitted_section
+from specroof.cost.engine_work.base import ENGINE_OPERATIONS
 from specroof.cost.operation import REGISTRY
 from specroof.cost.precision import GROUP_OF, GROUPS, WEIGHTLESS, parse_weight_dtype, resolve_precision, tensor_group
 from specroof.cost.setup import setup_step
