@@ -8,6 +8,7 @@ where vLLM's code differs; the profiles' caveats must name what no measurement b
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -123,13 +124,35 @@ def test_ngram_matching_scans_every_context_on_the_cpu():
 def test_versions_resolve_and_the_newest_is_plain_vllm():
     assert get_profile("vllm@0.25") == get_profile("vllm")
     assert get_profile("vllm@0.10").speculation_work == "vllm-0.10"
-    with pytest.raises(SpecroofError, match="0.10, 0.11, 0.25"):
+    with pytest.raises(SpecroofError, match="0.10, 0.11, 0.25, 0.8"):
         get_profile("vllm@0.9")
 
 
 def test_caveats_name_what_is_not_measured():
     assert "not measured" in get_profile("vllm").caveat
-    for version in ("vllm@0.10", "vllm@0.11"):
+    for version in ("vllm@0.8", "vllm@0.10", "vllm@0.11"):
         caveat = get_profile(version).caveat
         assert "lower bound" in caveat and "not timed" in caveat
     assert "no v0.10 timing" in get_profile("vllm@0.10").caveat
+
+
+@pytest.fixture
+def graphed_v0_8():
+    """vLLM v0.8's work with its drafter captured in CUDA graphs (what v0.9 changed)."""
+    work = ENGINE_WORK.register(replace(ENGINE_WORK.get("vllm-0.8"), name="vllm-0.8-graphed", eager_drafter=False))
+    yield work
+    ENGINE_WORK.unregister(work.name)
+
+
+def test_an_eager_drafter_launches_each_of_its_kernels(graphed_v0_8):
+    """v0.8 ran the EAGLE head without CUDA graphs: host-bound, its extra wait is one launch per
+    drafter kernel, so it scales with the launch cost and holds the same kernel count."""
+    extra = {}
+    for us in (400.0, 500.0):
+        eager = get_profile("vllm@0.8").with_overrides(launch_overhead_us=us)
+        graphed = eager.with_overrides(speculation_work=graphed_v0_8.name)
+        extra[us] = (_step(eager).ops_ms["draft:vllm_draft_host"] - _step(graphed).ops_ms["draft:vllm_draft_host"])[0, 1, 0]
+    assert extra[500.0] == pytest.approx(1.25 * extra[400.0])
+    kernels_per_pass = extra[400.0] * 1e3 / 400.0 / 3  # three passes at k = 3
+    assert 8 <= kernels_per_pass <= 40  # one decoder layer, its norms and the LM head
+    assert _step("vllm@0.8").latency_ms[0, 1, 0] > _step("vllm@0.10").latency_ms[0, 1, 0]

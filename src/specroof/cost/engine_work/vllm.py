@@ -111,11 +111,15 @@ class VllmWork(EngineWork):
 
     ``dense`` / ``moe``: the proposer's launches for a dense / MoE target (they run different
     model runners in v0.25+; None: as dense). ``prep_exposed``: launches of input preparation
-    the GPU waits for once per step (v0.10: after the accepted tokens are read back)."""
+    the GPU waits for once per step (v0.10: after the accepted tokens are read back).
+    ``eager_drafter``: the drafter's forward runs without CUDA graphs (v0.8), so each of its
+    kernels is a launch too. Under a profile with ``cuda_graph`` off the step already prices
+    the pass's kernel launches (its ``launch`` wait): the loop's launches are then added whole."""
 
     dense: Launches = Launches(0, 0, 0, 0)
     moe: Launches | None = None
     prep_exposed: int = 0
+    eager_drafter: bool = False
 
     def launches(self, target: StepSetup) -> Launches:
         return self.moe if target.model.is_moe and self.moe is not None else self.dense
@@ -138,9 +142,14 @@ class VllmWork(EngineWork):
                       width: ArrayLike, first: bool) -> list[Operation]:
         column = np.broadcast_to(np.asarray(width, dtype=float), grid.candidates.shape).reshape(1, -1, 1)
         gpu = _gpu_ops(target, drafter, grid, step, column, first)
-        gpu_s = _gpu_seconds(drafter, _model_pass(target, drafter, grid, step, width, first) + gpu)
-        host_s = self.launches(target).per_pass(step.method, first) * target.profile.launch_overhead_us * 1e-6
-        waits = np.maximum(host_s - gpu_s, 0.0) * 1e6
+        gpu_s, kernels = _gpu_time(drafter, _model_pass(target, drafter, grid, step, width, first) + gpu)
+        launch_s = target.profile.launch_overhead_us * 1e-6
+        loop = self.launches(target).per_pass(step.method, first)
+        if drafter.profile.cuda_graph:
+            own = kernels if self.eager_drafter else 0.0
+            waits = np.maximum((loop + own) * launch_s - gpu_s, 0.0) * 1e6
+        else:  # an eager profile: the step prices the pass's launch wait, against all its time (this one's too)
+            waits = np.full_like(gpu_s, loop * launch_s * 1e6)
         return [op.drafting(1.0) for op in gpu + [operation(DRAFT_HOST, HostShape(waits))]]
 
 
@@ -187,13 +196,16 @@ def _model_pass(target: StepSetup, drafter: StepSetup, grid: Grid, step: Specula
     return []
 
 
-def _gpu_seconds(setup: StepSetup, ops: list[Operation]) -> np.ndarray:
-    """GPU seconds of ``ops`` (host operations left out)."""
-    total: ArrayLike = 0.0
+def _gpu_time(setup: StepSetup, ops: list[Operation]) -> tuple[np.ndarray, np.ndarray]:
+    """GPU seconds and kernels of ``ops`` (host operations left out)."""
+    seconds: ArrayLike = 0.0
+    kernels: ArrayLike = 0.0
     for op in ops:
         if op.timed and not isinstance(op.shape, HostShape):
-            total = total + np.asarray(price(op, setup).seconds, dtype=float) * np.asarray(op.count, dtype=float)
-    return np.asarray(total, dtype=float)
+            cost, count = price(op, setup), np.asarray(op.count, dtype=float)
+            seconds = seconds + np.asarray(cost.seconds, dtype=float) * count
+            kernels = kernels + np.asarray(cost.kernels, dtype=float) * count
+    return np.asarray(seconds, dtype=float), np.asarray(kernels, dtype=float)
 
 
 # Launch counts, each from the version's code (docs/engine-work-vllm.md lists every launch).
@@ -207,6 +219,10 @@ input ids (2), copies positions and hidden states (2), builds metadata (2), runs
 gathers the sampled rows (1), the LM head (1) and the argmax (1): 13, plus one fallback copy: 14.
 EAGLE-3 adds the aux concat and the fc launch on the first pass (2) and the eager draft-to-target
 map (arange, add, new_full, index_put: 4) on every pass."""
+V0_8_LAUNCHES = Launches(first=10, later=23, eagle3_first=6, eagle3=4)
+"""vLLM v0.8 (V1 ``EagleProposer``, before PR #17211 / #17504 captured the drafter): v0.10's
+loop without the piecewise graph's 2 replays and 2 eager attention kernels, since the whole
+drafter forward runs eagerly and each of its kernels is counted as a launch of its own."""
 V0_10_PREP = 20
 """v0.10 (``gpu_model_runner.py`` propose_draft_token_ids, ``EagleProposer.prepare_inputs``): the
 host reads the accepted tokens back, counts rejections per request, and computes the kept
@@ -229,6 +245,11 @@ launched after the slot-mapping kernel, the metadata build (2) and the step coun
 the prefill: the hidden-state copy, three parameter copies, prepare_eagle_inputs, its graph and
 prepare_eagle_decode: 8; EAGLE-3 adds the aux concat and the fc launch."""
 
+ENGINE_WORK.register(VllmWork(
+    name="vllm-0.8", description="vLLM v0.8 (V1 EagleProposer before CUDA graphs for the drafter: every kernel eager)",
+    source="vllm-project/vllm v0.8.x: vllm/v1/spec_decode/eagle.py; CUDA graphs for EAGLE came with PR #17211, "
+           "for EAGLE-3 with PR #17504 (2025-05, v0.9)",
+    dense=V0_8_LAUNCHES, prep_exposed=V0_10_PREP, eager_drafter=True))
 ENGINE_WORK.register(VllmWork(
     name="vllm-0.10", description="vLLM v0.10 (V1 EagleProposer, synchronous input preparation, eager draft loop)",
     source="vllm-project/vllm v0.10.x: vllm/v1/spec_decode/eagle.py, vllm/v1/worker/gpu_model_runner.py",
