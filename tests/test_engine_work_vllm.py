@@ -24,7 +24,7 @@ from specroof.cost.engine_work.vllm import (
 )
 from specroof.cost.profile import get_profile
 from specroof.cost.setup import setup_step
-from specroof.errors import SpecroofError
+from specroof.errors import SpecroofError, SpecroofWarning
 
 MODEL, GPU = "llama-3.1-8b", "h100-sxm"
 EAGLE3_OPS = ("vllm_aux_hidden", "vllm_prep_host", "draft:vllm_draft_inputs", "draft:vllm_eagle3_input",
@@ -156,3 +156,13 @@ def test_an_eager_drafter_launches_each_of_its_kernels(graphed_v0_8):
     kernels_per_pass = extra[400.0] * 1e3 / 400.0 / 3  # three passes at k = 3
     assert 8 <= kernels_per_pass <= 40  # one decoder layer, its norms and the LM head
     assert _step("vllm@0.8").latency_ms[0, 1, 0] > _step("vllm@0.10").latency_ms[0, 1, 0]
+
+
+def test_draft_models_before_v0_12_are_said_to_be_unmodelled():
+    options = dict(batch=[1], candidates=[1, 4], seq_len=1024, method="draft", draft_model="qwen3-0.6b",
+                   acceptance="chain:0.7", dtype="bf16")
+    with pytest.warns(SpecroofWarning, match="V0 speculative worker, not modelled"):
+        specroof.speedup("qwen3-8b", GPU, profile="vllm@0.10", **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecroofWarning)
+        specroof.speedup("qwen3-8b", GPU, profile="vllm", **options)  # v0.12+: V1's draft-model proposer

@@ -35,6 +35,7 @@ and the host time per engine step (``host_step_us``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,7 @@ from specroof.cost.grid import Grid
 from specroof.cost.operation import OVERHEAD_GROUP, ArrayLike, ElementwiseShape, HostShape, Operation, operation
 from specroof.cost.pricing import price
 from specroof.cost.setup import StepSetup
+from specroof.errors import SpecroofWarning
 
 AUX_CAPTURE = engine_operation(
     "vllm_aux_hidden", OVERHEAD_GROUP, "#6f4e37", "v",
@@ -114,12 +116,15 @@ class VllmWork(EngineWork):
     the GPU waits for once per step (v0.10: after the accepted tokens are read back).
     ``eager_drafter``: the drafter's forward runs without CUDA graphs (v0.8), so each of its
     kernels is a launch too. Under a profile with ``cuda_graph`` off the step already prices
-    the pass's kernel launches (its ``launch`` wait): the loop's launches are then added whole."""
+    the pass's kernel launches (its ``launch`` wait): the loop's launches are then added whole.
+    ``v1_draft_models``: the V1 engine drafts with a separate draft model (v0.12+, PR #24322);
+    before, vLLM ran draft models on its V0 worker, which is not modelled (said in a warning)."""
 
     dense: Launches = Launches(0, 0, 0, 0)
     moe: Launches | None = None
     prep_exposed: int = 0
     eager_drafter: bool = False
+    v1_draft_models: bool = True
 
     def launches(self, target: StepSetup) -> Launches:
         return self.moe if target.model.is_moe and self.moe is not None else self.dense
@@ -140,6 +145,10 @@ class VllmWork(EngineWork):
 
     def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
+        if step.method == "draft" and not self.v1_draft_models:
+            warnings.warn(SpecroofWarning(
+                f"{self.description}: draft models ran on vLLM's V0 speculative worker, not modelled; priced with "
+                "the V1 proposer's loop (vLLM v0.12+, PR #24322)"), stacklevel=2)
         column = np.broadcast_to(np.asarray(width, dtype=float), grid.candidates.shape).reshape(1, -1, 1)
         gpu = _gpu_ops(target, drafter, grid, step, column, first)
         gpu_s, kernels = _gpu_time(drafter, _model_pass(target, drafter, grid, step, width, first) + gpu)
@@ -249,14 +258,15 @@ ENGINE_WORK.register(VllmWork(
     name="vllm-0.8", description="vLLM v0.8 (V1 EagleProposer before CUDA graphs for the drafter: every kernel eager)",
     source="vllm-project/vllm v0.8.x: vllm/v1/spec_decode/eagle.py; CUDA graphs for EAGLE came with PR #17211, "
            "for EAGLE-3 with PR #17504 (2025-05, v0.9)",
-    dense=V0_8_LAUNCHES, prep_exposed=V0_10_PREP, eager_drafter=True))
+    dense=V0_8_LAUNCHES, prep_exposed=V0_10_PREP, eager_drafter=True, v1_draft_models=False))
 ENGINE_WORK.register(VllmWork(
     name="vllm-0.10", description="vLLM v0.10 (V1 EagleProposer, synchronous input preparation, eager draft loop)",
     source="vllm-project/vllm v0.10.x: vllm/v1/spec_decode/eagle.py, vllm/v1/worker/gpu_model_runner.py",
-    dense=V0_10_LAUNCHES, prep_exposed=V0_10_PREP))
+    dense=V0_10_LAUNCHES, prep_exposed=V0_10_PREP, v1_draft_models=False))
 ENGINE_WORK.register(VllmWork(
     name="vllm-0.11", description="vLLM v0.11 (padded drafter batch: no synchronization before drafting)",
-    source="vllm-project/vllm v0.11.x: vllm/v1/spec_decode/eagle.py (PR #24539)", dense=V0_11_LAUNCHES))
+    source="vllm-project/vllm v0.11.x: vllm/v1/spec_decode/eagle.py (PR #24539)", dense=V0_11_LAUNCHES,
+    v1_draft_models=False))
 ENGINE_WORK.register(VllmWork(
     name="vllm-mrv2", description="vLLM v0.25+ (model runner V2 for dense targets: one CUDA graph per draft step)",
     source="vllm-project/vllm: vllm/v1/worker/gpu/spec_decode/eagle/speculator.py (model runner V2), "
