@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.validation.split_published import split_of
 from tools.validation.split_load import DATA, problems
+from tools.validation.split_published import split_of
 
 FRONTIER = Path(__file__).resolve().parents[1] / "data" / "validation" / "published-e2e.csv"
 TIME_UNITS = {"ms", "s"}

@@ -267,6 +267,9 @@ class ImplementationProfile:
                                          "Python, device syncs, eager launches, scheduling), paid unless hidden")
     speculative_host_overlap: str = declare("none", choice("none", "chain", "all"), "", "speculative steps the overlap "
                                             "scheduler hides that host time for: none, chain (topk 1) or all")
+    # Engine: CPU n-gram matching per step (cost/engine_work/vllm.py)
+    host_ngram_seq_us: float = declare(0.0, MICROSECONDS, "us", "CPU n-gram lookup per sequence and step (call)")
+    host_ngram_token_ns: float = declare(0.0, Check(number, ge=0, le=1e6), "ns", "the same per token of context searched")
 
     @property
     def caveats(self) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import specroof.cost.engine_work.trtllm  # noqa: F401
 import specroof.cost.engine_work.sglang  # noqa: F401
 import specroof.cost.engine_work.research  # noqa: F401  (registers "research")
+import specroof.cost.engine_work.vllm  # noqa: F401
 # isort: on
 from specroof.cost.engine_work.base import (
     ENGINE_WORK,

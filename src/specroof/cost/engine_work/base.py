@@ -99,6 +99,11 @@ def engine_work(setup: StepSetup) -> EngineWork:
     return ENGINE_WORK.get(setup.profile.speculation_work)
 
 
+ENGINE_OPERATIONS: set[str] = set()
+"""Names of the operations declared by :func:`engine_operation`: engine work holds no weights
+(the precision tables need no line for them)."""
+
+
 def engine_operation(name: str, group: str, color: str, marker: str, description: str) -> OpInfo:
     """Declare an engine-work operation in the operation registry (its one home is the engine's
     module that emits it); a name registered twice is a bug."""
@@ -106,4 +111,5 @@ def engine_operation(name: str, group: str, color: str, marker: str, description
         raise ValueError(f"operation {name!r} is registered twice")
     info = OpInfo(name, group, color, marker, description)
     REGISTRY[name] = info
+    ENGINE_OPERATIONS.add(name)
     return info
