@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from specroof.cost.grid import Grid
+from specroof.cost.operation import HOST_STEP
 from specroof.cost.step import StepLatency, latency_for_setup
 from specroof.errors import SpecroofError
 from specroof.speculation.speedup import speedup_of
@@ -37,7 +38,7 @@ BUCKETS_PER_OCTAVE = 8
 (10% with the rounding to whole tokens) above the true one; below ``EXACT_BELOW`` every count is
 priced."""
 EXACT_BELOW = 64
-HOST_OPS = ("host_step",)
+HOST_OPS = (HOST_STEP.name,)
 """Operations of the engine's per-step host time: a drafter's prefill rides in the target's
 step, which pays them once."""
 
