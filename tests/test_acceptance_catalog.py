@@ -255,11 +255,22 @@ def test_a_bad_temperature_is_refused(tmp_path, value, message):
         parse_catalog(_bad_copy(tmp_path, _set(temperature=value)), "bad.csv")
 
 
-@pytest.mark.parametrize("method,measured_best_k", [("eagle", 3), ("eagle3", 4)])
-def test_plan_from_the_catalog_alone_finds_the_published_best_k(method, measured_best_k):
-    # vLLM issue #20780: TPOT at batch 1 over K = 2..7, best K = 3 (EAGLE-1) and 4 (EAGLE-3);
-    # the tau of the same table is the catalog row used here (docs/acceptance-catalog.md); the
-    # issue (2025-07) ran vLLM of the v0.10 line: its versioned profile
+ISSUE_20780_SPEEDUP = {  # K -> measured speedup at batch 1: vanilla TPOT / TPOT (docs/acceptance-catalog.md)
+    "eagle": {2: 1.618, 3: 1.648, 4: 1.578, 5: 1.501, 6: 1.431, 7: 1.360},
+    "eagle3": {2: 1.637, 3: 1.729, 4: 1.746, 5: 1.712, 6: 1.683, 7: 1.648},
+}
+
+
+@pytest.mark.parametrize("method", ["eagle", "eagle3"])
+def test_plan_from_the_catalog_alone_finds_the_published_best_k(method):
+    """vLLM issue #20780: TPOT at batch 1 over K = 2..7; the tau of the same table is the catalog
+    row used here (docs/acceptance-catalog.md); the issue (2025-07) ran vLLM of the v0.10 line, its
+    versioned profile. The plan's K is within 1 of the measured best, and the throughput measured at
+    the plan's K is within 3% of the measured best (what choosing by the plan costs)."""
     plan = specroof.plan("llama-3.1-8b", "h100-sxm", batch=[1], seq_len=[1024], method=method, profile="vllm@0.10",
                          dtype="bf16", acceptance=f"catalog:llama-3.1-8b/{method}/unstated")
-    assert abs(plan.to_records()[0]["speculative_tokens"] - measured_best_k) <= 1
+    measured = ISSUE_20780_SPEEDUP[method]
+    best_k = max(measured, key=measured.get)
+    planned_k = plan.to_records()[0]["speculative_tokens"]
+    assert abs(planned_k - best_k) <= 1
+    assert measured[planned_k] >= 0.97 * measured[best_k]
