@@ -50,6 +50,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "qwen3.5-35b-a3b": ("Qwen--Qwen3.5-35B-A3B", "Qwen/Qwen3.5-35B-A3B"),
     "qwen3.5-397b-a17b": ("Qwen--Qwen3.5-397B-A17B", "Qwen/Qwen3.5-397B-A17B"),
     "mimo-7b": ("XiaomiMiMo--MiMo-7B-Base", "XiaomiMiMo/MiMo-7B-Base"),
+    # dense Qwen3 sizes that published speculative runs use (issue 20, validation set)
+    "qwen3-1.7b": ("Qwen--Qwen3-1.7B", "Qwen/Qwen3-1.7B"),
+    "qwen3-32b": ("Qwen--Qwen3-32B", "Qwen/Qwen3-32B"),
 }
 
 _NOTE = ("keys and values copied unchanged from NVIDIA aiconfigurator-core 0.12.0 (Apache-2.0), "
