@@ -31,6 +31,7 @@ from specroof.hardware import catalog_names as hardware_names  # noqa: E402
 from specroof.models import catalog_names as model_names  # noqa: E402
 from specroof.speculation.study import Study  # noqa: E402
 from specroof.workload.draws import DEFAULT_SPREAD  # noqa: E402
+from specroof.workload.arrivals import requests_from  # noqa: E402
 from specroof.workload.kschedule import KSchedule  # noqa: E402
 from specroof.workload.metrics import summarize  # noqa: E402
 from specroof.workload.requests import RequestSet  # noqa: E402
@@ -50,9 +51,10 @@ SEED = 0
 STAGE_S = {"llmd-pr2074-qwen3-32b-eagle3": 120.0}
 """Seconds each rate ran, as the source states ("5-stage constant-rate ladder ..., 120 s per
 stage", llm-d report at commit b4099d9d): a stage sends rate x 120 requests."""
-CONSTANT_RATE = {"llmd-pr2074-qwen3-32b-eagle3"}
-"""Sources that sent requests at constant gaps (inference-perf's constant load type, as the llm-d
-report states); the others are taken as Poisson (``vllm bench serve``'s default, burstiness 1)."""
+STAGED_ARRIVALS = ("inference-perf's constant load: rate x stage requests, exponential gaps scaled to sum to the "
+                   "stage (inference_perf/loadgen/load_timer.py, ConstantLoadTimer): a Poisson process given its count")
+"""How a source with a stage duration sent its requests; the others are Poisson at the rate
+(``vllm bench serve``'s default, burstiness 1)."""
 DRAFT_VOCAB = {"RedHatAI/Qwen3-32B-speculator.eagle3": 32000}
 """Draft vocabularies of the heads the rows name: RedHatAI's head has draft_vocab_size 32000 (the
 EAGLE-3 recipe's; a public preflight check pinned to that repository at revision dc84fe7f expects
@@ -152,20 +154,19 @@ def _study(row: Row) -> tuple[Study, list[str]]:
 
 
 def requests_of(row: Row) -> RequestSet:
-    """The row's arrivals: rate x stage duration requests (``REQUESTS`` where none is stated),
-    constant gaps or Poisson as the source sent them, the stated mean lengths."""
-    rate = row.rate
+    """The row's arrivals at its rate, the stated mean lengths: rate x stage seconds requests sent
+    as inference-perf sends them where the source states a stage (``STAGE_S``), else ``REQUESTS``
+    Poisson arrivals."""
+    rate, prompt, output = row.rate, int(float(row["input_tokens"])), int(float(row["output_tokens"]))
     duration = STAGE_S.get(row["source_id"])
-    count = int(round(rate * duration)) if duration else REQUESTS
-    if row["source_id"] in CONSTANT_RATE:
-        arrivals = np.arange(count) / rate
-        source = f"constant {rate:g} req/s"
-    else:
-        gaps = np.random.default_rng(SEED).exponential(1.0 / rate, count)
-        arrivals = np.cumsum(gaps) - gaps[0]
-        source = f"poisson {rate:g} req/s, seed {SEED}"
-    return RequestSet(arrivals, np.full(count, int(float(row["input_tokens"]))),
-                      np.full(count, int(float(row["output_tokens"]))), source)
+    if duration is None:
+        return requests_from(f"poisson:{rate:g}", count=REQUESTS, prompt_tokens=prompt, output_tokens=output,
+                             seed=SEED)
+    count = int(round(rate * duration))
+    gaps = np.random.default_rng(SEED).exponential(1.0 / rate, count)
+    arrivals = np.cumsum(gaps * duration / gaps.sum())
+    return RequestSet(arrivals, np.full(count, prompt), np.full(count, output),
+                      f"{rate:g} req/s, {count} requests over {duration:g} s, seed {SEED}")
 
 
 _POINTS: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -241,7 +242,7 @@ def compare(rows: list[Row] | None = None) -> tuple[list[dict[str, Any]], list[d
         point = simulate_point(row)
         note = notes.setdefault(row["source_id"], {"warnings": point["warnings"], "arrivals": set(),
                                                    "acceptance": point["acceptance"], "step_itl": []})
-        note["arrivals"].add(f"{point['arrivals']}: {point['requests']} requests")
+        note["arrivals"].add(point["arrivals"])
         if row["metric"] == "itl" and row["source_id"] in ITL_PER_TOKEN and row["speedup"].strip():
             itl = point["step_itl_ms"]
             note["step_itl"].append(itl["plain"] / itl["spec"] / float(row["speedup"]) - 1.0)

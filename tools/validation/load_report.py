@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import workload_specdecode
-from compare_load import DTYPE, PROFILE, REQUESTS, SEED, STAGE_S, summary
+from compare_load import DTYPE, PROFILE, REQUESTS, SEED, STAGE_S, STAGED_ARRIVALS, summary
 
 from specroof.workload.draws import DEFAULT_SPREAD
 
@@ -34,10 +34,10 @@ change anything. The gate (`tests/gates.toml`, group `load-published`) is on the
   engine instance, the engine's scheduler rules, every step priced by the operation lists of
   `latency`. Profile `{profile}` (no priced source states its vLLM version), dtype {dtype},
   per-request acceptance spread {spread} (the simulator's default), seed {seed}.
-- **Load**: a rate row is an open loop at its rate: rate x stage seconds requests where the
-  source states the stage ({stages}), else {requests}; constant gaps where the source sent at a
-  constant rate, else Poisson. Every request has the row's mean prompt and output lengths. Each
-  stage starts from an empty engine.
+- **Load**: a rate row is an open loop at its rate. Where the source states a stage duration
+  ({stages}), rate x stage requests as its harness sends them ({staged}); else {requests}
+  Poisson arrivals. Every request has the row's mean prompt and output lengths. Each stage
+  starts from an empty engine.
 - **Speculation** on (the row's method and k) and off (the same target without a drafter: no
   draft weights or cache).
 - **Acceptance**: as stated (tokens per step or accepted / drafted, read as a chain with that
@@ -123,7 +123,7 @@ def _refused_table(refused: list[dict[str, str]]) -> list[str]:
 def _notes(notes: dict[str, Any]) -> list[str]:
     lines = ["## Simulation notes per source", ""]
     for source, note in sorted(notes.items()):
-        arrivals = sorted(note["arrivals"], key=lambda text: float(text.split()[1]))
+        arrivals = sorted(note["arrivals"], key=lambda text: float(text.split()[0]))
         lines.append(f"- **{source}**: " + "; ".join(arrivals) + f"; acceptance {note['acceptance']}.")
         lines += [f"  - warning: {w}" for w in note["warnings"]]
         if note["step_itl"]:
@@ -154,7 +154,7 @@ def _specdecode() -> list[str]:
 def render(priced: list[dict[str, Any]], refused: list[dict[str, str]], notes: dict[str, Any]) -> str:
     """The whole page."""
     stages = ", ".join(f"{source}: {seconds:g} s" for source, seconds in STAGE_S.items())
-    parts = [HEADER.format(profile=PROFILE, dtype=DTYPE, spread=DEFAULT_SPREAD, seed=SEED, stages=stages,
+    parts = [HEADER.format(profile=PROFILE, dtype=DTYPE, spread=DEFAULT_SPREAD, seed=SEED, stages=stages, staged=STAGED_ARRIVALS,
                            requests=REQUESTS).rstrip(), "",
              *_summary_table(priced, refused), "", *_metric_tables(priced), *_refused_table(refused), "",
              *_notes(notes), "", *_specdecode(), "", NOT_MODELLED.rstrip()]
