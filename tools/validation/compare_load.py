@@ -30,8 +30,8 @@ from specroof.errors import SpecroofError  # noqa: E402
 from specroof.hardware import catalog_names as hardware_names  # noqa: E402
 from specroof.models import catalog_names as model_names  # noqa: E402
 from specroof.speculation.study import Study  # noqa: E402
-from specroof.workload.draws import DEFAULT_SPREAD  # noqa: E402
 from specroof.workload.arrivals import requests_from  # noqa: E402
+from specroof.workload.draws import DEFAULT_SPREAD  # noqa: E402
 from specroof.workload.kschedule import KSchedule  # noqa: E402
 from specroof.workload.metrics import summarize  # noqa: E402
 from specroof.workload.requests import RequestSet  # noqa: E402
