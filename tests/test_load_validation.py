@@ -7,6 +7,9 @@ never gated. Also the simulator bug those rows revealed (a step that preempts ad
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
+import sys
 from collections import deque
 from pathlib import Path
 
@@ -28,7 +31,7 @@ DATA = ROOT / "data" / "validation" / "load-published.csv"
 DOC = ROOT / "docs" / "validation-load.md"
 REASONS = ("GPU not stated", "accelerator stated only as", "not in the catalog", "device count / TP not stated",
            "prompt and output lengths not stated", "draft tokens per step (k) not stated",
-           "throughput ratio without its arms")
+           "load kind")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,36 @@ def test_dev_rows_stay_within_their_gate(output):
     values = {"refused_rows": dev["refused"], **{k: v for k, v in dev["speedup"].items() if k != "rows"}}
     gate = gates("load-published")["dev rows, speculation on vs off"]
     assert not failures(gate, values), (values, dev)
+
+
+def test_an_appended_batch_row_with_its_acceptance_is_priced_as_a_closed_loop(tmp_path):
+    """A row the shipped table does not have yet: a batch sweep point (a closed loop at that
+    concurrency) stating its tokens per step, priced with that acceptance (a chain of the same
+    mean), and an unknown accelerator refused."""
+    rows = _csv_rows()
+    base = next(r for r in rows if r["source_id"].startswith("llmd") and r["metric"] == "output_throughput")
+    batch = {**base, "row_id": "appended-batch", "source_id": "appended-source", "load_kind": "batch",
+             "load_value": "8", "acceptance_length": "2.2", "metric": "throughput", "unit": "", "baseline": "",
+             "speculative": "", "speedup": "1.5"}
+    unknown = {**base, "row_id": "appended-unknown-gpu", "source_id": "appended-source", "gpu": "tpu-v9"}
+    data = tmp_path / "load.csv"
+    with open(data, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(base), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([batch, unknown])
+    done = subprocess.run([sys.executable, str(SCRIPT), "--json", "--data", str(data)], capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    output = json.loads(done.stdout)
+    (priced,), (refused,) = output["priced"], output["refused"]
+    assert refused["row_id"] == "appended-unknown-gpu" and "'tpu-v9' not in the catalog" in refused["reason"]
+    assert priced["row_id"] == "appended-batch" and priced["meas_baseline"] is None
+    assert 1.0 < priced["pred_speedup"] < 2.2  # at most the tokens per step, less the drafting
+    assert priced["err_speedup"] == pytest.approx(priced["pred_speedup"] / 1.5 - 1)
+    note = output["sources"]["appended-source"]
+    alpha = float(note["acceptance"].removeprefix("chain:"))
+    assert 1 + alpha + alpha**2 + alpha**3 == pytest.approx(2.2, abs=1e-3)
+    assert note["arrivals"] == ["8 in flight (closed loop), 32 requests"]
 
 
 def test_a_step_that_preempts_admits_nobody():

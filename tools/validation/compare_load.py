@@ -46,6 +46,11 @@ DTYPE = "bf16"
 """Qwen3-32B's checkpoint dtype (config.json torch_dtype); no source states quantization."""
 REQUESTS = 1000
 """Requests per simulation where the source states no duration."""
+BATCH_WAVES = 4
+"""A batch row (``load_kind`` batch: that many sequences at once) is a closed loop at that
+concurrency serving this many batches' worth of requests, so the first wave's prefill and the
+last wave's tail are a small part of the run."""
+LOAD_KINDS = ("request_rate_rps", "batch")
 SEED = 0
 
 STAGE_S = {"llmd-pr2074-qwen3-32b-eagle3": 120.0}
@@ -114,8 +119,8 @@ def refusal(row: Row) -> str | None:
         reasons.append("prompt and output lengths not stated")
     if not row["k"].strip():
         reasons.append("draft tokens per step (k) not stated")
-    if row["load_kind"] == "request_rate_rps" and row["metric"] in THROUGHPUT and not row["baseline"].strip():
-        reasons.append("throughput ratio without its arms")
+    if row["load_kind"] not in LOAD_KINDS:
+        reasons.append(f"load kind {row['load_kind']!r} is not one of {', '.join(LOAD_KINDS)}")
     if row["model"] not in model_names():
         reasons.append(f"model {row['model']!r} not in the catalog")
     return "; ".join(reasons) or None
@@ -154,10 +159,15 @@ def _study(row: Row) -> tuple[Study, list[str]]:
 
 
 def requests_of(row: Row) -> RequestSet:
-    """The row's arrivals at its rate, the stated mean lengths: rate x stage seconds requests sent
-    as inference-perf sends them where the source states a stage (``STAGE_S``), else ``REQUESTS``
-    Poisson arrivals."""
+    """The row's requests, the stated mean lengths: a batch row's ``BATCH_WAVES`` x batch requests
+    (all present: a closed loop keeps ``batch`` in flight); a rate row's rate x stage seconds
+    requests sent as inference-perf sends them where the source states a stage (``STAGE_S``),
+    else ``REQUESTS`` Poisson arrivals."""
     rate, prompt, output = row.rate, int(float(row["input_tokens"])), int(float(row["output_tokens"]))
+    if row["load_kind"] == "batch":
+        count = BATCH_WAVES * int(rate)
+        return RequestSet(np.zeros(count), np.full(count, prompt), np.full(count, output),
+                          f"{rate:g} in flight (closed loop), {count} requests")
     duration = STAGE_S.get(row["source_id"])
     if duration is None:
         return requests_from(f"poisson:{rate:g}", count=REQUESTS, prompt_tokens=prompt, output_tokens=output,
@@ -181,8 +191,9 @@ def simulate_point(row: Row) -> dict[str, Any]:
 
 
 def _simulate(row: Row) -> dict[str, Any]:
-    if row["load_kind"] != "request_rate_rps":
-        raise SpecroofError(f"row {row['row_id']}: load kind {row['load_kind']!r} is not simulated here")
+    if row["load_kind"] not in LOAD_KINDS:
+        raise SpecroofError(f"row {row['row_id']}: load kind {row['load_kind']!r} is not one of {LOAD_KINDS}")
+    closed_loop = int(row.rate) if row["load_kind"] == "batch" else None
     study, caught = _study(row)
     n = int(row["k"]) + 1
     requests = requests_of(row)
@@ -192,7 +203,7 @@ def _simulate(row: Row) -> dict[str, Any]:
     out: dict[str, Any] = {"warnings": caught, "requests": requests.count, "arrivals": requests.source,
                            "acceptance": acceptance, "step_itl_ms": {}}
     for arm, schedule in (("plain", KSchedule.fixed(1)), ("spec", KSchedule.fixed(n))):
-        result = serving.run(requests, schedule, spread=DEFAULT_SPREAD, seed=SEED)
+        result = serving.run(requests, schedule, spread=DEFAULT_SPREAD, seed=SEED, closed_loop=closed_loop)
         out[arm] = summarize(result).record()
         out["step_itl_ms"][arm] = out[arm]["itl_mean_ms"]
     return out
@@ -262,18 +273,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help=f"rewrite {DOC.relative_to(ROOT)}")
     parser.add_argument("--json", action="store_true", help="rows, refusals, summaries and the page as JSON")
+    parser.add_argument("--data", type=Path, default=DATA, help="the table of load points (default: the shipped one)")
     args = parser.parse_args()
     from load_report import render
 
-    priced, refused, notes = compare()
+    priced, refused, notes = compare(published_rows(args.data))
     text = render(priced, refused, notes)
     if args.json:
         splits = {split: {"priced": sum(r["split"] == split for r in priced),
                           "refused": sum(r["split"] == split for r in refused),
                           "speedup": summary([r for r in priced if r["split"] == split], "speedup")}
                   for split in ("dev", "test")}
-        print(json.dumps({"priced": priced, "refused": refused, "splits": splits, "doc": text}, indent=1))
+        sources = {source: {**note, "arrivals": sorted(note["arrivals"])} for source, note in notes.items()}
+        print(json.dumps({"priced": priced, "refused": refused, "splits": splits, "sources": sources, "doc": text},
+                         indent=1))
     elif args.write:
+        if args.data != DATA:
+            parser.error(f"--write writes {DOC.relative_to(ROOT)} from the shipped table only")
         DOC.write_text(text, encoding="utf-8")
         print(f"wrote {DOC.relative_to(ROOT)}")
     else:
