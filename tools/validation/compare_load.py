@@ -56,8 +56,8 @@ SEED = 0
 STAGE_S = {"llmd-pr2074-qwen3-32b-eagle3": 120.0}
 """Seconds each rate ran, as the source states ("5-stage constant-rate ladder ..., 120 s per
 stage", llm-d report at commit b4099d9d): a stage sends rate x 120 requests."""
-STAGED_ARRIVALS = ("inference-perf's constant load: rate x stage requests, exponential gaps scaled to sum to the "
-                   "stage (inference_perf/loadgen/load_timer.py, ConstantLoadTimer): a Poisson process given its count")
+STAGED_ARRIVALS = ("inference-perf's constant load (`ConstantLoadTimer`, inference_perf/loadgen/load_timer.py):\n"
+                   "    exponential gaps scaled to sum to the stage, a Poisson process given its count")
 """How a source with a stage duration sent its requests; the others are Poisson at the rate
 (``vllm bench serve``'s default, burstiness 1)."""
 DRAFT_VOCAB = {"RedHatAI/Qwen3-32B-speculator.eagle3": 32000}
