@@ -117,8 +117,13 @@ class _Engine:
             decode = self.decoding()
         return decode
 
-    def plan_prefill(self, budget: int) -> list[tuple[int, int]]:
-        """(request, chunk) pairs filling ``budget`` tokens: mid-prefill first, then admissions."""
+    def plan_prefill(self, budget: int, admit: bool = True) -> list[tuple[int, int]]:
+        """(request, chunk) pairs filling ``budget`` tokens: mid-prefill first, then admissions, as
+        vLLM's scheduler admits (vllm/v1/core/sched/scheduler.py): none in a step that preempted
+        (``admit`` False: it schedules waiting requests only ``if not preempted_reqs``), and the
+        head of the queue only if its whole chunk, min(tokens left, budget), fits the free cache
+        (``allocate_slots`` fails, admission stops). Without these, a victim was re-admitted with a
+        sliver of cache and preempted again, step after step, and throughput fell past capacity."""
         chunks: list[tuple[int, int]] = []
         free = self.kv_tokens - self.kv_used()
         rows = self.rows()
@@ -128,10 +133,12 @@ class _Engine:
             take = min(int(self.target[r] - self.cached[r]), budget, free)
             chunks.append((int(r), take))
             budget, free = budget - take, free - take
-        while budget > 0 and free > 0 and self.waiting and len(self.running) < self.rules.max_sequences:
+        while admit and budget > 0 and self.waiting and len(self.running) < self.rules.max_sequences:
+            take = min(int(self.target[self.waiting[0]]), budget)  # the chunk the budget allows, not cut to
+            if take > free:  # the free cache: vLLM admits a request only if that chunk's blocks fit
+                break
             r = self.waiting.popleft()
             self.running.append(r)
-            take = min(int(self.target[r]), budget, free)
             chunks.append((r, take))
             budget, free = budget - take, free - take
         return chunks
@@ -143,11 +150,13 @@ class _Engine:
             chunks = self.plan_prefill(self.rules.max_batched_tokens)
             if chunks:
                 return decode[:0], 1, chunks
+        before = self.preemptions
         decode = self.preempt_for(self.schedule.candidates_at(max(decode.size, 1)))
         n = self.schedule.candidates_at(max(decode.size, 1))
         decode = decode[: min(self.rules.max_batched_tokens // n, int(self.costs.batches[-1]))]
         budget = self.rules.max_batched_tokens - n * decode.size
-        chunks = self.plan_prefill(budget) if self.rules.mixed_prefill or not decode.size else []
+        admit = self.preemptions == before
+        chunks = self.plan_prefill(budget, admit) if self.rules.mixed_prefill or not decode.size else []
         return decode, n, chunks
 
     def price(self, decode: np.ndarray, n: int, chunks: list[tuple[int, int]]) -> StepRecord:
