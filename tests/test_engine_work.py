@@ -16,7 +16,7 @@ import specroof
 from specroof.cost.engine_work import ENGINE_WORK, EngineWork, engine_operation
 from specroof.cost.operation import OVERHEAD_GROUP, HostShape, operation
 from specroof.cost.profile import get_profile
-from specroof.errors import SpecroofError
+from specroof.errors import SpecroofError, SpecroofWarning
 
 TOY_VERIFY = engine_operation("toy_verify_work", OVERHEAD_GROUP, "#000000", "o", "a toy engine's verify work")
 TOY_DRAFT = engine_operation("toy_draft_work", OVERHEAD_GROUP, "#000001", "o", "a toy engine's draft-pass work")
@@ -59,8 +59,20 @@ def test_unknown_engine_work_is_refused():
 
 
 def test_unknown_profile_version_lists_versions():
-    with pytest.raises(SpecroofError, match="no version '0.0.1'"):
+    with pytest.raises(SpecroofError, match="no version '0.0.1' or older one; versions with evidence: 0.8, 0.10"):
         get_profile("vllm@0.0.1")
+    with pytest.raises(SpecroofError, match="no version 'main'"):
+        get_profile("vllm@main")
+
+
+def test_a_release_without_a_table_takes_the_newest_version_at_or_before_it():
+    with pytest.warns(SpecroofWarning, match="profile vllm@0.10.1: priced as vllm@0.10"):
+        assert get_profile("vllm@0.10.1").name == "vllm@0.10"
+    with pytest.warns(SpecroofWarning, match="priced as sglang@0.5.0"):
+        assert get_profile("sglang@0.5.9").name == "sglang@0.5.0"
+    with pytest.warns(SpecroofWarning, match="priced as vllm,"):
+        assert get_profile("vllm@0.99").name == "vllm"
+    assert get_profile("vllm@0.10").name == "vllm@0.10"  # a version with a table: no warning
 
 
 def test_every_shipped_profile_names_registered_work():

@@ -55,7 +55,8 @@ from published_report import section
 from split_published import DATA, LOCK, problems, read_lock, read_table
 
 import specroof
-from specroof.cost.profile import profile_names
+from specroof.cost.profile import profile_data, profile_names
+from specroof.cost.profile_versions import versioned_key
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.models.architecture import catalog_names
@@ -144,11 +145,18 @@ def model_config(name: str) -> tuple[str, str]:
 
 
 def profile_for(row: dict[str, str]) -> str:
-    """The profile that prices the row: ``<engine>@<engine_release>`` where the source states a
-    release and such a profile exists, else ``<engine>`` (which may not exist yet: see
-    :func:`priceable`)."""
-    versioned = f"{row['engine']}@{row['engine_release']}" if row["engine_release"].strip() else ""
-    return versioned if versioned in profile_names() else row["engine"]
+    """The profile that prices the row: for a stated release, the engine's newest version with
+    evidence at or before it (``vllm@0.10`` for 0.10.1: :mod:`specroof.cost.profile_versions`),
+    else ``<engine>`` (the newest; it may not exist yet: see :func:`priceable`)."""
+    release = row["engine_release"].strip()
+    if not release or row["engine"] not in profile_names():
+        return row["engine"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the row's table says which profile priced it
+        try:
+            return versioned_key(f"{row['engine']}@{release}", profile_data())
+        except SpecroofError:  # older than every version with evidence
+            return row["engine"]
 
 
 def options(row: dict[str, str]) -> dict:
