@@ -16,6 +16,8 @@ read from the click command itself, see :func:`specroof.web.queries.parameters`)
   plus ``note``;
 - ``/api/export?engine=vllm|sglang|trtllm|json&...``: ``specroof plan --export ENGINE``;
 - ``/api/view?...``: everything the page draws for one state (figures, plan, exports);
+- ``/api/load``: the records of ``specroof simulate --format json``; ``/api/load_view``: the
+  load view (a metric against request rate), see :mod:`specroof.web.load`;
 - ``/api/catalog``: models, accelerators, profiles and scenarios for the page's menus;
 - ``POST /api/upload?kind=model|hardware|curve|metrics|sglang|medusa``: a config.json, a
   hardware TOML, an acceptance CSV, vLLM's ``/metrics`` text or an SGLang log (turned into the
@@ -57,6 +59,7 @@ from specroof.web.guard import (
     short,
     single_values,
 )
+from specroof.web.load import load_catalog, load_records, load_view
 from specroof.web.queries import CACHE_BYTES, MAX_POINTS, Explorer
 from specroof.web.uploads import Uploads
 from specroof.web.view import page_view
@@ -116,7 +119,9 @@ def _routes(explorer: Explorer) -> list[Route | Mount]:
             ("speedup", explorer.speedup_records), ("plan", explorer.plan_records),
             ("latency", explorer.latency_records), ("ops", explorer.ops_records),
             ("explain", explorer.explain_dict), ("export", export),
-            ("view", lambda query: page_view(explorer, query)))),
+            ("view", lambda query: page_view(explorer, query)),
+            ("load", lambda query: load_records(explorer, query)),
+            ("load_view", lambda query: load_view(explorer, query)))),
         Route("/api/catalog", _catalog_api),
         Route("/api/upload", _upload_api, methods=["POST"]),
         Route("/static/plotly.min.js", _plotly),
@@ -157,7 +162,7 @@ async def _catalog_api(request: Request) -> Response:
     single_values(request.query_params.multi_items())
     explorer, uploads = request.app.state.explorer, request.app.state.uploads
     return StrictJSON({**catalog(), "max_points": explorer.max_points, "max_upload_bytes": uploads.max_bytes,
-                       "cache_bytes": explorer.cache.max_bytes})
+                       "cache_bytes": explorer.cache.max_bytes, "load": load_catalog()})
 
 
 async def _upload_api(request: Request) -> Response:
