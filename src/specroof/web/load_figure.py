@@ -52,7 +52,7 @@ def load_figure(rows: list[dict[str, Any]], metric: str, title: str,
         "title": {"text": f"<b>{label} against request rate</b><br><span style='font-size:11px;color:#555'>"
                           f"{subtitle}</span>", "x": 0.01, "xanchor": "left"},
         "font": _FONT, "plot_bgcolor": "white", "paper_bgcolor": "white", "hovermode": "closest",
-        "margin": {"t": 60 + 16 * subtitle.count("<br>") + 30, "r": 20, "b": 60, "l": 70},
+        "margin": {"t": 100 + 18 * subtitle.count("<br>"), "r": 20, "b": 60, "l": 70},
         "xaxis": {"title": {"text": "request rate (requests/s)"}, "zeroline": False, "gridcolor": "#eee"},
         "yaxis": {"title": {"text": label}, "zeroline": False, "gridcolor": "#eee", "rangemode": "tozero"},
         "legend": {"title": {"text": "configuration"}}, "shapes": shapes, "annotations": annotations,
