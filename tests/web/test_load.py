@@ -131,3 +131,49 @@ def test_the_load_views_own_errors(client, change, words):
     answer = client.get("/api/load_view", params={**SMALL, **change})
     assert answer.status_code == 400, answer.text
     assert words in answer.json()["error"]
+
+
+def test_the_load_parameters_are_the_simulate_commands_options():
+    """The URL takes what ``specroof simulate`` takes, declared once (app.parameters); the command
+    adds only where it runs and what it writes."""
+    import click
+
+    from specroof.app.parameters import parameters, simulate_load_keys
+    from specroof.cli.simulate_cmd import simulate
+
+    cli_options = {p.name for p in simulate.params if isinstance(p, click.Option)}
+    assert set(parameters("simulate")) == cli_options - {"fmt", "output_path", "chart_path", "executor"}
+    assert {"rate", "arrivals", "count", "isl", "osl", "ks", "schedule", "slo", "spread"} <= set(simulate_load_keys())
+    assert not set(simulate_load_keys()) & set(parameters("speedup"))  # the rest are the study's settings
+
+
+def test_load_sweeps_wait_for_each_other_never_for_the_speedup_views(client, monkeypatch):
+    """Two sweeps in flight: one runs, one waits for the load slot, and /api/speedup still answers."""
+    import threading
+
+    import specroof.web.load as load
+    from specroof.errors import SpecroofError
+
+    release, entered, lock = threading.Event(), [], threading.Lock()
+
+    def blocked(*args, **kwargs):
+        with lock:
+            entered.append(1)
+        release.wait(timeout=60)
+        raise SpecroofError("released")
+
+    monkeypatch.setattr(load, "run_simulation", blocked)
+    answers: list[int] = []
+    sweeps = [threading.Thread(target=lambda i=i: answers.append(
+        client.get("/api/load", params={**SMALL, "seed": str(i)}).status_code)) for i in range(2)]
+    for sweep in sweeps:
+        sweep.start()
+    while not entered:
+        release.wait(timeout=0.01)
+    speedup = client.get("/api/speedup", params={"model": "llama-7b", "hardware": "h200", "batch": "1"})
+    assert speedup.status_code == 200 and not release.is_set()
+    assert len(entered) == 1  # the other sweep waits for the one load slot
+    release.set()
+    for sweep in sweeps:
+        sweep.join(timeout=60)
+    assert answers == [400, 400] and len(entered) == 2

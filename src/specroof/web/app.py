@@ -67,6 +67,9 @@ from specroof.web.view import page_view
 STATIC = Path(__file__).parent / "static"
 COMPUTE_THREADS = 2
 """Computations running at once (the others wait): bounds the memory of requests in flight."""
+LOAD_THREADS = 1
+"""Load sweeps (``/api/load*``) running at once, apart from the others: a sweep takes seconds, and
+it never holds up the speedup views."""
 
 
 class StrictJSON(JSONResponse):
@@ -119,7 +122,8 @@ def _routes(explorer: Explorer) -> list[Route | Mount]:
             ("speedup", explorer.speedup_records), ("plan", explorer.plan_records),
             ("latency", explorer.latency_records), ("ops", explorer.ops_records),
             ("explain", explorer.explain_dict), ("export", export),
-            ("view", lambda query: page_view(explorer, query)),
+            ("view", lambda query: page_view(explorer, query)))),
+        *(Route(f"/api/{name}", _api(fn, "load_compute")) for name, fn in (
             ("load", lambda query: load_records(explorer, query)),
             ("load_view", lambda query: load_view(explorer, query)))),
         Route("/api/catalog", _catalog_api),
@@ -136,6 +140,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
 
     app.state.explorer.uploads = app.state.uploads.open()
     app.state.compute = anyio.CapacityLimiter(COMPUTE_THREADS)
+    app.state.load_compute = anyio.CapacityLimiter(LOAD_THREADS)
     try:
         yield
     finally:
@@ -143,8 +148,9 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.uploads.close()
 
 
-def _api(compute: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
-    """A GET endpoint answering ``compute(query)`` as strict JSON, computed in a worker thread."""
+def _api(compute: Callable[[dict[str, str]], Any], limiter: str = "compute") -> Callable[[Request], Any]:
+    """A GET endpoint answering ``compute(query)`` as strict JSON, computed in a worker thread
+    (at most as many at once as the app's ``limiter`` allows)."""
     async def endpoint(request: Request) -> Response:
         from anyio import to_thread
 
@@ -154,7 +160,7 @@ def _api(compute: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
         def answer() -> Response:  # rendered in the worker too: a large answer never stalls the server
             return StrictJSON(compute(query))
 
-        return await to_thread.run_sync(answer, limiter=getattr(request.app.state, "compute", None))
+        return await to_thread.run_sync(answer, limiter=getattr(request.app.state, limiter, None))
     return endpoint
 
 
