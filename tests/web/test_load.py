@@ -163,6 +163,7 @@ def test_load_sweeps_wait_for_each_other_never_for_the_speedup_views(client, mon
         raise SpecroofError("released")
 
     monkeypatch.setattr(load, "run_simulation", blocked)
+    assert client.app_state.load_compute.total_tokens == 1
     answers: list[int] = []
     sweeps = [threading.Thread(target=lambda i=i: answers.append(
         client.get("/api/load", params={**SMALL, "seed": str(i)}).status_code)) for i in range(2)]
