@@ -53,6 +53,15 @@ def test_load_api_equals_the_command_and_the_library(client):
 
 
 @pytest.mark.usefixtures("in_process")
+def test_a_closed_loop_answers_as_the_command_does(client):
+    params = {**{k: v for k, v in SMALL.items() if k != "rate"}, "concurrency": "4", "k": "2", "requests": "8"}
+    records = client.get("/api/load", params=params).json()
+    assert records == cli_json("simulate", *flags(params))
+    assert [(r["rate_rps"], r["concurrency"], r["config"]) for r in records] == [
+        (None, 4, "no speculation"), (None, 4, "K=2")]
+
+
+@pytest.mark.usefixtures("in_process")
 def test_load_view_draws_the_chosen_metric_per_configuration_with_the_slo_line(client):
     explorer = client.app_state.explorer
     view = client.get("/api/load_view", params={**SMALL, "metric": "tpot_p99_ms"}).json()
