@@ -39,7 +39,6 @@ MAX_LOAD_SEQUENCES = 4_096
 VIEW_DEFAULTS = {"rate": "1,2,4,8", "count": "200"}
 """What the load VIEW simulates when the page leaves rate or requests empty (the API, like the
 command, takes the command's defaults: it needs a rate, and 1,000 requests)."""
-VIEW_ONLY = ("metric",)
 DEFAULT_METRIC = "tpot_p50_ms"
 METRICS_LIST = [{"key": key, "label": label} for key, (label, _) in METRICS.items()]
 """The page's metric menu, in order."""
@@ -75,7 +74,7 @@ def load_view(explorer: Explorer, params: Mapping[str, str]) -> dict[str, Any]:
         raise SpecroofError("the load view draws metrics against rate: give rate, not concurrency "
                             "(/api/load answers a closed loop)")
     rows, title, caveat, slo = load_result(explorer, query)
-    return {"title": title, "caveat": caveat, "metric": metric, "metrics": METRICS_LIST,
+    return {"title": title, "caveat": caveat, "metric": metric,
             "slo_ms": {k: v * 1e3 for k, v in (slo or {}).items()},
             "figure": load_figure(rows, metric, title, slo), "records": jsonable(rows),
             "cache": {"hits": explorer.cache.hits, "misses": explorer.cache.misses}}
