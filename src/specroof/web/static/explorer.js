@@ -151,6 +151,7 @@ async function refreshLoad(state) {
 function runLoad() {  // the button: the load view joins the state (and the URL), and follows changes
   form.load.value = "1";
   refresh();
+  document.getElementById("view-load").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
 function render(view) {
