@@ -281,3 +281,44 @@ def test_a_menu_change_asks_once_and_a_burst_draws_its_last_state(page, server):
     drawn_is_answer(pg)
     assert "seq_len 2,048" in pg.evaluate("document.getElementById('heatmap-chart').layout.title.text")
     assert pg.errors == []
+
+
+LOAD_CHART = "document.querySelector('[data-testid=load-chart]')"
+
+
+def test_load_view_draws_the_metric_against_rate_with_the_slo(page, server):
+    """The load view runs when asked, draws one line per configuration and the SLO bound, follows
+    a metric change and a bad rate (one error line in its section), and its URL reopens it."""
+    pg = page
+    pg.goto(server + "/?model=llama-3-8b&hardware=h200&method=draft&draft_model=llama-3.2-1b&acceptance=chain:0.8"
+            "&batch=1,4&rate=1,4&requests=12&k=2&osl=64&slo=ttft=2s,tpot=4ms")
+    pg.wait_for_selector("[data-testid=plan-table] tbody tr")
+    assert pg.locator("[data-testid=load-chart] svg.main-svg").count() == 0  # a sweep runs on request only
+    pg.click("[data-testid=load-run]")
+    pg.wait_for_selector("[data-testid=load-chart] svg.main-svg")
+    assert "load=1" in pg.url
+    assert pg.evaluate(f"{LOAD_CHART}.data.map(t => t.name)") == ["no speculation", "K=2"]
+    assert pg.evaluate(f"{LOAD_CHART}.data[0].x") == [1, 4]
+    assert pg.evaluate(f"{LOAD_CHART}.layout.shapes.map(s => s.y0)") == [4]  # the TPOT bound, in ms
+    assert "TPOT p50" in pg.evaluate(f"{LOAD_CHART}.layout.yaxis.title.text")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.locator("#view-load").screenshot(path=str(SHOTS / "explorer-load.png"))
+
+    pg.select_option("[data-testid=load-metric]", "output_tok_s")
+    pg.wait_for_function(f"() => {LOAD_CHART}.layout.yaxis.title.text.includes('tokens/s')")
+    assert pg.evaluate(f"{LOAD_CHART}.layout.shapes.length") == 0
+
+    pg.fill("[data-testid=load-rate]", "-1")
+    error = pg.locator("[data-testid=load-error]")
+    error.wait_for(state="visible")
+    assert "request rates must be positive" in error.inner_text()
+    pg.fill("[data-testid=load-rate]", "2,4")
+    error.wait_for(state="hidden")
+    pg.wait_for_function(f"() => JSON.stringify({LOAD_CHART}.data[0].x) === '[2,4]'")
+
+    other = pg.context.new_page()
+    other.goto(pg.url)
+    other.wait_for_selector("[data-testid=load-chart] svg.main-svg")
+    assert other.evaluate(f"{LOAD_CHART}.data[0].x") == [2, 4]
+    other.close()
+    assert pg.errors == [] and pg.outside == []

@@ -21,6 +21,7 @@ from specroof.app.settings import (
     speculation_options,
 )
 from specroof.speculation.schedule import DEFAULT_MIN_GAIN
+from specroof.workload.draws import DEFAULT_SPREAD
 
 DEFAULT_CANDIDATES = [1, 16, 32, 64]
 """speedup's candidate grid when neither --candidates nor a scenario gives one."""
@@ -66,6 +67,36 @@ _OPS: list[Decorator] = [
                       "draft its best tree. [default: chains]"),
 ]
 
+_SIMULATE: list[Decorator] = [  # the load options of simulate (its --executor, output and chart stay in the CLI)
+    click.option("--rate", default=None, metavar="R|R,R|START:STOP:STEP",
+                 help="Request rates (requests/s) to sweep, e.g. 0.5:16:0.5."),
+    click.option("--concurrency", type=click.IntRange(min=1), default=None, metavar="N",
+                 help="A closed loop instead of arrivals: N requests in flight, the next one sent when one ends."),
+    click.option("--arrivals", default="poisson", show_default=True, metavar="poisson|KIND[:ARGS]|trace:FILE",
+                 help="How requests arrive at each --rate (kinds of specroof.workload.arrivals)."),
+    click.option("--requests", "count", type=click.IntRange(min=1), default=1000, show_default=True,
+                 help="Requests per simulation."),
+    click.option("--max-requests", type=click.IntRange(min=1), default=None, help="Cap on requests read from a trace."),
+    click.option("--isl", type=click.IntRange(min=1), default=1024, show_default=True, help="Prompt tokens per request."),
+    click.option("--osl", type=click.IntRange(min=1), default=256, show_default=True, help="Output tokens per request."),
+    click.option("--k", "ks", default=None, metavar="K,K",
+                 help="Draft tokens per step to simulate, each as its own configuration (speculation off always "
+                      "runs). [default: 3 with a --method]"),
+    click.option("--schedule", default=None, metavar="plan|FILE.json",
+                 help="Also a dynamic-K configuration: the plan's per-batch K, or a JSON {batch: candidates}."),
+    click.option("--slo", default=None, metavar="ttft=2s,tpot=50ms", help="Goodput: requests/s within every bound."),
+    click.option("--acceptance-spread", "spread", type=float, default=DEFAULT_SPREAD, show_default=True,
+                 metavar="SD",
+                 help="Standard deviation of the per-request acceptance rate around the model's: the default is "
+                      "fitted to SpecDecode-Bench's per-request traces; 0: every request accepts alike "
+                      "(docs/simulate.md)."),
+    click.option("--max-batched-tokens", type=click.IntRange(min=1), default=None,
+                 help="Token budget per step. [default: the engine's]"),
+    click.option("--max-sequences", type=click.IntRange(min=1), default=None,
+                 help="Sequences running at once. [default: the engine's]"),
+    click.option("--seed", type=int, default=0, show_default=True, help="Seed of arrivals and acceptance draws."),
+]
+
 _SPEEDUP_GRID = grid_options(candidates_default=f"the scenario's, else {','.join(map(str, DEFAULT_CANDIDATES))}")
 
 COMMAND_OPTIONS: dict[str, list[Decorator]] = {
@@ -74,6 +105,7 @@ COMMAND_OPTIONS: dict[str, list[Decorator]] = {
     "plan": [speculation_options, model_options, *_PLAN],
     "explain": [speculation_options, model_options, *_EXPLAIN],
     "ops": [drafting_options, model_options, *_OPS],
+    "simulate": [speculation_options, model_options, *_SIMULATE],
 }
 """Command -> its computing options, top to bottom as ``--help`` lists them."""
 
@@ -93,3 +125,12 @@ def parameters(command: str) -> dict[str, click.Option]:
     """The options of ``command`` that a query may set, by name (e.g. ``seq_len``)."""
     probe = click.command(command)(command_options(command)(lambda **_: None))
     return {p.name: p for p in probe.params if isinstance(p, click.Option) and p.name}
+
+
+@functools.cache
+def simulate_load_keys() -> tuple[str, ...]:
+    """Names of simulate's load options (rate, arrivals, ...): the rest of its options are the study's settings."""
+    probe: Callable[..., Any] = lambda **_: None  # noqa: E731
+    for decorator in reversed(_SIMULATE):
+        probe = decorator(probe)
+    return tuple(p.name for p in click.command("probe")(probe).params if p.name)

@@ -12,14 +12,14 @@ from typing import Any
 
 import click
 
-from specroof.app.settings import model_options, resolve_settings, speculation_options
+from specroof.app.parameters import command_options
+from specroof.app.settings import resolve_settings
 from specroof.cli.common import format_option
 from specroof.datafiles import write_atomic
 from specroof.errors import SpecroofError
 from specroof.report.charts import check_chart_path
 from specroof.report.charts.load import plot_load
 from specroof.report.formats import render
-from specroof.workload.draws import DEFAULT_SPREAD
 from specroof.workload.runner import check_output, run_simulation
 
 TABLE_COLUMNS = ["rate_rps", "config", "k_used", "output_tok_s", "request_rps", "ttft_p50_ms", "ttft_p99_ms",
@@ -29,34 +29,7 @@ PROGRESS_REQUESTS = 5000
 
 
 @click.command()
-@speculation_options
-@model_options
-@click.option("--rate", default=None, metavar="R|R,R|START:STOP:STEP",
-              help="Request rates (requests/s) to sweep, e.g. 0.5:16:0.5.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=None, metavar="N",
-              help="A closed loop instead of arrivals: N requests in flight, the next one sent when one ends.")
-@click.option("--arrivals", default="poisson", show_default=True, metavar="poisson|KIND[:ARGS]|trace:FILE",
-              help="How requests arrive at each --rate (kinds of specroof.workload.arrivals).")
-@click.option("--requests", "count", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Requests per simulation.")
-@click.option("--max-requests", type=click.IntRange(min=1), default=None, help="Cap on requests read from a trace.")
-@click.option("--isl", type=click.IntRange(min=1), default=1024, show_default=True, help="Prompt tokens per request.")
-@click.option("--osl", type=click.IntRange(min=1), default=256, show_default=True, help="Output tokens per request.")
-@click.option("--k", "ks", default=None, metavar="K,K",
-              help="Draft tokens per step to simulate, each as its own configuration (speculation off always "
-                   "runs). [default: 3 with a --method]")
-@click.option("--schedule", default=None, metavar="plan|FILE.json",
-              help="Also a dynamic-K configuration: the plan's per-batch K, or a JSON {batch: candidates}.")
-@click.option("--slo", default=None, metavar="ttft=2s,tpot=50ms", help="Goodput: requests/s within every bound.")
-@click.option("--acceptance-spread", "spread", type=float, default=DEFAULT_SPREAD, show_default=True, metavar="SD",
-              help="Standard deviation of the per-request acceptance rate around the model's: the default is "
-                   "fitted to SpecDecode-Bench's per-request traces; 0: every request accepts alike "
-                   "(docs/simulate.md).")
-@click.option("--max-batched-tokens", type=click.IntRange(min=1), default=None,
-              help="Token budget per step. [default: the engine's]")
-@click.option("--max-sequences", type=click.IntRange(min=1), default=None,
-              help="Sequences running at once. [default: the engine's]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of arrivals and acceptance draws.")
+@command_options("simulate")
 @click.option("--executor", default=None, help="Where the sweep's simulations run (specroof.workload.executors). "
                                                  "[default: its default]")
 @format_option

@@ -16,6 +16,8 @@ read from the click command itself, see :func:`specroof.web.queries.parameters`)
   plus ``note``;
 - ``/api/export?engine=vllm|sglang|trtllm|json&...``: ``specroof plan --export ENGINE``;
 - ``/api/view?...``: everything the page draws for one state (figures, plan, exports);
+- ``/api/load``: the records of ``specroof simulate --format json``; ``/api/load_view``: the
+  load view (a metric against request rate), see :mod:`specroof.web.load`;
 - ``/api/catalog``: models, accelerators, profiles and scenarios for the page's menus;
 - ``POST /api/upload?kind=model|hardware|curve|metrics|sglang|medusa``: a config.json, a
   hardware TOML, an acceptance CSV, vLLM's ``/metrics`` text or an SGLang log (turned into the
@@ -57,6 +59,7 @@ from specroof.web.guard import (
     short,
     single_values,
 )
+from specroof.web.load import load_catalog, load_records, load_view
 from specroof.web.queries import CACHE_BYTES, MAX_POINTS, Explorer
 from specroof.web.uploads import Uploads
 from specroof.web.view import page_view
@@ -64,6 +67,9 @@ from specroof.web.view import page_view
 STATIC = Path(__file__).parent / "static"
 COMPUTE_THREADS = 2
 """Computations running at once (the others wait): bounds the memory of requests in flight."""
+LOAD_THREADS = 1
+"""Load sweeps (``/api/load*``) running at once, apart from the others: a sweep takes seconds, and
+it never holds up the speedup views."""
 
 
 class StrictJSON(JSONResponse):
@@ -117,6 +123,9 @@ def _routes(explorer: Explorer) -> list[Route | Mount]:
             ("latency", explorer.latency_records), ("ops", explorer.ops_records),
             ("explain", explorer.explain_dict), ("export", export),
             ("view", lambda query: page_view(explorer, query)))),
+        *(Route(f"/api/{name}", _api(fn, "load_compute")) for name, fn in (
+            ("load", lambda query: load_records(explorer, query)),
+            ("load_view", lambda query: load_view(explorer, query)))),
         Route("/api/catalog", _catalog_api),
         Route("/api/upload", _upload_api, methods=["POST"]),
         Route("/static/plotly.min.js", _plotly),
@@ -131,6 +140,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
 
     app.state.explorer.uploads = app.state.uploads.open()
     app.state.compute = anyio.CapacityLimiter(COMPUTE_THREADS)
+    app.state.load_compute = anyio.CapacityLimiter(LOAD_THREADS)
     try:
         yield
     finally:
@@ -138,8 +148,9 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.uploads.close()
 
 
-def _api(compute: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
-    """A GET endpoint answering ``compute(query)`` as strict JSON, computed in a worker thread."""
+def _api(compute: Callable[[dict[str, str]], Any], limiter: str = "compute") -> Callable[[Request], Any]:
+    """A GET endpoint answering ``compute(query)`` as strict JSON, computed in a worker thread
+    (at most as many at once as the app's ``limiter`` allows)."""
     async def endpoint(request: Request) -> Response:
         from anyio import to_thread
 
@@ -149,7 +160,7 @@ def _api(compute: Callable[[dict[str, str]], Any]) -> Callable[[Request], Any]:
         def answer() -> Response:  # rendered in the worker too: a large answer never stalls the server
             return StrictJSON(compute(query))
 
-        return await to_thread.run_sync(answer, limiter=getattr(request.app.state, "compute", None))
+        return await to_thread.run_sync(answer, limiter=getattr(request.app.state, limiter, None))
     return endpoint
 
 
@@ -157,7 +168,7 @@ async def _catalog_api(request: Request) -> Response:
     single_values(request.query_params.multi_items())
     explorer, uploads = request.app.state.explorer, request.app.state.uploads
     return StrictJSON({**catalog(), "max_points": explorer.max_points, "max_upload_bytes": uploads.max_bytes,
-                       "cache_bytes": explorer.cache.max_bytes})
+                       "cache_bytes": explorer.cache.max_bytes, "load": load_catalog()})
 
 
 async def _upload_api(request: Request) -> Response:

@@ -36,8 +36,10 @@ CACHE_BYTES = 128 * 2**20
 _PLAN = ("max_candidates", "objective", "current", "reserve_gb", "min_gain")
 """Options of plan that run_plan takes as its own arguments."""
 
-ALIASES = {"ops": "operators"}
-"""URL names that differ from the option's own name (``--ops`` is stored as ``operators``)."""
+ALIASES = {"ops": "operators", "requests": "count", "k": "ks", "acceptance_spread": "spread"}
+"""URL names that differ from the option's own name (``--ops`` is stored as ``operators``; simulate's
+``--requests``, ``--k``, ``--acceptance-spread`` as ``count``, ``ks``, ``spread``)."""
+_URL_NAMES = {option: url for url, option in ALIASES.items()}
 _UPLOAD = re.compile(r"upload:([0-9a-f]{16}\.(?:json|csv|toml|prom|log))")
 """An upload token (see :mod:`specroof.web.uploads`), replaced by its file's path on the server."""
 
@@ -54,7 +56,7 @@ class Query:
                 continue
             key = ALIASES.get(name, name)
             if key not in options:
-                shown = [n for n in options]
+                shown = [_URL_NAMES.get(n, n) for n in options]
                 raise SpecroofError(f"unknown parameter {name!r} for {command}{suggest(name, shown)}; "
                                     f"valid: {', '.join(shown)}")
             text = str(raw).strip()

@@ -18,6 +18,7 @@ from specroof.errors import SpecroofError
 from specroof.speculation.study import Study
 from specroof.workload.kschedule import KSchedule, read_schedule
 from specroof.workload.metrics import parse_slo
+from specroof.workload.requests import RequestSet
 from specroof.workload.scheduler import rules_for
 from specroof.workload.serving import Serving
 from specroof.workload.sweep import LoadSpec, parse_rates, plan_schedule, sweep
@@ -84,9 +85,14 @@ def _load(options: dict[str, Any]) -> tuple[LoadSpec, list[float | None]]:
 
 
 def run_simulation(settings: Any, options: dict[str, Any],
-                   progress_bar: Callable[[int, int], Any] | None = None
+                   progress_bar: Callable[[int, int], Any] | None = None,
+                   budget: Callable[[RequestSet, int], None] | None = None
                    ) -> tuple[list[dict[str, Any]], str, str, dict[str, float] | None]:
-    """(rows, title, caveat, slo bounds) of a ``simulate`` run."""
+    """(rows, title, caveat, slo bounds) of a ``simulate`` run.
+
+    ``budget(first request set, simulations)`` is called before any step is priced, so a caller
+    that caps the work (the explorer's server) refuses a sweep before it costs anything;
+    ``options["workers"]`` (optional) is passed to :func:`sweep`."""
     slo = parse_slo(options["slo"]) if options.get("slo") else None
     load, rates = _load(options)
     study = Study.of(settings.model, settings.hardware, 1, 1, 1024, **settings.speculation(), **settings.step)
@@ -94,6 +100,8 @@ def run_simulation(settings: Any, options: dict[str, Any],
                                                           max_sequences=options["max_sequences"])
     schedules = _schedules(study, options, rules.max_sequences)
     first = load.requests(rates[0])  # also checks the arrivals spec before pricing
+    if budget is not None:
+        budget(first, len(rates) * len(schedules))
     ns = tuple(sorted({n for s in schedules for n in s.ns}))
     longest = int((first.prompt_tokens + first.output_tokens).max()) + max(ns) + 1
     limit = study.setup.model.max_position_embeddings
@@ -104,7 +112,7 @@ def run_simulation(settings: Any, options: dict[str, Any],
     bar = progress_bar(first.count * len(rates) * len(schedules), len(rates) * len(schedules)) if progress_bar else None
     with bar if bar is not None else contextlib.nullcontext():
         rows = sweep(serving, load, schedules, rates, slo=slo, spread=options["spread"], executor=options["executor"],
-                     progress=bar.update if bar is not None else None)
+                     progress=bar.update if bar is not None else None, workers=options.get("workers"))
     return rows, _title(study, rules, load, options), study.setup.profile.caveats, slo
 
 

@@ -105,9 +105,11 @@ def _point(serving: Serving, load: LoadSpec, slo: dict[str, float] | None, sprea
 
 def sweep(serving: Serving, load: LoadSpec, schedules: Sequence[KSchedule], rates: Sequence[float | None], *,
           slo: dict[str, float] | None = None, spread: float = 0.0, executor: str | None = None,
-          progress: Callable[[int], None] | None = None, chunk: int = 8) -> list[dict[str, Any]]:
+          progress: Callable[[int], None] | None = None, chunk: int = 8,
+          workers: int | None = None) -> list[dict[str, Any]]:
     """Every (rate, configuration) simulated, rows in rate then configuration order
-    (``executor`` None: :func:`run_all`'s default)."""
+    (``executor`` None: :func:`run_all`'s default; ``workers`` 1: in this process, as the explorer's
+    server runs it)."""
     items = [(rate, schedule) for rate in rates for schedule in schedules]
     run = functools.partial(_point, serving, load, slo, spread)
     if progress is None:
@@ -115,7 +117,8 @@ def sweep(serving: Serving, load: LoadSpec, schedules: Sequence[KSchedule], rate
     rows: list[dict[str, Any]] = []
     for start in range(0, len(items), chunk):  # in chunks, so a progress bar moves
         part = items[start:start + chunk]
-        rows.extend(run_all(run, part) if executor is None else run_all(run, part, executor=executor))
+        rows.extend(run_all(run, part, workers=workers) if executor is None else
+                    run_all(run, part, executor=executor, workers=workers))
         if progress is not None:
             progress(len(part))
     return rows

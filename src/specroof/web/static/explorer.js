@@ -12,6 +12,14 @@ const PLOT_CONFIG = { displaylogo: false, responsive: true,
   toImageButtonOptions: { format: "png", scale: 2 }, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 const CHARTS = ["speedup", "heatmap", "waterfall", "roofline"];
 const TYPING_DEBOUNCE_MS = 40;  // a typed field's request waits this long for the next keystroke
+// The load view (specroof simulate): its own fields, sent to /api/load_view only; the grid's
+// fields are not simulate's. It runs once asked (a sweep takes seconds), then follows changes.
+const LOAD_FIELDS = Array.from(form.querySelectorAll("[data-load]")).map((el) => el.name);
+const GRID_FIELDS = ["batch", "candidates", "seq_len", "max_candidates", "objective", "focus_batch", "focus_n"];
+const LOAD_DEBOUNCE_MS = 300;  // a simulation costs the server seconds: wait for typing to stop
+let loadInFlight = null;  // the AbortController of the load request on its way, if any
+let loadId = 0;
+let loadTimer = null;
 let engine = "vllm";
 let exports = {};
 let requestId = 0;
@@ -59,13 +67,14 @@ async function refresh() {
   const qs = query(state);
   history.replaceState(null, "", qs ? "?" + qs : window.location.pathname);
   document.getElementById("api-link").href = "/api/speedup?" + query(apiParams(state));
+  if (state.load) scheduleLoad(state);
   const id = ++requestId;
   if (inFlight) inFlight.abort();  // one request per change: the older one's answer would be drawn over
   const controller = inFlight = new AbortController();
   document.body.classList.add("busy");
   let body;
   try {
-    const answer = await fetch("/api/view?" + qs, { signal: controller.signal });
+    const answer = await fetch("/api/view?" + query(withoutLoad(state)), { signal: controller.signal });
     body = await answer.json();
   } catch (err) {
     if (err.name === "AbortError") return;
@@ -85,9 +94,64 @@ async function refresh() {
 }
 
 function apiParams(state) {
-  const out = { ...state };
+  const out = withoutLoad(state);
   for (const k of ["max_candidates", "objective", "focus_batch", "focus_n"]) delete out[k];
   return out;
+}
+
+function withoutLoad(state) {  // the speedup views' parameters
+  const out = { ...state };
+  for (const k of LOAD_FIELDS) delete out[k];
+  return out;
+}
+
+function loadParams(state) {  // simulate's parameters: the study's settings and the load's
+  const out = { ...state };
+  for (const k of [...GRID_FIELDS, "load"]) delete out[k];
+  return out;
+}
+
+function scheduleLoad(state) {
+  clearTimeout(loadTimer);
+  loadTimer = setTimeout(() => refreshLoad(state), LOAD_DEBOUNCE_MS);
+}
+
+async function refreshLoad(state) {
+  const id = ++loadId;
+  if (loadInFlight) loadInFlight.abort();
+  const controller = loadInFlight = new AbortController();
+  const status = document.getElementById("load-status");
+  status.textContent = "simulating\u2026";
+  document.getElementById("view-load").classList.add("busy");
+  let body;
+  try {
+    const answer = await fetch("/api/load_view?" + query(loadParams(state)), { signal: controller.signal });
+    body = await answer.json();
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    body = { error: "the specroof server did not answer (" + err + ")" };
+  }
+  if (id !== loadId) return;  // a newer load state is on its way
+  loadInFlight = null;
+  document.getElementById("view-load").classList.remove("busy");
+  const banner = document.getElementById("load-error");
+  banner.hidden = !body.error;
+  if (body.error) {
+    banner.textContent = body.error;
+    status.textContent = "";
+    return;
+  }
+  banner.textContent = "";
+  const rates = new Set(body.records.map((r) => r.rate_rps)).size;
+  status.textContent = `${body.records.length} simulations (${rates} rates \u00d7 ` +
+    `${body.records.length / rates} configurations). ${body.caveat ? "Caveat: " + body.caveat + "." : ""}`;
+  Plotly.react(document.getElementById("load-chart"), body.figure.data, body.figure.layout, PLOT_CONFIG);
+}
+
+function runLoad() {  // the button: the load view joins the state (and the URL), and follows changes
+  form.load.value = "1";
+  refresh();
+  document.getElementById("view-load").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
 function render(view) {
@@ -220,6 +284,7 @@ async function init() {
   fill(form.profile, catalog.profiles);
   document.getElementById("models").innerHTML = catalog.models.map((m) => `<option value="${m}">`).join("");
   document.getElementById("max-points").textContent = catalog.max_points.toLocaleString("en-US");
+  fillLoad(catalog.load);
   writeState(stateFromUrl());
   form.addEventListener("input", (ev) => {
     if (ev.target.type === "file") return;
@@ -235,10 +300,20 @@ async function init() {
     b.addEventListener("click", () => { engine = b.dataset.engine; showExport(); });
   }
   document.getElementById("copy").addEventListener("click", copyExport);
+  document.getElementById("load-run").addEventListener("click", runLoad);
   document.getElementById("reset").addEventListener("click", () => { writeState(EXAMPLE); refresh(); });
   window.addEventListener("scroll", () => requestAnimationFrame(() => drawCharts(onScreen)), { passive: true });
   refresh();
   window.addEventListener("popstate", () => { writeState(stateFromUrl()); refresh(); });
+}
+
+function fillLoad(load) {  // the metric menu, the view's defaults as placeholders, the cap
+  const metric = form.metric;
+  const byKey = Object.fromEntries(load.metrics.map((m) => [m.key, m.label]));
+  metric.add(new Option(byKey[load.default_metric], ""));
+  for (const m of load.metrics) if (m.key !== load.default_metric) metric.add(new Option(m.label, m.key));
+  for (const [name, value] of Object.entries(load.defaults)) form[name].placeholder = value;
+  document.getElementById("max-load").textContent = load.max_requests.toLocaleString("en-US");
 }
 
 init();
