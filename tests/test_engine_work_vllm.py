@@ -124,8 +124,10 @@ def test_ngram_matching_scans_every_context_on_the_cpu():
 def test_versions_resolve_and_the_newest_is_plain_vllm():
     assert get_profile("vllm@0.25") == get_profile("vllm")
     assert get_profile("vllm@0.10").speculation_work == "vllm-0.10"
-    with pytest.raises(SpecroofError, match="0.10, 0.11, 0.25, 0.8"):
-        get_profile("vllm@0.9")
+    with pytest.warns(SpecroofWarning, match="priced as vllm@0.8"):  # no 0.9 table: the newest before it
+        assert get_profile("vllm@0.9").speculation_work == "vllm-0.8"
+    with pytest.raises(SpecroofError, match="versions with evidence: 0.8, 0.10, 0.11, 0.25"):
+        get_profile("vllm@0.7")
 
 
 def test_caveats_name_what_is_not_measured():
