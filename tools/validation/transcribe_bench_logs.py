@@ -39,7 +39,7 @@ NOTES = ("2x H100 80GB (NVIDIA Brev, the blog's Hardware section; SXM: the same 
          "bf16 (dtype=torch.bfloat16 in the serve log), --max-num-seqs 256 --max-model-len 5000 "
          "--no-enable-prefix-caching (online-throughput/tp2-llama70b.md); vllm bench serve on InstructCoder, "
          "--max-concurrency c --request-rate c (Poisson), --num-prompts max(50, 10c), temperature 0; "
-         "{draft}; input/output tokens = the log's totals / successful requests; context = prompt + output / 2 "
+         "{draft}; input/output tokens = the log's totals / successful requests, rounded; context = prompt + output // 2 "
          "by the rule; output throughput includes each request's prefill")
 DRAFT_NOTE = {"draft": "draft model meta-llama/Llama-3.2-1B (speculative max_model_len 5000)",
               "eagle3": "EAGLE-3 head yuhuili/EAGLE3-LLaMA3.3-Instruct-70B"}
@@ -66,7 +66,7 @@ def row(git_dir: Path, folder: str, k: int, concurrency: int) -> dict[str, str]:
     spec_path = f"k{k}/tp-results-{folder}/bench-{folder}-c{concurrency}.log"
     base_path = f"tp-results-nosd/bench-nosd-c{concurrency}.log"
     spec, base = read_log(git_dir, spec_path), read_log(git_dir, base_path)
-    prompt, output = spec["input"] / spec["requests"], spec["output"] / spec["requests"]
+    prompt, output = round(spec["input"] / spec["requests"]), round(spec["output"] / spec["requests"])
     full = concurrency == 64
     return {
         "row_id": f"tomasruizt-llama33-70b-tp2-{method}-k{k}-c{concurrency}", "source_id": SOURCE_ID, "split": "",
@@ -75,8 +75,8 @@ def row(git_dir: Path, folder: str, k: int, concurrency: int) -> dict[str, str]:
         "engine": "vllm", "engine_version": "0.1.dev13107+ge1a34c3a5 (V1; a build of PR #24322's branch, from the serve logs)",
         "engine_release": "", "harness": "", "dtype": "bf16", "weight_dtype": "", "method": method, "draft": draft,
         "k": str(k), "tree": "chain", "batch": "" if full else str(concurrency), "request_rate_qps": "",
-        "dataset": "InstructCoder (likaixin/InstructCoder)", "input_tokens": f"{prompt:.0f}",
-        "output_tokens": f"{output:.0f}", "context_tokens": f"{prompt + output / 2:.0f}",
+        "dataset": "InstructCoder (likaixin/InstructCoder)", "input_tokens": str(prompt),
+        "output_tokens": str(output), "context_tokens": str(prompt + output // 2),
         "acceptance_length": f"{spec['tau']:.2f}", "metric": "output_throughput",
         "baseline": f"{base['throughput']:.2f}", "speculative": f"{spec['throughput']:.2f}",
         "speedup": f"{spec['throughput'] / base['throughput']:.4f}", "url": f"{BLOB}/{spec_path}",
