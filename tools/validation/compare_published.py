@@ -15,7 +15,8 @@ What each row is priced with, and nothing else:
   passed only where the source states them), engine profile (``<engine>@<engine_release>``
   where such a profile exists, else ``<engine>``: :func:`profile_for`; every row names the
   profile that priced it), activation ``dtype`` and ``weight_dtype``, method, ``k + 1``
-  candidates, tree, batch and ``context_tokens``;
+  candidates, tree, batch and ``context_tokens``; for a draft model (``method = draft``) the
+  ``draft`` cell, which must then be a catalog name;
 - its **stated acceptance length** tau, never fitted and never replaced: the predicted
   speedup of the decode steps is ``tau * T_plain / T_spec``, with ``T_spec`` the step with its
   drafting, as in ``compare_e2e.py``. The pricer needs an acceptance model to build the drafting
@@ -175,6 +176,8 @@ def options(row: dict[str, str]) -> dict:
         opts["dp_attention"] = int(row["dp_attention"])
     if row["draft_tp"]:
         opts["draft_tp"] = int(row["draft_tp"])
+    if row["method"] == "draft":
+        opts["draft_model"] = row["draft"].strip()
     return opts
 
 
@@ -196,6 +199,8 @@ def priceable(row: dict[str, str]) -> tuple[str, str]:
     reasons = [unstated(row)]
     if row["gpu"] and row["gpu"] not in hardware_names():
         reasons.insert(0, f"GPU {row['gpu']!r} is not in the hardware catalog")
+    if row["method"] == "draft" and row["draft"].strip() not in catalog_names():
+        reasons.insert(0, f"draft model {row['draft']!r} is not a catalog name")
     if profile_for(row) not in profile_names():
         reasons.insert(0, f"profile not yet available: {profile_for(row)!r} (no such profile on this branch)")
     try:
