@@ -19,6 +19,7 @@ from specroof.cost.engine_work.vllm import (
     D2T_INDEX_BYTES,
     MRV1_FUSED_LAUNCHES,
     MRV2_LAUNCHES,
+    V0_10_EAGLE3_PREP,
     V0_10_LAUNCHES,
     V0_10_PREP,
 )
@@ -93,11 +94,36 @@ def test_draft_host_is_the_launch_time_beyond_the_gpu_time():
 
 
 def test_v0_10_waits_for_its_input_preparation_and_v0_11_does_not():
-    old, padded = _step("vllm@0.10"), _step("vllm@0.11")
+    old, padded = _step("vllm@0.10", method="eagle"), _step("vllm@0.11", method="eagle")
     us = get_profile("vllm@0.10").launch_overhead_us
     assert old.ops_ms["vllm_prep_host"][0, 1, 0] == pytest.approx(V0_10_PREP * us / 1e3)
     assert "vllm_prep_host" not in padded.ops_ms
     assert old.latency_ms[0, 1, 0] > padded.latency_ms[0, 1, 0]
+
+
+@pytest.mark.parametrize("profile", ["vllm@0.8", "vllm@0.10"])
+def test_eagle3_gathers_each_captured_state_in_the_exposed_preparation(profile):
+    """v0.10's runner gathers the kept tokens' hidden state once for EAGLE-1 and each of the
+    three captured states for EAGLE-3: two launches more, waited for on every speculative step
+    (only there), and none under v0.11's padded batch."""
+    us = get_profile(profile).launch_overhead_us
+    eagle1, eagle3 = _step(profile, method="eagle"), _step(profile)
+    extra = eagle3.ops_ms["vllm_prep_host"] - eagle1.ops_ms["vllm_prep_host"]
+    assert V0_10_EAGLE3_PREP == 2
+    assert extra[0, 1, 0] == pytest.approx(V0_10_EAGLE3_PREP * us / 1e3)
+    assert extra[0, 0, 0] == 0.0  # the plain step prepares nothing
+    assert "vllm_prep_host" not in _step("vllm@0.11").ops_ms
+
+
+def test_v0_10_eagle3_passes_wait_for_the_host_and_eagle1_passes_for_the_gpu():
+    """Why GPU-side findings cannot close the issue #20780 gap at batch 1 (docs/engine-work-vllm.md):
+    EAGLE-3's small head leaves each pass host-bound, so only host work moves its step; EAGLE-1's
+    full-vocabulary LM head keeps its passes GPU-bound."""
+    for k in (2, 4, 7):
+        e1 = _step("vllm@0.10", method="eagle", candidates=(1, k + 1))
+        e3 = _step("vllm@0.10", candidates=(1, k + 1))
+        assert e1.ops_ms["draft:vllm_draft_host"][0, 1, 0] == 0.0
+        assert e3.ops_ms["draft:vllm_draft_host"][0, 1, 0] > 0.1 * k
 
 
 def test_model_runner_v2_launches_less_per_pass_and_hides_the_step_host_time():
