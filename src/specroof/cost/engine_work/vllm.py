@@ -118,11 +118,14 @@ class VllmWork(EngineWork):
     kernels is a launch too. Under a profile with ``cuda_graph`` off the step already prices
     the pass's kernel launches (its ``launch`` wait): the loop's launches are then added whole.
     ``v1_draft_models``: the V1 engine drafts with a separate draft model (v0.12+, PR #24322);
-    before, vLLM ran draft models on its V0 worker, which is not modelled (said in a warning)."""
+    before, vLLM ran draft models on its V0 worker, which is not modelled (said in a warning).
+    ``eagle3_prep``: launches EAGLE-3 adds to the exposed preparation (v0.10 gathers each of
+    the three captured hidden states where EAGLE-1 gathers one)."""
 
     dense: Launches = Launches(0, 0, 0, 0)
     moe: Launches | None = None
     prep_exposed: int = 0
+    eagle3_prep: int = 0
     eager_drafter: bool = False
     v1_draft_models: bool = True
 
@@ -136,8 +139,9 @@ class VllmWork(EngineWork):
             rows = AUX_ROW_PASSES * grid.tokens * setup.model.hidden_size * on
             ops.append(operation(AUX_CAPTURE, ElementwiseShape(rows, AUX_KERNELS * on)))
         drafting = (np.asarray(step.steps, dtype=float) > 0).astype(float).reshape(1, -1, 1)
-        if self.prep_exposed and np.any(drafting):
-            us = self.prep_exposed * setup.profile.launch_overhead_us * drafting * on
+        prep = self.prep_exposed + (self.eagle3_prep if step.method == "eagle3" else 0)
+        if prep and np.any(drafting):
+            us = prep * setup.profile.launch_overhead_us * drafting * on
             ops.append(operation(PREP_HOST, HostShape(us)))
         if step.method == "ngram":
             ops.append(operation(NGRAM_HOST, HostShape(ngram_us(setup, grid) * on)))
@@ -239,6 +243,12 @@ token indices, query starts and sequence lengths with about ten numpy/torch CPU 
 them to the GPU (3) and gathers the target's tokens, positions and hidden states (4), the next
 token ids (2): about 20 launches the GPU waits for, once per step. PR #24539 (v0.11) moved this
 to the GPU without a synchronization ("padded drafter batch")."""
+V0_10_EAGLE3_PREP = 2
+"""v0.10 (``gpu_model_runner.py`` propose_draft_token_ids, after ``EagleProposer.prepare_inputs``):
+EAGLE-1 gathers the kept tokens' hidden states once (``hidden_states[token_indices]``); EAGLE-3
+gathers each of the three captured states before concatenating them (``torch.cat([h[token_indices]
+for h in aux_hidden_states], dim=-1)``; the cat is counted in ``eagle3_first``): 2 launches more,
+in the same exposed preparation. v0.11's padded batch slices instead (views, no launch)."""
 V0_11_LAUNCHES = Launches(first=20, later=27, eagle3_first=6, eagle3=4)
 """v0.11 (padded drafter batch, PR #24539): the input preparation runs as GPU kernels
 (``prepare_next_token_ids_padded``, ``prepare_inputs_padded``: about 6 launches) inside the first
@@ -258,11 +268,12 @@ ENGINE_WORK.register(VllmWork(
     name="vllm-0.8", description="vLLM v0.8 (V1 EagleProposer before CUDA graphs for the drafter: every kernel eager)",
     source="vllm-project/vllm v0.8.x: vllm/v1/spec_decode/eagle.py; CUDA graphs for EAGLE came with PR #17211, "
            "for EAGLE-3 with PR #17504 (2025-05, v0.9)",
-    dense=V0_8_LAUNCHES, prep_exposed=V0_10_PREP, eager_drafter=True, v1_draft_models=False))
+    dense=V0_8_LAUNCHES, prep_exposed=V0_10_PREP, eagle3_prep=V0_10_EAGLE3_PREP, eager_drafter=True,
+    v1_draft_models=False))
 ENGINE_WORK.register(VllmWork(
     name="vllm-0.10", description="vLLM v0.10 (V1 EagleProposer, synchronous input preparation, eager draft loop)",
     source="vllm-project/vllm v0.10.x: vllm/v1/spec_decode/eagle.py, vllm/v1/worker/gpu_model_runner.py",
-    dense=V0_10_LAUNCHES, prep_exposed=V0_10_PREP, v1_draft_models=False))
+    dense=V0_10_LAUNCHES, prep_exposed=V0_10_PREP, eagle3_prep=V0_10_EAGLE3_PREP, v1_draft_models=False))
 ENGINE_WORK.register(VllmWork(
     name="vllm-0.11", description="vLLM v0.11 (padded drafter batch: no synchronization before drafting)",
     source="vllm-project/vllm v0.11.x: vllm/v1/spec_decode/eagle.py (PR #24539)", dense=V0_11_LAUNCHES,
