@@ -6,7 +6,8 @@ of ``speedup --workload`` (:mod:`specroof.workload.request_level`: prefill in bu
 the drafter's, decode over a growing context), beside the closed form on means that
 ``tools/validation/compare_e2e.py`` checks (:mod:`specroof.speculation.workload`). Same inputs as
 that check's claim: acceptance from the authors' traces, each dataset's mean prompt and output
-lengths, the ``vllm`` profile without the host times fitted on these runs. A check, never a fit.
+lengths, and the claim's profile (``vllm@0.10``: engine work from vLLM's code, host times from vLLM
+PRs, none fitted on these runs). A check, never a fit.
 """
 
 from __future__ import annotations
