@@ -81,6 +81,11 @@ class Grid:
         """Candidate counts as floats, shaped (1, N, 1)."""
         return self.candidates.astype(float)[None, :, None]
 
+    def per_column(self, values: "np.ndarray | float") -> np.ndarray:
+        """A value per candidates column (or one for every column) as floats, shaped (1, N, 1)
+        like :attr:`n`: what drafting and engine work keep per candidate count."""
+        return np.broadcast_to(np.asarray(values, dtype=float), self.candidates.shape)[None, :, None]
+
     @property
     def s(self) -> np.ndarray:
         """Context lengths as floats, shaped (1, 1, S)."""

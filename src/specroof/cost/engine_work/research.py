@@ -91,17 +91,11 @@ def counts() -> dict[str, Any]:
     return read_toml(resources.files("specroof.cost.engine_work") / "research.toml", "research.toml")
 
 
-def _column(values: ArrayLike | None, grid: Grid, default: ArrayLike) -> np.ndarray:
-    """A per-column value (one per candidate count) shaped to broadcast over the grid."""
-    values = default if values is None else values
-    return np.broadcast_to(np.asarray(values, dtype=float), grid.candidates.shape).reshape(1, -1, 1)
-
-
 def tree_paths(step: SpeculativeStep, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     """(drafted levels, root-to-leaf paths) per column. A tree known only by its shape has at
     most ``n - depth`` leaves (its deepest path holds ``depth`` inner nodes): that bound is used."""
-    depth = _column(step.depth, grid, np.maximum(grid.candidates - 1.0, 0.0))
-    leaves = _column(step.leaves, grid, 1.0)
+    depth = grid.per_column(np.maximum(grid.candidates - 1.0, 0.0) if step.depth is None else step.depth)
+    leaves = grid.per_column(1.0 if step.leaves is None else step.leaves)
     return depth, np.where(np.isnan(leaves), np.maximum(grid.n - depth, 1.0), leaves)
 
 
@@ -135,7 +129,7 @@ class ResearchWork(EngineWork):
             return []
         table = counts()["eagle_pass"]
         spec = step.speculating(grid)
-        tokens = _column(width, grid, 1.0)
+        tokens = grid.per_column(width)
         kernels = table["forward_kernels"] + table["kv_concat_kernels"] + (0.0 if first else table["later_kernels"])
         if step.method == "eagle3":
             kernels += counts()["eagle3"]["d2t_kernels_per_pass"]

@@ -116,29 +116,24 @@ NGRAM_HOST = engine_operation("sglang_ngram_host", OVERHEAD_GROUP, "#f7b6d2", "v
                               "SGLang n-gram: eager launches per sequence and per step on the host")
 
 
-def _column(values: ArrayLike) -> np.ndarray:
-    """A per-candidates-column array shaped to broadcast over the grid (1, N, 1)."""
-    return np.asarray(values, dtype=float).reshape(1, -1, 1)
-
-
-def overlapped(setup: StepSetup, step: SpeculativeStep) -> np.ndarray:
+def overlapped(setup: StepSetup, grid: Grid, step: SpeculativeStep) -> np.ndarray:
     """1.0 on the columns whose speculative step runs under the overlap scheduler (SGLang's spec
     v2: ``speculative_host_overlap`` all, or chain where a drafting pass takes one token per
     sequence), else 0.0; shaped (1, N, 1)."""
     mode = setup.profile.speculative_host_overlap
-    chain = (_column(step.topk) <= 1.0).astype(float)
+    chain = (grid.per_column(step.topk) <= 1.0).astype(float)
     return {"all": np.ones_like(chain), "chain": chain}.get(mode, np.zeros_like(chain))
 
 
 def _accepted(grid: Grid, step: SpeculativeStep) -> np.ndarray:
     """Most tokens a sequence accepts in one step: ``steps + 1``, at most the verified tokens."""
-    return np.minimum(grid.n, _column(step.steps) + 1.0)
+    return np.minimum(grid.n, grid.per_column(step.steps) + 1.0)
 
 
 def _tree_operations(setup: StepSetup, grid: Grid, step: SpeculativeStep, spec: np.ndarray) -> list[Operation]:
     """Draft preparation and the tree's construction, once per step."""
     b, n, s = grid.b, grid.n, grid.s
-    steps, topk = _column(step.steps), _column(step.topk)
+    steps, topk = grid.per_column(step.steps), grid.per_column(step.topk)
     h = setup.model.hidden_size
     prepare_bytes = INT32 * b * s * (1.0 + topk * steps) + 2.0 * setup.activation_bytes * b * h
     scores = b * (topk + np.maximum(steps - 1.0, 0.0) * topk * topk)
@@ -158,7 +153,7 @@ def _verify_operations(setup: StepSetup, grid: Grid, step: SpeculativeStep, spec
     eagle3, ngram = step.method == "eagle3", step.method == "ngram"
     captured = 0.0 if ngram else (3.0 if eagle3 else 1.0) * h
     accepted = b * (n if ngram else _accepted(grid, step))
-    v1 = 1.0 if ngram else 1.0 - overlapped(setup, step)
+    v1 = 1.0 if ngram else 1.0 - overlapped(setup, grid, step)
     verify_bytes = (2.0 * BOOL * b * (s * n + n * n) + INDEX_BYTES_PER_TOKEN * b * n
                     + 4.0 * act * accepted * captured + v1 * 2.0 * FP32 * accepted * setup.model.vocab_size)
     kernels = VERIFY_KERNELS + v1 * LOGITS_GATHER_KERNELS
@@ -169,12 +164,12 @@ def _verify_operations(setup: StepSetup, grid: Grid, step: SpeculativeStep, spec
     return ops
 
 
-def _host_operations(setup: StepSetup, step: SpeculativeStep, spec: np.ndarray) -> list[Operation]:
+def _host_operations(setup: StepSetup, grid: Grid, step: SpeculativeStep, spec: np.ndarray) -> list[Operation]:
     """The speculative step's host time where the overlap scheduler does not hide it."""
     us = setup.profile.speculative_host_us
     if not us:
         return []
-    return [operation(SPEC_HOST, HostShape(us * spec * (1.0 - overlapped(setup, step))))]
+    return [operation(SPEC_HOST, HostShape(us * spec * (1.0 - overlapped(setup, grid, step))))]
 
 
 def _ngram_operations(setup: StepSetup, grid: Grid, spec: np.ndarray) -> list[Operation]:
@@ -214,13 +209,13 @@ class SGLangWork(EngineWork):
         if step.method not in EAGLE_WORKER_METHODS:
             return []
         return (_tree_operations(setup, grid, step, spec) + _verify_operations(setup, grid, step, spec)
-                + _host_operations(setup, step, spec))
+                + _host_operations(setup, grid, step, spec))
 
     def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
         if step.method not in EAGLE_WORKER_METHODS:
             return []
-        b, topk = grid.b, _column(step.topk)
+        b, topk = grid.b, grid.per_column(step.topk)
         vocab, h, act = drafter.model.vocab_size, drafter.model.hidden_size, drafter.activation_bytes
         hot_map = 1.0 if step.method == "eagle3" else 0.0
         if first:

@@ -202,7 +202,7 @@ class TwoModelWork(OneModelWork):
         if step.method != "eagle3":
             return super().drafting_pass(target, drafter, grid, step, width, first)
         sequences = _sequences(target, grid)
-        per_sequence = np.broadcast_to(np.asarray(width, dtype=float), grid.candidates.shape)[None, :, None]
+        per_sequence = grid.per_column(width)
         tokens = padded_tokens(target.profile, grid.b, per_sequence)
         h = target.model.hidden_size
         # gather [T, 3h] from the buffer (read and write), then the drafter's own last layer

@@ -138,7 +138,7 @@ class VllmWork(EngineWork):
         if step.method == "eagle3":
             rows = AUX_ROW_PASSES * grid.tokens * setup.model.hidden_size * on
             ops.append(operation(AUX_CAPTURE, ElementwiseShape(rows, AUX_KERNELS * on)))
-        drafting = (np.asarray(step.steps, dtype=float) > 0).astype(float).reshape(1, -1, 1)
+        drafting = (grid.per_column(step.steps) > 0).astype(float)
         prep = self.prep_exposed + (self.eagle3_prep if step.method == "eagle3" else 0)
         if prep and np.any(drafting):
             us = prep * setup.profile.launch_overhead_us * drafting * on
@@ -153,7 +153,7 @@ class VllmWork(EngineWork):
             warnings.warn(SpecroofWarning(
                 f"{self.description}: draft models ran on vLLM's V0 speculative worker, not modelled; priced with "
                 "the V1 proposer's loop (vLLM v0.12+, PR #24322)"), stacklevel=2)
-        column = np.broadcast_to(np.asarray(width, dtype=float), grid.candidates.shape).reshape(1, -1, 1)
+        column = grid.per_column(width)
         gpu = _gpu_ops(target, drafter, grid, step, column, first)
         gpu_s, kernels = _gpu_time(drafter, _model_pass(target, drafter, grid, step, width, first) + gpu)
         launch_s = target.profile.launch_overhead_us * 1e-6
