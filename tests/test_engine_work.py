@@ -28,7 +28,7 @@ class ToyWork(EngineWork):
     def verification(self, setup, grid, step):
         return [operation(TOY_VERIFY, HostShape(VERIFY_US * step.speculating(grid)))]
 
-    def drafting_pass(self, target, drafter, grid, step, width, first):
+    def drafting_pass(self, target, drafted, grid, step, width, first):
         return [operation(TOY_DRAFT, HostShape(DRAFT_US * np.ones(1))).drafting(1.0)]
 
 

@@ -16,6 +16,7 @@ import pytest
 import specroof
 from specroof.cost.engine_work import ENGINE_WORK, SpeculativeStep
 from specroof.cost.grid import Grid
+from specroof.cost.passes import Pass
 from specroof.cost.profile import get_profile, profile_names
 from specroof.cost.setup import setup_step
 from specroof.errors import SpecroofError
@@ -88,7 +89,7 @@ def test_draft_sample_scales_with_draft_vocabulary_and_batch():
     rows = {}
     for vocab in (32000, 64000):
         drafter = target.for_model(target.model.__class__(**{**target.model.__dict__, "vocab_size": vocab}))
-        ops = work.drafting_pass(target, drafter, grid, _step("eagle3", [4], vocab), [1.0], False)
+        ops = work.drafting_pass(target, Pass(drafter, []), grid, _step("eagle3", [4], vocab), [1.0], False)
         rows[vocab] = _elements(ops, "trtllm_draft_sample")
     assert rows[64000][0, 0, 0] == pytest.approx(2 * rows[32000][0, 0, 0])
     assert rows[32000][1, 0, 0] == pytest.approx(16 * rows[32000][0, 0, 0])
@@ -97,8 +98,8 @@ def test_draft_sample_scales_with_draft_vocabulary_and_batch():
 def test_first_drafting_pass_does_more_index_work_than_later_ones():
     grid, target = Grid.of([4], [4], [512]), _setup()
     work = ENGINE_WORK.get("trtllm_one_model")
-    first = work.drafting_pass(target, target, grid, _step("eagle3", [4]), [4.0], True)
-    later = work.drafting_pass(target, target, grid, _step("eagle3", [4]), [1.0], False)
+    first = work.drafting_pass(target, Pass(target, []), grid, _step("eagle3", [4]), [4.0], True)
+    later = work.drafting_pass(target, Pass(target, []), grid, _step("eagle3", [4]), [1.0], False)
     kernels = {name: [op.shape.kernels for op in ops if op.info.name.endswith("draft_update")][0]
                for name, ops in (("first", first), ("later", later))}
     assert kernels["first"] > kernels["later"]
@@ -108,9 +109,9 @@ def test_two_model_gathers_the_captured_states_per_pass():
     grid, target = Grid.of([4], [5], [512]), _setup(profile="trtllm-two-model")
     one, two = ENGINE_WORK.get("trtllm_one_model"), ENGINE_WORK.get("trtllm_two_model")
     step = _step("eagle3", [5])
-    assert not [op for op in one.drafting_pass(target, target, grid, step, [5.0], True) if "gather" in op.info.name]
-    first = _elements(two.drafting_pass(target, target, grid, step, [5.0], True), "trtllm_draft_gather")
-    later = _elements(two.drafting_pass(target, target, grid, step, [1.0], False), "trtllm_draft_gather")
+    assert not [op for op in one.drafting_pass(target, Pass(target, []), grid, step, [5.0], True) if "gather" in op.info.name]
+    first = _elements(two.drafting_pass(target, Pass(target, []), grid, step, [5.0], True), "trtllm_draft_gather")
+    later = _elements(two.drafting_pass(target, Pass(target, []), grid, step, [1.0], False), "trtllm_draft_gather")
     assert first[0, 0, 0] == pytest.approx(5 * later[0, 0, 0])  # every verified token, then one per sequence
 
 
@@ -129,7 +130,7 @@ def test_methods_not_modelled_get_nothing():
     for name in ("trtllm_one_model", "trtllm_two_model"):
         work = ENGINE_WORK.get(name)
         assert work.verification(target, grid, _step("ngram", [4])) == []
-        assert work.drafting_pass(target, target, grid, _step("draft", [4]), [1.0], True) == []
+        assert work.drafting_pass(target, Pass(target, []), grid, _step("draft", [4]), [1.0], True) == []
 
 
 def test_versions_and_paths_resolve():

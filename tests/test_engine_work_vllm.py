@@ -219,3 +219,14 @@ def test_eagle3_drafting_is_no_dearer_than_eagle1s_as_vllm_0_10_1_measured():
     for k in (3, 5):  # the benchmark's draft lengths (Figure 4 does not say which one it ran)
         priced = _drafting_per_rest("eagle3", k) / _drafting_per_rest("eagle", k)
         assert abs(priced - measured) < 0.2, k
+
+
+@pytest.mark.parametrize("profile", ["vllm", "vllm@0.11", "vllm@0.10", "vllm@0.8"])
+def test_mtp_drafting_prices_under_every_vllm_version(profile):
+    """The proposer's host wait is weighed against the GPU time of the pass the method built (an
+    MTP module's here), not of a pass rebuilt apart; every version prices an MTP step."""
+    target = replace(specroof.load_model("llama-7b"), mtp_layers=1)
+    result = specroof.speedup(target, GPU, batch=[1], candidates=[1, 3], seq_len=[1024], method="mtp",
+                              acceptance="chain:0.8", profile=profile)
+    assert np.isfinite(result.speedup).all()
+    assert "draft:vllm_draft_host" in result.step.ops_ms

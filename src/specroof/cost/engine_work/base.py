@@ -24,6 +24,7 @@ import numpy as np
 
 from specroof.cost.grid import Grid
 from specroof.cost.operation import REGISTRY, ArrayLike, Operation, OpInfo
+from specroof.cost.passes import Pass
 from specroof.cost.setup import StepSetup
 from specroof.models.architecture import ModelConfig
 from specroof.registry import Registry
@@ -77,11 +78,14 @@ class EngineWork:
         and positions, verify and accept kernels, KV moves, n-gram matching, host work)."""
         return []
 
-    def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
+    def drafting_pass(self, target: StepSetup, drafted: Pass, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
         """Operations the engine adds to ONE drafting pass over ``width`` tokens per sequence
-        (``first``: the pass that reads what the target verified). Returned as drafting
-        operations (``op.drafting(1.0)``), priced by the drafter's setup. When every pass of a
+        (``first``: the pass that reads what the target verified). ``drafted``: the pass as the
+        method built it, its setup (the drafter's) and its own operations, so an engine's host
+        work can be weighed against the pass's GPU time without building the pass again.
+        Returned as drafting operations (``op.drafting(1.0)``), priced by the drafter's setup.
+        When every pass of a
         step is alike (a draft model's chain), the hook is asked once, with ``first`` True, and
         its operations repeat with the pass."""
         return []

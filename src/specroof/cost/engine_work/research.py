@@ -48,6 +48,7 @@ from specroof.cost.operation import (
     Operation,
     operation,
 )
+from specroof.cost.passes import Pass
 from specroof.cost.setup import StepSetup
 from specroof.datafiles import read_toml
 from specroof.errors import SpecroofWarning
@@ -123,8 +124,9 @@ class ResearchWork(EngineWork):
                       operation(SYNCS, HostShape(syncs * prof.host_sync_us * spec)),
                       operation(CPU_CALLS, HostShape(cpu * prof.host_cpu_op_us * spec))]
 
-    def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
+    def drafting_pass(self, target: StepSetup, drafted: Pass, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
+        drafter = drafted.setup
         if FAMILIES.get(step.method) != "eagle":  # the verification hook has said what is not counted
             return []
         table = counts()["eagle_pass"]

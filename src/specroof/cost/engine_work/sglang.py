@@ -42,6 +42,7 @@ import numpy as np
 from specroof.cost.engine_work.base import ENGINE_WORK, EngineWork, SpeculativeStep, engine_operation
 from specroof.cost.grid import Grid
 from specroof.cost.operation import OVERHEAD_GROUP, ArrayLike, ElementwiseShape, HostShape, Operation, operation
+from specroof.cost.passes import Pass
 from specroof.cost.setup import StepSetup
 from specroof.errors import SpecroofWarning
 
@@ -211,8 +212,9 @@ class SGLangWork(EngineWork):
         return (_tree_operations(setup, grid, step, spec) + _verify_operations(setup, grid, step, spec)
                 + _host_operations(setup, grid, step, spec))
 
-    def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
+    def drafting_pass(self, target: StepSetup, drafted: Pass, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
+        drafter = drafted.setup
         if step.method not in EAGLE_WORKER_METHODS:
             return []
         b, topk = grid.b, grid.per_column(step.topk)

@@ -36,6 +36,7 @@ from specroof.cost.engine_ops import padded_tokens
 from specroof.cost.engine_work.base import ENGINE_WORK, EngineWork, SpeculativeStep, engine_operation
 from specroof.cost.grid import Grid
 from specroof.cost.operation import DRAFTING, OVERHEAD_GROUP, ArrayLike, ElementwiseShape, Operation, operation
+from specroof.cost.passes import Pass
 from specroof.cost.setup import StepSetup
 
 SOURCE = ("NVIDIA/TensorRT-LLM tensorrt_llm/_torch/speculative/eagle3.py (Eagle3OneModelWorker, Eagle3SpecMetadata), "
@@ -177,8 +178,9 @@ class OneModelWork(EngineWork):
             ops.append(_capture(setup, grid, spec))
         return ops + (_relaxed(setup, grid, spec) if method == "mtp" else [])
 
-    def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
+    def drafting_pass(self, target: StepSetup, drafted: Pass, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
+        drafter = drafted.setup
         method = _method(step)
         if method is None:
             return []
@@ -197,10 +199,11 @@ class TwoModelWork(OneModelWork):
         spec = step.speculating(grid)
         return _bookkeeping(setup, grid, CHAIN_STEP_KERNELS, spec) + [_capture(setup, grid, spec)]
 
-    def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
+    def drafting_pass(self, target: StepSetup, drafted: Pass, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
+        drafter = drafted.setup
         if step.method != "eagle3":
-            return super().drafting_pass(target, drafter, grid, step, width, first)
+            return super().drafting_pass(target, drafted, grid, step, width, first)
         sequences = _sequences(target, grid)
         per_sequence = grid.per_column(width)
         tokens = padded_tokens(target.profile, grid.b, per_sequence)

@@ -40,10 +40,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specroof.cost.drafting_ops import draft_model_operations, eagle_operations, mtp_operations
 from specroof.cost.engine_work.base import ENGINE_WORK, EngineWork, SpeculativeStep, engine_operation
 from specroof.cost.grid import Grid
 from specroof.cost.operation import OVERHEAD_GROUP, ArrayLike, ElementwiseShape, HostShape, Operation, operation
+from specroof.cost.passes import Pass
 from specroof.cost.pricing import price
 from specroof.cost.setup import StepSetup
 from specroof.errors import SpecroofWarning
@@ -147,15 +147,16 @@ class VllmWork(EngineWork):
             ops.append(operation(NGRAM_HOST, HostShape(ngram_us(setup, grid) * on)))
         return ops
 
-    def drafting_pass(self, target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep,
+    def drafting_pass(self, target: StepSetup, drafted: Pass, grid: Grid, step: SpeculativeStep,
                       width: ArrayLike, first: bool) -> list[Operation]:
+        drafter = drafted.setup
         if step.method == "draft" and not self.v1_draft_models:
             warnings.warn(SpecroofWarning(
                 f"{self.description}: draft models ran on vLLM's V0 speculative worker, not modelled; priced with "
                 "the V1 proposer's loop (vLLM v0.12+, PR #24322)"), stacklevel=2)
         column = grid.per_column(width)
         gpu = _gpu_ops(target, drafter, grid, step, column, first)
-        gpu_s, kernels = _gpu_time(drafter, _model_pass(target, drafter, grid, step, width, first) + gpu)
+        gpu_s, kernels = _gpu_time(drafter, drafted.operations + gpu)
         launch_s = target.profile.launch_overhead_us * 1e-6
         loop = self.launches(target).per_pass(step.method, first)
         if drafter.profile.cuda_graph:
@@ -194,19 +195,6 @@ def _gpu_ops(target: StepSetup, drafter: StepSetup, grid: Grid, step: Speculativ
             argmax_vocab = target_vocab
     ops.append(operation(DRAFT_ARGMAX, ElementwiseShape(rows * argmax_vocab * logit_bytes, 1.0, 1.0)))
     return ops
-
-
-def _model_pass(target: StepSetup, drafter: StepSetup, grid: Grid, step: SpeculativeStep, width: ArrayLike,
-                first: bool) -> list[Operation]:
-    """The drafter's own operations of the pass (as the method prices them), for its GPU time."""
-    if step.method in ("eagle", "eagle3"):
-        vocab = drafter.model.vocab_size if step.method == "eagle3" else None
-        return eagle_operations(target, step.method, grid, width, first, vocab)[1]
-    if step.method == "mtp":
-        return mtp_operations(target, grid, width)[1]
-    if step.method == "draft" and step.draft_model is not None:
-        return draft_model_operations(target, step.draft_model, grid, width)[1]
-    return []
 
 
 def _gpu_time(setup: StepSetup, ops: list[Operation]) -> tuple[np.ndarray, np.ndarray]:

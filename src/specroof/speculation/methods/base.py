@@ -162,11 +162,11 @@ class PassMethod(Method, ABC):
         n = grid.candidates.astype(float)
         first_width = n if self.first_reads_verified else np.ones_like(n)
         first_setup, first = self.draft_pass(choice, setup, grid, first_width, True)
-        first = first + work.drafting_pass(setup, first_setup, grid, step, first_width, True)
+        first = first + work.drafting_pass(setup, Pass(first_setup, first), grid, step, first_width, True)
         if np.array_equal(first_width, width):  # every pass alike (a draft model's chain)
             return [Pass(first_setup, first, repeats=grid.per_column(steps))]
         later_setup, later = self.draft_pass(choice, setup, grid, width, False)
-        later = later + work.drafting_pass(setup, later_setup, grid, step, width, False)
+        later = later + work.drafting_pass(setup, Pass(later_setup, later), grid, step, width, False)
         return [
             Pass(first_setup, first, repeats=grid.per_column(np.minimum(steps, 1.0))),
             Pass(later_setup, later, repeats=grid.per_column(np.maximum(steps - 1.0, 0.0))),
