@@ -25,6 +25,7 @@ from specroof.speculation.profile_json import (
     MEAN_TOLERANCE,
     SCHEMA_VERSION,
     check_profile,
+    conditional_rates,
 )
 
 DIGITS = 6
@@ -57,10 +58,7 @@ def profile_from_marginals(marginal: Sequence[float], *, method: str | None = No
     """
     k = len(marginal)
     marginal = [float(m) for m in marginal]
-    conditional, previous = [], 1.0
-    for m in marginal:
-        conditional.append(m / previous if previous > 0 else 0.0)
-        previous = m
+    conditional = conditional_rates(marginal)
     if mean is None and histogram:
         total = math.fsum(histogram.values())
         mean = math.fsum(int(length) * c for length, c in histogram.items()) / total if total else None

@@ -146,6 +146,17 @@ def _vector_problems(rates: list[float] | None, key: str, k: int) -> list[str]:
     return problems
 
 
+def conditional_rates(marginal: list[float]) -> list[float]:
+    """The conditional rates of marginal ones: P(draft i accepted | drafts before it accepted) is
+    ``marginal[i] / marginal[i - 1]`` (0 where no earlier prefix survives); their running product
+    is the marginals again (what :func:`_shape_problems` checks)."""
+    rates, previous = [], 1.0
+    for m in marginal:
+        rates.append(m / previous if previous > 0 else 0.0)
+        previous = m
+    return rates
+
+
 def _shape_problems(marginal: list[float] | None, conditional: list[float] | None) -> list[str]:
     """Marginals are a survival function (non-increasing) and the running product of the conditionals."""
     if marginal is None:

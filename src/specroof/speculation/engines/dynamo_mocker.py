@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from specroof.speculation import profile_json
 from specroof.speculation.engines.engine import ENGINES, Engine, Spelling
 from specroof.speculation.launch import command, is_tree, max_batch_for, static_choice, target_ref
 
@@ -37,10 +38,8 @@ MAX_NEXTN = 5
 def conditional_rates(p: PlanResult, k: int) -> list[float]:
     """``r_1..r_k``: P(draft i accepted | drafts 1..i-1 accepted), from the plan's tau(n)."""
     tau = np.asarray(p.acceptance.tau(np.arange(1, k + 2)), dtype=float)
-    reach = np.clip(np.diff(tau), 0.0, 1.0)  # q_i: the first i drafts accepted
-    before = np.concatenate(([1.0], reach[:-1]))
-    rates = np.divide(reach, before, out=np.zeros_like(reach), where=before > 0)
-    return [float(r) for r in np.clip(rates, 0.0, 1.0)]
+    reach = np.clip(np.diff(tau), 0.0, 1.0)  # q_i: the first i drafts accepted (the marginal rates)
+    return [float(r) for r in np.clip(profile_json.conditional_rates([float(q) for q in reach]), 0.0, 1.0)]
 
 
 def write(p: PlanResult, ranges: list[list[int]], spelling: Spelling) -> list[str]:
