@@ -310,6 +310,16 @@ def _message(error: dict[str, Any], known: tuple[str, ...], quote: bool, hint: s
     return f"{loc} {msg}" + ("" if said else f", got {shown(value)}")
 
 
+def problem_line(exc: Any, model: Any, label: str, *, quote: bool = False, hint: str = "") -> str:
+    """A pydantic ``ValidationError`` of ``model`` as one line, ``"<label>: <key> <problem>"``:
+    the first problem described, the others counted (what :func:`check` raises; readers that
+    validate with pydantic themselves, e.g. straight from JSON bytes, word their errors with it)."""
+    errors = exc.errors(include_url=False)
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    prefix = f"{label}: " if label else ""
+    return f"{prefix}{_message(errors[0], tuple(model.model_fields), quote, hint)}{more}"
+
+
 def check(model: Any, data: Any, label: str, *, quote: bool = False, hint: str = "") -> Any:
     """``model`` (a pydantic model) validated from ``data``; a SpecroofError
     ``"<label>: <key> <problem>"`` if not.
@@ -324,10 +334,7 @@ def check(model: Any, data: Any, label: str, *, quote: bool = False, hint: str =
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-        prefix = f"{label}: " if label else ""
-        raise SpecroofError(f"{prefix}{_message(errors[0], tuple(model.model_fields), quote, hint)}{more}") from None
+        raise SpecroofError(problem_line(exc, model, label, quote=quote, hint=hint)) from None
     except RecursionError:
         raise SpecroofError(f"{label or 'value'}: nested too deeply") from None
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from specroof.checks import problem_line
 from specroof.errors import SpecroofError, SpecroofWarning
 from specroof.workload.renewal import gamma_arrivals_s
 from specroof.workload.requests import RequestSet
@@ -119,7 +120,7 @@ def _mooncake_rows(path: Path) -> Iterator[tuple[int, float, int, int]]:
             try:
                 row = MooncakeLine.model_validate_json(text)
             except ValidationError as error:
-                raise SpecroofError(f"trace {path}, line {number}: {_first_problem(error)}") from None
+                raise SpecroofError(problem_line(error, MooncakeLine, f"trace {path}, line {number}")) from None
             if row.model_extra and not extra:
                 extra = set(row.model_extra)
                 warnings.warn(f"trace {path}: key(s) {', '.join(sorted(extra))} are not used (read: timestamp, "
@@ -145,7 +146,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, float, int, int]]:
             try:
                 row = CsvRow(**dict(zip(CSV_COLUMNS, cells)))
             except ValidationError as error:
-                raise SpecroofError(f"trace {path}, line {number}: {_first_problem(error)}") from None
+                raise SpecroofError(problem_line(error, CsvRow, f"trace {path}, line {number}")) from None
             yield number, row.arrival_s, row.prompt_tokens, row.output_tokens
 
 
@@ -156,7 +157,8 @@ def _vllm_result(path: Path, max_requests: int | None, seed: int) -> RequestSet:
     try:
         result = VllmBenchResult.model_validate_json(path.read_bytes())
     except ValidationError as error:
-        raise SpecroofError(f"trace {path}: not a vllm bench serve result: {_first_problem(error)}") from None
+        what = f"trace {path}: not a vllm bench serve result"
+        raise SpecroofError(problem_line(error, VllmBenchResult, what)) from None
     if result.input_lens is None or result.output_lens is None:
         raise SpecroofError(f"trace {path}: no per-request lengths (input_lens, output_lens); vllm bench serve writes "
                             "them with --save-result --save-detailed")
@@ -211,9 +213,3 @@ def _rate(path: Path, value: float | str) -> float:
     except ValueError:
         raise SpecroofError(f"trace {path}: request_rate {value!r} is neither a number nor \"inf\"") from None
 
-
-def _first_problem(error: ValidationError) -> str:
-    """The first of pydantic's complaints, as ``field: message``."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
