@@ -279,7 +279,7 @@ def markdown(claim: tuple[list[Row], list[dict]], derived: tuple[list[Row], list
     lines = ["# End-to-end check: predicted vs published speedups", "", INTRO,
              "## The claim: independent constants only (no n-gram rows)", ""]
     lines += _summary_table(summary(rows, ratios, claim=True))
-    lines += ["", "## Source-derived: the shipped vllm host times and n-gram proposal rates (fitted on this source)", ""]
+    lines += ["", "## Source-derived: the SpecDecode-Bench authors' vLLM host times and n-gram proposal rates (fitted on this source)", ""]
     lines += _summary_table(summary(rows_d, ratios_d))
     lines += ["", "## Rows with known acceptance (Llama-3.1-8B, vLLM v0.10.1, H100, k = 3 or 5)", "",
               "n-gram rows are source-derived in both columns (proposal rates from the authors' simulator).", "",
