@@ -30,8 +30,9 @@ PROGRESS_REQUESTS = 5000
 
 @click.command()
 @command_options("simulate")
-@click.option("--executor", default=None, help="Where the sweep's simulations run (specroof.workload.executors). "
-                                                 "[default: its default]")
+@click.option("--executor", default=None, metavar="local|ray",
+              help="Where the sweep's simulations run: local (processes on this machine) or ray (a Ray cluster, "
+                   "RAY_ADDRESS or a local instance; pip install 'specroof[ray]'). [default: local]")
 @format_option
 @click.option("--output", "output_path", default=None, metavar="FILE", help="Write the table/CSV/JSON here.")
 @click.option("--chart", "chart_path", default=None, metavar="FILE.png|FILE.svg",
