@@ -78,6 +78,7 @@ def test_row_is_sourced_and_sane(row):
         ratio = base / spec if row["metric"] == "tpot_ms" else spec / base
         assert ratio == pytest.approx(speedup, rel=0.01)
     assert not (row["batch"] and row["request_rate_qps"])
+    assert row["gpu_p2p"] in ("", "no")
     for layout in ("tp", "ep", "dp_attention", "draft_tp", "gpus"):
         assert row[layout] == "" or int(row[layout]) >= 1
     if row["input_tokens"] and row["output_tokens"]:
@@ -155,11 +156,22 @@ def test_every_row_is_priced_or_refused_with_a_reason(output):
 
 
 def test_the_stated_acceptance_is_what_is_applied(output):
-    """Predicted speedup = the row's own tau x plain step / speculative step: nothing fitted."""
+    """Predicted speedup = the row's own tau x plain step / speculative step, or over whole requests
+    (a metric that counts the prefill): the batch's prefill paid once, then out plain or out / tau
+    speculative steps. Nothing fitted."""
     stated = {r["row_id"]: float(r["acceptance_length"] or "nan") for r in ROWS}
+    metric = {r["row_id"]: r["metric"] for r in ROWS}
     for r in (r for r in output["rows"] if not r["refused"]):
         assert r["acceptance_length"] == stated[r["row_id"]]
-        assert r["predicted_speedup"] == pytest.approx(stated[r["row_id"]] * r["plain_ms"] / r["spec_ms"], rel=1e-12)
+        tau, plain, spec = stated[r["row_id"]], r["plain_ms"], r["spec_ms"]
+        if r["over"] == "requests":
+            assert metric[r["row_id"]] in ("output_throughput", "e2e_runtime") and r["prefill_ms"] > 0
+            out, prefill = r["output_tokens"], r["prefill_ms"]
+            expected = (prefill + out * plain) / (prefill + out / tau * spec)
+        else:
+            assert r["prefill_ms"] == 0
+            expected = tau * plain / spec
+        assert r["predicted_speedup"] == pytest.approx(expected, rel=1e-12)
         assert r["spec_ms"] > r["plain_ms"] > 0  # verifying k + 1 tokens and drafting never beats one token
         assert not any(w.startswith("acceptance chain:") for w in r["warnings"])
 

@@ -30,10 +30,17 @@ Research code (``engine = research``: HF-transformers implementations such as Sp
 priced with the ``research`` profile; while no such profile exists its rows are refused as
 "profile not yet available", never dropped.
 
-The speedup compared is that of the decode steps: the rows' metrics are per-user tokens/s, time
-per output token, or output throughput of short-prompt benchmarks; the Llama-4-Scout n-gram
-rows measure end-to-end runtime (prefill included) and say so. Where the source gives the
-plain run's absolute rate, its time per output token is compared with specroof's plain step.
+What is compared follows the row's metric. Per-user tokens/s and time per output token measure
+the decode steps: the predicted speedup is the steps' (``tau * T_plain / T_spec``). Output
+throughput and end-to-end runtime (``REQUEST_METRICS``) measure whole requests: ``vllm bench
+serve`` and ``sglang.bench_serving`` divide the output tokens by the run's duration, which
+includes every prompt's prefill. Where the row states its prompt and output lengths, those rows
+are priced over whole requests, as in ``compare_e2e.py``:
+:func:`specroof.speculation.workload.workload_speedup`, ``(P + out * T_plain) / (P + out / tau *
+T_spec)`` with ``P`` the prefill of the batch's prompts, paid once with or without speculation
+(the table's ``over`` column says ``requests``; else ``steps``). Where the source gives the
+plain run's absolute rate, its time per output token is compared with specroof's plain step
+(plus, over requests, the prefill's share per output token).
 
 A row that cannot be priced is a result, not a crash: it is listed as refused with the reason
 (the model is not in the catalog, a config key is not modelled yet, the layout is not
@@ -61,6 +68,7 @@ from specroof.cost.profile_versions import versioned_key
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.models.architecture import catalog_names
+from specroof.speculation.workload import Workload, workload_speedup
 
 PLACEHOLDER_ACCEPTANCE = "chain:0.5"
 CROSS_CHECK_ACCEPTANCE = "chain:0.9"
@@ -73,6 +81,9 @@ https://huggingface.co/meta-llama/Llama-3.3-70B-Instruct/blob/main/config.json).
 the catalog has no ``llama-3.3-70b``."""
 TIME_METRICS = {"tpot_ms"}
 RATE_METRICS = {"tokens_per_s_per_user", "output_throughput"}
+REQUEST_METRICS = {"output_throughput", "e2e_runtime"}
+"""Metrics over whole requests (the run's duration includes every prefill): priced with the
+prefill where the row states its prompt and output lengths."""
 
 
 class Refused(Exception):
@@ -103,16 +114,29 @@ class Priced:
     refused: str = ""
     warnings: list[str] = field(default_factory=list)
     tp: int | None = None
+    prefill_ms: float = 0.0  # the batch's prompts, once (0: priced over decode steps)
+    output_tokens: int | None = None  # per request, where priced over whole requests
+
+    @property
+    def over(self) -> str:
+        """What the predicted speedup covers: ``requests`` (prefill included) or decode ``steps``."""
+        return "requests" if self.output_tokens else "steps"
 
     @property
     def error(self) -> float:
         return self.predicted_speedup / self.measured_speedup - 1
 
     @property
+    def plain_per_token_ms(self) -> float:
+        """The plain run's time per output token as its metric counts it: the step, plus over
+        whole requests the prefill's share."""
+        return self.plain_ms + (self.prefill_ms / self.output_tokens if self.output_tokens else 0.0)
+
+    @property
     def plain_tpot_error(self) -> float | None:
         if self.refused or self.measured_plain_tpot_ms is None:
             return None
-        return self.plain_ms / self.measured_plain_tpot_ms - 1
+        return self.plain_per_token_ms / self.measured_plain_tpot_ms - 1
 
 
 def _int(text: str) -> int | None:
@@ -176,6 +200,8 @@ def options(row: dict[str, str]) -> dict:
         opts["dp_attention"] = int(row["dp_attention"])
     if row["draft_tp"]:
         opts["draft_tp"] = int(row["draft_tp"])
+    if row["gpu_p2p"] == "no":
+        opts["gpu_p2p"] = False
     if row["method"] == "draft":
         opts["draft_model"] = row["draft"].strip()
     return opts
@@ -245,7 +271,21 @@ def price(row: dict[str, str]) -> Priced:
     out.plain_ms = float(result.ar_latency_ms[0, 0, 0])
     out.spec_ms = float(result.latency_ms[0, 0, 0])
     out.predicted_speedup = float(row["acceptance_length"]) * out.plain_ms / out.spec_ms
+    if row["metric"] in REQUEST_METRICS and row["input_tokens"] and row["output_tokens"]:
+        _over_requests(out, row)
     return out
+
+
+def _over_requests(out: Priced, row: dict[str, str]) -> None:
+    """The row's speedup over whole requests: its batch's prompts prefilled once, then its decode
+    steps (the same step times as :func:`price`)."""
+    workload = Workload(int(row["input_tokens"]), int(row["output_tokens"]), int(row["context_tokens"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the same setup's warnings are already kept from the steps
+        whole = workload_speedup(out.config, row["gpu"], workload, int(row["batch"]), int(row["k"]) + 1,
+                                 float(row["acceptance_length"]), **options(row))
+    out.prefill_ms, out.output_tokens = whole.prefill_ms, workload.output_tokens
+    out.predicted_speedup = whole.speedup
 
 
 def stats(errors: list[float]) -> dict[str, float]:
@@ -283,8 +323,8 @@ def compare(path: Path = DATA, lock_path: Path = LOCK) -> list[Priced]:
 
 
 def report(priced: list[Priced]) -> dict:
-    rows = [{**asdict(p), "error": None if p.refused else p.error, "plain_tpot_error": p.plain_tpot_error}
-            for p in priced]
+    rows = [{**asdict(p), "over": p.over, "error": None if p.refused else p.error,
+             "plain_tpot_error": p.plain_tpot_error} for p in priced]
     return {"rows": rows, "summary": summary(priced), "placeholder_acceptance": PLACEHOLDER_ACCEPTANCE,
             "model_standin": MODEL_STANDIN, "markdown": section(priced, summary(priced))}
 

@@ -20,7 +20,11 @@ on it. Each row is priced with its own stated acceptance length (never fitted) a
 kernel costs come from the engine profiles (fitted to NVIDIA's kernel database, not to these
 rows). The `profile` column names the profile that priced each row (`<engine>@<release>` where
 such a profile exists, else `<engine>`). A refused row is a result: specroof cannot price it
-yet, and says why. Error = predicted / measured - 1.
+yet, and says why. Error = predicted / measured - 1. `over`: what the predicted speedup covers,
+`requests` where the metric counts whole requests (output throughput, end-to-end runtime: the
+batch's prefill included, paid once either way) and the row states its prompt and output
+lengths, else the decode `steps`; `plain ms/token` is specroof's plain time per output token on
+the same basis.
 """
 
 
@@ -58,14 +62,15 @@ def _summary(table: dict[str, dict]) -> list[str]:
 
 def _priced_rows(priced: list) -> list[str]:
     lines = ["### Priced rows", "",
-             "| split | row | model (priced as) | GPU | engine | profile | method | batch | k | tau | measured | predicted "
-             "| error | plain ms/token | error | warnings |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| split | row | model (priced as) | GPU | engine | profile | method | batch | k | tau | over | measured "
+             "| predicted | error | plain ms/token | error | warnings |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in (p for p in priced if not p.refused):
         warned = "; ".join(p.warnings).replace("|", "/")
         lines.append(f"| {p.split} | {p.row_id} | {p.model} ({p.config}) | {p.gpu} | {p.engine} | {p.profile} | {p.method} "
-                     f"| {p.batch} | {p.k} | {p.acceptance_length:.2f} | {p.measured_speedup:.3f} | "
-                     f"{p.predicted_speedup:.3f} | {_pct(p.error)} | {p.plain_ms:.2f} | {_pct(p.plain_tpot_error)} | {warned} |")
+                     f"| {p.batch} | {p.k} | {p.acceptance_length:.2f} | {p.over} | {p.measured_speedup:.3f} | "
+                     f"{p.predicted_speedup:.3f} | {_pct(p.error)} | {p.plain_per_token_ms:.2f} | {_pct(p.plain_tpot_error)} "
+                     f"| {warned} |")
     return lines + [""]
 
 

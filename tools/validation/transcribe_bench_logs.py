@@ -71,7 +71,7 @@ def row(git_dir: Path, folder: str, k: int, concurrency: int) -> dict[str, str]:
     return {
         "row_id": f"tomasruizt-llama33-70b-tp2-{method}-k{k}-c{concurrency}", "source_id": SOURCE_ID, "split": "",
         "collection": "e2e-2026-12-07", "model": "llama-3.3-70b", "hf_model": "meta-llama/Llama-3.3-70B-Instruct",
-        "gpu": "h100-sxm", "gpus": "2", "tp": "2", "ep": "", "dp_attention": "1", "draft_tp": "",
+        "gpu": "h100-sxm", "gpus": "2", "tp": "2", "ep": "", "dp_attention": "1", "draft_tp": "", "gpu_p2p": "no",
         "engine": "vllm", "engine_version": "0.1.dev13107+ge1a34c3a5 (V1; a build of PR #24322's branch, from the serve logs)",
         "engine_release": "", "harness": "", "dtype": "bf16", "weight_dtype": "", "method": method, "draft": draft,
         "k": str(k), "tree": "chain", "batch": "" if full else str(concurrency), "request_rate_qps": "",

@@ -96,6 +96,8 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--draft-tp", "draft_tp", type=int, default=None, metavar="N",
                      help="The draft model or head at its own tensor parallelism. [default: the target's]"),
         click.option("--profile", default=None, help=profile_help()),
+        click.option("--gpu-p2p/--no-gpu-p2p", "gpu_p2p", default=None,
+                     help=f"{_profile_help('gpu_p2p')}. [default: --gpu-p2p]"),
         click.option("--cuda-graph/--eager", "cuda_graph", default=None,
                      help=f"{_profile_help('cuda_graph')}; --eager: launched eagerly from Python."),
         click.option("--attention", type=click.Choice(_PROFILE["attention"].check.choices), default=None,
@@ -120,7 +122,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def collect_step_options(values: dict[str, Any]) -> dict[str, Any]:
     """The cost-model keyword options given on the command line (None = not given)."""
     keys = ("dtype", "weight_dtype", "kv_dtype", "attention", "cuda_graph", "profile", "tp",
-            "moe_experts_touched", "moe_routing", "allow_unmodelled", "ep", "dp_attention", "draft_tp")
+            "moe_experts_touched", "moe_routing", "allow_unmodelled", "ep", "dp_attention", "draft_tp", "gpu_p2p")
     options = {k: values[k] for k in keys if values.get(k) is not None}
     if values.get("operators") is not None:
         options["operators"] = [op.strip() for op in values["operators"].split(",") if op.strip()]

@@ -9,7 +9,10 @@ Two measured implementations: the engine's custom all-reduce (the profile's ``al
 per engine and GPU) and NCCL (``allreduce_nccl.toml``, per GPU: the library the engines fall
 back to when their custom kernel is off). Both are fitted by ``tools/kernels/fit_parallel.py``
 and ``tools/kernels/fit_physics.py`` to NVIDIA's kernel database; accuracy at decode sizes in
-docs/kernel-accuracy-parallel.md.
+docs/kernel-accuracy-parallel.md. A third for GPUs that cannot reach each other's memory (the
+profile's ``gpu_p2p`` false, common on cloud VMs): the engines need peer access for their custom
+kernel and turn it off, and NCCL stages each all-reduce through host memory (its SHM transport),
+priced by lines read off published nccl-tests runs (``allreduce_shm.toml``, docs/allreduce-shm.md).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ def allreduce_seconds(p: int, payload: np.ndarray, setup: LinkSetup) -> tuple[np
     are kept, not overruled by a rule. Only groups within one interconnect domain are priced.
     """
     check_domain(p, setup.hardware, "all-reduce over")
+    if not setup.profile.gpu_p2p:
+        return shm_seconds(p, payload)
     if setup.profile.allreduce_nccl:
         rows, one = nccl_fits().get(setup.hardware.name, ()), _nccl_one
     else:
@@ -105,6 +110,45 @@ def _nccl_one(p: int, payload: np.ndarray, setup: LinkSetup, fit: Any) -> tuple[
     _, latency, busbw = fit
     seconds = nccl_seconds(p, payload, latency, busbw)
     return seconds, seconds - latency * 1e-6
+
+
+@lru_cache(maxsize=1)
+def shm_line() -> dict[str, Any]:
+    """NCCL's all-reduce through host memory (its SHM transport, for GPUs without peer-to-peer
+    access): ``rows`` of [gpus, latency_us, busbw_gbps], where and how it was measured. One line
+    for every device: the transport is bounded by host memory and PCIe, not by the GPU
+    (allreduce_shm.toml; docs/allreduce-shm.md)."""
+    return read_toml(resources.files("specroof.cost") / "allreduce_shm.toml", "allreduce_shm.toml")["line"]
+
+
+def shm_seconds(p: int, payload: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, transfer seconds) of one all-reduce staged through host memory.
+
+    A ring over ``p`` GPUs makes 2 (p - 1) hops, each through host memory: the latency of the
+    largest measured group ``q <= p`` grows as (p - 1) / (q - 1); the bus bandwidth (NCCL's
+    convention, already normalised for p) is the measured one."""
+    measured = {int(r[0]): r for r in shm_line()["rows"]}
+    q = max((g for g in measured if g <= p), default=min(measured))
+    _, latency_us, busbw_gbps = measured[q]
+    latency_us *= (p - 1) / (q - 1)
+    seconds = nccl_seconds(p, payload, latency_us, busbw_gbps)
+    return seconds, seconds - latency_us * 1e-6
+
+
+def warn_shm(gpu_p2p: bool, tp: int) -> None:
+    """One warning when GPUs without peer-to-peer access are priced: which line prices their
+    all-reduces, or that the setting changes nothing on one GPU."""
+    if gpu_p2p:
+        return
+    if tp == 1:
+        warnings.warn(SpecroofWarning("gpu_p2p false changes nothing on one GPU (--tp 1): there is no all-reduce"),
+                      stacklevel=4)
+        return
+    largest = max(int(r[0]) for r in shm_line()["rows"])
+    beyond = f"; over {tp} GPUs its latency is scaled from {largest} by the ring's hops" if tp > largest else ""
+    warnings.warn(SpecroofWarning(
+        f"gpu_p2p false: every all-reduce runs NCCL through host memory (SHM), {shm_line()['summary']}{beyond}"),
+        stacklevel=4)
 
 
 def warn_unmeasured_nccl(device: str, nccl: bool, tp: int) -> None:

@@ -255,6 +255,9 @@ class ImplementationProfile:
     allreduce_nccl: bool = declare(False, BOOL, "", "every all-reduce runs NCCL, priced by its line measured on the "
                                    "device (cost/allreduce_nccl.toml): the engine's custom all-reduce is off (SGLang "
                                    "--disable-custom-all-reduce, vLLM disable_custom_all_reduce)")
+    gpu_p2p: bool = declare(True, BOOL, "", "the GPUs read each other's memory (NVLink or PCIe peer-to-peer); false "
+                            "(cloud VMs without P2P): the engines' custom all-reduce is off and NCCL stages every "
+                            "all-reduce through host memory, priced by its SHM line (cost/allreduce_shm.toml)")
     draft_logits_every_row: bool = declare(False, BOOL, "", "the first drafting pass (over every verified token) "
                                            "projects every row to logits; false: only each sequence's last row, as "
                                            "vLLM, SGLang and TensorRT-LLM one-model gather before the LM head")

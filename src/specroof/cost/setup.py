@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from specroof.cost.a2a_data import warn_unmeasured
-from specroof.cost.allreduce import check_domain, warn_unmeasured_nccl
+from specroof.cost.allreduce import check_domain, warn_shm, warn_unmeasured_nccl
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype, format_compute_dtype
 from specroof.cost.engine_kernels import fitted_overrides, stand_in
 from specroof.cost.layout import check_layout, drafter_layout
@@ -215,7 +215,8 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
         raise SpecroofError(f"--moe-experts-touched given, but {model_cfg.name} is not a mixture-of-experts model")
     layout = check_layout(model_cfg, accel, int(tp), ep, dp_attention, draft_tp, routing.experts_touched)
     warn_unmeasured(accel.name, prof.engine, layout["ep"] > 1 and layout["dp_attention"] > 1)
-    warn_unmeasured_nccl(accel.name, prof.allreduce_nccl, int(tp))
+    warn_unmeasured_nccl(accel.name, prof.allreduce_nccl and prof.gpu_p2p, int(tp))
+    warn_shm(prof.gpu_p2p, int(tp))
     return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
                      allow_unmodelled=allow_unmodelled, weight_variants=variants, precision=precision, **layout)
 
