@@ -10,7 +10,7 @@ import pytest
 import specroof
 from specroof.cost.allreduce import allreduce_seconds, nccl_seconds, shm_line
 from specroof.cost.setup import setup_step
-from specroof.errors import SpecroofWarning
+from specroof.errors import SpecroofError, SpecroofWarning
 from tests.support import run_cli
 
 TARGET = "llama-3.3-70b"
@@ -69,6 +69,11 @@ def test_the_step_without_p2p_is_slower_and_only_its_allreduces_change():
     assert np.all(shm.latency_ms > nvlink.latency_ms)
     rest = (nvlink.latency_ms - nvlink.ops_ms["allreduce"]).ravel()
     np.testing.assert_allclose((shm.latency_ms - shm.ops_ms["allreduce"]).ravel(), rest, rtol=1e-9)
+
+
+def test_expert_parallelism_without_p2p_is_refused_naming_why():
+    with pytest.raises(SpecroofError, match="--ep 8 with gpu_p2p false: .*DeepEP"):
+        setup_step("deepseek-v3", "h200", tp=8, ep=8, gpu_p2p=False)
 
 
 def test_the_command_line_flag_prices_host_staging_and_says_so():

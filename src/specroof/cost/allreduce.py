@@ -135,11 +135,16 @@ def shm_seconds(p: int, payload: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return seconds, seconds - latency_us * 1e-6
 
 
-def warn_shm(gpu_p2p: bool, tp: int) -> None:
-    """One warning when GPUs without peer-to-peer access are priced: which line prices their
-    all-reduces, or that the setting changes nothing on one GPU."""
+def check_p2p(gpu_p2p: bool, tp: int, ep: int) -> None:
+    """GPUs without peer-to-peer access: one warning saying which line prices their all-reduces
+    (or that the setting changes nothing on one GPU); expert parallelism refused, since its
+    all-to-all (DeepEP) writes into peers' memory and does not run without peer access."""
     if gpu_p2p:
         return
+    if ep > 1:
+        raise SpecroofError(f"--ep {ep} with gpu_p2p false: expert parallelism's all-to-all (DeepEP) writes into "
+                            "peers' memory and does not run without GPU peer-to-peer access; drop --ep (the experts "
+                            "then split by tensor parallelism) or price GPUs with peer access")
     if tp == 1:
         warnings.warn(SpecroofWarning("gpu_p2p false changes nothing on one GPU (--tp 1): there is no all-reduce"),
                       stacklevel=4)

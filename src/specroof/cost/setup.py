@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from specroof.cost.a2a_data import warn_unmeasured
-from specroof.cost.allreduce import check_domain, warn_shm, warn_unmeasured_nccl
+from specroof.cost.allreduce import check_domain, check_p2p, warn_unmeasured_nccl
 from specroof.cost.dtypes import ACTIVATION_DTYPES, BYTES, KV_DTYPES, check_dtype, compute_dtype, format_compute_dtype
 from specroof.cost.engine_kernels import fitted_overrides, stand_in
 from specroof.cost.layout import check_layout, drafter_layout
@@ -216,7 +216,7 @@ def setup_step(model: str | Path | ModelConfig, hardware: str | Path | Accelerat
     layout = check_layout(model_cfg, accel, int(tp), ep, dp_attention, draft_tp, routing.experts_touched)
     warn_unmeasured(accel.name, prof.engine, layout["ep"] > 1 and layout["dp_attention"] > 1)
     warn_unmeasured_nccl(accel.name, prof.allreduce_nccl and prof.gpu_p2p, int(tp))
-    warn_shm(prof.gpu_p2p, int(tp))
+    check_p2p(prof.gpu_p2p, int(tp), layout["ep"])
     return StepSetup(accel, prof, weights, act, kv, comp, int(tp), routing, model=model_cfg,
                      allow_unmodelled=allow_unmodelled, weight_variants=variants, precision=precision, **layout)
 
