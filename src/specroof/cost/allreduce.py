@@ -12,7 +12,7 @@ and ``tools/kernels/fit_physics.py`` to NVIDIA's kernel database; accuracy at de
 docs/kernel-accuracy-parallel.md. A third for GPUs that cannot reach each other's memory (the
 profile's ``gpu_p2p`` false, common on cloud VMs): the engines need peer access for their custom
 kernel and turn it off, and NCCL stages each all-reduce through host memory (its SHM transport),
-priced by lines read off published nccl-tests runs (``allreduce_shm.toml``, docs/allreduce-shm.md).
+priced by one line read off a published nccl-tests run (``allreduce_shm.toml``, docs/allreduce-shm.md).
 """
 
 from __future__ import annotations
