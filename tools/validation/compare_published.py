@@ -36,7 +36,7 @@ throughput and end-to-end runtime (``REQUEST_METRICS``) measure whole requests: 
 serve`` and ``sglang.bench_serving`` divide the output tokens by the run's duration, which
 includes every prompt's prefill. Where the row states its prompt and output lengths, those rows
 are priced over whole requests, as in ``compare_e2e.py``:
-:func:`specroof.speculation.workload.workload_speedup`, ``(P + out * T_plain) / (P + out / tau *
+:func:`specroof.speculation.workload.request_speedup`, ``(P + out * T_plain) / (P + out / tau *
 T_spec)`` with ``P`` the prefill of the batch's prompts, paid once with or without speculation
 (the table's ``over`` column says ``requests``; else ``steps``). Where the source gives the
 plain run's absolute rate, its time per output token is compared with specroof's plain step
@@ -68,7 +68,7 @@ from specroof.cost.profile_versions import versioned_key
 from specroof.errors import SpecroofError
 from specroof.hardware.accelerator import catalog_names as hardware_names
 from specroof.models.architecture import catalog_names
-from specroof.speculation.workload import Workload, workload_speedup
+from specroof.speculation.workload import prefill_ms, request_speedup
 
 PLACEHOLDER_ACCEPTANCE = "chain:0.5"
 CROSS_CHECK_ACCEPTANCE = "chain:0.9"
@@ -277,15 +277,15 @@ def price(row: dict[str, str]) -> Priced:
 
 
 def _over_requests(out: Priced, row: dict[str, str]) -> None:
-    """The row's speedup over whole requests: its batch's prompts prefilled once, then its decode
-    steps (the same step times as :func:`price`)."""
-    workload = Workload(int(row["input_tokens"]), int(row["output_tokens"]), int(row["context_tokens"]))
+    """The row's speedup over whole requests: its batch's prompts prefilled once, then the decode
+    steps :func:`price` already priced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the same setup's warnings are already kept from the steps
-        whole = workload_speedup(out.config, row["gpu"], workload, int(row["batch"]), int(row["k"]) + 1,
-                                 float(row["acceptance_length"]), **options(row))
-    out.prefill_ms, out.output_tokens = whole.prefill_ms, workload.output_tokens
-    out.predicted_speedup = whole.speedup
+        out.prefill_ms = prefill_ms(out.config, row["gpu"], int(row["batch"]), int(row["input_tokens"]),
+                                    **options(row))
+    out.output_tokens = int(row["output_tokens"])
+    out.predicted_speedup = request_speedup(out.prefill_ms, out.output_tokens, out.plain_ms, out.spec_ms,
+                                            float(row["acceptance_length"]))
 
 
 def stats(errors: list[float]) -> dict[str, float]:

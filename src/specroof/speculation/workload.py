@@ -78,9 +78,12 @@ def request_speedup(prefill_ms: float, output_tokens: int, plain_step_ms: float,
     return plain_ms / speculative_ms
 
 
-def prefill_ms(model: Any, hardware: Any, batch: int, prompt_tokens: int, **setup: Any) -> float:
+def prefill_ms(model: Any, hardware: Any, batch: int, prompt_tokens: int, **options: Any) -> float:
     """One forward over ``batch`` prompts of ``prompt_tokens`` each: a step verifying every prompt
-    token at once (causal attention over the prompt itself), priced like any other step."""
+    token at once (causal attention over the prompt itself), priced like any other step.
+    ``options`` may be :func:`specroof.speedup`'s: those about drafting and acceptance are left
+    out (the prefill is a plain forward)."""
+    setup = {key: value for key, value in options.items() if key not in _DRAFTING_KEYWORDS}
     step = latency(model, hardware, batch=[batch], candidates=[prompt_tokens], seq_len=[1], **setup)
     return float(step.latency_ms[0, 0, 0])
 
@@ -96,7 +99,6 @@ def workload_speedup(model: Any, hardware: Any, workload: Workload, batch: int, 
     result = speedup(model, hardware, batch=[batch], candidates=[candidates], seq_len=[workload.context_tokens],
                      **options)
     tau = float(result.acceptance_length[0, 0, 0]) if acceptance_length is None else acceptance_length
-    setup = {key: value for key, value in options.items() if key not in _DRAFTING_KEYWORDS}
-    return WorkloadSpeedup(prefill_ms(model, hardware, batch, workload.prompt_tokens, **setup),
+    return WorkloadSpeedup(prefill_ms(model, hardware, batch, workload.prompt_tokens, **options),
                            float(result.ar_latency_ms[0, 0, 0]), float(result.latency_ms[0, 0, 0]), tau,
                            workload.output_tokens)
